@@ -1,0 +1,1 @@
+//! Domain model of vanthu: units, users, roles and who may do what, free of SQL and HTTP.

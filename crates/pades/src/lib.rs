@@ -1,0 +1,1 @@
+//! PAdES signing and verification (ETSI EN 319 142) over PDF bytes: no database, no HTTP.

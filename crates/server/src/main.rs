@@ -1,0 +1,3 @@
+//! The `vanthu` command.
+
+fn main() {}
