@@ -1,0 +1,278 @@
+//! Who may do what, where. Every handler asks [`authorize`]; nothing else decides access.
+//!
+//! The rules:
+//! - Everyone sees their own unit and the objects in it. Admins and auditors also see every
+//!   unit below their own. Nobody sees ancestors or siblings.
+//! - An object outside what the actor sees is [`AccessError::NotFound`], answered exactly like
+//!   a missing id so that nothing leaks about other units.
+//! - A visible object the actor's roles may not act on is [`AccessError::Forbidden`].
+//! - Admins create and update units and users in their subtree. Clerks, leaders and
+//!   specialists, who handle documents, upload files into their own unit. Reading is open to
+//!   anyone who can see the object.
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::{Role, Roles, Unit, UnitId, UnitPath, User, UserId};
+
+/// The authenticated user on whose behalf a request runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Who acts.
+    pub user_id: UserId,
+    /// The unit they belong to.
+    pub unit_id: UnitId,
+    /// Materialised path of that unit.
+    pub unit_path: UnitPath,
+    /// Their roles.
+    pub roles: Roles,
+}
+
+impl Actor {
+    /// The actor for `user`, who belongs to `unit`.
+    pub fn new(user: &User, unit: &Unit) -> Self {
+        debug_assert_eq!(user.unit_id, unit.id, "the unit must be the user's own");
+        Self {
+            user_id: user.id,
+            unit_id: unit.id,
+            unit_path: unit.path.clone(),
+            roles: user.roles.clone(),
+        }
+    }
+
+    /// Whether the actor holds `role`.
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(role)
+    }
+
+    /// The units whose objects this actor may see; lists are filtered by it.
+    pub fn visible_scope(&self) -> VisibleScope {
+        if self.has_role(Role::Admin) || self.has_role(Role::Auditor) {
+            VisibleScope::Subtree(self.unit_path.clone())
+        } else {
+            VisibleScope::Unit(self.unit_id)
+        }
+    }
+}
+
+/// The part of the unit tree an actor sees, in a form SQL can filter on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum VisibleScope {
+    /// Only this unit (`unit_id = ?`).
+    Unit(UnitId),
+    /// This unit and all its descendants (`path LIKE '<prefix>%'`).
+    Subtree(UnitPath),
+}
+
+impl VisibleScope {
+    /// Whether a unit with this path lies in the scope.
+    pub fn contains(&self, path: &UnitPath) -> bool {
+        match self {
+            VisibleScope::Unit(id) => path.unit_id() == *id,
+            VisibleScope::Subtree(prefix) => path.is_within(prefix),
+        }
+    }
+}
+
+/// Something an actor wants to do. New kinds of object add their actions here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// See a unit.
+    ReadUnit,
+    /// Create a unit below the target unit (the target is the new unit's parent).
+    CreateUnit,
+    /// Change a unit's name or code.
+    UpdateUnit,
+    /// See a user account in the target unit.
+    ReadUser,
+    /// Create a user account in the target unit.
+    CreateUser,
+    /// Change a user account in the target unit.
+    UpdateUser,
+    /// Store a file on behalf of the target unit.
+    UploadFile,
+    /// Read a file held by the target unit.
+    ReadFile,
+}
+
+/// Where the object acted on lives: the path of its unit (for a unit, its own path; for a new
+/// unit, its parent's path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Path of the unit the object belongs to.
+    pub unit_path: UnitPath,
+}
+
+impl Target {
+    /// An object living in the unit with this path.
+    pub fn in_unit(unit_path: UnitPath) -> Self {
+        Self { unit_path }
+    }
+
+    /// The unit itself, or an object living in it.
+    pub fn unit(unit: &Unit) -> Self {
+        Self::in_unit(unit.path.clone())
+    }
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum AccessError {
+    /// The object is outside what the actor may see; report it as not existing.
+    #[error("not found")]
+    NotFound,
+    /// The actor sees the object but their roles do not allow the action.
+    #[error("your roles do not allow this action")]
+    Forbidden,
+}
+
+/// Decides whether `actor` may perform `action` on an object located at `target`.
+pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), AccessError> {
+    if !actor.visible_scope().contains(&target.unit_path) {
+        return Err(AccessError::NotFound);
+    }
+    let allowed = match action {
+        Action::ReadUnit | Action::ReadUser | Action::ReadFile => true,
+        // Visibility already confines an admin to their subtree.
+        Action::CreateUnit | Action::UpdateUnit | Action::CreateUser | Action::UpdateUser => {
+            actor.has_role(Role::Admin)
+        }
+        Action::UploadFile => {
+            target.unit_path == actor.unit_path
+                && [Role::Clerk, Role::Leader, Role::Specialist]
+                    .into_iter()
+                    .any(|r| actor.has_role(r))
+        }
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AccessError::Forbidden)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACTIONS: [Action; 8] = [
+        Action::ReadUnit,
+        Action::CreateUnit,
+        Action::UpdateUnit,
+        Action::ReadUser,
+        Action::CreateUser,
+        Action::UpdateUser,
+        Action::UploadFile,
+        Action::ReadFile,
+    ];
+
+    fn path(s: &str) -> UnitPath {
+        UnitPath::parse(s).unwrap()
+    }
+
+    /// The actor works in district `/1/2/`: its parent is the province `/1/`, its sibling the
+    /// district `/1/3/`, its child the commune `/1/2/5/`.
+    fn actor(roles: &[Role]) -> Actor {
+        Actor {
+            user_id: UserId::new(10).unwrap(),
+            unit_id: UnitId::new(2).unwrap(),
+            unit_path: path("/1/2/"),
+            roles: roles.iter().copied().collect(),
+        }
+    }
+
+    /// One letter per action in `ACTIONS` order: `o` allowed, `f` forbidden, `n` not found.
+    fn check(roles: &[Role], target: &str, expected: &str) {
+        let actor = actor(roles);
+        let target = Target::in_unit(path(target));
+        let got: String = ACTIONS
+            .iter()
+            .map(|&a| match authorize(&actor, a, &target) {
+                Ok(()) => 'o',
+                Err(AccessError::Forbidden) => 'f',
+                Err(AccessError::NotFound) => 'n',
+            })
+            .collect();
+        assert_eq!(got, expected, "roles {roles:?} on {target:?}");
+    }
+
+    const OWN: &str = "/1/2/";
+    const PARENT: &str = "/1/";
+    const SIBLING: &str = "/1/3/";
+    const CHILD: &str = "/1/2/5/";
+    const NOTHING: &str = "nnnnnnnn";
+
+    #[test]
+    fn admin_manages_own_unit_and_subtree() {
+        let r = &[Role::Admin];
+        check(r, OWN, "oooooofo");
+        check(r, CHILD, "oooooofo");
+        check(r, "/1/2/5/8/", "oooooofo");
+        check(r, PARENT, NOTHING);
+        check(r, SIBLING, NOTHING);
+    }
+
+    #[test]
+    fn document_roles_act_in_own_unit_only() {
+        for role in [Role::Clerk, Role::Leader, Role::Specialist] {
+            check(&[role], OWN, "offoffoo");
+            check(&[role], PARENT, NOTHING);
+            check(&[role], SIBLING, NOTHING);
+            check(&[role], CHILD, NOTHING);
+        }
+    }
+
+    #[test]
+    fn auditor_reads_own_unit_and_subtree() {
+        let r = &[Role::Auditor];
+        check(r, OWN, "offofffo");
+        check(r, CHILD, "offofffo");
+        check(r, PARENT, NOTHING);
+        check(r, SIBLING, NOTHING);
+    }
+
+    #[test]
+    fn user_without_roles_only_reads_own_unit() {
+        check(&[], OWN, "offofffo");
+        check(&[], CHILD, NOTHING);
+        check(&[], PARENT, NOTHING);
+    }
+
+    #[test]
+    fn roles_combine() {
+        let r = &[Role::Clerk, Role::Auditor];
+        check(r, OWN, "offoffoo");
+        // The auditor role reveals the child, but uploads happen only in one's own unit.
+        check(r, CHILD, "offofffo");
+        check(r, SIBLING, NOTHING);
+    }
+
+    #[test]
+    fn path_prefix_is_not_string_prefix() {
+        // `/1/21/` starts with the characters `/1/2` but is a sibling, not a child.
+        check(&[Role::Admin], "/1/21/", NOTHING);
+        check(&[Role::Auditor], "/1/21/", NOTHING);
+    }
+
+    #[test]
+    fn visible_scope_matches_authorize() {
+        assert_eq!(
+            actor(&[Role::Clerk]).visible_scope(),
+            VisibleScope::Unit(UnitId::new(2).unwrap())
+        );
+        assert_eq!(
+            actor(&[Role::Auditor]).visible_scope(),
+            VisibleScope::Subtree(path("/1/2/"))
+        );
+        for roles in [&[Role::Clerk][..], &[Role::Admin], &[Role::Auditor], &[]] {
+            let a = actor(roles);
+            for target in [OWN, PARENT, SIBLING, CHILD, "/1/21/"] {
+                let visible = a.visible_scope().contains(&path(target));
+                let read = authorize(&a, Action::ReadUnit, &Target::in_unit(path(target)));
+                assert_eq!(visible, read.is_ok(), "{roles:?} {target}");
+            }
+        }
+    }
+}
