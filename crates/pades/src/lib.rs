@@ -1,1 +1,4 @@
 //! PAdES signing and verification (ETSI EN 319 142) over PDF bytes: no database, no HTTP.
+
+pub mod cms;
+pub mod signer;

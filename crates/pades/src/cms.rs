@@ -1,0 +1,960 @@
+//! CMS SignedData (RFC 5652) for PAdES: building the detached signature with exactly the signed
+//! attributes PAdES baseline allows, adding the signature time-stamp, and reading signatures
+//! back for the verifier.
+//!
+//! OpenSSL's CMS API always adds signing-time, which PAdES forbids, so the structure is built
+//! with the RustCrypto `cms`/`der` types and only the signature itself comes from the
+//! [`Signer`]. Reading works on the raw DER so that the exact signed-attribute bytes of
+//! third-party signatures are preserved (re-encoding would re-sort non-canonical SETs).
+
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{OctetString, SetOfVec};
+use der::oid::ObjectIdentifier;
+use der::{Any, Decode, Encode, Sequence};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Public};
+use openssl::rsa::Padding;
+use openssl::sign::{RsaPssSaltlen, Verifier};
+use spki::AlgorithmIdentifierOwned;
+use x509_cert::attr::Attribute;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::Certificate;
+
+use crate::signer::{DigestAlgorithm, SignatureAlgorithm, Signer, SignerError};
+
+/// Largest CMS structure accepted when reading (a long chain, time-stamp and revocation data fit
+/// comfortably; anything bigger is hostile).
+pub const MAX_CMS_LEN: usize = 16 * 1024 * 1024;
+
+/// id-data.
+pub const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+/// id-signedData.
+pub const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+/// id-contentType signed attribute.
+pub const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+/// id-messageDigest signed attribute.
+pub const ID_MESSAGE_DIGEST: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+/// id-signingTime (forbidden in PAdES baseline signatures).
+pub const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+/// id-aa-signingCertificate (ESS, SHA-1 based).
+pub const ID_SIGNING_CERTIFICATE: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.12");
+/// id-aa-signingCertificateV2.
+pub const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+/// id-aa-signatureTimeStampToken (unsigned attribute).
+pub const ID_SIGNATURE_TIME_STAMP_TOKEN: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
+/// id-ct-TSTInfo.
+pub const ID_CT_TST_INFO: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// Adobe's revocation-info-archival signed attribute (CRLs/OCSP inside the CMS).
+pub const ID_ADBE_REVOCATION: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113583.1.1.8");
+
+const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
+const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+
+/// Errors building or reading CMS structures.
+#[derive(Debug, thiserror::Error)]
+pub enum CmsError {
+    /// DER encoding or decoding failed.
+    #[error("malformed CMS structure: {0}")]
+    Malformed(String),
+    /// A certificate could not be parsed.
+    #[error("malformed certificate in the signature: {0}")]
+    Certificate(String),
+    /// The CMS is larger than [`MAX_CMS_LEN`].
+    #[error("CMS structure too large ({0} bytes)")]
+    TooLarge(usize),
+    /// An algorithm this crate does not accept.
+    #[error("unsupported algorithm {0}")]
+    UnsupportedAlgorithm(String),
+    /// The signer failed.
+    #[error(transparent)]
+    Signer(#[from] SignerError),
+}
+
+impl From<der::Error> for CmsError {
+    fn from(e: der::Error) -> Self {
+        Self::Malformed(e.to_string())
+    }
+}
+
+/// `ESSCertIDv2` (RFC 5035).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct EssCertIdV2 {
+    /// Defaults to SHA-256 when absent.
+    #[asn1(optional = "true")]
+    pub hash_algorithm: Option<AlgorithmIdentifierOwned>,
+    /// Hash of the whole certificate DER.
+    pub cert_hash: OctetString,
+    /// Issuer name and serial number of the certificate.
+    #[asn1(optional = "true")]
+    pub issuer_serial: Option<IssuerSerial>,
+}
+
+/// `IssuerSerial` (RFC 5035).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct IssuerSerial {
+    /// The issuer as GeneralNames (a directoryName).
+    pub issuer: Vec<GeneralName>,
+    /// The certificate's serial number.
+    pub serial_number: SerialNumber,
+}
+
+/// `SigningCertificateV2` (RFC 5035); policies are not used by PAdES and are not read.
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+pub struct SigningCertificateV2 {
+    /// The signer's certificate first, optionally followed by others.
+    pub certs: Vec<EssCertIdV2>,
+    /// Policy information, kept opaque.
+    #[asn1(optional = "true")]
+    pub policies: Option<Any>,
+}
+
+/// `RSASSA-PSS-params` (RFC 4055).
+#[derive(Clone, Debug, Eq, PartialEq, Sequence)]
+struct RsaPssParams {
+    #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
+    hash: Option<AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    mask_gen: Option<AlgorithmIdentifierOwned>,
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
+    salt_length: Option<u32>,
+    #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
+    trailer_field: Option<u32>,
+}
+
+fn digest_identifier(digest: DigestAlgorithm) -> AlgorithmIdentifierOwned {
+    // RFC 5754: the parameters of SHA-2 identifiers are absent.
+    AlgorithmIdentifierOwned {
+        oid: digest.oid(),
+        parameters: None,
+    }
+}
+
+/// The `signatureAlgorithm` identifier for a signer.
+pub fn signature_algorithm_identifier(
+    digest: DigestAlgorithm,
+    algorithm: SignatureAlgorithm,
+) -> Result<AlgorithmIdentifierOwned, CmsError> {
+    let oid = match (algorithm, digest) {
+        (SignatureAlgorithm::RsaPkcs1v15, DigestAlgorithm::Sha256) => SHA256_WITH_RSA,
+        (SignatureAlgorithm::RsaPkcs1v15, DigestAlgorithm::Sha384) => SHA384_WITH_RSA,
+        (SignatureAlgorithm::RsaPkcs1v15, DigestAlgorithm::Sha512) => SHA512_WITH_RSA,
+        (SignatureAlgorithm::Ecdsa, DigestAlgorithm::Sha256) => ECDSA_SHA256,
+        (SignatureAlgorithm::Ecdsa, DigestAlgorithm::Sha384) => ECDSA_SHA384,
+        (SignatureAlgorithm::Ecdsa, DigestAlgorithm::Sha512) => ECDSA_SHA512,
+        (SignatureAlgorithm::RsaPss, _) => {
+            let params = RsaPssParams {
+                hash: Some(digest_identifier(digest)),
+                mask_gen: Some(AlgorithmIdentifierOwned {
+                    oid: MGF1,
+                    parameters: Some(Any::encode_from(&digest_identifier(digest))?),
+                }),
+                salt_length: Some(digest.output_len() as u32),
+                trailer_field: None,
+            };
+            return Ok(AlgorithmIdentifierOwned {
+                oid: RSASSA_PSS,
+                parameters: Some(Any::encode_from(&params)?),
+            });
+        }
+    };
+    Ok(AlgorithmIdentifierOwned {
+        oid,
+        parameters: None,
+    })
+}
+
+fn attribute(oid: ObjectIdentifier, value: Any) -> Result<Attribute, CmsError> {
+    Ok(Attribute {
+        oid,
+        values: SetOfVec::try_from(vec![value])?,
+    })
+}
+
+/// The `signing-certificate-v2` attribute value for a certificate.
+pub fn signing_certificate_v2(
+    certificate_der: &[u8],
+    digest: DigestAlgorithm,
+) -> Result<SigningCertificateV2, CmsError> {
+    let cert =
+        Certificate::from_der(certificate_der).map_err(|e| CmsError::Certificate(e.to_string()))?;
+    Ok(SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            hash_algorithm: (digest != DigestAlgorithm::Sha256).then(|| digest_identifier(digest)),
+            cert_hash: OctetString::new(digest.digest(certificate_der))?,
+            issuer_serial: Some(IssuerSerial {
+                issuer: vec![GeneralName::DirectoryName(
+                    cert.tbs_certificate.issuer.clone(),
+                )],
+                serial_number: cert.tbs_certificate.serial_number.clone(),
+            }),
+        }],
+        policies: None,
+    })
+}
+
+/// The signed attributes PAdES baseline wants: content-type id-data, message-digest and
+/// signing-certificate-v2; never signing-time (the claimed time is the dictionary's /M).
+pub fn pades_signed_attributes(
+    certificate_der: &[u8],
+    digest: DigestAlgorithm,
+    document_digest: &[u8],
+    content_type: ObjectIdentifier,
+) -> Result<SetOfVec<Attribute>, CmsError> {
+    let attrs = vec![
+        attribute(ID_CONTENT_TYPE, Any::encode_from(&content_type)?)?,
+        attribute(
+            ID_MESSAGE_DIGEST,
+            Any::encode_from(&OctetString::new(document_digest)?)?,
+        )?,
+        attribute(
+            ID_SIGNING_CERTIFICATE_V2,
+            Any::encode_from(&signing_certificate_v2(certificate_der, digest)?)?,
+        )?,
+    ];
+    Ok(SetOfVec::try_from(attrs)?)
+}
+
+/// Assembles a SignedData ContentInfo around already computed pieces.
+pub fn assemble_signed_data(
+    certificate_der: &[u8],
+    chain: &[Vec<u8>],
+    digest: DigestAlgorithm,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signed_attrs: SetOfVec<Attribute>,
+    signature: &[u8],
+    econtent: Option<(ObjectIdentifier, &[u8])>,
+) -> Result<Vec<u8>, CmsError> {
+    let cert =
+        Certificate::from_der(certificate_der).map_err(|e| CmsError::Certificate(e.to_string()))?;
+    let mut certs = vec![CertificateChoices::Certificate(cert.clone())];
+    for der in chain {
+        let c = Certificate::from_der(der).map_err(|e| CmsError::Certificate(e.to_string()))?;
+        certs.push(CertificateChoices::Certificate(c));
+    }
+    let signer_info = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: cert.tbs_certificate.issuer.clone(),
+            serial_number: cert.tbs_certificate.serial_number.clone(),
+        }),
+        digest_alg: digest_identifier(digest),
+        signed_attrs: Some(signed_attrs),
+        signature_algorithm,
+        signature: OctetString::new(signature)?,
+        unsigned_attrs: None,
+    };
+    let (econtent_type, econtent, version) = match econtent {
+        // RFC 5652 5.1: version 3 when the encapsulated content is not id-data.
+        Some((oid, bytes)) => (
+            oid,
+            Some(Any::encode_from(&OctetString::new(bytes)?)?),
+            CmsVersion::V3,
+        ),
+        None => (ID_DATA, None, CmsVersion::V1),
+    };
+    let signed_data = SignedData {
+        version,
+        digest_algorithms: SetOfVec::try_from(vec![digest_identifier(digest)])?,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type,
+            econtent,
+        },
+        certificates: Some(CertificateSet::try_from(certs)?),
+        crls: None,
+        signer_infos: SignerInfos::try_from(vec![signer_info])?,
+    };
+    let content_info = ContentInfo {
+        content_type: ID_SIGNED_DATA,
+        content: Any::encode_from(&signed_data)?,
+    };
+    Ok(content_info.to_der()?)
+}
+
+/// Builds a detached CMS SignedData (ETSI.CAdES.detached) over a document digest computed with
+/// `signer.digest()` across the ByteRange.
+pub fn build_signed_data(signer: &dyn Signer, document_digest: &[u8]) -> Result<Vec<u8>, CmsError> {
+    let digest = signer.digest();
+    let attrs = pades_signed_attributes(signer.certificate(), digest, document_digest, ID_DATA)?;
+    let signature = signer.sign(&attrs.to_der()?)?;
+    assemble_signed_data(
+        signer.certificate(),
+        signer.chain(),
+        digest,
+        signature_algorithm_identifier(digest, signer.signature_algorithm())?,
+        attrs,
+        &signature,
+        None,
+    )
+}
+
+/// Upper bound, in bytes, of the CMS that [`build_signed_data`] followed by
+/// [`add_signature_timestamp`] with a token of `timestamp_token_estimate` bytes produces.
+/// The signing flow doubles it for the hex /Contents placeholder.
+pub fn estimated_size(
+    signer: &dyn Signer,
+    timestamp_token_estimate: usize,
+) -> Result<usize, CmsError> {
+    let digest = signer.digest();
+    let attrs = pades_signed_attributes(
+        signer.certificate(),
+        digest,
+        &vec![0u8; digest.output_len()],
+        ID_DATA,
+    )?;
+    // A fake signature of the maximum length: no call to the key (a token may ask for a PIN).
+    let fake = vec![0xffu8; signer.max_signature_len()];
+    let base = assemble_signed_data(
+        signer.certificate(),
+        signer.chain(),
+        digest,
+        signature_algorithm_identifier(digest, signer.signature_algorithm())?,
+        attrs,
+        &fake,
+        None,
+    )?
+    .len();
+    // [1] unsignedAttrs + Attribute SEQUENCE + OID + SET: under 32 bytes of headers; the outer
+    // lengths may each grow by a byte or two.
+    let timestamp = if timestamp_token_estimate > 0 {
+        timestamp_token_estimate + 48
+    } else {
+        0
+    };
+    Ok(base + timestamp + 16)
+}
+
+/// Adds the RFC 3161 token as the unsigned attribute id-aa-signatureTimeStampToken of the
+/// (single) SignerInfo.
+pub fn add_signature_timestamp(cms_der: &[u8], token_der: &[u8]) -> Result<Vec<u8>, CmsError> {
+    let cms_der = trim_der(cms_der)?;
+    let mut content_info = ContentInfo::from_der(cms_der)?;
+    if content_info.content_type != ID_SIGNED_DATA {
+        return Err(CmsError::Malformed("not a SignedData".into()));
+    }
+    let mut signed_data: SignedData = content_info.content.decode_as()?;
+    let mut infos: Vec<SignerInfo> = signed_data.signer_infos.0.into_vec();
+    let Some(first) = infos.first_mut() else {
+        return Err(CmsError::Malformed("no SignerInfo".into()));
+    };
+    let token = Any::from_der(trim_der(token_der)?)?;
+    let attr = attribute(ID_SIGNATURE_TIME_STAMP_TOKEN, token)?;
+    let mut unsigned: Vec<Attribute> = first
+        .unsigned_attrs
+        .take()
+        .map(|a| a.into_vec())
+        .unwrap_or_default();
+    unsigned.retain(|a| a.oid != ID_SIGNATURE_TIME_STAMP_TOKEN);
+    unsigned.push(attr);
+    first.unsigned_attrs = Some(SetOfVec::try_from(unsigned)?);
+    signed_data.signer_infos = SignerInfos::try_from(infos)?;
+    content_info.content = Any::encode_from(&signed_data)?;
+    Ok(content_info.to_der()?)
+}
+
+/// The signature value of the first SignerInfo: what a signature time-stamp's imprint covers.
+pub fn signature_value(cms_der: &[u8]) -> Result<Vec<u8>, CmsError> {
+    Ok(ParsedSignedData::parse(cms_der)?.signer.signature)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+/// One DER TLV: tag byte, content, and the complete encoding.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tlv<'a> {
+    pub tag: u8,
+    pub content: &'a [u8],
+    pub raw: &'a [u8],
+}
+
+/// Reads one definite-length TLV from the front of `input`; returns it and the rest.
+/// Indefinite lengths (BER) and multi-byte tags are rejected.
+pub(crate) fn read_tlv(input: &[u8]) -> Result<(Tlv<'_>, &[u8]), CmsError> {
+    let bad = |m: &str| CmsError::Malformed(m.to_string());
+    let (&tag, rest) = input
+        .split_first()
+        .ok_or_else(|| bad("unexpected end of data"))?;
+    if tag & 0x1f == 0x1f {
+        return Err(bad("multi-byte tags are not supported"));
+    }
+    let (&first, rest) = rest
+        .split_first()
+        .ok_or_else(|| bad("unexpected end of data"))?;
+    let (len, rest) = if first < 0x80 {
+        (first as usize, rest)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 {
+            return Err(bad("indefinite length (BER) is not supported"));
+        }
+        if n > 4 || rest.len() < n {
+            return Err(bad("length field too long"));
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        (len, &rest[n..])
+    };
+    if rest.len() < len {
+        return Err(bad("length exceeds the available data"));
+    }
+    let header = input.len() - rest.len();
+    let raw = &input[..header + len];
+    Ok((
+        Tlv {
+            tag,
+            content: &rest[..len],
+            raw,
+        },
+        &rest[len..],
+    ))
+}
+
+/// All TLVs inside a constructed value's content.
+pub(crate) fn read_all(mut content: &[u8]) -> Result<Vec<Tlv<'_>>, CmsError> {
+    let mut out = Vec::new();
+    while !content.is_empty() {
+        let (tlv, rest) = read_tlv(content)?;
+        out.push(tlv);
+        content = rest;
+    }
+    Ok(out)
+}
+
+/// The first complete DER value in `bytes`: /Contents carries the CMS followed by zero padding.
+pub fn trim_der(bytes: &[u8]) -> Result<&[u8], CmsError> {
+    if bytes.len() > MAX_CMS_LEN + 16 {
+        let (tlv, _) = read_tlv(bytes)?;
+        if tlv.raw.len() > MAX_CMS_LEN {
+            return Err(CmsError::TooLarge(tlv.raw.len()));
+        }
+        return Ok(tlv.raw);
+    }
+    Ok(read_tlv(bytes)?.0.raw)
+}
+
+/// How a SignerInfo names its certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignerId {
+    /// DER of the issuer Name and the serial number's content bytes.
+    IssuerSerial {
+        /// DER-encoded issuer Name.
+        issuer: Vec<u8>,
+        /// Serial number as unsigned big-endian bytes (leading zeros stripped).
+        serial: Vec<u8>,
+    },
+    /// Subject key identifier.
+    KeyId(Vec<u8>),
+}
+
+/// A reference from signing-certificate(-v2) to a certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertReference {
+    /// Digest algorithm of the hash (SHA-1 for the v1 attribute).
+    pub algorithm: ObjectIdentifier,
+    /// The certificate hash.
+    pub hash: Vec<u8>,
+    /// Issuer serial number bytes, when given.
+    pub serial: Option<Vec<u8>>,
+}
+
+/// The signer's part of a parsed SignedData.
+#[derive(Clone, Debug)]
+pub struct ParsedSigner {
+    /// Signer identifier.
+    pub sid: SignerId,
+    /// `digestAlgorithm` OID.
+    pub digest_oid: ObjectIdentifier,
+    /// The digest algorithm when it is one this crate accepts.
+    pub digest: Option<DigestAlgorithm>,
+    /// `signatureAlgorithm`.
+    pub signature_algorithm: AlgorithmIdentifierOwned,
+    /// The signature value.
+    pub signature: Vec<u8>,
+    /// The signed attributes re-tagged as a DER SET (the bytes the signature covers).
+    pub signed_attrs_der: Option<Vec<u8>>,
+    /// OIDs of all signed attributes, in order.
+    pub signed_attr_oids: Vec<ObjectIdentifier>,
+    /// content-type attribute value.
+    pub content_type: Option<ObjectIdentifier>,
+    /// message-digest attribute value.
+    pub message_digest: Option<Vec<u8>>,
+    /// signing-certificate-v2 (or v1) references.
+    pub signing_certificate: Option<Vec<CertReference>>,
+    /// Signature time-stamp tokens (DER ContentInfo) from the unsigned attributes.
+    pub timestamp_tokens: Vec<Vec<u8>>,
+    /// CRLs from Adobe's revocation-info-archival attribute.
+    pub archived_crls: Vec<Vec<u8>>,
+    /// OCSP responses from Adobe's revocation-info-archival attribute.
+    pub archived_ocsps: Vec<Vec<u8>>,
+}
+
+/// A SignedData read from DER.
+#[derive(Clone, Debug)]
+pub struct ParsedSignedData {
+    /// Encapsulated content type.
+    pub econtent_type: ObjectIdentifier,
+    /// Encapsulated content (TSTInfo for time-stamp tokens); `None` when detached.
+    pub econtent: Option<Vec<u8>>,
+    /// Certificates (DER) in the order found.
+    pub certificates: Vec<Vec<u8>>,
+    /// CRLs (DER) from the `crls` field.
+    pub crls: Vec<Vec<u8>>,
+    /// The first SignerInfo (PAdES signatures have exactly one).
+    pub signer: ParsedSigner,
+    /// Number of SignerInfos present.
+    pub signer_count: usize,
+}
+
+fn strip_leading_zeros(b: &[u8]) -> Vec<u8> {
+    let i = b
+        .iter()
+        .position(|x| *x != 0)
+        .unwrap_or(b.len().saturating_sub(1));
+    b[i..].to_vec()
+}
+
+impl ParsedSignedData {
+    /// Parses a ContentInfo(SignedData), tolerating trailing zero padding.
+    pub fn parse(bytes: &[u8]) -> Result<Self, CmsError> {
+        let bad = |m: &str| CmsError::Malformed(m.to_string());
+        let outer = trim_der(bytes)?;
+        let (ci, _) = read_tlv(outer)?;
+        let parts = read_all(ci.content)?;
+        let [oid, content] = parts.as_slice() else {
+            return Err(bad("ContentInfo must have two fields"));
+        };
+        if ObjectIdentifier::from_der(oid.raw)? != ID_SIGNED_DATA {
+            return Err(bad("not a SignedData"));
+        }
+        let (sd, _) = read_tlv(content.content)?;
+        let mut fields = read_all(sd.content)?.into_iter();
+        let _version = fields.next().ok_or_else(|| bad("SignedData too short"))?;
+        let _digest_algs = fields.next().ok_or_else(|| bad("SignedData too short"))?;
+        let encap = fields.next().ok_or_else(|| bad("SignedData too short"))?;
+        let encap_fields = read_all(encap.content)?;
+        let econtent_type = ObjectIdentifier::from_der(
+            encap_fields
+                .first()
+                .ok_or_else(|| bad("empty EncapsulatedContentInfo"))?
+                .raw,
+        )?;
+        let econtent = match encap_fields.get(1) {
+            Some(explicit) => {
+                let (octets, _) = read_tlv(explicit.content)?;
+                if octets.tag != 0x04 {
+                    return Err(bad("eContent is not an OCTET STRING"));
+                }
+                Some(octets.content.to_vec())
+            }
+            None => None,
+        };
+        let mut certificates = Vec::new();
+        let mut crls = Vec::new();
+        let mut signer_infos = None;
+        for f in fields {
+            match f.tag {
+                0xa0 => {
+                    for c in read_all(f.content)? {
+                        // Only plain certificates; attribute certificates and others are skipped.
+                        if c.tag == 0x30 {
+                            certificates.push(c.raw.to_vec());
+                        }
+                    }
+                }
+                0xa1 => {
+                    for c in read_all(f.content)? {
+                        if c.tag == 0x30 {
+                            crls.push(c.raw.to_vec());
+                        }
+                    }
+                }
+                0x31 => signer_infos = Some(f),
+                _ => return Err(bad("unexpected field in SignedData")),
+            }
+        }
+        let infos = read_all(signer_infos.ok_or_else(|| bad("no signerInfos"))?.content)?;
+        let first = infos.first().ok_or_else(|| bad("no SignerInfo"))?;
+        let signer = parse_signer_info(first.raw)?;
+        Ok(Self {
+            econtent_type,
+            econtent,
+            certificates,
+            crls,
+            signer,
+            signer_count: infos.len(),
+        })
+    }
+
+    /// The certificate the SignerInfo names, DER.
+    pub fn signer_certificate(&self) -> Option<&[u8]> {
+        self.certificates
+            .iter()
+            .find(|c| certificate_matches(c, &self.signer.sid))
+            .map(|c| c.as_slice())
+    }
+}
+
+/// Whether the certificate is the one `sid` names.
+pub fn certificate_matches(cert_der: &[u8], sid: &SignerId) -> bool {
+    let Ok(cert) = Certificate::from_der(cert_der) else {
+        return false;
+    };
+    match sid {
+        SignerId::IssuerSerial { issuer, serial } => {
+            cert.tbs_certificate.issuer.to_der().ok().as_ref() == Some(issuer)
+                && strip_leading_zeros(cert.tbs_certificate.serial_number.as_bytes()) == *serial
+        }
+        SignerId::KeyId(kid) => {
+            let Ok(Some((_, ski))) = cert
+                .tbs_certificate
+                .get::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
+            else {
+                return false;
+            };
+            ski.0.as_bytes() == kid.as_slice()
+        }
+    }
+}
+
+fn parse_signer_info(raw: &[u8]) -> Result<ParsedSigner, CmsError> {
+    let info = SignerInfo::from_der(raw)?;
+    let sid = match &info.sid {
+        SignerIdentifier::IssuerAndSerialNumber(is) => SignerId::IssuerSerial {
+            issuer: is.issuer.to_der()?,
+            serial: strip_leading_zeros(is.serial_number.as_bytes()),
+        },
+        SignerIdentifier::SubjectKeyIdentifier(k) => SignerId::KeyId(k.0.as_bytes().to_vec()),
+    };
+    // The exact signed-attribute bytes: the [0] IMPLICIT field re-tagged as SET (RFC 5652 5.4).
+    let (si, _) = read_tlv(raw)?;
+    let signed_attrs_der = read_all(si.content)?
+        .into_iter()
+        .find(|t| t.tag == 0xa0)
+        .map(|t| {
+            let mut v = t.raw.to_vec();
+            v[0] = 0x31;
+            v
+        });
+    let mut parsed = ParsedSigner {
+        sid,
+        digest_oid: info.digest_alg.oid,
+        digest: DigestAlgorithm::from_oid(&info.digest_alg.oid),
+        signature_algorithm: info.signature_algorithm.clone(),
+        signature: info.signature.as_bytes().to_vec(),
+        signed_attrs_der,
+        signed_attr_oids: Vec::new(),
+        content_type: None,
+        message_digest: None,
+        signing_certificate: None,
+        timestamp_tokens: Vec::new(),
+        archived_crls: Vec::new(),
+        archived_ocsps: Vec::new(),
+    };
+    for attr in info.signed_attrs.iter().flat_map(|a| a.iter()) {
+        parsed.signed_attr_oids.push(attr.oid);
+        let Some(value) = attr.values.get(0) else {
+            continue;
+        };
+        match attr.oid {
+            ID_CONTENT_TYPE => parsed.content_type = value.decode_as().ok(),
+            ID_MESSAGE_DIGEST => {
+                parsed.message_digest = value
+                    .decode_as::<OctetString>()
+                    .ok()
+                    .map(|o| o.as_bytes().to_vec())
+            }
+            ID_SIGNING_CERTIFICATE_V2 => {
+                parsed.signing_certificate =
+                    value.decode_as::<SigningCertificateV2>().ok().map(|sc| {
+                        sc.certs
+                            .into_iter()
+                            .map(|c| CertReference {
+                                algorithm: c
+                                    .hash_algorithm
+                                    .map(|a| a.oid)
+                                    .unwrap_or(DigestAlgorithm::Sha256.oid()),
+                                hash: c.cert_hash.as_bytes().to_vec(),
+                                serial: c
+                                    .issuer_serial
+                                    .map(|s| strip_leading_zeros(s.serial_number.as_bytes())),
+                            })
+                            .collect()
+                    })
+            }
+            ID_SIGNING_CERTIFICATE => {
+                parsed.signing_certificate =
+                    parse_signing_certificate_v1(value.to_der()?.as_slice())
+            }
+            ID_ADBE_REVOCATION => {
+                let der = value.to_der()?;
+                parse_revocation_archival(
+                    &der,
+                    &mut parsed.archived_crls,
+                    &mut parsed.archived_ocsps,
+                );
+            }
+            _ => {}
+        }
+    }
+    for attr in info.unsigned_attrs.iter().flat_map(|a| a.iter()) {
+        if attr.oid == ID_SIGNATURE_TIME_STAMP_TOKEN {
+            for v in attr.values.iter() {
+                parsed.timestamp_tokens.push(v.to_der()?);
+            }
+        }
+    }
+    Ok(parsed)
+}
+
+/// ESS SigningCertificate (v1): SEQUENCE { certs SEQUENCE OF ESSCertID { certHash OCTET STRING
+/// (SHA-1), issuerSerial OPTIONAL } ... }.
+fn parse_signing_certificate_v1(der: &[u8]) -> Option<Vec<CertReference>> {
+    let (outer, _) = read_tlv(der).ok()?;
+    let (certs, _) = read_tlv(outer.content).ok()?;
+    let sha1 = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
+    let mut out = Vec::new();
+    for id in read_all(certs.content).ok()? {
+        let fields = read_all(id.content).ok()?;
+        let hash = fields.first().filter(|f| f.tag == 0x04)?.content.to_vec();
+        let serial = fields
+            .get(1)
+            .and_then(|is| read_all(is.content).ok())
+            .and_then(|f| {
+                f.get(1)
+                    .filter(|t| t.tag == 0x02)
+                    .map(|t| strip_leading_zeros(t.content))
+            });
+        out.push(CertReference {
+            algorithm: sha1,
+            hash,
+            serial,
+        });
+    }
+    Some(out)
+}
+
+/// RevocationInfoArchival ::= SEQUENCE { crl [0] EXPLICIT SEQUENCE OF CRL OPTIONAL,
+/// ocsp [1] EXPLICIT SEQUENCE OF OCSPResponse OPTIONAL, otherRevInfo [2] ... OPTIONAL }.
+fn parse_revocation_archival(der: &[u8], crls: &mut Vec<Vec<u8>>, ocsps: &mut Vec<Vec<u8>>) {
+    let Ok((outer, _)) = read_tlv(der) else {
+        return;
+    };
+    let Ok(fields) = read_all(outer.content) else {
+        return;
+    };
+    for f in fields {
+        let Ok((seq, _)) = read_tlv(f.content) else {
+            continue;
+        };
+        let Ok(items) = read_all(seq.content) else {
+            continue;
+        };
+        let target = match f.tag {
+            0xa0 => &mut *crls,
+            0xa1 => &mut *ocsps,
+            _ => continue,
+        };
+        target.extend(items.into_iter().map(|i| i.raw.to_vec()));
+    }
+}
+
+/// Verifies a CMS signature value over `data` (the signed attributes, or the content when there
+/// are none) with the certificate's public key.
+pub fn verify_signature_value(
+    public_key: &PKey<Public>,
+    digest: DigestAlgorithm,
+    algorithm: &AlgorithmIdentifierOwned,
+    data: &[u8],
+    signature: &[u8],
+) -> Result<bool, CmsError> {
+    let err = |e: openssl::error::ErrorStack| CmsError::Malformed(e.to_string());
+    let unsupported = || CmsError::UnsupportedAlgorithm(algorithm.oid.to_string());
+    let md_for = |d: DigestAlgorithm| d.message_digest();
+    let (md, pss): (MessageDigest, Option<(MessageDigest, i32)>) = match algorithm.oid {
+        RSA_ENCRYPTION | EC_PUBLIC_KEY => (md_for(digest), None),
+        SHA256_WITH_RSA | ECDSA_SHA256 => (MessageDigest::sha256(), None),
+        SHA384_WITH_RSA | ECDSA_SHA384 => (MessageDigest::sha384(), None),
+        SHA512_WITH_RSA | ECDSA_SHA512 => (MessageDigest::sha512(), None),
+        RSASSA_PSS => {
+            let params: RsaPssParams = algorithm
+                .parameters
+                .as_ref()
+                .ok_or_else(unsupported)?
+                .decode_as()?;
+            let hash = params
+                .hash
+                .as_ref()
+                .and_then(|h| DigestAlgorithm::from_oid(&h.oid))
+                .ok_or_else(unsupported)?;
+            let mgf_hash = match &params.mask_gen {
+                Some(m) if m.oid == MGF1 => m
+                    .parameters
+                    .as_ref()
+                    .and_then(|p| p.decode_as::<AlgorithmIdentifierOwned>().ok())
+                    .and_then(|a| DigestAlgorithm::from_oid(&a.oid))
+                    .ok_or_else(unsupported)?,
+                _ => return Err(unsupported()),
+            };
+            let salt = params.salt_length.unwrap_or(20) as i32;
+            (md_for(hash), Some((md_for(mgf_hash), salt)))
+        }
+        _ => return Err(unsupported()),
+    };
+    let mut verifier = Verifier::new(md, public_key).map_err(err)?;
+    if let Some((mgf, salt)) = pss {
+        verifier.set_rsa_padding(Padding::PKCS1_PSS).map_err(err)?;
+        verifier.set_rsa_mgf1_md(mgf).map_err(err)?;
+        verifier
+            .set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))
+            .map_err(err)?;
+    }
+    verifier.update(data).map_err(err)?;
+    // A malformed signature blob is a failed signature, not a parsing error.
+    Ok(verifier.verify(signature).unwrap_or(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signer::tests::{dev, rsa_signer};
+    use crate::signer::{Pkcs12Signer, SignerOptions};
+
+    fn check_signature(cms: &[u8], content: &[u8]) {
+        let parsed = ParsedSignedData::parse(cms).unwrap();
+        let s = &parsed.signer;
+        assert_eq!(parsed.signer_count, 1);
+        assert_eq!(
+            s.signed_attr_oids
+                .iter()
+                .filter(|o| **o == ID_SIGNING_TIME)
+                .count(),
+            0,
+            "PAdES forbids signing-time"
+        );
+        assert_eq!(s.signed_attr_oids.len(), 3);
+        assert_eq!(s.content_type, Some(ID_DATA));
+        let digest = s.digest.unwrap();
+        assert_eq!(
+            s.message_digest.as_deref(),
+            Some(digest.digest(content).as_slice())
+        );
+        let cert = parsed
+            .signer_certificate()
+            .expect("signer certificate included");
+        let refs = s.signing_certificate.as_ref().unwrap();
+        assert_eq!(refs[0].hash, digest.digest(cert));
+        let key = openssl::x509::X509::from_der(cert)
+            .unwrap()
+            .public_key()
+            .unwrap();
+        let attrs = s.signed_attrs_der.as_ref().unwrap();
+        assert!(
+            verify_signature_value(&key, digest, &s.signature_algorithm, attrs, &s.signature)
+                .unwrap()
+        );
+        let mut tampered = s.signature.clone();
+        tampered[5] ^= 1;
+        assert!(
+            !verify_signature_value(&key, digest, &s.signature_algorithm, attrs, &tampered)
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn builds_pades_cms_that_openssl_accepts() {
+        let signer = rsa_signer();
+        let content = b"%PDF-1.7 pretend byte ranges";
+        let cms = build_signed_data(&signer, &signer.digest().digest(content)).unwrap();
+        check_signature(&cms, content);
+        assert!(cms.len() <= estimated_size(&signer, 0).unwrap());
+        let parsed = ParsedSignedData::parse(&cms).unwrap();
+        assert_eq!(parsed.certificates.len(), 2, "signer and issuing CA");
+
+        // OpenSSL's own CMS verifier agrees (detached content, no chain check).
+        let ci = openssl::cms::CmsContentInfo::from_der(&cms).unwrap();
+        let mut ci = ci;
+        let store = openssl::x509::store::X509StoreBuilder::new()
+            .unwrap()
+            .build();
+        ci.verify(
+            None,
+            Some(&store),
+            Some(content),
+            None,
+            openssl::cms::CMSOptions::NO_SIGNER_CERT_VERIFY | openssl::cms::CMSOptions::BINARY,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn ecdsa_and_pss_signatures_verify() {
+        for (p12, opts) in [
+            ("signer-ec.p12", SignerOptions::default()),
+            ("signer-ec384.p12", SignerOptions::default()),
+            (
+                "signer-rsa.p12",
+                SignerOptions {
+                    digest: Some(DigestAlgorithm::Sha384),
+                    pss: true,
+                },
+            ),
+        ] {
+            let signer = Pkcs12Signer::from_file(&dev(p12), "vanthu-dev", opts).unwrap();
+            let content = b"content";
+            let cms = build_signed_data(&signer, &signer.digest().digest(content)).unwrap();
+            check_signature(&cms, content);
+        }
+    }
+
+    #[test]
+    fn timestamp_attribute_is_added_and_padding_tolerated() {
+        let signer = rsa_signer();
+        let cms = build_signed_data(&signer, &signer.digest().digest(b"x")).unwrap();
+        let fake_token = ContentInfo {
+            content_type: ID_SIGNED_DATA,
+            content: Any::encode_from(&OctetString::new(vec![1u8; 50]).unwrap()).unwrap(),
+        }
+        .to_der()
+        .unwrap();
+        let with_ts = add_signature_timestamp(&cms, &fake_token).unwrap();
+        assert!(with_ts.len() <= estimated_size(&signer, fake_token.len()).unwrap());
+        let mut padded = with_ts.clone();
+        padded.extend_from_slice(&[0u8; 100]);
+        let parsed = ParsedSignedData::parse(&padded).unwrap();
+        assert_eq!(parsed.signer.timestamp_tokens, vec![fake_token]);
+        assert_eq!(
+            signature_value(&with_ts).unwrap(),
+            signature_value(&cms).unwrap()
+        );
+        // Signed attributes unchanged, so the signature still verifies.
+        check_signature(&with_ts, b"x");
+    }
+
+    #[test]
+    fn hostile_lengths_are_rejected() {
+        assert!(ParsedSignedData::parse(&[]).is_err());
+        assert!(ParsedSignedData::parse(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0]).is_err());
+        assert!(ParsedSignedData::parse(&[0x30, 0x80, 0, 0]).is_err());
+        assert!(ParsedSignedData::parse(&[0x30, 0x03, 0x02, 0x01, 0x01]).is_err());
+    }
+}

@@ -1,0 +1,598 @@
+//! Signing keys behind one trait, so a PEM key, a PKCS#12 file, and later a PKCS#11 token or a
+//! remote signing service all plug into the CMS builder the same way.
+
+use std::fmt;
+use std::path::Path;
+
+use der::oid::ObjectIdentifier;
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkcs12::Pkcs12;
+use openssl::pkey::{Id, PKey, Private};
+use openssl::rsa::Padding;
+use openssl::sign::RsaPssSaltlen;
+use openssl::x509::X509;
+
+/// Smallest RSA modulus accepted for signing (ETSI TS 119 312 and the floor).
+pub const MIN_RSA_BITS: u32 = 2048;
+
+/// Why a key or certificate cannot be used, or a signature could not be made.
+///
+/// Messages never carry key material: only what the clerk or operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum SignerError {
+    /// A key, certificate or PKCS#12 file could not be read.
+    #[error("cannot read {what} from {path}: {reason}")]
+    Read {
+        /// Which file role (key, certificate, chain, PKCS#12).
+        what: &'static str,
+        /// The path as given.
+        path: String,
+        /// What went wrong, without any file content.
+        reason: String,
+    },
+    /// The PKCS#12 password is wrong or the file is damaged.
+    #[error("cannot open PKCS#12 file {0}: wrong password or damaged file")]
+    Pkcs12(String),
+    /// The PKCS#12 file lacks a key or a certificate.
+    #[error("PKCS#12 file {0} holds no private key and certificate pair")]
+    Pkcs12Incomplete(String),
+    /// The private key does not belong to the certificate.
+    #[error("the private key does not match the certificate")]
+    KeyMismatch,
+    /// RSA keys below [`MIN_RSA_BITS`].
+    #[error("RSA key of {0} bits is too short: at least 2048 bits are required")]
+    RsaTooShort(u32),
+    /// An elliptic curve other than P-256 or P-384.
+    #[error("unsupported elliptic curve {0}: use P-256 or P-384")]
+    UnsupportedCurve(String),
+    /// A key type other than RSA or ECDSA.
+    #[error("unsupported key type: use RSA (2048 bits or more) or ECDSA P-256/P-384")]
+    UnsupportedKeyType,
+    /// PSS was asked for with a non-RSA key.
+    #[error("RSASSA-PSS needs an RSA key")]
+    PssNeedsRsa,
+    /// The cryptographic operation itself failed.
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+/// Message digest used for the document, the signed attributes and the signature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DigestAlgorithm {
+    /// SHA-256 (OID 2.16.840.1.101.3.4.2.1).
+    Sha256,
+    /// SHA-384 (OID 2.16.840.1.101.3.4.2.2).
+    Sha384,
+    /// SHA-512 (OID 2.16.840.1.101.3.4.2.3).
+    Sha512,
+}
+
+impl DigestAlgorithm {
+    /// The algorithm's object identifier.
+    pub fn oid(self) -> ObjectIdentifier {
+        match self {
+            Self::Sha256 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1"),
+            Self::Sha384 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2"),
+            Self::Sha512 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3"),
+        }
+    }
+
+    /// Looks an algorithm up by OID; `None` for anything this crate does not accept.
+    pub fn from_oid(oid: &ObjectIdentifier) -> Option<Self> {
+        [Self::Sha256, Self::Sha384, Self::Sha512]
+            .into_iter()
+            .find(|d| d.oid() == *oid)
+    }
+
+    /// Digest length in bytes.
+    pub fn output_len(self) -> usize {
+        match self {
+            Self::Sha256 => 32,
+            Self::Sha384 => 48,
+            Self::Sha512 => 64,
+        }
+    }
+
+    /// The OpenSSL digest.
+    pub fn message_digest(self) -> MessageDigest {
+        match self {
+            Self::Sha256 => MessageDigest::sha256(),
+            Self::Sha384 => MessageDigest::sha384(),
+            Self::Sha512 => MessageDigest::sha512(),
+        }
+    }
+
+    /// Hashes `data` in one go.
+    pub fn digest(self, data: &[u8]) -> Vec<u8> {
+        // Hashing with a fixed, supported digest cannot fail short of an allocation failure.
+        openssl::hash::hash(self.message_digest(), data)
+            .map(|d| d.to_vec())
+            .unwrap_or_default()
+    }
+
+    /// A streaming hasher, for data that arrives in pieces (ByteRange parts).
+    pub fn hasher(self) -> Result<openssl::hash::Hasher, openssl::error::ErrorStack> {
+        openssl::hash::Hasher::new(self.message_digest())
+    }
+
+    /// Name as used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+}
+
+/// The signature scheme of a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureAlgorithm {
+    /// RSA with PKCS#1 v1.5 padding.
+    RsaPkcs1v15,
+    /// RSASSA-PSS, MGF1 with the same digest, salt as long as the digest.
+    RsaPss,
+    /// ECDSA; the signature is the DER `ECDSA-Sig-Value`.
+    Ecdsa,
+}
+
+/// Something that can sign: the CMS builder asks it for certificates and a signature over the
+/// DER of the signed attributes.
+///
+/// `sign` receives the data itself, not a digest, and hashes it with [`Signer::digest`]: a
+/// PKCS#11 token or remote service that only signs digests hashes first and wraps the result.
+pub trait Signer: Send + Sync {
+    /// The signing certificate, DER.
+    fn certificate(&self) -> &[u8];
+    /// Issuer certificates (DER) from the signer's issuer upwards; the root may be omitted.
+    fn chain(&self) -> &[Vec<u8>];
+    /// The digest used for the document and the signed attributes.
+    fn digest(&self) -> DigestAlgorithm;
+    /// The signature scheme.
+    fn signature_algorithm(&self) -> SignatureAlgorithm;
+    /// Signs `data`, hashing it with [`Signer::digest`] first.
+    fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignerError>;
+    /// Upper bound of the signature value's length in bytes, for sizing placeholders.
+    fn max_signature_len(&self) -> usize {
+        signature_len_bound(self.certificate()).unwrap_or(1024)
+    }
+}
+
+/// Choices a caller may make about a software key.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SignerOptions {
+    /// Digest; `None` picks SHA-256, or SHA-384 for P-384 keys.
+    pub digest: Option<DigestAlgorithm>,
+    /// Use RSASSA-PSS instead of PKCS#1 v1.5 (RSA keys only).
+    pub pss: bool,
+}
+
+/// A private key held in memory by OpenSSL, with its certificate and chain.
+struct SoftwareKey {
+    key: PKey<Private>,
+    certificate: Vec<u8>,
+    chain: Vec<Vec<u8>>,
+    digest: DigestAlgorithm,
+    algorithm: SignatureAlgorithm,
+}
+
+impl fmt::Debug for SoftwareKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SoftwareKey")
+            .field("key", &"<redacted>")
+            .field("certificate_len", &self.certificate.len())
+            .field("chain_len", &self.chain.len())
+            .field("digest", &self.digest)
+            .field("algorithm", &self.algorithm)
+            .finish()
+    }
+}
+
+impl SoftwareKey {
+    fn new(
+        key: PKey<Private>,
+        cert: &X509,
+        chain: Vec<X509>,
+        options: SignerOptions,
+    ) -> Result<Self, SignerError> {
+        let public = cert
+            .public_key()
+            .map_err(|_| SignerError::UnsupportedKeyType)?;
+        if !public.public_eq(&key) {
+            return Err(SignerError::KeyMismatch);
+        }
+        let (algorithm, default_digest) = match key.id() {
+            Id::RSA => {
+                let bits = key.bits();
+                if bits < MIN_RSA_BITS {
+                    return Err(SignerError::RsaTooShort(bits));
+                }
+                let alg = if options.pss {
+                    SignatureAlgorithm::RsaPss
+                } else {
+                    SignatureAlgorithm::RsaPkcs1v15
+                };
+                (alg, DigestAlgorithm::Sha256)
+            }
+            Id::EC => {
+                if options.pss {
+                    return Err(SignerError::PssNeedsRsa);
+                }
+                let ec = key.ec_key().map_err(|_| SignerError::UnsupportedKeyType)?;
+                match ec.group().curve_name() {
+                    Some(Nid::X9_62_PRIME256V1) => {
+                        (SignatureAlgorithm::Ecdsa, DigestAlgorithm::Sha256)
+                    }
+                    Some(Nid::SECP384R1) => (SignatureAlgorithm::Ecdsa, DigestAlgorithm::Sha384),
+                    other => {
+                        let name = other
+                            .and_then(|n| n.short_name().ok())
+                            .unwrap_or("unnamed curve");
+                        return Err(SignerError::UnsupportedCurve(name.to_string()));
+                    }
+                }
+            }
+            _ => {
+                if options.pss {
+                    return Err(SignerError::PssNeedsRsa);
+                }
+                return Err(SignerError::UnsupportedKeyType);
+            }
+        };
+        let to_der = |c: &X509| c.to_der().map_err(|e| SignerError::Sign(e.to_string()));
+        let certificate = to_der(cert)?;
+        // Drop the signer itself if a bundle repeats it, so the CMS holds each certificate once.
+        let mut chain_der = Vec::with_capacity(chain.len());
+        for c in &chain {
+            let der = to_der(c)?;
+            if der != certificate && !chain_der.contains(&der) {
+                chain_der.push(der);
+            }
+        }
+        Ok(Self {
+            key,
+            certificate,
+            chain: chain_der,
+            digest: options.digest.unwrap_or(default_digest),
+            algorithm,
+        })
+    }
+
+    fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignerError> {
+        let err = |e: openssl::error::ErrorStack| SignerError::Sign(e.to_string());
+        let mut signer =
+            openssl::sign::Signer::new(self.digest.message_digest(), &self.key).map_err(err)?;
+        if self.algorithm == SignatureAlgorithm::RsaPss {
+            signer.set_rsa_padding(Padding::PKCS1_PSS).map_err(err)?;
+            signer
+                .set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH)
+                .map_err(err)?;
+            signer
+                .set_rsa_mgf1_md(self.digest.message_digest())
+                .map_err(err)?;
+        }
+        signer.update(data).map_err(err)?;
+        signer.sign_to_vec().map_err(err)
+    }
+}
+
+fn read_file(what: &'static str, path: &Path) -> Result<Vec<u8>, SignerError> {
+    std::fs::read(path).map_err(|e| SignerError::Read {
+        what,
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })
+}
+
+fn bad_content(what: &'static str, path: &Path, reason: &str) -> SignerError {
+    SignerError::Read {
+        what,
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Reads every certificate in a PEM bundle (or a single DER certificate).
+pub fn read_certificates(path: &Path) -> Result<Vec<X509>, SignerError> {
+    let bytes = read_file("certificates", path)?;
+    parse_certificates(&bytes).map_err(|r| bad_content("certificates", path, r))
+}
+
+/// Parses a PEM bundle or a single DER certificate held in memory.
+pub fn parse_certificates(bytes: &[u8]) -> Result<Vec<X509>, &'static str> {
+    if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        let certs =
+            X509::stack_from_pem(bytes).map_err(|_| "not a valid PEM certificate bundle")?;
+        if certs.is_empty() {
+            return Err("no certificate in the PEM file");
+        }
+        Ok(certs)
+    } else {
+        X509::from_der(bytes)
+            .map(|c| vec![c])
+            .map_err(|_| "neither PEM nor DER certificate")
+    }
+}
+
+/// A key and certificate from PEM files (PKCS#8, PKCS#1 or SEC1 key; unencrypted).
+#[derive(Debug)]
+pub struct PemSigner(SoftwareKey);
+
+impl PemSigner {
+    /// Loads the key, the certificate and an optional chain bundle.
+    pub fn from_files(
+        key: &Path,
+        certificate: &Path,
+        chain: Option<&Path>,
+        options: SignerOptions,
+    ) -> Result<Self, SignerError> {
+        let key_bytes = read_file("private key", key)?;
+        let pkey = PKey::private_key_from_pem(&key_bytes)
+            .or_else(|_| PKey::private_key_from_der(&key_bytes))
+            .map_err(|_| {
+                bad_content(
+                    "private key",
+                    key,
+                    "not an unencrypted PEM or DER private key",
+                )
+            })?;
+        let mut certs = read_certificates(certificate)?;
+        let cert = certs.remove(0);
+        // A certificate file that is itself a bundle contributes its remaining certificates.
+        let mut issuers = certs;
+        if let Some(chain) = chain {
+            issuers.extend(read_certificates(chain)?);
+        }
+        SoftwareKey::new(pkey, &cert, issuers, options).map(Self)
+    }
+}
+
+impl Signer for PemSigner {
+    fn certificate(&self) -> &[u8] {
+        &self.0.certificate
+    }
+    fn chain(&self) -> &[Vec<u8>] {
+        &self.0.chain
+    }
+    fn digest(&self) -> DigestAlgorithm {
+        self.0.digest
+    }
+    fn signature_algorithm(&self) -> SignatureAlgorithm {
+        self.0.algorithm
+    }
+    fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignerError> {
+        self.0.sign(data)
+    }
+}
+
+/// A key, certificate and chain from a PKCS#12 (.p12/.pfx) file.
+#[derive(Debug)]
+pub struct Pkcs12Signer(SoftwareKey);
+
+impl Pkcs12Signer {
+    /// Opens a PKCS#12 file with its password.
+    pub fn from_file(
+        path: &Path,
+        password: &str,
+        options: SignerOptions,
+    ) -> Result<Self, SignerError> {
+        let bytes = read_file("PKCS#12", path)?;
+        Self::from_der(&bytes, password, options).map_err(|e| match e {
+            SignerError::Pkcs12(_) => SignerError::Pkcs12(path.display().to_string()),
+            SignerError::Pkcs12Incomplete(_) => {
+                SignerError::Pkcs12Incomplete(path.display().to_string())
+            }
+            other => other,
+        })
+    }
+
+    /// Opens PKCS#12 bytes held in memory.
+    pub fn from_der(
+        bytes: &[u8],
+        password: &str,
+        options: SignerOptions,
+    ) -> Result<Self, SignerError> {
+        let parsed = Pkcs12::from_der(bytes)
+            .and_then(|p| p.parse2(password))
+            .map_err(|_| SignerError::Pkcs12("<memory>".into()))?;
+        let (Some(key), Some(cert)) = (parsed.pkey, parsed.cert) else {
+            return Err(SignerError::Pkcs12Incomplete("<memory>".into()));
+        };
+        let chain = parsed
+            .ca
+            .map(|stack| stack.into_iter().collect())
+            .unwrap_or_default();
+        SoftwareKey::new(key, &cert, chain, options).map(Self)
+    }
+}
+
+impl Signer for Pkcs12Signer {
+    fn certificate(&self) -> &[u8] {
+        &self.0.certificate
+    }
+    fn chain(&self) -> &[Vec<u8>] {
+        &self.0.chain
+    }
+    fn digest(&self) -> DigestAlgorithm {
+        self.0.digest
+    }
+    fn signature_algorithm(&self) -> SignatureAlgorithm {
+        self.0.algorithm
+    }
+    fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignerError> {
+        self.0.sign(data)
+    }
+}
+
+/// Largest signature the certificate's key can produce, in bytes.
+pub fn signature_len_bound(certificate_der: &[u8]) -> Option<usize> {
+    let key = X509::from_der(certificate_der).ok()?.public_key().ok()?;
+    match key.id() {
+        Id::RSA => Some(key.size()),
+        // DER ECDSA-Sig-Value: two INTEGERs of the field size, each with a possible sign byte.
+        Id::EC => Some(key.bits().div_ceil(8) as usize * 2 + 9),
+        _ => Some(key.size().max(64) + 16),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    pub(crate) fn dev(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../certs-dev")
+            .join(name)
+    }
+
+    pub(crate) fn rsa_signer() -> PemSigner {
+        PemSigner::from_files(
+            &dev("signer-rsa.key"),
+            &dev("signer-rsa.pem"),
+            Some(&dev("issuing-ca.pem")),
+            SignerOptions::default(),
+        )
+        .unwrap()
+    }
+
+    fn verify(signer: &dyn Signer, data: &[u8], sig: &[u8]) -> bool {
+        let cert = X509::from_der(signer.certificate()).unwrap();
+        let key = cert.public_key().unwrap();
+        let mut v = openssl::sign::Verifier::new(signer.digest().message_digest(), &key).unwrap();
+        if signer.signature_algorithm() == SignatureAlgorithm::RsaPss {
+            v.set_rsa_padding(Padding::PKCS1_PSS).unwrap();
+            v.set_rsa_pss_saltlen(RsaPssSaltlen::DIGEST_LENGTH).unwrap();
+        }
+        v.update(data).unwrap();
+        v.verify(sig).unwrap()
+    }
+
+    #[test]
+    fn pem_rsa_pkcs1_and_pss_sign_and_verify() {
+        let s = rsa_signer();
+        assert_eq!(s.signature_algorithm(), SignatureAlgorithm::RsaPkcs1v15);
+        assert_eq!(s.chain().len(), 1);
+        let sig = s.sign(b"hello").unwrap();
+        assert_eq!(sig.len(), 256);
+        assert!(verify(&s, b"hello", &sig));
+        assert!(!verify(&s, b"hullo", &sig));
+
+        let pss = PemSigner::from_files(
+            &dev("signer-rsa.key"),
+            &dev("signer-rsa.pem"),
+            None,
+            SignerOptions {
+                digest: Some(DigestAlgorithm::Sha512),
+                pss: true,
+            },
+        )
+        .unwrap();
+        let sig = pss.sign(b"hello").unwrap();
+        assert!(verify(&pss, b"hello", &sig));
+    }
+
+    #[test]
+    fn pkcs12_ec_keys_pick_curve_digest() {
+        let p256 = Pkcs12Signer::from_file(
+            &dev("signer-ec.p12"),
+            "vanthu-dev",
+            SignerOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p256.digest(), DigestAlgorithm::Sha256);
+        assert_eq!(p256.chain().len(), 1);
+        let sig = p256.sign(b"data").unwrap();
+        assert!(sig.len() <= p256.max_signature_len());
+        assert!(verify(&p256, b"data", &sig));
+        let p384 = Pkcs12Signer::from_file(
+            &dev("signer-ec384.p12"),
+            "vanthu-dev",
+            SignerOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(p384.digest(), DigestAlgorithm::Sha384);
+        assert!(verify(&p384, b"data", &p384.sign(b"data").unwrap()));
+    }
+
+    #[test]
+    fn wrong_password_and_mismatched_key_are_clear_errors() {
+        let e = Pkcs12Signer::from_file(&dev("signer-ec.p12"), "nope", SignerOptions::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("wrong password"), "{e}");
+        let e = PemSigner::from_files(
+            &dev("seal.key"),
+            &dev("signer-rsa.pem"),
+            None,
+            SignerOptions::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, SignerError::KeyMismatch));
+        let e = PemSigner::from_files(
+            &dev("signer-ec.key"),
+            &dev("signer-ec.pem"),
+            None,
+            SignerOptions {
+                digest: None,
+                pss: true,
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(e, SignerError::PssNeedsRsa));
+    }
+
+    #[test]
+    fn weak_rsa_and_other_curves_are_rejected_without_leaking_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let check = |key: PKey<Private>, expect: &str| {
+            let mut b = openssl::x509::X509Builder::new().unwrap();
+            b.set_version(2).unwrap();
+            let serial = openssl::bn::BigNum::from_u32(7)
+                .unwrap()
+                .to_asn1_integer()
+                .unwrap();
+            b.set_serial_number(&serial).unwrap();
+            let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+            name.append_entry_by_text("CN", "weak").unwrap();
+            let name = name.build();
+            b.set_subject_name(&name).unwrap();
+            b.set_issuer_name(&name).unwrap();
+            b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
+                .unwrap();
+            b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap())
+                .unwrap();
+            b.set_pubkey(&key).unwrap();
+            b.sign(&key, MessageDigest::sha256()).unwrap();
+            let cert = b.build();
+            let kp = dir.path().join("k.pem");
+            let cp = dir.path().join("c.pem");
+            let pem = key.private_key_to_pem_pkcs8().unwrap();
+            std::fs::write(&kp, &pem).unwrap();
+            std::fs::write(&cp, cert.to_pem().unwrap()).unwrap();
+            let e = PemSigner::from_files(&kp, &cp, None, SignerOptions::default()).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains(expect), "{text}");
+            assert!(!format!("{e:?}").contains("PRIVATE"));
+        };
+        check(
+            PKey::from_rsa(openssl::rsa::Rsa::generate(1024).unwrap()).unwrap(),
+            "1024 bits is too short",
+        );
+        let group = openssl::ec::EcGroup::from_curve_name(Nid::SECP521R1).unwrap();
+        check(
+            PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap(),
+            "unsupported elliptic curve",
+        );
+    }
+
+    #[test]
+    fn debug_output_redacts_the_key() {
+        let s = rsa_signer();
+        let text = format!("{s:?}");
+        assert!(text.contains("<redacted>"));
+        assert!(!text.contains("BEGIN"));
+    }
+}
