@@ -1,0 +1,425 @@
+//! Incremental updates (§7.5.6): new and replaced objects, a cross-reference section of the same
+//! kind as the file's last one, and a trailer chained with /Prev. Earlier bytes never change.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+use super::object::{write_dict, write_name, write_object, Dictionary, Object, ObjectId};
+use super::reader::{Reader, Source, XrefKind};
+use super::PdfError;
+
+/// A value written with a fixed width so it can be patched after the bytes are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceholderSpec {
+    /// `/ByteRange [0 a b c]`, padded with spaces.
+    ByteRange,
+    /// `/Contents <00…>` reserving this many bytes of hex-encoded content.
+    Contents(usize),
+}
+
+const BYTE_RANGE_WIDTH: usize = 64;
+
+/// Builder of one incremental update.
+#[derive(Debug, Clone)]
+pub struct IncrementalUpdate {
+    base_len: u64,
+    base_ends_with_eol: bool,
+    prev: u64,
+    kind: XrefKind,
+    trailer: Dictionary,
+    next_num: u32,
+    objects: BTreeMap<u32, (ObjectId, Object)>,
+    placeholders: HashMap<u32, Vec<(String, PlaceholderSpec)>>,
+}
+
+/// The serialized update and where its placeholders landed.
+#[derive(Debug, Clone)]
+pub struct WrittenUpdate {
+    /// The bytes to append to the original file.
+    pub bytes: Vec<u8>,
+    /// Length of the original file (absolute offset of `bytes[0]`).
+    pub base_len: u64,
+    /// Absolute offsets and lengths of the placeholders by key name.
+    pub placeholders: HashMap<String, (u64, usize)>,
+    /// Absolute offsets of the written objects.
+    pub object_offsets: BTreeMap<u32, u64>,
+}
+
+impl IncrementalUpdate {
+    /// Starts an update on top of what `reader` read.
+    pub fn new<S: Source>(reader: &Reader<S>) -> Result<Self, PdfError> {
+        if reader.is_encrypted() {
+            return Err(PdfError::Encrypted);
+        }
+        let last = super::reader::read_range(reader.source(), reader.len().saturating_sub(1), 1)?;
+        let mut trailer = Dictionary::new();
+        for key in ["Root", "Info", "ID"] {
+            if let Some(v) = reader.trailer().get(key) {
+                trailer.set(key, v.clone());
+            }
+        }
+        if reader.is_damaged() {
+            // A repaired file has no trustworthy chain to extend.
+            return Err(PdfError::Corrupt(
+                "the cross-reference is broken; repair the file before signing",
+            ));
+        }
+        Ok(Self {
+            base_len: reader.len(),
+            base_ends_with_eol: matches!(last.first(), Some(b'\n' | b'\r')),
+            prev: reader.startxref(),
+            kind: reader.last_xref_kind(),
+            trailer,
+            next_num: reader.next_object_number(),
+            objects: BTreeMap::new(),
+            placeholders: HashMap::new(),
+        })
+    }
+
+    /// Reserves a new object number.
+    pub fn allocate(&mut self) -> ObjectId {
+        let id = ObjectId::new(self.next_num, 0);
+        self.next_num += 1;
+        id
+    }
+
+    /// Adds a new object and returns its id.
+    pub fn add(&mut self, obj: impl Into<Object>) -> ObjectId {
+        let id = self.allocate();
+        self.set(id, obj);
+        id
+    }
+
+    /// Writes (or rewrites) the object `id` in this update.
+    pub fn set(&mut self, id: ObjectId, obj: impl Into<Object>) {
+        self.objects.insert(id.num, (id, obj.into()));
+    }
+
+    /// The object as this update will write it.
+    pub fn get(&self, id: ObjectId) -> Option<&Object> {
+        self.objects.get(&id.num).map(|(_, o)| o)
+    }
+
+    /// Writes a dictionary whose listed keys are fixed-width placeholders.
+    pub fn set_with_placeholders(
+        &mut self,
+        id: ObjectId,
+        dict: Dictionary,
+        specs: &[(&str, PlaceholderSpec)],
+    ) {
+        self.set(id, dict);
+        self.placeholders.insert(
+            id.num,
+            specs.iter().map(|(k, s)| ((*k).to_string(), *s)).collect(),
+        );
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// Serializes objects, cross-reference section and trailer.
+    pub fn write(&self) -> Result<WrittenUpdate, PdfError> {
+        let mut out = Vec::new();
+        if !self.base_ends_with_eol {
+            out.push(b'\n');
+        }
+        let mut placeholders = HashMap::new();
+        let mut offsets = BTreeMap::new();
+        for (num, (id, obj)) in &self.objects {
+            offsets.insert(*num, self.base_len + out.len() as u64);
+            let _ = writeln!(out, "{} {} obj", id.num, id.gen);
+            match (obj, self.placeholders.get(num)) {
+                (Object::Dictionary(d), Some(specs)) => {
+                    self.write_placeholder_dict(d, specs, &mut out, &mut placeholders)?;
+                }
+                _ => write_object(obj, &mut out),
+            }
+            out.extend_from_slice(b"\nendobj\n");
+        }
+        let size = self.next_num;
+        match self.kind {
+            XrefKind::Table => {
+                let xref_at = self.base_len + out.len() as u64;
+                out.extend_from_slice(b"xref\n");
+                for run in runs(&offsets.keys().copied().collect::<Vec<_>>()) {
+                    let _ = writeln!(out, "{} {}", run.0, run.1);
+                    for num in run.0..run.0 + run.1 {
+                        let gen = self.objects[&num].0.gen;
+                        let _ = write!(out, "{:010} {:05} n\r\n", offsets[&num], gen);
+                    }
+                }
+                let mut trailer = self.trailer.clone();
+                trailer.set("Size", i64::from(size));
+                trailer.set("Prev", self.prev as i64);
+                out.extend_from_slice(b"trailer\n");
+                write_dict(&trailer, &mut out);
+                let _ = write!(out, "\nstartxref\n{xref_at}\n%%EOF\n");
+            }
+            XrefKind::Stream => {
+                let xref_num = size;
+                let xref_at = self.base_len + out.len() as u64;
+                let mut all = offsets.clone();
+                all.insert(xref_num, xref_at);
+                let width = bytes_needed(xref_at);
+                let mut data = Vec::new();
+                let mut index = Vec::new();
+                for run in runs(&all.keys().copied().collect::<Vec<_>>()) {
+                    index.push(Object::Integer(i64::from(run.0)));
+                    index.push(Object::Integer(i64::from(run.1)));
+                    for num in run.0..run.0 + run.1 {
+                        let gen = self.objects.get(&num).map_or(0, |(id, _)| id.gen);
+                        data.push(1u8);
+                        data.extend_from_slice(&all[&num].to_be_bytes()[8 - width..]);
+                        data.extend_from_slice(&gen.to_be_bytes());
+                    }
+                }
+                let mut dict = self.trailer.clone();
+                dict.set("Type", Object::name("XRef"));
+                dict.set("Size", i64::from(xref_num) + 1);
+                dict.set("Prev", self.prev as i64);
+                dict.set("Index", index);
+                dict.set(
+                    "W",
+                    vec![
+                        Object::Integer(1),
+                        Object::Integer(width as i64),
+                        Object::Integer(2),
+                    ],
+                );
+                let _ = writeln!(out, "{xref_num} 0 obj");
+                write_object(
+                    &Object::Stream(super::object::Stream { dict, data }),
+                    &mut out,
+                );
+                let _ = write!(out, "\nendobj\nstartxref\n{xref_at}\n%%EOF\n");
+            }
+        }
+        Ok(WrittenUpdate {
+            bytes: out,
+            base_len: self.base_len,
+            placeholders,
+            object_offsets: offsets,
+        })
+    }
+
+    fn write_placeholder_dict(
+        &self,
+        d: &Dictionary,
+        specs: &[(String, PlaceholderSpec)],
+        out: &mut Vec<u8>,
+        map: &mut HashMap<String, (u64, usize)>,
+    ) -> Result<(), PdfError> {
+        out.extend_from_slice(b"<<");
+        for (k, v) in d.iter() {
+            write_name(k, out);
+            out.push(b' ');
+            match specs.iter().find(|(name, _)| name.as_bytes() == k) {
+                Some((name, PlaceholderSpec::ByteRange)) => {
+                    map.insert(
+                        name.clone(),
+                        (self.base_len + out.len() as u64, BYTE_RANGE_WIDTH),
+                    );
+                    out.extend_from_slice(b"[0 0 0 0]");
+                    out.extend(std::iter::repeat_n(b' ', BYTE_RANGE_WIDTH - 9));
+                }
+                Some((name, PlaceholderSpec::Contents(n))) => {
+                    map.insert(name.clone(), (self.base_len + out.len() as u64, 2 * n + 2));
+                    out.push(b'<');
+                    out.extend(std::iter::repeat_n(b'0', 2 * n));
+                    out.push(b'>');
+                }
+                None => write_object(v, out),
+            }
+        }
+        out.extend_from_slice(b">>");
+        Ok(())
+    }
+}
+
+impl WrittenUpdate {
+    /// Total length of the updated file.
+    pub fn total_len(&self) -> u64 {
+        self.base_len + self.bytes.len() as u64
+    }
+
+    /// Fills `/ByteRange` so it covers everything except the `/Contents` hex string and
+    /// returns the range `[0, a, b, c]`.
+    pub fn patch_byte_range(&mut self) -> Result<[u64; 4], PdfError> {
+        let (c_at, c_len) = *self
+            .placeholders
+            .get("Contents")
+            .ok_or(PdfError::Unsupported("update has no /Contents placeholder"))?;
+        let (b_at, b_len) = *self
+            .placeholders
+            .get("ByteRange")
+            .ok_or(PdfError::Unsupported(
+                "update has no /ByteRange placeholder",
+            ))?;
+        let c_end = c_at + c_len as u64;
+        let range = [0, c_at, c_end, self.total_len() - c_end];
+        let text = format!("[{} {} {} {}]", range[0], range[1], range[2], range[3]);
+        if text.len() > b_len {
+            return Err(PdfError::Limit("byte range does not fit its placeholder"));
+        }
+        let start = (b_at - self.base_len) as usize;
+        self.bytes[start..start + text.len()].copy_from_slice(text.as_bytes());
+        self.bytes[start + text.len()..start + b_len].fill(b' ');
+        Ok(range)
+    }
+
+    /// Writes `der` hex-encoded into the `/Contents` placeholder (zero padded).
+    pub fn patch_contents(&mut self, der: &[u8]) -> Result<(), PdfError> {
+        let (c_at, c_len) = *self
+            .placeholders
+            .get("Contents")
+            .ok_or(PdfError::Unsupported("update has no /Contents placeholder"))?;
+        if der.len() * 2 > c_len - 2 {
+            return Err(PdfError::Limit(
+                "signature does not fit the reserved /Contents space",
+            ));
+        }
+        let start = (c_at - self.base_len) as usize + 1;
+        for (i, b) in der.iter().enumerate() {
+            let hex = format!("{b:02X}");
+            self.bytes[start + 2 * i..start + 2 * i + 2].copy_from_slice(hex.as_bytes());
+        }
+        Ok(())
+    }
+
+    /// The part of the update covered by the byte range: before and after `/Contents`.
+    pub fn signed_parts(&self) -> Result<(&[u8], &[u8]), PdfError> {
+        let (c_at, c_len) = *self
+            .placeholders
+            .get("Contents")
+            .ok_or(PdfError::Unsupported("update has no /Contents placeholder"))?;
+        let start = (c_at - self.base_len) as usize;
+        Ok((&self.bytes[..start], &self.bytes[start + c_len..]))
+    }
+}
+
+/// Consecutive runs `(first, count)` of sorted numbers.
+fn runs(nums: &[u32]) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for &n in nums {
+        match out.last_mut() {
+            Some((first, count)) if *first + *count == n => *count += 1,
+            _ => out.push((n, 1)),
+        }
+    }
+    out
+}
+
+fn bytes_needed(v: u64) -> usize {
+    (((64 - v.leading_zeros()) as usize).div_ceil(8)).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdf::object::PdfString;
+
+    fn simple() -> Vec<u8> {
+        crate::pdf::reader::tests_support::simple_pdf()
+    }
+
+    #[test]
+    fn update_is_readable_and_keeps_prefix() {
+        let base = simple();
+        let reader = Reader::new(base.as_slice()).unwrap();
+        let mut up = IncrementalUpdate::new(&reader).unwrap();
+        let (root_id, mut catalog) = reader.catalog().unwrap();
+        let mut info = Dictionary::new();
+        info.set("Title", PdfString::text("Công văn"));
+        let info_id = up.add(info);
+        catalog.set("Test", info_id);
+        up.set(root_id, catalog);
+        let written = up.write().unwrap();
+        let mut file = base.clone();
+        file.extend_from_slice(&written.bytes);
+        let r2 = Reader::new(file.as_slice()).unwrap();
+        assert!(!r2.is_damaged());
+        assert_eq!(r2.revisions().len(), 2);
+        assert_eq!(r2.revisions()[0].end, base.len() as u64);
+        let (_, cat2) = r2.catalog().unwrap();
+        let title = r2.resolve_dict(cat2.get("Test").unwrap()).unwrap();
+        assert_eq!(
+            title.get("Title").unwrap().as_string().unwrap().to_text(),
+            "Công văn"
+        );
+    }
+
+    #[test]
+    fn placeholders_are_patched() {
+        let base = simple();
+        let reader = Reader::new(base.as_slice()).unwrap();
+        let mut up = IncrementalUpdate::new(&reader).unwrap();
+        let id = up.allocate();
+        let mut sig = Dictionary::new();
+        sig.set("Type", Object::name("Sig"));
+        sig.set("ByteRange", Object::Null);
+        sig.set("Contents", Object::Null);
+        up.set_with_placeholders(
+            id,
+            sig,
+            &[
+                ("ByteRange", PlaceholderSpec::ByteRange),
+                ("Contents", PlaceholderSpec::Contents(4)),
+            ],
+        );
+        let mut w = up.write().unwrap();
+        let range = w.patch_byte_range().unwrap();
+        w.patch_contents(&[0xde, 0xad]).unwrap();
+        let mut file = base.clone();
+        file.extend_from_slice(&w.bytes);
+        assert_eq!(&file[range[1] as usize..range[2] as usize], b"<DEAD0000>");
+        assert_eq!(range[2] + range[3], file.len() as u64);
+        let r2 = Reader::new(file.as_slice()).unwrap();
+        let d = r2.resolve_dict(&Object::Reference(id)).unwrap();
+        assert_eq!(
+            d.get("Contents").unwrap().as_string().unwrap().bytes,
+            vec![0xde, 0xad, 0, 0]
+        );
+        assert!(w.patch_contents(&[1, 2, 3, 4, 5]).is_err());
+    }
+
+    #[test]
+    fn xref_stream_update_on_stream_file() {
+        // Base file whose last section is an xref stream.
+        let mut out = b"%PDF-1.7\n".to_vec();
+        let o1 = out.len();
+        out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+        let o2 = out.len();
+        out.extend_from_slice(b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n");
+        let o3 = out.len();
+        let mut data = Vec::new();
+        for (t, off) in [(0u8, 0u64), (1, o1 as u64), (1, o2 as u64), (1, o3 as u64)] {
+            data.push(t);
+            data.extend_from_slice(&(off as u32).to_be_bytes());
+            data.extend_from_slice(&[0, 0]);
+        }
+        out.extend_from_slice(
+            format!(
+                "3 0 obj\n<< /Type /XRef /Size 4 /W [1 4 2] /Root 1 0 R /Length {} >>\nstream\n",
+                data.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&data);
+        out.extend_from_slice(format!("\nendstream\nendobj\nstartxref\n{o3}\n%%EOF\n").as_bytes());
+        let reader = Reader::new(out.as_slice()).unwrap();
+        assert!(!reader.is_damaged());
+        assert_eq!(reader.last_xref_kind(), XrefKind::Stream);
+        let mut up = IncrementalUpdate::new(&reader).unwrap();
+        let id = up.add(Dictionary::new());
+        let w = up.write().unwrap();
+        let mut file = out.clone();
+        file.extend_from_slice(&w.bytes);
+        let r2 = Reader::new(file.as_slice()).unwrap();
+        assert!(!r2.is_damaged());
+        assert_eq!(r2.revisions().len(), 2);
+        assert_eq!(r2.last_xref_kind(), XrefKind::Stream);
+        assert!(r2.get(id).unwrap().as_dict().is_some());
+    }
+}
