@@ -242,6 +242,7 @@ pub fn assemble_signed_data(
     signed_attrs: SetOfVec<Attribute>,
     signature: &[u8],
     econtent: Option<(ObjectIdentifier, &[u8])>,
+    include_certificates: bool,
 ) -> Result<Vec<u8>, CmsError> {
     let cert =
         Certificate::from_der(certificate_der).map_err(|e| CmsError::Certificate(e.to_string()))?;
@@ -278,7 +279,11 @@ pub fn assemble_signed_data(
             econtent_type,
             econtent,
         },
-        certificates: Some(CertificateSet::try_from(certs)?),
+        certificates: if include_certificates {
+            Some(CertificateSet::try_from(certs)?)
+        } else {
+            None
+        },
         crls: None,
         signer_infos: SignerInfos::try_from(vec![signer_info])?,
     };
@@ -303,6 +308,7 @@ pub fn build_signed_data(signer: &dyn Signer, document_digest: &[u8]) -> Result<
         attrs,
         &signature,
         None,
+        true,
     )
 }
 
@@ -330,6 +336,7 @@ pub fn estimated_size(
         attrs,
         &fake,
         None,
+        true,
     )?
     .len();
     // [1] unsignedAttrs + Attribute SEQUENCE + OID + SET: under 32 bytes of headers; the outer
@@ -776,6 +783,72 @@ fn parse_revocation_archival(der: &[u8], crls: &mut Vec<Vec<u8>>, ocsps: &mut Ve
         };
         target.extend(items.into_iter().map(|i| i.raw.to_vec()));
     }
+}
+
+/// Outcome of checking a SignerInfo against its content and certificate.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntegrityCheck {
+    /// The message-digest attribute equals the digest of the signed content.
+    pub message_digest_ok: bool,
+    /// The signature value verifies over the signed attributes with the certificate's key.
+    pub signature_ok: bool,
+    /// signing-certificate(-v2) names the certificate; `None` when the attribute is absent.
+    pub signing_certificate_ok: Option<bool>,
+    /// Why a check could not be made (unsupported algorithm, missing attributes).
+    pub problem: Option<String>,
+}
+
+impl IntegrityCheck {
+    /// Digest and signature both verify.
+    pub fn intact(&self) -> bool {
+        self.message_digest_ok && self.signature_ok
+    }
+}
+
+/// Checks the SignerInfo of `parsed` against the digest of its content (computed by the caller
+/// with `parsed.signer.digest`) and the signer's certificate.
+pub fn check_integrity(
+    parsed: &ParsedSignedData,
+    cert_der: &[u8],
+    content_digest: &[u8],
+) -> IntegrityCheck {
+    let s = &parsed.signer;
+    let mut out = IntegrityCheck::default();
+    let Some(digest) = s.digest else {
+        out.problem = Some(format!("unsupported digest algorithm {}", s.digest_oid));
+        return out;
+    };
+    let Some(attrs) = &s.signed_attrs_der else {
+        out.problem = Some("the signature has no signed attributes".into());
+        return out;
+    };
+    out.message_digest_ok = s.message_digest.as_deref() == Some(content_digest);
+    out.signing_certificate_ok = s.signing_certificate.as_ref().map(|refs| {
+        refs.first().is_some_and(|r| {
+            let hash = match DigestAlgorithm::from_oid(&r.algorithm) {
+                Some(d) => d.digest(cert_der),
+                None if r.algorithm == ObjectIdentifier::new_unwrap("1.3.14.3.2.26") => {
+                    openssl::hash::hash(MessageDigest::sha1(), cert_der)
+                        .map(|d| d.to_vec())
+                        .unwrap_or_default()
+                }
+                None => return false,
+            };
+            hash == r.hash
+        })
+    });
+    let key = match openssl::x509::X509::from_der(cert_der).and_then(|c| c.public_key()) {
+        Ok(k) => k,
+        Err(_) => {
+            out.problem = Some("the signer certificate's public key cannot be read".into());
+            return out;
+        }
+    };
+    match verify_signature_value(&key, digest, &s.signature_algorithm, attrs, &s.signature) {
+        Ok(ok) => out.signature_ok = ok,
+        Err(e) => out.problem = Some(e.to_string()),
+    }
+    out
 }
 
 /// Verifies a CMS signature value over `data` (the signed attributes, or the content when there
