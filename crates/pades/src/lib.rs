@@ -1,5 +1,8 @@
 //! PAdES signing and verification (ETSI EN 319 142) over PDF bytes: no database, no HTTP.
 
+pub mod appearance;
+
 pub mod cms;
+pub mod pdf;
 pub mod signer;
 pub mod tsa;

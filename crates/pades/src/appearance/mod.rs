@@ -15,6 +15,7 @@
 mod font;
 mod image;
 mod object;
+mod write;
 
 use chrono::{DateTime, FixedOffset};
 
