@@ -14,7 +14,8 @@ pub struct ValidationError {
 }
 
 impl ValidationError {
-    pub(crate) fn new(field: &'static str, message: impl Into<String>) -> Self {
+    /// An error about `field` with a message for the person who typed the value.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
         Self {
             field,
             message: message.into(),

@@ -1,1 +1,30 @@
 //! Storage for vanthu: diesel on SQLite or PostgreSQL, embedded migrations, and the content-addressed blob store.
+//!
+//! [`Database`] is a connection pool with repository methods that take and return domain
+//! types; every change that touches several rows runs in one transaction. All calls block:
+//! run them on a blocking thread pool. Files are kept in a [`blob::BlobStore`] by SHA-256, and
+//! [`check::check`] compares the two.
+
+pub mod blob;
+mod certificates;
+pub mod check;
+mod db;
+mod error;
+mod files;
+mod schema;
+mod sessions;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+mod time;
+mod units;
+mod users;
+
+pub use certificates::{Certificate, CertificateOwner, CertificatePurpose, NewCertificate};
+pub use db::{Backend, Database};
+pub use error::StoreError;
+pub use files::{FileRecord, NewFile};
+pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
+pub use units::{NewUnit, UnitChanges};
+pub use users::{
+    Credentials, LoginFailure, NewUser, UserChanges, LOGIN_LOCKOUT, MAX_FAILED_LOGINS,
+};

@@ -1,0 +1,248 @@
+//! Content-addressed storage of document files.
+//!
+//! A blob is named by the SHA-256 of its content, so identical files are stored once and a
+//! name always promises its content. The file system implementation never lets a partial
+//! write appear under a final name: content goes to a temporary file, is flushed to disk, and
+//! only then renamed into place.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+use vanthu_domain::Sha256Digest;
+
+/// Failure of a blob store.
+#[derive(Debug, Error)]
+pub enum BlobError {
+    /// No blob has this digest.
+    #[error("no stored file has the digest {0}")]
+    NotFound(Sha256Digest),
+    /// Reading the input or the storage failed.
+    #[error("file storage error at {path}: {source}")]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> BlobError + '_ {
+    move |source| BlobError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A stored blob: its name and length.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlobRef {
+    /// SHA-256 of the content.
+    pub sha256: Sha256Digest,
+    /// Length in bytes.
+    pub size: u64,
+}
+
+/// Where document files live. The file system is the first implementation; object storage
+/// can follow behind the same trait.
+pub trait BlobStore: Send + Sync {
+    /// Stores everything `reader` yields and returns its digest and size. Storing content that
+    /// is already present leaves the existing blob as it is.
+    fn put(&self, reader: &mut dyn Read) -> Result<BlobRef, BlobError>;
+
+    /// Opens a blob for reading.
+    fn open(&self, sha256: &Sha256Digest) -> Result<Box<dyn Read + Send>, BlobError>;
+
+    /// Whether a blob with this digest is stored.
+    fn exists(&self, sha256: &Sha256Digest) -> Result<bool, BlobError>;
+
+    /// Every stored digest, sorted.
+    fn list(&self) -> Result<Vec<Sha256Digest>, BlobError>;
+
+    /// Re-reads a blob and tells whether its content still hashes to its name.
+    fn verify(&self, sha256: &Sha256Digest) -> Result<bool, BlobError>;
+
+    /// Names of unfinished writes left behind by a crash.
+    fn temp_leftovers(&self) -> Result<Vec<String>, BlobError>;
+
+    /// Removes unfinished writes left behind by a crash; returns how many were removed. Call
+    /// it only while no write is in progress (e.g. at start-up).
+    fn cleanup_temp(&self) -> Result<usize, BlobError>;
+}
+
+/// Blobs as files under a directory: `<dir>/sha256/ab/cdef...` (the first two hex digits
+/// name a subdirectory so no directory grows too large) and in-progress writes in
+/// `<dir>/tmp/`.
+#[derive(Debug, Clone)]
+pub struct FsBlobStore {
+    root: PathBuf,
+}
+
+impl FsBlobStore {
+    /// Opens (creating if needed) a blob store rooted at `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Result<FsBlobStore, BlobError> {
+        let store = FsBlobStore { root: dir.into() };
+        for d in [store.objects_dir(), store.tmp_dir()] {
+            fs::create_dir_all(&d).map_err(io_at(&d))?;
+        }
+        Ok(store)
+    }
+
+    /// The directory the store lives in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn objects_dir(&self) -> PathBuf {
+        self.root.join("sha256")
+    }
+
+    fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    /// Where the blob with this digest lives (whether or not it exists).
+    pub fn path_of(&self, sha256: &Sha256Digest) -> PathBuf {
+        let hex = sha256.as_str();
+        self.objects_dir().join(&hex[..2]).join(&hex[2..])
+    }
+}
+
+/// Makes a rename or a new directory entry durable: on Linux a rename is only on disk once
+/// the directory holding it is synced.
+fn sync_dir(dir: &Path) -> Result<(), BlobError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_at(dir))
+}
+
+fn hash_reader(
+    reader: &mut dyn Read,
+    mut sink: impl Write,
+    path: &Path,
+) -> Result<BlobRef, BlobError> {
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io_at(path)(e)),
+        };
+        hasher.update(&buf[..n]);
+        sink.write_all(&buf[..n]).map_err(io_at(path))?;
+        size += n as u64;
+    }
+    sink.flush().map_err(io_at(path))?;
+    Ok(BlobRef {
+        sha256: Sha256Digest::from_bytes(&hasher.finalize().into()),
+        size,
+    })
+}
+
+impl BlobStore for FsBlobStore {
+    fn put(&self, reader: &mut dyn Read) -> Result<BlobRef, BlobError> {
+        let tmp_dir = self.tmp_dir();
+        // Dropped (and deleted) on every error path; only a crash leaves it behind.
+        let mut tmp = tempfile::Builder::new()
+            .prefix("upload-")
+            .suffix(".part")
+            .tempfile_in(&tmp_dir)
+            .map_err(io_at(&tmp_dir))?;
+        let tmp_path = tmp.path().to_owned();
+        let blob = hash_reader(reader, io::BufWriter::new(tmp.as_file_mut()), &tmp_path)?;
+        let final_path = self.path_of(&blob.sha256);
+        if final_path.exists() {
+            return Ok(blob);
+        }
+        tmp.as_file().sync_all().map_err(io_at(tmp.path()))?;
+        let shard = final_path
+            .parent()
+            .expect("blob paths have a shard directory");
+        if !shard.exists() {
+            fs::create_dir_all(shard).map_err(io_at(shard))?;
+            sync_dir(&self.objects_dir())?;
+        }
+        tmp.persist(&final_path)
+            .map_err(|e| io_at(&final_path)(e.error))?;
+        sync_dir(shard)?;
+        Ok(blob)
+    }
+
+    fn open(&self, sha256: &Sha256Digest) -> Result<Box<dyn Read + Send>, BlobError> {
+        let path = self.path_of(sha256);
+        match File::open(&path) {
+            Ok(f) => Ok(Box::new(f)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(BlobError::NotFound(sha256.clone()))
+            }
+            Err(e) => Err(io_at(&path)(e)),
+        }
+    }
+
+    fn exists(&self, sha256: &Sha256Digest) -> Result<bool, BlobError> {
+        let path = self.path_of(sha256);
+        path.try_exists().map_err(io_at(&path))
+    }
+
+    fn list(&self) -> Result<Vec<Sha256Digest>, BlobError> {
+        let objects = self.objects_dir();
+        let mut out = Vec::new();
+        for shard in fs::read_dir(&objects).map_err(io_at(&objects))? {
+            let shard = shard.map_err(io_at(&objects))?;
+            let prefix = shard.file_name().to_string_lossy().into_owned();
+            if prefix.len() != 2 || !shard.path().is_dir() {
+                continue;
+            }
+            let shard_path = shard.path();
+            for entry in fs::read_dir(&shard_path).map_err(io_at(&shard_path))? {
+                let entry = entry.map_err(io_at(&shard_path))?;
+                let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+                // Anything not named like a digest was not written by this store.
+                if let Ok(digest) = Sha256Digest::parse(&name) {
+                    if digest.as_str() == name {
+                        out.push(digest);
+                    }
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn verify(&self, sha256: &Sha256Digest) -> Result<bool, BlobError> {
+        let mut reader = self.open(sha256)?;
+        let path = self.path_of(sha256);
+        let actual = hash_reader(&mut reader, io::sink(), &path)?;
+        Ok(&actual.sha256 == sha256)
+    }
+
+    fn temp_leftovers(&self) -> Result<Vec<String>, BlobError> {
+        let tmp = self.tmp_dir();
+        let mut names: Vec<String> = fs::read_dir(&tmp)
+            .map_err(io_at(&tmp))?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<Result<_, _>>()
+            .map_err(io_at(&tmp))?;
+        names.sort();
+        Ok(names)
+    }
+
+    fn cleanup_temp(&self) -> Result<usize, BlobError> {
+        let leftovers = self.temp_leftovers()?;
+        for name in &leftovers {
+            let path = self.tmp_dir().join(name);
+            fs::remove_file(&path).map_err(io_at(&path))?;
+        }
+        if !leftovers.is_empty() {
+            tracing::info!(removed = leftovers.len(), "removed unfinished uploads");
+        }
+        Ok(leftovers.len())
+    }
+}

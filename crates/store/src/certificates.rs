@@ -1,0 +1,288 @@
+//! Certificates of people (personal signing), units (organisation seal) and the time-stamping
+//! authority, with their encrypted private keys.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use vanthu_domain::{UnitId, UserId, ValidationError};
+
+use crate::db::insert_returning_id;
+use crate::error::missing;
+use crate::schema::certificates;
+use crate::time::{from_millis, now, to_millis};
+use crate::{Database, StoreError};
+
+/// What a certificate is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CertificatePurpose {
+    /// An official's own signature.
+    Personal,
+    /// The organisation's seal signature, applied by the clerk.
+    Seal,
+    /// The time-stamping authority.
+    Tsa,
+}
+
+impl CertificatePurpose {
+    /// `personal`, `seal` or `tsa`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificatePurpose::Personal => "personal",
+            CertificatePurpose::Seal => "seal",
+            CertificatePurpose::Tsa => "tsa",
+        }
+    }
+}
+
+impl fmt::Display for CertificatePurpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CertificatePurpose {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "personal" => Ok(CertificatePurpose::Personal),
+            "seal" => Ok(CertificatePurpose::Seal),
+            "tsa" => Ok(CertificatePurpose::Tsa),
+            _ => Err(ValidationError::new(
+                "purpose",
+                format!("'{s}' is not a certificate purpose; use personal, seal or tsa"),
+            )),
+        }
+    }
+}
+
+/// Whom a certificate belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CertificateOwner {
+    /// A person.
+    User(UserId),
+    /// An organisation.
+    Unit(UnitId),
+    /// The installation itself (e.g. the time-stamping authority).
+    System,
+}
+
+/// A certificate to store.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewCertificate {
+    /// Owner.
+    pub owner: CertificateOwner,
+    /// Use.
+    pub purpose: CertificatePurpose,
+    /// Subject distinguished name, for display.
+    pub subject: String,
+    /// Serial number in hex.
+    pub serial: String,
+    /// Start of validity.
+    pub not_before: DateTime<Utc>,
+    /// End of validity.
+    pub not_after: DateTime<Utc>,
+    /// The certificate, PEM encoded.
+    pub cert_pem: String,
+    /// Encrypted PKCS#8 private key; `None` when the key is held elsewhere (e.g. an HSM).
+    pub key_pkcs8_encrypted: Option<Vec<u8>>,
+}
+
+/// A stored certificate. `Debug` never prints the key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// Database id.
+    pub id: i64,
+    /// Owner.
+    pub owner: CertificateOwner,
+    /// Use.
+    pub purpose: CertificatePurpose,
+    /// Subject distinguished name, for display.
+    pub subject: String,
+    /// Serial number in hex.
+    pub serial: String,
+    /// Start of validity.
+    pub not_before: DateTime<Utc>,
+    /// End of validity.
+    pub not_after: DateTime<Utc>,
+    /// The certificate, PEM encoded.
+    pub cert_pem: String,
+    /// Encrypted PKCS#8 private key, if stored here.
+    pub key_pkcs8_encrypted: Option<Vec<u8>>,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+fn debug_certificate(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    owner: &CertificateOwner,
+    purpose: CertificatePurpose,
+    subject: &str,
+    serial: &str,
+    has_key: bool,
+) -> fmt::Result {
+    f.debug_struct(name)
+        .field("owner", owner)
+        .field("purpose", &purpose)
+        .field("subject", &subject)
+        .field("serial", &serial)
+        .field("has_key", &has_key)
+        .finish_non_exhaustive()
+}
+
+impl fmt::Debug for NewCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let has_key = self.key_pkcs8_encrypted.is_some();
+        debug_certificate(
+            f,
+            "NewCertificate",
+            &self.owner,
+            self.purpose,
+            &self.subject,
+            &self.serial,
+            has_key,
+        )
+    }
+}
+
+impl fmt::Debug for Certificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let has_key = self.key_pkcs8_encrypted.is_some();
+        debug_certificate(
+            f,
+            "Certificate",
+            &self.owner,
+            self.purpose,
+            &self.subject,
+            &self.serial,
+            has_key,
+        )
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = certificates)]
+struct CertificateRow {
+    id: i64,
+    owner_user_id: Option<i64>,
+    owner_unit_id: Option<i64>,
+    purpose: String,
+    subject: String,
+    serial: String,
+    not_before: i64,
+    not_after: i64,
+    cert_pem: String,
+    key_pkcs8_encrypted: Option<Vec<u8>>,
+    created_at: i64,
+}
+
+impl TryFrom<CertificateRow> for Certificate {
+    type Error = StoreError;
+    fn try_from(r: CertificateRow) -> Result<Certificate, StoreError> {
+        let bad = |e: ValidationError| StoreError::corrupt(format!("certificate {}: {e}", r.id));
+        let owner = match (r.owner_user_id, r.owner_unit_id) {
+            (Some(user), None) => CertificateOwner::User(UserId::new(user).map_err(bad)?),
+            (None, Some(unit)) => CertificateOwner::Unit(UnitId::new(unit).map_err(bad)?),
+            (None, None) => CertificateOwner::System,
+            (Some(_), Some(_)) => {
+                return Err(StoreError::corrupt(format!(
+                    "certificate {} has two owners",
+                    r.id
+                )))
+            }
+        };
+        Ok(Certificate {
+            id: r.id,
+            owner,
+            purpose: r.purpose.parse().map_err(bad)?,
+            subject: r.subject,
+            serial: r.serial,
+            not_before: from_millis(r.not_before)?,
+            not_after: from_millis(r.not_after)?,
+            cert_pem: r.cert_pem,
+            key_pkcs8_encrypted: r.key_pkcs8_encrypted,
+            created_at: from_millis(r.created_at)?,
+        })
+    }
+}
+
+fn owner_columns(owner: CertificateOwner) -> (Option<i64>, Option<i64>) {
+    match owner {
+        CertificateOwner::User(u) => (Some(u.get()), None),
+        CertificateOwner::Unit(u) => (None, Some(u.get())),
+        CertificateOwner::System => (None, None),
+    }
+}
+
+impl Database {
+    /// Stores a certificate. Fails with `NotFound` if the owner does not exist.
+    pub fn insert_certificate(&self, new: &NewCertificate) -> Result<Certificate, StoreError> {
+        self.transaction(|conn| {
+            match new.owner {
+                CertificateOwner::User(u) => {
+                    crate::users::load_user(conn, u)?;
+                }
+                CertificateOwner::Unit(u) => {
+                    crate::units::load_unit(conn, u)?;
+                }
+                CertificateOwner::System => {}
+            }
+            let (user, unit) = owner_columns(new.owner);
+            let id = insert_returning_id!(
+                &mut *conn,
+                certificates::table,
+                (
+                    certificates::owner_user_id.eq(user),
+                    certificates::owner_unit_id.eq(unit),
+                    certificates::purpose.eq(new.purpose.as_str()),
+                    certificates::subject.eq(&new.subject),
+                    certificates::serial.eq(&new.serial),
+                    certificates::not_before.eq(to_millis(new.not_before)),
+                    certificates::not_after.eq(to_millis(new.not_after)),
+                    certificates::cert_pem.eq(&new.cert_pem),
+                    certificates::key_pkcs8_encrypted.eq(new.key_pkcs8_encrypted.as_deref()),
+                    certificates::created_at.eq(to_millis(now())),
+                ),
+                certificates::id
+            )?;
+            certificates::table
+                .find(id)
+                .select(CertificateRow::as_select())
+                .first(conn)?
+                .try_into()
+        })
+    }
+
+    /// The certificate with this id.
+    pub fn get_certificate(&self, id: i64) -> Result<Certificate, StoreError> {
+        certificates::table
+            .find(id)
+            .select(CertificateRow::as_select())
+            .first(&mut *self.conn()?)
+            .map_err(missing("certificate"))?
+            .try_into()
+    }
+
+    /// The certificates of `owner`, oldest first.
+    pub fn certificates_of(&self, owner: CertificateOwner) -> Result<Vec<Certificate>, StoreError> {
+        let query = certificates::table.into_boxed();
+        let query = match owner {
+            CertificateOwner::User(u) => query.filter(certificates::owner_user_id.eq(u.get())),
+            CertificateOwner::Unit(u) => query.filter(certificates::owner_unit_id.eq(u.get())),
+            CertificateOwner::System => query
+                .filter(certificates::owner_user_id.is_null())
+                .filter(certificates::owner_unit_id.is_null()),
+        };
+        query
+            .select(CertificateRow::as_select())
+            .order(certificates::id.asc())
+            .load(&mut *self.conn()?)?
+            .into_iter()
+            .map(Certificate::try_from)
+            .collect()
+    }
+}

@@ -1,0 +1,314 @@
+//! Connection handling: one pool over SQLite or PostgreSQL, chosen by the URL.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::StoreError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// Key of the PostgreSQL advisory lock that serialises migrations when several server
+/// instances start at once (the bytes spell "vanthu").
+const MIGRATION_LOCK_KEY: i64 = 0x76_61_6e_74_68_75;
+
+/// How long a SQLite connection waits for another writer before failing with "busy".
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// One connection to either backend; queries written once run on both.
+#[derive(diesel::MultiConnection)]
+pub(crate) enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which database engine a [`Database`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file (the zero-configuration default).
+    Sqlite,
+    /// PostgreSQL server (production).
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite` or `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    fn parse(url: &str) -> Result<Self, StoreError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() {
+            return Err(StoreError::Connect("the database URL is empty".into()));
+        }
+        if url == path && url.contains("://") {
+            return Err(StoreError::Connect(format!(
+                "unsupported database URL '{}'; use sqlite://PATH, a file path, or postgres://...",
+                redact(url)
+            )));
+        }
+        Ok(Location::Sqlite(PathBuf::from(path)))
+    }
+
+    fn backend(&self) -> Backend {
+        match self {
+            Location::Sqlite(_) => Backend::Sqlite,
+            Location::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// Hides the password of a URL such as `postgres://user:secret@host/db` for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens connections itself rather than through the derived `establish`, which tries every
+/// backend and reports only the last error.
+#[derive(Debug)]
+pub(crate) struct Manager {
+    location: Location,
+}
+
+impl Manager {
+    fn open(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match &self.location {
+            Location::Postgres(url) => PgConnection::establish(url).map(DbConnection::Postgresql),
+            Location::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
+                // busy_timeout first: switching to WAL itself needs the lock another
+                // connection may hold.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.open().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        // Broken connections are caught by `is_valid` on checkout.
+        false
+    }
+}
+
+/// A pool of connections to the vanthu database, with the schema up to date.
+///
+/// Cheap to clone; every method is synchronous and meant to run on a blocking thread.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<Manager>,
+    backend: Backend,
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Database")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Database {
+    /// Opens the database and applies pending migrations.
+    ///
+    /// `url` is `postgres://...` / `postgresql://...` for PostgreSQL, or `sqlite://PATH`,
+    /// `sqlite:PATH` or a plain file path for SQLite; a missing SQLite file and its parent
+    /// directory are created.
+    pub fn connect(url: &str) -> Result<Database, StoreError> {
+        let location = Location::parse(url)?;
+        if let Location::Sqlite(path) = &location {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Connect(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
+        }
+        let backend = location.backend();
+        let manager = Manager { location };
+        // The first connection is opened by hand so its real error reaches the user; the pool
+        // would only report a timeout.
+        let mut first = manager
+            .open()
+            .map_err(|e| StoreError::Connect(format!("{} ({})", e, redact(url))))?;
+        run_migrations(&mut first)?;
+        drop(first);
+        let max_size = match backend {
+            // SQLite has one writer; a few connections serve concurrent readers under WAL.
+            Backend::Sqlite => 4,
+            Backend::Postgres => 10,
+        };
+        let pool = Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        tracing::info!(backend = backend.as_str(), "database ready");
+        Ok(Database { pool, backend })
+    }
+
+    /// The engine behind this database.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that a connection can be obtained and answers a query (for readiness probes).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    }
+
+    pub(crate) fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Runs `f` in one transaction, committed only if it returns `Ok`.
+    pub(crate) fn transaction<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn()?;
+        (*conn).transaction(f)
+    }
+}
+
+fn run_migrations(conn: &mut DbConnection) -> Result<(), StoreError> {
+    let migration_error =
+        |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+    match conn {
+        DbConnection::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(migration_error)?;
+        }
+        DbConnection::Postgresql(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .execute(c)?;
+            let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .execute(c)?;
+            applied.map_err(migration_error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Inserts `$values` into `$table` and returns the generated `$id`.
+///
+/// `RETURNING` is not part of the shared backend, so the statement is built once per
+/// concrete connection.
+macro_rules! insert_returning_id {
+    ($conn:expr, $table:expr, $values:expr, $id:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql(c) => diesel::insert_into($table)
+                .values($values)
+                .returning($id)
+                .get_result::<i64>(c),
+            $crate::db::DbConnection::Sqlite(c) => diesel::insert_into($table)
+                .values($values)
+                .returning($id)
+                .get_result::<i64>(c),
+        }
+    };
+}
+pub(crate) use insert_returning_id;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_backend() {
+        for (url, expected) in [
+            ("postgres://u@h/db", Backend::Postgres),
+            ("postgresql://u@h/db", Backend::Postgres),
+            ("sqlite://data/vanthu.db", Backend::Sqlite),
+            ("sqlite:data/vanthu.db", Backend::Sqlite),
+            ("sqlite:///var/lib/vanthu.db", Backend::Sqlite),
+            ("data/vanthu.db", Backend::Sqlite),
+        ] {
+            assert_eq!(Location::parse(url).unwrap().backend(), expected, "{url}");
+        }
+        match Location::parse("sqlite:///var/lib/vanthu.db").unwrap() {
+            Location::Sqlite(p) => assert_eq!(p, PathBuf::from("/var/lib/vanthu.db")),
+            other => panic!("{other:?}"),
+        }
+        assert!(Location::parse("mysql://h/db").is_err());
+        assert!(Location::parse("sqlite://").is_err());
+        assert!(Location::parse("").is_err());
+    }
+
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
+        let err = Location::parse("mysql://app:s3cret@db/x")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}
