@@ -267,6 +267,18 @@ impl Database {
             .try_into()
     }
 
+    /// Every stored certificate, oldest first (e.g. to find development certificates before
+    /// a production start).
+    pub fn all_certificates(&self) -> Result<Vec<Certificate>, StoreError> {
+        certificates::table
+            .select(CertificateRow::as_select())
+            .order(certificates::id.asc())
+            .load(&mut *self.conn()?)?
+            .into_iter()
+            .map(Certificate::try_from)
+            .collect()
+    }
+
     /// The certificates of `owner`, oldest first.
     pub fn certificates_of(&self, owner: CertificateOwner) -> Result<Vec<Certificate>, StoreError> {
         let query = certificates::table.into_boxed();

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -224,13 +225,50 @@ impl Database {
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
-    /// Runs `f` in one transaction, committed only if it returns `Ok`.
+    /// Runs `f` in one transaction that writes, committed only if it returns `Ok`.
     pub(crate) fn transaction<T>(
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn()?;
-        (*conn).transaction(f)
+        let mut pooled = self.conn()?;
+        let conn: &mut DbConnection = &mut pooled;
+        if sqlite(conn).is_none() {
+            return conn.transaction(f);
+        }
+        // SQLite: take the write lock up front. A deferred transaction that reads and then
+        // writes fails at once with SQLITE_BUSY, without waiting, when another writer
+        // committed in between.
+        AnsiTransactionManager::begin_transaction_sql(
+            sqlite(conn).expect("checked above"),
+            "BEGIN IMMEDIATE",
+        )?;
+        let result = f(conn);
+        let inner = sqlite(conn).expect("checked above");
+        match result {
+            Ok(value) => {
+                AnsiTransactionManager::commit_transaction(inner)?;
+                Ok(value)
+            }
+            Err(e) => {
+                AnsiTransactionManager::rollback_transaction(inner)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Runs `f`, which only reads, in one transaction so that it sees one consistent state.
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        (*self.conn()?).transaction(f)
+    }
+}
+
+fn sqlite(conn: &mut DbConnection) -> Option<&mut SqliteConnection> {
+    match conn {
+        DbConnection::Sqlite(c) => Some(c),
+        DbConnection::Postgresql(_) => None,
     }
 }
 

@@ -155,14 +155,16 @@ impl Database {
 
     /// Every distinct digest the database refers to, sorted (for the consistency check).
     pub fn file_digests(&self) -> Result<Vec<Sha256Digest>, StoreError> {
-        files::table
+        let mut digests = files::table
             .select(files::sha256)
             .distinct()
-            .order(files::sha256.asc())
             .load::<String>(&mut *self.conn()?)?
             .iter()
             .map(|s| Sha256Digest::parse(s).map_err(StoreError::corrupt))
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        // Sorted here, not in SQL, so the order does not depend on the database collation.
+        digests.sort();
+        Ok(digests)
     }
 }
 

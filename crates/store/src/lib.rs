@@ -28,3 +28,6 @@ pub use units::{NewUnit, UnitChanges};
 pub use users::{
     Credentials, LoginFailure, NewUser, UserChanges, LOGIN_LOCKOUT, MAX_FAILED_LOGINS,
 };
+
+#[cfg(test)]
+mod test_support;

@@ -131,7 +131,7 @@ impl Database {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<SessionLookup, StoreError> {
-        self.transaction(|conn| {
+        self.read(|conn| {
             let row = sessions::table
                 .filter(sessions::token_hash.eq(token_hash))
                 .select(SessionRow::as_select())
@@ -180,5 +180,117 @@ impl Database {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         revoke_sessions_of(&mut *self.conn()?, user, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, Utc};
+    use vanthu_domain::{Role, UserId};
+
+    use super::*;
+    use crate::test_support::{tree, user};
+    use crate::testing::TestDatabase;
+
+    #[test]
+    fn token_hash_is_hex_sha256() {
+        assert_eq!(
+            hash_token("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn sessions_authenticate_until_expiry_or_logout() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let u = user(&db, "commune.clerk", &t.commune, &[Role::Clerk]);
+        let now = Utc::now();
+        let expires_at = now + TimeDelta::minutes(30);
+        let new = NewSession {
+            token_hash: hash_token("secret-token"),
+            user_id: u.id,
+            created_at: now,
+            expires_at,
+        };
+        let session = db.insert_session(&new).unwrap();
+        assert_eq!(session.token_hash, new.token_hash);
+        assert_eq!(session.revoked_at, None);
+        assert!(matches!(
+            db.insert_session(&new),
+            Err(StoreError::Conflict {
+                entity: "session",
+                ..
+            })
+        ));
+
+        match db.find_session(&new.token_hash, now).unwrap() {
+            SessionLookup::Active(a) => {
+                assert_eq!(a.session, session);
+                assert_eq!((a.user, a.unit), (u.clone(), t.commune.clone()));
+            }
+            other => panic!("expected an active session, got {other:?}"),
+        }
+        let just_before = expires_at - TimeDelta::milliseconds(1);
+        assert!(matches!(
+            db.find_session(&new.token_hash, just_before).unwrap(),
+            SessionLookup::Active(_)
+        ));
+        assert_eq!(
+            db.find_session(&new.token_hash, expires_at).unwrap(),
+            SessionLookup::Expired
+        );
+        assert_eq!(
+            db.find_session(&hash_token("other"), now).unwrap(),
+            SessionLookup::Unknown
+        );
+
+        assert!(db.revoke_session(&new.token_hash, now).unwrap());
+        assert!(!db.revoke_session(&new.token_hash, now).unwrap());
+        assert_eq!(
+            db.find_session(&new.token_hash, now).unwrap(),
+            SessionLookup::Revoked
+        );
+        assert!(!db.revoke_session(&hash_token("other"), now).unwrap());
+
+        let missing_user = NewSession {
+            token_hash: hash_token("x"),
+            user_id: UserId::new(999).unwrap(),
+            ..new.clone()
+        };
+        assert!(matches!(
+            db.insert_session(&missing_user),
+            Err(StoreError::NotFound { entity: "user" })
+        ));
+    }
+
+    #[test]
+    fn revoking_all_sessions_of_a_user_spares_others() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let a = user(&db, "user.a", &t.commune, &[Role::Clerk]);
+        let b = user(&db, "user.b", &t.commune, &[Role::Clerk]);
+        let now = Utc::now();
+        for (token, who) in [("a1", a.id), ("a2", a.id), ("b1", b.id)] {
+            db.insert_session(&NewSession {
+                token_hash: hash_token(token),
+                user_id: who,
+                created_at: now,
+                expires_at: now + TimeDelta::hours(1),
+            })
+            .unwrap();
+        }
+        assert_eq!(db.revoke_user_sessions(a.id, now).unwrap(), 2);
+        assert_eq!(db.revoke_user_sessions(a.id, now).unwrap(), 0);
+        assert_eq!(
+            db.find_session(&hash_token("a2"), now).unwrap(),
+            SessionLookup::Revoked
+        );
+        assert!(matches!(
+            db.find_session(&hash_token("b1"), now).unwrap(),
+            SessionLookup::Active(_)
+        ));
     }
 }

@@ -153,7 +153,7 @@ impl Database {
                 }
             }
         };
-        self.transaction(|conn| {
+        self.read(|conn| {
             let total: i64 = filtered().count().get_result(conn)?;
             let rows: Vec<UnitRow> = filtered()
                 .select(UnitRow::as_select())
@@ -212,4 +212,202 @@ pub(crate) fn subtree_pattern(prefix: &UnitPath) -> String {
 
 pub(crate) fn offset(page: PageRequest) -> i64 {
     i64::try_from(page.offset()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use vanthu_domain::access::VisibleScope;
+    use vanthu_domain::{Name, PageRequest, UnitCode, UnitId, UnitLevel};
+
+    use crate::test_support::{new_unit, tree};
+    use crate::testing::TestDatabase;
+    use crate::{StoreError, UnitChanges};
+
+    #[test]
+    fn units_form_a_tree_with_materialised_paths() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let p = t.province.id;
+        assert_eq!(t.province.parent_id, None);
+        assert_eq!(t.province.path.as_str(), format!("/{p}/"));
+        assert_eq!(t.district.parent_id, Some(p));
+        assert_eq!(t.district.path.as_str(), format!("/{p}/{}/", t.district.id));
+        assert_eq!(
+            t.commune.path.as_str(),
+            format!("/{p}/{}/{}/", t.district.id, t.commune.id)
+        );
+        assert_eq!(db.get_unit(t.commune.id).unwrap(), t.commune);
+        assert_eq!(db.get_unit_by_code(&t.district.code).unwrap(), t.district);
+        assert!(matches!(
+            db.get_unit(UnitId::new(9999).unwrap()),
+            Err(StoreError::NotFound { entity: "unit" })
+        ));
+        assert!(matches!(
+            db.get_unit_by_code(&UnitCode::parse("999.99.99.H99").unwrap()),
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn insert_rejects_bad_parent_level_and_taken_code_without_writing() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let all = || {
+            db.list_units(
+                &VisibleScope::Subtree(t.province.path.clone()),
+                PageRequest::default(),
+            )
+            .unwrap()
+            .total
+        };
+        let before = all();
+
+        let mut orphan = new_unit(None, "001.00.00.H01", UnitLevel::Commune);
+        orphan.parent_id = Some(UnitId::new(4242).unwrap());
+        assert!(matches!(
+            db.insert_unit(&orphan),
+            Err(StoreError::NotFound {
+                entity: "parent unit"
+            })
+        ));
+        let err = db
+            .insert_unit(&new_unit(
+                Some(&t.commune),
+                "001.00.00.H02",
+                UnitLevel::Commune,
+            ))
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Invalid(v) if v.field == "level"),
+            "{err}"
+        );
+        assert!(matches!(
+            db.insert_unit(&new_unit(
+                Some(&t.province),
+                "000.00.31.h26",
+                UnitLevel::District
+            )),
+            Err(StoreError::Conflict {
+                entity: "unit",
+                field: "code"
+            })
+        ));
+        assert_eq!(all(), before);
+    }
+
+    #[test]
+    fn listing_follows_the_visible_scope_and_pages() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        // Grow ids until one is a decimal extension of the district's id, so a unit whose
+        // path merely starts with the same characters exists (e.g. /1/2/ and /1/21/).
+        let trap_id = format!("{}1", t.district.id.get()).parse::<i64>().unwrap();
+        let mut n = 0;
+        let trap = loop {
+            n += 1;
+            let u = db
+                .insert_unit(&new_unit(
+                    Some(&t.province),
+                    &format!("100.00.{n:02}.H26"),
+                    UnitLevel::Department,
+                ))
+                .unwrap();
+            if u.id.get() >= trap_id {
+                break u;
+            }
+        };
+        assert_eq!(trap.id.get(), trap_id);
+
+        let page = PageRequest::new(1, 200).unwrap();
+        let district_subtree = db
+            .list_units(&VisibleScope::Subtree(t.district.path.clone()), page)
+            .unwrap();
+        let ids: Vec<_> = district_subtree.items.iter().map(|u| u.id).collect();
+        assert_eq!(ids, vec![t.district.id, t.commune.id]);
+        assert_eq!(district_subtree.total, 2);
+
+        let own = db
+            .list_units(&VisibleScope::Unit(t.sibling.id), page)
+            .unwrap();
+        assert_eq!(own.items, vec![t.sibling.clone()]);
+        assert_eq!(own.total, 1);
+
+        let everything = VisibleScope::Subtree(t.province.path.clone());
+        let total = db.list_units(&everything, page).unwrap().total;
+        assert_eq!(total, 4 + n);
+        let first = db
+            .list_units(&everything, PageRequest::new(1, 3).unwrap())
+            .unwrap();
+        let second = db
+            .list_units(&everything, PageRequest::new(2, 3).unwrap())
+            .unwrap();
+        assert_eq!(first.items.len(), 3);
+        assert_eq!(second.items.len(), 3);
+        assert_eq!((second.page, second.per_page, second.total), (2, 3, total));
+        assert!(first.items.iter().all(|u| !second.items.contains(u)));
+        // Parents come before their children.
+        assert_eq!(first.items[0], t.province);
+        let beyond = db
+            .list_units(&everything, PageRequest::new(100, 3).unwrap())
+            .unwrap();
+        assert!(beyond.items.is_empty());
+        assert_eq!(beyond.total, total);
+    }
+
+    #[test]
+    fn update_changes_name_and_code_only() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let changes = UnitChanges {
+            code: Some(UnitCode::parse("000.00.39.H26").unwrap()),
+            name: Some(Name::parse("Ủy ban nhân dân huyện Yên Lạc").unwrap()),
+        };
+        let updated = db.update_unit(t.district.id, &changes).unwrap();
+        assert_eq!(updated.code.as_str(), "000.00.39.H26");
+        assert_eq!(updated.name.as_str(), "Ủy ban nhân dân huyện Yên Lạc");
+        assert_eq!(
+            (updated.path.clone(), updated.parent_id),
+            (t.district.path.clone(), t.district.parent_id)
+        );
+        assert_eq!(
+            db.update_unit(t.district.id, &UnitChanges::default())
+                .unwrap(),
+            updated
+        );
+
+        // A taken code rolls back the whole change, including the name.
+        let clash = UnitChanges {
+            name: Some(Name::parse("Renamed").unwrap()),
+            code: Some(t.sibling.code.clone()),
+        };
+        assert!(matches!(
+            db.update_unit(t.district.id, &clash),
+            Err(StoreError::Conflict { field: "code", .. })
+        ));
+        assert_eq!(db.get_unit(t.district.id).unwrap(), updated);
+        assert!(matches!(
+            db.update_unit(UnitId::new(777).unwrap(), &changes),
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn get_or_create_is_idempotent() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let root = new_unit(None, "000.00.00.H26", UnitLevel::Province);
+        let first = db.get_or_create_unit(&root).unwrap();
+        let mut renamed = root.clone();
+        renamed.name = Name::parse("Other name").unwrap();
+        assert_eq!(db.get_or_create_unit(&renamed).unwrap(), first);
+        let scope = VisibleScope::Subtree(first.path.clone());
+        assert_eq!(
+            db.list_units(&scope, PageRequest::default()).unwrap().total,
+            1
+        );
+    }
 }

@@ -197,7 +197,7 @@ impl Database {
 
     /// The account with this id and the unit it belongs to (what access checks need).
     pub fn get_user_with_unit(&self, id: UserId) -> Result<(User, Unit), StoreError> {
-        self.transaction(|conn| {
+        self.read(|conn| {
             let user = load_user(conn, id)?;
             let unit = load_unit(conn, user.unit_id)?;
             Ok((user, unit))
@@ -224,7 +224,7 @@ impl Database {
                 }
             }
         };
-        self.transaction(|conn| {
+        self.read(|conn| {
             let total: i64 = filtered().count().get_result(conn)?;
             let rows: Vec<UserRow> = filtered()
                 .select(UserRow::as_select())
@@ -299,7 +299,7 @@ impl Database {
     /// Everything login needs for `username`: the account, its unit, the password hash and
     /// the lock state.
     pub fn credentials(&self, username: &Username) -> Result<Credentials, StoreError> {
-        self.transaction(|conn| {
+        self.read(|conn| {
             let user = load_user_by_username(conn, username)?;
             let (password_hash, locked_until): (String, Option<i64>) = users::table
                 .find(user.id.get())
@@ -383,4 +383,275 @@ pub(crate) fn revoke_sessions_of(
     .set(sessions::revoked_at.eq(Some(to_millis(at))))
     .execute(conn)?;
     Ok(n as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use chrono::{TimeDelta, Utc};
+    use vanthu_domain::access::VisibleScope;
+    use vanthu_domain::{Name, PageRequest, Role, Roles, UnitId, UserId, Username};
+
+    use super::{LOGIN_LOCKOUT, MAX_FAILED_LOGINS};
+    use crate::test_support::{new_user, tree, user};
+    use crate::testing::TestDatabase;
+    use crate::{hash_token, NewSession, SessionLookup, StoreError, UserChanges};
+
+    #[test]
+    fn users_are_created_found_and_unique() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let u = user(
+            &db,
+            "District.Clerk",
+            &t.district,
+            &[Role::Clerk, Role::Leader],
+        );
+        assert_eq!(u.username.as_str(), "district.clerk");
+        assert_eq!(u.roles, Roles::from([Role::Leader, Role::Clerk]));
+        assert!(!u.disabled);
+        assert_eq!(db.get_user(u.id).unwrap(), u);
+        assert_eq!(db.get_user_by_username(&u.username).unwrap(), u);
+        assert_eq!(
+            db.get_user_with_unit(u.id).unwrap(),
+            (u.clone(), t.district.clone())
+        );
+        assert!(matches!(
+            db.insert_user(&new_user("district.clerk", t.commune.id, &[])),
+            Err(StoreError::Conflict {
+                entity: "user",
+                field: "username"
+            })
+        ));
+        assert!(matches!(
+            db.insert_user(&new_user("nobody.here", UnitId::new(999).unwrap(), &[])),
+            Err(StoreError::NotFound { entity: "unit" })
+        ));
+        assert!(matches!(
+            db.get_user(UserId::new(999).unwrap()),
+            Err(StoreError::NotFound { entity: "user" })
+        ));
+        assert!(matches!(
+            db.get_user_by_username(&Username::parse("ghost").unwrap()),
+            Err(StoreError::NotFound { .. })
+        ));
+        let creds = db.credentials(&u.username).unwrap();
+        assert_eq!(
+            creds.password_hash,
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$District.Clerk"
+        );
+        assert_eq!(
+            (creds.user, creds.unit, creds.locked_until),
+            (u, t.district, None)
+        );
+        assert!(!format!("{:?}", new_user("x.y.z", t.commune.id, &[])).contains("argon2"));
+    }
+
+    #[test]
+    fn listing_follows_the_visible_scope() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let top = user(&db, "province.admin", &t.province, &[Role::Admin]);
+        let d1 = user(&db, "district.admin", &t.district, &[Role::Admin]);
+        let d2 = user(&db, "district.clerk", &t.district, &[Role::Clerk]);
+        let c = user(&db, "commune.clerk", &t.commune, &[Role::Clerk]);
+        let s = user(&db, "sibling.clerk", &t.sibling, &[Role::Clerk]);
+        let all = PageRequest::default();
+        let ids = |scope: VisibleScope| {
+            let page = db.list_users(&scope, all).unwrap();
+            assert_eq!(page.total as usize, page.items.len());
+            page.items.into_iter().map(|u| u.id).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(VisibleScope::Unit(t.district.id)), vec![d1.id, d2.id]);
+        assert_eq!(
+            ids(VisibleScope::Subtree(t.district.path.clone())),
+            vec![d1.id, d2.id, c.id]
+        );
+        assert_eq!(
+            ids(VisibleScope::Subtree(t.province.path.clone())),
+            vec![top.id, d1.id, d2.id, c.id, s.id]
+        );
+        let page2 = db
+            .list_users(
+                &VisibleScope::Subtree(t.province.path.clone()),
+                PageRequest::new(2, 2).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(
+            page2.items.iter().map(|u| u.id).collect::<Vec<_>>(),
+            vec![d2.id, c.id]
+        );
+        assert_eq!(page2.total, 5);
+    }
+
+    #[test]
+    fn updates_apply_and_disabling_or_new_password_ends_sessions() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let u = user(&db, "commune.leader", &t.commune, &[Role::Leader]);
+        let now = Utc::now();
+        let login = |token: &str| {
+            db.insert_session(&NewSession {
+                token_hash: hash_token(token),
+                user_id: u.id,
+                created_at: now,
+                expires_at: now + TimeDelta::hours(1),
+            })
+            .unwrap()
+        };
+
+        login("t1");
+        let renamed = db
+            .update_user(
+                u.id,
+                &UserChanges {
+                    display_name: Some(Name::parse("Nguyễn Văn A").unwrap()),
+                    roles: Some(Roles::from([Role::Specialist])),
+                    ..UserChanges::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(renamed.display_name.as_str(), "Nguyễn Văn A");
+        assert_eq!(renamed.roles, Roles::from([Role::Specialist]));
+        assert!(renamed.updated_at >= u.updated_at);
+        assert!(matches!(
+            db.find_session(&hash_token("t1"), now).unwrap(),
+            SessionLookup::Active(_)
+        ));
+
+        let changed = db
+            .update_user(
+                u.id,
+                &UserChanges {
+                    password_hash: Some("$argon2id$new".into()),
+                    ..UserChanges::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(changed.roles, renamed.roles);
+        assert_eq!(
+            db.credentials(&u.username).unwrap().password_hash,
+            "$argon2id$new"
+        );
+        assert_eq!(
+            db.find_session(&hash_token("t1"), now).unwrap(),
+            SessionLookup::Revoked
+        );
+
+        login("t2");
+        let disabled = db
+            .update_user(
+                u.id,
+                &UserChanges {
+                    disabled: Some(true),
+                    ..UserChanges::default()
+                },
+            )
+            .unwrap();
+        assert!(disabled.disabled);
+        assert_eq!(
+            db.find_session(&hash_token("t2"), now).unwrap(),
+            SessionLookup::Revoked
+        );
+        login("t3");
+        assert_eq!(
+            db.find_session(&hash_token("t3"), now).unwrap(),
+            SessionLookup::UserDisabled
+        );
+        assert!(matches!(
+            db.update_user(UserId::new(999).unwrap(), &UserChanges::default()),
+            Err(StoreError::NotFound { entity: "user" })
+        ));
+    }
+
+    #[test]
+    fn repeated_failures_lock_the_account_for_a_while() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let u = user(&db, "district.leader", &t.district, &[Role::Leader]);
+        let now = Utc::now();
+        for i in 1..MAX_FAILED_LOGINS {
+            let f = db.record_login_failure(u.id, now).unwrap();
+            assert_eq!((f.consecutive_failures, f.locked_until), (i, None));
+        }
+        // A success in between starts the count again.
+        db.record_login_success(u.id).unwrap();
+        for _ in 1..MAX_FAILED_LOGINS {
+            assert_eq!(
+                db.record_login_failure(u.id, now).unwrap().locked_until,
+                None
+            );
+        }
+        let locking = db.record_login_failure(u.id, now).unwrap();
+        assert_eq!(locking.consecutive_failures, MAX_FAILED_LOGINS);
+        let until = locking.locked_until.expect("the fifth failure locks");
+        assert_eq!(until, now + LOGIN_LOCKOUT);
+        let creds = db.credentials(&u.username).unwrap();
+        assert!(creds.is_locked(now));
+        assert!(creds.is_locked(until - TimeDelta::seconds(1)));
+        assert!(!creds.is_locked(until));
+        // After the lock the count starts from zero.
+        assert_eq!(
+            db.record_login_failure(u.id, until)
+                .unwrap()
+                .consecutive_failures,
+            1
+        );
+        db.record_login_success(u.id).unwrap();
+        assert_eq!(db.credentials(&u.username).unwrap().locked_until, None);
+        assert!(matches!(
+            db.record_login_failure(UserId::new(999).unwrap(), now),
+            Err(StoreError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn concurrent_failures_are_all_counted() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let u = user(&db, "district.admin", &t.district, &[Role::Admin]);
+        let n = MAX_FAILED_LOGINS as usize - 1;
+        let barrier = Arc::new(Barrier::new(n));
+        let now = Utc::now();
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let (db, barrier) = (db.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    db.record_login_failure(u.id, now).unwrap()
+                })
+            })
+            .collect();
+        let mut counts: Vec<u32> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap().consecutive_failures)
+            .collect();
+        counts.sort();
+        assert_eq!(counts, (1..=n as u32).collect::<Vec<_>>());
+        assert!(db
+            .record_login_failure(u.id, now)
+            .unwrap()
+            .locked_until
+            .is_some());
+    }
+
+    #[test]
+    fn get_or_create_is_idempotent() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let first = db
+            .get_or_create_user(&new_user("commune.clerk", t.commune.id, &[Role::Clerk]))
+            .unwrap();
+        let again = db
+            .get_or_create_user(&new_user("commune.clerk", t.district.id, &[Role::Admin]))
+            .unwrap();
+        assert_eq!(first, again);
+    }
 }

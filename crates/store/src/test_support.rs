@@ -1,0 +1,69 @@
+//! Fixtures shared by the unit tests of this crate.
+
+use vanthu_domain::{Name, Role, Roles, Unit, UnitCode, UnitId, UnitLevel, User, Username};
+
+use crate::{Database, NewUnit, NewUser};
+
+/// A province with two districts; the first district has a commune.
+pub(crate) struct Tree {
+    pub province: Unit,
+    pub district: Unit,
+    pub sibling: Unit,
+    pub commune: Unit,
+}
+
+pub(crate) fn new_unit(parent: Option<&Unit>, code: &str, level: UnitLevel) -> NewUnit {
+    NewUnit {
+        parent_id: parent.map(|p| p.id),
+        code: UnitCode::parse(code).unwrap(),
+        name: Name::parse(&format!("Unit {code}")).unwrap(),
+        level,
+    }
+}
+
+pub(crate) fn tree(db: &Database) -> Tree {
+    let province = db
+        .insert_unit(&new_unit(None, "000.00.00.H26", UnitLevel::Province))
+        .unwrap();
+    let district = db
+        .insert_unit(&new_unit(
+            Some(&province),
+            "000.00.31.H26",
+            UnitLevel::District,
+        ))
+        .unwrap();
+    let sibling = db
+        .insert_unit(&new_unit(
+            Some(&province),
+            "000.00.32.H26",
+            UnitLevel::District,
+        ))
+        .unwrap();
+    let commune = db
+        .insert_unit(&new_unit(
+            Some(&district),
+            "000.31.01.H26",
+            UnitLevel::Commune,
+        ))
+        .unwrap();
+    Tree {
+        province,
+        district,
+        sibling,
+        commune,
+    }
+}
+
+pub(crate) fn new_user(username: &str, unit: UnitId, roles: &[Role]) -> NewUser {
+    NewUser {
+        username: Username::parse(username).unwrap(),
+        display_name: Name::parse(&format!("User {username}")).unwrap(),
+        unit_id: unit,
+        roles: roles.iter().copied().collect::<Roles>(),
+        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA${username}"),
+    }
+}
+
+pub(crate) fn user(db: &Database, username: &str, unit: &Unit, roles: &[Role]) -> User {
+    db.insert_user(&new_user(username, unit.id, roles)).unwrap()
+}
