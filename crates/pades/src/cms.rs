@@ -233,17 +233,20 @@ pub fn pades_signed_attributes(
     Ok(SetOfVec::try_from(attrs)?)
 }
 
-/// Assembles a SignedData ContentInfo around already computed pieces.
+/// Assembles a SignedData ContentInfo around a signature already computed over
+/// `signed_attrs` by `signer`; `econtent` is embedded (time-stamp tokens) or the content stays
+/// detached (`None`, PAdES).
 pub fn assemble_signed_data(
-    certificate_der: &[u8],
-    chain: &[Vec<u8>],
-    digest: DigestAlgorithm,
-    signature_algorithm: AlgorithmIdentifierOwned,
+    signer: &dyn Signer,
     signed_attrs: SetOfVec<Attribute>,
     signature: &[u8],
     econtent: Option<(ObjectIdentifier, &[u8])>,
     include_certificates: bool,
 ) -> Result<Vec<u8>, CmsError> {
+    let certificate_der = signer.certificate();
+    let chain = signer.chain();
+    let digest = signer.digest();
+    let signature_algorithm = signature_algorithm_identifier(digest, signer.signature_algorithm())?;
     let cert =
         Certificate::from_der(certificate_der).map_err(|e| CmsError::Certificate(e.to_string()))?;
     let mut certs = vec![CertificateChoices::Certificate(cert.clone())];
@@ -300,16 +303,7 @@ pub fn build_signed_data(signer: &dyn Signer, document_digest: &[u8]) -> Result<
     let digest = signer.digest();
     let attrs = pades_signed_attributes(signer.certificate(), digest, document_digest, ID_DATA)?;
     let signature = signer.sign(&attrs.to_der()?)?;
-    assemble_signed_data(
-        signer.certificate(),
-        signer.chain(),
-        digest,
-        signature_algorithm_identifier(digest, signer.signature_algorithm())?,
-        attrs,
-        &signature,
-        None,
-        true,
-    )
+    assemble_signed_data(signer, attrs, &signature, None, true)
 }
 
 /// Upper bound, in bytes, of the CMS that [`build_signed_data`] followed by
@@ -328,17 +322,7 @@ pub fn estimated_size(
     )?;
     // A fake signature of the maximum length: no call to the key (a token may ask for a PIN).
     let fake = vec![0xffu8; signer.max_signature_len()];
-    let base = assemble_signed_data(
-        signer.certificate(),
-        signer.chain(),
-        digest,
-        signature_algorithm_identifier(digest, signer.signature_algorithm())?,
-        attrs,
-        &fake,
-        None,
-        true,
-    )?
-    .len();
+    let base = assemble_signed_data(signer, attrs, &fake, None, true)?.len();
     // [1] unsignedAttrs + Attribute SEQUENCE + OID + SET: under 32 bytes of headers; the outer
     // lengths may each grow by a byte or two.
     let timestamp = if timestamp_token_estimate > 0 {

@@ -4,5 +4,7 @@ pub mod appearance;
 
 pub mod cms;
 pub mod pdf;
+pub mod revocation;
 pub mod signer;
+pub mod trust;
 pub mod tsa;

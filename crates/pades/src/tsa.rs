@@ -13,8 +13,8 @@ use der::{Any, Decode, Encode, Sequence};
 use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TspVersion, TstInfo};
 
 use crate::cms::{
-    assemble_signed_data, check_integrity, pades_signed_attributes, signature_algorithm_identifier,
-    CmsError, IntegrityCheck, ParsedSignedData, ID_CT_TST_INFO,
+    assemble_signed_data, check_integrity, pades_signed_attributes, CmsError, IntegrityCheck,
+    ParsedSignedData, ID_CT_TST_INFO,
 };
 use crate::signer::{DigestAlgorithm, PemSigner, Signer, SignerError, SignerOptions};
 
@@ -452,10 +452,7 @@ impl Authority {
         )?;
         let signature = s.sign(&attrs.to_der().map_err(CmsError::from)?)?;
         Ok(assemble_signed_data(
-            s.certificate(),
-            s.chain(),
-            digest,
-            signature_algorithm_identifier(digest, s.signature_algorithm())?,
+            s.as_ref(),
             attrs,
             &signature,
             Some((ID_CT_TST_INFO, tst_der)),
