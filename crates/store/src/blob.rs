@@ -246,3 +246,119 @@ impl BlobStore for FsBlobStore {
         Ok(leftovers.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, FsBlobStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::new(dir.path().join("blobs")).unwrap();
+        (dir, store)
+    }
+
+    fn read_all(store: &FsBlobStore, sha: &Sha256Digest) -> Vec<u8> {
+        let mut out = Vec::new();
+        store.open(sha).unwrap().read_to_end(&mut out).unwrap();
+        out
+    }
+
+    /// Yields some bytes and then fails, like a client that disconnects mid-upload.
+    struct BrokenReader {
+        sent: bool,
+    }
+
+    impl Read for BrokenReader {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.sent {
+                Err(io::Error::new(
+                    io::ErrorKind::ConnectionReset,
+                    "client went away",
+                ))
+            } else {
+                self.sent = true;
+                buf[..4].copy_from_slice(b"%PDF");
+                Ok(4)
+            }
+        }
+    }
+
+    #[test]
+    fn content_is_stored_under_its_digest() {
+        let (_dir, store) = store();
+        let content = b"%PDF-1.7\nhello".repeat(10_000);
+        let blob = store.put(&mut Cursor::new(&content)).unwrap();
+        let expected = Sha256Digest::from_bytes(&Sha256::digest(&content).into());
+        assert_eq!(
+            blob,
+            BlobRef {
+                sha256: expected.clone(),
+                size: content.len() as u64
+            }
+        );
+        let hex = expected.as_str();
+        let path = store.root().join("sha256").join(&hex[..2]).join(&hex[2..]);
+        assert_eq!(store.path_of(&expected), path);
+        assert_eq!(fs::read(&path).unwrap(), content);
+        assert_eq!(read_all(&store, &expected), content);
+        assert!(store.exists(&expected).unwrap());
+        assert!(store.verify(&expected).unwrap());
+
+        // Identical content is kept once.
+        assert_eq!(store.put(&mut Cursor::new(&content)).unwrap(), blob);
+        let empty = store.put(&mut io::empty()).unwrap();
+        assert_eq!(empty.size, 0);
+        assert_eq!(
+            empty.sha256.as_str(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let mut all = vec![expected, empty.sha256];
+        all.sort();
+        assert_eq!(store.list().unwrap(), all);
+        assert!(store.temp_leftovers().unwrap().is_empty());
+    }
+
+    #[test]
+    fn missing_and_damaged_blobs_are_reported() {
+        let (_dir, store) = store();
+        let absent = Sha256Digest::from_bytes(&[7; 32]);
+        assert!(!store.exists(&absent).unwrap());
+        assert!(matches!(store.open(&absent), Err(BlobError::NotFound(d)) if d == absent));
+        assert!(matches!(store.verify(&absent), Err(BlobError::NotFound(_))));
+
+        let blob = store.put(&mut Cursor::new(b"original")).unwrap();
+        fs::write(store.path_of(&blob.sha256), b"tampered").unwrap();
+        assert!(!store.verify(&blob.sha256).unwrap());
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let (_dir, store) = store();
+        let err = store.put(&mut BrokenReader { sent: false }).unwrap_err();
+        assert!(err.to_string().contains("client went away"), "{err}");
+        assert!(store.list().unwrap().is_empty());
+        assert!(store.temp_leftovers().unwrap().is_empty());
+    }
+
+    #[test]
+    fn crash_leftovers_are_listed_and_cleaned() {
+        let (_dir, store) = store();
+        store.put(&mut Cursor::new(b"kept")).unwrap();
+        fs::write(store.root().join("tmp").join("upload-x.part"), b"half a fi").unwrap();
+        // Stray files that are not blobs are not listed as blobs.
+        fs::write(store.root().join("sha256").join("README"), b"not a blob").unwrap();
+        assert_eq!(
+            store.temp_leftovers().unwrap(),
+            vec!["upload-x.part".to_string()]
+        );
+        assert_eq!(store.list().unwrap().len(), 1);
+        assert_eq!(store.cleanup_temp().unwrap(), 1);
+        assert!(store.temp_leftovers().unwrap().is_empty());
+        assert_eq!(store.list().unwrap().len(), 1);
+        // Re-opening an existing store keeps its content.
+        let reopened = FsBlobStore::new(store.root()).unwrap();
+        assert_eq!(reopened.list().unwrap(), store.list().unwrap());
+    }
+}

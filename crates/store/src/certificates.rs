@@ -298,3 +298,119 @@ impl Database {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use vanthu_domain::Role;
+
+    use super::*;
+    use crate::test_support::{tree, user};
+    use crate::testing::TestDatabase;
+
+    fn new_cert(
+        owner: CertificateOwner,
+        purpose: CertificatePurpose,
+        key: Option<&[u8]>,
+    ) -> NewCertificate {
+        let not_before = crate::time::now();
+        NewCertificate {
+            owner,
+            purpose,
+            subject: "CN=Nguyễn Văn A,O=UBND huyện Yên Lạc,C=VN".into(),
+            serial: "1a2b3c".into(),
+            not_before,
+            not_after: not_before + TimeDelta::days(365),
+            cert_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+            key_pkcs8_encrypted: key.map(<[u8]>::to_vec),
+        }
+    }
+
+    #[test]
+    fn certificates_are_stored_per_owner() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let leader = user(&db, "district.leader", &t.district, &[Role::Leader]);
+        let key = [0x30u8, 0x82, 0x00, 0xff, 0x00, 0x01];
+        let personal = db
+            .insert_certificate(&new_cert(
+                CertificateOwner::User(leader.id),
+                CertificatePurpose::Personal,
+                Some(&key),
+            ))
+            .unwrap();
+        let seal = db
+            .insert_certificate(&new_cert(
+                CertificateOwner::Unit(t.district.id),
+                CertificatePurpose::Seal,
+                Some(&key),
+            ))
+            .unwrap();
+        let tsa = db
+            .insert_certificate(&new_cert(
+                CertificateOwner::System,
+                CertificatePurpose::Tsa,
+                None,
+            ))
+            .unwrap();
+        assert_eq!(personal.key_pkcs8_encrypted.as_deref(), Some(&key[..]));
+        assert_eq!(
+            personal.subject,
+            "CN=Nguyễn Văn A,O=UBND huyện Yên Lạc,C=VN"
+        );
+        assert_eq!(db.get_certificate(seal.id).unwrap(), seal);
+        assert_eq!(
+            db.certificates_of(CertificateOwner::User(leader.id))
+                .unwrap(),
+            vec![personal.clone()]
+        );
+        assert_eq!(
+            db.certificates_of(CertificateOwner::Unit(t.district.id))
+                .unwrap(),
+            vec![seal]
+        );
+        assert_eq!(
+            db.certificates_of(CertificateOwner::System).unwrap(),
+            vec![tsa.clone()]
+        );
+        assert!(db
+            .certificates_of(CertificateOwner::Unit(t.commune.id))
+            .unwrap()
+            .is_empty());
+        assert_eq!(tsa.key_pkcs8_encrypted, None);
+        assert!(matches!(
+            db.get_certificate(9999),
+            Err(StoreError::NotFound {
+                entity: "certificate"
+            })
+        ));
+        let missing_owner = new_cert(
+            CertificateOwner::User(UserId::new(999).unwrap()),
+            CertificatePurpose::Personal,
+            None,
+        );
+        assert!(matches!(
+            db.insert_certificate(&missing_owner),
+            Err(StoreError::NotFound { .. })
+        ));
+
+        let shown = format!("{personal:?}");
+        assert!(
+            shown.contains("has_key: true") && !shown.contains("48, 130"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn purposes_parse() {
+        for p in [
+            CertificatePurpose::Personal,
+            CertificatePurpose::Seal,
+            CertificatePurpose::Tsa,
+        ] {
+            assert_eq!(p.as_str().parse::<CertificatePurpose>().unwrap(), p);
+        }
+        assert!("root".parse::<CertificatePurpose>().is_err());
+    }
+}

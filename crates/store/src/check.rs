@@ -59,3 +59,70 @@ pub fn check(db: &Database, blobs: &dyn BlobStore) -> Result<CheckReport, StoreE
         temp_files: blobs.temp_leftovers()?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::io::Cursor;
+
+    use vanthu_domain::Role;
+
+    use super::*;
+    use crate::blob::FsBlobStore;
+    use crate::test_support::{tree, user};
+    use crate::testing::TestDatabase;
+    use crate::NewFile;
+
+    #[test]
+    fn check_compares_database_and_blobs() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = FsBlobStore::new(dir.path()).unwrap();
+        let t = tree(&db);
+        let clerk = user(&db, "district.clerk", &t.district, &[Role::Clerk]);
+        let record = |content: &[u8]| {
+            let blob = blobs.put(&mut Cursor::new(content)).unwrap();
+            db.insert_file(&NewFile {
+                sha256: blob.sha256.clone(),
+                size: blob.size,
+                media_type: "application/pdf".into(),
+                unit_id: t.district.id,
+                uploaded_by: clerk.id,
+            })
+            .unwrap();
+            blob.sha256
+        };
+
+        let empty = check(&db, &blobs).unwrap();
+        assert!(empty.is_consistent());
+        assert_eq!((empty.files_in_database, empty.blobs_in_store), (0, 0));
+
+        let a = record(b"document a");
+        let b = record(b"document b");
+        let report = check(&db, &blobs).unwrap();
+        assert!(report.is_consistent(), "{report:?}");
+        assert_eq!((report.files_in_database, report.blobs_in_store), (2, 2));
+
+        // A crash after the blob was written but before it was recorded, and one mid-write.
+        let orphan = blobs
+            .put(&mut Cursor::new(b"never recorded"))
+            .unwrap()
+            .sha256;
+        fs::write(dir.path().join("tmp").join("upload-1.part"), b"partial").unwrap();
+        let report = check(&db, &blobs).unwrap();
+        assert!(report.is_consistent(), "{report:?}");
+        assert_eq!(report.orphan_blobs, vec![orphan]);
+        assert_eq!(report.temp_files, vec!["upload-1.part".to_string()]);
+
+        fs::remove_file(blobs.path_of(&a)).unwrap();
+        fs::write(blobs.path_of(&b), b"document B").unwrap();
+        let report = check(&db, &blobs).unwrap();
+        assert!(!report.is_consistent());
+        assert_eq!(report.missing_blobs, vec![a]);
+        assert_eq!(report.corrupt_blobs, vec![b]);
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["missing_blobs"].as_array().unwrap().len(), 1);
+        assert_eq!(json["files_in_database"], 2);
+    }
+}

@@ -338,6 +338,61 @@ mod tests {
     }
 
     #[test]
+    fn connect_migrates_once_and_pings() {
+        let tdb = crate::testing::TestDatabase::create();
+        let expected = match std::env::var(crate::testing::TEST_DATABASE_ENV) {
+            Ok(url) if url.starts_with("postgres") => Backend::Postgres,
+            _ => Backend::Sqlite,
+        };
+        assert_eq!(tdb.backend(), expected);
+        let db = tdb.connect();
+        assert_eq!(db.backend(), expected);
+        db.ping().unwrap();
+        // A second start finds the schema current and keeps the data.
+        let root = db
+            .insert_unit(&crate::test_support::new_unit(
+                None,
+                "000.00.00.H26",
+                vanthu_domain::UnitLevel::Province,
+            ))
+            .unwrap();
+        drop(db);
+        let again = tdb.connect();
+        assert_eq!(again.get_unit(root.id).unwrap(), root);
+    }
+
+    #[test]
+    fn sqlite_locations_are_created_and_failures_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("data/deeper/vanthu.db");
+        let db = Database::connect(&format!("sqlite:{}", nested.display())).unwrap();
+        db.ping().unwrap();
+        assert!(nested.exists());
+        let plain = dir.path().join("plain.db");
+        Database::connect(&plain.display().to_string())
+            .unwrap()
+            .ping()
+            .unwrap();
+
+        std::fs::write(dir.path().join("file"), b"x").unwrap();
+        let err = Database::connect(&format!("sqlite://{}/file/vanthu.db", dir.path().display()))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Connect(_)), "{err}");
+    }
+
+    #[test]
+    fn an_unreachable_server_reports_the_real_error() {
+        // Port 1 is never a PostgreSQL server; the message must say why, not "timed out".
+        let err = Database::connect("postgres://app:s3cret@127.0.0.1:1/vanthu").unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, StoreError::Connect(_)), "{msg}");
+        assert!(
+            msg.contains("127.0.0.1") && !msg.contains("s3cret"),
+            "{msg}"
+        );
+    }
+
+    #[test]
     fn passwords_stay_out_of_messages() {
         assert_eq!(
             redact("postgres://app:s3cret@db:5432/x"),

@@ -177,3 +177,89 @@ fn is_unique_violation(e: &(dyn std::error::Error + Send + Sync + 'static)) -> b
         ))
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use vanthu_domain::{Role, Sha256Digest, UnitId};
+
+    use super::*;
+    use crate::test_support::{tree, user};
+    use crate::testing::TestDatabase;
+
+    fn digest(byte: u8) -> Sha256Digest {
+        Sha256Digest::from_bytes(&[byte; 32])
+    }
+
+    #[test]
+    fn files_are_recorded_once_per_unit() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let clerk = user(&db, "district.clerk", &t.district, &[Role::Clerk]);
+        let other = user(&db, "commune.clerk", &t.commune, &[Role::Clerk]);
+        let new = NewFile {
+            sha256: digest(0xab),
+            size: 1234,
+            media_type: "application/pdf".into(),
+            unit_id: t.district.id,
+            uploaded_by: clerk.id,
+        };
+        let first = db.insert_file(&new).unwrap();
+        assert_eq!(first.sha256, new.sha256);
+        assert_eq!(
+            (first.size, first.unit_id, first.uploaded_by),
+            (1234, t.district.id, clerk.id)
+        );
+        assert_eq!(first.unit_path, t.district.path);
+        assert_eq!(first.media_type, "application/pdf");
+
+        // The same content again from the same unit changes nothing.
+        let again = NewFile {
+            media_type: "application/octet-stream".into(),
+            ..new.clone()
+        };
+        assert_eq!(db.insert_file(&again).unwrap(), first);
+
+        let elsewhere = NewFile {
+            unit_id: t.commune.id,
+            uploaded_by: other.id,
+            ..new.clone()
+        };
+        let second = db.insert_file(&elsewhere).unwrap();
+        assert_eq!(second.unit_path, t.commune.path);
+        let holders = db.files_by_sha256(&new.sha256).unwrap();
+        assert_eq!(holders.len(), 2);
+        assert!(holders.contains(&first) && holders.contains(&second));
+        assert_eq!(db.get_file(&new.sha256, t.commune.id).unwrap(), second);
+        assert!(matches!(
+            db.get_file(&new.sha256, t.sibling.id),
+            Err(StoreError::NotFound { entity: "file" })
+        ));
+        assert!(db.files_by_sha256(&digest(0x01)).unwrap().is_empty());
+
+        db.insert_file(&NewFile {
+            sha256: digest(0x01),
+            ..new.clone()
+        })
+        .unwrap();
+        assert_eq!(db.file_digests().unwrap(), vec![digest(0x01), digest(0xab)]);
+
+        let bad_unit = NewFile {
+            sha256: digest(0x02),
+            unit_id: UnitId::new(999).unwrap(),
+            ..new.clone()
+        };
+        assert!(matches!(
+            db.insert_file(&bad_unit),
+            Err(StoreError::NotFound { entity: "unit" })
+        ));
+        let too_big = NewFile {
+            size: u64::MAX,
+            ..new
+        };
+        assert!(matches!(
+            db.insert_file(&too_big),
+            Err(StoreError::Invalid(_))
+        ));
+    }
+}
