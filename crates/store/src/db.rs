@@ -19,6 +19,9 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrati
 /// instances start at once (the bytes spell "vanthu").
 const MIGRATION_LOCK_KEY: i64 = 0x76_61_6e_74_68_75;
 
+/// How long [`Database::ping`] waits for a connection.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How long a SQLite connection waits for another writer before failing with "busy".
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 
@@ -118,7 +121,10 @@ impl Manager {
             Location::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.to_string_lossy())?;
                 // busy_timeout first: switching to WAL itself needs the lock another
-                // connection may hold.
+                // connection may hold. synchronous=NORMAL under WAL survives process crashes;
+                // a power loss may drop the last commits but never corrupts the file, and
+                // blobs are synced before their rows are written, so the worst case is an
+                // orphan blob.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                      PRAGMA journal_mode = WAL;
@@ -214,7 +220,12 @@ impl Database {
 
     /// Checks that a connection can be obtained and answers a query (for readiness probes).
     pub fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn()?;
+        // Probes give up after a few seconds; waiting the full checkout timeout would only
+        // make them time out instead of reporting the cause.
+        let mut conn = self
+            .pool
+            .get_timeout(PING_TIMEOUT)
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         conn.batch_execute("SELECT 1")?;
         Ok(())
     }

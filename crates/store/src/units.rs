@@ -396,6 +396,41 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_seeding_converges() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let seed = |db: crate::Database| {
+            let root = db
+                .get_or_create_unit(&new_unit(None, "000.00.00.H26", UnitLevel::Province))
+                .unwrap();
+            let mut ids = vec![root.id];
+            for n in 1..=4 {
+                let code = format!("000.00.{n:02}.H26");
+                ids.push(
+                    db.get_or_create_unit(&new_unit(Some(&root), &code, UnitLevel::District))
+                        .unwrap()
+                        .id,
+                );
+            }
+            ids
+        };
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let db = db.clone();
+                std::thread::spawn(move || seed(db))
+            })
+            .collect();
+        let results: Vec<Vec<UnitId>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
+        let root = db.get_unit(results[0][0]).unwrap();
+        let scope = VisibleScope::Subtree(root.path);
+        assert_eq!(
+            db.list_units(&scope, PageRequest::default()).unwrap().total,
+            5
+        );
+    }
+
+    #[test]
     fn get_or_create_is_idempotent() {
         let tdb = TestDatabase::create();
         let db = tdb.connect();
