@@ -342,6 +342,81 @@ mod tests {
         assert!(store.temp_leftovers().unwrap().is_empty());
     }
 
+    /// Set in the child process of [`a_killed_writer_leaves_no_partial_blob`].
+    const CRASH_DIR_ENV: &str = "VANTHU_BLOB_CRASH_DIR";
+
+    /// Feeds data forever, slowly, so the writer is always mid-write when it is killed.
+    struct EndlessReader;
+
+    impl Read for EndlessReader {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            buf.fill(b'x');
+            Ok(buf.len())
+        }
+    }
+
+    #[test]
+    #[ignore = "helper: a_killed_writer_leaves_no_partial_blob runs it in a child process"]
+    fn crash_child_writer() {
+        if let Ok(dir) = std::env::var(CRASH_DIR_ENV) {
+            let store = FsBlobStore::new(dir).unwrap();
+            store.put(&mut EndlessReader).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_killed_writer_leaves_no_partial_blob() {
+        let (_dir, store) = store();
+        let kept = store
+            .put(&mut Cursor::new(b"stored before the crash"))
+            .unwrap();
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "blob::tests::crash_child_writer",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(CRASH_DIR_ENV, store.root())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let tmp = store.root().join("tmp");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let written = || {
+            fs::read_dir(&tmp)
+                .unwrap()
+                .filter_map(Result::ok)
+                .map(|e| e.metadata().map_or(0, |m| m.len()))
+                .sum::<u64>()
+        };
+        while written() < 1024 * 1024 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child never started writing"
+            );
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the child exited early"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // SIGKILL: no destructor, no cleanup.
+        child.kill().unwrap();
+        child.wait().unwrap();
+
+        assert_eq!(store.list().unwrap(), vec![kept.sha256.clone()]);
+        assert!(store.verify(&kept.sha256).unwrap());
+        assert_eq!(store.temp_leftovers().unwrap().len(), 1);
+        assert_eq!(store.cleanup_temp().unwrap(), 1);
+        assert!(store.temp_leftovers().unwrap().is_empty());
+        // The store still works after the crash.
+        let after = store.put(&mut Cursor::new(b"after")).unwrap();
+        assert!(store.verify(&after.sha256).unwrap());
+    }
+
     #[test]
     fn crash_leftovers_are_listed_and_cleaned() {
         let (_dir, store) = store();
