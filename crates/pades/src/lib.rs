@@ -3,8 +3,11 @@
 pub mod appearance;
 
 pub mod cms;
+pub mod ltv;
 pub mod pdf;
 pub mod revocation;
+pub mod sign;
 pub mod signer;
 pub mod trust;
 pub mod tsa;
+pub mod verify;

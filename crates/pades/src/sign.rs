@@ -1,0 +1,981 @@
+//! The signing flow: a signature field and dictionary in an incremental update, the byte range
+//! hashed as a stream (the input file is never held in memory), the CMS from [`crate::cms`],
+//! then for B-LT/B-LTA the DSS and a document time-stamp in further updates.
+//!
+//! Files are written to a temporary file beside the output, synced and renamed, so a failure
+//! never leaves a partial output.
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::Path;
+use std::str::FromStr;
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::appearance::Appearance;
+use crate::cms::{self, CmsError};
+use crate::ltv::{self, LtvError, RevocationMode};
+use crate::pdf::reader::Field;
+use crate::pdf::{
+    Dictionary, IncrementalUpdate, Object, ObjectId, PdfError, PdfString, PlaceholderSpec, Reader,
+    Source,
+};
+use crate::signer::{DigestAlgorithm, Signer, SignerError};
+use crate::tsa::{TsaClient, TsaError};
+
+/// PAdES baseline level (ETSI EN 319 142-1 §6).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum Level {
+    /// Basic signature.
+    #[serde(rename = "B-B")]
+    BB,
+    /// With a signature time-stamp.
+    #[serde(rename = "B-T")]
+    BT,
+    /// With validation data in a DSS.
+    #[serde(rename = "B-LT")]
+    BLT,
+    /// With a document time-stamp over the DSS.
+    #[serde(rename = "B-LTA")]
+    BLTA,
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Level::BB => "B-B",
+            Level::BT => "B-T",
+            Level::BLT => "B-LT",
+            Level::BLTA => "B-LTA",
+        })
+    }
+}
+
+impl FromStr for Level {
+    type Err = SignError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "B-B" => Ok(Level::BB),
+            "B-T" => Ok(Level::BT),
+            "B-LT" => Ok(Level::BLT),
+            "B-LTA" => Ok(Level::BLTA),
+            _ => Err(SignError::Options(format!(
+                "unknown level {s:?}: use B-B, B-T, B-LT or B-LTA"
+            ))),
+        }
+    }
+}
+
+/// A visible signature: where, and what it looks like.
+#[derive(Debug, Clone)]
+pub struct VisibleSignature {
+    /// Page number, 1-based.
+    pub page: usize,
+    /// The appearance; its rectangle is the widget's /Rect.
+    pub appearance: Appearance,
+}
+
+/// Everything about one signature except the key.
+#[derive(Debug, Clone)]
+pub struct SignOptions {
+    /// Baseline level to reach.
+    pub level: Level,
+    /// Field to sign: an existing empty signature field, or the name of a new one.
+    pub field_name: Option<String>,
+    /// Make this a certification signature (DocMDP P=2: form filling and signing allowed).
+    pub certify: bool,
+    /// /Reason.
+    pub reason: Option<String>,
+    /// /Location.
+    pub location: Option<String>,
+    /// /ContactInfo.
+    pub contact: Option<String>,
+    /// Visible appearance; `None` signs invisibly.
+    pub visible: Option<VisibleSignature>,
+    /// Time-stamp authority for B-T and above.
+    pub tsa_url: Option<String>,
+    /// Where revocation data for B-LT and above comes from.
+    pub revocation: RevocationMode,
+    /// Claimed signing time (/M); now when `None`.
+    pub signing_time: Option<DateTime<FixedOffset>>,
+}
+
+impl Default for SignOptions {
+    fn default() -> Self {
+        Self {
+            level: Level::BB,
+            field_name: None,
+            certify: false,
+            reason: None,
+            location: None,
+            contact: None,
+            visible: None,
+            tsa_url: None,
+            revocation: RevocationMode::Online,
+            signing_time: None,
+        }
+    }
+}
+
+/// What a signing run did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SignReport {
+    /// The signature field's name.
+    pub field_name: String,
+    /// Level reached.
+    pub level: Level,
+    /// The signature's /ByteRange.
+    pub byte_range: [u64; 4],
+    /// Bytes reserved for the CMS in /Contents.
+    pub reserved: usize,
+    /// Bytes the CMS actually took.
+    pub used: usize,
+    /// Size of the output file.
+    pub output_len: u64,
+}
+
+/// Why signing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// The input PDF cannot be read or updated.
+    #[error("{0}")]
+    Pdf(#[from] PdfError),
+    /// Options do not make sense.
+    #[error("{0}")]
+    Options(String),
+    /// The document forbids this signature.
+    #[error("{0}")]
+    Refused(String),
+    /// The key failed.
+    #[error(transparent)]
+    Signer(#[from] SignerError),
+    /// The CMS could not be built.
+    #[error(transparent)]
+    Cms(#[from] CmsError),
+    /// The time-stamp authority failed.
+    #[error(transparent)]
+    Tsa(#[from] TsaError),
+    /// Validation data could not be collected or written.
+    #[error(transparent)]
+    Ltv(#[from] LtvError),
+    /// Reading or writing files failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// Signs the file at `input` into `output` (written atomically).
+pub fn sign_file(
+    input: &Path,
+    output: &Path,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+) -> Result<SignReport, SignError> {
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".vanthu-sign-")
+        .tempfile_in(dir)?;
+    std::fs::copy(input, tmp.path())?;
+    let report = {
+        let mut work = FileWork::open(tmp.path())?;
+        sign_work(&mut work, signer, opts)?
+    };
+    tmp.as_file().sync_all()?;
+    tmp.persist(output).map_err(|e| e.error)?;
+    Ok(report)
+}
+
+/// Signs PDF bytes held in memory and returns the signed file.
+pub fn sign_bytes(
+    input: &[u8],
+    signer: &dyn Signer,
+    opts: &SignOptions,
+) -> Result<(Vec<u8>, SignReport), SignError> {
+    let mut work = input.to_vec();
+    let report = sign_work(&mut work, signer, opts)?;
+    Ok((work, report))
+}
+
+/// A growing document: the bytes so far, which later steps re-read and append to.
+pub(crate) trait Work {
+    /// The source type for reading the current bytes.
+    type Src<'a>: Source
+    where
+        Self: 'a;
+    /// A reader over the current bytes.
+    fn reader(&self) -> Result<Reader<Self::Src<'_>>, PdfError>;
+    /// Appends an update.
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()>;
+}
+
+impl Work for Vec<u8> {
+    type Src<'a> = &'a [u8];
+    fn reader(&self) -> Result<Reader<&[u8]>, PdfError> {
+        Reader::new(self.as_slice())
+    }
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// A file being extended in place (a temporary copy of the input).
+pub(crate) struct FileWork {
+    file: File,
+}
+
+impl FileWork {
+    pub(crate) fn open(path: &Path) -> io::Result<Self> {
+        Ok(Self {
+            file: OpenOptions::new().read(true).append(true).open(path)?,
+        })
+    }
+}
+
+impl Work for FileWork {
+    type Src<'a> = &'a File;
+    fn reader(&self) -> Result<Reader<&File>, PdfError> {
+        Reader::new(&self.file)
+    }
+    fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all(bytes)
+    }
+}
+
+fn sign_work<W: Work>(
+    work: &mut W,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+) -> Result<SignReport, SignError> {
+    let tsa = match (&opts.tsa_url, opts.level) {
+        (Some(url), _) => Some(TsaClient::new(url)?),
+        (None, Level::BB) => None,
+        (None, level) => {
+            return Err(SignError::Options(format!(
+                "level {level} needs a time-stamp authority (--tsa URL)"
+            )))
+        }
+    };
+    let (update, report) = {
+        let reader = work.reader()?;
+        signature_update(&reader, signer, opts, tsa.as_ref())?
+    };
+    work.append(&update)?;
+    let mut report = report;
+    if opts.level >= Level::BLT {
+        let reader = work.reader()?;
+        let tsa = tsa.as_ref().ok_or_else(|| {
+            SignError::Options("B-LT needs a time-stamp authority (--tsa URL)".into())
+        })?;
+        let dss = ltv::dss_update(&reader, &opts.revocation)?;
+        drop(reader);
+        if let Some(bytes) = dss {
+            work.append(&bytes)?;
+        }
+        if opts.level == Level::BLTA {
+            let reader = work.reader()?;
+            let bytes = document_timestamp_update(&reader, tsa)?;
+            drop(reader);
+            work.append(&bytes)?;
+            // The time-stamp itself needs validation data to be verifiable later (B-LTA).
+            let reader = work.reader()?;
+            let dss = ltv::dss_update(&reader, &opts.revocation)?;
+            drop(reader);
+            if let Some(bytes) = dss {
+                work.append(&bytes)?;
+            }
+        }
+    }
+    report.output_len = work.reader()?.len();
+    Ok(report)
+}
+
+/// Extends signed files from B-B/B-T to B-LT or B-LTA: the DSS for every signature, then
+/// (B-LTA) a document time-stamp.
+pub fn extend_file(
+    input: &Path,
+    output: &Path,
+    level: Level,
+    tsa_url: Option<&str>,
+    revocation: &RevocationMode,
+) -> Result<u64, SignError> {
+    if level < Level::BLT {
+        return Err(SignError::Options("extension targets B-LT or B-LTA".into()));
+    }
+    let tsa = match tsa_url {
+        Some(u) => Some(TsaClient::new(u)?),
+        None if level == Level::BLTA => {
+            return Err(SignError::Options(
+                "B-LTA needs a time-stamp authority (--tsa URL)".into(),
+            ))
+        }
+        None => None,
+    };
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".vanthu-extend-")
+        .tempfile_in(dir)?;
+    std::fs::copy(input, tmp.path())?;
+    let len = {
+        let mut work = FileWork::open(tmp.path())?;
+        {
+            let reader = work.reader()?;
+            if signature_fields(&reader)?.is_empty() {
+                return Err(SignError::Refused(
+                    "the document has no signature to extend".into(),
+                ));
+            }
+        }
+        let steps = if level == Level::BLTA { 2 } else { 1 };
+        for step in 0..steps {
+            let reader = work.reader()?;
+            let dss = ltv::dss_update(&reader, revocation)?;
+            drop(reader);
+            if let Some(bytes) = dss {
+                work.append(&bytes)?;
+            }
+            if step == 0 && level == Level::BLTA {
+                let reader = work.reader()?;
+                let tsa = tsa.as_ref().ok_or_else(|| {
+                    SignError::Options("B-LTA needs a time-stamp authority".into())
+                })?;
+                let bytes = document_timestamp_update(&reader, tsa)?;
+                drop(reader);
+                work.append(&bytes)?;
+            }
+        }
+        let len = work.reader()?.len();
+        len
+    };
+    tmp.as_file().sync_all()?;
+    tmp.persist(output).map_err(|e| e.error)?;
+    Ok(len)
+}
+
+/// Formats a time as a PDF date (§7.9.4) in Vietnam time: `D:20261122104500+07'00'`.
+pub fn pdf_date(time: DateTime<FixedOffset>) -> String {
+    let ict = FixedOffset::east_opt(7 * 3600).unwrap_or(*time.offset());
+    let t = time.with_timezone(&ict);
+    let off = t.offset().local_minus_utc();
+    let sign = if off < 0 { '-' } else { '+' };
+    let off = off.abs();
+    format!(
+        "D:{}{}{:02}'{:02}'",
+        t.format("%Y%m%d%H%M%S"),
+        sign,
+        off / 3600,
+        off % 3600 / 60
+    )
+}
+
+/// Signature fields (terminal fields of type /Sig), signed or not.
+pub(crate) fn signature_fields<S: Source>(reader: &Reader<S>) -> Result<Vec<Field>, PdfError> {
+    Ok(reader
+        .fields()?
+        .into_iter()
+        .filter(|f| f.field_type.as_deref() == Some(b"Sig"))
+        .collect())
+}
+
+/// The DocMDP permission of a certified document, if any.
+fn docmdp_permission<S: Source>(reader: &Reader<S>) -> Result<Option<i64>, PdfError> {
+    let (_, catalog) = reader.catalog()?;
+    let Some(perms) = catalog.get("Perms") else {
+        return Ok(None);
+    };
+    let perms = reader.resolve_dict(perms)?;
+    let Some(sig) = perms.get("DocMDP") else {
+        return Ok(None);
+    };
+    let sig = reader.resolve_dict(sig)?;
+    let refs = match sig.get("Reference") {
+        Some(r) => reader.resolve(r)?,
+        None => return Ok(Some(2)),
+    };
+    for r in refs.as_array().into_iter().flatten() {
+        let r = reader.resolve_dict(r)?;
+        if r.name_is("TransformMethod", "DocMDP") {
+            let p = match r.get("TransformParams") {
+                Some(tp) => reader.resolve_dict(tp)?.get_int("P").unwrap_or(2),
+                None => 2,
+            };
+            return Ok(Some(p));
+        }
+    }
+    Ok(Some(2))
+}
+
+/// Where the new signature's value goes and how it is made.
+struct SigPlan<'a> {
+    sig_dict: Dictionary,
+    contents_len: usize,
+    field_name: Option<&'a str>,
+    default_prefix: &'a str,
+    visible: Option<&'a VisibleSignature>,
+    certify: bool,
+}
+
+/// Builds the update holding the field, widget and signature dictionary (with placeholders).
+fn build_field_update<S: Source>(
+    reader: &Reader<S>,
+    plan: SigPlan<'_>,
+) -> Result<(IncrementalUpdate, String), SignError> {
+    let mut update = IncrementalUpdate::new(reader)?;
+    let (root_id, mut catalog) = reader.catalog()?;
+    let fields = reader.fields()?;
+    let sig_id = update.allocate();
+    let sig_fields: Vec<&Field> = fields
+        .iter()
+        .filter(|f| f.field_type.as_deref() == Some(b"Sig"))
+        .collect();
+
+    if let Some(p) = docmdp_permission(reader)? {
+        if p == 1 {
+            return Err(SignError::Refused(
+                "the document is certified with no changes allowed (DocMDP P=1)".into(),
+            ));
+        }
+        if plan.certify {
+            return Err(SignError::Refused(
+                "the document is already certified; only its first signature may certify".into(),
+            ));
+        }
+    }
+    if plan.certify && sig_fields.iter().any(|f| f.dict.contains("V")) {
+        return Err(SignError::Refused(
+            "a certification signature must be the document's first signature".into(),
+        ));
+    }
+
+    let existing = plan
+        .field_name
+        .and_then(|n| fields.iter().find(|f| f.name == n));
+    let mut catalog_changed = false;
+    let field_name;
+    match existing {
+        Some(f) => {
+            if f.field_type.as_deref() != Some(b"Sig") {
+                return Err(SignError::Options(format!(
+                    "field {:?} exists and is not a signature field",
+                    f.name
+                )));
+            }
+            if f.dict.contains("V") {
+                return Err(SignError::Refused(format!(
+                    "field {:?} is already signed",
+                    f.name
+                )));
+            }
+            field_name = f.name.clone();
+            let mut dict = f.dict.clone();
+            dict.set("V", sig_id);
+            if let Some(v) = plan.visible {
+                if dict.name_is("Subtype", "Widget") {
+                    let ap = v.appearance.add_to(&mut update);
+                    let mut apd = Dictionary::new();
+                    apd.set("N", ap);
+                    dict.set("AP", apd);
+                    dict.set("Rect", rect_object(&v.appearance));
+                }
+            }
+            update.set(f.id, dict);
+        }
+        None => {
+            field_name = match plan.field_name {
+                Some(n) => {
+                    if n.is_empty() || n.contains('.') {
+                        return Err(SignError::Options(format!(
+                            "invalid field name {n:?}: it must be non-empty and contain no '.'"
+                        )));
+                    }
+                    n.to_string()
+                }
+                None => (1..)
+                    .map(|i| format!("{}{i}", plan.default_prefix))
+                    .find(|n| fields.iter().all(|f| &f.name != n))
+                    .unwrap_or_else(|| plan.default_prefix.to_string()),
+            };
+            let pages = reader.pages()?;
+            let page_index = plan.visible.map_or(1, |v| v.page);
+            let page_id = *pages.get(page_index.wrapping_sub(1)).ok_or_else(|| {
+                SignError::Options(format!(
+                    "page {page_index} does not exist (the document has {} pages)",
+                    pages.len()
+                ))
+            })?;
+            let widget_id = update.allocate();
+            let mut widget = Dictionary::new();
+            widget.set("Type", Object::name("Annot"));
+            widget.set("Subtype", Object::name("Widget"));
+            widget.set("FT", Object::name("Sig"));
+            widget.set("T", PdfString::text(&field_name));
+            widget.set("V", sig_id);
+            widget.set("P", page_id);
+            match plan.visible {
+                Some(v) => {
+                    widget.set("Rect", rect_object(&v.appearance));
+                    // Print, and locked so viewers do not move it.
+                    widget.set("F", 4 | 128);
+                    let ap = v.appearance.add_to(&mut update);
+                    let mut apd = Dictionary::new();
+                    apd.set("N", ap);
+                    widget.set("AP", apd);
+                }
+                None => {
+                    widget.set(
+                        "Rect",
+                        vec![
+                            Object::Integer(0),
+                            Object::Integer(0),
+                            Object::Integer(0),
+                            Object::Integer(0),
+                        ],
+                    );
+                    // Print + Locked (§12.5.3): invisible widgets of PAdES signatures.
+                    widget.set("F", 132);
+                }
+            }
+            update.set(widget_id, widget);
+            add_annotation(reader, &mut update, page_id, widget_id)?;
+            catalog_changed |= add_to_acroform(reader, &mut update, &mut catalog, widget_id)?;
+        }
+    }
+    if plan.certify {
+        let mut perms = match catalog.get("Perms") {
+            Some(p) => reader.resolve_dict(p)?,
+            None => Dictionary::new(),
+        };
+        perms.set("DocMDP", sig_id);
+        catalog.set("Perms", perms);
+        catalog_changed = true;
+    }
+    if existing.is_some() {
+        // Signing a prepared field: keep SigFlags right too.
+        if let Some((Some(form_id), mut form)) = reader.acroform()? {
+            if form.get_int("SigFlags") != Some(3) && update.get(form_id).is_none() {
+                form.set("SigFlags", 3);
+                update.set(form_id, form);
+            }
+        }
+    }
+    if catalog_changed {
+        update.set(root_id, catalog);
+    }
+    let mut sig = plan.sig_dict;
+    if plan.certify {
+        let mut params = Dictionary::new();
+        params.set("Type", Object::name("TransformParams"));
+        params.set("P", 2);
+        params.set("V", Object::name("1.2"));
+        let mut sigref = Dictionary::new();
+        sigref.set("Type", Object::name("SigRef"));
+        sigref.set("TransformMethod", Object::name("DocMDP"));
+        sigref.set("TransformParams", params);
+        sig.set("Reference", vec![Object::Dictionary(sigref)]);
+    }
+    update.set_with_placeholders(
+        sig_id,
+        sig,
+        &[
+            ("ByteRange", PlaceholderSpec::ByteRange),
+            ("Contents", PlaceholderSpec::Contents(plan.contents_len)),
+        ],
+    );
+    Ok((update, field_name))
+}
+
+fn rect_object(a: &Appearance) -> Object {
+    Object::Array(
+        a.rect
+            .to_pdf()
+            .iter()
+            .map(|v| Object::Real(f64::from(*v)))
+            .collect(),
+    )
+}
+
+/// Adds `widget` to the page's /Annots (rewriting the array object when it is indirect).
+fn add_annotation<S: Source>(
+    reader: &Reader<S>,
+    update: &mut IncrementalUpdate,
+    page_id: ObjectId,
+    widget: ObjectId,
+) -> Result<(), PdfError> {
+    let mut page = reader.resolve_dict(&Object::Reference(page_id))?;
+    match page.get("Annots").cloned() {
+        Some(Object::Reference(arr_id)) => {
+            let mut arr = match reader.get(arr_id)? {
+                Object::Array(a) => a,
+                _ => Vec::new(),
+            };
+            arr.push(Object::Reference(widget));
+            update.set(arr_id, Object::Array(arr));
+        }
+        Some(Object::Array(mut arr)) => {
+            arr.push(Object::Reference(widget));
+            page.set("Annots", arr);
+            update.set(page_id, page);
+        }
+        _ => {
+            page.set("Annots", vec![Object::Reference(widget)]);
+            update.set(page_id, page);
+        }
+    }
+    Ok(())
+}
+
+/// Adds `field` to the AcroForm /Fields with /SigFlags 3; returns true when the catalog changed.
+fn add_to_acroform<S: Source>(
+    reader: &Reader<S>,
+    update: &mut IncrementalUpdate,
+    catalog: &mut Dictionary,
+    field: ObjectId,
+) -> Result<bool, PdfError> {
+    let (form_id, mut form) = match reader.acroform()? {
+        Some((id, d)) => (id, d),
+        None => (None, Dictionary::new()),
+    };
+    match form.get("Fields").cloned() {
+        Some(Object::Reference(arr_id)) => {
+            let mut arr = match reader.get(arr_id)? {
+                Object::Array(a) => a,
+                _ => Vec::new(),
+            };
+            arr.push(Object::Reference(field));
+            update.set(arr_id, Object::Array(arr));
+        }
+        Some(Object::Array(mut arr)) => {
+            arr.push(Object::Reference(field));
+            form.set("Fields", arr);
+        }
+        _ => form.set("Fields", vec![Object::Reference(field)]),
+    }
+    form.set("SigFlags", 3);
+    match form_id {
+        Some(id) => {
+            update.set(id, form);
+            Ok(false)
+        }
+        None => {
+            let id = update.add(form);
+            catalog.set("AcroForm", id);
+            Ok(true)
+        }
+    }
+}
+
+/// Writes the update, hashes the byte range (file streamed from the source) and fills in
+/// /Contents with what `produce` returns for the digest.
+fn finish_update<S: Source>(
+    reader: &Reader<S>,
+    update: &IncrementalUpdate,
+    digest: DigestAlgorithm,
+    produce: impl FnOnce(&[u8]) -> Result<Vec<u8>, SignError>,
+) -> Result<(Vec<u8>, [u64; 4], usize), SignError> {
+    let mut written = update.write()?;
+    let range = written.patch_byte_range()?;
+    let mut hasher = digest
+        .hasher()
+        .map_err(|e| SignError::Io(io::Error::other(e.to_string())))?;
+    let mut feed = |chunk: &[u8]| -> io::Result<()> {
+        hasher
+            .update(chunk)
+            .map_err(|e| io::Error::other(e.to_string()))
+    };
+    reader.copy_range(0, written.base_len, &mut feed)?;
+    let (before, after) = written.signed_parts()?;
+    feed(before)?;
+    feed(after)?;
+    let digest_value = hasher
+        .finish()
+        .map_err(|e| SignError::Io(io::Error::other(e.to_string())))?;
+    let der = produce(&digest_value)?;
+    written.patch_contents(&der)?;
+    Ok((written.bytes, range, der.len()))
+}
+
+/// The signature update; returns the bytes to append.
+fn signature_update<S: Source>(
+    reader: &Reader<S>,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+    tsa: Option<&TsaClient>,
+) -> Result<(Vec<u8>, SignReport), SignError> {
+    let digest = signer.digest();
+    // Measure a real token from this TSA so the placeholder fits it without megabytes of
+    // zeros; tokens from one TSA differ by a few bytes (serial, nonce, time precision).
+    let token_estimate = match tsa {
+        Some(t) if opts.level >= Level::BT => {
+            t.timestamp(digest, &digest.digest(b"probe"))?.len() + 256
+        }
+        _ => 0,
+    };
+    let reserved = cms::estimated_size(signer, token_estimate)? + 64;
+    let time = opts
+        .signing_time
+        .unwrap_or_else(|| Utc::now().fixed_offset());
+    let mut sig = Dictionary::new();
+    sig.set("Type", Object::name("Sig"));
+    sig.set("Filter", Object::name("Adobe.PPKLite"));
+    sig.set("SubFilter", Object::name("ETSI.CAdES.detached"));
+    sig.set("ByteRange", Object::Null);
+    sig.set("Contents", Object::Null);
+    sig.set("M", PdfString::literal(pdf_date(time)));
+    if let Some(r) = &opts.reason {
+        sig.set("Reason", PdfString::text(r));
+    }
+    if let Some(l) = &opts.location {
+        sig.set("Location", PdfString::text(l));
+    }
+    if let Some(c) = &opts.contact {
+        sig.set("ContactInfo", PdfString::text(c));
+    }
+    let plan = SigPlan {
+        sig_dict: sig,
+        contents_len: reserved,
+        field_name: opts.field_name.as_deref(),
+        default_prefix: "Signature",
+        visible: opts.visible.as_ref(),
+        certify: opts.certify,
+    };
+    let (update, field_name) = build_field_update(reader, plan)?;
+    let level = opts.level;
+    let (bytes, byte_range, used) = finish_update(reader, &update, digest, |doc_digest| {
+        let der = cms::build_signed_data(signer, doc_digest)?;
+        match tsa {
+            Some(t) if level >= Level::BT => {
+                let value = cms::signature_value(&der)?;
+                let token = t.timestamp(digest, &digest.digest(&value))?;
+                Ok(cms::add_signature_timestamp(&der, &token)?)
+            }
+            _ => Ok(der),
+        }
+    })?;
+    Ok((
+        bytes,
+        SignReport {
+            field_name,
+            level,
+            byte_range,
+            reserved,
+            used,
+            output_len: 0,
+        },
+    ))
+}
+
+/// A document time-stamp update (/Type /DocTimeStamp, /SubFilter /ETSI.RFC3161).
+pub(crate) fn document_timestamp_update<S: Source>(
+    reader: &Reader<S>,
+    tsa: &TsaClient,
+) -> Result<Vec<u8>, SignError> {
+    let digest = DigestAlgorithm::Sha256;
+    let reserved = tsa.timestamp(digest, &digest.digest(b"probe"))?.len() + 512;
+    let mut sig = Dictionary::new();
+    sig.set("Type", Object::name("DocTimeStamp"));
+    sig.set("Filter", Object::name("Adobe.PPKLite"));
+    sig.set("SubFilter", Object::name("ETSI.RFC3161"));
+    sig.set("ByteRange", Object::Null);
+    sig.set("Contents", Object::Null);
+    let plan = SigPlan {
+        sig_dict: sig,
+        contents_len: reserved,
+        field_name: None,
+        default_prefix: "DocTimeStamp",
+        visible: None,
+        certify: false,
+    };
+    let (update, _) = build_field_update(reader, plan)?;
+    let (bytes, _, _) = finish_update(reader, &update, digest, |d| Ok(tsa.timestamp(digest, d)?))?;
+    Ok(bytes)
+}
+
+/// Fills text fields by name in an incremental update (values and appearances only), so
+/// earlier signatures see form filling and stay valid. Returns the updated file.
+pub fn fill_fields_bytes(input: &[u8], values: &[(String, String)]) -> Result<Vec<u8>, SignError> {
+    let mut out = input.to_vec();
+    let bytes = {
+        let reader = Reader::new(input)?;
+        fill_update(&reader, values)?
+    };
+    out.extend_from_slice(&bytes);
+    Ok(out)
+}
+
+/// File form of [`fill_fields_bytes`], written atomically.
+pub fn fill_fields(
+    input: &Path,
+    output: &Path,
+    values: &[(String, String)],
+) -> Result<(), SignError> {
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".vanthu-fill-")
+        .tempfile_in(dir)?;
+    std::fs::copy(input, tmp.path())?;
+    {
+        let mut work = FileWork::open(tmp.path())?;
+        let bytes = {
+            let reader = work.reader()?;
+            fill_update(&reader, values)?
+        };
+        work.append(&bytes)?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(output).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn fill_update<S: Source>(
+    reader: &Reader<S>,
+    values: &[(String, String)],
+) -> Result<Vec<u8>, SignError> {
+    if let Some(1) = docmdp_permission(reader)? {
+        return Err(SignError::Refused(
+            "the document is certified with no changes allowed (DocMDP P=1)".into(),
+        ));
+    }
+    let fields = reader.fields()?;
+    let mut update = IncrementalUpdate::new(reader)?;
+    for (name, value) in values {
+        let field = fields
+            .iter()
+            .find(|f| &f.name == name)
+            .ok_or_else(|| SignError::Options(format!("the document has no field {name:?}")))?;
+        if field.field_type.as_deref() != Some(b"Tx") {
+            return Err(SignError::Options(format!(
+                "field {name:?} is not a text field"
+            )));
+        }
+        if field.dict.get_int("Ff").unwrap_or(0) & 1 != 0 {
+            return Err(SignError::Refused(format!("field {name:?} is read-only")));
+        }
+        let mut dict = field.dict.clone();
+        dict.set("V", PdfString::text(value));
+        // Widgets: the field itself (merged) or its kids.
+        let widgets: Vec<ObjectId> = if dict.name_is("Subtype", "Widget") {
+            vec![field.id]
+        } else {
+            dict.get("Kids")
+                .and_then(Object::as_array)
+                .map(|a| a.iter().filter_map(Object::as_reference).collect())
+                .unwrap_or_default()
+        };
+        for w in widgets {
+            let mut wd = if w == field.id {
+                dict.clone()
+            } else {
+                reader.resolve_dict(&Object::Reference(w))?
+            };
+            let rect = wd
+                .get("Rect")
+                .and_then(Object::as_array)
+                .map(|a| a.iter().filter_map(Object::as_f64).collect::<Vec<_>>())
+                .filter(|v| v.len() == 4)
+                .unwrap_or_else(|| vec![0.0, 0.0, 0.0, 0.0]);
+            let ap = text_appearance(value, (rect[2] - rect[0]).abs(), (rect[3] - rect[1]).abs());
+            let ap_id = update.add(ap);
+            let mut apd = Dictionary::new();
+            apd.set("N", ap_id);
+            wd.set("AP", apd);
+            if w == field.id {
+                dict = wd;
+            } else {
+                update.set(w, wd);
+            }
+        }
+        update.set(field.id, dict);
+    }
+    Ok(update.write()?.bytes)
+}
+
+/// A plain appearance for a filled text field: Helvetica, WinAnsi, one line.
+fn text_appearance(value: &str, width: f64, height: f64) -> Object {
+    let size = (height * 0.7).clamp(6.0, 12.0);
+    let text: Vec<u8> = value.chars().map(win_ansi).collect();
+    let mut content = b"/Tx BMC q BT /Helv ".to_vec();
+    content.extend_from_slice(
+        format!(
+            "{size:.1} Tf 2 {:.2} Td ",
+            ((height - size) / 2.0 + size * 0.22).max(1.0)
+        )
+        .as_bytes(),
+    );
+    crate::pdf::object::write_object(&Object::String(PdfString::literal(text)), &mut content);
+    content.extend_from_slice(b" Tj ET Q EMC");
+    let mut font = Dictionary::new();
+    font.set("Type", Object::name("Font"));
+    font.set("Subtype", Object::name("Type1"));
+    font.set("BaseFont", Object::name("Helvetica"));
+    font.set("Encoding", Object::name("WinAnsiEncoding"));
+    let mut fonts = Dictionary::new();
+    fonts.set("Helv", font);
+    let mut res = Dictionary::new();
+    res.set("Font", fonts);
+    let mut dict = Dictionary::new();
+    dict.set("Type", Object::name("XObject"));
+    dict.set("Subtype", Object::name("Form"));
+    dict.set(
+        "BBox",
+        vec![
+            Object::Integer(0),
+            Object::Integer(0),
+            Object::Real(width),
+            Object::Real(height),
+        ],
+    );
+    dict.set("Resources", res);
+    Object::Stream(crate::pdf::Stream {
+        dict,
+        data: content,
+    })
+}
+
+/// WinAnsi byte for a character; Vietnamese letters outside it fall back to their base letter
+/// (the field value itself keeps the exact text).
+fn win_ansi(c: char) -> u8 {
+    let u = c as u32;
+    if (0x20..0x7f).contains(&u) || (0xa0..=0xff).contains(&u) {
+        return u as u8;
+    }
+    use unicode_normalization::UnicodeNormalization;
+    match c {
+        'Đ' => b'D',
+        'đ' => b'd',
+        _ => c
+            .to_string()
+            .nfd()
+            .next()
+            .filter(char::is_ascii)
+            .map_or(b'?', |b| b as u8),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_dates_are_in_vietnam_time() {
+        let t = DateTime::parse_from_rfc3339("2026-11-22T03:04:05Z").unwrap();
+        assert_eq!(pdf_date(t), "D:20261122100405+07'00'");
+    }
+
+    #[test]
+    fn levels_parse() {
+        assert_eq!("b-lta".parse::<Level>().unwrap(), Level::BLTA);
+        assert!("B-X".parse::<Level>().is_err());
+        assert!(Level::BT > Level::BB);
+    }
+}

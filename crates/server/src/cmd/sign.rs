@@ -1,0 +1,226 @@
+//! `vanthu sign`: signs a PDF at a PAdES baseline level, or extends an already signed PDF to
+//! B-LT/B-LTA with `--extend`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context};
+use clap::Args;
+use vanthu_pades::appearance::{self, Rect};
+use vanthu_pades::revocation;
+use vanthu_pades::sign::{self, Level, SignOptions, VisibleSignature};
+use vanthu_pades::signer::{PemSigner, Pkcs12Signer, Signer, SignerOptions};
+
+/// Options of `vanthu sign`.
+#[derive(Debug, Clone, Args)]
+pub struct SignArgs {
+    /// The PDF to sign
+    pub input: PathBuf,
+
+    /// Where to write the signed PDF (written atomically; never a partial file)
+    #[arg(short, long)]
+    pub output: PathBuf,
+
+    /// PKCS#12 file holding the key, certificate and chain
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "cert"])]
+    pub p12: Option<PathBuf>,
+
+    /// Environment variable holding the PKCS#12 password
+    #[arg(
+        long,
+        value_name = "VAR",
+        default_value = "VANTHU_P12_PASSWORD",
+        requires = "p12"
+    )]
+    pub p12_password_env: String,
+
+    /// Private key (PEM or DER, unencrypted)
+    #[arg(long, value_name = "KEY.pem", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Signing certificate (PEM)
+    #[arg(long, value_name = "CERT.pem", requires = "key")]
+    pub cert: Option<PathBuf>,
+
+    /// Issuer certificates (PEM bundle)
+    #[arg(long, value_name = "CHAIN.pem")]
+    pub chain: Option<PathBuf>,
+
+    /// PAdES baseline level: B-B, B-T, B-LT or B-LTA
+    #[arg(long, default_value = "B-B", value_parser = parse_level)]
+    pub level: Level,
+
+    /// RFC 3161 time-stamp authority URL (needed from B-T up)
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
+
+    /// Signature field: an empty signature field of the document, or the name of a new one
+    #[arg(long, value_name = "NAME")]
+    pub field: Option<String>,
+
+    /// Certification signature (DocMDP P=2: later form filling and signatures allowed)
+    #[arg(long)]
+    pub certify: bool,
+
+    /// Visible signature on page PAGE at X,Y (lower-left corner) of size W x H, in points
+    #[arg(long, value_name = "PAGE:X,Y,W,H", value_parser = parse_visible, requires = "image")]
+    pub visible: Option<(usize, Rect)>,
+
+    /// Signature image (PNG) for a visible signature
+    #[arg(long, value_name = "PNG", requires = "visible")]
+    pub image: Option<PathBuf>,
+
+    /// Reason for signing (/Reason)
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Place of signing (/Location)
+    #[arg(long, value_name = "TEXT")]
+    pub location: Option<String>,
+
+    /// Use RSASSA-PSS instead of PKCS#1 v1.5 with RSA keys
+    #[arg(long)]
+    pub pss: bool,
+
+    /// Take revocation data (CRL/OCSP files or folders) from here instead of fetching it
+    #[arg(long, value_name = "PATH")]
+    pub revocation: Vec<PathBuf>,
+
+    /// Do not sign: extend the existing signatures to --level B-LT or B-LTA
+    #[arg(long, conflicts_with_all = ["p12", "key", "field", "certify", "visible"])]
+    pub extend: bool,
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    s.parse::<Level>().map_err(|e| e.to_string())
+}
+
+fn parse_visible(s: &str) -> Result<(usize, Rect), String> {
+    let err = || format!("expected PAGE:X,Y,W,H (e.g. 1:350,80,180,80), got {s:?}");
+    let (page, rest) = s.split_once(':').ok_or_else(err)?;
+    let page: usize = page.trim().parse().map_err(|_| err())?;
+    let nums: Vec<f32> = rest
+        .split(',')
+        .map(|v| v.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| err())?;
+    let [x, y, width, height] = nums[..] else {
+        return Err(err());
+    };
+    if page == 0 || width <= 0.0 || height <= 0.0 || !(x.is_finite() && y.is_finite()) {
+        return Err(err());
+    }
+    Ok((
+        page,
+        Rect {
+            x,
+            y,
+            width,
+            height,
+        },
+    ))
+}
+
+/// Runs `vanthu sign`.
+pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
+    let revocation = if args.revocation.is_empty() {
+        revocation::Source::Online
+    } else {
+        revocation::Source::Offline(args.revocation.clone())
+    };
+    if args.extend {
+        let len = sign::extend_file(
+            &args.input,
+            &args.output,
+            args.level,
+            args.tsa.as_deref(),
+            &revocation,
+        )?;
+        println!(
+            "extended {} to {} ({len} bytes)",
+            args.output.display(),
+            args.level
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let signer = load_signer(&args)?;
+    let visible = match (&args.visible, &args.image) {
+        (Some((page, rect)), Some(image)) => {
+            let png = std::fs::read(image)
+                .with_context(|| format!("cannot read image {}", image.display()))?;
+            Some(VisibleSignature {
+                page: *page,
+                appearance: appearance::official(*rect, &png, &[])?,
+            })
+        }
+        _ => None,
+    };
+    let opts = SignOptions {
+        level: args.level,
+        field_name: args.field.clone(),
+        certify: args.certify,
+        reason: args.reason.clone(),
+        location: args.location.clone(),
+        contact: None,
+        visible,
+        tsa_url: args.tsa.clone(),
+        revocation,
+        signing_time: None,
+    };
+    let report = sign::sign_file(&args.input, &args.output, signer.as_ref(), &opts)?;
+    println!(
+        "signed {} field {} at {} ({} of {} reserved bytes used)",
+        args.output.display(),
+        report.field_name,
+        report.level,
+        report.used,
+        report.reserved
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_signer(args: &SignArgs) -> anyhow::Result<Box<dyn Signer>> {
+    let options = SignerOptions {
+        digest: None,
+        pss: args.pss,
+    };
+    match (&args.p12, &args.key, &args.cert) {
+        (Some(p12), None, None) => {
+            let password = std::env::var(&args.p12_password_env).unwrap_or_default();
+            Ok(Box::new(Pkcs12Signer::from_file(p12, &password, options)?))
+        }
+        (None, Some(key), Some(cert)) => Ok(Box::new(PemSigner::from_files(
+            key,
+            cert,
+            args.chain.as_deref(),
+            options,
+        )?)),
+        (None, None, None) => {
+            bail!("a key is needed: --p12 FILE, or --key KEY.pem --cert CERT.pem")
+        }
+        _ => Err(anyhow!("use either --p12 or --key with --cert, not both")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visible_spec_parses() {
+        let (page, r) = parse_visible("2:10,20.5,100,50").unwrap();
+        assert_eq!(page, 2);
+        assert_eq!(
+            r,
+            Rect {
+                x: 10.0,
+                y: 20.5,
+                width: 100.0,
+                height: 50.0
+            }
+        );
+        assert!(parse_visible("0:1,2,3,4").is_err());
+        assert!(parse_visible("1:1,2,3").is_err());
+        assert!(parse_visible("1:1,2,-3,4").is_err());
+    }
+}
