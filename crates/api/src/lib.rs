@@ -1,1 +1,107 @@
 //! The vanthu REST API on actix-web: routes, authentication, access control at the edge, problem+json errors, OpenAPI.
+//!
+//! Handlers are thin: they authenticate through [`auth::Authenticated`], ask the access
+//! policy through [`auth::Authenticated::authorize`], call the store on a blocking thread and
+//! return [`error::ApiError`], which [`error`] turns into `application/problem+json`.
+
+pub mod auth;
+pub mod error;
+pub mod files;
+pub mod health;
+pub mod json;
+pub mod metrics;
+pub mod openapi;
+pub mod page;
+pub mod password;
+pub mod state;
+pub mod telemetry;
+pub mod token;
+pub mod units;
+pub mod users;
+mod validation;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use crate::error::ApiError;
+pub use crate::metrics::Metrics;
+pub use crate::state::{AppState, Limits};
+
+/// How long running requests may finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Starts serving the API on an already bound listener (bind port 0 to get a free port).
+pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let openapi = openapi::ApiDoc::openapi();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(from_fn(metrics::record))
+            .wrap(TracingLogger::<telemetry::RequestSpan>::new())
+            .wrap(from_fn(telemetry::assign_request_id))
+            .configure(routes)
+            .service(web::redirect("/api/docs", "/api/docs/"))
+            .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
+            .default_service(web::to(no_route))
+    })
+    .shutdown_timeout(SHUTDOWN_GRACE.as_secs())
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Registers every API route. Each path is one resource so that a wrong method gets 405.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/healthz").route(web::get().to(health::healthz)))
+        .service(resource("/readyz").route(web::get().to(health::readyz)))
+        .service(resource("/metrics").route(web::get().to(metrics::metrics)))
+        .service(
+            web::scope("/api/v1")
+                .service(resource("/auth/login").route(web::post().to(auth::login)))
+                .service(resource("/auth/logout").route(web::post().to(auth::logout)))
+                .service(resource("/me").route(web::get().to(users::me)))
+                .service(
+                    resource("/units")
+                        .route(web::get().to(units::list_units))
+                        .route(web::post().to(units::create_unit)),
+                )
+                .service(
+                    resource("/units/{id}")
+                        .route(web::get().to(units::get_unit))
+                        .route(web::patch().to(units::update_unit)),
+                )
+                .service(
+                    resource("/users")
+                        .route(web::get().to(users::list_users))
+                        .route(web::post().to(users::create_user)),
+                )
+                .service(
+                    resource("/users/{id}")
+                        .route(web::get().to(users::get_user))
+                        .route(web::patch().to(users::update_user)),
+                )
+                .service(resource("/files").route(web::post().to(files::upload)))
+                .service(resource("/files/{sha256}").route(web::get().to(files::download)))
+                .default_service(web::to(no_route)),
+        );
+}
+
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+async fn no_route() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NoRoute)
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}

@@ -1,3 +1,42 @@
-//! The `vanthu` command.
+//! The `vanthu` command: parses the command line and hands over to one module per subcommand
+//! in [`cmd`].
 
-fn main() {}
+mod cmd;
+mod configuration;
+mod demo;
+mod devpki;
+mod secret;
+mod telemetry;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// vanthu: electronic document management and digital signing for Vietnamese public
+/// administration.
+///
+/// Settings come from command-line flags, then VANTHU_* environment variables, then
+/// vanthu.toml (in the current directory, or --config FILE), then built-in defaults.
+#[derive(Debug, Parser)]
+#[command(name = "vanthu", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (SQLite in ./data and 127.0.0.1:8080 unless configured)
+    Serve(configuration::ServeArgs),
+    /// Check that the database and the blob store agree; exit status 1 if they do not
+    Check(cmd::check::CheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Check(args) => cmd::check::run(args),
+    };
+    cmd::exit(result)
+}

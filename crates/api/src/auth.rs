@@ -1,0 +1,210 @@
+//! Authentication: login, logout, and the [`Authenticated`] extractor every protected handler
+//! takes. Authorisation goes through [`Authenticated::authorize`], the single door to
+//! [`vanthu_domain::access::authorize`].
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use chrono::{DateTime, TimeDelta, Utc};
+use futures_util::future::LocalBoxFuture;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use vanthu_domain::access::{self, AccessError, Action, Actor, Target};
+use vanthu_domain::{Unit, User, Username};
+use vanthu_store::{hash_token, NewSession, SessionLookup, StoreError};
+
+use crate::error::ApiError;
+use crate::json::Json;
+use crate::password::{verify_against_dummy, verify_password};
+use crate::state::AppState;
+use crate::token;
+
+/// The signed-in user a request runs for.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The user as the access policy sees them.
+    pub actor: Actor,
+    /// Their account.
+    pub user: User,
+    /// Their unit.
+    pub unit: Unit,
+    token_hash: String,
+}
+
+impl Authenticated {
+    /// Asks the access policy whether this user may perform `action` on an object in
+    /// `target`. Invisible objects become [`ApiError::NotFound`] for `what`, the same answer a
+    /// missing id gets.
+    pub fn authorize(
+        &self,
+        action: Action,
+        target: &Target,
+        what: &'static str,
+    ) -> Result<(), ApiError> {
+        self.check(action, target).map_err(|e| match e {
+            AccessError::NotFound => ApiError::NotFound { what },
+            AccessError::Forbidden => ApiError::Forbidden,
+        })
+    }
+}
+
+impl Authenticated {
+    /// The policy's raw answer, for handlers that weigh several candidate objects (a file
+    /// held by several units) before answering.
+    pub fn check(&self, action: Action, target: &Target) -> Result<(), AccessError> {
+        access::authorize(&self.actor, action, target)
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && token::is_well_formed(token))
+        .then(|| token.to_owned())
+}
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let token = bearer_token(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let token = token.ok_or(ApiError::Unauthorized)?;
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token_hash = hash_token(&token);
+            let lookup = {
+                let token_hash = token_hash.clone();
+                web::block(move || state.db.find_session(&token_hash, Utc::now())).await??
+            };
+            match lookup {
+                SessionLookup::Active(active) => Ok(Authenticated {
+                    actor: Actor::new(&active.user, &active.unit),
+                    user: active.user,
+                    unit: active.unit,
+                    token_hash,
+                }),
+                SessionLookup::Expired => Err(ApiError::TokenExpired),
+                SessionLookup::Revoked | SessionLookup::UserDisabled | SessionLookup::Unknown => {
+                    Err(ApiError::Unauthorized)
+                }
+            }
+        })
+    }
+}
+
+/// Credentials for `POST /api/v1/auth/login`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// Login name, e.g. `district.clerk`.
+    #[schema(example = "district.clerk")]
+    pub username: String,
+    /// Password.
+    #[schema(example = "vanthu-demo", format = Password)]
+    pub password: String,
+}
+
+/// A new session.
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token for the `Authorization` header; shown only once.
+    pub token: String,
+    /// When the token stops working (RFC 3339, UTC).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Sign in with username and password.
+///
+/// Failed attempts are counted per account; after several in a row the account is locked for
+/// a few minutes and every attempt gets 429 with `Retry-After`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 400, description = "Malformed body", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong username or password", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Account temporarily locked", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let LoginRequest { username, password } = body.0;
+    let token_ttl = TimeDelta::from_std(state.token_ttl).map_err(ApiError::internal)?;
+    let token = web::block(move || -> Result<LoginResponse, ApiError> {
+        let now = Utc::now();
+        let credentials = match Username::parse(&username) {
+            Ok(username) => match state.db.credentials(&username) {
+                Ok(credentials) => Some(credentials),
+                Err(StoreError::NotFound { .. }) => None,
+                Err(e) => return Err(e.into()),
+            },
+            Err(_) => None,
+        };
+        let Some(credentials) = credentials else {
+            verify_against_dummy(&password);
+            return Err(ApiError::InvalidCredentials);
+        };
+        if let Some(until) = credentials.locked_until.filter(|until| *until > now) {
+            return Err(too_many_attempts(until, now));
+        }
+        if !verify_password(&password, &credentials.password_hash) {
+            let failure = state.db.record_login_failure(credentials.user.id, now)?;
+            return Err(match failure.locked_until {
+                Some(until) => too_many_attempts(until, now),
+                None => ApiError::InvalidCredentials,
+            });
+        }
+        if credentials.user.disabled {
+            return Err(ApiError::InvalidCredentials);
+        }
+        state.db.record_login_success(credentials.user.id)?;
+        let token = token::generate();
+        let expires_at = now + token_ttl;
+        state.db.insert_session(&NewSession {
+            token_hash: hash_token(&token),
+            user_id: credentials.user.id,
+            created_at: now,
+            expires_at,
+        })?;
+        tracing::info!(user_id = %credentials.user.id, "signed in");
+        Ok(LoginResponse { token, expires_at })
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(token))
+}
+
+fn too_many_attempts(until: DateTime<Utc>, now: DateTime<Utc>) -> ApiError {
+    let seconds = (until - now).num_seconds().max(1);
+    ApiError::TooManyAttempts {
+        retry_after: seconds.unsigned_abs(),
+    }
+}
+
+/// Sign out: the token stops working at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Not signed in", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn logout(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let token_hash = auth.token_hash;
+    web::block(move || state.db.revoke_session(&token_hash, Utc::now())).await??;
+    tracing::info!(user_id = %auth.user.id, "signed out");
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,232 @@
+//! The one place where failures become HTTP responses: `application/problem+json`
+//! (RFC 9457) bodies with a stable `code` clients can branch on and a `detail` a clerk can act
+//! on. Handlers return [`ApiError`]; domain and store errors convert into it here.
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+use vanthu_domain::ValidationError;
+use vanthu_store::StoreError;
+
+/// Media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON of the expected shape.
+    #[error("{detail}")]
+    InvalidJson {
+        /// The offending field as a path such as `roles[1]`, when known.
+        field: Option<String>,
+        detail: String,
+    },
+    /// The request body could not be read to its end.
+    #[error("the request body was interrupted: {0}")]
+    IncompleteBody(String),
+    /// A query parameter cannot be read.
+    #[error("query parameter {field}: {detail}")]
+    InvalidQuery { field: String, detail: String },
+    /// The body has a media type the endpoint does not take.
+    #[error("expected a body of type {expected}")]
+    UnsupportedMediaType { expected: &'static str },
+    /// The body is larger than the configured limit.
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
+    /// A value breaks a domain rule.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// No usable bearer token was presented.
+    #[error(
+        "sign in first: send the header Authorization: Bearer <token> from POST /api/v1/auth/login"
+    )]
+    Unauthorized,
+    /// The token was valid once but has expired.
+    #[error("your session has expired; sign in again")]
+    TokenExpired,
+    /// Username or password is wrong; deliberately does not say which.
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    /// Too many failed logins for this account.
+    #[error(
+        "too many failed sign-in attempts for this account; try again in {retry_after} seconds"
+    )]
+    TooManyAttempts { retry_after: u64 },
+    /// The caller sees the object but may not perform the action.
+    #[error("your roles do not allow this action here")]
+    Forbidden,
+    /// The object does not exist or is outside the caller's units; the two are indistinguishable.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// No endpoint at this path.
+    #[error("there is no endpoint at this path; the API is described at /api/openapi.json")]
+    NoRoute,
+    /// The endpoint exists but not for this method.
+    #[error("this endpoint does not accept the method used; see /api/openapi.json")]
+    MethodNotAllowed,
+    /// The change clashes with existing data.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database cannot be reached.
+    #[error("the database is not reachable")]
+    Unavailable,
+    /// A bug or an environment failure; details go to the log, never to the client.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    /// Wraps an unexpected failure.
+    pub fn internal(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ApiError::Internal(error.into())
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidJson { .. } => "invalid_json",
+            ApiError::IncompleteBody(_) => "incomplete_body",
+            ApiError::InvalidQuery { .. } => "invalid_query",
+            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::TokenExpired => "token_expired",
+            ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::TooManyAttempts { .. } => "too_many_attempts",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound { .. } | ApiError::NoRoute => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::InvalidJson { .. } => "Malformed JSON body",
+            ApiError::IncompleteBody(_) => "Incomplete request body",
+            ApiError::InvalidQuery { .. } => "Invalid query parameter",
+            ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
+            ApiError::PayloadTooLarge { .. } => "Request body too large",
+            ApiError::Validation(_) => "Invalid value",
+            ApiError::Unauthorized => "Authentication required",
+            ApiError::TokenExpired => "Session expired",
+            ApiError::InvalidCredentials => "Sign-in failed",
+            ApiError::TooManyAttempts { .. } => "Too many attempts",
+            ApiError::Forbidden => "Forbidden",
+            ApiError::NotFound { .. } | ApiError::NoRoute => "Not found",
+            ApiError::MethodNotAllowed => "Method not allowed",
+            ApiError::Conflict(_) => "Conflict",
+            ApiError::Unavailable => "Service unavailable",
+            ApiError::Internal(_) => "Internal server error",
+        }
+    }
+
+    fn field(&self) -> Option<String> {
+        match self {
+            ApiError::InvalidJson { field, .. } => field.clone(),
+            ApiError::InvalidQuery { field, .. } => Some(field.clone()),
+            ApiError::Validation(e) => Some(e.field.to_owned()),
+            _ => None,
+        }
+    }
+
+    /// The body sent to the client.
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        Problem {
+            problem_type: format!("urn:vanthu:problem:{}", self.code()),
+            title: self.title().to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            code: self.code().to_owned(),
+            field: self.field(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// URI naming the kind of problem: `urn:vanthu:problem:<code>`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the kind of problem.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// What went wrong in this request and what to do about it.
+    pub detail: String,
+    /// Stable machine-readable code, e.g. `invalid_json`, `not_found`, `too_many_attempts`.
+    pub code: String,
+    /// The request field at fault, for input errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidJson { .. }
+            | ApiError::IncompleteBody(_)
+            | ApiError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized | ApiError::TokenExpired | ApiError::InvalidCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } | ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(source) = self {
+            tracing::error!(error = %source, "request failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type(PROBLEM_JSON);
+        match self {
+            ApiError::TooManyAttempts { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            ApiError::Unauthorized | ApiError::TokenExpired => {
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            _ => {}
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { entity } => ApiError::NotFound { what: entity },
+            e @ StoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
+            StoreError::Invalid(e) => ApiError::Validation(e),
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "database unavailable");
+                ApiError::Unavailable
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}

@@ -1,0 +1,249 @@
+//! `/api/v1/files`: document files, stored once by content digest and held per unit.
+//!
+//! Uploads stream straight into the blob store (which writes a temporary file, fsyncs and
+//! renames it), so memory use does not grow with the file and an interrupted upload leaves no
+//! file under a final name.
+
+use std::io::{self, Read};
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use utoipa::ToSchema;
+use vanthu_domain::access::{AccessError, Action, Target};
+use vanthu_domain::Sha256Digest;
+use vanthu_store::NewFile;
+
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::json::declared_length;
+use crate::state::{AppState, Limits};
+
+/// Chunks buffered between the network and the disk writer.
+const CHANNEL_DEPTH: usize = 16;
+/// Size of the chunks a download is read in.
+const READ_CHUNK: usize = 64 * 1024;
+const FILE: &str = "file";
+
+/// A stored file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FileView {
+    /// SHA-256 of the content; the file's address.
+    #[schema(example = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")]
+    pub sha256: String,
+    /// Length in bytes.
+    pub size: u64,
+    /// Media type declared at upload.
+    #[schema(example = "application/pdf")]
+    pub media_type: String,
+}
+
+/// Feeds chunks arriving on the async side to the blocking blob writer.
+struct ChannelReader {
+    chunks: mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => self.current = chunk?,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// The media type to record; form encodings mean the client did not send the raw file.
+fn upload_media_type(req: &HttpRequest) -> Result<String, ApiError> {
+    let raw = match req.headers().get(header::CONTENT_TYPE) {
+        None => return Ok("application/octet-stream".to_owned()),
+        Some(v) => v.to_str().unwrap_or_default().trim().to_owned(),
+    };
+    let essence = raw
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let well_formed = raw.len() <= 255
+        && essence
+            .split_once('/')
+            .is_some_and(|(t, s)| !t.is_empty() && !s.is_empty());
+    if !well_formed
+        || essence == "multipart/form-data"
+        || essence == "application/x-www-form-urlencoded"
+    {
+        return Err(ApiError::UnsupportedMediaType {
+            expected: "the file itself as the request body, with its own media type (e.g. application/pdf)",
+        });
+    }
+    Ok(raw)
+}
+
+/// Uploads a file as the raw request body; the unit of the uploader holds it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/files",
+    tag = "files",
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes, with its media type in Content-Type"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = FileView),
+        (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn upload(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    auth.authorize(
+        Action::UploadFile,
+        &Target::in_unit(auth.actor.unit_path.clone()),
+        FILE,
+    )?;
+    let media_type = upload_media_type(&req)?;
+    let limit = Limits::of(&req).upload;
+    let too_large = ApiError::PayloadTooLarge { limit };
+    if declared_length(&req).is_some_and(|n| n > limit) {
+        return Err(too_large);
+    }
+
+    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+    let blobs = state.blobs.clone();
+    let writer = web::block(move || {
+        blobs.put(&mut ChannelReader {
+            chunks: rx,
+            current: Bytes::new(),
+        })
+    });
+    let mut received: u64 = 0;
+    let mut failure = None;
+    while let Some(chunk) = payload.next().await {
+        match chunk {
+            Ok(chunk) => {
+                received += chunk.len() as u64;
+                if received > limit {
+                    failure = Some(too_large);
+                    break;
+                }
+                if tx.send(Ok(chunk)).await.is_err() {
+                    // The writer stopped early; its own error is reported below.
+                    break;
+                }
+            }
+            Err(e) => {
+                failure = Some(ApiError::IncompleteBody(e.to_string()));
+                break;
+            }
+        }
+    }
+    if let Some(failure) = failure {
+        // Make the writer fail so it deletes its temporary file instead of storing a prefix.
+        let _ = tx.send(Err(io::Error::other("upload aborted"))).await;
+        drop(tx);
+        let _ = writer.await;
+        return Err(failure);
+    }
+    drop(tx);
+    let blob = writer.await?.map_err(vanthu_store::StoreError::from)?;
+
+    let new = NewFile {
+        sha256: blob.sha256.clone(),
+        size: blob.size,
+        media_type,
+        unit_id: auth.actor.unit_id,
+        uploaded_by: auth.user.id,
+    };
+    let record = web::block(move || state.db.insert_file(&new)).await??;
+    tracing::info!(sha256 = %record.sha256, size = record.size, by = %auth.user.id, "file stored");
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/files/{}", record.sha256)))
+        .json(FileView {
+            sha256: record.sha256.to_string(),
+            size: record.size,
+            media_type: record.media_type,
+        }))
+}
+
+/// Downloads a file held by a unit the caller may see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/files/{sha256}",
+    tag = "files",
+    params(("sha256" = String, Path, description = "SHA-256 of the content, 64 hex digits")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
+        (status = 404, description = "No such file, or held only by units outside yours", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn download(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    sha256: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let sha256 = Sha256Digest::parse(&sha256).map_err(|_| ApiError::NotFound { what: FILE })?;
+    let db = state.db.clone();
+    let lookup = sha256.clone();
+    let records = web::block(move || db.files_by_sha256(&lookup)).await??;
+    let mut outcome = Err(AccessError::NotFound);
+    for record in &records {
+        let target = Target::in_unit(record.unit_path.clone());
+        match auth.check(Action::ReadFile, &target) {
+            Ok(()) => {
+                outcome = Ok(record);
+                break;
+            }
+            Err(AccessError::Forbidden) => outcome = Err(AccessError::Forbidden),
+            Err(AccessError::NotFound) => {}
+        }
+    }
+    let record = match outcome {
+        Ok(record) => record,
+        Err(AccessError::Forbidden) => return Err(ApiError::Forbidden),
+        Err(AccessError::NotFound) => return Err(ApiError::NotFound { what: FILE }),
+    };
+
+    let blobs = state.blobs.clone();
+    let mut reader = web::block(move || blobs.open(&sha256))
+        .await?
+        .map_err(vanthu_store::StoreError::from)?;
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_DEPTH);
+    // The reader is blocking: a blocking thread pumps it into the response stream.
+    actix_web::rt::task::spawn_blocking(move || loop {
+        let mut buf = vec![0u8; READ_CHUNK];
+        let item = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.truncate(n);
+                Ok(Bytes::from(buf))
+            }
+            Err(e) => Err(e),
+        };
+        let failed = item.is_err();
+        if tx.blocking_send(item).is_err() || failed {
+            break;
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type(record.media_type.clone())
+        .insert_header((header::ETAG, format!("\"{}\"", record.sha256)))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .no_chunking(record.size)
+        .streaming(body))
+}

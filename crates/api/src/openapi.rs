@@ -1,0 +1,61 @@
+//! The OpenAPI 3.1 description, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The vanthu REST API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "vanthu",
+        description = "Electronic document management and digital signing for Vietnamese public \
+                       administration. Errors are application/problem+json (RFC 9457) with a \
+                       stable `code`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    paths(
+        crate::auth::login,
+        crate::auth::logout,
+        crate::users::me,
+        crate::units::list_units,
+        crate::units::create_unit,
+        crate::units::get_unit,
+        crate::units::update_unit,
+        crate::users::list_users,
+        crate::users::create_user,
+        crate::users::get_user,
+        crate::users::update_user,
+        crate::files::upload,
+        crate::files::download,
+        crate::health::healthz,
+        crate::health::readyz,
+        crate::metrics::metrics,
+    ),
+    components(schemas(crate::error::Problem)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign in and out"),
+        (name = "units", description = "The unit tree"),
+        (name = "users", description = "User accounts"),
+        (name = "files", description = "Document files by content digest"),
+        (name = "operations", description = "Probes and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! `/api/v1/users` and `/api/v1/me`.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use vanthu_domain::access::{Action, Target};
+use vanthu_domain::{Name, Role, Roles, Unit, UnitId, User, UserId, Username, ValidationError};
+use vanthu_store::{NewUser, UserChanges};
+
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::json::Json;
+use crate::page::{Page, PageParams, Pagination};
+use crate::password::hash_password;
+use crate::state::AppState;
+use crate::units::UnitView;
+use crate::validation::named;
+
+/// Shortest password accepted when an admin sets one.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// A user account; never includes the password hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    #[schema(value_type = i64, example = 7)]
+    pub id: UserId,
+    #[schema(value_type = String, example = "district.clerk")]
+    pub username: Username,
+    #[schema(value_type = String, example = "Nguyễn Thị Hoa")]
+    pub display_name: Name,
+    #[schema(value_type = i64, example = 4)]
+    pub unit_id: UnitId,
+    /// Some of `admin`, `clerk`, `leader`, `specialist`, `auditor`.
+    #[schema(value_type = Vec<String>, example = json!(["clerk"]))]
+    pub roles: Roles,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            unit_id: u.unit_id,
+            roles: u.roles,
+            disabled: u.disabled,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// The signed-in user and their unit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub user: UserView,
+    pub unit: UnitView,
+}
+
+/// An account to create.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    #[schema(example = "commune.clerk2")]
+    pub username: String,
+    #[schema(example = "Trần Văn Nam")]
+    pub display_name: String,
+    /// The user's unit; must be in the caller's subtree.
+    #[schema(example = 7)]
+    pub unit_id: i64,
+    #[schema(example = json!(["clerk"]))]
+    pub roles: Vec<String>,
+    /// At least 8 characters.
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+/// Changes to an account; absent fields stay as they are. Disabling the account or setting a
+/// new password ends its sessions.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub display_name: Option<String>,
+    pub roles: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+    #[schema(format = Password)]
+    pub password: Option<String>,
+}
+
+const USER: &str = "user";
+
+fn parse_roles(raw: Vec<String>) -> Result<Roles, ValidationError> {
+    raw.iter()
+        .map(|r| r.parse::<Role>())
+        .collect::<Result<Roles, _>>()
+}
+
+fn check_password(password: &str) -> Result<(), ValidationError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ValidationError {
+            field: "password",
+            message: format!("must be at least {MIN_PASSWORD_CHARS} characters long"),
+        });
+    }
+    Ok(())
+}
+
+async fn hash(password: String) -> Result<String, ApiError> {
+    web::block(move || hash_password(&password))
+        .await?
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// Loads an account the caller may act on in the given way.
+async fn visible_user(
+    state: &web::Data<AppState>,
+    auth: &Authenticated,
+    raw_id: &str,
+    action: Action,
+) -> Result<User, ApiError> {
+    let id: UserId = raw_id
+        .parse()
+        .map_err(|_| ApiError::NotFound { what: USER })?;
+    let db = state.db.clone();
+    let (user, unit) = web::block(move || db.get_user_with_unit(id)).await??;
+    auth.authorize(action, &Target::unit(&unit), USER)?;
+    Ok(user)
+}
+
+/// The signed-in user and their unit.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Me),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn me(auth: Authenticated) -> HttpResponse {
+    HttpResponse::Ok().json(Me {
+        user: auth.user.into(),
+        unit: auth.unit.into(),
+    })
+}
+
+/// Accounts in the units the caller may see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    params(PageParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Page<UserView>),
+        (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    page: Pagination,
+) -> Result<HttpResponse, ApiError> {
+    let scope = auth.actor.visible_scope();
+    let paged = web::block(move || state.db.list_users(&scope, page.0)).await??;
+    Ok(HttpResponse::Ok().json(Page::from_paged(paged, UserView::from)))
+}
+
+/// One account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 404, description = "No such user, or outside your units", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let user = visible_user(&state, &auth, &id, Action::ReadUser).await?;
+    Ok(HttpResponse::Ok().json(UserView::from(user)))
+}
+
+/// Creates an account in a unit of the caller's subtree (admins).
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = CreateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserView),
+        (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unit not found or outside your units", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Username taken", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: Json<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let not_found = || ApiError::NotFound { what: "unit" };
+    let unit_id = UnitId::new(body.unit_id).map_err(|_| not_found())?;
+    let db = state.db.clone();
+    let unit: Unit = web::block(move || db.get_unit(unit_id)).await??;
+    auth.authorize(Action::CreateUser, &Target::unit(&unit), "unit")?;
+    let username = named(Username::parse(&body.username), "username")?;
+    let display_name = named(Name::parse(&body.display_name), "display_name")?;
+    let roles = parse_roles(body.roles)?;
+    check_password(&body.password)?;
+    let new = NewUser {
+        username,
+        display_name,
+        unit_id,
+        roles,
+        password_hash: hash(body.password).await?,
+    };
+    let user = web::block(move || state.db.insert_user(&new)).await??;
+    tracing::info!(user_id = %user.id, by = %auth.user.id, "user created");
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
+        .json(UserView::from(user)))
+}
+
+/// Changes an account (admins, within their subtree).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "User id")),
+    request_body = UpdateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    body: Json<UpdateUser>,
+) -> Result<HttpResponse, ApiError> {
+    let user = visible_user(&state, &auth, &id, Action::UpdateUser).await?;
+    let body = body.0;
+    let password_hash = match body.password {
+        Some(password) => {
+            check_password(&password)?;
+            Some(hash(password).await?)
+        }
+        None => None,
+    };
+    let changes = UserChanges {
+        display_name: body
+            .display_name
+            .map(|n| named(Name::parse(&n), "display_name"))
+            .transpose()?,
+        roles: body.roles.map(parse_roles).transpose()?,
+        disabled: body.disabled,
+        password_hash,
+    };
+    let id = user.id;
+    let user = web::block(move || state.db.update_user(id, &changes)).await??;
+    tracing::info!(user_id = %user.id, by = %auth.user.id, "user updated");
+    Ok(HttpResponse::Ok().json(UserView::from(user)))
+}

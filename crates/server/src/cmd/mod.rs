@@ -1,0 +1,21 @@
+//! One module per subcommand. Each exposes `run(args) -> anyhow::Result<ExitCode>`.
+
+pub mod check;
+pub mod serve;
+
+use std::process::ExitCode;
+
+/// Exit status for a command that could not do its work (as opposed to a negative answer,
+/// such as `check` finding damage, which is 1).
+const FAILURE: u8 = 2;
+
+/// Turns a command's outcome into the process exit status, printing a failure as one line.
+pub fn exit(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("vanthu: {e:#}");
+            ExitCode::from(FAILURE)
+        }
+    }
+}

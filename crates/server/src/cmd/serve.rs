@@ -1,0 +1,109 @@
+//! `vanthu serve`: opens the data directory and database, seeds the demo if asked, refuses
+//! development keys in production, and serves the API.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use vanthu_api::{AppState, Limits, Metrics};
+use vanthu_store::blob::{BlobStore, FsBlobStore};
+use vanthu_store::Database;
+
+use crate::configuration::{ServeArgs, ServeSettings};
+use crate::demo;
+use crate::devpki::DevPki;
+use crate::secret::ServerSecret;
+use crate::telemetry;
+
+/// Runs the server until it is stopped (Ctrl-C or SIGTERM).
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = args.resolve()?;
+    telemetry::init(settings.log_format);
+    let storage = &settings.storage;
+    std::fs::create_dir_all(&storage.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            storage.data_dir.display()
+        )
+    })?;
+    let db = Database::connect(&storage.database_url)?;
+    let blobs = FsBlobStore::new(storage.blob_dir())?;
+    let removed = blobs.cleanup_temp()?;
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            "removed unfinished uploads left by an earlier crash"
+        );
+    }
+
+    if settings.demo {
+        let secret = ServerSecret::load_or_create(&storage.data_dir)?;
+        let seeded = demo::seed(&db, &secret).context("cannot seed the demo organisation")?;
+        tracing::info!(
+            units = seeded.units,
+            users = seeded.users,
+            certificates = seeded.certificates,
+            "demo organisation ready"
+        );
+    }
+    guard_development_keys(&db, &settings)?;
+
+    let listener = TcpListener::bind(&settings.listen)
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    let base_url = format!("http://{address}");
+    tracing::info!(%address, backend = %db.backend(), data = %storage.data_dir.display(), "listening");
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "vanthu listening on {base_url}")?;
+    if settings.demo {
+        writeln!(stdout, "{}", demo::login_instructions(&base_url))?;
+    }
+    stdout.flush()?;
+    drop(stdout);
+
+    let state = AppState {
+        db,
+        blobs: Arc::new(blobs) as Arc<dyn BlobStore>,
+        limits: Limits {
+            json: settings.max_body,
+            upload: settings.max_upload,
+        },
+        token_ttl: settings.token_ttl,
+        metrics: Metrics::new()?,
+    };
+    actix_web::rt::System::new().block_on(async move {
+        let server = vanthu_api::serve(listener, state)?;
+        server.await
+    })?;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Development keys are public: a server trusting them must say so explicitly.
+fn guard_development_keys(db: &Database, settings: &ServeSettings) -> anyhow::Result<()> {
+    if settings.demo || settings.dev {
+        tracing::warn!(
+            "development keys allowed (--demo/--dev): certificates from certs-dev are public \
+             test material, never use this mode in production"
+        );
+        return Ok(());
+    }
+    let pki = DevPki::load().context("cannot load the embedded development PKI")?;
+    let mut development = 0;
+    for certificate in db.all_certificates()? {
+        let pem = openssl::x509::X509::from_pem(certificate.cert_pem.as_bytes());
+        if pem.is_ok_and(|cert| pki.recognises(&cert)) {
+            development += 1;
+        }
+    }
+    if development > 0 {
+        bail!(
+            "refusing to start: the database holds {development} certificate(s) issued by the \
+             development PKI (certs-dev, not for production); start with --demo or --dev to \
+             allow development keys"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,379 @@
+//! Server settings: command-line flags override `VANTHU_*` environment variables, which
+//! override `vanthu.toml`, which overrides the built-in defaults.
+//!
+//! clap resolves flags and environment variables together (every option declares its `env`),
+//! so what is left here is to fill the remaining gaps from the file and the defaults, and to
+//! check the combined result once.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Name of the configuration file looked up in the current directory.
+pub const DEFAULT_CONFIG_FILE: &str = "vanthu.toml";
+/// Where everything is stored when nothing says otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./data";
+/// Loopback only by default: exposing the server is a deliberate choice.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// A working day: officials log in once in the morning.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(8 * 3600);
+/// JSON request bodies are small forms; 64 KiB leaves room for long Vietnamese names.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+/// Scanned documents at 200 dpi in colour reach tens of megabytes.
+pub const DEFAULT_MAX_UPLOAD: u64 = 100 * 1024 * 1024;
+
+/// Options shared by every command that opens the data directory and the database.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StorageArgs {
+    /// Configuration file (TOML). Without it, `vanthu.toml` in the current directory is read
+    /// when it exists.
+    #[arg(long, env = "VANTHU_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Data directory holding the SQLite database, the blob store and the server secret
+    /// [default: ./data]
+    #[arg(long, env = "VANTHU_DATA", value_name = "DIR")]
+    pub data: Option<PathBuf>,
+
+    /// Database URL: `postgres://user@host:port/db` for PostgreSQL, or `sqlite://FILE`
+    /// [default: the SQLite file vanthu.db in the data directory]
+    #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Options of `vanthu serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+
+    /// Address and port to listen on; port 0 picks a free port [default: 127.0.0.1:8080]
+    #[arg(long, env = "VANTHU_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// Log format [default: text]
+    #[arg(long, env = "VANTHU_LOG_FORMAT", value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    /// How long a login token stays valid: seconds, or a duration such as `15m` or `8h`
+    /// [default: 8h]
+    #[arg(long, env = "VANTHU_TOKEN_TTL", value_name = "DURATION", value_parser = parse_duration)]
+    pub token_ttl: Option<Duration>,
+
+    /// Largest JSON request body in bytes [default: 65536]
+    #[arg(long, env = "VANTHU_MAX_BODY", value_name = "BYTES")]
+    pub max_body: Option<usize>,
+
+    /// Largest uploaded file in bytes [default: 104857600]
+    #[arg(long, env = "VANTHU_MAX_UPLOAD", value_name = "BYTES")]
+    pub max_upload: Option<u64>,
+
+    /// Seed the demo organisation (idempotent) and allow the development PKI
+    #[arg(long, env = "VANTHU_DEMO")]
+    pub demo: bool,
+
+    /// Allow development keys and certificates (certs-dev/) without seeding the demo
+    #[arg(long, env = "VANTHU_DEV")]
+    pub dev: bool,
+}
+
+/// The contents of `vanthu.toml`; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    data: Option<PathBuf>,
+    database_url: Option<String>,
+    log_format: Option<LogFormat>,
+    token_ttl: Option<DurationSetting>,
+    max_body: Option<usize>,
+    max_upload: Option<u64>,
+    demo: Option<bool>,
+    dev: Option<bool>,
+}
+
+/// `token_ttl = 900` and `token_ttl = "15m"` both read naturally in TOML.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DurationSetting {
+    Seconds(u64),
+    Text(String),
+}
+
+/// Where data lives, resolved.
+#[derive(Debug, Clone)]
+pub struct StorageSettings {
+    /// Data directory (created on start).
+    pub data_dir: PathBuf,
+    /// Database URL, always explicit after resolution.
+    pub database_url: String,
+}
+
+impl StorageSettings {
+    /// Folder of the content-addressed blob store.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
+    }
+}
+
+/// Everything `vanthu serve` needs, resolved and checked.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    pub storage: StorageSettings,
+    pub listen: String,
+    pub log_format: LogFormat,
+    pub token_ttl: Duration,
+    pub max_body: usize,
+    pub max_upload: u64,
+    pub demo: bool,
+    pub dev: bool,
+}
+
+/// A configuration that cannot be used, with the setting to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid setting {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl StorageArgs {
+    /// Reads the configuration file and resolves the storage settings.
+    pub fn resolve(&self) -> Result<StorageSettings, ConfigError> {
+        let file = self.load_file()?;
+        self.resolve_with(&file)
+    }
+
+    fn resolve_with(&self, file: &FileSettings) -> Result<StorageSettings, ConfigError> {
+        let data_dir = self
+            .data
+            .clone()
+            .or_else(|| file.data.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = match self
+            .database_url
+            .clone()
+            .or_else(|| file.database_url.clone())
+        {
+            Some(url) if url.trim().is_empty() => {
+                return Err(ConfigError::Invalid {
+                    key: "database_url",
+                    message: "is empty; leave it unset for the built-in SQLite database".into(),
+                })
+            }
+            Some(url) => url,
+            None => sqlite_url(&data_dir.join("vanthu.db")),
+        };
+        Ok(StorageSettings {
+            data_dir,
+            database_url,
+        })
+    }
+
+    fn load_file(&self) -> Result<FileSettings, ConfigError> {
+        let (path, required) = match &self.config {
+            Some(path) => (path.clone(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path,
+                message: e.message().to_owned(),
+            }),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(FileSettings::default())
+            }
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+}
+
+impl ServeArgs {
+    /// Combines flags and environment (already merged by clap), the file and the defaults.
+    pub fn resolve(&self) -> Result<ServeSettings, ConfigError> {
+        let file = self.storage.load_file()?;
+        let storage = self.storage.resolve_with(&file)?;
+        let token_ttl = match (self.token_ttl, &file.token_ttl) {
+            (Some(ttl), _) => ttl,
+            (None, Some(DurationSetting::Seconds(s))) => Duration::from_secs(*s),
+            (None, Some(DurationSetting::Text(t))) => {
+                parse_duration(t).map_err(|message| ConfigError::Invalid {
+                    key: "token_ttl",
+                    message,
+                })?
+            }
+            (None, None) => DEFAULT_TOKEN_TTL,
+        };
+        if token_ttl.is_zero() {
+            return Err(ConfigError::Invalid {
+                key: "token_ttl",
+                message: "must be longer than zero".into(),
+            });
+        }
+        let max_body = self.max_body.or(file.max_body).unwrap_or(DEFAULT_MAX_BODY);
+        let max_upload = self
+            .max_upload
+            .or(file.max_upload)
+            .unwrap_or(DEFAULT_MAX_UPLOAD);
+        if max_body == 0 || max_upload == 0 {
+            return Err(ConfigError::Invalid {
+                key: if max_body == 0 {
+                    "max_body"
+                } else {
+                    "max_upload"
+                },
+                message: "must be at least 1 byte".into(),
+            });
+        }
+        Ok(ServeSettings {
+            storage,
+            listen: self
+                .listen
+                .clone()
+                .or(file.listen)
+                .unwrap_or_else(|| DEFAULT_LISTEN.to_owned()),
+            log_format: self
+                .log_format
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+            token_ttl,
+            max_body,
+            max_upload,
+            demo: self.demo || file.demo.unwrap_or(false),
+            dev: self.dev || file.dev.unwrap_or(false),
+        })
+    }
+}
+
+/// The URL of a SQLite database file.
+pub fn sqlite_url(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+/// Parses `900` (seconds) or a human duration such as `15m`, `8h` or `1h 30m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(seconds) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(s)
+        .map_err(|e| format!("'{s}' is not a duration ({e}); use seconds or e.g. 15m, 8h"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Arguments as clap produces them when no flag and no environment variable is set;
+    /// built by hand so the tests do not depend on the environment they run in.
+    fn no_flags(config: &Path) -> ServeArgs {
+        ServeArgs {
+            storage: StorageArgs {
+                config: Some(config.to_owned()),
+                data: None,
+                database_url: None,
+            },
+            listen: None,
+            log_format: None,
+            token_ttl: None,
+            max_body: None,
+            max_upload: None,
+            demo: false,
+            dev: false,
+        }
+    }
+
+    fn write_config(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("custom.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(
+            dir.path(),
+            "listen = \"0.0.0.0:9000\"\ndata = \"/srv/vanthu\"\ntoken_ttl = \"15m\"\nmax_body = 1000\ndemo = true\n",
+        );
+        let mut args = no_flags(&config);
+        args.listen = Some("127.0.0.1:0".into());
+        let settings = args.resolve().unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:0");
+        assert_eq!(settings.storage.data_dir, PathBuf::from("/srv/vanthu"));
+        assert_eq!(
+            settings.storage.database_url,
+            "sqlite:///srv/vanthu/vanthu.db"
+        );
+        assert_eq!(
+            settings.storage.blob_dir(),
+            PathBuf::from("/srv/vanthu/blobs")
+        );
+        assert_eq!(settings.token_ttl, Duration::from_secs(900));
+        assert_eq!(settings.max_body, 1000);
+        assert_eq!(settings.max_upload, DEFAULT_MAX_UPLOAD);
+        assert_eq!(settings.log_format, LogFormat::Text);
+        assert!(settings.demo);
+        assert!(!settings.dev);
+
+        let config = write_config(dir.path(), "");
+        let mut args = no_flags(&config);
+        args.storage.database_url = Some("postgres://db.example/vanthu".into());
+        args.token_ttl = Some(Duration::from_secs(5));
+        let settings = args.resolve().unwrap();
+        assert_eq!(settings.listen, DEFAULT_LISTEN);
+        assert_eq!(settings.storage.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(
+            settings.storage.database_url,
+            "postgres://db.example/vanthu"
+        );
+        assert_eq!(settings.token_ttl, Duration::from_secs(5));
+        assert_eq!(settings.max_body, DEFAULT_MAX_BODY);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_setting() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), "listn = \"x\"\n");
+        let err = no_flags(&config).resolve().unwrap_err().to_string();
+        assert!(err.contains("listn"), "{err}");
+
+        let config = write_config(dir.path(), "token_ttl = \"soon\"\n");
+        let err = no_flags(&config).resolve().unwrap_err().to_string();
+        assert!(err.contains("token_ttl"), "{err}");
+
+        let config = write_config(dir.path(), "max_upload = 0\n");
+        let err = no_flags(&config).resolve().unwrap_err().to_string();
+        assert!(err.contains("max_upload"), "{err}");
+
+        let missing = dir.path().join("missing.toml");
+        assert!(matches!(
+            no_flags(&missing).resolve().unwrap_err(),
+            ConfigError::Read { .. }
+        ));
+    }
+
+    #[test]
+    fn durations_accept_seconds_and_units() {
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("8h").unwrap(), Duration::from_secs(8 * 3600));
+        assert!(parse_duration("later").is_err());
+    }
+}
