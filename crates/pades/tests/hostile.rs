@@ -11,17 +11,25 @@ use std::path::Path;
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
 use vanthu_pades::pdf::{self, Limits, PdfError, Reader};
+use vanthu_pades::verify::{self, Report, VerifyError, VerifyOptions};
 
 const SIGNED: &[u8] = include_bytes!("fixtures/pyhanko-b-b.pdf");
 
-/// Runs `bytes` through every entry point that reads untrusted PDFs.
-fn exercise(bytes: &[u8]) -> Result<(), PdfError> {
+/// Runs `bytes` through every entry point that reads untrusted PDFs: the reader's walk, and the
+/// verifier (offline: hostile files must not make it fetch anything). Returns the verifier's
+/// answer.
+fn exercise(bytes: &[u8]) -> Result<Report, VerifyError> {
     pdf::parse_for_fuzz(bytes);
-    let reader = Reader::new(bytes)?;
-    reader.catalog()?;
-    reader.pages()?;
-    reader.fields()?;
-    Ok(())
+    if let Ok(reader) = Reader::new(bytes) {
+        let _ = reader.catalog();
+        let _ = reader.pages();
+        let _ = reader.fields();
+    }
+    let options = VerifyOptions {
+        offline: true,
+        ..VerifyOptions::default()
+    };
+    verify::verify_bytes(bytes, &options)
 }
 
 /// Assembles a PDF from object bodies (numbered from 1) with a classic cross-reference table and
@@ -73,8 +81,11 @@ fn peak_rss() -> Option<u64> {
 
 #[test]
 fn valid_fixture_reads() {
-    // The baseline the truncation test cuts up must itself be fine.
-    exercise(SIGNED).unwrap();
+    // The baseline the truncation test cuts up must itself be fine: one intact signature
+    // (untrusted here, as no trust anchor is configured).
+    let report = exercise(SIGNED).unwrap();
+    assert_eq!(report.signatures.len(), 1);
+    assert!(report.signatures[0].intact);
     let reader = Reader::new(SIGNED).unwrap();
     assert_eq!(reader.fields().unwrap().len(), 1);
 }
@@ -306,11 +317,20 @@ fn self_referencing_objects() {
 fn truncation_at_every_tenth_of_a_signed_file() {
     for tenth in 0..10 {
         let cut = SIGNED.len() * tenth / 10;
-        let _ = exercise(&SIGNED[..cut]);
-        // Cut one byte later too: boundaries inside keywords and numbers differ.
-        let _ = exercise(&SIGNED[..(cut + 1).min(SIGNED.len())]);
+        // A cut file is never reported as validly signed: it is unreadable, or its signature
+        // does not cover what is left.
+        for len in [cut, cut + 1] {
+            if let Ok(report) = exercise(&SIGNED[..len]) {
+                assert!(
+                    report.signatures.iter().all(|s| !s.intact),
+                    "truncated at {len} of {} yet intact",
+                    SIGNED.len()
+                );
+            }
+        }
     }
-    // Everything but a single byte at the end (the final newline of %%EOF).
+    // Everything but the final newline of %%EOF: still the whole signed range, so either answer
+    // is acceptable, but it must be an answer.
     let _ = exercise(&SIGNED[..SIGNED.len() - 1]);
 }
 
@@ -318,6 +338,7 @@ fn truncation_at_every_tenth_of_a_signed_file() {
 fn not_a_pdf() {
     assert!(matches!(Reader::new(&b""[..]), Err(PdfError::NotPdf)));
     assert!(matches!(Reader::new(&b"GIF89a"[..]), Err(PdfError::NotPdf)));
+    assert!(exercise(b"GIF89a").is_err());
     let _ = exercise(b"%PDF-");
     let _ = exercise(b"%PDF-1.7\nstartxref\n0\n%%EOF");
 }

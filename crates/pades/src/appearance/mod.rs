@@ -7,6 +7,7 @@
 //! - [`stamp`]: the no-image stamp for attachments and electronic copies, at the top right of
 //!   page 1: number/notation (or copy type and copying organisation) and the signing time as
 //!   ISO 8601 with the Vietnam offset, Times-like 10 pt black.
+//! - [`field_text`]: a filled text field (number, date) in the same font, so Vietnamese shows.
 //!
 //! The result is an [`Appearance`]: a form XObject content stream with its fonts and images,
 //! described independently of the PDF writer; [`Appearance::objects`] lowers it to a small
@@ -335,6 +336,31 @@ pub fn stamp(
     finish(rect, content, font, false, Vec::new(), None)
 }
 
+/// The appearance of a filled text field (the clerk's number and date written into the form
+/// after the official signed): `value` on one line in the embedded font, so Vietnamese shows,
+/// 10 pt or smaller to fit a `width` x `height` widget, vertically centred.
+pub fn field_text(width: f32, height: f32, value: &str) -> Result<Appearance, AppearanceError> {
+    let rect = Rect {
+        x: 0.0,
+        y: 0.0,
+        width,
+        height,
+    }
+    .check()?;
+    let mut font = TextFont::new()?;
+    let line_height = font.ascent() + font.descent();
+    let by_height = ((height - 2.0 * PADDING) / line_height).clamp(1.0, TEXT_SIZE);
+    let by_width = fitting_size(&font, &[value.to_owned()], width - 2.0 * PADDING)?;
+    let size = by_height.min(by_width);
+    let baseline = (height - line_height * size) / 2.0 + font.descent() * size;
+    let mut content = b"/Tx BMC\n".to_vec();
+    if !value.is_empty() {
+        show_text(&mut content, &mut font, value, size, PADDING, baseline)?;
+    }
+    content.extend_from_slice(b"EMC\n");
+    finish(rect, content, font, value.is_empty(), Vec::new(), None)
+}
+
 /// Largest size up to [`TEXT_SIZE`] at which every line fits `width`.
 fn fitting_size(font: &TextFont, lines: &[String], width: f32) -> Result<f32, AppearanceError> {
     let mut widest: f32 = 0.0;
@@ -554,6 +580,20 @@ mod tests {
         for i in 1..objects.len() {
             assert!(all.contains(&i), "object {i} unreferenced");
         }
+    }
+
+    #[test]
+    fn field_text_fits_its_widget() {
+        let ap = field_text(120.0, 14.0, "Số: 125/QĐ-UBND ngày 22/11/2026").unwrap();
+        assert_eq!(ap.bbox, [0.0, 0.0, 120.0, 14.0]);
+        let content = String::from_utf8(ap.content.clone()).unwrap();
+        assert!(content.starts_with("/Tx BMC") && content.ends_with("EMC\n"));
+        // The text is wider than 116 pt at 10 pt, so it is shrunk.
+        assert!(!content.contains("/F1 10 Tf"), "{content}");
+        let cmap = String::from_utf8(ap.fonts[0].to_unicode.clone()).unwrap();
+        assert!(cmap.contains("<0110>"), "Đ is mapped back");
+        // An empty value draws nothing and needs no font.
+        assert!(field_text(120.0, 14.0, "").unwrap().fonts.is_empty());
     }
 
     #[test]
