@@ -6,15 +6,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use der::asn1::{BitString, GeneralizedTime, Int, OctetString, Utf8StringRef};
 use der::oid::ObjectIdentifier;
 use der::{Any, Decode, Encode, Sequence};
 use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TspVersion, TstInfo};
 
 use crate::cms::{
-    assemble_signed_data, check_integrity, pades_signed_attributes, CmsError, IntegrityCheck,
-    ParsedSignedData, ID_CT_TST_INFO,
+    assemble_signed_data, check_integrity, pades_signed_attributes, read_all, read_tlv, CmsError,
+    IntegrityCheck, ParsedSignedData, ID_CT_TST_INFO,
 };
 use crate::signer::{DigestAlgorithm, PemSigner, Signer, SignerError, SignerOptions};
 
@@ -292,8 +292,7 @@ pub fn read_token(token_der: &[u8], extra_certs: &[Vec<u8>]) -> Result<Timestamp
         .econtent
         .as_deref()
         .ok_or_else(|| TsaError::InvalidResponse("the token has no TSTInfo content".into()))?;
-    let tst = TstInfo::from_der(econtent)?;
-    let gen_time = generalized_to_chrono(&tst.gen_time)?;
+    let tst = ParsedTstInfo::parse(econtent)?;
     let tsa_certificate = parsed.signer_certificate().map(<[u8]>::to_vec).or_else(|| {
         extra_certs
             .iter()
@@ -312,11 +311,11 @@ pub fn read_token(token_der: &[u8], extra_certs: &[Vec<u8>]) -> Result<Timestamp
         },
     };
     Ok(TimestampToken {
-        gen_time,
-        digest: DigestAlgorithm::from_oid(&tst.message_imprint.hash_algorithm.oid),
-        imprint: tst.message_imprint.hashed_message.as_bytes().to_vec(),
-        nonce: tst.nonce.map(|n| n.as_bytes().to_vec()),
-        serial: tst.serial_number.as_bytes().to_vec(),
+        gen_time: tst.gen_time,
+        digest: DigestAlgorithm::from_oid(&tst.imprint.hash_algorithm.oid),
+        imprint: tst.imprint.hashed_message.as_bytes().to_vec(),
+        nonce: tst.nonce,
+        serial: tst.serial,
         policy: tst.policy.to_string(),
         tsa_certificate,
         certificates: parsed.certificates,
@@ -324,10 +323,56 @@ pub fn read_token(token_der: &[u8], extra_certs: &[Vec<u8>]) -> Result<Timestamp
     })
 }
 
-fn generalized_to_chrono(t: &GeneralizedTime) -> Result<DateTime<Utc>, TsaError> {
-    let d = t.to_unix_duration();
-    DateTime::<Utc>::from_timestamp(d.as_secs() as i64, d.subsec_nanos())
-        .ok_or_else(|| TsaError::InvalidResponse("genTime out of range".into()))
+/// The TSTInfo fields the verifier needs, read leniently: RFC 3161 allows fractional seconds in
+/// genTime, which the strict DER GeneralizedTime type refuses.
+struct ParsedTstInfo {
+    policy: ObjectIdentifier,
+    imprint: MessageImprint,
+    serial: Vec<u8>,
+    gen_time: DateTime<Utc>,
+    nonce: Option<Vec<u8>>,
+}
+
+impl ParsedTstInfo {
+    fn parse(der: &[u8]) -> Result<Self, TsaError> {
+        let bad = |m: &str| TsaError::InvalidResponse(m.to_string());
+        let (seq, _) = read_tlv(der)?;
+        let fields = read_all(seq.content)?;
+        if fields.len() < 5 || fields[4].tag != 0x18 || fields[3].tag != 0x02 {
+            return Err(bad("malformed TSTInfo"));
+        }
+        let nonce = fields[5..]
+            .iter()
+            .find(|f| f.tag == 0x02)
+            .map(|f| f.content.to_vec());
+        Ok(Self {
+            policy: ObjectIdentifier::from_der(fields[1].raw)?,
+            imprint: MessageImprint::from_der(fields[2].raw)?,
+            serial: fields[3].content.to_vec(),
+            gen_time: parse_generalized_time(fields[4].content)
+                .ok_or_else(|| bad("malformed genTime"))?,
+            nonce,
+        })
+    }
+}
+
+/// `YYYYMMDDHHMMSS[.fraction]Z`.
+fn parse_generalized_time(bytes: &[u8]) -> Option<DateTime<Utc>> {
+    let text = std::str::from_utf8(bytes).ok()?.strip_suffix('Z')?;
+    let (whole, fraction) = match text.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (text, ""),
+    };
+    if whole.len() != 14 || !fraction.bytes().all(|b| b.is_ascii_digit()) || fraction.len() > 9 {
+        return None;
+    }
+    let naive = chrono::NaiveDateTime::parse_from_str(whole, "%Y%m%d%H%M%S").ok()?;
+    let nanos = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<9}").parse::<u32>().ok()?
+    };
+    naive.and_utc().with_nanosecond(nanos)
 }
 
 /// The core of a time-stamping authority: turns request DER into response DER.
@@ -590,6 +635,17 @@ pub(crate) mod tests {
         );
         let parsed = TimeStampResponse::from_der(&resp).unwrap();
         assert_eq!(parsed.status.fail_info.unwrap().raw_bytes(), &[0x80]);
+    }
+
+    #[test]
+    fn generalized_time_with_fractions() {
+        let t = parse_generalized_time(b"20261122050102.25Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-11-22T05:01:02.250+00:00");
+        assert!(parse_generalized_time(b"20261122050102Z").is_some());
+        assert!(parse_generalized_time(b"20261122050102").is_none());
+        assert!(parse_generalized_time(b"2026112205010Z").is_none());
+        assert!(parse_generalized_time(b"20261122050102.Z").is_some());
+        assert!(parse_generalized_time(b"20261122050102.x1Z").is_none());
     }
 
     #[test]

@@ -30,6 +30,8 @@ enum Command {
     Serve(configuration::ServeArgs),
     /// Check that the database and the blob store agree; exit status 1 if they do not
     Check(cmd::check::CheckArgs),
+    /// Verify every signature in a PDF; exit 0 when valid, 1 otherwise, 2 when unreadable
+    Verify(cmd::verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Check(args) => cmd::check::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
     };
     cmd::exit(result)
 }

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod serve;
+pub mod verify;
 
 use std::process::ExitCode;
 

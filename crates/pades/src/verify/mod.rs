@@ -1,0 +1,1294 @@
+//! Verification of every signature and document time-stamp in a PDF: ByteRange and integrity,
+//! signing certificate chain at the best-proven signing time, revocation, signature
+//! time-stamps, difference analysis of later revisions, DocMDP, the PAdES level reached, and an
+//! ETSI EN 319 102-1 indication per signature.
+
+pub mod diff;
+pub mod report;
+
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use openssl::x509::X509;
+
+use crate::cms::{self, ParsedSignedData, MAX_CMS_LEN};
+use crate::pdf::reader::read_range;
+use crate::pdf::{Dictionary, Object, PdfError, Reader, Source};
+use crate::revocation::{Collector, Source as RevocationSource};
+use crate::signer::DigestAlgorithm;
+use crate::trust::{self, PathStatus, RevocationStatus, TrustAnchors, Usage};
+use crate::tsa::{self, TimestampToken};
+
+pub use report::{
+    Coverage, DssSummary, Indication, ModificationLevel, PadesLevel, Report, RevocationSummary,
+    SignatureKind, SignatureReport, SubIndication, Verdict,
+};
+
+/// Most signatures examined in one file.
+const MAX_SIGNATURES: usize = 256;
+/// Most DSS items read per category.
+const MAX_DSS_ITEMS: usize = 10_000;
+
+/// Why a file could not be verified at all (as opposed to a verdict about its signatures).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The file could not be opened.
+    #[error("cannot open {path}: {reason}")]
+    Open {
+        /// The path given.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The bytes are not a readable PDF.
+    #[error("cannot be read as a PDF: {0}")]
+    Pdf(PdfError),
+    /// The cross-reference is broken (typically a truncated file): revisions, and so what each
+    /// signature covers, cannot be established.
+    #[error("cannot be read as a PDF: the cross-reference is broken (truncated or damaged file)")]
+    Damaged,
+}
+
+// Not `#[from]`: that would also make the PDF error the source, and error chains would print
+// its message twice.
+impl From<PdfError> for VerifyError {
+    fn from(e: PdfError) -> Self {
+        Self::Pdf(e)
+    }
+}
+
+/// What to trust and how to look for revocation data.
+#[derive(Clone, Debug, Default)]
+pub struct VerifyOptions {
+    /// Trust anchors; with none, every signature is untrusted.
+    pub anchors: TrustAnchors,
+    /// Never fetch CRLs or OCSP responses: use only what the file carries.
+    pub offline: bool,
+    /// The "current time" for signatures without a proven time (default: now).
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// Verifies a PDF file, reading it piece by piece.
+pub fn verify_file(path: &Path, options: &VerifyOptions) -> Result<Report, VerifyError> {
+    let file = std::fs::File::open(path).map_err(|e| VerifyError::Open {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(VerifyError::Open {
+            path: path.display().to_string(),
+            reason: "is a directory".into(),
+        });
+    }
+    verify_reader(Reader::new(file)?, options)
+}
+
+/// Verifies a PDF held in memory.
+pub fn verify_bytes(bytes: &[u8], options: &VerifyOptions) -> Result<Report, VerifyError> {
+    verify_reader(Reader::new(bytes)?, options)
+}
+
+/// The first `len` bytes of a source: the document as it was at the end of a revision.
+struct Prefix<'a, S: Source + ?Sized> {
+    src: &'a S,
+    len: u64,
+}
+
+impl<S: Source + ?Sized> Source for Prefix<'_, S> {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        if offset >= self.len {
+            return Ok(0);
+        }
+        let n = buf.len().min((self.len - offset) as usize);
+        self.src.read_at(offset, &mut buf[..n])
+    }
+}
+
+/// Validation material the document carries in its /DSS.
+#[derive(Default)]
+struct Dss {
+    present: bool,
+    certs: Vec<Vec<u8>>,
+    crls: Vec<Vec<u8>>,
+    ocsps: Vec<Vec<u8>>,
+}
+
+fn read_dss<S: Source>(reader: &Reader<S>) -> Dss {
+    let mut dss = Dss::default();
+    let Ok((_, catalog)) = reader.catalog() else {
+        return dss;
+    };
+    let Some(d) = catalog.get("DSS").and_then(|d| reader.resolve_dict(d).ok()) else {
+        return dss;
+    };
+    dss.present = true;
+    let read = |key: &str| -> Vec<Vec<u8>> {
+        let Some(arr) = d.get(key).and_then(|a| reader.resolve(a).ok()) else {
+            return Vec::new();
+        };
+        arr.as_array()
+            .into_iter()
+            .flatten()
+            .take(MAX_DSS_ITEMS)
+            .filter_map(|item| match reader.resolve(item) {
+                Ok(Object::Stream(s)) => reader.decode_stream(&s).ok(),
+                _ => None,
+            })
+            .collect()
+    };
+    dss.certs = read("Certs");
+    dss.crls = read("CRLs");
+    dss.ocsps = read("OCSPs");
+    dss
+}
+
+/// A signature dictionary found through the AcroForm.
+struct Found {
+    field: String,
+    field_dict: Dictionary,
+    sig: Dictionary,
+}
+
+/// The integrity stage's findings for one signature.
+struct Checked {
+    found: Found,
+    kind: SignatureKind,
+    byte_range: Option<[u64; 4]>,
+    raw_byte_range: Option<Vec<i64>>,
+    signed_end: u64,
+    coverage: Option<Coverage>,
+    parsed: Option<ParsedSignedData>,
+    signer_cert: Option<X509>,
+    intact: bool,
+    failure: Option<(Indication, SubIndication, String)>,
+    /// For document time-stamps: the token itself; for signatures: the signature time-stamp.
+    token: Option<TimestampToken>,
+    token_ok: bool,
+    problems: Vec<String>,
+}
+
+fn verify_reader<S: Source>(
+    reader: Reader<S>,
+    options: &VerifyOptions,
+) -> Result<Report, VerifyError> {
+    if reader.is_encrypted() {
+        return Err(PdfError::Encrypted.into());
+    }
+    if reader.is_damaged() {
+        return Err(VerifyError::Damaged);
+    }
+    reader.catalog()?;
+    let now = options.now.unwrap_or_else(Utc::now);
+    let dss = read_dss(&reader);
+    let mut found = Vec::new();
+    for f in reader.fields()? {
+        if f.field_type.as_deref() != Some(b"Sig") {
+            continue;
+        }
+        let Some(v) = f.dict.get("V") else { continue };
+        let Ok(sig) = reader.resolve_dict(v) else {
+            continue;
+        };
+        found.push(Found {
+            field: f.name,
+            field_dict: f.dict,
+            sig,
+        });
+        if found.len() >= MAX_SIGNATURES {
+            break;
+        }
+    }
+    let mut checked: Vec<Checked> = found
+        .into_iter()
+        .map(|f| check_integrity(&reader, &dss, f))
+        .collect();
+    checked.sort_by_key(|c| c.signed_end);
+
+    // Proofs of existence from valid, trusted document time-stamps: (covered end, time).
+    let mut poe: Vec<(u64, DateTime<Utc>)> = Vec::new();
+    for c in &checked {
+        if c.kind == SignatureKind::DocumentTimestamp && c.intact && c.token_ok {
+            if let Some(t) = &c.token {
+                poe.push((c.signed_end, t.gen_time));
+            }
+        }
+    }
+
+    let mut docmdp_permission = None;
+    let mut reports = Vec::new();
+    for c in &checked {
+        let permission = docmdp_of(&reader, &c.found);
+        if c.kind == SignatureKind::Certification {
+            docmdp_permission = permission;
+        }
+        reports.push(judge(&reader, &dss, c, &poe, permission, now, options));
+    }
+    let dss_summary = dss.present.then_some(DssSummary {
+        certs: dss.certs.len(),
+        crls: dss.crls.len(),
+        ocsps: dss.ocsps.len(),
+    });
+    Ok(Report::new(
+        reports,
+        docmdp_permission,
+        dss_summary,
+        reader.revisions().len(),
+    ))
+}
+
+fn kind_of(sig: &Dictionary) -> SignatureKind {
+    if sig.name_is("Type", "DocTimeStamp") || sig.name_is("SubFilter", "ETSI.RFC3161") {
+        return SignatureKind::DocumentTimestamp;
+    }
+    let certifies = sig
+        .get("Reference")
+        .and_then(Object::as_array)
+        .is_some_and(|refs| {
+            refs.iter()
+                .filter_map(Object::as_dict)
+                .any(|r| r.name_is("TransformMethod", "DocMDP"))
+        });
+    if certifies {
+        SignatureKind::Certification
+    } else {
+        SignatureKind::Approval
+    }
+}
+
+/// The DocMDP permission this signature imposes (its own transform or its field's /Lock /P).
+fn docmdp_of<S: Source>(reader: &Reader<S>, found: &Found) -> Option<u8> {
+    let from_refs = found
+        .sig
+        .get("Reference")
+        .and_then(Object::as_array)
+        .and_then(|refs| {
+            refs.iter().filter_map(Object::as_dict).find_map(|r| {
+                if !r.name_is("TransformMethod", "DocMDP") {
+                    return None;
+                }
+                let p = r
+                    .get("TransformParams")
+                    .and_then(|t| reader.resolve_dict(t).ok())
+                    .and_then(|t| t.get_int("P"))
+                    .unwrap_or(2);
+                Some(p)
+            })
+        });
+    let from_lock = || {
+        found
+            .field_dict
+            .get("Lock")
+            .and_then(|l| reader.resolve_dict(l).ok())
+            .and_then(|l| l.get_int("P"))
+    };
+    from_refs.or_else(from_lock).map(|p| p.clamp(1, 3) as u8)
+}
+
+fn fail(c: &mut Checked, indication: Indication, sub: SubIndication, why: impl Into<String>) {
+    let why = why.into();
+    c.problems.push(why.clone());
+    c.intact = false;
+    if c.failure.is_none() {
+        c.failure = Some((indication, sub, why));
+    }
+}
+
+/// ByteRange, /Contents, digest and signature value.
+fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Checked {
+    let kind = kind_of(&found.sig);
+    let mut c = Checked {
+        found,
+        kind,
+        byte_range: None,
+        raw_byte_range: None,
+        signed_end: 0,
+        coverage: None,
+        parsed: None,
+        signer_cert: None,
+        intact: true,
+        failure: None,
+        token: None,
+        token_ok: false,
+        problems: Vec::new(),
+    };
+    let file_len = reader.len();
+    let raw: Option<Vec<i64>> = c
+        .found
+        .sig
+        .get("ByteRange")
+        .and_then(|b| reader.resolve(b).ok())
+        .and_then(|b| {
+            b.as_array()
+                .map(|a| a.iter().filter_map(Object::as_int).collect())
+        });
+    c.raw_byte_range = raw.clone();
+    let range = match raw.as_deref() {
+        Some(&[a, b, cc, d]) if a == 0 && b > 0 && cc > b && d >= 0 => {
+            let (b, cc, d) = (b as u64, cc as u64, d as u64);
+            match cc.checked_add(d) {
+                Some(end) if end <= file_len => Some([0, b, cc, d]),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let Some([_, b, gap_end, d]) = range else {
+        let why = if raw
+            .as_ref()
+            .is_some_and(|r| r.len() == 4 && r[2].saturating_add(r[3]) > file_len as i64)
+        {
+            "the signed byte range extends beyond the end of the file (truncated or damaged)"
+        } else {
+            "the /ByteRange is missing or malformed"
+        };
+        fail(
+            &mut c,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            why,
+        );
+        return c;
+    };
+    c.byte_range = Some([0, b, gap_end, d]);
+    c.signed_end = gap_end + d;
+    c.coverage = Some(coverage_of(reader, c.signed_end));
+
+    // The gap must be exactly the hex string of this dictionary's /Contents.
+    let gap_len = gap_end - b;
+    if gap_len > (MAX_CMS_LEN as u64) * 2 + 2 || gap_len < 2 {
+        fail(
+            &mut c,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "the /Contents gap has an impossible size",
+        );
+        return c;
+    }
+    let gap = match read_range(reader.source(), b, gap_len as usize) {
+        Ok(g) if g.len() as u64 == gap_len => g,
+        _ => {
+            fail(
+                &mut c,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                "the /Contents gap cannot be read",
+            );
+            return c;
+        }
+    };
+    let contents = match decode_gap(&gap) {
+        Some(bytes) => bytes,
+        None => {
+            fail(
+                &mut c,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                "the bytes outside the signed range are not exactly the /Contents hex string",
+            );
+            return c;
+        }
+    };
+    let declared = c
+        .found
+        .sig
+        .get("Contents")
+        .and_then(Object::as_string)
+        .map(|s| s.bytes.clone());
+    if declared.as_deref() != Some(contents.as_slice()) {
+        fail(
+            &mut c,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "the unsigned gap does not hold this signature's /Contents",
+        );
+        return c;
+    }
+    let parsed = match ParsedSignedData::parse(&contents) {
+        Ok(p) => p,
+        Err(e) => {
+            fail(
+                &mut c,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                format!("the signature container is malformed: {e}"),
+            );
+            return c;
+        }
+    };
+    let digest_for = |alg: DigestAlgorithm| -> Option<Vec<u8>> {
+        let mut h = alg.hasher().ok()?;
+        let mut sink = |chunk: &[u8]| h.update(chunk).map_err(std::io::Error::other);
+        reader.copy_range(0, b, &mut sink).ok()?;
+        reader.copy_range(gap_end, d, &mut sink).ok()?;
+        h.finish().ok().map(|d| d.to_vec())
+    };
+
+    if c.kind == SignatureKind::DocumentTimestamp {
+        match tsa::read_token(&contents, &dss.certs) {
+            Ok(token) => {
+                let imprint_ok = token
+                    .digest
+                    .and_then(digest_for)
+                    .is_some_and(|dg| dg == token.imprint);
+                if !imprint_ok {
+                    fail(
+                        &mut c,
+                        Indication::TotalFailed,
+                        SubIndication::HashFailure,
+                        "the document time-stamp does not match the document",
+                    );
+                } else if !token.integrity.intact() {
+                    let why = token.integrity.problem.clone().unwrap_or_else(|| {
+                        "the time-stamp token's signature does not verify".into()
+                    });
+                    fail(
+                        &mut c,
+                        Indication::TotalFailed,
+                        SubIndication::SigCryptoFailure,
+                        why,
+                    );
+                }
+                c.signer_cert = token
+                    .tsa_certificate
+                    .as_deref()
+                    .and_then(|d| X509::from_der(d).ok());
+                c.token = Some(token);
+            }
+            Err(e) => fail(
+                &mut c,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                format!("the document time-stamp is malformed: {e}"),
+            ),
+        }
+        c.parsed = Some(parsed);
+        return c;
+    }
+
+    let Some(alg) = parsed.signer.digest else {
+        fail(
+            &mut c,
+            Indication::Indeterminate,
+            SubIndication::CryptoConstraintsFailure,
+            format!(
+                "digest algorithm {} is not accepted",
+                parsed.signer.digest_oid
+            ),
+        );
+        c.parsed = Some(parsed);
+        return c;
+    };
+    let cert_der = parsed.signer_certificate().map(<[u8]>::to_vec).or_else(|| {
+        dss.certs
+            .iter()
+            .find(|d| cms::certificate_matches(d, &parsed.signer.sid))
+            .cloned()
+    });
+    let Some(cert_der) = cert_der else {
+        fail(
+            &mut c,
+            Indication::Indeterminate,
+            SubIndication::NoSigningCertificateFound,
+            "the signer's certificate is not in the signature",
+        );
+        c.parsed = Some(parsed);
+        return c;
+    };
+    c.signer_cert = X509::from_der(&cert_der).ok();
+    let Some(document_digest) = digest_for(alg) else {
+        fail(
+            &mut c,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "the signed bytes cannot be read",
+        );
+        c.parsed = Some(parsed);
+        return c;
+    };
+    let check = cms::check_integrity(&parsed, &cert_der, &document_digest);
+    if let Some(p) = &check.problem {
+        fail(
+            &mut c,
+            Indication::Indeterminate,
+            SubIndication::CryptoConstraintsFailure,
+            p.clone(),
+        );
+    } else if !check.message_digest_ok {
+        fail(
+            &mut c,
+            Indication::TotalFailed,
+            SubIndication::HashFailure,
+            "the document was changed inside the signed range (digest mismatch)",
+        );
+    } else if !check.signature_ok {
+        fail(
+            &mut c,
+            Indication::TotalFailed,
+            SubIndication::SigCryptoFailure,
+            "the signature value does not verify",
+        );
+    } else if check.signing_certificate_ok == Some(false) {
+        fail(
+            &mut c,
+            Indication::Indeterminate,
+            SubIndication::NoSigningCertificateFound,
+            "signing-certificate attribute names another certificate",
+        );
+    }
+    if parsed
+        .signer
+        .signed_attr_oids
+        .contains(&cms::ID_SIGNING_TIME)
+        && c.found.sig.name_is("SubFilter", "ETSI.CAdES.detached")
+    {
+        c.problems
+            .push("signing-time is a signed attribute, which PAdES baseline forbids".into());
+    }
+
+    // Signature time-stamp: its imprint is the digest of the signature value.
+    if let Some(token_der) = parsed.signer.timestamp_tokens.first() {
+        let mut helpers = parsed.certificates.clone();
+        helpers.extend(dss.certs.iter().cloned());
+        match tsa::read_token(token_der, &helpers) {
+            Ok(token) => {
+                let imprint_ok = token
+                    .digest
+                    .is_some_and(|d| d.digest(&parsed.signer.signature) == token.imprint);
+                if !imprint_ok {
+                    fail(
+                        &mut c,
+                        Indication::TotalFailed,
+                        SubIndication::HashFailure,
+                        "the signature time-stamp does not cover this signature",
+                    );
+                } else if !token.integrity.intact() {
+                    fail(
+                        &mut c,
+                        Indication::TotalFailed,
+                        SubIndication::SigCryptoFailure,
+                        "the signature time-stamp's own signature does not verify",
+                    );
+                }
+                c.token = Some(token);
+            }
+            Err(e) => fail(
+                &mut c,
+                Indication::TotalFailed,
+                SubIndication::FormatFailure,
+                format!("the signature time-stamp is malformed: {e}"),
+            ),
+        }
+    }
+    c.parsed = Some(parsed);
+    c
+}
+
+/// The hex digits between `<` and `>`, decoded; `None` when the gap holds anything else.
+fn decode_gap(gap: &[u8]) -> Option<Vec<u8>> {
+    let inner = gap.strip_prefix(b"<")?.strip_suffix(b">")?;
+    let digits: Vec<u8> = inner
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    if digits.len() % 2 != 0 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    hex::decode(&digits).ok()
+}
+
+fn coverage_of<S: Source>(reader: &Reader<S>, end: u64) -> Coverage {
+    if end == reader.len() {
+        return Coverage::EntireFile;
+    }
+    // A revision ends after %%EOF and its end-of-line; signers may leave the EOL out.
+    let on_boundary = reader.revisions().iter().any(|r| {
+        r.end == end
+            || (r.end > end
+                && r.end - end <= 2
+                && read_range(reader.source(), end, (r.end - end) as usize)
+                    .map(|b| b.iter().all(|c| *c == b'\r' || *c == b'\n'))
+                    .unwrap_or(false))
+    });
+    if on_boundary {
+        Coverage::EntireRevision
+    } else {
+        Coverage::Partial
+    }
+}
+
+/// Validates a time-stamp's TSA: path to an anchor at the token's own time, key usage and
+/// revocation from the given data. Returns problems (empty when trusted).
+fn tsa_trust(
+    token: &TimestampToken,
+    extra: &[Vec<u8>],
+    crls: &[Vec<u8>],
+    ocsps: &[Vec<u8>],
+    options: &VerifyOptions,
+) -> (Vec<String>, Vec<X509>) {
+    let Some(cert) = token
+        .tsa_certificate
+        .as_deref()
+        .and_then(|d| X509::from_der(d).ok())
+    else {
+        return (
+            vec!["the time-stamp authority's certificate is missing".into()],
+            vec![],
+        );
+    };
+    let helpers: Vec<X509> = token
+        .certificates
+        .iter()
+        .chain(extra)
+        .filter_map(|d| X509::from_der(d).ok())
+        .collect();
+    let path = trust::validate_path(&options.anchors, &cert, &helpers, token.gen_time);
+    let mut problems = Vec::new();
+    if path.status != PathStatus::Valid {
+        problems.push(format!(
+            "time-stamp authority not trusted: {}",
+            path_text(&path.status)
+        ));
+    }
+    if let Err(e) = trust::check_usage(&cert, Usage::TimeStamping) {
+        problems.push(e);
+    }
+    let revs = trust::check_revocation(&path.chain, &options.anchors, crls, ocsps, token.gen_time);
+    if revs
+        .iter()
+        .any(|r| matches!(r.status, RevocationStatus::Revoked { .. }))
+    {
+        problems.push("the time-stamp authority's certificate is revoked".into());
+    }
+    (problems, path.chain)
+}
+
+fn path_text(s: &PathStatus) -> String {
+    match s {
+        PathStatus::Valid => "valid".into(),
+        PathStatus::NoChain(t) => format!("no path to a trust anchor ({t})"),
+        PathStatus::Expired(t) => format!("certificate expired ({t})"),
+        PathStatus::NotYetValid(t) => format!("certificate not yet valid ({t})"),
+        PathStatus::Invalid(t) => format!("certificate path invalid ({t})"),
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Parses a PDF date (`D:YYYYMMDDHHmmSSOHH'mm'`), keeping its offset.
+pub fn parse_pdf_date(text: &str) -> Option<DateTime<FixedOffset>> {
+    let s = text.strip_prefix("D:").unwrap_or(text);
+    let digits = |from: usize, len: usize, default: u32| -> Option<u32> {
+        match s.get(from..from + len) {
+            Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok(),
+            Some(_) => None,
+            None => Some(default),
+        }
+    };
+    let year = digits(0, 4, 0)? as i32;
+    if s.len() < 4 {
+        return None;
+    }
+    let (mo, d, h, mi, se) = (
+        digits(4, 2, 1)?,
+        digits(6, 2, 1)?,
+        digits(8, 2, 0)?,
+        digits(10, 2, 0)?,
+        digits(12, 2, 0)?,
+    );
+    let rest = s.get(14..).unwrap_or("");
+    let offset = match rest.chars().next() {
+        Some(sign @ ('+' | '-')) => {
+            let tz: String = rest[1..].chars().filter(|c| c.is_ascii_digit()).collect();
+            let oh: i32 = tz.get(0..2).and_then(|x| x.parse().ok()).unwrap_or(0);
+            let om: i32 = tz.get(2..4).and_then(|x| x.parse().ok()).unwrap_or(0);
+            let secs = (oh * 3600 + om * 60) * if sign == '-' { -1 } else { 1 };
+            FixedOffset::east_opt(secs)?
+        }
+        _ => FixedOffset::east_opt(0)?,
+    };
+    let naive = NaiveDate::from_ymd_opt(year, mo, d)?.and_hms_opt(h, mi, se)?;
+    offset.from_local_datetime(&naive).single()
+}
+
+#[allow(clippy::too_many_lines)]
+fn judge<S: Source>(
+    reader: &Reader<S>,
+    dss: &Dss,
+    c: &Checked,
+    poe: &[(u64, DateTime<Utc>)],
+    permission: Option<u8>,
+    now: DateTime<Utc>,
+    options: &VerifyOptions,
+) -> SignatureReport {
+    let sig = &c.found.sig;
+    let text = |key: &str| {
+        sig.get(key)
+            .and_then(Object::as_string)
+            .map(|s| s.to_text())
+    };
+    let claimed = text("M").and_then(|m| parse_pdf_date(&m));
+    let mut problems = c.problems.clone();
+    let mut failure = c.failure.clone();
+    let mut trusted = false;
+    let mut revocation = RevocationSummary::NotChecked;
+
+    let (cms_certs, cms_crls, archived_ocsps) = match &c.parsed {
+        Some(p) => {
+            let mut crls = p.crls.clone();
+            crls.extend(p.signer.archived_crls.iter().cloned());
+            (
+                p.certificates.clone(),
+                crls,
+                p.signer.archived_ocsps.clone(),
+            )
+        }
+        None => (vec![], vec![], vec![]),
+    };
+    let mut crls: Vec<Vec<u8>> = dss.crls.clone();
+    crls.extend(cms_crls);
+    let mut ocsps: Vec<Vec<u8>> = dss.ocsps.clone();
+    ocsps.extend(archived_ocsps);
+    let mut helpers_der: Vec<Vec<u8>> = cms_certs;
+    helpers_der.extend(dss.certs.iter().cloned());
+
+    // The signature's own time-stamp, then document time-stamps covering it, prove existence.
+    let mut timestamp_time = None;
+    let mut own_poe = None;
+    let mut tsa_chain = Vec::new();
+    if let Some(token) = &c.token {
+        if c.intact {
+            timestamp_time = Some(rfc3339(token.gen_time));
+            let (tsa_problems, chain) = tsa_trust(token, &helpers_der, &crls, &ocsps, options);
+            tsa_chain = chain;
+            if tsa_problems.is_empty() {
+                own_poe = Some(token.gen_time);
+            } else if c.kind != SignatureKind::DocumentTimestamp {
+                problems.extend(tsa_problems.iter().cloned());
+                failure.get_or_insert((
+                    Indication::Indeterminate,
+                    SubIndication::CertificateChainGeneralFailure,
+                    tsa_problems[0].clone(),
+                ));
+            } else {
+                problems.extend(tsa_problems.iter().cloned());
+            }
+        }
+    }
+    let later_poe = poe
+        .iter()
+        .filter(|(end, _)| {
+            *end > c.signed_end
+                || (c.kind != SignatureKind::DocumentTimestamp && *end >= c.signed_end)
+        })
+        .map(|(_, t)| *t)
+        .min();
+    let proven = match (own_poe, later_poe) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let validation_time = if c.kind == SignatureKind::DocumentTimestamp {
+        c.token.as_ref().map(|t| t.gen_time).unwrap_or(now)
+    } else {
+        proven.unwrap_or(now)
+    };
+
+    // Certificate path and revocation.
+    let mut signer_chain: Vec<X509> = Vec::new();
+    if let Some(cert) = &c.signer_cert {
+        if c.kind == SignatureKind::DocumentTimestamp {
+            if c.intact {
+                let token_problems = c
+                    .token
+                    .as_ref()
+                    .map(|t| tsa_trust(t, &helpers_der, &crls, &ocsps, options).0)
+                    .unwrap_or_default();
+                trusted = token_problems.is_empty();
+                revocation = if trusted {
+                    RevocationSummary::Good
+                } else {
+                    RevocationSummary::NotChecked
+                };
+                if let Some(p) = token_problems.first() {
+                    failure.get_or_insert((
+                        Indication::Indeterminate,
+                        SubIndication::NoCertificateChainFound,
+                        p.clone(),
+                    ));
+                }
+            }
+        } else {
+            let helpers: Vec<X509> = helpers_der
+                .iter()
+                .filter_map(|d| X509::from_der(d).ok())
+                .collect();
+            let path = trust::validate_path(&options.anchors, cert, &helpers, validation_time);
+            signer_chain = path.chain.clone();
+            match &path.status {
+                PathStatus::Valid => {
+                    trusted = true;
+                    let mut revs = trust::check_revocation(
+                        &path.chain,
+                        &options.anchors,
+                        &crls,
+                        &ocsps,
+                        validation_time,
+                    );
+                    if !options.offline
+                        && revs.iter().any(|r| r.status == RevocationStatus::Unknown)
+                    {
+                        if let Some(fetched) = fetch_revocation(&path.chain) {
+                            crls.extend(fetched.crls);
+                            ocsps.extend(fetched.ocsps);
+                            revs = trust::check_revocation(
+                                &path.chain,
+                                &options.anchors,
+                                &crls,
+                                &ocsps,
+                                validation_time,
+                            );
+                        }
+                    }
+                    if let Some(r) = revs
+                        .iter()
+                        .find(|r| matches!(r.status, RevocationStatus::Revoked { .. }))
+                    {
+                        trusted = false;
+                        revocation = RevocationSummary::Revoked;
+                        let why = format!("certificate of {} is revoked", r.subject);
+                        problems.push(why.clone());
+                        let sub = if proven.is_some() {
+                            SubIndication::Revoked
+                        } else {
+                            SubIndication::RevokedNoPoe
+                        };
+                        let ind = if proven.is_some() {
+                            Indication::TotalFailed
+                        } else {
+                            Indication::Indeterminate
+                        };
+                        failure.get_or_insert((ind, sub, why));
+                    } else if revs.iter().any(|r| r.status == RevocationStatus::Unknown) {
+                        revocation = RevocationSummary::Unknown;
+                        problems.push(
+                            "no revocation data for part of the chain (checked soft-fail)".into(),
+                        );
+                    } else {
+                        revocation = RevocationSummary::Good;
+                    }
+                    if let Err(e) = trust::check_usage(cert, Usage::DocumentSigning) {
+                        trusted = false;
+                        problems.push(e.clone());
+                        failure.get_or_insert((
+                            Indication::Indeterminate,
+                            SubIndication::CertificateChainGeneralFailure,
+                            e,
+                        ));
+                    }
+                }
+                other => {
+                    let why = path_text(other);
+                    problems.push(why.clone());
+                    let (ind, sub) = match other {
+                        PathStatus::NoChain(_) => (
+                            Indication::Indeterminate,
+                            SubIndication::NoCertificateChainFound,
+                        ),
+                        PathStatus::Expired(_) if proven.is_some() => {
+                            (Indication::TotalFailed, SubIndication::Expired)
+                        }
+                        PathStatus::Expired(_) => {
+                            (Indication::Indeterminate, SubIndication::OutOfBoundsNoPoe)
+                        }
+                        PathStatus::NotYetValid(_) => {
+                            (Indication::TotalFailed, SubIndication::NotYetValid)
+                        }
+                        _ => (
+                            Indication::Indeterminate,
+                            SubIndication::CertificateChainGeneralFailure,
+                        ),
+                    };
+                    failure.get_or_insert((ind, sub, why));
+                }
+            }
+        }
+    }
+
+    // Changes after signing.
+    let (modification, changes) = match c.coverage {
+        Some(Coverage::EntireFile) => (ModificationLevel::None, vec![]),
+        Some(Coverage::EntireRevision) => {
+            match Reader::new(Prefix {
+                src: reader.source(),
+                len: c.signed_end,
+            }) {
+                Ok(old) => {
+                    let out = diff::analyse(&old, reader, c.signed_end);
+                    (out.level, out.changes)
+                }
+                Err(_) => (
+                    ModificationLevel::Other,
+                    vec!["OTHER: the signed revision cannot be read".into()],
+                ),
+            }
+        }
+        Some(Coverage::Partial) => (
+            ModificationLevel::Other,
+            vec!["OTHER: the signature does not cover a whole revision".into()],
+        ),
+        None => (ModificationLevel::None, vec![]),
+    };
+    let level_value = |l: ModificationLevel| match l {
+        ModificationLevel::None => 0,
+        ModificationLevel::LtaUpdates => 1,
+        ModificationLevel::FormFilling => 2,
+        ModificationLevel::Annotations => 3,
+        ModificationLevel::Other => 4,
+    };
+    let docmdp_ok = modification != ModificationLevel::Other
+        && permission.is_none_or(|p| level_value(modification) <= i32::from(p));
+    if !docmdp_ok && c.intact {
+        let why = match permission {
+            Some(p) if modification != ModificationLevel::Other => {
+                format!("changes after signing exceed the certification's permission (P={p})")
+            }
+            _ => "the document was changed after signing in ways no rule allows".to_string(),
+        };
+        problems.push(why.clone());
+        failure.get_or_insert((
+            Indication::Indeterminate,
+            SubIndication::SigConstraintsFailure,
+            why,
+        ));
+    }
+
+    let level = if c.intact && c.kind != SignatureKind::DocumentTimestamp {
+        pades_level(
+            reader,
+            c,
+            dss,
+            proven.is_some(),
+            &signer_chain,
+            &tsa_chain,
+            poe,
+            options,
+        )
+    } else {
+        None
+    };
+
+    let status = if !c.intact {
+        Verdict::Invalid
+    } else if !docmdp_ok {
+        Verdict::Modified
+    } else if !trusted {
+        Verdict::Untrusted
+    } else {
+        Verdict::Valid
+    };
+    let (indication, sub_indication) = match (&failure, status) {
+        (_, Verdict::Valid) => (Indication::TotalPassed, None),
+        (Some((i, s, _)), _) => (*i, Some(*s)),
+        (None, _) => (
+            Indication::Indeterminate,
+            Some(SubIndication::CertificateChainGeneralFailure),
+        ),
+    };
+    let mut dedup = Vec::new();
+    for p in problems {
+        if !dedup.contains(&p) {
+            dedup.push(p);
+        }
+    }
+    SignatureReport {
+        field: c.found.field.clone(),
+        kind: c.kind,
+        sub_filter: sig
+            .get_name("SubFilter")
+            .map(|n| String::from_utf8_lossy(n).into_owned()),
+        signer: c.signer_cert.as_ref().map(trust::subject_label),
+        signer_subject: c
+            .signer_cert
+            .as_ref()
+            .map(|x| trust::display_name(x.subject_name())),
+        issuer: c
+            .signer_cert
+            .as_ref()
+            .map(|x| trust::display_name(x.issuer_name())),
+        intact: c.intact,
+        trusted,
+        coverage: c.coverage,
+        modification,
+        changes,
+        docmdp_ok,
+        level,
+        signing_time: claimed.map(|t| t.to_rfc3339()),
+        timestamp_time,
+        validation_time: rfc3339(validation_time),
+        revocation,
+        digest_algorithm: c
+            .parsed
+            .as_ref()
+            .and_then(|p| p.signer.digest)
+            .map(|d| d.name().to_string()),
+        reason: text("Reason"),
+        byte_range: c.raw_byte_range.clone(),
+        indication,
+        sub_indication,
+        status,
+        problems: dedup,
+    }
+}
+
+fn fetch_revocation(chain: &[X509]) -> Option<crate::revocation::ValidationData> {
+    let ders: Vec<Vec<u8>> = chain.iter().filter_map(|c| c.to_der().ok()).collect();
+    let collector = Collector::new(RevocationSource::Online).ok()?;
+    collector.collect(&ders).ok().map(|c| c.data)
+}
+
+/// B-B needs the PAdES CMS profile; B-T a proven time; B-LT revocation data for the signer's and
+/// the TSA's chains in the document; B-LTA a document time-stamp over that data.
+#[allow(clippy::too_many_arguments)]
+fn pades_level<S: Source>(
+    reader: &Reader<S>,
+    c: &Checked,
+    dss: &Dss,
+    has_time: bool,
+    signer_chain: &[X509],
+    tsa_chain: &[X509],
+    poe: &[(u64, DateTime<Utc>)],
+    options: &VerifyOptions,
+) -> Option<PadesLevel> {
+    let parsed = c.parsed.as_ref()?;
+    let baseline = c.found.sig.name_is("SubFilter", "ETSI.CAdES.detached")
+        && parsed.signer.signing_certificate.is_some()
+        && !parsed
+            .signer
+            .signed_attr_oids
+            .contains(&cms::ID_SIGNING_TIME);
+    if !baseline {
+        return None;
+    }
+    if !has_time {
+        return Some(PadesLevel::BB);
+    }
+    if !dss.present || signer_chain.is_empty() {
+        return Some(PadesLevel::BT);
+    }
+    let covered = |chain: &[X509]| {
+        let time = Utc::now();
+        trust::check_revocation(chain, &options.anchors, &dss.crls, &dss.ocsps, time)
+            .iter()
+            .all(|r| r.status != RevocationStatus::Unknown)
+    };
+    if !covered(signer_chain) || (!tsa_chain.is_empty() && !covered(tsa_chain)) {
+        return Some(PadesLevel::BT);
+    }
+    let lta = poe.iter().any(|(end, _)| {
+        *end > c.signed_end
+            && Reader::new(Prefix {
+                src: reader.source(),
+                len: *end,
+            })
+            .ok()
+            .and_then(|r| r.catalog().ok())
+            .is_some_and(|(_, cat)| cat.contains("DSS"))
+    });
+    Some(if lta {
+        PadesLevel::BLTA
+    } else {
+        PadesLevel::BLT
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_dates_parse_with_offsets() {
+        let t = parse_pdf_date("D:20260315083000+07'00'").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-03-15T08:30:00+07:00");
+        assert_eq!(
+            parse_pdf_date("D:20260315083000Z").unwrap().to_rfc3339(),
+            "2026-03-15T08:30:00+00:00"
+        );
+        assert_eq!(
+            parse_pdf_date("D:2026").unwrap().to_rfc3339(),
+            "2026-01-01T00:00:00+00:00"
+        );
+        assert!(parse_pdf_date("D:20261315").is_none());
+        assert!(parse_pdf_date("garbage").is_none());
+        assert!(parse_pdf_date("").is_none());
+    }
+
+    #[test]
+    fn gap_must_be_one_hex_string() {
+        assert_eq!(decode_gap(b"<30 03>").unwrap(), vec![0x30, 0x03]);
+        assert!(decode_gap(b"<303>").is_none());
+        assert!(decode_gap(b"(abc)").is_none());
+        assert!(decode_gap(b"<30>>").is_none());
+    }
+
+    #[test]
+    fn non_pdf_and_unsigned_inputs() {
+        let opts = VerifyOptions::default();
+        assert!(matches!(
+            verify_bytes(b"hello", &opts),
+            Err(VerifyError::Pdf(_))
+        ));
+        assert!(matches!(verify_bytes(b"", &opts), Err(VerifyError::Pdf(_))));
+        let report = verify_bytes(&simple_pdf(), &opts).unwrap();
+        assert_eq!(report.verdict, Verdict::Unsigned);
+        assert!(report.signatures.is_empty());
+    }
+
+    use crate::pdf::reader::tests_support::simple_pdf;
+    use crate::sign::{sign_bytes, SignOptions};
+    use crate::signer::tests::{dev, rsa_signer};
+    use crate::signer::{Pkcs12Signer, SignerOptions};
+
+    fn trusted() -> VerifyOptions {
+        VerifyOptions {
+            anchors: TrustAnchors::from_path(&dev("root-ca.pem")).unwrap(),
+            offline: true,
+            now: None,
+        }
+    }
+
+    fn sign(pdf: &[u8], field: &str, certify: bool) -> Vec<u8> {
+        let opts = SignOptions {
+            field_name: Some(field.into()),
+            certify,
+            ..SignOptions::default()
+        };
+        sign_bytes(pdf, &rsa_signer(), &opts).unwrap().0
+    }
+
+    /// Appends an incremental update overriding object 4 (the page content of `simple_pdf`).
+    fn replace_content(pdf: &[u8]) -> Vec<u8> {
+        let reader = Reader::new(pdf).unwrap();
+        let prev = reader.startxref();
+        let size = reader.trailer().get_int("Size").unwrap();
+        let mut out = pdf.to_vec();
+        let off = out.len();
+        out.extend_from_slice(b"4 0 obj\n<< /Length 9 >>\nstream\nBT ET Q q\nendstream\nendobj\n");
+        let xref = out.len();
+        out.extend_from_slice(format!("xref\n0 1\n0000000000 65535 f \n4 1\n{off:010} 00000 n \ntrailer\n<< /Size {size} /Root 1 0 R /Prev {prev} >>\nstartxref\n{xref}\n%%EOF\n").as_bytes());
+        out
+    }
+
+    #[test]
+    fn own_signature_round_trips_as_valid_b_b() {
+        let signed = sign(&simple_pdf(), "Signature1", false);
+        let report = verify_bytes(&signed, &trusted()).unwrap();
+        assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
+        let s = &report.signatures[0];
+        assert_eq!((s.intact, s.trusted), (true, true));
+        assert_eq!(s.signer.as_deref(), Some("Nguyễn Văn An"));
+        assert_eq!(s.level, Some(PadesLevel::BB));
+        assert_eq!(s.coverage, Some(Coverage::EntireFile));
+        assert_eq!(s.indication, Indication::TotalPassed);
+        assert!(s.signing_time.is_some());
+        // Offline with no CRL in the file: revocation unknown, soft-fail.
+        assert_eq!(s.revocation, RevocationSummary::Unknown);
+
+        let untrusted = verify_bytes(
+            &signed,
+            &VerifyOptions {
+                offline: true,
+                ..VerifyOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(untrusted.verdict, Verdict::Untrusted);
+        assert_eq!(
+            untrusted.signatures[0].sub_indication,
+            Some(SubIndication::NoCertificateChainFound)
+        );
+    }
+
+    #[test]
+    fn tampering_inside_the_range_is_a_hash_failure() {
+        let mut signed = sign(&simple_pdf(), "Signature1", false);
+        let at = signed.windows(5).position(|w| w == b"BT ET").unwrap();
+        signed[at] = b'X';
+        let report = verify_bytes(&signed, &trusted()).unwrap();
+        assert_eq!(report.verdict, Verdict::Invalid);
+        assert_eq!(
+            report.signatures[0].sub_indication,
+            Some(SubIndication::HashFailure)
+        );
+        assert_eq!(report.signatures[0].indication, Indication::TotalFailed);
+    }
+
+    #[test]
+    fn serial_signatures_stay_valid_and_content_changes_are_caught() {
+        let first = sign(&simple_pdf(), "Official", true);
+        let second = sign(&first, "Seal", false);
+        let report = verify_bytes(&second, &trusted()).unwrap();
+        assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
+        assert_eq!(report.docmdp_permission, Some(2));
+        let official = &report.signatures[0];
+        assert_eq!(official.kind, SignatureKind::Certification);
+        assert_eq!(official.coverage, Some(Coverage::EntireRevision));
+        assert_eq!(
+            official.modification,
+            ModificationLevel::FormFilling,
+            "{:?}",
+            official.changes
+        );
+        assert_eq!(report.signatures[1].modification, ModificationLevel::None);
+
+        let changed = replace_content(&second);
+        let report = verify_bytes(&changed, &trusted()).unwrap();
+        assert_eq!(report.verdict, Verdict::Modified);
+        for s in &report.signatures {
+            assert_eq!(s.modification, ModificationLevel::Other);
+            assert!(s.intact);
+            assert_eq!(s.sub_indication, Some(SubIndication::SigConstraintsFailure));
+            assert!(
+                s.changes.iter().any(|c| c.contains("no rule allows")),
+                "{:?}",
+                s.changes
+            );
+        }
+    }
+
+    #[test]
+    fn truncation_is_reported_as_unreadable() {
+        let signed = sign(&simple_pdf(), "Signature1", false);
+        for cut in [signed.len() / 2, signed.len() - 40] {
+            match verify_bytes(&signed[..cut], &trusted()) {
+                Err(_) => {}
+                Ok(r) => assert_ne!(r.verdict, Verdict::Valid, "cut at {cut}"),
+            }
+        }
+    }
+
+    #[test]
+    fn ecdsa_p384_signature_verifies() {
+        let signer = Pkcs12Signer::from_file(
+            &dev("signer-ec384.p12"),
+            "vanthu-dev",
+            SignerOptions::default(),
+        )
+        .unwrap();
+        let opts = SignOptions {
+            field_name: Some("S".into()),
+            ..SignOptions::default()
+        };
+        let signed = sign_bytes(&simple_pdf(), &signer, &opts).unwrap().0;
+        let report = verify_bytes(&signed, &trusted()).unwrap();
+        assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
+        assert_eq!(
+            report.signatures[0].digest_algorithm.as_deref(),
+            Some("sha384")
+        );
+    }
+}

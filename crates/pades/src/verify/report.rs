@@ -1,0 +1,485 @@
+//! The verification report: per-signature facts, ETSI EN 319 102-1 indications, the file
+//! verdict, and short summaries in Vietnamese and English.
+
+use serde::Serialize;
+
+/// The file's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every signature is intact, trusted and its later changes are allowed.
+    Valid,
+    /// No path to a trust anchor, revoked, or expired at signing time.
+    Untrusted,
+    /// Intact, but changed after signing beyond what its locks allow.
+    Modified,
+    /// A signature is broken (digest, signature value, ByteRange or structure).
+    Invalid,
+    /// No signature at all.
+    Unsigned,
+}
+
+impl Verdict {
+    /// The verdict as it appears in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Untrusted => "untrusted",
+            Self::Modified => "modified",
+            Self::Invalid => "invalid",
+            Self::Unsigned => "unsigned",
+        }
+    }
+
+    fn vi(self) -> &'static str {
+        match self {
+            Self::Valid => "hợp lệ",
+            Self::Untrusted => "không tin cậy được",
+            Self::Modified => "đã bị sửa đổi sau khi ký",
+            Self::Invalid => "chữ ký không hợp lệ",
+            Self::Unsigned => "không có chữ ký",
+        }
+    }
+}
+
+/// What the signature's /ByteRange covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Coverage {
+    /// The whole file except /Contents.
+    EntireFile,
+    /// A whole earlier revision; later incremental updates follow.
+    EntireRevision,
+    /// Something else: the ByteRange leaves bytes out or ends mid-revision.
+    Partial,
+}
+
+/// How the document changed after a signature, from harmless to fatal (pyHanko's scale).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ModificationLevel {
+    /// Nothing changed.
+    None,
+    /// Only validation data (DSS) and document time-stamps were added.
+    LtaUpdates,
+    /// Form fields were filled in and signature fields added or signed.
+    FormFilling,
+    /// Annotations were added or changed.
+    Annotations,
+    /// Anything else: the earlier signature no longer vouches for what is shown.
+    Other,
+}
+
+/// PAdES baseline level (ETSI EN 319 142-1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum PadesLevel {
+    /// Basic signature.
+    #[serde(rename = "B-B")]
+    BB,
+    /// With a trusted time (signature or document time-stamp).
+    #[serde(rename = "B-T")]
+    BT,
+    /// With validation data for the whole chain in the DSS.
+    #[serde(rename = "B-LT")]
+    BLT,
+    /// With a document time-stamp over the validation data.
+    #[serde(rename = "B-LTA")]
+    BLTA,
+}
+
+impl PadesLevel {
+    /// The level's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BB => "B-B",
+            Self::BT => "B-T",
+            Self::BLT => "B-LT",
+            Self::BLTA => "B-LTA",
+        }
+    }
+}
+
+/// ETSI EN 319 102-1 main indication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Indication {
+    /// All checks passed.
+    #[serde(rename = "TOTAL-PASSED")]
+    TotalPassed,
+    /// A check failed for certain.
+    #[serde(rename = "TOTAL-FAILED")]
+    TotalFailed,
+    /// The checks could not conclude.
+    #[serde(rename = "INDETERMINATE")]
+    Indeterminate,
+}
+
+/// ETSI EN 319 102-1 sub-indications used by this verifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SubIndication {
+    /// The signature structure or ByteRange is malformed.
+    FormatFailure,
+    /// The signed data's digest does not match.
+    HashFailure,
+    /// The signature value does not verify.
+    SigCryptoFailure,
+    /// The signing certificate was revoked before the proven signing time.
+    Revoked,
+    /// The signing certificate had expired at the proven signing time.
+    Expired,
+    /// The signing certificate was not yet valid at the signing time.
+    NotYetValid,
+    /// The document was changed beyond what the signature allows.
+    SigConstraintsFailure,
+    /// An algorithm is not accepted.
+    CryptoConstraintsFailure,
+    /// No path to a trust anchor.
+    NoCertificateChainFound,
+    /// The path failed for another reason.
+    CertificateChainGeneralFailure,
+    /// Revoked, without proof the signature existed before.
+    RevokedNoPoe,
+    /// Outside the certificate's validity, without proof of existence in it.
+    OutOfBoundsNoPoe,
+    /// The signing certificate is missing or not the one the signature names.
+    NoSigningCertificateFound,
+}
+
+/// What a signature is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureKind {
+    /// An approval signature.
+    Approval,
+    /// A certification signature (DocMDP).
+    Certification,
+    /// A document time-stamp (/Type /DocTimeStamp).
+    DocumentTimestamp,
+}
+
+/// Revocation status summary for a signature's chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationSummary {
+    /// Every certificate of the chain is known good.
+    Good,
+    /// A certificate of the chain is revoked at the signing time.
+    Revoked,
+    /// Some certificate has no usable revocation data (soft-fail: does not block validity).
+    Unknown,
+    /// No chain to check.
+    NotChecked,
+}
+
+/// Everything found about one signature.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignatureReport {
+    /// Fully qualified field name.
+    pub field: String,
+    /// Approval, certification or document time-stamp.
+    pub kind: SignatureKind,
+    /// /SubFilter.
+    pub sub_filter: Option<String>,
+    /// Signer's common name (the TSA's for document time-stamps).
+    pub signer: Option<String>,
+    /// Signer's full subject.
+    pub signer_subject: Option<String>,
+    /// Issuer of the signer's certificate.
+    pub issuer: Option<String>,
+    /// Digest and signature values verify and the ByteRange is sound.
+    pub intact: bool,
+    /// The signer's certificate chains to a trust anchor, valid and not revoked at the
+    /// validation time.
+    pub trusted: bool,
+    /// What the ByteRange covers.
+    pub coverage: Option<Coverage>,
+    /// Worst change made after this signature.
+    pub modification: ModificationLevel,
+    /// The changes behind `modification` (rule and object), most severe first.
+    pub changes: Vec<String>,
+    /// Later changes are within the document's DocMDP permission (or, without one, not OTHER).
+    pub docmdp_ok: bool,
+    /// PAdES baseline level reached.
+    pub level: Option<PadesLevel>,
+    /// Claimed signing time (/M), RFC 3339.
+    pub signing_time: Option<String>,
+    /// Time from a valid signature time-stamp (the document time-stamp's own time for those).
+    pub timestamp_time: Option<String>,
+    /// The time at which certificates were judged.
+    pub validation_time: String,
+    /// Revocation status of the signer's chain.
+    pub revocation: RevocationSummary,
+    /// Digest algorithm.
+    pub digest_algorithm: Option<String>,
+    /// /Reason, when given.
+    pub reason: Option<String>,
+    /// The /ByteRange as found.
+    pub byte_range: Option<Vec<i64>>,
+    /// ETSI main indication.
+    pub indication: Indication,
+    /// ETSI sub-indication, absent when TOTAL-PASSED.
+    pub sub_indication: Option<SubIndication>,
+    /// This signature's own status on the verdict scale.
+    pub status: Verdict,
+    /// Human-readable problems found, for the clerk.
+    pub problems: Vec<String>,
+}
+
+/// Counts of the document security store's content.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DssSummary {
+    /// Certificates.
+    pub certs: usize,
+    /// CRLs.
+    pub crls: usize,
+    /// OCSP responses.
+    pub ocsps: usize,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// `valid`, `invalid`, `modified`, `untrusted` or `unsigned`.
+    pub verdict: Verdict,
+    /// Signatures in signing order.
+    pub signatures: Vec<SignatureReport>,
+    /// DocMDP permission of the certification signature (1, 2 or 3).
+    pub docmdp_permission: Option<u8>,
+    /// The /DSS, when present.
+    pub dss: Option<DssSummary>,
+    /// Number of revisions.
+    pub revisions: usize,
+    /// Short summary in Vietnamese.
+    pub summary_vi: String,
+    /// Short summary in English.
+    pub summary_en: String,
+}
+
+impl Report {
+    /// Assembles the report and its verdict from the signatures.
+    pub fn new(
+        signatures: Vec<SignatureReport>,
+        docmdp_permission: Option<u8>,
+        dss: Option<DssSummary>,
+        revisions: usize,
+    ) -> Self {
+        let verdict = file_verdict(&signatures);
+        let mut report = Report {
+            verdict,
+            signatures,
+            docmdp_permission,
+            dss,
+            revisions,
+            summary_vi: String::new(),
+            summary_en: String::new(),
+        };
+        report.summary_en = report.text_en();
+        report.summary_vi = report.text_vi();
+        report
+    }
+
+    /// The JSON form.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into())
+    }
+
+    fn text_en(&self) -> String {
+        let mut s = format!("Verdict: {}.", self.verdict.as_str());
+        if self.signatures.is_empty() {
+            s.push_str(" The file has no signatures.");
+        }
+        for (i, sig) in self.signatures.iter().enumerate() {
+            let who = sig.signer.as_deref().unwrap_or("unknown signer");
+            let what = match sig.kind {
+                SignatureKind::DocumentTimestamp => "document time-stamp",
+                SignatureKind::Certification => "certification signature",
+                SignatureKind::Approval => "signature",
+            };
+            s.push_str(&format!(
+                "\n{}. {} \"{}\" by {}: {}, {}",
+                i + 1,
+                what,
+                sig.field,
+                who,
+                if sig.intact { "intact" } else { "BROKEN" },
+                if sig.trusted {
+                    "trusted"
+                } else {
+                    "not trusted"
+                },
+            ));
+            let changes = match sig.modification {
+                ModificationLevel::None => "no changes after signing",
+                ModificationLevel::LtaUpdates => "only validation data added after signing",
+                ModificationLevel::FormFilling => "form filled or signed after signing",
+                ModificationLevel::Annotations => "annotations changed after signing",
+                ModificationLevel::Other => "CONTENT CHANGED after signing",
+            };
+            s.push_str(&format!(", {changes}"));
+            if let Some(l) = sig.level {
+                s.push_str(&format!(", PAdES {}", l.as_str()));
+            }
+            if let Some(t) = sig
+                .timestamp_time
+                .as_deref()
+                .or(sig.signing_time.as_deref())
+            {
+                s.push_str(&format!(", time {t}"));
+            }
+            s.push_str(&format!(" — {}.", sig.status.as_str()));
+            if let Some(p) = sig.problems.first() {
+                s.push_str(&format!(" {p}."));
+            }
+        }
+        s
+    }
+
+    fn text_vi(&self) -> String {
+        let mut s = format!("Kết luận: {}.", self.verdict.vi());
+        if self.signatures.is_empty() {
+            s.push_str(" Tệp không có chữ ký số nào.");
+        }
+        for (i, sig) in self.signatures.iter().enumerate() {
+            let who = sig.signer.as_deref().unwrap_or("không rõ người ký");
+            let what = match sig.kind {
+                SignatureKind::DocumentTimestamp => "dấu thời gian tài liệu",
+                SignatureKind::Certification => "chữ ký chứng nhận",
+                SignatureKind::Approval => "chữ ký",
+            };
+            s.push_str(&format!(
+                "\n{}. {} \"{}\" của {}: {}, {}",
+                i + 1,
+                what,
+                sig.field,
+                who,
+                if sig.intact {
+                    "nguyên vẹn"
+                } else {
+                    "BỊ HỎNG"
+                },
+                if sig.trusted {
+                    "chứng thư tin cậy"
+                } else {
+                    "chứng thư không tin cậy"
+                },
+            ));
+            let changes = match sig.modification {
+                ModificationLevel::None => "không thay đổi sau khi ký",
+                ModificationLevel::LtaUpdates => "chỉ bổ sung dữ liệu kiểm tra hiệu lực",
+                ModificationLevel::FormFilling => "chỉ điền biểu mẫu hoặc ký thêm",
+                ModificationLevel::Annotations => "có thay đổi chú thích",
+                ModificationLevel::Other => "NỘI DUNG ĐÃ BỊ THAY ĐỔI sau khi ký",
+            };
+            s.push_str(&format!(", {changes}"));
+            if let Some(l) = sig.level {
+                s.push_str(&format!(", PAdES {}", l.as_str()));
+            }
+            if let Some(t) = sig
+                .timestamp_time
+                .as_deref()
+                .or(sig.signing_time.as_deref())
+            {
+                s.push_str(&format!(", thời điểm {t}"));
+            }
+            s.push_str(&format!(" — {}.", sig.status.vi()));
+        }
+        s
+    }
+}
+
+/// The worst signature status wins; no signatures means unsigned.
+fn file_verdict(signatures: &[SignatureReport]) -> Verdict {
+    signatures
+        .iter()
+        .map(|s| s.status)
+        .max()
+        .unwrap_or(Verdict::Unsigned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sig(status: Verdict) -> SignatureReport {
+        SignatureReport {
+            field: "Signature1".into(),
+            kind: SignatureKind::Approval,
+            sub_filter: Some("ETSI.CAdES.detached".into()),
+            signer: Some("Nguyễn Văn An".into()),
+            signer_subject: None,
+            issuer: None,
+            intact: status != Verdict::Invalid,
+            trusted: status == Verdict::Valid,
+            coverage: Some(Coverage::EntireFile),
+            modification: ModificationLevel::None,
+            changes: vec![],
+            docmdp_ok: true,
+            level: Some(PadesLevel::BT),
+            signing_time: Some("2026-01-01T00:00:00+07:00".into()),
+            timestamp_time: None,
+            validation_time: "2026-01-01T00:00:00Z".into(),
+            revocation: RevocationSummary::Good,
+            digest_algorithm: Some("sha256".into()),
+            reason: None,
+            byte_range: None,
+            indication: Indication::TotalPassed,
+            sub_indication: None,
+            status,
+            problems: vec![],
+        }
+    }
+
+    #[test]
+    fn worst_status_decides_and_json_uses_contract_names() {
+        assert_eq!(
+            Report::new(vec![], None, None, 1).verdict,
+            Verdict::Unsigned
+        );
+        let r = Report::new(
+            vec![sig(Verdict::Valid), sig(Verdict::Untrusted)],
+            None,
+            None,
+            2,
+        );
+        assert_eq!(r.verdict, Verdict::Untrusted);
+        let r = Report::new(
+            vec![sig(Verdict::Modified), sig(Verdict::Invalid)],
+            None,
+            None,
+            2,
+        );
+        assert_eq!(r.verdict, Verdict::Invalid);
+        let json: serde_json::Value =
+            serde_json::from_str(&Report::new(vec![sig(Verdict::Valid)], None, None, 1).to_json())
+                .unwrap();
+        assert_eq!(json["verdict"], "valid");
+        let s = &json["signatures"][0];
+        for key in [
+            "field",
+            "signer",
+            "intact",
+            "trusted",
+            "coverage",
+            "modification",
+            "level",
+            "signing_time",
+            "timestamp_time",
+            "indication",
+            "sub_indication",
+        ] {
+            assert!(s.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(s["level"], "B-T");
+        assert_eq!(s["indication"], "TOTAL-PASSED");
+        assert_eq!(s["modification"], "NONE");
+        assert_eq!(s["coverage"], "ENTIRE_FILE");
+        assert!(json["summary_vi"]
+            .as_str()
+            .unwrap()
+            .contains("Nguyễn Văn An"));
+        assert!(json["summary_vi"]
+            .as_str()
+            .unwrap()
+            .starts_with("Kết luận: hợp lệ"));
+    }
+}

@@ -1,0 +1,216 @@
+//! `vanthu verify` against pyHanko: a corpus made by pyHanko itself
+//! (tests/interop/verify_corpus.py: valid B-B and B-T, serial signatures, a byte changed in the
+//! signed range, page content replaced after signing, a self-signed signer, an unsigned file, a
+//! truncated file, a non-PDF) is verified by our binary, and each verdict must match the one
+//! pyHanko gives for the same file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// pyHanko's python, or `None` after printing why the test is skipped (a failure instead when
+/// VANTHU_REQUIRE_TOOLS=1).
+fn pyhanko_python() -> Option<PathBuf> {
+    let python = std::env::var_os("VANTHU_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    let works = Command::new(&python)
+        .args(["-c", "import pyhanko, pyhanko_certvalidator"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if works {
+        return Some(python);
+    }
+    let why = format!("pyHanko not importable with {}", python.display());
+    assert!(
+        std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "{why} (VANTHU_REQUIRE_TOOLS=1)"
+    );
+    eprintln!("SKIPPED: {why}; set VANTHU_PYTHON or run scripts/test");
+    None
+}
+
+fn verify(file: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vanthu"))
+        .arg("verify")
+        .arg(file)
+        .args(extra)
+        .output()
+        .expect("run vanthu verify")
+}
+
+fn verify_json(file: &Path, extra: &[&str]) -> (i32, Value) {
+    let out = verify(file, &[&["--json"], extra].concat());
+    let code = out.status.code().expect("exit code");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: not JSON ({e}); stdout {} stderr {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, json)
+}
+
+#[test]
+fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
+    let Some(python) = pyhanko_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let certs = workspace().join("certs-dev");
+    let made = Command::new(&python)
+        .arg(workspace().join("tests/interop/verify_corpus.py"))
+        .arg(&certs)
+        .arg(dir.path())
+        .output()
+        .expect("run the corpus script");
+    assert!(
+        made.status.success(),
+        "corpus script failed: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("expected.json")).unwrap()).unwrap();
+    let root = certs.join("root-ca.pem");
+    let trust = ["--trust", root.to_str().unwrap(), "--offline"];
+
+    let cases = expected.as_object().unwrap();
+    assert_eq!(cases.len(), 9, "the corpus has nine cases");
+    for (name, want) in cases {
+        let file = dir.path().join(want["file"].as_str().unwrap());
+        let verdict = want["verdict"].as_str().unwrap();
+        if verdict == "unreadable" {
+            let out = verify(&file, &[&trust[..], &["--json"]].concat());
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{name}: unreadable input must exit 2"
+            );
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                stderr.trim().lines().count(),
+                1,
+                "{name}: one line on stderr, got {stderr}"
+            );
+            assert!(
+                stderr.contains("cannot be read as a PDF"),
+                "{name}: {stderr}"
+            );
+            assert!(out.stdout.is_empty(), "{name}: nothing on stdout");
+            continue;
+        }
+        let (code, got) = verify_json(&file, &trust);
+        assert_eq!(
+            got["verdict"], verdict,
+            "{name}: pyHanko says {verdict}, we say {}",
+            got["verdict"]
+        );
+        assert_eq!(
+            code,
+            if verdict == "valid" { 0 } else { 1 },
+            "{name}: exit code"
+        );
+        let ours = got["signatures"].as_array().unwrap();
+        let theirs = want["signatures"].as_array().unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{name}: number of signatures");
+        for (o, t) in ours.iter().zip(theirs) {
+            assert_eq!(o["field"], t["field"], "{name}: field order");
+            assert_eq!(o["intact"], t["intact"], "{name} {}: intact", o["field"]);
+            if t["intact"] == true {
+                assert_eq!(o["trusted"], t["trusted"], "{name} {}: trusted", o["field"]);
+                assert_eq!(
+                    o["modification"], t["modification"],
+                    "{name} {}: modification level",
+                    o["field"]
+                );
+            }
+            let passed = o["indication"] == "TOTAL-PASSED";
+            assert_eq!(
+                passed,
+                o["status"] == "valid",
+                "{name}: indication {} vs status {}",
+                o["indication"],
+                o["status"]
+            );
+            assert_eq!(
+                o["sub_indication"].is_null(),
+                passed,
+                "{name}: sub-indication only when not passed"
+            );
+        }
+    }
+
+    // Facts beyond the verdict.
+    let (_, bb) = verify_json(&dir.path().join("valid_bb.pdf"), &trust);
+    let sig = &bb["signatures"][0];
+    assert_eq!(sig["signer"], "Nguyễn Văn An");
+    assert_eq!(sig["level"], "B-B");
+    assert_eq!(sig["coverage"], "ENTIRE_FILE");
+    assert!(sig["timestamp_time"].is_null());
+    assert!(sig["signing_time"].as_str().is_some(), "/M is reported");
+
+    let (_, bt) = verify_json(&dir.path().join("valid_bt.pdf"), &trust);
+    let sig = &bt["signatures"][0];
+    assert_eq!(sig["signer"], "Trần Thị Bình");
+    assert_eq!(sig["level"], "B-T");
+    assert!(
+        sig["timestamp_time"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{sig}"
+    );
+
+    let (_, serial) = verify_json(&dir.path().join("serial.pdf"), &trust);
+    assert_eq!(serial["signatures"][0]["coverage"], "ENTIRE_REVISION");
+    assert_eq!(serial["signatures"][1]["signer"], "UBND huyện Demo");
+
+    let (_, changed) = verify_json(&dir.path().join("byte_changed.pdf"), &trust);
+    assert_eq!(changed["signatures"][0]["indication"], "TOTAL-FAILED");
+    assert_eq!(changed["signatures"][0]["sub_indication"], "HASH_FAILURE");
+
+    let (_, replaced) = verify_json(&dir.path().join("content_replaced.pdf"), &trust);
+    assert_eq!(replaced["signatures"][0]["modification"], "OTHER");
+    assert_eq!(replaced["signatures"][0]["coverage"], "ENTIRE_REVISION");
+
+    let (_, selfsigned) = verify_json(&dir.path().join("self_signed.pdf"), &trust);
+    assert_eq!(
+        selfsigned["signatures"][0]["sub_indication"],
+        "NO_CERTIFICATE_CHAIN_FOUND"
+    );
+
+    // Without anchors nothing is trusted; --dev trusts the development root.
+    let (code, none) = verify_json(&dir.path().join("valid_bb.pdf"), &["--offline"]);
+    assert_eq!((code, none["verdict"].as_str()), (1, Some("untrusted")));
+    let (code, dev) = verify_json(&dir.path().join("valid_bb.pdf"), &["--offline", "--dev"]);
+    assert_eq!((code, dev["verdict"].as_str()), (0, Some("valid")));
+
+    // The text summary speaks Vietnamese and English.
+    let out = verify(&dir.path().join("serial.pdf"), &trust);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Kết luận: hợp lệ") && text.contains("Verdict: valid"),
+        "{text}"
+    );
+    assert!(text.contains("Nguyễn Văn An"), "{text}");
+}
+
+#[test]
+fn missing_file_and_directory_exit_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in [dir.path().join("nope.pdf"), dir.path().to_path_buf()] {
+        let out = verify(&path, &["--offline"]);
+        assert_eq!(out.status.code(), Some(2), "{}", path.display());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim().lines().count(),
+            1
+        );
+    }
+}
