@@ -15,7 +15,7 @@ pub type RevocationMode = revocation::Source;
 #[derive(Debug, thiserror::Error)]
 pub enum LtvError {
     /// The PDF could not be read or updated.
-    #[error("{0}")]
+    #[error(transparent)]
     Pdf(#[from] PdfError),
     /// A signature's CMS could not be read.
     #[error(transparent)]

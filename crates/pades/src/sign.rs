@@ -141,7 +141,7 @@ pub struct SignReport {
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
     /// The input PDF cannot be read or updated.
-    #[error("{0}")]
+    #[error(transparent)]
     Pdf(#[from] PdfError),
     /// Options do not make sense.
     #[error("{0}")]
@@ -162,7 +162,7 @@ pub enum SignError {
     #[error(transparent)]
     Ltv(#[from] LtvError),
     /// Reading or writing files failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] io::Error),
 }
 

@@ -2,6 +2,8 @@
 
 pub mod check;
 pub mod serve;
+pub mod sign;
+pub mod tsa;
 pub mod verify;
 
 use std::process::ExitCode;

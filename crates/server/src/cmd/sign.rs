@@ -167,7 +167,8 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
         revocation,
         signing_time: None,
     };
-    let report = sign::sign_file(&args.input, &args.output, signer.as_ref(), &opts)?;
+    let report = sign::sign_file(&args.input, &args.output, signer.as_ref(), &opts)
+        .with_context(|| format!("cannot sign {}", args.input.display()))?;
     println!(
         "signed {} field {} at {} ({} of {} reserved bytes used)",
         args.output.display(),

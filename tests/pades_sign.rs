@@ -1,0 +1,596 @@
+//! `vanthu sign` judged by independent validators: pyHanko (bottom line, coverage, modification
+//! level, DocMDP, time-stamp, LTV from the DSS alone), poppler `pdfsig` and `qpdf --check`.
+//!
+//! Covers every level with RSA and ECDSA keys, PKCS#12 and PEM, invisible and visible, classic
+//! and compressed (object stream / xref stream) inputs, serial signatures (official certifies,
+//! the clerk fills the number and date, the seal signs), extension of a signed file to B-LTA,
+//! and bad input. A local `vanthu tsa` on 127.0.0.1:8180 (the port the development
+//! certificates name for their CRLs) serves time-stamps and CRLs; tests using it run one at a
+//! time.
+//!
+//! Missing tools: the tests fail when VANTHU_REQUIRE_TOOLS=1, otherwise print SKIPPED.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use lopdf::{dictionary, Document, Object, Stream};
+use serde_json::Value;
+
+const TSA_ADDR: &str = "127.0.0.1:8180";
+const TSA_URL: &str = "http://127.0.0.1:8180/";
+const P12_PASSWORD: &str = "vanthu-dev";
+
+static TSA_LOCK: Mutex<()> = Mutex::new(());
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn certs() -> PathBuf {
+    workspace().join("certs-dev")
+}
+
+fn cert(name: &str) -> String {
+    certs().join(name).display().to_string()
+}
+
+/// The external validators, or `None` (after printing SKIPPED) when one is missing and the
+/// environment does not require them.
+struct Tools {
+    python: PathBuf,
+}
+
+fn tools(test: &str) -> Option<Tools> {
+    let python = std::env::var_os("VANTHU_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
+    let mut missing = Vec::new();
+    let ok = |cmd: &mut Command| {
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ok(Command::new(&python).args(["-c", "import pyhanko"])) {
+        missing.push(format!("pyHanko ({})", python.display()));
+    }
+    if !ok(Command::new("pdfsig").arg("-v")) {
+        missing.push("pdfsig".to_string());
+    }
+    if !ok(Command::new("qpdf").arg("--version")) {
+        missing.push("qpdf".to_string());
+    }
+    if missing.is_empty() {
+        return Some(Tools { python });
+    }
+    let why = format!("{test}: missing {}", missing.join(", "));
+    if std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() == Ok("1") {
+        panic!("required tool missing: {why}");
+    }
+    println!("SKIPPED: {why}");
+    None
+}
+
+/// The local time-stamp authority; killed when dropped. Holds the lock that serializes tests
+/// needing port 8180.
+struct Tsa {
+    child: Option<Child>,
+    _guard: MutexGuard<'static, ()>,
+}
+
+impl Tsa {
+    fn start() -> Tsa {
+        let guard = TSA_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        // Another authority already on the port (a developer's) serves just as well.
+        if TcpStream::connect(TSA_ADDR).is_ok() {
+            return Tsa {
+                child: None,
+                _guard: guard,
+            };
+        }
+        let child = Command::new(env!("CARGO_BIN_EXE_vanthu"))
+            .args(["tsa", "--listen", TSA_ADDR])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start vanthu tsa");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(TSA_ADDR).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "vanthu tsa did not listen on {TSA_ADDR}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Tsa {
+            child: Some(child),
+            _guard: guard,
+        }
+    }
+}
+
+impl Drop for Tsa {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A one-page document with two empty text fields for the clerk: number and date.
+fn make_input(dir: &Path) -> PathBuf {
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+    });
+    let content = b"BT /F1 14 Tf 72 760 Td (UY BAN NHAN DAN HUYEN DEMO) Tj ET\nBT /F1 12 Tf 72 700 Td (Cong van so:) Tj ET".to_vec();
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
+    let page_id = doc.new_object_id();
+    let number_id = doc.add_object(dictionary! {
+        "Type" => "Annot", "Subtype" => "Widget", "FT" => "Tx",
+        "T" => Object::string_literal("so_ky_hieu"), "F" => 4,
+        "Rect" => vec![160.into(), 690.into(), 360.into(), 712.into()],
+        "P" => page_id, "DA" => Object::string_literal("/Helv 11 Tf 0 g"),
+    });
+    let date_id = doc.add_object(dictionary! {
+        "Type" => "Annot", "Subtype" => "Widget", "FT" => "Tx",
+        "T" => Object::string_literal("ngay_ban_hanh"), "F" => 4,
+        "Rect" => vec![380.into(), 690.into(), 540.into(), 712.into()],
+        "P" => page_id, "DA" => Object::string_literal("/Helv 11 Tf 0 g"),
+    });
+    doc.objects.insert(
+        page_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Page", "Parent" => pages_id,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+            "Contents" => content_id,
+            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
+            "Annots" => vec![number_id.into(), date_id.into()],
+        }),
+    );
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
+        ),
+    );
+    let helv_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
+    });
+    let form_id = doc.add_object(dictionary! {
+        "Fields" => vec![number_id.into(), date_id.into()],
+        "DA" => Object::string_literal("/Helv 11 Tf 0 g"),
+        "DR" => dictionary! { "Font" => dictionary! { "Helv" => helv_id } },
+    });
+    let catalog_id = doc.add_object(
+        dictionary! { "Type" => "Catalog", "Pages" => pages_id, "AcroForm" => form_id },
+    );
+    doc.trailer.set("Root", catalog_id);
+    let path = dir.join("input.pdf");
+    doc.save(&path).expect("write input PDF");
+    path
+}
+
+/// The same document rewritten by qpdf with object streams and a cross-reference stream.
+fn make_compressed_input(dir: &Path) -> PathBuf {
+    let plain = make_input(dir);
+    let out = dir.join("input-objstm.pdf");
+    let status = Command::new("qpdf")
+        .arg("--object-streams=generate")
+        .arg(&plain)
+        .arg(&out)
+        .status()
+        .expect("run qpdf");
+    assert!(status.success(), "qpdf could not rewrite the input");
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(
+        bytes.windows(7).any(|w| w == b"/ObjStm"),
+        "qpdf made no object stream"
+    );
+    out
+}
+
+fn vanthu(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vanthu"))
+        .args(args)
+        .env("VANTHU_P12_PASSWORD", P12_PASSWORD)
+        .output()
+        .expect("run vanthu")
+}
+
+fn sign(args: &[&str]) {
+    let out = vanthu(&[&["sign"], args].concat());
+    assert!(
+        out.status.success(),
+        "vanthu sign {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn pyhanko(tools: &Tools, file: &Path) -> Value {
+    let out = Command::new(&tools.python)
+        .arg(workspace().join("tests/interop/pyhanko_report.py"))
+        .arg(file)
+        .arg(certs().join("root-ca.pem"))
+        .output()
+        .expect("run pyHanko");
+    assert!(
+        out.status.success(),
+        "pyHanko failed on {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("pyHanko report is JSON")
+}
+
+/// poppler's verdict: every regular signature "Signature is Valid.".
+fn assert_pdfsig_valid(file: &Path, expected_signatures: usize) {
+    let out = Command::new("pdfsig")
+        .arg(file)
+        .output()
+        .expect("run pdfsig");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let valid = text
+        .matches("Signature Validation: Signature is Valid.")
+        .count();
+    assert_eq!(
+        valid,
+        expected_signatures,
+        "pdfsig on {}:\n{text}",
+        file.display()
+    );
+}
+
+fn assert_qpdf_clean(file: &Path) {
+    let out = Command::new("qpdf")
+        .arg("--check")
+        .arg(file)
+        .output()
+        .expect("run qpdf");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("No syntax or stream encoding errors found"),
+        "qpdf --check {}:\n{text}{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn signature<'a>(report: &'a Value, field: &str) -> &'a Value {
+    report["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["field"] == field)
+        .unwrap_or_else(|| panic!("no signature {field} in {report}"))
+}
+
+fn assert_sound(sig: &Value) {
+    for key in ["bottom_line", "intact", "valid", "trusted", "docmdp_ok"] {
+        assert_eq!(sig[key], true, "{key} in {sig}");
+    }
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn every_level_with_rsa_and_ecdsa_passes_pyhanko_pdfsig_and_qpdf() {
+    let Some(tools) = tools("every_level_with_rsa_and_ecdsa") else {
+        return;
+    };
+    let _tsa = Tsa::start();
+    let dir = tempfile::tempdir().unwrap();
+    let plain = make_input(dir.path());
+    let compressed = make_compressed_input(dir.path());
+    let image = workspace().join("crates/pades/assets/demo/signature.png");
+    let (signer_rsa_p12, ec_key, ec_cert, chain) = (
+        cert("signer-rsa.p12"),
+        cert("signer-ec.key"),
+        cert("signer-ec.pem"),
+        cert("issuing-ca.pem"),
+    );
+    let (ec384_p12, seal_p12) = (cert("signer-ec384.p12"), cert("seal.p12"));
+    let cases: Vec<(&str, &Path, Vec<&str>, bool)> = vec![
+        ("B-B", &plain, vec!["--p12", &signer_rsa_p12], false),
+        (
+            "B-B",
+            &compressed,
+            vec!["--key", &ec_key, "--cert", &ec_cert, "--chain", &chain],
+            false,
+        ),
+        (
+            "B-T",
+            &plain,
+            vec!["--key", &ec_key, "--cert", &ec_cert, "--chain", &chain],
+            true,
+        ),
+        (
+            "B-T",
+            &compressed,
+            vec!["--p12", &signer_rsa_p12, "--pss"],
+            false,
+        ),
+        ("B-LT", &plain, vec!["--p12", &ec384_p12], true),
+        ("B-LT", &compressed, vec!["--p12", &seal_p12], false),
+        ("B-LTA", &plain, vec!["--p12", &signer_rsa_p12], false),
+        (
+            "B-LTA",
+            &compressed,
+            vec!["--key", &ec_key, "--cert", &ec_cert, "--chain", &chain],
+            true,
+        ),
+    ];
+    for (i, (level, input, key_args, visible)) in cases.iter().enumerate() {
+        let out = dir.path().join(format!("case{i}-{level}.pdf"));
+        let mut args = vec![
+            p(input),
+            "-o",
+            p(&out),
+            "--level",
+            level,
+            "--tsa",
+            TSA_URL,
+            "--reason",
+            "Ký ban hành",
+        ];
+        args.extend(key_args.iter().copied());
+        if *visible {
+            args.extend(["--visible", "1:340,560,180,90", "--image", p(&image)]);
+        }
+        sign(&args);
+        let what = format!("case {i} ({level}, {}, visible {visible})", input.display());
+        let report = pyhanko(&tools, &out);
+        let sig = signature(&report, "Signature1");
+        assert_sound(sig);
+        let timestamped = *level != "B-B";
+        assert_eq!(
+            sig["timestamp_ok"],
+            if timestamped {
+                Value::Bool(true)
+            } else {
+                Value::Null
+            },
+            "{what}: {sig}"
+        );
+        match *level {
+            "B-B" | "B-T" => {
+                assert_eq!(sig["coverage"], "ENTIRE_FILE", "{what}");
+                assert_eq!(sig["ltv"], false, "{what}: no DSS yet, LTV must not pass");
+            }
+            _ => {
+                assert_eq!(sig["coverage"], "ENTIRE_REVISION", "{what}");
+                assert_eq!(sig["modification_level"], "LTA_UPDATES", "{what}: {sig}");
+                assert_eq!(sig["ltv"], true, "{what}: {sig}");
+            }
+        }
+        let timestamps = report["timestamps"].as_array().unwrap();
+        if *level == "B-LTA" {
+            assert_eq!(timestamps.len(), 1, "{what}: {report}");
+            assert_eq!(timestamps[0]["valid"], true, "{what}: {report}");
+            assert_eq!(timestamps[0]["trusted"], true, "{what}: {report}");
+            assert_eq!(timestamps[0]["ltv"], true, "{what}: {report}");
+        } else {
+            assert!(timestamps.is_empty(), "{what}: {report}");
+        }
+        assert_pdfsig_valid(&out, 1);
+        assert_qpdf_clean(&out);
+        // Incremental: the input is a byte-for-byte prefix of the output.
+        let (a, b) = (std::fs::read(input).unwrap(), std::fs::read(&out).unwrap());
+        assert!(b.starts_with(&a), "{what}: the original bytes changed");
+    }
+}
+
+#[test]
+fn official_certifies_clerk_fills_seal_signs_and_all_stay_valid() {
+    let Some(tools) = tools("official_certifies_clerk_fills_seal_signs") else {
+        return;
+    };
+    let _tsa = Tsa::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_input(dir.path());
+    let image = workspace().join("crates/pades/assets/demo/signature.png");
+    let official = dir.path().join("official.pdf");
+    sign(&[
+        p(&input),
+        "-o",
+        p(&official),
+        "--p12",
+        &cert("signer-rsa.p12"),
+        "--level",
+        "B-T",
+        "--tsa",
+        TSA_URL,
+        "--certify",
+        "--field",
+        "ChuKyLanhDao",
+        "--visible",
+        "1:340,560,180,90",
+        "--image",
+        p(&image),
+    ]);
+    let filled = dir.path().join("filled.pdf");
+    vanthu_pades::sign::fill_fields(
+        &official,
+        &filled,
+        &[
+            ("so_ky_hieu".to_string(), "123/QĐ-UBND".to_string()),
+            ("ngay_ban_hanh".to_string(), "22/11/2026".to_string()),
+        ],
+    )
+    .expect("fill the clerk's fields");
+    let report = pyhanko(&tools, &filled);
+    let sig = signature(&report, "ChuKyLanhDao");
+    assert_sound(sig);
+    assert_eq!(sig["modification_level"], "FORM_FILLING", "{sig}");
+
+    let sealed = dir.path().join("sealed.pdf");
+    sign(&[
+        p(&filled),
+        "-o",
+        p(&sealed),
+        "--p12",
+        &cert("seal.p12"),
+        "--level",
+        "B-LT",
+        "--tsa",
+        TSA_URL,
+        "--field",
+        "ConDau",
+    ]);
+    let report = pyhanko(&tools, &sealed);
+    let first = signature(&report, "ChuKyLanhDao");
+    assert_sound(first);
+    assert_eq!(first["modification_level"], "FORM_FILLING", "{first}");
+    assert_eq!(
+        first["ltv"], true,
+        "the seal's DSS also covers the official: {first}"
+    );
+    let second = signature(&report, "ConDau");
+    assert_sound(second);
+    assert_eq!(second["modification_level"], "LTA_UPDATES", "{second}");
+    assert_pdfsig_valid(&sealed, 2);
+    assert_qpdf_clean(&sealed);
+
+    // A second certification is refused, and nothing is written.
+    let again = dir.path().join("again.pdf");
+    let out = vanthu(&[
+        "sign",
+        p(&sealed),
+        "-o",
+        p(&again),
+        "--p12",
+        &cert("signer-ec.p12"),
+        "--certify",
+    ]);
+    assert!(!out.status.success());
+    assert!(!again.exists());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("certif"), "{stderr}");
+}
+
+#[test]
+fn b_t_file_is_extended_to_b_lta() {
+    let Some(tools) = tools("b_t_file_is_extended_to_b_lta") else {
+        return;
+    };
+    let _tsa = Tsa::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_compressed_input(dir.path());
+    let bt = dir.path().join("bt.pdf");
+    sign(&[
+        p(&input),
+        "-o",
+        p(&bt),
+        "--p12",
+        &cert("signer-ec.p12"),
+        "--level",
+        "B-T",
+        "--tsa",
+        TSA_URL,
+    ]);
+    assert_eq!(signature(&pyhanko(&tools, &bt), "Signature1")["ltv"], false);
+    let lta = dir.path().join("lta.pdf");
+    sign(&[
+        p(&bt),
+        "-o",
+        p(&lta),
+        "--extend",
+        "--level",
+        "B-LTA",
+        "--tsa",
+        TSA_URL,
+    ]);
+    let report = pyhanko(&tools, &lta);
+    let sig = signature(&report, "Signature1");
+    assert_sound(sig);
+    assert_eq!(sig["ltv"], true, "{sig}");
+    assert_eq!(report["timestamps"][0]["valid"], true, "{report}");
+    assert_eq!(report["timestamps"][0]["ltv"], true, "{report}");
+    assert_pdfsig_valid(&lta, 1);
+    assert_qpdf_clean(&lta);
+}
+
+#[test]
+fn bad_input_gives_one_line_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_pdf = dir.path().join("note.pdf");
+    std::fs::write(&not_pdf, b"this is not a PDF").unwrap();
+    let input = make_input(dir.path());
+    let out = dir.path().join("out.pdf");
+    let missing = dir.path().join("missing.pdf");
+    let key = cert("signer-rsa.key");
+    let crt = cert("signer-rsa.pem");
+    let p12 = cert("signer-rsa.p12");
+    let cases: Vec<Vec<&str>> = vec![
+        vec![p(&not_pdf), "-o", p(&out), "--key", &key, "--cert", &crt],
+        vec![p(&missing), "-o", p(&out), "--key", &key, "--cert", &crt],
+        vec![p(&input), "-o", p(&out), "--key", &crt, "--cert", &crt],
+        vec![
+            p(&input),
+            "-o",
+            p(&out),
+            "--p12",
+            &p12,
+            "--p12-password-env",
+            "VANTHU_TEST_NO_SUCH_VAR",
+        ],
+        vec![
+            p(&input),
+            "-o",
+            p(&out),
+            "--key",
+            &key,
+            "--cert",
+            &crt,
+            "--level",
+            "B-T",
+        ],
+        vec![
+            p(&input),
+            "-o",
+            p(&out),
+            "--key",
+            &key,
+            "--cert",
+            &crt,
+            "--level",
+            "B-Z",
+        ],
+        vec![
+            p(&input),
+            "-o",
+            p(&out),
+            "--key",
+            &key,
+            "--cert",
+            &crt,
+            "--field",
+            "so_ky_hieu",
+        ],
+        vec![p(&input), "-o", p(&out)],
+    ];
+    for args in cases {
+        let o = vanthu(&[&["sign"], &args[..]].concat());
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(!stderr.trim().is_empty(), "{args:?}: no message");
+        assert!(!out.exists(), "{args:?} left an output file");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".vanthu-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{args:?} left a temporary file");
+    }
+}
