@@ -1,0 +1,272 @@
+//! Bad input answered with the right problem and nothing written; the operational endpoints
+//! (probes, metrics, OpenAPI, docs) and request ids.
+
+mod common;
+
+use common::{expect_problem, files_under, status_json, unit_by_code, Server, TestEnv};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn totals(server: &Server, token: &str) -> (u64, u64) {
+    let (_, units) = status_json(server.get("/api/v1/units", token));
+    let (_, users) = status_json(server.get("/api/v1/users", token));
+    (
+        units["total"].as_u64().unwrap(),
+        users["total"].as_u64().unwrap(),
+    )
+}
+
+fn send_raw(server: &Server, token: &str, method: Method, path: &str, content_type: &str, body: &str) -> reqwest::blocking::Response {
+    server
+        .request(method, path, token)
+        .header("Content-Type", content_type)
+        .body(body.to_owned())
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn malformed_requests_name_the_problem_and_write_nothing() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&["--max-body", "2048"]);
+    let admin = server.demo_login("district.admin");
+    let district = unit_by_code(&server, &admin, "000.00.31.H56");
+    let parent = district["id"].as_i64().unwrap();
+    let before = totals(&server, &admin);
+    let json_type = "application/json";
+
+    // Malformed JSON bodies: 400 naming the field.
+    for (body, field) in [
+        (json!({ "parent_id": "four", "code": "001.00.31.H56", "name": "Phòng", "level": "department" }).to_string(), Some("parent_id")),
+        (json!({ "parent_id": parent, "name": "Phòng", "level": "department" }).to_string(), Some("code")),
+        (json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "Phòng", "level": "department", "colour": "red" }).to_string(), Some("colour")),
+        ("{\"parent_id\": 2, \"code\": ".to_owned(), None),
+        ("[1, 2, 3]".to_owned(), None),
+    ] {
+        let r = send_raw(&server, &admin, Method::POST, "/api/v1/units", json_type, &body);
+        let problem = expect_problem(r, 400, "invalid_json");
+        match field {
+            Some(field) => {
+                assert_eq!(problem["field"], field, "{problem}");
+                assert!(problem["detail"].as_str().unwrap().contains(field), "{problem}");
+            }
+            None => assert!(problem["detail"].as_str().unwrap().contains("line 1"), "{problem}"),
+        }
+    }
+    let r = send_raw(&server, &admin, Method::POST, "/api/v1/users", json_type,
+        &json!({ "username": "a.b", "display_name": "x", "unit_id": parent, "roles": ["clerk", 7], "password": "mat-khau-dai" }).to_string());
+    assert_eq!(expect_problem(r, 400, "invalid_json")["field"], "roles[1]");
+
+    // Well-formed JSON with values that break the rules: 422 naming the field.
+    for (body, field) in [
+        (json!({ "parent_id": parent, "code": "not a code", "name": "Phòng", "level": "department" }), "code"),
+        (json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "  ", "level": "department" }), "name"),
+        (json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "Phòng", "level": "ward" }), "level"),
+        (json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "Phòng", "level": "province" }), "level"),
+    ] {
+        let problem = expect_problem(server.post("/api/v1/units", &admin, &body), 422, "validation_failed");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    for (body, field) in [
+        (json!({ "username": "x", "display_name": "Lê Văn A", "unit_id": parent, "roles": ["clerk"], "password": "mat-khau-dai" }), "username"),
+        (json!({ "username": "le.van.a", "display_name": "Lê Văn A", "unit_id": parent, "roles": ["boss"], "password": "mat-khau-dai" }), "roles"),
+        (json!({ "username": "le.van.a", "display_name": "Lê Văn A", "unit_id": parent, "roles": ["clerk"], "password": "short" }), "password"),
+        (json!({ "username": "le.van.a", "display_name": "", "unit_id": parent, "roles": ["clerk"], "password": "mat-khau-dai" }), "display_name"),
+    ] {
+        let problem = expect_problem(server.post("/api/v1/users", &admin, &body), 422, "validation_failed");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    // Taken values: 409.
+    expect_problem(
+        server.post("/api/v1/users", &admin, &json!({ "username": "district.clerk", "display_name": "Trùng", "unit_id": parent, "roles": ["clerk"], "password": "mat-khau-dai" })),
+        409,
+        "conflict",
+    );
+    expect_problem(
+        server.post("/api/v1/units", &admin, &json!({ "parent_id": parent, "code": "000.31.01.H56", "name": "Trùng mã", "level": "department" })),
+        409,
+        "conflict",
+    );
+    // The parent link cannot be changed.
+    let r = server.patch(&format!("/api/v1/units/{parent}"), &admin, &json!({ "parent_id": 1 }));
+    assert_eq!(expect_problem(r, 400, "invalid_json")["field"], "parent_id");
+
+    // Wrong media type: 415.
+    let valid = json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "Phòng", "level": "department" }).to_string();
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/xml"] {
+        let r = send_raw(&server, &admin, Method::POST, "/api/v1/units", content_type, &valid);
+        expect_problem(r, 415, "unsupported_media_type");
+    }
+    let r = server.request(Method::POST, "/api/v1/units", &admin).body(valid.clone()).send().unwrap();
+    expect_problem(r, 415, "unsupported_media_type");
+
+    // Too large: 413 (the limit is 2048 bytes here).
+    let huge = json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "P".repeat(4000), "level": "department" }).to_string();
+    let problem = expect_problem(
+        send_raw(&server, &admin, Method::POST, "/api/v1/units", json_type, &huge),
+        413,
+        "payload_too_large",
+    );
+    assert!(problem["detail"].as_str().unwrap().contains("2048"));
+    let login_huge = json!({ "username": "district.admin", "password": "p".repeat(5000) }).to_string();
+    expect_problem(
+        send_raw(&server, &admin, Method::POST, "/api/v1/auth/login", json_type, &login_huge),
+        413,
+        "payload_too_large",
+    );
+
+    // Bad paging: 400 naming the parameter.
+    for (query, field) in [("page=0", "page"), ("per_page=500", "per_page"), ("page=abc", "page")] {
+        let problem = expect_problem(server.get(&format!("/api/v1/units?{query}"), &admin), 400, "invalid_query");
+        assert_eq!(problem["field"], field);
+    }
+
+    // Unknown routes and methods.
+    let nowhere = expect_problem(server.get("/api/v1/nowhere", &admin), 404, "not_found");
+    assert_eq!(nowhere, expect_problem(server.get("/no/such/page", &admin), 404, "not_found"));
+    expect_problem(
+        server.request(Method::DELETE, "/api/v1/units", &admin).send().unwrap(),
+        405,
+        "method_not_allowed",
+    );
+    expect_problem(
+        server.request(Method::PUT, &format!("/api/v1/units/{parent}"), &admin).send().unwrap(),
+        405,
+        "method_not_allowed",
+    );
+    expect_problem(server.get("/api/v1/units/abc", &admin), 404, "not_found");
+
+    assert_eq!(totals(&server, &admin), before, "refused requests must not write");
+}
+
+#[test]
+fn refused_uploads_leave_no_file_behind() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&["--max-upload", "1000"]);
+    let clerk = server.demo_login("district.clerk");
+    let upload = |content_type: Option<&str>, body: Vec<u8>| {
+        let mut request = server.request(Method::POST, "/api/v1/files", &clerk).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        request.send().unwrap()
+    };
+    let problem = expect_problem(upload(Some("application/pdf"), vec![b'x'; 5000]), 413, "payload_too_large");
+    assert!(problem["detail"].as_str().unwrap().contains("1000"));
+    expect_problem(upload(Some("multipart/form-data; boundary=x"), b"--x--".to_vec()), 415, "unsupported_media_type");
+    expect_problem(upload(Some("nonsense"), b"abc".to_vec()), 415, "unsupported_media_type");
+    // A streamed body without Content-Length is cut off at the limit too.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..10).map(|_| Ok(vec![b'y'; 300])).collect();
+    let r = server
+        .request(Method::POST, "/api/v1/files", &clerk)
+        .header("Content-Type", "application/pdf")
+        .body(reqwest::blocking::Body::new(ChunkReader::new(chunks)))
+        .send();
+    if let Ok(r) = r {
+        expect_problem(r, 413, "payload_too_large");
+    }
+    assert_eq!(files_under(&env.blob_dir()), Vec::<std::path::PathBuf>::new());
+
+    // Within the limit it is stored, and no media type means octet-stream.
+    let (status, body) = status_json(upload(None, vec![b'z'; 1000]));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["media_type"], "application/octet-stream");
+    assert_eq!(files_under(&env.blob_dir().join("sha256")).len(), 1);
+    // Bad digests are simply not found.
+    expect_problem(server.get("/api/v1/files/..%2F..%2Fserver-secret", &clerk), 404, "not_found");
+}
+
+/// A body without a declared length, sent chunk by chunk.
+struct ChunkReader {
+    chunks: std::vec::IntoIter<Result<Vec<u8>, std::io::Error>>,
+    current: std::io::Cursor<Vec<u8>>,
+}
+
+impl ChunkReader {
+    fn new(chunks: Vec<Result<Vec<u8>, std::io::Error>>) -> Self {
+        ChunkReader {
+            chunks: chunks.into_iter(),
+            current: std::io::Cursor::new(Vec::new()),
+        }
+    }
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let n = self.current.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            match self.chunks.next() {
+                Some(chunk) => self.current = std::io::Cursor::new(chunk?),
+                None => return Ok(0),
+            }
+        }
+    }
+}
+
+#[test]
+fn probes_metrics_openapi_docs_and_request_ids() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&["--log-format", "json"]);
+    let get = |path: &str| server.client.get(server.url(path)).send().unwrap();
+
+    let (status, health) = status_json(get("/healthz"));
+    assert_eq!((status, health), (200, json!({ "status": "ok" })));
+    let (status, ready) = status_json(get("/readyz"));
+    assert_eq!(status, 200);
+    assert_eq!(ready["status"], "ready");
+    let backend = if env.db.url().starts_with("postgres") { "postgres" } else { "sqlite" };
+    assert_eq!(ready["database"], backend);
+
+    let r = get("/api/openapi.json");
+    assert_eq!(r.status(), 200);
+    let doc: Value = r.json().unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    for path in ["/api/v1/auth/login", "/api/v1/units", "/api/v1/units/{id}", "/api/v1/users/{id}", "/api/v1/files", "/api/v1/files/{sha256}", "/api/v1/me", "/readyz", "/metrics"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
+    assert!(doc["components"]["schemas"].get("Problem").is_some());
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+
+    // The docs page and its assets are served by the binary itself (no network needed).
+    let r = get("/api/docs");
+    assert_eq!(r.status(), 200);
+    let html = r.text().unwrap();
+    assert!(html.contains("swagger"), "{html}");
+    let r = get("/api/docs/swagger-ui-bundle.js");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().unwrap().len() > 100_000);
+    let r = get("/api/docs/swagger-initializer.js");
+    assert!(r.text().unwrap().contains("/api/openapi.json"));
+
+    // Request ids: a client's own id is echoed, otherwise one is assigned.
+    let r = server.client.get(server.url("/healthz")).header("X-Request-Id", "trace-42").send().unwrap();
+    assert_eq!(r.headers()["x-request-id"], "trace-42");
+    let assigned = get("/healthz").headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(assigned.len(), 36, "{assigned}");
+    expect_problem(get("/api/v1/units/1"), 401, "unauthorized");
+
+    let r = get("/metrics");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = r.text().unwrap();
+    assert!(text.contains(r#"vanthu_http_requests_total{method="GET",route="/healthz",status="200"}"#), "{text}");
+    assert!(text.contains(r#"route="/api/v1/units/{id}",status="401""#), "{text}");
+    assert!(text.contains("vanthu_http_request_duration_seconds_bucket"), "{text}");
+
+    // JSON log lines carry the request id and never the token or password.
+    let token = server.demo_login("district.clerk");
+    assert_eq!(server.get("/api/v1/me", &token).status(), 200);
+    let logs = server.stderr();
+    assert!(!logs.contains(&token), "the token leaked into the log");
+    assert!(!logs.contains(common::DEMO_PASSWORD), "the password leaked into the log");
+    let request_line = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["span"]["request_id"] == "trace-42")
+        .unwrap_or_else(|| panic!("no JSON log line with the request id:\n{logs}"));
+    assert_eq!(request_line["span"]["route"], "/healthz");
+    assert_eq!(request_line["status"], 200);
+}

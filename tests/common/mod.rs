@@ -1,0 +1,324 @@
+//! Shared helpers for the end-to-end tests: run the real `vanthu` binary against a fresh data
+//! directory and database (SQLite, or PostgreSQL when `VANTHU_TEST_DATABASE` is a postgres://
+//! URL), talk to it over real HTTP, and kill it when the test ends.
+
+#![allow(dead_code)] // Each test file uses a different part of these helpers.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::{json, Value};
+use vanthu_store::testing::TestDatabase;
+
+/// Password of every demo account.
+pub const DEMO_PASSWORD: &str = "vanthu-demo";
+
+/// How long a server may take to start (argon2 hashing and key generation when seeding the
+/// demo, migrations on PostgreSQL).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A data directory and a database that outlive server restarts within one test.
+pub struct TestEnv {
+    pub db: TestDatabase,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        TestEnv {
+            db: TestDatabase::create(),
+            dir: tempfile::Builder::new()
+                .prefix("vanthu-e2e-")
+                .tempdir()
+                .expect("temporary directory"),
+        }
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Final names of stored blobs live below this folder.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.data_dir().join("blobs")
+    }
+
+    /// `vanthu` with this environment's data directory and database and nothing inherited
+    /// that could change its configuration.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vanthu"));
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if key.starts_with("VANTHU_") || key == "DATABASE_URL" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.current_dir(self.dir.path())
+            .env("VANTHU_DATA", self.data_dir())
+            .env("DATABASE_URL", self.db.url())
+            .env("RUST_LOG", "info");
+        cmd
+    }
+
+    /// Runs a command to completion.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run vanthu")
+    }
+
+    /// Starts `vanthu serve` on a free port with extra arguments and waits until it answers.
+    pub fn serve(&self, args: &[&str]) -> Server {
+        let mut cmd = self.command();
+        cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").args(args);
+        Server::start(cmd)
+    }
+
+    /// Starts the server with the demo organisation.
+    pub fn serve_demo(&self, args: &[&str]) -> Server {
+        let mut all = vec!["--demo"];
+        all.extend_from_slice(args);
+        self.serve(&all)
+    }
+}
+
+/// A running server, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base_url: String,
+    pub client: Client,
+    stdout: mpsc::Receiver<String>,
+    stderr_path: Option<PathBuf>,
+}
+
+impl Server {
+    fn start(mut cmd: Command) -> Server {
+        let stderr_file = tempfile::NamedTempFile::new().expect("stderr file");
+        let (file, stderr_path) = stderr_file.keep().expect("keep stderr file");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(file))
+            .spawn()
+            .expect("spawn vanthu serve");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + START_TIMEOUT;
+        let base_url = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(url) = line.strip_prefix("vanthu listening on ") {
+                        break url.trim().to_owned();
+                    }
+                }
+                Err(_) => {
+                    let status = child.try_wait().ok().flatten();
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "server did not start (exit status {status:?}); stderr:\n{}",
+                        std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                    );
+                }
+            }
+        };
+        let server = Server {
+            child,
+            base_url,
+            client: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("HTTP client"),
+            stdout: rx,
+            stderr_path: Some(stderr_path),
+        };
+        server.wait_healthy();
+        server
+    }
+
+    fn wait_healthy(&self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match self.client.get(self.url("/healthz")).send() {
+                Ok(r) if r.status() == 200 => return,
+                _ if Instant::now() > deadline => panic!("/healthz never answered 200"),
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// Lines the server printed on standard output since start (after the address line).
+    pub fn stdout_lines(&self) -> Vec<String> {
+        self.stdout.try_iter().collect()
+    }
+
+    /// What the server wrote to standard error so far.
+    pub fn stderr(&self) -> String {
+        self.stderr_path
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_default()
+    }
+
+    /// Signs in and returns the token; panics unless the login succeeds.
+    pub fn login(&self, username: &str, password: &str) -> String {
+        let r = self.try_login(username, password);
+        assert_eq!(r.status(), 200, "login {username}");
+        r.json::<Value>().unwrap()["token"]
+            .as_str()
+            .expect("token in login response")
+            .to_owned()
+    }
+
+    /// Signs in a demo account.
+    pub fn demo_login(&self, username: &str) -> String {
+        self.login(username, DEMO_PASSWORD)
+    }
+
+    pub fn try_login(&self, username: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .expect("login request")
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .expect("GET")
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .expect("POST")
+    }
+
+    pub fn patch(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .expect("PATCH")
+    }
+
+    /// A request with the bearer token, for anything the helpers above do not cover.
+    pub fn request(&self, method: reqwest::Method, path: &str, token: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path)).bearer_auth(token)
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the server");
+    }
+
+    /// Process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(path) = self.stderr_path.take() {
+            if std::thread::panicking() {
+                eprintln!(
+                    "--- server stderr ---\n{}",
+                    std::fs::read_to_string(&path).unwrap_or_default()
+                );
+            }
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Status and JSON body of a response; asserts problem responses are problem+json.
+pub fn status_json(r: Response) -> (u16, Value) {
+    let status = r.status().as_u16();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = r.text().expect("response body");
+    if status >= 400 {
+        assert_eq!(
+            content_type, "application/problem+json",
+            "error {status} must be problem+json: {text}"
+        );
+    }
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    };
+    if status >= 400 {
+        assert_eq!(body["status"], status, "{body}");
+        assert!(body["code"].is_string(), "{body}");
+        assert!(body["detail"].is_string(), "{body}");
+    }
+    (status, body)
+}
+
+/// Asserts a problem response with this status and code and returns its body.
+pub fn expect_problem(r: Response, status: u16, code: &str) -> Value {
+    let (got, body) = status_json(r);
+    assert_eq!((got, body["code"].as_str().unwrap_or("")), (status, code), "{body}");
+    body
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The unit with this code as the caller sees it in the unit list.
+pub fn unit_by_code(server: &Server, token: &str, code: &str) -> Value {
+    let (status, page) = status_json(server.get("/api/v1/units?per_page=200", token));
+    assert_eq!(status, 200, "{page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["code"] == code)
+        .unwrap_or_else(|| panic!("unit {code} not visible: {page}"))
+        .clone()
+}
