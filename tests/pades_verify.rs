@@ -1,7 +1,7 @@
 //! `vanthu verify` against pyHanko: a corpus made by pyHanko itself
-//! (tests/interop/verify_corpus.py: valid B-B and B-T, serial signatures, a byte changed in the
-//! signed range, page content replaced after signing, a self-signed signer, an unsigned file, a
-//! truncated file, a non-PDF) is verified by our binary, and each verdict must match the one
+//! (tests/interop/verify_corpus.py: valid B-B and B-T, serial signatures, a certification
+//! followed by an approval signature, B-LTA, a byte changed in the signed range, page content
+//! replaced after signing, a self-signed signer, an unsigned file, a truncated file, a non-PDF) is verified by our binary, and each verdict must match the one
 //! pyHanko gives for the same file.
 
 use std::path::{Path, PathBuf};
@@ -83,7 +83,7 @@ fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
     let trust = ["--trust", root.to_str().unwrap(), "--offline"];
 
     let cases = expected.as_object().unwrap();
-    assert_eq!(cases.len(), 9, "the corpus has nine cases");
+    assert_eq!(cases.len(), 11, "the corpus has eleven cases");
     for (name, want) in cases {
         let file = dir.path().join(want["file"].as_str().unwrap());
         let verdict = want["verdict"].as_str().unwrap();
@@ -171,6 +171,18 @@ fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
     let (_, serial) = verify_json(&dir.path().join("serial.pdf"), &trust);
     assert_eq!(serial["signatures"][0]["coverage"], "ENTIRE_REVISION");
     assert_eq!(serial["signatures"][1]["signer"], "UBND huyện Demo");
+
+    let (_, certified) = verify_json(&dir.path().join("certified_serial.pdf"), &trust);
+    assert_eq!(certified["docmdp_permission"], 2);
+    assert_eq!(certified["signatures"][0]["kind"], "certification");
+    assert_eq!(certified["signatures"][0]["docmdp_ok"], true);
+
+    let (_, lta) = verify_json(&dir.path().join("lta.pdf"), &trust);
+    assert_eq!(lta["signatures"][0]["level"], "B-LTA", "{lta}");
+    assert_eq!(lta["signatures"][0]["revocation"], "good");
+    assert_eq!(lta["signatures"][1]["kind"], "document_timestamp");
+    assert!(lta["signatures"][1]["timestamp_time"].is_string());
+    assert!(lta["dss"]["crls"].as_u64().unwrap() >= 2);
 
     let (_, changed) = verify_json(&dir.path().join("byte_changed.pdf"), &trust);
     assert_eq!(changed["signatures"][0]["indication"], "TOTAL-FAILED");

@@ -29,6 +29,7 @@ from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko_certvalidator import ValidationContext
+from asn1crypto import crl as asn1_crl
 
 # pyHanko logs every failed validation at length; the verdicts are what matter here.
 logging.disable(logging.CRITICAL)
@@ -69,8 +70,10 @@ def signer_from(key, crt, chain=()):
     return signers.SimpleSigner.load(key, crt, ca_chain_files=chain)
 
 
-def sign(data, field, signer, timestamper=None):
-    meta = signers.PdfSignatureMetadata(field_name=field, subfilter=SigSeedSubFilter.PADES)
+def sign(data, field, signer, timestamper=None, **meta_options):
+    meta = signers.PdfSignatureMetadata(
+        field_name=field, subfilter=SigSeedSubFilter.PADES, **meta_options
+    )
     w = IncrementalPdfFileWriter(io.BytesIO(data))
     out = signers.sign_pdf(w, meta, signer=signer, timestamper=timestamper)
     return out.getvalue()
@@ -139,7 +142,7 @@ def pyhanko_verdict(path):
                     "trusted": bool(st.trusted),
                     "modification": mod.name if mod is not None else None,
                     "timestamp": ts_ok is not None,
-                    "bottom_line": bool(st.bottom_line),
+                    "bottom_line": bool(getattr(st, "bottom_line", intact and st.trusted)),
                 })
             return {"verdict": worst, "signatures": details}
     except Exception as e:  # pyHanko could not read the file at all
@@ -162,6 +165,21 @@ def main():
     cases["valid_bb"] = bb
     cases["valid_bt"] = sign(base, "Signature1", ec, timestamper=tsa)
     cases["serial"] = sign(sign(base, "ChuKyLanhDao", rsa), "ChuKyConDau", seal)
+    cases["certified_serial"] = sign(
+        sign(base, "ChuKyLanhDao", rsa, certify=True), "ChuKyConDau", seal
+    )
+    # B-LTA: revocation data from the development CRLs (no network), then a document time-stamp.
+    crls = []
+    for name in ("issuing-ca.crl", "root-ca.crl"):
+        with open(cert(name), "rb") as f:
+            crls.append(asn1_crl.CertificateList.load(f.read()))
+    lta_context = ValidationContext(
+        trust_roots=[load_cert_from_pemder(cert("root-ca.pem"))], crls=crls, allow_fetching=False
+    )
+    cases["lta"] = sign(
+        base, "Signature1", rsa, timestamper=tsa, embed_validation_info=True,
+        use_pades_lta=True, validation_context=lta_context,
+    )
     tampered = bytearray(bb)
     at = bb.index(b"Van ban mau")
     tampered[at] = ord("X")

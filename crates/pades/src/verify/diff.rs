@@ -323,19 +323,7 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
                     format!("OTHER: FormUpdatingRule: AcroForm /{key} changed (object {num})"),
                 );
             } else if key == "Fields" {
-                if self
-                    .additive(
-                        old.get("Fields").cloned(),
-                        new.get("Fields").cloned(),
-                        "/Fields",
-                    )
-                    .is_some()
-                {
-                    self.note(
-                        ModificationLevel::FormFilling,
-                        "FORM_FILLING: FormUpdatingRule: fields added".into(),
-                    );
-                }
+                self.fields_added(old.get("Fields").cloned(), new.get("Fields").cloned());
             } else {
                 self.note(
                     ModificationLevel::FormFilling,
@@ -416,12 +404,13 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
             return;
         };
         for a in added {
-            let widget = self
+            let dict = self
                 .new
                 .resolve_dict(&Object::Reference(a))
-                .map(|d| d.name_is("Subtype", "Widget"))
-                .unwrap_or(false);
-            if widget {
+                .unwrap_or_default();
+            if self.is_document_timestamp_field(&dict) {
+                self.note(ModificationLevel::LtaUpdates, format!("LTA_UPDATES: SigFieldCreationRule: document time-stamp widget {} added to page {page}", a.num));
+            } else if dict.name_is("Subtype", "Widget") {
                 self.note(
                     ModificationLevel::FormFilling,
                     format!(
@@ -436,6 +425,46 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
                 );
             }
         }
+    }
+
+    /// New entries in /Fields: document time-stamp fields are LTA updates, others form filling.
+    fn fields_added(&mut self, old: Option<Object>, new: Option<Object>) {
+        let Some(added) = self.additive(old, new, "/Fields") else {
+            return;
+        };
+        for f in added {
+            let dict = self
+                .new
+                .resolve_dict(&Object::Reference(f))
+                .unwrap_or_default();
+            if self.is_document_timestamp_field(&dict) {
+                self.note(
+                    ModificationLevel::LtaUpdates,
+                    format!(
+                        "LTA_UPDATES: SigFieldCreationRule: document time-stamp field {} added",
+                        f.num
+                    ),
+                );
+            } else {
+                self.note(
+                    ModificationLevel::FormFilling,
+                    format!("FORM_FILLING: SigFieldCreationRule: field {} added", f.num),
+                );
+            }
+        }
+    }
+
+    /// A signature field (or its widget) whose value is a document time-stamp.
+    fn is_document_timestamp_field(&self, dict: &Dictionary) -> bool {
+        let field = match dict.get("Parent") {
+            Some(p) if !dict.contains("FT") => self.new.resolve_dict(p).unwrap_or_default(),
+            _ => dict.clone(),
+        };
+        field.name_is("FT", "Sig")
+            && field
+                .get("V")
+                .and_then(|v| self.new.resolve_dict(v).ok())
+                .is_some_and(|v| v.name_is("Type", "DocTimeStamp"))
     }
 }
 
@@ -542,14 +571,7 @@ pub fn analyse<O: Source, N: Source>(
                 a.acroform(num, od, nd);
             }
         } else if is(&|r| r.fields_array == Some(num)) {
-            if a.additive(Some(o.clone()), Some(n.clone()), "/Fields")
-                .is_some()
-            {
-                a.note(
-                    ModificationLevel::FormFilling,
-                    "FORM_FILLING: FormUpdatingRule: fields added".into(),
-                );
-            }
+            a.fields_added(Some(o.clone()), Some(n.clone()));
         } else if let Some(is_sig) = old_roles
             .fields
             .get(&num)

@@ -166,7 +166,6 @@ struct Checked {
     failure: Option<(Indication, SubIndication, String)>,
     /// For document time-stamps: the token itself; for signatures: the signature time-stamp.
     token: Option<TimestampToken>,
-    token_ok: bool,
     problems: Vec<String>,
 }
 
@@ -210,8 +209,14 @@ fn verify_reader<S: Source>(
     // Proofs of existence from valid, trusted document time-stamps: (covered end, time).
     let mut poe: Vec<(u64, DateTime<Utc>)> = Vec::new();
     for c in &checked {
-        if c.kind == SignatureKind::DocumentTimestamp && c.intact && c.token_ok {
-            if let Some(t) = &c.token {
+        if c.kind != SignatureKind::DocumentTimestamp || !c.intact {
+            continue;
+        }
+        if let Some(t) = &c.token {
+            if tsa_trust(t, &dss.certs, &dss.crls, &dss.ocsps, options)
+                .problems
+                .is_empty()
+            {
                 poe.push((c.signed_end, t.gen_time));
             }
         }
@@ -311,7 +316,6 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         intact: true,
         failure: None,
         token: None,
-        token_ok: false,
         problems: Vec::new(),
     };
     let file_len = reader.len();
@@ -628,16 +632,17 @@ fn tsa_trust(
     crls: &[Vec<u8>],
     ocsps: &[Vec<u8>],
     options: &VerifyOptions,
-) -> (Vec<String>, Vec<X509>) {
+) -> TsaTrust {
     let Some(cert) = token
         .tsa_certificate
         .as_deref()
         .and_then(|d| X509::from_der(d).ok())
     else {
-        return (
-            vec!["the time-stamp authority's certificate is missing".into()],
-            vec![],
-        );
+        return TsaTrust {
+            problems: vec!["the time-stamp authority's certificate is missing".into()],
+            chain: vec![],
+            revocation: RevocationSummary::NotChecked,
+        };
     };
     let helpers: Vec<X509> = token
         .certificates
@@ -657,13 +662,34 @@ fn tsa_trust(
         problems.push(e);
     }
     let revs = trust::check_revocation(&path.chain, &options.anchors, crls, ocsps, token.gen_time);
-    if revs
+    let revocation = if path.status != PathStatus::Valid {
+        RevocationSummary::NotChecked
+    } else if revs
         .iter()
         .any(|r| matches!(r.status, RevocationStatus::Revoked { .. }))
     {
         problems.push("the time-stamp authority's certificate is revoked".into());
+        RevocationSummary::Revoked
+    } else if revs.iter().any(|r| r.status == RevocationStatus::Unknown) {
+        RevocationSummary::Unknown
+    } else {
+        RevocationSummary::Good
+    };
+    TsaTrust {
+        problems,
+        chain: path.chain,
+        revocation,
     }
-    (problems, path.chain)
+}
+
+/// What was found about a time-stamp authority.
+struct TsaTrust {
+    /// Why it is not trusted; empty when trusted.
+    problems: Vec<String>,
+    /// Its certification path (leaf first).
+    chain: Vec<X509>,
+    /// Revocation status of that path.
+    revocation: RevocationSummary,
 }
 
 fn path_text(s: &PathStatus) -> String {
@@ -761,24 +787,24 @@ fn judge<S: Source>(
     let mut timestamp_time = None;
     let mut own_poe = None;
     let mut tsa_chain = Vec::new();
-    if let Some(token) = &c.token {
-        if c.intact {
-            timestamp_time = Some(rfc3339(token.gen_time));
-            let (tsa_problems, chain) = tsa_trust(token, &helpers_der, &crls, &ocsps, options);
-            tsa_chain = chain;
-            if tsa_problems.is_empty() {
-                own_poe = Some(token.gen_time);
-            } else if c.kind != SignatureKind::DocumentTimestamp {
-                problems.extend(tsa_problems.iter().cloned());
+    let mut tsa = None;
+    if let Some(token) = c.token.as_ref().filter(|_| c.intact) {
+        timestamp_time = Some(rfc3339(token.gen_time));
+        let t = tsa_trust(token, &helpers_der, &crls, &ocsps, options);
+        tsa_chain = t.chain.clone();
+        if t.problems.is_empty() {
+            own_poe = Some(token.gen_time);
+        } else {
+            problems.extend(t.problems.iter().cloned());
+            if c.kind != SignatureKind::DocumentTimestamp {
                 failure.get_or_insert((
                     Indication::Indeterminate,
                     SubIndication::CertificateChainGeneralFailure,
-                    tsa_problems[0].clone(),
+                    t.problems[0].clone(),
                 ));
-            } else {
-                problems.extend(tsa_problems.iter().cloned());
             }
         }
+        tsa = Some(t);
     }
     let later_poe = poe
         .iter()
@@ -802,19 +828,10 @@ fn judge<S: Source>(
     let mut signer_chain: Vec<X509> = Vec::new();
     if let Some(cert) = &c.signer_cert {
         if c.kind == SignatureKind::DocumentTimestamp {
-            if c.intact {
-                let token_problems = c
-                    .token
-                    .as_ref()
-                    .map(|t| tsa_trust(t, &helpers_der, &crls, &ocsps, options).0)
-                    .unwrap_or_default();
-                trusted = token_problems.is_empty();
-                revocation = if trusted {
-                    RevocationSummary::Good
-                } else {
-                    RevocationSummary::NotChecked
-                };
-                if let Some(p) = token_problems.first() {
+            if let Some(tsa) = tsa.as_ref().filter(|_| c.intact) {
+                trusted = tsa.problems.is_empty();
+                revocation = tsa.revocation;
+                if let Some(p) = tsa.problems.first() {
                     failure.get_or_insert((
                         Indication::Indeterminate,
                         SubIndication::NoCertificateChainFound,
