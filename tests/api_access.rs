@@ -65,7 +65,11 @@ fn unit_and_user_lists_follow_the_role() {
         assert_eq!(codes(&units), expected, "district.{role}");
         assert_eq!(units["total"], expected.len() as u64);
         let (_, users) = status_json(server.get("/api/v1/users", &token));
-        let expected = if sees_subtree { &everyone } else { &district_users };
+        let expected = if sees_subtree {
+            &everyone
+        } else {
+            &district_users
+        };
         assert_eq!(&usernames(&users), expected, "district.{role}");
 
         let token = server.demo_login(&format!("commune.{role}"));
@@ -82,7 +86,10 @@ fn unit_and_user_lists_follow_the_role() {
         let (status, body) =
             status_json(server.get(&format!("/api/v1/units?page={page}&per_page=2"), &token));
         assert_eq!(status, 200);
-        assert_eq!((body["page"].as_u64(), body["per_page"].as_u64()), (Some(page), Some(2)));
+        assert_eq!(
+            (body["page"].as_u64(), body["per_page"].as_u64()),
+            (Some(page), Some(2))
+        );
         assert_eq!(body["total"], 6);
         assert_eq!(body["items"].as_array().unwrap().len(), 2);
         seen.extend(codes(&body));
@@ -117,11 +124,21 @@ impl Probe<'_> {
     }
 
     /// Sends one request and checks the status; a 404 must match the missing-id answer.
-    fn expect(&mut self, who: &str, endpoint: &'static str, r: reqwest::blocking::Response, want: u16) {
+    fn expect(
+        &mut self,
+        who: &str,
+        endpoint: &'static str,
+        r: reqwest::blocking::Response,
+        want: u16,
+    ) {
         let (status, body) = status_json(r);
         assert_eq!(status, want, "{who}: {endpoint}: {body}");
         if status == 404 {
-            assert_eq!(&body, self.missing_body(endpoint), "{who}: {endpoint}: 404 must not leak");
+            assert_eq!(
+                &body,
+                self.missing_body(endpoint),
+                "{who}: {endpoint}: 404 must not leak"
+            );
         }
         if status == 201 {
             self.created += 1;
@@ -146,7 +163,12 @@ impl Probe<'_> {
         };
         let id = place.unit_id;
 
-        self.expect(&who, "get_unit", server.get(&format!("/api/v1/units/{id}"), token), read);
+        self.expect(
+            &who,
+            "get_unit",
+            server.get(&format!("/api/v1/units/{id}"), token),
+            read,
+        );
         self.expect(
             &who,
             "patch_unit",
@@ -182,7 +204,12 @@ impl Probe<'_> {
             write(201),
         );
         if let Some((user_id, display_name)) = &place.user {
-            self.expect(&who, "get_user", server.get(&format!("/api/v1/users/{user_id}"), token), read);
+            self.expect(
+                &who,
+                "get_user",
+                server.get(&format!("/api/v1/users/{user_id}"), token),
+                read,
+            );
             self.expect(
                 &who,
                 "patch_user",
@@ -342,7 +369,10 @@ fn files_are_visible_only_where_their_unit_is() {
         } else {
             let (status, body) = status_json(r);
             assert_eq!(status, 404, "{user}");
-            assert_eq!(body, missing, "{user}: a hidden file looks like a missing one");
+            assert_eq!(
+                body, missing,
+                "{user}: a hidden file looks like a missing one"
+            );
         }
     }
 }

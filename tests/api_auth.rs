@@ -53,7 +53,11 @@ fn requests_without_a_valid_token_are_refused() {
     let server = env.serve_demo(&[]);
     let r = server.client.get(server.url("/api/v1/me")).send().unwrap();
     assert_eq!(
-        r.headers().get("www-authenticate").unwrap().to_str().unwrap(),
+        r.headers()
+            .get("www-authenticate")
+            .unwrap()
+            .to_str()
+            .unwrap(),
         "Bearer"
     );
     expect_problem(r, 401, "unauthorized");
@@ -63,7 +67,10 @@ fn requests_without_a_valid_token_are_refused() {
     let r = server
         .client
         .get(server.url("/api/v1/me"))
-        .header("Authorization", "Basic ZGlzdHJpY3QuY2xlcms6dmFudGh1LWRlbW8=")
+        .header(
+            "Authorization",
+            "Basic ZGlzdHJpY3QuY2xlcms6dmFudGh1LWRlbW8=",
+        )
         .send()
         .unwrap();
     expect_problem(r, 401, "unauthorized");

@@ -16,7 +16,14 @@ fn totals(server: &Server, token: &str) -> (u64, u64) {
     )
 }
 
-fn send_raw(server: &Server, token: &str, method: Method, path: &str, content_type: &str, body: &str) -> reqwest::blocking::Response {
+fn send_raw(
+    server: &Server,
+    token: &str,
+    method: Method,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> reqwest::blocking::Response {
     server
         .request(method, path, token)
         .header("Content-Type", content_type)
@@ -59,21 +66,53 @@ fn malformed_requests_name_the_problem_and_write_nothing() {
 
     // Well-formed JSON with values that break the rules: 422 naming the field.
     for (body, field) in [
-        (json!({ "parent_id": parent, "code": "not a code", "name": "Phòng", "level": "department" }), "code"),
-        (json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "  ", "level": "department" }), "name"),
-        (json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "Phòng", "level": "ward" }), "level"),
-        (json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "Phòng", "level": "province" }), "level"),
+        (
+            json!({ "parent_id": parent, "code": "not a code", "name": "Phòng", "level": "department" }),
+            "code",
+        ),
+        (
+            json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "  ", "level": "department" }),
+            "name",
+        ),
+        (
+            json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "Phòng", "level": "ward" }),
+            "level",
+        ),
+        (
+            json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "Phòng", "level": "province" }),
+            "level",
+        ),
     ] {
-        let problem = expect_problem(server.post("/api/v1/units", &admin, &body), 422, "validation_failed");
+        let problem = expect_problem(
+            server.post("/api/v1/units", &admin, &body),
+            422,
+            "validation_failed",
+        );
         assert_eq!(problem["field"], field, "{problem}");
     }
     for (body, field) in [
-        (json!({ "username": "x", "display_name": "Lê Văn A", "unit_id": parent, "roles": ["clerk"], "password": "mat-khau-dai" }), "username"),
-        (json!({ "username": "le.van.a", "display_name": "Lê Văn A", "unit_id": parent, "roles": ["boss"], "password": "mat-khau-dai" }), "roles"),
-        (json!({ "username": "le.van.a", "display_name": "Lê Văn A", "unit_id": parent, "roles": ["clerk"], "password": "short" }), "password"),
-        (json!({ "username": "le.van.a", "display_name": "", "unit_id": parent, "roles": ["clerk"], "password": "mat-khau-dai" }), "display_name"),
+        (
+            json!({ "username": "x", "display_name": "Lê Văn A", "unit_id": parent, "roles": ["clerk"], "password": "mat-khau-dai" }),
+            "username",
+        ),
+        (
+            json!({ "username": "le.van.a", "display_name": "Lê Văn A", "unit_id": parent, "roles": ["boss"], "password": "mat-khau-dai" }),
+            "roles",
+        ),
+        (
+            json!({ "username": "le.van.a", "display_name": "Lê Văn A", "unit_id": parent, "roles": ["clerk"], "password": "short" }),
+            "password",
+        ),
+        (
+            json!({ "username": "le.van.a", "display_name": "", "unit_id": parent, "roles": ["clerk"], "password": "mat-khau-dai" }),
+            "display_name",
+        ),
     ] {
-        let problem = expect_problem(server.post("/api/v1/users", &admin, &body), 422, "validation_failed");
+        let problem = expect_problem(
+            server.post("/api/v1/users", &admin, &body),
+            422,
+            "validation_failed",
+        );
         assert_eq!(problem["field"], field, "{problem}");
     }
     // Taken values: 409.
@@ -88,55 +127,110 @@ fn malformed_requests_name_the_problem_and_write_nothing() {
         "conflict",
     );
     // The parent link cannot be changed.
-    let r = server.patch(&format!("/api/v1/units/{parent}"), &admin, &json!({ "parent_id": 1 }));
+    let r = server.patch(
+        &format!("/api/v1/units/{parent}"),
+        &admin,
+        &json!({ "parent_id": 1 }),
+    );
     assert_eq!(expect_problem(r, 400, "invalid_json")["field"], "parent_id");
 
     // Wrong media type: 415.
     let valid = json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "Phòng", "level": "department" }).to_string();
-    for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/xml"] {
-        let r = send_raw(&server, &admin, Method::POST, "/api/v1/units", content_type, &valid);
+    for content_type in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+    ] {
+        let r = send_raw(
+            &server,
+            &admin,
+            Method::POST,
+            "/api/v1/units",
+            content_type,
+            &valid,
+        );
         expect_problem(r, 415, "unsupported_media_type");
     }
-    let r = server.request(Method::POST, "/api/v1/units", &admin).body(valid.clone()).send().unwrap();
+    let r = server
+        .request(Method::POST, "/api/v1/units", &admin)
+        .body(valid.clone())
+        .send()
+        .unwrap();
     expect_problem(r, 415, "unsupported_media_type");
 
     // Too large: 413 (the limit is 2048 bytes here).
     let huge = json!({ "parent_id": parent, "code": "001.00.31.H56", "name": "P".repeat(4000), "level": "department" }).to_string();
     let problem = expect_problem(
-        send_raw(&server, &admin, Method::POST, "/api/v1/units", json_type, &huge),
+        send_raw(
+            &server,
+            &admin,
+            Method::POST,
+            "/api/v1/units",
+            json_type,
+            &huge,
+        ),
         413,
         "payload_too_large",
     );
     assert!(problem["detail"].as_str().unwrap().contains("2048"));
-    let login_huge = json!({ "username": "district.admin", "password": "p".repeat(5000) }).to_string();
+    let login_huge =
+        json!({ "username": "district.admin", "password": "p".repeat(5000) }).to_string();
     expect_problem(
-        send_raw(&server, &admin, Method::POST, "/api/v1/auth/login", json_type, &login_huge),
+        send_raw(
+            &server,
+            &admin,
+            Method::POST,
+            "/api/v1/auth/login",
+            json_type,
+            &login_huge,
+        ),
         413,
         "payload_too_large",
     );
 
     // Bad paging: 400 naming the parameter.
-    for (query, field) in [("page=0", "page"), ("per_page=500", "per_page"), ("page=abc", "page")] {
-        let problem = expect_problem(server.get(&format!("/api/v1/units?{query}"), &admin), 400, "invalid_query");
+    for (query, field) in [
+        ("page=0", "page"),
+        ("per_page=500", "per_page"),
+        ("page=abc", "page"),
+    ] {
+        let problem = expect_problem(
+            server.get(&format!("/api/v1/units?{query}"), &admin),
+            400,
+            "invalid_query",
+        );
         assert_eq!(problem["field"], field);
     }
 
     // Unknown routes and methods.
     let nowhere = expect_problem(server.get("/api/v1/nowhere", &admin), 404, "not_found");
-    assert_eq!(nowhere, expect_problem(server.get("/no/such/page", &admin), 404, "not_found"));
+    assert_eq!(
+        nowhere,
+        expect_problem(server.get("/no/such/page", &admin), 404, "not_found")
+    );
     expect_problem(
-        server.request(Method::DELETE, "/api/v1/units", &admin).send().unwrap(),
+        server
+            .request(Method::DELETE, "/api/v1/units", &admin)
+            .send()
+            .unwrap(),
         405,
         "method_not_allowed",
     );
     expect_problem(
-        server.request(Method::PUT, &format!("/api/v1/units/{parent}"), &admin).send().unwrap(),
+        server
+            .request(Method::PUT, &format!("/api/v1/units/{parent}"), &admin)
+            .send()
+            .unwrap(),
         405,
         "method_not_allowed",
     );
     expect_problem(server.get("/api/v1/units/abc", &admin), 404, "not_found");
 
-    assert_eq!(totals(&server, &admin), before, "refused requests must not write");
+    assert_eq!(
+        totals(&server, &admin),
+        before,
+        "refused requests must not write"
+    );
 }
 
 #[test]
@@ -145,18 +239,33 @@ fn refused_uploads_leave_no_file_behind() {
     let server = env.serve_demo(&["--max-upload", "1000"]);
     let clerk = server.demo_login("district.clerk");
     let upload = |content_type: Option<&str>, body: Vec<u8>| {
-        let mut request = server.request(Method::POST, "/api/v1/files", &clerk).body(body);
+        let mut request = server
+            .request(Method::POST, "/api/v1/files", &clerk)
+            .body(body);
         if let Some(content_type) = content_type {
             request = request.header("Content-Type", content_type);
         }
         request.send().unwrap()
     };
-    let problem = expect_problem(upload(Some("application/pdf"), vec![b'x'; 5000]), 413, "payload_too_large");
+    let problem = expect_problem(
+        upload(Some("application/pdf"), vec![b'x'; 5000]),
+        413,
+        "payload_too_large",
+    );
     assert!(problem["detail"].as_str().unwrap().contains("1000"));
-    expect_problem(upload(Some("multipart/form-data; boundary=x"), b"--x--".to_vec()), 415, "unsupported_media_type");
-    expect_problem(upload(Some("nonsense"), b"abc".to_vec()), 415, "unsupported_media_type");
+    expect_problem(
+        upload(Some("multipart/form-data; boundary=x"), b"--x--".to_vec()),
+        415,
+        "unsupported_media_type",
+    );
+    expect_problem(
+        upload(Some("nonsense"), b"abc".to_vec()),
+        415,
+        "unsupported_media_type",
+    );
     // A streamed body without Content-Length is cut off at the limit too.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..10).map(|_| Ok(vec![b'y'; 300])).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..10).map(|_| Ok(vec![b'y'; 300])).collect();
     let r = server
         .request(Method::POST, "/api/v1/files", &clerk)
         .header("Content-Type", "application/pdf")
@@ -165,7 +274,10 @@ fn refused_uploads_leave_no_file_behind() {
     if let Ok(r) = r {
         expect_problem(r, 413, "payload_too_large");
     }
-    assert_eq!(files_under(&env.blob_dir()), Vec::<std::path::PathBuf>::new());
+    assert_eq!(
+        files_under(&env.blob_dir()),
+        Vec::<std::path::PathBuf>::new()
+    );
 
     // Within the limit it is stored, and no media type means octet-stream.
     let (status, body) = status_json(upload(None, vec![b'z'; 1000]));
@@ -173,7 +285,11 @@ fn refused_uploads_leave_no_file_behind() {
     assert_eq!(body["media_type"], "application/octet-stream");
     assert_eq!(files_under(&env.blob_dir().join("sha256")).len(), 1);
     // Bad digests are simply not found.
-    expect_problem(server.get("/api/v1/files/..%2F..%2Fserver-secret", &clerk), 404, "not_found");
+    expect_problem(
+        server.get("/api/v1/files/..%2F..%2Fserver-secret", &clerk),
+        404,
+        "not_found",
+    );
 }
 
 /// A body without a declared length, sent chunk by chunk.
@@ -217,18 +333,42 @@ fn probes_metrics_openapi_docs_and_request_ids() {
     let (status, ready) = status_json(get("/readyz"));
     assert_eq!(status, 200);
     assert_eq!(ready["status"], "ready");
-    let backend = if env.db.url().starts_with("postgres") { "postgres" } else { "sqlite" };
+    let backend = if env.db.url().starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     assert_eq!(ready["database"], backend);
 
     let r = get("/api/openapi.json");
     assert_eq!(r.status(), 200);
     let doc: Value = r.json().unwrap();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
-    for path in ["/api/v1/auth/login", "/api/v1/units", "/api/v1/units/{id}", "/api/v1/users/{id}", "/api/v1/files", "/api/v1/files/{sha256}", "/api/v1/me", "/readyz", "/metrics"] {
-        assert!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    for path in [
+        "/api/v1/auth/login",
+        "/api/v1/units",
+        "/api/v1/units/{id}",
+        "/api/v1/users/{id}",
+        "/api/v1/files",
+        "/api/v1/files/{sha256}",
+        "/api/v1/me",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
     }
     assert!(doc["components"]["schemas"].get("Problem").is_some());
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
 
     // The docs page and its assets are served by the binary itself (no network needed).
     let r = get("/api/docs");
@@ -242,26 +382,49 @@ fn probes_metrics_openapi_docs_and_request_ids() {
     assert!(r.text().unwrap().contains("/api/openapi.json"));
 
     // Request ids: a client's own id is echoed, otherwise one is assigned.
-    let r = server.client.get(server.url("/healthz")).header("X-Request-Id", "trace-42").send().unwrap();
+    let r = server
+        .client
+        .get(server.url("/healthz"))
+        .header("X-Request-Id", "trace-42")
+        .send()
+        .unwrap();
     assert_eq!(r.headers()["x-request-id"], "trace-42");
-    let assigned = get("/healthz").headers()["x-request-id"].to_str().unwrap().to_owned();
+    let assigned = get("/healthz").headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(assigned.len(), 36, "{assigned}");
     expect_problem(get("/api/v1/units/1"), 401, "unauthorized");
 
     let r = get("/metrics");
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
     let text = r.text().unwrap();
-    assert!(text.contains(r#"vanthu_http_requests_total{method="GET",route="/healthz",status="200"}"#), "{text}");
-    assert!(text.contains(r#"route="/api/v1/units/{id}",status="401""#), "{text}");
-    assert!(text.contains("vanthu_http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains(r#"vanthu_http_requests_total{method="GET",route="/healthz",status="200"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"route="/api/v1/units/{id}",status="401""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("vanthu_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
 
     // JSON log lines carry the request id and never the token or password.
     let token = server.demo_login("district.clerk");
     assert_eq!(server.get("/api/v1/me", &token).status(), 200);
     let logs = server.stderr();
     assert!(!logs.contains(&token), "the token leaked into the log");
-    assert!(!logs.contains(common::DEMO_PASSWORD), "the password leaked into the log");
+    assert!(
+        !logs.contains(common::DEMO_PASSWORD),
+        "the password leaked into the log"
+    );
     let request_line = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

@@ -73,7 +73,10 @@ impl TestEnv {
     /// Starts `vanthu serve` on a free port with extra arguments and waits until it answers.
     pub fn serve(&self, args: &[&str]) -> Server {
         let mut cmd = self.command();
-        cmd.arg("serve").arg("--listen").arg("127.0.0.1:0").args(args);
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(args);
         Server::start(cmd)
     }
 
@@ -95,7 +98,8 @@ pub struct Server {
 }
 
 impl Server {
-    fn start(mut cmd: Command) -> Server {
+    /// Spawns a prepared `vanthu serve` command and waits until it answers `/healthz`.
+    pub fn start(mut cmd: Command) -> Server {
         let stderr_file = tempfile::NamedTempFile::new().expect("stderr file");
         let (file, stderr_path) = stderr_file.keep().expect("keep stderr file");
         let mut child = cmd
@@ -162,9 +166,18 @@ impl Server {
         format!("{}{}", self.base_url, path)
     }
 
-    /// Lines the server printed on standard output since start (after the address line).
-    pub fn stdout_lines(&self) -> Vec<String> {
-        self.stdout.try_iter().collect()
+    /// Lines the server printed on standard output after the address line, up to and
+    /// including the first one containing `needle` (waiting for it up to the start timeout).
+    pub fn stdout_until(&self, needle: &str) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.stdout.recv_timeout(START_TIMEOUT) {
+            let done = line.contains(needle);
+            lines.push(line);
+            if done {
+                return lines;
+            }
+        }
+        panic!("the server never printed {needle:?}; got {lines:?}");
     }
 
     /// What the server wrote to standard error so far.
@@ -226,7 +239,9 @@ impl Server {
 
     /// A request with the bearer token, for anything the helpers above do not cover.
     pub fn request(&self, method: reqwest::Method, path: &str, token: &str) -> RequestBuilder {
-        self.client.request(method, self.url(path)).bearer_auth(token)
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
     }
 
     /// Kills the server with SIGKILL, as a crash would.
@@ -289,8 +304,30 @@ pub fn status_json(r: Response) -> (u16, Value) {
 /// Asserts a problem response with this status and code and returns its body.
 pub fn expect_problem(r: Response, status: u16, code: &str) -> Value {
     let (got, body) = status_json(r);
-    assert_eq!((got, body["code"].as_str().unwrap_or("")), (status, code), "{body}");
+    assert_eq!(
+        (got, body["code"].as_str().unwrap_or("")),
+        (status, code),
+        "{body}"
+    );
     body
+}
+
+/// Waits up to `timeout` for a process to exit on its own; kills it and panics otherwise.
+pub fn wait_exit(mut child: Child, timeout: Duration) -> Output {
+    let deadline = Instant::now() + timeout;
+    while child.try_wait().expect("poll child").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("reap child");
+            panic!(
+                "process did not exit within {timeout:?}; stdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("collect output")
 }
 
 /// Every file under `dir`, recursively.

@@ -1,0 +1,247 @@
+//! The `vanthu` command line: help, configuration precedence, demo seeding, and the refusal
+//! to run on development keys without saying so.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{status_json, wait_exit, Server, TestEnv};
+use vanthu_domain::access::VisibleScope;
+use vanthu_domain::{PageRequest, UnitCode};
+
+#[test]
+fn help_documents_every_option() {
+    let env = TestEnv::new();
+    let top = env.run(&["--help"]);
+    assert!(top.status.success());
+    let top = String::from_utf8(top.stdout).unwrap();
+    for word in ["serve", "check", "vanthu.toml", "VANTHU_"] {
+        assert!(top.contains(word), "vanthu --help lacks {word}:\n{top}");
+    }
+    let serve = env.run(&["serve", "--help"]);
+    assert!(serve.status.success());
+    let serve = String::from_utf8(serve.stdout).unwrap();
+    for word in [
+        "--listen",
+        "VANTHU_LISTEN",
+        "--data",
+        "VANTHU_DATA",
+        "--database-url",
+        "DATABASE_URL",
+        "--config",
+        "VANTHU_CONFIG",
+        "--log-format",
+        "VANTHU_LOG_FORMAT",
+        "--token-ttl",
+        "VANTHU_TOKEN_TTL",
+        "--max-body",
+        "VANTHU_MAX_BODY",
+        "--max-upload",
+        "VANTHU_MAX_UPLOAD",
+        "--demo",
+        "--dev",
+        "127.0.0.1:8080",
+        "./data",
+    ] {
+        assert!(
+            serve.contains(word),
+            "vanthu serve --help lacks {word}:\n{serve}"
+        );
+    }
+    let check = String::from_utf8(env.run(&["check", "--help"]).stdout).unwrap();
+    assert!(
+        check.contains("--json") && check.contains("--data"),
+        "{check}"
+    );
+}
+
+#[test]
+fn flags_beat_environment_beat_file() {
+    let env = TestEnv::new();
+    let root = env.dir.path();
+    std::fs::write(
+        root.join("vanthu.toml"),
+        "listen = \"127.0.0.1:0\"\ndata = \"toml-data\"\ntoken_ttl = \"1h\"\n",
+    )
+    .unwrap();
+
+    // Only the file: its listen address and data directory are used.
+    let mut cmd = env.command();
+    cmd.env_remove("VANTHU_DATA").arg("serve");
+    let server = Server::start(cmd);
+    assert!(root.join("toml-data").join("blobs").is_dir());
+    drop(server);
+
+    // The environment overrides the file, a flag overrides the environment.
+    std::fs::write(
+        root.join("vanthu.toml"),
+        "listen = \"this is not an address\"\ndata = \"toml-data-2\"\n",
+    )
+    .unwrap();
+    let mut cmd = env.command();
+    cmd.env("VANTHU_LISTEN", "127.0.0.1:0")
+        .env("VANTHU_DATA", root.join("env-data"))
+        .args(["serve", "--data"])
+        .arg(root.join("flag-data"));
+    let server = Server::start(cmd);
+    assert!(root.join("flag-data").join("blobs").is_dir());
+    assert!(!root.join("env-data").exists());
+    assert!(!root.join("toml-data-2").exists());
+    drop(server);
+
+    // --config names another file.
+    let other = root.join("other.toml");
+    std::fs::write(&other, "listen = \"127.0.0.1:0\"\ndata = \"other-data\"\n").unwrap();
+    let mut cmd = env.command();
+    cmd.env_remove("VANTHU_DATA")
+        .arg("serve")
+        .arg("--config")
+        .arg(&other);
+    let server = Server::start(cmd);
+    assert!(root.join("other-data").is_dir());
+    drop(server);
+}
+
+#[test]
+fn bad_configuration_fails_with_one_line() {
+    let env = TestEnv::new();
+    std::fs::write(
+        env.dir.path().join("vanthu.toml"),
+        "listn = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
+    let out = env.run(&["serve"]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("listn"), "{stderr}");
+    std::fs::remove_file(env.dir.path().join("vanthu.toml")).unwrap();
+
+    for (args, needle) in [
+        (vec!["serve", "--token-ttl", "soon"], "soon"),
+        (vec!["serve", "--log-format", "xml"], "xml"),
+    ] {
+        let out = env.run(&args);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    let out = env
+        .command()
+        .env("DATABASE_URL", "mysql://root:hunter2@db/vanthu")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "the password leaked: {stderr}");
+}
+
+/// Counts of units, users and certificates in the demo tree, read straight from the database.
+fn demo_counts(env: &TestEnv) -> (u64, u64, usize) {
+    let db = env.db.connect();
+    let province = db
+        .get_unit_by_code(&UnitCode::parse("000.00.00.H56").unwrap())
+        .expect("the demo province exists");
+    let scope = VisibleScope::Subtree(province.path);
+    let page = PageRequest::new(1, 200).unwrap();
+    (
+        db.list_units(&scope, page).unwrap().total,
+        db.list_users(&scope, page).unwrap().total,
+        db.all_certificates().unwrap().len(),
+    )
+}
+
+#[test]
+fn demo_seeding_is_idempotent_and_prints_how_to_sign_in() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&[]);
+    let printed = server.stdout_until("API documentation").join("\n");
+    assert!(printed.contains("vanthu-demo"), "{printed}");
+    assert!(
+        printed.contains("district.clerk") && printed.contains("commune.admin"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(
+            "curl -s -X POST {}/api/v1/auth/login",
+            server.base_url
+        )),
+        "{printed}"
+    );
+    drop(server);
+    let first = demo_counts(&env);
+    // A province, a district with two departments and three communes; ten accounts; a seal
+    // for the district and each commune plus a personal certificate for each leader.
+    assert_eq!(first, (7, 10, 6));
+
+    let secret_path = env.data_dir().join("server-secret");
+    let secret = std::fs::read(&secret_path).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&secret_path)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let server = env.serve_demo(&[]);
+    server.demo_login("commune.specialist");
+    drop(server);
+    assert_eq!(demo_counts(&env), first);
+    assert_eq!(std::fs::read(&secret_path).unwrap(), secret);
+
+    // Keys are stored encrypted: leaders' under their password, seals under the server secret.
+    let db = env.db.connect();
+    for certificate in db.all_certificates().unwrap() {
+        let der = certificate
+            .key_pkcs8_encrypted
+            .expect("demo certificates keep their key");
+        let passphrase: &[u8] = match certificate.purpose {
+            vanthu_store::CertificatePurpose::Personal => b"vanthu-demo",
+            _ => &secret,
+        };
+        assert!(
+            openssl::pkey::PKey::private_key_from_der(&der).is_err(),
+            "key stored in clear"
+        );
+        let key = openssl::pkey::PKey::private_key_from_pkcs8_passphrase(&der, passphrase)
+            .expect("key decrypts with its passphrase");
+        let cert = openssl::x509::X509::from_pem(certificate.cert_pem.as_bytes()).unwrap();
+        assert!(cert.public_key().unwrap().public_eq(&key));
+        let issuer =
+            openssl::x509::X509::from_pem(include_bytes!("../certs-dev/issuing-ca.pem")).unwrap();
+        assert!(
+            cert.verify(&issuer.public_key().unwrap()).unwrap(),
+            "issued by the development CA"
+        );
+    }
+}
+
+#[test]
+fn development_keys_need_demo_or_dev() {
+    let env = TestEnv::new();
+    drop(env.serve_demo(&[]));
+
+    let child = env
+        .command()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_exit(child, Duration::from_secs(60));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success(), "{stderr}");
+    let reason = stderr.lines().last().unwrap_or_default();
+    assert!(reason.contains("refusing to start"), "{stderr}");
+    assert!(reason.contains("development PKI"), "{stderr}");
+    assert!(reason.contains("--dev"), "{stderr}");
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("listening"));
+
+    let server = env.serve(&["--dev"]);
+    let (status, _) = status_json(server.client.get(server.url("/readyz")).send().unwrap());
+    assert_eq!(status, 200);
+    assert!(server.stderr().contains("development keys allowed"));
+}
