@@ -536,6 +536,59 @@ pub(crate) mod tests {
     use super::*;
     use crate::signer::tests::dev;
 
+    /// A development TSA answering HTTP POSTs on a free local port, for the life of the test
+    /// process. Returns its URL.
+    pub(crate) fn spawn_http_tsa() -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/tsa", listener.local_addr().unwrap());
+        let tsa = dev_authority();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut len = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0u8; len];
+                if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                    continue;
+                }
+                let answer = tsa.respond(&body);
+                let mut stream = reader.into_inner();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {REPLY_MEDIA_TYPE}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    answer.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&answer);
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn client_gets_a_checked_token_over_http() {
+        let client = TsaClient::new(&spawn_http_tsa()).unwrap();
+        let imprint = DigestAlgorithm::Sha512.digest(b"sig");
+        let token = client.timestamp(DigestAlgorithm::Sha512, &imprint).unwrap();
+        let info = read_token(&token, &[]).unwrap();
+        assert_eq!(info.imprint, imprint);
+        assert!(info.integrity.intact());
+        let down = TsaClient::new("http://127.0.0.1:9/tsa").unwrap();
+        let err = down
+            .timestamp(DigestAlgorithm::Sha256, &[0; 32])
+            .unwrap_err();
+        assert!(err.to_string().contains("could not be reached"), "{err}");
+    }
+
     pub(crate) fn dev_authority() -> Authority {
         Authority::from_pem_files(
             &dev("tsa.pem"),

@@ -230,8 +230,8 @@ fn changed_keys(old: &Dictionary, new: &Dictionary) -> Vec<String> {
     }
     keys.into_iter()
         .filter(|k| {
-            let k = String::from_utf8_lossy(k);
-            let (a, b) = (old.get(&k), new.get(&k));
+            // Raw byte keys: a lossy conversion could make two different keys look alike.
+            let (a, b) = (raw_get(old, k), raw_get(new, k));
             match (a, b) {
                 (Some(a), Some(b)) => !same(a, b),
                 (None, None) => false,
@@ -240,6 +240,10 @@ fn changed_keys(old: &Dictionary, new: &Dictionary) -> Vec<String> {
         })
         .map(|k| String::from_utf8_lossy(&k).into_owned())
         .collect()
+}
+
+fn raw_get<'a>(d: &'a Dictionary, key: &[u8]) -> Option<&'a Object> {
+    d.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
 }
 
 fn refs_of(obj: Option<Object>) -> Vec<ObjectId> {

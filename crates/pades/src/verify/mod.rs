@@ -25,9 +25,11 @@ pub use report::{
 };
 
 /// Most signatures examined in one file.
-const MAX_SIGNATURES: usize = 256;
+const MAX_SIGNATURES: usize = 128;
 /// Most DSS items read per category.
 const MAX_DSS_ITEMS: usize = 10_000;
+/// Most decoded DSS bytes held in memory (certificates, CRLs and OCSP responses together).
+const MAX_DSS_BYTES: usize = 128 << 20;
 
 /// Why a file could not be verified at all (as opposed to a verdict about its signatures).
 #[derive(Debug, thiserror::Error)]
@@ -125,19 +127,26 @@ fn read_dss<S: Source>(reader: &Reader<S>) -> Dss {
         return dss;
     };
     dss.present = true;
-    let read = |key: &str| -> Vec<Vec<u8>> {
+    let mut budget = MAX_DSS_BYTES;
+    let mut read = |key: &str| -> Vec<Vec<u8>> {
         let Some(arr) = d.get(key).and_then(|a| reader.resolve(a).ok()) else {
             return Vec::new();
         };
-        arr.as_array()
-            .into_iter()
-            .flatten()
-            .take(MAX_DSS_ITEMS)
-            .filter_map(|item| match reader.resolve(item) {
-                Ok(Object::Stream(s)) => reader.decode_stream(&s).ok(),
-                _ => None,
-            })
-            .collect()
+        let mut out = Vec::new();
+        for item in arr.as_array().into_iter().flatten().take(MAX_DSS_ITEMS) {
+            let Ok(Object::Stream(s)) = reader.resolve(item) else {
+                continue;
+            };
+            let Ok(data) = reader.decode_stream(&s) else {
+                continue;
+            };
+            if data.len() > budget {
+                break;
+            }
+            budget -= data.len();
+            out.push(data);
+        }
+        out
     };
     dss.certs = read("Certs");
     dss.crls = read("CRLs");
@@ -149,7 +158,10 @@ fn read_dss<S: Source>(reader: &Reader<S>) -> Dss {
 struct Found {
     field: String,
     field_dict: Dictionary,
+    /// The signature dictionary without /Contents (kept only as a digest, so many large
+    /// signatures do not pile up in memory).
     sig: Dictionary,
+    contents_digest: Option<Vec<u8>>,
 }
 
 /// The integrity stage's findings for one signature.
@@ -188,13 +200,18 @@ fn verify_reader<S: Source>(
             continue;
         }
         let Some(v) = f.dict.get("V") else { continue };
-        let Ok(sig) = reader.resolve_dict(v) else {
+        let Ok(mut sig) = reader.resolve_dict(v) else {
             continue;
         };
+        let contents_digest = sig.remove("Contents").and_then(|c| {
+            c.as_string()
+                .map(|s| DigestAlgorithm::Sha256.digest(&s.bytes))
+        });
         found.push(Found {
             field: f.name,
             field_dict: f.dict,
             sig,
+            contents_digest,
         });
         if found.len() >= MAX_SIGNATURES {
             break;
@@ -395,13 +412,9 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             return c;
         }
     };
-    let declared = c
-        .found
-        .sig
-        .get("Contents")
-        .and_then(Object::as_string)
-        .map(|s| s.bytes.clone());
-    if declared.as_deref() != Some(contents.as_slice()) {
+    if c.found.contents_digest.as_deref()
+        != Some(DigestAlgorithm::Sha256.digest(&contents).as_slice())
+    {
         fail(
             &mut c,
             Indication::TotalFailed,
@@ -1286,6 +1299,61 @@ mod tests {
                 Ok(r) => assert_ne!(r.verdict, Verdict::Valid, "cut at {cut}"),
             }
         }
+    }
+
+    /// Signs `simple_pdf` at a long-term level with a local TSA and the development CRLs.
+    fn long_term(signer: &dyn crate::signer::Signer, level: crate::sign::Level) -> Vec<u8> {
+        let opts = SignOptions {
+            field_name: Some("Signature1".into()),
+            level,
+            tsa_url: Some(crate::tsa::tests::spawn_http_tsa()),
+            revocation: RevocationSource::Offline(vec![dev("issuing-ca.crl"), dev("root-ca.crl")]),
+            ..SignOptions::default()
+        };
+        sign_bytes(&simple_pdf(), signer, &opts).unwrap().0
+    }
+
+    #[test]
+    fn long_term_levels_are_recognised() {
+        let bt = long_term(&rsa_signer(), crate::sign::Level::BT);
+        let report = verify_bytes(&bt, &trusted()).unwrap();
+        let s = &report.signatures[0];
+        assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
+        assert_eq!(s.level, Some(PadesLevel::BT));
+        assert!(s.timestamp_time.is_some());
+        assert_eq!(s.validation_time, s.timestamp_time.clone().unwrap());
+
+        let lta = long_term(&rsa_signer(), crate::sign::Level::BLTA);
+        let report = verify_bytes(&lta, &trusted()).unwrap();
+        assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
+        let s = &report.signatures[0];
+        assert_eq!(s.level, Some(PadesLevel::BLTA), "{}", report.to_json());
+        assert_eq!(s.revocation, RevocationSummary::Good);
+        assert_eq!(
+            s.modification,
+            ModificationLevel::LtaUpdates,
+            "{:?}",
+            s.changes
+        );
+        assert_eq!(report.signatures[1].kind, SignatureKind::DocumentTimestamp);
+        assert!(report.signatures[1].trusted);
+    }
+
+    #[test]
+    fn revoked_signer_is_untrusted_with_a_proven_time() {
+        let revoked =
+            Pkcs12Signer::from_file(&dev("revoked.p12"), "vanthu-dev", SignerOptions::default())
+                .unwrap();
+        let signed = long_term(&revoked, crate::sign::Level::BLT);
+        let report = verify_bytes(&signed, &trusted()).unwrap();
+        assert_eq!(report.verdict, Verdict::Untrusted, "{}", report.to_json());
+        let s = &report.signatures[0];
+        assert!(s.intact);
+        assert_eq!(s.revocation, RevocationSummary::Revoked);
+        assert_eq!(
+            (s.indication, s.sub_indication),
+            (Indication::TotalFailed, Some(SubIndication::Revoked))
+        );
     }
 
     #[test]
