@@ -1,6 +1,7 @@
 //! `vanthu verify` against pyHanko: a corpus made by pyHanko itself
 //! (tests/interop/verify_corpus.py: valid B-B and B-T, serial signatures, a certification
-//! followed by an approval signature, B-LTA, a byte changed in the signed range, page content
+//! followed by an approval signature, a form field filled after a P=2 and after a P=1
+//! certification, B-LTA, a byte changed in the signed range, page content
 //! replaced after signing, a self-signed signer, an unsigned file, a truncated file, a non-PDF) is verified by our binary, and each verdict must match the one
 //! pyHanko gives for the same file.
 
@@ -83,7 +84,7 @@ fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
     let trust = ["--trust", root.to_str().unwrap(), "--offline"];
 
     let cases = expected.as_object().unwrap();
-    assert_eq!(cases.len(), 11, "the corpus has eleven cases");
+    assert_eq!(cases.len(), 13, "the corpus has thirteen cases");
     for (name, want) in cases {
         let file = dir.path().join(want["file"].as_str().unwrap());
         let verdict = want["verdict"].as_str().unwrap();
@@ -176,6 +177,16 @@ fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
     assert_eq!(certified["docmdp_permission"], 2);
     assert_eq!(certified["signatures"][0]["kind"], "certification");
     assert_eq!(certified["signatures"][0]["docmdp_ok"], true);
+
+    let (_, filled) = verify_json(&dir.path().join("certified_form_filled.pdf"), &trust);
+    assert_eq!(filled["signatures"][0]["modification"], "FORM_FILLING");
+    let (_, locked) = verify_json(&dir.path().join("locked_form_filled.pdf"), &trust);
+    assert_eq!(locked["docmdp_permission"], 1);
+    assert_eq!(locked["signatures"][0]["docmdp_ok"], false);
+    assert_eq!(
+        locked["signatures"][0]["sub_indication"],
+        "SIG_CONSTRAINTS_FAILURE"
+    );
 
     let (_, lta) = verify_json(&dir.path().join("lta.pdf"), &trust);
     assert_eq!(lta["signatures"][0]["level"], "B-LTA", "{lta}");

@@ -24,7 +24,7 @@ import tempfile
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
-from pyhanko.sign.fields import SigSeedSubFilter
+from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
@@ -41,17 +41,26 @@ def cert(name):
     return os.path.join(CERTS, name)
 
 
-def base_pdf(text="Van ban mau"):
-    """A one-page PDF with a classic xref table; object 4 is the page content stream."""
+def base_pdf(text="Van ban mau", with_field=False):
+    """A one-page PDF with a classic xref table; object 4 is the page content stream. With
+    `with_field`, object 7 is a text field (the document number a clerk fills in later)."""
     content = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    form = b" /AcroForm 6 0 R" if with_field else b""
+    annots = b" /Annots [7 0 R]" if with_field else b""
     objs = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Catalog /Pages 2 0 R" + form + b" >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"/Resources << /Font << /F1 5 0 R >> >>" + annots + b" >>",
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
+    if with_field:
+        objs += [
+            b"<< /Fields [7 0 R] /DA (/F1 0 Tf 0 g) /DR << /Font << /F1 5 0 R >> >> >>",
+            b"<< /FT /Tx /T (SoKyHieu) /Type /Annot /Subtype /Widget /Rect [72 600 300 630] "
+            b"/P 3 0 R /F 4 /DA (/F1 12 Tf 0 g) >>",
+        ]
     out = io.BytesIO()
     out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -93,6 +102,21 @@ def replace_page_content(data, text):
     xref = out.tell()
     out.write(b"xref\n0 1\n0000000000 65535 f \n4 1\n%010d 00000 n \n" % off)
     out.write(b"trailer\n<< /Size %d /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, prev, xref))
+    return out.getvalue()
+
+
+def fill_field(data, value):
+    """The clerk's update: sets the text field's value with pyHanko's incremental writer."""
+    from pyhanko.pdf_utils import generic
+
+    w = IncrementalPdfFileWriter(io.BytesIO(data))
+    fields = w.root["/AcroForm"]["/Fields"]
+    field_ref = fields.raw_get(0)
+    field = field_ref.get_object()
+    field["/V"] = generic.pdf_string(value)
+    w.update_container(field)
+    out = io.BytesIO()
+    w.write(out)
     return out.getvalue()
 
 
@@ -167,6 +191,16 @@ def main():
     cases["serial"] = sign(sign(base, "ChuKyLanhDao", rsa), "ChuKyConDau", seal)
     cases["certified_serial"] = sign(
         sign(base, "ChuKyLanhDao", rsa, certify=True), "ChuKyConDau", seal
+    )
+    # The official certifies (DocMDP P=2), then the clerk fills in the document number.
+    form = base_pdf(with_field=True)
+    cases["certified_form_filled"] = fill_field(
+        sign(form, "ChuKyLanhDao", rsa, certify=True), "123/QD-UBND"
+    )
+    # Certified with no changes allowed (P=1): the same filling breaks the lock.
+    cases["locked_form_filled"] = fill_field(
+        sign(form, "ChuKyLanhDao", rsa, certify=True, docmdp_permissions=MDPPerm.NO_CHANGES),
+        "123/QD-UBND",
     )
     # B-LTA: revocation data from the development CRLs (no network), then a document time-stamp.
     crls = []
