@@ -1,5 +1,6 @@
 //! Renders the three Appendix I appearances with poppler and checks what a reader sees: the
-//! blue signature, the red seal over its left third, and the stamp's Vietnamese text.
+//! blue signature, the red seal over its left third, and the stamp's Vietnamese text; drawn
+//! directly on a page, and as the widgets of real serial signatures.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -7,6 +8,8 @@ use std::process::Command;
 use chrono::DateTime;
 use vanthu_pades::appearance::{self, CopyKind, Rect, StampLabel};
 use vanthu_pades::pdf::{Dictionary, IncrementalUpdate, Object, Reader, Stream};
+use vanthu_pades::sign::{self, SignOptions, VisibleSignature};
+use vanthu_pades::signer::{PemSigner, SignerOptions};
 
 const SIGNATURE: &[u8] = include_bytes!("../assets/demo/signature.png");
 const SEAL: &[u8] = include_bytes!("../assets/demo/seal.png");
@@ -220,4 +223,102 @@ fn appendix_i_appearances_render_and_extract() {
     // The stamp's black text is in the top right corner and only there.
     assert!(count(&img, copy.rect, dark) > 200, "no stamp text");
     assert!(copy.rect.x > 595.0 / 2.0 && copy.rect.y > 842.0 * 0.85);
+}
+
+fn dev_signer(name: &str) -> PemSigner {
+    let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../certs-dev");
+    PemSigner::from_files(
+        &certs.join(format!("{name}.key")),
+        &certs.join(format!("{name}.pem")),
+        Some(&certs.join("chain.pem")),
+        SignerOptions::default(),
+    )
+    .unwrap()
+}
+
+/// The official signs with a visible signature, the organisation adds its seal over it, then
+/// signs the copy stamp: three serial signatures whose appearances show and whose text
+/// extracts, and poppler still finds every signature valid.
+#[test]
+fn signed_appearances_render_and_stay_valid() {
+    if !tool("pdftoppm") || !tool("pdftotext") || !tool("pdfsig") {
+        return;
+    }
+    let time = DateTime::parse_from_rfc3339("2026-11-22T10:15:00+07:00").unwrap();
+    let official = appearance::official(
+        Rect {
+            x: 330.0,
+            y: 300.0,
+            width: 200.0,
+            height: 100.0,
+        },
+        SIGNATURE,
+        &["Chủ tịch Nguyễn Văn An".to_owned()],
+    )
+    .unwrap();
+    let seal = appearance::seal(official.image_rect.unwrap(), SEAL).unwrap();
+    let page = Rect {
+        x: 0.0,
+        y: 0.0,
+        width: 595.0,
+        height: 842.0,
+    };
+    let copy =
+        appearance::stamp(page, &StampLabel::Number("Số: 125/QĐ-UBND".into()), time).unwrap();
+
+    let mut pdf = base_pdf();
+    for (field, signer, ap) in [
+        ("Official", "signer-rsa", &official),
+        ("Seal", "seal", &seal),
+        ("Copy", "seal", &copy),
+    ] {
+        let opts = SignOptions {
+            field_name: Some(field.to_owned()),
+            visible: Some(VisibleSignature {
+                page: 1,
+                appearance: ap.clone(),
+            }),
+            signing_time: Some(time),
+            ..SignOptions::default()
+        };
+        pdf = sign::sign_bytes(&pdf, &dev_signer(signer), &opts)
+            .unwrap()
+            .0;
+    }
+    let path = out_dir().join("signed_appearances.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+
+    let text = Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(&path)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    for expected in [
+        "Chủ tịch Nguyễn Văn An",
+        "Số: 125/QĐ-UBND",
+        "2026-11-22T10:15:00+07:00",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in {text:?}");
+    }
+    let img = rasterise(&path);
+    let blue = |r: u8, g: u8, b: u8| b > 120 && r < 100 && g < 120;
+    let red = |r: u8, g: u8, b: u8| r > 150 && g < 90 && b < 90;
+    let dark = |r: u8, g: u8, b: u8| r < 80 && g < 80 && b < 80;
+    assert!(
+        count(&img, official.image_rect.unwrap(), blue) > 100,
+        "signature image not shown"
+    );
+    assert!(count(&img, seal.rect, red) > 1000, "seal not shown");
+    assert!(count(&img, copy.rect, dark) > 100, "stamp text not shown");
+
+    let sig = Command::new("pdfsig").arg(&path).output().unwrap();
+    let out = String::from_utf8_lossy(&sig.stdout);
+    assert_eq!(
+        out.matches("Signature Validation: Signature is Valid.")
+            .count(),
+        3,
+        "{out}"
+    );
 }
