@@ -208,22 +208,15 @@ fn malformed_requests_name_the_problem_and_write_nothing() {
         nowhere,
         expect_problem(server.get("/no/such/page", &admin), 404, "not_found")
     );
-    expect_problem(
-        server
-            .request(Method::DELETE, "/api/v1/units", &admin)
-            .send()
-            .unwrap(),
-        405,
-        "method_not_allowed",
-    );
-    expect_problem(
-        server
-            .request(Method::PUT, &format!("/api/v1/units/{parent}"), &admin)
-            .send()
-            .unwrap(),
-        405,
-        "method_not_allowed",
-    );
+    for (method, path, allow) in [
+        (Method::DELETE, "/api/v1/units".to_owned(), "GET, POST"),
+        (Method::PUT, format!("/api/v1/units/{parent}"), "GET, PATCH"),
+        (Method::GET, "/api/v1/auth/login".to_owned(), "POST"),
+    ] {
+        let r = server.request(method, &path, &admin).send().unwrap();
+        assert_eq!(r.headers()["allow"], allow, "{path}");
+        expect_problem(r, 405, "method_not_allowed");
+    }
     expect_problem(server.get("/api/v1/units/abc", &admin), 404, "not_found");
 
     assert_eq!(

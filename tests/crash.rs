@@ -57,6 +57,26 @@ fn check(env: &TestEnv, json: bool) -> (Option<i32>, String) {
 }
 
 #[test]
+fn check_refuses_a_data_directory_without_a_database() {
+    let env = TestEnv::new();
+    // Without DATABASE_URL the database is the SQLite file in the data directory, whatever
+    // backend the other tests use: the mistake caught here is a mistyped --data.
+    let out = env
+        .command()
+        .env_remove("DATABASE_URL")
+        .args(["check", "--data", "no-such-dir"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no database at"), "{stderr}");
+    assert!(
+        !env.dir.path().join("no-such-dir").exists(),
+        "check must not create anything"
+    );
+}
+
+#[test]
 fn sigkill_during_an_upload_leaves_no_partial_blob_and_check_sees_damage() {
     let env = TestEnv::new();
     let server = env.serve_demo(&["--max-upload", "1000000000"]);

@@ -5,7 +5,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -139,7 +139,8 @@ pub async fn login(
     let LoginRequest { username, password } = body.0;
     let token_ttl = TimeDelta::from_std(state.token_ttl).map_err(ApiError::internal)?;
     let token = web::block(move || -> Result<LoginResponse, ApiError> {
-        let now = Utc::now();
+        // Millisecond precision, as stored, so the expiry returned is the one enforced.
+        let now = Utc::now().trunc_subsecs(3);
         let credentials = match Username::parse(&username) {
             Ok(username) => match state.db.credentials(&username) {
                 Ok(credentials) => Some(credentials),

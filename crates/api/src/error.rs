@@ -64,8 +64,11 @@ pub enum ApiError {
     #[error("there is no endpoint at this path; the API is described at /api/openapi.json")]
     NoRoute,
     /// The endpoint exists but not for this method.
-    #[error("this endpoint does not accept the method used; see /api/openapi.json")]
-    MethodNotAllowed,
+    #[error("this endpoint accepts only {allow}; see /api/openapi.json")]
+    MethodNotAllowed {
+        /// The methods it does accept, as for the `Allow` header.
+        allow: &'static str,
+    },
     /// The change clashes with existing data.
     #[error("{0}")]
     Conflict(String),
@@ -98,7 +101,7 @@ impl ApiError {
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound { .. } | ApiError::NoRoute => "not_found",
-            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -119,7 +122,7 @@ impl ApiError {
             ApiError::TooManyAttempts { .. } => "Too many attempts",
             ApiError::Forbidden => "Forbidden",
             ApiError::NotFound { .. } | ApiError::NoRoute => "Not found",
-            ApiError::MethodNotAllowed => "Method not allowed",
+            ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::Conflict(_) => "Conflict",
             ApiError::Unavailable => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
@@ -183,7 +186,7 @@ impl ResponseError for ApiError {
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } | ApiError::NoRoute => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -203,6 +206,9 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized | ApiError::TokenExpired => {
                 response
                     .insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, *allow));
             }
             _ => {}
         }

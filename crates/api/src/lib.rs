@@ -13,8 +13,8 @@ pub mod metrics;
 pub mod openapi;
 pub mod page;
 pub mod password;
+pub mod request_span;
 pub mod state;
-pub mod telemetry;
 pub mod token;
 pub mod units;
 pub mod users;
@@ -45,8 +45,8 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         App::new()
             .app_data(state.clone())
             .wrap(from_fn(metrics::record))
-            .wrap(TracingLogger::<telemetry::RequestSpan>::new())
-            .wrap(from_fn(telemetry::assign_request_id))
+            .wrap(TracingLogger::<request_span::RequestSpan>::new())
+            .wrap(from_fn(request_span::assign_request_id))
             .configure(routes)
             .service(web::redirect("/api/docs", "/api/docs/"))
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
@@ -60,48 +60,52 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
 
 /// Registers every API route. Each path is one resource so that a wrong method gets 405.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(health::healthz)))
-        .service(resource("/readyz").route(web::get().to(health::readyz)))
-        .service(resource("/metrics").route(web::get().to(metrics::metrics)))
+    cfg.service(resource("/healthz", GET).route(web::get().to(health::healthz)))
+        .service(resource("/readyz", GET).route(web::get().to(health::readyz)))
+        .service(resource("/metrics", GET).route(web::get().to(metrics::metrics)))
         .service(
             web::scope("/api/v1")
-                .service(resource("/auth/login").route(web::post().to(auth::login)))
-                .service(resource("/auth/logout").route(web::post().to(auth::logout)))
-                .service(resource("/me").route(web::get().to(users::me)))
+                .service(resource("/auth/login", POST).route(web::post().to(auth::login)))
+                .service(resource("/auth/logout", POST).route(web::post().to(auth::logout)))
+                .service(resource("/me", GET).route(web::get().to(users::me)))
                 .service(
-                    resource("/units")
+                    resource("/units", GET_POST)
                         .route(web::get().to(units::list_units))
                         .route(web::post().to(units::create_unit)),
                 )
                 .service(
-                    resource("/units/{id}")
+                    resource("/units/{id}", GET_PATCH)
                         .route(web::get().to(units::get_unit))
                         .route(web::patch().to(units::update_unit)),
                 )
                 .service(
-                    resource("/users")
+                    resource("/users", GET_POST)
                         .route(web::get().to(users::list_users))
                         .route(web::post().to(users::create_user)),
                 )
                 .service(
-                    resource("/users/{id}")
+                    resource("/users/{id}", GET_PATCH)
                         .route(web::get().to(users::get_user))
                         .route(web::patch().to(users::update_user)),
                 )
-                .service(resource("/files").route(web::post().to(files::upload)))
-                .service(resource("/files/{sha256}").route(web::get().to(files::download)))
+                .service(resource("/files", POST).route(web::post().to(files::upload)))
+                .service(resource("/files/{sha256}", GET).route(web::get().to(files::download)))
                 .default_service(web::to(no_route)),
         );
 }
 
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+const GET: &str = "GET";
+const POST: &str = "POST";
+const GET_POST: &str = "GET, POST";
+const GET_PATCH: &str = "GET, PATCH";
+
+/// A resource answering other methods with 405 and the `Allow` header.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow })
+    }))
 }
 
 async fn no_route() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NoRoute)
-}
-
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
 }

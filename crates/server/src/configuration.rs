@@ -125,6 +125,17 @@ impl StorageSettings {
     pub fn blob_dir(&self) -> PathBuf {
         self.data_dir.join("blobs")
     }
+
+    /// The SQLite file the database URL points at, if it names one (the same forms the
+    /// store accepts: `sqlite://PATH`, `sqlite:PATH` or a bare path).
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let url = self.database_url.trim();
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .or_else(|| (!url.contains("://")).then_some(url))?;
+        Some(PathBuf::from(path))
+    }
 }
 
 /// Everything `vanthu serve` needs, resolved and checked.

@@ -18,11 +18,31 @@ use clap::{Parser, Subcommand};
 /// Settings come from command-line flags, then VANTHU_* environment variables, then
 /// vanthu.toml (in the current directory, or --config FILE), then built-in defaults.
 #[derive(Debug, Parser)]
-#[command(name = "vanthu", version, propagate_version = true)]
+#[command(
+    name = "vanthu",
+    version,
+    propagate_version = true,
+    after_long_help = SETTINGS_HELP
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
+
+/// The server's settings at a glance; `vanthu serve --help` explains each.
+const SETTINGS_HELP: &str = "\
+Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
+  --config FILE          VANTHU_CONFIG                       ./vanthu.toml if present
+  --data DIR             VANTHU_DATA          data           ./data
+  --database-url URL     DATABASE_URL         database_url   sqlite://DIR/vanthu.db
+  --listen ADDR          VANTHU_LISTEN        listen         127.0.0.1:8080
+  --log-format FORMAT    VANTHU_LOG_FORMAT    log_format     text (or json)
+  --token-ttl DURATION   VANTHU_TOKEN_TTL     token_ttl      8h
+  --max-body BYTES       VANTHU_MAX_BODY      max_body       65536
+  --max-upload BYTES     VANTHU_MAX_UPLOAD    max_upload     104857600
+  --demo                 VANTHU_DEMO          demo           off: seed the demo organisation
+  --dev                  VANTHU_DEV           dev            off: allow development keys
+`vanthu check` takes --config, --data and --database-url too. Log levels: RUST_LOG.";
 
 #[derive(Debug, Subcommand)]
 enum Command {

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::bail;
 use clap::Args;
 use vanthu_store::blob::FsBlobStore;
 use vanthu_store::check::{check, CheckReport};
@@ -23,6 +24,13 @@ pub struct CheckArgs {
 /// Runs the check; exit status 0 when consistent, 1 when content is missing or damaged.
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let storage = args.storage.resolve()?;
+    // Opening a missing SQLite file would create an empty database and report it consistent.
+    if let Some(file) = storage.sqlite_file().filter(|f| !f.exists()) {
+        bail!(
+            "no database at {}: nothing to check (wrong --data or --database-url?)",
+            file.display()
+        );
+    }
     let db = Database::connect(&storage.database_url)?;
     let blob_dir = storage.blob_dir();
     let blobs = FsBlobStore::new(&blob_dir)?;
