@@ -778,14 +778,17 @@ pub struct IntegrityCheck {
     pub signature_ok: bool,
     /// signing-certificate(-v2) names the certificate; `None` when the attribute is absent.
     pub signing_certificate_ok: Option<bool>,
+    /// The content-type attribute is present and equals the encapsulated content type
+    /// (RFC 5652 §11.1).
+    pub content_type_ok: bool,
     /// Why a check could not be made (unsupported algorithm, missing attributes).
     pub problem: Option<String>,
 }
 
 impl IntegrityCheck {
-    /// Digest and signature both verify.
+    /// Digest and signature both verify and the content type is consistent.
     pub fn intact(&self) -> bool {
-        self.message_digest_ok && self.signature_ok
+        self.message_digest_ok && self.signature_ok && self.content_type_ok
     }
 }
 
@@ -807,6 +810,7 @@ pub fn check_integrity(
         return out;
     };
     out.message_digest_ok = s.message_digest.as_deref() == Some(content_digest);
+    out.content_type_ok = s.content_type == Some(parsed.econtent_type);
     out.signing_certificate_ok = s.signing_certificate.as_ref().map(|refs| {
         refs.first().is_some_and(|r| {
             let hash = match DigestAlgorithm::from_oid(&r.algorithm) {

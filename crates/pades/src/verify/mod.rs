@@ -526,7 +526,15 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         return c;
     };
     let check = cms::check_integrity(&parsed, &cert_der, &document_digest);
-    if let Some(p) = &check.problem {
+    let detached_data = parsed.econtent_type == cms::ID_DATA && parsed.econtent.is_none();
+    if !check.content_type_ok || !detached_data {
+        fail(
+            &mut c,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "the signature does not sign detached data (content type mismatch)",
+        );
+    } else if let Some(p) = &check.problem {
         fail(
             &mut c,
             Indication::Indeterminate,
@@ -1354,6 +1362,89 @@ mod tests {
             (s.indication, s.sub_indication),
             (Indication::TotalFailed, Some(SubIndication::Revoked))
         );
+    }
+
+    #[test]
+    fn damaged_signature_containers_and_byte_ranges_never_pass() {
+        let signed = long_term(&rsa_signer(), crate::sign::Level::BT);
+        let after = |key: &[u8], open: u8| {
+            let k = signed.windows(key.len()).position(|w| w == key).unwrap();
+            k + signed[k..].iter().position(|b| *b == open).unwrap() + 1
+        };
+        let br = after(b"/ByteRange", b'[');
+        let numbers: Vec<usize> = String::from_utf8_lossy(&signed[br..br + 60])
+            .split(']')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect();
+        let (start, gap_len) = (numbers[1] + 1, numbers[2] - numbers[1] - 2);
+        // Only the DER itself: the zero padding after it is outside every signature by design.
+        let der = hex::decode(&signed[start..start + gap_len]).unwrap();
+        let der = cms::trim_der(&der).unwrap().to_vec();
+        // Regions every verifier must protect: signed attributes, signature value, signer's
+        // certificate. Elsewhere (version numbers, unsigned attributes, redundant certificate
+        // copies) a change may legitimately go unnoticed, but must never crash the verifier.
+        let parsed = ParsedSignedData::parse(&der).unwrap();
+        let locate = |part: &[u8]| {
+            let at = der.windows(part.len()).position(|w| w == part).unwrap();
+            at..at + part.len()
+        };
+        let attrs = parsed.signer.signed_attrs_der.clone().unwrap();
+        let protected = [
+            locate(&attrs[1..]),
+            locate(&parsed.signer.signature),
+            locate(parsed.signer_certificate().unwrap()),
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut caught = 0;
+        for _ in 0..300 {
+            let mut bad = signed.clone();
+            let byte = next() as usize % der.len();
+            let at = start + byte * 2 + (next() as usize % 2);
+            let digit = b"0123456789ABCDEF"[next() as usize % 16];
+            if bad[at].eq_ignore_ascii_case(&digit) {
+                continue;
+            }
+            bad[at] = digit;
+            let report = verify_bytes(&bad, &trusted()).unwrap();
+            if protected.iter().any(|r| r.contains(&byte)) {
+                assert_ne!(
+                    report.verdict,
+                    Verdict::Valid,
+                    "DER byte {byte} changed unnoticed"
+                );
+                caught += 1;
+            }
+        }
+        assert!(caught > 50, "the protected regions were hit {caught} times");
+        // Same-length rewrites of the /ByteRange numbers.
+        for _ in 0..60 {
+            let mut bad = signed.clone();
+            let at = br + next() as usize % 30;
+            if !bad[at].is_ascii_digit() {
+                continue;
+            }
+            let digit = b'0' + (next() % 10) as u8;
+            if bad[at] == digit {
+                continue;
+            }
+            bad[at] = digit;
+            if let Ok(report) = verify_bytes(&bad, &trusted()) {
+                assert_ne!(
+                    report.verdict,
+                    Verdict::Valid,
+                    "ByteRange byte {at} changed"
+                );
+            }
+        }
     }
 
     #[test]
