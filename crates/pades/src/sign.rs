@@ -965,6 +965,164 @@ fn win_ansi(c: char) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cms::{check_integrity, ParsedSignedData};
+    use crate::pdf::reader::tests_support::simple_pdf;
+    use crate::signer::tests::rsa_signer;
+
+    /// Checks the newest signature: byte range over everything but /Contents, CMS intact.
+    fn assert_last_signature_intact(file: &[u8]) -> Dictionary {
+        let reader = Reader::new(file).unwrap();
+        let fields = signature_fields(&reader).unwrap();
+        let sig = reader
+            .resolve_dict(fields.last().unwrap().dict.get("V").unwrap())
+            .unwrap();
+        let range: Vec<usize> = sig
+            .get("ByteRange")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o.as_int().unwrap() as usize)
+            .collect();
+        assert_eq!(range[0], 0);
+        assert_eq!(file[range[1]], b'<');
+        assert_eq!(file[range[2] - 1], b'>');
+        let mut signed = file[..range[1]].to_vec();
+        signed.extend_from_slice(&file[range[2]..range[2] + range[3]]);
+        let der = &sig.get("Contents").unwrap().as_string().unwrap().bytes;
+        let parsed = ParsedSignedData::parse(der).unwrap();
+        let digest = DigestAlgorithm::Sha256.digest(&signed);
+        let check = check_integrity(&parsed, parsed.signer_certificate().unwrap(), &digest);
+        assert!(check.intact(), "{check:?}");
+        sig
+    }
+
+    #[test]
+    fn signs_incrementally_with_an_intact_cms() {
+        let input = simple_pdf();
+        let time = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+07:00").unwrap();
+        let opts = SignOptions {
+            signing_time: Some(time),
+            reason: Some("Phê duyệt".into()),
+            ..SignOptions::default()
+        };
+        let (out, report) = sign_bytes(&input, &rsa_signer(), &opts).unwrap();
+        assert!(out.starts_with(&input));
+        assert_eq!(report.field_name, "Signature1");
+        assert!(report.used <= report.reserved && report.reserved < report.used + 1024);
+        let sig = assert_last_signature_intact(&out);
+        assert_eq!(sig.get_name("SubFilter"), Some(&b"ETSI.CAdES.detached"[..]));
+        assert_eq!(
+            sig.get("M").unwrap().as_string().unwrap().bytes,
+            b"D:20261122100000+07'00'"
+        );
+        let reader = Reader::new(out.as_slice()).unwrap();
+        assert_eq!(reader.revisions().len(), 2);
+        let (_, form) = reader.acroform().unwrap().unwrap();
+        assert_eq!(form.get_int("SigFlags"), Some(3));
+        let page = reader
+            .resolve_dict(&Object::Reference(reader.pages().unwrap()[0]))
+            .unwrap();
+        assert_eq!(page.get("Annots").unwrap().as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn serial_signatures_and_certification_rules() {
+        let certify = SignOptions {
+            certify: true,
+            field_name: Some("Official".into()),
+            ..SignOptions::default()
+        };
+        let (first, _) = sign_bytes(&simple_pdf(), &rsa_signer(), &certify).unwrap();
+        let (_, catalog) = Reader::new(first.as_slice()).unwrap().catalog().unwrap();
+        assert!(catalog.get("Perms").is_some());
+        // Only the first signature may certify.
+        assert!(matches!(
+            sign_bytes(&first, &rsa_signer(), &certify),
+            Err(SignError::Refused(_))
+        ));
+        // The same field cannot be signed twice.
+        let same = SignOptions {
+            field_name: Some("Official".into()),
+            ..SignOptions::default()
+        };
+        assert!(matches!(
+            sign_bytes(&first, &rsa_signer(), &same),
+            Err(SignError::Refused(_))
+        ));
+        let (second, report) = sign_bytes(&first, &rsa_signer(), &SignOptions::default()).unwrap();
+        assert!(second.starts_with(&first));
+        assert_eq!(report.field_name, "Signature1");
+        assert_last_signature_intact(&second);
+        let reader = Reader::new(second.as_slice()).unwrap();
+        assert_eq!(signature_fields(&reader).unwrap().len(), 2);
+        assert_eq!(reader.revisions().len(), 3);
+    }
+
+    #[test]
+    fn higher_levels_need_a_tsa_and_bad_pages_are_rejected() {
+        let bt = SignOptions {
+            level: Level::BT,
+            ..SignOptions::default()
+        };
+        assert!(matches!(
+            sign_bytes(&simple_pdf(), &rsa_signer(), &bt),
+            Err(SignError::Options(_))
+        ));
+        assert!(matches!(
+            sign_bytes(b"not a pdf", &rsa_signer(), &SignOptions::default()),
+            Err(SignError::Pdf(PdfError::NotPdf))
+        ));
+    }
+
+    #[test]
+    fn fills_text_fields_in_a_new_revision() {
+        // Add a text field to the simple document first.
+        let base = simple_pdf();
+        let reader = Reader::new(base.as_slice()).unwrap();
+        let mut up = IncrementalUpdate::new(&reader).unwrap();
+        let (root, mut catalog) = reader.catalog().unwrap();
+        let page = reader.pages().unwrap()[0];
+        let mut field = Dictionary::new();
+        field.set("Type", Object::name("Annot"));
+        field.set("Subtype", Object::name("Widget"));
+        field.set("FT", Object::name("Tx"));
+        field.set("T", PdfString::literal("number"));
+        field.set("P", page);
+        field.set(
+            "Rect",
+            vec![
+                Object::Integer(10),
+                Object::Integer(10),
+                Object::Integer(200),
+                Object::Integer(30),
+            ],
+        );
+        let field_id = up.add(field);
+        let mut form = Dictionary::new();
+        form.set("Fields", vec![Object::Reference(field_id)]);
+        catalog.set("AcroForm", form);
+        up.set(root, catalog);
+        let mut with_form = base.clone();
+        with_form.extend_from_slice(&up.write().unwrap().bytes);
+
+        let filled =
+            fill_fields_bytes(&with_form, &[("number".into(), "12/QĐ-UBND".into())]).unwrap();
+        assert!(filled.starts_with(&with_form));
+        let reader = Reader::new(filled.as_slice()).unwrap();
+        let f = reader
+            .fields()
+            .unwrap()
+            .into_iter()
+            .find(|f| f.name == "number")
+            .unwrap();
+        assert_eq!(
+            f.dict.get("V").unwrap().as_string().unwrap().to_text(),
+            "12/QĐ-UBND"
+        );
+        assert!(f.dict.get("AP").is_some());
+        assert!(fill_fields_bytes(&with_form, &[("nope".into(), "x".into())]).is_err());
+    }
 
     #[test]
     fn pdf_dates_are_in_vietnam_time() {
