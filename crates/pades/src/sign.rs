@@ -211,6 +211,8 @@ pub(crate) trait Work {
     fn reader(&self) -> Result<Reader<Self::Src<'_>>, PdfError>;
     /// Appends an update.
     fn append(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Current length in bytes.
+    fn len(&self) -> io::Result<u64>;
 }
 
 impl Work for Vec<u8> {
@@ -221,6 +223,9 @@ impl Work for Vec<u8> {
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.extend_from_slice(bytes);
         Ok(())
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(Vec::len(self) as u64)
     }
 }
 
@@ -244,6 +249,9 @@ impl Work for FileWork {
     }
     fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.file.write_all(bytes)
+    }
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
     }
 }
 
@@ -291,7 +299,7 @@ fn sign_work<W: Work>(
             }
         }
     }
-    report.output_len = work.reader()?.len();
+    report.output_len = work.len()?;
     Ok(report)
 }
 
@@ -352,8 +360,7 @@ pub fn extend_file(
                 work.append(&bytes)?;
             }
         }
-        let len = work.reader()?.len();
-        len
+        work.len()?
     };
     tmp.as_file().sync_all()?;
     tmp.persist(output).map_err(|e| e.error)?;

@@ -1287,4 +1287,93 @@ mod tests {
         let r = Reader::new(pdf.as_bytes()).unwrap();
         assert!(r.pages().is_err());
     }
+
+    /// Deterministic mutations (byte flips, truncations, splices) of a valid file must never
+    /// panic or hang.
+    #[test]
+    fn mutated_files_never_panic() {
+        let pdf = simple_pdf();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..2000 {
+            let mut m = pdf.clone();
+            for _ in 0..(next() % 4 + 1) {
+                let at = (next() as usize) % m.len();
+                match next() % 3 {
+                    0 => m[at] = next() as u8,
+                    1 => m.truncate(at.max(1)),
+                    _ => {
+                        let junk: &[u8] = [
+                            &b"<<"[..],
+                            b"[",
+                            b"999999999 0 R",
+                            b"stream\n",
+                            b"/Length 99999",
+                        ][(next() % 5) as usize];
+                        m.splice(at..at, junk.iter().copied());
+                    }
+                }
+            }
+            crate::pdf::parse_for_fuzz(&m);
+        }
+    }
+
+    #[test]
+    fn lying_length_falls_back_to_endstream() {
+        let pdf = String::from_utf8_lossy(&simple_pdf()).replace("/Length 7 ", "/Length 9999999 ");
+        // The longer number also shifts later offsets: the repair scan finds the objects, and
+        // the stream still ends at its `endstream`.
+        let r = Reader::new(pdf.as_bytes()).unwrap();
+        let Object::Stream(s) = r.get(ObjectId::new(4, 0)).unwrap() else {
+            panic!("not a stream")
+        };
+        assert_eq!(s.data, b"BT ET q");
+    }
+
+    #[test]
+    fn decompression_bomb_is_refused() {
+        use std::io::Write;
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(&vec![0u8; 8 << 20]).unwrap();
+        let bomb = e.finish().unwrap();
+        let limits = Limits {
+            max_decoded_stream: 1 << 20,
+            ..Limits::default()
+        };
+        let mut pdf = simple_pdf();
+        let at = find(&pdf, b"xref\n0").unwrap();
+        let mut obj = format!(
+            "9 0 obj\n<< /Length {} /Filter /FlateDecode >>\nstream\n",
+            bomb.len()
+        )
+        .into_bytes();
+        obj.extend_from_slice(&bomb);
+        obj.extend_from_slice(b"\nendstream\nendobj\n");
+        pdf.splice(at..at, obj);
+        // The xref offsets moved: the repair scan finds the objects again.
+        let r = Reader::with_limits(pdf.as_slice(), limits).unwrap();
+        let Object::Stream(s) = r.get(ObjectId::new(9, 0)).unwrap() else {
+            panic!("not a stream")
+        };
+        assert!(matches!(r.decode_stream(&s), Err(PdfError::Limit(_))));
+    }
+
+    #[test]
+    fn deep_nesting_and_huge_numbers_are_errors_not_crashes() {
+        let deep = format!(
+            "%PDF-1.7\n1 0 obj\n{}\nendobj\ntrailer\n<< /Root 1 0 R >>\n",
+            "[".repeat(100_000)
+        );
+        if let Ok(r) = Reader::new(deep.as_bytes()) {
+            assert!(r.get(ObjectId::new(1, 0)).is_err());
+        }
+        let huge = "%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 4294967295 0 R >>\nendobj\ntrailer\n<< /Root 1 0 R /Size 4294967295 >>\n";
+        let r = Reader::new(huge.as_bytes()).unwrap();
+        assert!(r.pages().is_err() || r.pages().unwrap().is_empty());
+    }
 }
