@@ -221,6 +221,18 @@ def main():
     cases["content_replaced"] = replace_page_content(bb, "Van ban DA SUA")
     with tempfile.TemporaryDirectory() as tmp:
         cases["self_signed"] = sign(base, "Signature1", self_signed(tmp))
+        # A time-stamp from an authority outside the trust anchors.
+        rogue_key, rogue_crt = os.path.join(tmp, "tsa.key"), os.path.join(tmp, "tsa.pem")
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", rogue_key,
+             "-out", rogue_crt, "-days", "365", "-subj", "/CN=Rogue TSA", "-addext",
+             "extendedKeyUsage=critical,timeStamping"],
+            check=True, capture_output=True)
+        rogue = DummyTimeStamper(
+            tsa_cert=load_cert_from_pemder(rogue_crt),
+            tsa_key=load_private_key_from_pemder(rogue_key, passphrase=None),
+        )
+        cases["untrusted_tsa"] = sign(base, "Signature1", rsa, timestamper=rogue)
     cases["unsigned"] = base
     cases["truncated"] = bb[: len(bb) // 2]
     cases["not_pdf"] = b"This is a plain text memo, not a PDF.\n" * 20

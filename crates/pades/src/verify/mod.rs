@@ -809,6 +809,9 @@ fn judge<S: Source>(
     let mut own_poe = None;
     let mut tsa_chain = Vec::new();
     let mut tsa = None;
+    // A signature time-stamp from an untrusted authority makes the signature untrusted, as in
+    // pyHanko, rather than silently falling back to B-B.
+    let mut timestamp_untrusted = false;
     if let Some(token) = c.token.as_ref().filter(|_| c.intact) {
         timestamp_time = Some(rfc3339(token.gen_time));
         let t = tsa_trust(token, &helpers_der, &crls, &ocsps, options);
@@ -818,6 +821,7 @@ fn judge<S: Source>(
         } else {
             problems.extend(t.problems.iter().cloned());
             if c.kind != SignatureKind::DocumentTimestamp {
+                timestamp_untrusted = true;
                 failure.get_or_insert((
                     Indication::Indeterminate,
                     SubIndication::CertificateChainGeneralFailure,
@@ -1024,7 +1028,7 @@ fn judge<S: Source>(
         Verdict::Invalid
     } else if !docmdp_ok {
         Verdict::Modified
-    } else if !trusted {
+    } else if !trusted || timestamp_untrusted {
         Verdict::Untrusted
     } else {
         Verdict::Valid
