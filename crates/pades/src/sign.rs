@@ -1132,6 +1132,20 @@ mod tests {
     }
 
     #[test]
+    fn signs_hybrid_reference_files() {
+        let input = crate::pdf::reader::tests::hybrid_pdf();
+        let (out, _) = sign_bytes(&input, &rsa_signer(), &SignOptions::default()).unwrap();
+        assert!(out.starts_with(&input));
+        assert_last_signature_intact(&out);
+        let reader = Reader::new(out.as_slice()).unwrap();
+        assert!(!reader.is_damaged());
+        let page = reader
+            .resolve_dict(&Object::Reference(ObjectId::new(3, 0)))
+            .unwrap();
+        assert_eq!(page.get("Annots").unwrap().as_array().unwrap().len(), 1);
+    }
+
+    #[test]
     fn pdf_dates_are_in_vietnam_time() {
         let t = DateTime::parse_from_rfc3339("2026-11-22T03:04:05Z").unwrap();
         assert_eq!(pdf_date(t), "D:20261122100405+07'00'");

@@ -1225,7 +1225,7 @@ pub(crate) mod tests_support {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::tests_support::simple_pdf;
     use super::*;
 
@@ -1375,5 +1375,70 @@ mod tests {
         let huge = "%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 4294967295 0 R >>\nendobj\ntrailer\n<< /Root 1 0 R /Size 4294967295 >>\n";
         let r = Reader::new(huge.as_bytes()).unwrap();
         assert!(r.pages().is_err() || r.pages().unwrap().is_empty());
+    }
+
+    /// A hybrid-reference file: the table lists top-level objects, the /XRefStm stream the
+    /// page stored in an object stream.
+    pub(crate) fn hybrid_pdf() -> Vec<u8> {
+        let mut out = b"%PDF-1.5\n".to_vec();
+        let o1 = out.len();
+        out.extend_from_slice(b"1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n");
+        let o2 = out.len();
+        out.extend_from_slice(b"2 0 obj\n<< /Type /Pages /Kids [3 0 R] /Count 1 >>\nendobj\n");
+        let body = b"3 0 << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>";
+        let o4 = out.len();
+        out.extend_from_slice(
+            format!(
+                "4 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Length {} >>\nstream\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendstream\nendobj\n");
+        let o5 = out.len();
+        let mut data = Vec::new();
+        for (t, a, b) in [(2u8, 4u32, 0u16), (1, o4 as u32, 0), (1, o5 as u32, 0)] {
+            data.push(t);
+            data.extend_from_slice(&a.to_be_bytes());
+            data.extend_from_slice(&b.to_be_bytes());
+        }
+        out.extend_from_slice(
+            format!(
+                "5 0 obj\n<< /Type /XRef /Size 6 /Index [3 3] /W [1 4 2] /Length {} >>\nstream\n",
+                data.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&data);
+        out.extend_from_slice(b"\nendstream\nendobj\n");
+        let xref = out.len();
+        out.extend_from_slice(b"xref\n0 3\n0000000000 65535 f \n");
+        for o in [o1, o2] {
+            out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+        }
+        out.extend_from_slice(
+            format!("trailer\n<< /Size 6 /Root 1 0 R /XRefStm {o5} >>\nstartxref\n{xref}\n%%EOF\n")
+                .as_bytes(),
+        );
+        out
+    }
+
+    #[test]
+    fn hybrid_file_reads_objects_from_its_xref_stream() {
+        let pdf = hybrid_pdf();
+        let r = Reader::new(pdf.as_slice()).unwrap();
+        assert!(!r.is_damaged());
+        assert_eq!(r.last_xref_kind(), XrefKind::Table);
+        assert_eq!(r.pages().unwrap(), vec![ObjectId::new(3, 0)]);
+        assert_eq!(
+            r.xref_entry(3),
+            Some(XrefEntry::Compressed {
+                stream: 4,
+                index: 0
+            })
+        );
+        assert_eq!(r.revisions().len(), 1);
+        assert_eq!(r.revisions()[0].end, pdf.len() as u64);
     }
 }
