@@ -135,6 +135,25 @@ fn repeated_failures_lock_the_account_for_a_while() {
 
     // Other accounts are not affected.
     server.demo_login("commune.leader");
+
+    // A name that matches no account locks the same way, so the 429 does not reveal which
+    // accounts exist.
+    let mut unknown = Vec::new();
+    for _ in 0..6 {
+        let r = server.try_login("commune.nobody", "guess");
+        unknown.push((r.status().as_u16(), r.headers().contains_key("retry-after")));
+    }
+    assert_eq!(
+        unknown,
+        [
+            (401, false),
+            (401, false),
+            (401, false),
+            (401, false),
+            (429, true),
+            (429, true)
+        ]
+    );
 }
 
 #[test]

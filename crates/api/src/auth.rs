@@ -150,8 +150,17 @@ pub async fn login(
             Err(_) => None,
         };
         let Some(credentials) = credentials else {
+            // Answered exactly like an account: same work, same lockout, same messages.
+            if let Some(until) = state.unknown_accounts.locked_until(&username, now) {
+                return Err(too_many_attempts(until, now));
+            }
             verify_against_dummy(&password);
-            return Err(ApiError::InvalidCredentials);
+            return Err(
+                match state.unknown_accounts.record_failure(&username, now) {
+                    Some(until) => too_many_attempts(until, now),
+                    None => ApiError::InvalidCredentials,
+                },
+            );
         };
         if let Some(until) = credentials.locked_until.filter(|until| *until > now) {
             return Err(too_many_attempts(until, now));

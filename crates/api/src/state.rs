@@ -8,6 +8,7 @@ use vanthu_store::blob::BlobStore;
 use vanthu_store::Database;
 
 use crate::metrics::Metrics;
+use crate::throttle::UnknownAccounts;
 
 /// Request size limits, in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -45,4 +46,6 @@ pub struct AppState {
     pub token_ttl: Duration,
     /// Prometheus instruments.
     pub metrics: Metrics,
+    /// Lockout state of usernames that match no account.
+    pub unknown_accounts: UnknownAccounts,
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use vanthu_api::{AppState, Limits, Metrics};
+use vanthu_api::{AppState, Limits, Metrics, UnknownAccounts};
 use vanthu_store::blob::{BlobStore, FsBlobStore};
 use vanthu_store::Database;
 
@@ -72,6 +72,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
         token_ttl: settings.token_ttl,
         metrics: Metrics::new()?,
+        unknown_accounts: UnknownAccounts::default(),
     };
     actix_web::rt::System::new().block_on(async move {
         let server = vanthu_api::serve(listener, state)?;
