@@ -426,3 +426,52 @@ fn probes_metrics_openapi_docs_and_request_ids() {
     assert_eq!(request_line["span"]["route"], "/healthz");
     assert_eq!(request_line["status"], 200);
 }
+
+#[test]
+fn readiness_fails_when_the_database_goes_away() {
+    let env = TestEnv::new();
+    if env.db.backend() != vanthu_store::Backend::Postgres {
+        // An open SQLite file cannot be taken away from a running process; this runs in the
+        // PostgreSQL pass of the suite.
+        println!("SKIPPED: readiness failure needs VANTHU_TEST_DATABASE=postgres://...");
+        return;
+    }
+    let server = env.serve(&[]);
+    let ready = server.client.get(server.url("/readyz")).send().unwrap();
+    assert_eq!(ready.status(), 200);
+
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let admin_url = std::env::var("VANTHU_TEST_DATABASE").unwrap();
+    let name = env
+        .db
+        .url()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    diesel::PgConnection::establish(&admin_url)
+        .unwrap()
+        .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .unwrap();
+
+    let r = server.client.get(server.url("/readyz")).send().unwrap();
+    let problem = expect_problem(r, 503, "unavailable");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("database"),
+        "{problem}"
+    );
+    // Liveness is unaffected: the process itself is fine.
+    assert_eq!(
+        server
+            .client
+            .get(server.url("/healthz"))
+            .send()
+            .unwrap()
+            .status(),
+        200
+    );
+}
