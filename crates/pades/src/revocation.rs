@@ -519,25 +519,21 @@ mod tests {
         assert!(urls.ocsp.is_empty());
     }
 
+    /// A certificate issued by the development issuing CA's name (not its key: only the CRL
+    /// lookup matters here) whose CRL distribution point is `crl_url`.
     // openssl-rs has no typed builder for CRL distribution points; the text form is fine here.
     #[allow(deprecated)]
-    #[test]
-    fn online_collection_reports_unreachable_servers_as_missing() {
-        // Nothing listens on port 9 (discard) here: the CRL cannot be fetched.
-        let collector = Collector::new(Source::Online).unwrap();
-        let dir = tempfile::tempdir().unwrap();
+    fn leaf_with_crl_url(crl_url: &str) -> Vec<u8> {
         let key =
             openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", "ca").unwrap();
-        let ca_name = name.build();
+        let issuer = X509::from_pem(&std::fs::read(dev("issuing-ca.pem")).unwrap()).unwrap();
         let mut name = openssl::x509::X509NameBuilder::new().unwrap();
         name.append_entry_by_text("CN", "leaf").unwrap();
         let leaf_name = name.build();
         let mut b = openssl::x509::X509Builder::new().unwrap();
         b.set_version(2).unwrap();
         b.set_subject_name(&leaf_name).unwrap();
-        b.set_issuer_name(&ca_name).unwrap();
+        b.set_issuer_name(issuer.subject_name()).unwrap();
         b.set_pubkey(&key).unwrap();
         b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
             .unwrap();
@@ -548,13 +544,54 @@ mod tests {
             None,
             Some(&ctx),
             openssl::nid::Nid::CRL_DISTRIBUTION_POINTS,
-            "URI:http://127.0.0.1:9/x.crl",
+            &format!("URI:{crl_url}"),
         )
         .unwrap();
         b.append_extension(ext).unwrap();
         b.sign(&key, MessageDigest::sha256()).unwrap();
-        let got = collector.collect(&[b.build().to_der().unwrap()]).unwrap();
+        b.build().to_der().unwrap()
+    }
+
+    /// Serves `body` to every HTTP request on a free local port; returns the base URL.
+    fn serve(body: Vec<u8>) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    line.clear();
+                }
+                let mut stream = reader.into_inner();
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+            }
+        });
+        url
+    }
+
+    #[test]
+    fn online_collection_downloads_crls_once_and_reports_unreachable_ones() {
+        let collector = Collector::new(Source::Online).unwrap();
+        let base = serve(std::fs::read(dev("issuing-ca.crl")).unwrap());
+        let url = format!("{base}/issuing-ca.crl");
+        let (a, b) = (leaf_with_crl_url(&url), leaf_with_crl_url(&url));
+        let got = collector.collect(&[a, b]).unwrap();
+        assert_eq!(got.data.crls.len(), 1, "one download, one copy");
+        assert!(got.missing.is_empty(), "{:?}", got.missing);
+        assert_eq!(got.data.certs.len(), 2);
+
+        // Nothing listens on port 9 (discard) here: the CRL cannot be fetched.
+        let got = collector
+            .collect(&[leaf_with_crl_url("http://127.0.0.1:9/x.crl")])
+            .unwrap();
         assert_eq!(got.missing, vec!["CN=leaf".to_string()]);
-        drop(dir);
+        assert!(got.data.crls.is_empty());
     }
 }

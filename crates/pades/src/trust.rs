@@ -597,6 +597,130 @@ mod tests {
     }
 
     #[test]
+    fn ocsp_responses_say_good_and_revoked() {
+        // `openssl ocsp` acts as the issuing CA's responder.
+        let dir = tempfile::tempdir().unwrap();
+        let serial = |name: &str| {
+            cert(name)
+                .serial_number()
+                .to_bn()
+                .unwrap()
+                .to_hex_str()
+                .unwrap()
+                .to_string()
+        };
+        let index = format!(
+            "V\t311121000000Z\t\t{}\tunknown\t/CN=a\nR\t311121000000Z\t260101000000Z,keyCompromise\t{}\tunknown\t/CN=b\n",
+            serial("signer-rsa.pem"),
+            serial("revoked.pem")
+        );
+        std::fs::write(dir.path().join("index.txt"), index).unwrap();
+        let openssl = |args: &[&str]| {
+            std::process::Command::new("openssl")
+                .current_dir(dir.path())
+                .args(args)
+                .output()
+        };
+        let (issuer, key) = (dev("issuing-ca.pem"), dev("issuing-ca.key"));
+        let (issuer, key) = (issuer.to_str().unwrap(), key.to_str().unwrap());
+        let (good, bad) = (dev("signer-rsa.pem"), dev("revoked.pem"));
+        let request = openssl(&[
+            "ocsp",
+            "-issuer",
+            issuer,
+            "-cert",
+            good.to_str().unwrap(),
+            "-cert",
+            bad.to_str().unwrap(),
+            "-reqout",
+            "req.der",
+            "-no_nonce",
+        ]);
+        let Ok(request) = request else {
+            assert!(
+                std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "openssl command missing"
+            );
+            eprintln!("SKIPPED: openssl command not found");
+            return;
+        };
+        assert!(request.status.success());
+        let response = openssl(&[
+            "ocsp",
+            "-index",
+            "index.txt",
+            "-rsigner",
+            issuer,
+            "-rkey",
+            key,
+            "-CA",
+            issuer,
+            "-reqin",
+            "req.der",
+            "-respout",
+            "resp.der",
+            "-ndays",
+            "1",
+        ])
+        .unwrap();
+        assert!(
+            response.status.success(),
+            "{}",
+            String::from_utf8_lossy(&response.stderr)
+        );
+        let ocsp = vec![std::fs::read(dir.path().join("resp.der")).unwrap()];
+        let inter = [cert("issuing-ca.pem")];
+
+        let path = validate_path(&anchors(), &cert("signer-rsa.pem"), &inter, Utc::now());
+        let r = check_revocation(&path.chain, &anchors(), &[], &ocsp, Utc::now());
+        assert_eq!(
+            r[0].status,
+            RevocationStatus::Good {
+                source: "ocsp",
+                revoked_later: None
+            }
+        );
+        assert_eq!(
+            r[1].status,
+            RevocationStatus::Unknown,
+            "no data for the issuing CA"
+        );
+
+        let path = validate_path(&anchors(), &cert("revoked.pem"), &inter, Utc::now());
+        let r = check_revocation(&path.chain, &anchors(), &[], &ocsp, Utc::now());
+        assert!(
+            matches!(
+                r[0].status,
+                RevocationStatus::Revoked { source: "ocsp", .. }
+            ),
+            "{:?}",
+            r[0]
+        );
+        let before = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let r = check_revocation(&path.chain, &anchors(), &[], &ocsp, before);
+        assert!(
+            matches!(
+                r[0].status,
+                RevocationStatus::Good {
+                    revoked_later: Some(_),
+                    ..
+                }
+            ),
+            "{:?}",
+            r[0]
+        );
+
+        // A response whose signed part was altered (producedAt, the first GeneralizedTime) is
+        // ignored.
+        let mut forged = ocsp[0].clone();
+        let at = forged.windows(2).position(|w| w == [0x18, 0x0f]).unwrap() + 5;
+        forged[at] = if forged[at] == b'1' { b'2' } else { b'1' };
+        let path = validate_path(&anchors(), &cert("revoked.pem"), &inter, Utc::now());
+        let r = check_revocation(&path.chain, &anchors(), &[], &[forged], Utc::now());
+        assert_eq!(r[0].status, RevocationStatus::Unknown);
+    }
+
+    #[test]
     fn usages_and_names() {
         assert!(check_usage(&cert("tsa.pem"), Usage::TimeStamping).is_ok());
         assert!(check_usage(&cert("signer-rsa.pem"), Usage::TimeStamping).is_err());
