@@ -485,6 +485,19 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         return c;
     }
 
+    if parsed.signer_count != 1 {
+        fail(
+            &mut c,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            format!(
+                "a PDF signature holds exactly one signer, this one holds {}",
+                parsed.signer_count
+            ),
+        );
+        c.parsed = Some(parsed);
+        return c;
+    }
     let Some(alg) = parsed.signer.digest else {
         fail(
             &mut c,
