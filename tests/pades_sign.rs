@@ -124,7 +124,8 @@ impl Drop for Tsa {
     }
 }
 
-/// A one-page document with two empty text fields for the clerk: number and date.
+/// A one-page document with two empty text fields for the clerk (number and date) and the
+/// official's empty signature field.
 fn make_input(dir: &Path) -> PathBuf {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
@@ -146,6 +147,20 @@ fn make_input(dir: &Path) -> PathBuf {
         "Rect" => vec![380.into(), 690.into(), 540.into(), 712.into()],
         "P" => page_id, "DA" => Object::string_literal("/Helv 11 Tf 0 g"),
     });
+    // The official's and the seal's signature fields, prepared empty by the drafting template
+    // (a certified document admits no new visible fields).
+    let sig_field_id = doc.add_object(dictionary! {
+        "Type" => "Annot", "Subtype" => "Widget", "FT" => "Sig",
+        "T" => Object::string_literal("ChuKyLanhDao"), "F" => 4,
+        "Rect" => vec![340.into(), 560.into(), 520.into(), 650.into()],
+        "P" => page_id,
+    });
+    let seal_field_id = doc.add_object(dictionary! {
+        "Type" => "Annot", "Subtype" => "Widget", "FT" => "Sig",
+        "T" => Object::string_literal("ConDau"), "F" => 4,
+        "Rect" => vec![300.into(), 565.into(), 400.into(), 645.into()],
+        "P" => page_id,
+    });
     doc.objects.insert(
         page_id,
         Object::Dictionary(dictionary! {
@@ -153,7 +168,7 @@ fn make_input(dir: &Path) -> PathBuf {
             "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
             "Contents" => content_id,
             "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
-            "Annots" => vec![number_id.into(), date_id.into()],
+            "Annots" => vec![number_id.into(), date_id.into(), sig_field_id.into(), seal_field_id.into()],
         }),
     );
     doc.objects.insert(
@@ -166,7 +181,7 @@ fn make_input(dir: &Path) -> PathBuf {
         "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica", "Encoding" => "WinAnsiEncoding",
     });
     let form_id = doc.add_object(dictionary! {
-        "Fields" => vec![number_id.into(), date_id.into()],
+        "Fields" => vec![number_id.into(), date_id.into(), sig_field_id.into(), seal_field_id.into()],
         "DA" => Object::string_literal("/Helv 11 Tf 0 g"),
         "DR" => dictionary! { "Font" => dictionary! { "Helv" => helv_id } },
     });
@@ -434,6 +449,7 @@ fn official_certifies_clerk_fills_seal_signs_and_all_stay_valid() {
     assert_eq!(sig["modification_level"], "FORM_FILLING", "{sig}");
 
     let sealed = dir.path().join("sealed.pdf");
+    let seal_image = workspace().join("crates/pades/assets/demo/seal.png");
     sign(&[
         p(&filled),
         "-o",
@@ -446,6 +462,10 @@ fn official_certifies_clerk_fills_seal_signs_and_all_stay_valid() {
         TSA_URL,
         "--field",
         "ConDau",
+        "--visible",
+        "1:300,565,100,80",
+        "--image",
+        p(&seal_image),
     ]);
     let report = pyhanko(&tools, &sealed);
     let first = signature(&report, "ChuKyLanhDao");
@@ -460,6 +480,24 @@ fn official_certifies_clerk_fills_seal_signs_and_all_stay_valid() {
     assert_eq!(second["modification_level"], "LTA_UPDATES", "{second}");
     assert_pdfsig_valid(&sealed, 2);
     assert_qpdf_clean(&sealed);
+
+    // A new visible field on the certified document is refused, and nothing is written.
+    let refused = dir.path().join("refused.pdf");
+    let out = vanthu(&[
+        "sign",
+        p(&sealed),
+        "-o",
+        p(&refused),
+        "--p12",
+        &cert("signer-ec.p12"),
+        "--visible",
+        "1:50,50,100,50",
+        "--image",
+        p(&seal_image),
+    ]);
+    assert!(!out.status.success());
+    assert!(!refused.exists());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("certified"));
 
     // A second certification is refused, and nothing is written.
     let again = dir.path().join("again.pdf");

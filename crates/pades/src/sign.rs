@@ -444,7 +444,8 @@ fn build_field_update<S: Source>(
         .filter(|f| f.field_type.as_deref() == Some(b"Sig"))
         .collect();
 
-    if let Some(p) = docmdp_permission(reader)? {
+    let docmdp = docmdp_permission(reader)?;
+    if let Some(p) = docmdp {
         if p == 1 {
             return Err(SignError::Refused(
                 "the document is certified with no changes allowed (DocMDP P=1)".into(),
@@ -465,6 +466,15 @@ fn build_field_update<S: Source>(
     let existing = plan
         .field_name
         .and_then(|n| fields.iter().find(|f| f.name == n));
+    // DocMDP P=1 and P=2 do not allow new annotations: a visible signature on a certified
+    // document goes into a field the certifier left empty for it.
+    if existing.is_none() && plan.visible.is_some() && docmdp.is_some_and(|p| p < 3) {
+        return Err(SignError::Refused(
+            "the document is certified: a visible signature must use one of its empty \
+             signature fields (--field NAME), or sign invisibly"
+                .into(),
+        ));
+    }
     let mut catalog_changed = false;
     let field_name;
     match existing {
@@ -485,12 +495,13 @@ fn build_field_update<S: Source>(
             let mut dict = f.dict.clone();
             dict.set("V", sig_id);
             if let Some(v) = plan.visible {
+                // The prepared widget keeps its /Rect (moving it is not form filling); viewers
+                // fit the appearance's bounding box into it.
                 if dict.name_is("Subtype", "Widget") {
                     let ap = v.appearance.add_to(&mut update);
                     let mut apd = Dictionary::new();
                     apd.set("N", ap);
                     dict.set("AP", apd);
-                    dict.set("Rect", rect_object(&v.appearance));
                 }
             }
             update.set(f.id, dict);
