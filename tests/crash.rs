@@ -165,10 +165,6 @@ fn sigkill_during_an_upload_leaves_no_partial_blob_and_check_sees_damage() {
 
     // Damage the stored blob: check reports it and fails.
     let path = &finals[0];
-    let mut permissions = std::fs::metadata(path).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    permissions.set_readonly(false);
-    std::fs::set_permissions(path, permissions).unwrap();
     let mut content = std::fs::read(path).unwrap();
     content[10] ^= 0xff;
     std::fs::write(path, &content).unwrap();

@@ -249,11 +249,6 @@ impl Server {
         self.child.kill().expect("SIGKILL the server");
         self.child.wait().expect("reap the server");
     }
-
-    /// Process id, for signals.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
 }
 
 impl Drop for Server {
