@@ -408,7 +408,6 @@ impl<'a> Parser<'a> {
                 if self.pos >= self.data.len() {
                     return Err(self.truncated());
                 }
-                let save = self.pos;
                 let kw = self.word();
                 if kw == b"R" {
                     if num < 0 || num > i64::from(u32::MAX) {
@@ -420,7 +419,6 @@ impl<'a> Parser<'a> {
                 if kw.is_empty() && self.pos >= self.data.len() {
                     return Err(self.truncated());
                 }
-                let _ = save;
             }
         }
         self.pos = after_first;

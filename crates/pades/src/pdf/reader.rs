@@ -595,6 +595,7 @@ impl<S: Source> Reader<S> {
         let overlap = 64u64;
         let mut pos = 0u64;
         let mut last_trailer: Option<Dictionary> = None;
+        let mut trailers: Vec<u64> = Vec::new();
         let mut catalog: Option<ObjectId> = None;
         while pos < len {
             let buf = read_range(&self.src, pos, chunk)?;
@@ -626,12 +627,9 @@ impl<S: Source> Reader<S> {
             while let Some(k) = find(&buf[j..], b"trailer") {
                 let at = j + k;
                 j = at + 7;
-                if let Ok(Object::Dictionary(d)) =
-                    self.with_window(pos + at as u64 + 7, |b, l| Parser::new(b, l).object())
-                {
-                    if d.contains("Root") {
-                        last_trailer = Some(d);
-                    }
+                let abs = pos + at as u64 + 7;
+                if trailers.last().is_none_or(|t| *t < abs) {
+                    trailers.push(abs);
                 }
             }
             if buf.len() < chunk {
@@ -639,9 +637,21 @@ impl<S: Source> Reader<S> {
             }
             pos += (buf.len() as u64).saturating_sub(overlap).max(1);
         }
+        // The newest usable trailer wins; only the last few are parsed, so a file stuffed
+        // with the keyword costs no more than a handful of parses.
+        for at in trailers.iter().rev().take(8) {
+            if let Ok(Object::Dictionary(d)) =
+                self.with_window(*at, |b, l| Parser::new(b, l).object())
+            {
+                if d.contains("Root") {
+                    last_trailer = Some(d);
+                    break;
+                }
+            }
+        }
         if last_trailer.is_none() {
             // Cross-reference streams carry the trailer keys; so does a catalog we can find.
-            for num in self.object_numbers() {
+            for num in self.object_numbers().into_iter().take(100_000) {
                 let Ok(obj) = self.get_by_num(num) else {
                     continue;
                 };
@@ -866,9 +876,18 @@ impl<S: Source> Reader<S> {
                 "object stream index points at the wrong object",
             ));
         }
+        // The object ends where the next one starts; copying only that keeps reading every
+        // object of a large stream linear.
+        let end = objstm
+            .offsets
+            .iter()
+            .map(|(_, o)| *o)
+            .filter(|o| *o > off)
+            .min()
+            .unwrap_or(objstm.data.len());
         let data = objstm
             .data
-            .get(off..)
+            .get(off..end)
             .ok_or(PdfError::Corrupt("object stream offset"))?;
         let mut padded = data.to_vec();
         padded.push(b' ');
