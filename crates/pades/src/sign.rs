@@ -173,14 +173,7 @@ pub fn sign_file(
     signer: &dyn Signer,
     opts: &SignOptions,
 ) -> Result<SignReport, SignError> {
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".vanthu-sign-")
-        .tempfile_in(dir)?;
-    std::fs::copy(input, tmp.path())?;
+    let tmp = working_copy(input, output, ".vanthu-sign-")?;
     let report = {
         let mut work = FileWork::open(tmp.path())?;
         sign_work(&mut work, signer, opts)?
@@ -188,6 +181,25 @@ pub fn sign_file(
     tmp.as_file().sync_all()?;
     tmp.persist(output).map_err(|e| e.error)?;
     Ok(report)
+}
+
+/// A temporary copy of `input` beside `output`, renamed over it once complete.
+fn working_copy(
+    input: &Path,
+    output: &Path,
+    prefix: &str,
+) -> Result<tempfile::NamedTempFile, SignError> {
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempfile_in(dir)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot write in {}: {e}", dir.display())))?;
+    std::fs::copy(input, tmp.path())
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", input.display())))?;
+    Ok(tmp)
 }
 
 /// Signs PDF bytes held in memory and returns the signed file.
@@ -324,14 +336,7 @@ pub fn extend_file(
         }
         None => None,
     };
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".vanthu-extend-")
-        .tempfile_in(dir)?;
-    std::fs::copy(input, tmp.path())?;
+    let tmp = working_copy(input, output, ".vanthu-extend-")?;
     let len = {
         let mut work = FileWork::open(tmp.path())?;
         {
@@ -834,14 +839,7 @@ pub fn fill_fields(
     output: &Path,
     values: &[(String, String)],
 ) -> Result<(), SignError> {
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or_else(|| Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".vanthu-fill-")
-        .tempfile_in(dir)?;
-    std::fs::copy(input, tmp.path())?;
+    let tmp = working_copy(input, output, ".vanthu-fill-")?;
     {
         let mut work = FileWork::open(tmp.path())?;
         let bytes = {
