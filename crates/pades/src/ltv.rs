@@ -117,7 +117,6 @@ pub fn write_dss<S: Source>(
     if !changed {
         return Ok(None);
     }
-    dss.remove("VRI");
     dss.set("Type", Object::name("DSS"));
     match dss_id {
         Some(id) => update.set(id, dss),
@@ -136,4 +135,57 @@ fn deflate(data: &[u8]) -> Vec<u8> {
     // Writing into a Vec cannot fail.
     let _ = e.write_all(data);
     e.finish().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pdf::reader::tests_support::simple_pdf;
+    use crate::sign::{sign_bytes, SignOptions};
+    use crate::signer::tests::rsa_signer;
+    use crate::signer::Signer;
+
+    #[test]
+    fn dss_holds_each_item_once_and_repeats_nothing() {
+        let signer = rsa_signer();
+        let (signed, _) = sign_bytes(&simple_pdf(), &signer, &SignOptions::default()).unwrap();
+        let reader = Reader::new(signed.as_slice()).unwrap();
+        let certs = document_certificates(&reader).unwrap();
+        assert!(certs.iter().any(|c| c == signer.certificate()));
+        let crl = std::fs::read(crate::signer::tests::dev("issuing-ca.crl")).unwrap();
+        let data = ValidationData {
+            certs: certs.clone(),
+            crls: vec![crl.clone()],
+            ocsps: Vec::new(),
+        };
+        let update = write_dss(&reader, &data).unwrap().expect("a DSS update");
+        let mut with_dss = signed.clone();
+        with_dss.extend_from_slice(&update);
+        let reader = Reader::new(with_dss.as_slice()).unwrap();
+        let (_, catalog) = reader.catalog().unwrap();
+        let dss = reader.resolve_dict(catalog.get("DSS").unwrap()).unwrap();
+        let listed = |key: &str| dss.get(key).unwrap().as_array().unwrap().len();
+        assert_eq!(listed("Certs"), certs.len());
+        assert_eq!(listed("CRLs"), 1);
+        // Everything is already there: no second update.
+        assert!(write_dss(&reader, &data).unwrap().is_none());
+        // Only the new item is added the next time.
+        let more = ValidationData {
+            crls: vec![
+                crl,
+                std::fs::read(crate::signer::tests::dev("root-ca.crl")).unwrap(),
+            ],
+            ..ValidationData::default()
+        };
+        let update = write_dss(&reader, &more).unwrap().expect("a DSS update");
+        with_dss.extend_from_slice(&update);
+        let reader = Reader::new(with_dss.as_slice()).unwrap();
+        let (_, catalog) = reader.catalog().unwrap();
+        let dss = reader.resolve_dict(catalog.get("DSS").unwrap()).unwrap();
+        assert_eq!(dss.get("CRLs").unwrap().as_array().unwrap().len(), 2);
+        assert_eq!(
+            dss.get("Certs").unwrap().as_array().unwrap().len(),
+            certs.len()
+        );
+    }
 }
