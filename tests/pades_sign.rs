@@ -560,6 +560,42 @@ fn b_t_file_is_extended_to_b_lta() {
 }
 
 #[test]
+fn attachment_stamp_without_image_passes() {
+    let Some(tools) = tools("attachment_stamp_without_image_passes") else {
+        return;
+    };
+    let _tsa = Tsa::start();
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_input(dir.path());
+    let out = dir.path().join("stamped.pdf");
+    sign(&[
+        p(&input),
+        "-o",
+        p(&out),
+        "--p12",
+        &cert("seal.p12"),
+        "--level",
+        "B-T",
+        "--tsa",
+        TSA_URL,
+        "--stamp",
+        "Số: 12/QĐ-UBND",
+    ]);
+    let report = pyhanko(&tools, &out);
+    let sig = signature(&report, "Signature1");
+    assert_sound(sig);
+    assert_eq!(sig["timestamp_ok"], true, "{sig}");
+    assert_pdfsig_valid(&out, 1);
+    assert_qpdf_clean(&out);
+    // The stamp's text is on the page, extractable with the Vietnamese letters intact.
+    let text = Command::new("pdftotext").arg(&out).arg("-").output();
+    if let Ok(text) = text {
+        let text = String::from_utf8_lossy(&text.stdout);
+        assert!(text.contains("12/QĐ-UBND"), "{text}");
+    }
+}
+
+#[test]
 fn bad_input_gives_one_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let not_pdf = dir.path().join("note.pdf");

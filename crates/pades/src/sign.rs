@@ -372,6 +372,27 @@ pub fn extend_file(
     Ok(len)
 }
 
+/// The visible box of a page (1-based): its CropBox, else its MediaBox, as
+/// `[llx, lly, urx, ury]`; for placing stamps relative to the page edges.
+pub fn page_box<S: Source>(reader: &Reader<S>, page: usize) -> Result<[f64; 4], SignError> {
+    let pages = reader.pages()?;
+    let id = *pages.get(page.wrapping_sub(1)).ok_or_else(|| {
+        SignError::Options(format!(
+            "page {page} does not exist (the document has {} pages)",
+            pages.len()
+        ))
+    })?;
+    for key in ["CropBox", "MediaBox"] {
+        if let Some(Object::Array(a)) = reader.page_attribute(id, key)? {
+            let v: Vec<f64> = a.iter().filter_map(Object::as_f64).collect();
+            if let [x0, y0, x1, y1] = v[..] {
+                return Ok([x0.min(x1), y0.min(y1), x0.max(x1), y0.max(y1)]);
+            }
+        }
+    }
+    Err(SignError::Pdf(PdfError::Corrupt("page without a MediaBox")))
+}
+
 /// Formats a time as a PDF date (§7.9.4) in Vietnam time: `D:20261122104500+07'00'`.
 pub fn pdf_date(time: DateTime<FixedOffset>) -> String {
     let ict = FixedOffset::east_opt(7 * 3600).unwrap_or(*time.offset());

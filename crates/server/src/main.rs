@@ -51,7 +51,7 @@ enum Command {
     /// Check that the database and the blob store agree; exit status 1 if they do not
     Check(cmd::check::CheckArgs),
     /// Sign a PDF (PAdES B-B, B-T, B-LT or B-LTA), or extend its signatures with --extend
-    Sign(cmd::sign::SignArgs),
+    Sign(Box<cmd::sign::SignArgs>),
     /// Verify every signature in a PDF; exit 0 when valid, 1 otherwise, 2 when unreadable
     Verify(cmd::verify::VerifyArgs),
     /// Run an RFC 3161 time-stamp authority (development certificate unless --cert/--key)
@@ -63,7 +63,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Check(args) => cmd::check::run(args),
-        Command::Sign(args) => cmd::sign::run(args),
+        Command::Sign(args) => cmd::sign::run(*args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Tsa(args) => cmd::tsa::run(args),
     };

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
-use vanthu_pades::appearance::{self, Rect};
+use vanthu_pades::appearance::{self, Rect, StampLabel};
+use vanthu_pades::pdf::Reader;
 use vanthu_pades::revocation;
 use vanthu_pades::sign::{self, Level, SignOptions, VisibleSignature};
 use vanthu_pades::signer::{PemSigner, Pkcs12Signer, Signer, SignerOptions};
@@ -70,6 +71,11 @@ pub struct SignArgs {
     #[arg(long, value_name = "PNG", requires = "visible")]
     pub image: Option<PathBuf>,
 
+    /// No-image stamp at the top right of page 1 for attachments and copies: the number and
+    /// notation (e.g. "Số: 12/QĐ-UBND") shown with the signing time
+    #[arg(long, value_name = "TEXT", conflicts_with = "visible")]
+    pub stamp: Option<String>,
+
     /// Reason for signing (/Reason)
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
@@ -87,7 +93,7 @@ pub struct SignArgs {
     pub revocation: Vec<PathBuf>,
 
     /// Do not sign: extend the existing signatures to --level B-LT or B-LTA
-    #[arg(long, conflicts_with_all = ["p12", "key", "field", "certify", "visible"])]
+    #[arg(long, conflicts_with_all = ["p12", "key", "field", "certify", "visible", "stamp"])]
     pub extend: bool,
 }
 
@@ -135,7 +141,8 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
             args.level,
             args.tsa.as_deref(),
             &revocation,
-        )?;
+        )
+        .with_context(|| format!("cannot extend {}", args.input.display()))?;
         println!(
             "extended {} to {} ({len} bytes)",
             args.output.display(),
@@ -144,6 +151,7 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let signer = load_signer(&args)?;
+    let signing_time = chrono::Utc::now().fixed_offset();
     let visible = match (&args.visible, &args.image) {
         (Some((page, rect)), Some(image)) => {
             let png = std::fs::read(image)
@@ -153,7 +161,27 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
                 appearance: appearance::official(*rect, &png, &[])?,
             })
         }
-        _ => None,
+        _ => match &args.stamp {
+            Some(number) => {
+                let file = std::fs::File::open(&args.input)
+                    .with_context(|| format!("cannot read {}", args.input.display()))?;
+                let reader = Reader::new(&file)
+                    .with_context(|| format!("cannot read {}", args.input.display()))?;
+                let [x0, y0, x1, y1] = sign::page_box(&reader, 1)?;
+                let page_box = Rect {
+                    x: x0 as f32,
+                    y: y0 as f32,
+                    width: (x1 - x0) as f32,
+                    height: (y1 - y0) as f32,
+                };
+                let label = StampLabel::Number(number.clone());
+                Some(VisibleSignature {
+                    page: 1,
+                    appearance: appearance::stamp(page_box, &label, signing_time)?,
+                })
+            }
+            None => None,
+        },
     };
     let opts = SignOptions {
         level: args.level,
@@ -165,7 +193,7 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
         visible,
         tsa_url: args.tsa.clone(),
         revocation,
-        signing_time: None,
+        signing_time: Some(signing_time),
     };
     let report = sign::sign_file(&args.input, &args.output, signer.as_ref(), &opts)
         .with_context(|| format!("cannot sign {}", args.input.display()))?;
