@@ -61,6 +61,72 @@ fn verify_json(file: &Path, extra: &[&str]) -> (i32, Value) {
     (code, json)
 }
 
+/// Our verdict on `file` matches pyHanko's (`want`, from verify_corpus.py): same verdict and
+/// exit status, same signatures in the same order with the same integrity, trust and
+/// modification level, and an ETSI indication consistent with the status.
+fn assert_agrees(name: &str, file: &Path, want: &Value, extra: &[&str]) {
+    let verdict = want["verdict"].as_str().unwrap();
+    if verdict == "unreadable" {
+        let out = verify(file, &[extra, &["--json"]].concat());
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{name}: unreadable input must exit 2"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            stderr.trim().lines().count(),
+            1,
+            "{name}: one line on stderr, got {stderr}"
+        );
+        assert!(
+            stderr.contains("cannot be read as a PDF"),
+            "{name}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{name}: nothing on stdout");
+        return;
+    }
+    let (code, got) = verify_json(file, extra);
+    assert_eq!(
+        got["verdict"], verdict,
+        "{name}: pyHanko says {verdict}, we say {}",
+        got["verdict"]
+    );
+    assert_eq!(
+        code,
+        if verdict == "valid" { 0 } else { 1 },
+        "{name}: exit code"
+    );
+    let ours = got["signatures"].as_array().unwrap();
+    let theirs = want["signatures"].as_array().unwrap();
+    assert_eq!(ours.len(), theirs.len(), "{name}: number of signatures");
+    for (o, t) in ours.iter().zip(theirs) {
+        assert_eq!(o["field"], t["field"], "{name}: field order");
+        assert_eq!(o["intact"], t["intact"], "{name} {}: intact", o["field"]);
+        if t["intact"] == true {
+            assert_eq!(o["trusted"], t["trusted"], "{name} {}: trusted", o["field"]);
+            assert_eq!(
+                o["modification"], t["modification"],
+                "{name} {}: modification level",
+                o["field"]
+            );
+        }
+        let passed = o["indication"] == "TOTAL-PASSED";
+        assert_eq!(
+            passed,
+            o["status"] == "valid",
+            "{name}: indication {} vs status {}",
+            o["indication"],
+            o["status"]
+        );
+        assert_eq!(
+            o["sub_indication"].is_null(),
+            passed,
+            "{name}: sub-indication only when not passed"
+        );
+    }
+}
+
 #[test]
 fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
     let Some(python) = pyhanko_python() else {
@@ -88,66 +154,7 @@ fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
     assert_eq!(cases.len(), 14, "the corpus has fourteen cases");
     for (name, want) in cases {
         let file = dir.path().join(want["file"].as_str().unwrap());
-        let verdict = want["verdict"].as_str().unwrap();
-        if verdict == "unreadable" {
-            let out = verify(&file, &[&trust[..], &["--json"]].concat());
-            assert_eq!(
-                out.status.code(),
-                Some(2),
-                "{name}: unreadable input must exit 2"
-            );
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(
-                stderr.trim().lines().count(),
-                1,
-                "{name}: one line on stderr, got {stderr}"
-            );
-            assert!(
-                stderr.contains("cannot be read as a PDF"),
-                "{name}: {stderr}"
-            );
-            assert!(out.stdout.is_empty(), "{name}: nothing on stdout");
-            continue;
-        }
-        let (code, got) = verify_json(&file, &trust);
-        assert_eq!(
-            got["verdict"], verdict,
-            "{name}: pyHanko says {verdict}, we say {}",
-            got["verdict"]
-        );
-        assert_eq!(
-            code,
-            if verdict == "valid" { 0 } else { 1 },
-            "{name}: exit code"
-        );
-        let ours = got["signatures"].as_array().unwrap();
-        let theirs = want["signatures"].as_array().unwrap();
-        assert_eq!(ours.len(), theirs.len(), "{name}: number of signatures");
-        for (o, t) in ours.iter().zip(theirs) {
-            assert_eq!(o["field"], t["field"], "{name}: field order");
-            assert_eq!(o["intact"], t["intact"], "{name} {}: intact", o["field"]);
-            if t["intact"] == true {
-                assert_eq!(o["trusted"], t["trusted"], "{name} {}: trusted", o["field"]);
-                assert_eq!(
-                    o["modification"], t["modification"],
-                    "{name} {}: modification level",
-                    o["field"]
-                );
-            }
-            let passed = o["indication"] == "TOTAL-PASSED";
-            assert_eq!(
-                passed,
-                o["status"] == "valid",
-                "{name}: indication {} vs status {}",
-                o["indication"],
-                o["status"]
-            );
-            assert_eq!(
-                o["sub_indication"].is_null(),
-                passed,
-                "{name}: sub-indication only when not passed"
-            );
-        }
+        assert_agrees(name, &file, want, &trust);
     }
 
     // Facts beyond the verdict.
@@ -237,4 +244,156 @@ fn missing_file_and_directory_exit_2_with_one_line() {
             1
         );
     }
+}
+
+/// A `vanthu tsa` on a free local port, stopped when dropped.
+struct LocalTsa {
+    child: std::process::Child,
+    url: String,
+}
+
+impl LocalTsa {
+    fn start() -> LocalTsa {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vanthu"))
+            .args(["tsa", "--listen", &addr])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start vanthu tsa");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                return LocalTsa {
+                    child,
+                    url: format!("http://{addr}/"),
+                };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("vanthu tsa did not listen on {addr}");
+    }
+}
+
+impl Drop for LocalTsa {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn verdicts_agree_with_pyhanko_on_files_vanthu_signs() {
+    let Some(python) = pyhanko_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let certs = workspace().join("certs-dev");
+    let c = |name: &str| certs.join(name).to_str().unwrap().to_string();
+    let made = Command::new(&python)
+        .arg(workspace().join("tests/interop/verify_corpus.py"))
+        .arg(&certs)
+        .arg(dir.path())
+        .output()
+        .expect("run the corpus script");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let unsigned = dir.path().join("unsigned.pdf");
+    let tsa = LocalTsa::start();
+    let sign = |input: &Path, output: &str, args: &[&str]| -> PathBuf {
+        let out_path = dir.path().join(output);
+        let out = Command::new(env!("CARGO_BIN_EXE_vanthu"))
+            .arg("sign")
+            .arg(input)
+            .arg("-o")
+            .arg(&out_path)
+            .args(["--tsa", &tsa.url, "--revocation", &c("")])
+            .args(args)
+            .env("P12_PASSWORD", "vanthu-dev")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "sign {output}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out_path
+    };
+    let p12 = |name: &str| {
+        [
+            "--p12".to_string(),
+            c(name),
+            "--p12-password-env".into(),
+            "P12_PASSWORD".into(),
+        ]
+    };
+    let rsa = p12("signer-rsa.p12");
+    let ec384 = p12("signer-ec384.p12");
+    let seal = p12("seal.p12");
+    let args = |key: &[String], more: &[&str]| -> Vec<String> {
+        key.iter()
+            .cloned()
+            .chain(more.iter().map(|s| s.to_string()))
+            .collect()
+    };
+    let run = |input: &Path, output: &str, a: Vec<String>| {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        sign(input, output, &refs)
+    };
+    let bb = run(&unsigned, "v_bb.pdf", args(&rsa, &["--level", "B-B"]));
+    let bt = run(&unsigned, "v_bt.pdf", args(&ec384, &["--level", "B-T"]));
+    let certified = run(
+        &unsigned,
+        "v_cert.pdf",
+        args(&rsa, &["--level", "B-T", "--certify", "--field", "LanhDao"]),
+    );
+    let serial = run(
+        &certified,
+        "v_serial_lta.pdf",
+        args(&seal, &["--level", "B-LTA", "--field", "ConDau"]),
+    );
+    let files = [bb, bt, serial];
+
+    let judged = Command::new(&python)
+        .arg(workspace().join("tests/interop/verify_corpus.py"))
+        .arg("--judge")
+        .arg(&certs)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        judged.status.success(),
+        "{}",
+        String::from_utf8_lossy(&judged.stderr)
+    );
+    let expected: Value = serde_json::from_slice(&judged.stdout).unwrap();
+    let root = certs.join("root-ca.pem");
+    let trust = ["--trust", root.to_str().unwrap(), "--offline"];
+    for file in &files {
+        let want = &expected[file.to_str().unwrap()];
+        assert_eq!(
+            want["verdict"],
+            "valid",
+            "pyHanko on {}: {want}",
+            file.display()
+        );
+        assert_agrees(&file.display().to_string(), file, want, &trust);
+    }
+    let (_, lta) = verify_json(&files[2], &trust);
+    let levels: Vec<&str> = lta["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["level"].as_str())
+        .collect();
+    assert_eq!(levels, ["B-LTA", "B-LTA"], "{lta}");
 }

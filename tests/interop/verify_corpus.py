@@ -1,6 +1,7 @@
 """Builds the verifier corpus with pyHanko and records pyHanko's own verdict on each file.
 
 Usage: python verify_corpus.py CERTS_DIR OUT_DIR
+       python verify_corpus.py --judge CERTS_DIR FILE...   (pyHanko's verdicts as JSON on stdout)
 
 Writes OUT_DIR/<case>.pdf (or .bin) and OUT_DIR/expected.json:
 {"<case>": {"file": "...", "verdict": "valid|invalid|modified|untrusted|unsigned|unreadable",
@@ -34,8 +35,9 @@ from asn1crypto import crl as asn1_crl
 # pyHanko logs every failed validation at length; the verdicts are what matter here.
 logging.disable(logging.CRITICAL)
 
-CERTS, OUT = sys.argv[1], sys.argv[2]
-os.makedirs(OUT, exist_ok=True)
+JUDGE = sys.argv[1] == "--judge"
+CERTS = sys.argv[2] if JUDGE else sys.argv[1]
+OUT = None if JUDGE else sys.argv[2]
 
 def cert(name):
     return os.path.join(CERTS, name)
@@ -174,6 +176,7 @@ def pyhanko_verdict(path):
 
 
 def main():
+    os.makedirs(OUT, exist_ok=True)
     chain = (cert("issuing-ca.pem"),)
     rsa = signer_from(cert("signer-rsa.key"), cert("signer-rsa.pem"), chain)
     ec = signer_from(cert("signer-ec.key"), cert("signer-ec.pem"), chain)
@@ -251,4 +254,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if JUDGE:
+        print(json.dumps({path: pyhanko_verdict(path) for path in sys.argv[3:]}))
+    else:
+        main()
