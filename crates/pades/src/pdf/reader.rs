@@ -327,21 +327,28 @@ impl<S: Source> Reader<S> {
             }
         }
         self.trailer = sections[0].trailer.clone();
-        // A linearized file's first-page section and its main section form one revision.
-        sections.sort_by_key(|s| s.end);
+        // /Prev normally points backwards. A forward /Prev is a linearized file's first-page
+        // section pointing at its main section further on: both form one revision, which
+        // ends at the later `%%EOF`.
         let mut revisions: Vec<Revision> = Vec::new();
+        let mut merge_next = false;
         for s in sections {
+            let forward = s
+                .trailer
+                .get_int("Prev")
+                .and_then(|p| u64::try_from(p).ok())
+                .is_some_and(|p| p > s.xref_offset);
             match revisions.last_mut() {
-                Some(last)
-                    if s.end <= last.end || s.xref_offset < last.end && last.xref_offset < 1024 =>
-                {
+                Some(last) if merge_next => {
                     last.objects.extend(s.objects);
                     last.freed.extend(s.freed);
                     last.end = last.end.max(s.end);
                 }
                 _ => revisions.push(s),
             }
+            merge_next = forward;
         }
+        revisions.sort_by_key(|r| r.end);
         self.revisions = revisions;
         Ok(())
     }
@@ -1459,5 +1466,41 @@ pub(crate) mod tests {
         );
         assert_eq!(r.revisions().len(), 1);
         assert_eq!(r.revisions()[0].end, pdf.len() as u64);
+    }
+
+    #[test]
+    fn linearized_sections_form_one_revision() {
+        // A first-page section near the start whose /Prev points forward to the main section.
+        let simple = simple_pdf();
+        let body_start = find(&simple, b"1 0 obj").unwrap();
+        let main_xref = find(&simple, b"xref\n0").unwrap();
+        let mut out = simple[..body_start].to_vec();
+        let first = out.len();
+        let head = |prev: usize| {
+            format!("xref\n0 0\ntrailer\n<< /Size 5 /Root 1 0 R /Prev {prev:010} >>\nstartxref\n0\n%%EOF\n")
+        };
+        let shift = head(0).len();
+        out.extend_from_slice(head(main_xref + shift).as_bytes());
+        // Objects and the main table, with offsets shifted by the inserted section.
+        let text = String::from_utf8(simple[body_start..].to_vec()).unwrap();
+        let mut fixed = String::new();
+        for line in text.split_inclusive('\n') {
+            match line.strip_suffix(" 00000 n \n") {
+                Some(off) => fixed.push_str(&format!(
+                    "{:010} 00000 n \n",
+                    off.parse::<usize>().unwrap() + shift
+                )),
+                None => fixed.push_str(line),
+            }
+        }
+        let at = fixed.rfind("startxref\n").unwrap();
+        fixed.truncate(at);
+        fixed.push_str(&format!("startxref\n{first}\n%%EOF\n"));
+        out.extend_from_slice(fixed.as_bytes());
+        let r = Reader::new(out.as_slice()).unwrap();
+        assert!(!r.is_damaged());
+        assert_eq!(r.pages().unwrap().len(), 1);
+        assert_eq!(r.revisions().len(), 1);
+        assert_eq!(r.revisions()[0].end, out.len() as u64);
     }
 }
