@@ -443,6 +443,104 @@ pub fn trim_der(bytes: &[u8]) -> Result<&[u8], CmsError> {
     Ok(read_tlv(bytes)?.0.raw)
 }
 
+/// Most nesting levels followed when converting BER to DER.
+const MAX_BER_DEPTH: usize = 64;
+
+/// Rewrites indefinite-length (BER) encodings as definite lengths; returns the first value's DER
+/// and ignores what follows it (the /Contents zero padding). Signed attributes are DER by rule,
+/// so their bytes, and the signature over them, are unchanged. Constructed string encodings are
+/// kept as they are (and then refused by the DER decoder).
+pub fn ber_to_der(bytes: &[u8]) -> Result<Vec<u8>, CmsError> {
+    let mut out = Vec::with_capacity(bytes.len().min(MAX_CMS_LEN));
+    let used = ber_value(bytes, &mut out, 0)?;
+    if used > MAX_CMS_LEN || out.len() > MAX_CMS_LEN {
+        return Err(CmsError::TooLarge(used.max(out.len())));
+    }
+    Ok(out)
+}
+
+/// Converts one value at the front of `input`, appending its DER to `out`; returns the number
+/// of input bytes consumed.
+fn ber_value(input: &[u8], out: &mut Vec<u8>, depth: usize) -> Result<usize, CmsError> {
+    let bad = |m: &str| CmsError::Malformed(m.to_string());
+    if depth > MAX_BER_DEPTH {
+        return Err(bad("nesting too deep"));
+    }
+    if input.len() >= 2 && input[1] == 0x80 {
+        let tag = input[0];
+        if tag & 0x20 == 0 || tag & 0x1f == 0x1f {
+            return Err(bad("indefinite length on a primitive or multi-byte tag"));
+        }
+        let mut content = Vec::new();
+        let mut pos = 2;
+        loop {
+            let rest = input
+                .get(pos..)
+                .ok_or_else(|| bad("unexpected end of data"))?;
+            if rest.starts_with(&[0, 0]) {
+                pos += 2;
+                break;
+            }
+            if rest.is_empty() {
+                return Err(bad("unterminated indefinite length"));
+            }
+            pos += ber_value(rest, &mut content, depth + 1)?;
+        }
+        out.push(tag);
+        push_length(out, content.len());
+        out.extend_from_slice(&content);
+        return Ok(pos);
+    }
+    let (tlv, _) = read_tlv(input)?;
+    if tlv.tag & 0x20 != 0 && contains_indefinite(tlv.content, depth + 1)? {
+        let mut content = Vec::new();
+        let mut rest = tlv.content;
+        while !rest.is_empty() {
+            let used = ber_value(rest, &mut content, depth + 1)?;
+            rest = &rest[used..];
+        }
+        out.push(tlv.tag);
+        push_length(out, content.len());
+        out.extend_from_slice(&content);
+    } else {
+        out.extend_from_slice(tlv.raw);
+    }
+    Ok(tlv.raw.len())
+}
+
+/// Whether any value nested in `content` uses an indefinite length.
+fn contains_indefinite(content: &[u8], depth: usize) -> Result<bool, CmsError> {
+    if depth > MAX_BER_DEPTH {
+        return Err(CmsError::Malformed("nesting too deep".into()));
+    }
+    let mut rest = content;
+    while !rest.is_empty() {
+        if rest.len() >= 2 && rest[1] == 0x80 {
+            return Ok(true);
+        }
+        let (tlv, next) = read_tlv(rest)?;
+        if tlv.tag & 0x20 != 0 && contains_indefinite(tlv.content, depth + 1)? {
+            return Ok(true);
+        }
+        rest = next;
+    }
+    Ok(false)
+}
+
+fn push_length(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes
+            .iter()
+            .position(|b| *b != 0)
+            .unwrap_or(bytes.len() - 1);
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
 /// How a SignerInfo names its certificate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignerId {
@@ -528,7 +626,15 @@ impl ParsedSignedData {
     /// Parses a ContentInfo(SignedData), tolerating trailing zero padding.
     pub fn parse(bytes: &[u8]) -> Result<Self, CmsError> {
         let bad = |m: &str| CmsError::Malformed(m.to_string());
-        let outer = trim_der(bytes)?;
+        // BER (indefinite lengths), as some signing tools emit, is normalised first.
+        let normalised;
+        let outer = match trim_der(bytes) {
+            Ok(der) if !contains_indefinite(der, 0)? => der,
+            _ => {
+                normalised = ber_to_der(bytes)?;
+                normalised.as_slice()
+            }
+        };
         let (ci, _) = read_tlv(outer)?;
         let parts = read_all(ci.content)?;
         let [oid, content] = parts.as_slice() else {
@@ -1009,6 +1115,30 @@ mod tests {
         );
         // Signed attributes unchanged, so the signature still verifies.
         check_signature(&with_ts, b"x");
+    }
+
+    #[test]
+    fn ber_indefinite_lengths_are_normalised() {
+        let signer = rsa_signer();
+        let cms = build_signed_data(&signer, &signer.digest().digest(b"ber")).unwrap();
+        // Re-encode the outer ContentInfo and [0] wrapper with indefinite lengths.
+        let (ci, _) = read_tlv(&cms).unwrap();
+        let parts = read_all(ci.content).unwrap();
+        let mut ber = vec![0x30, 0x80];
+        ber.extend_from_slice(parts[0].raw);
+        ber.extend_from_slice(&[0xa0, 0x80]);
+        ber.extend_from_slice(parts[1].content);
+        ber.extend_from_slice(&[0, 0, 0, 0]);
+        ber.extend_from_slice(&[0u8; 64]);
+        assert_eq!(ber_to_der(&ber).unwrap(), cms);
+        let parsed = ParsedSignedData::parse(&ber).unwrap();
+        assert_eq!(parsed.signer.signature, signature_value(&cms).unwrap());
+        check_signature(&ber, b"ber");
+        // Unterminated or too deep input is refused, not looped on.
+        assert!(ber_to_der(&[0x30, 0x80, 0x30, 0x80]).is_err());
+        let deep: Vec<u8> = std::iter::repeat_n([0x30u8, 0x80], 200).flatten().collect();
+        assert!(ber_to_der(&deep).is_err());
+        assert!(ber_to_der(&[0x04, 0x80, 0, 0]).is_err());
     }
 
     #[test]
