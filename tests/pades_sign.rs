@@ -518,8 +518,8 @@ fn official_certifies_clerk_fills_seal_signs_and_all_stay_valid() {
 }
 
 #[test]
-fn b_t_file_is_extended_to_b_lta() {
-    let Some(tools) = tools("b_t_file_is_extended_to_b_lta") else {
+fn signed_files_are_extended_to_b_lt_and_b_lta() {
+    let Some(tools) = tools("signed_files_are_extended") else {
         return;
     };
     let _tsa = Tsa::start();
@@ -557,6 +557,28 @@ fn b_t_file_is_extended_to_b_lta() {
     assert_eq!(report["timestamps"][0]["ltv"], true, "{report}");
     assert_pdfsig_valid(&lta, 1);
     assert_qpdf_clean(&lta);
+
+    // A B-B signature extended to B-LT gets its proof of time from a document time-stamp.
+    let bb = dir.path().join("bb.pdf");
+    sign(&[p(&input), "-o", p(&bb), "--p12", &cert("signer-rsa.p12")]);
+    let lt = dir.path().join("lt.pdf");
+    sign(&[
+        p(&bb),
+        "-o",
+        p(&lt),
+        "--extend",
+        "--level",
+        "B-LT",
+        "--tsa",
+        TSA_URL,
+    ]);
+    let report = pyhanko(&tools, &lt);
+    let sig = signature(&report, "Signature1");
+    assert_sound(sig);
+    assert_eq!(sig["ltv"], true, "{sig}");
+    assert_eq!(report["timestamps"][0]["valid"], true, "{report}");
+    assert_eq!(report["timestamps"][0]["ltv"], true, "{report}");
+    assert_qpdf_clean(&lt);
 }
 
 #[test]

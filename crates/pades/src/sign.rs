@@ -327,25 +327,31 @@ pub fn extend_file(
     if level < Level::BLT {
         return Err(SignError::Options("extension targets B-LT or B-LTA".into()));
     }
-    let tsa = match tsa_url {
-        Some(u) => Some(TsaClient::new(u)?),
-        None if level == Level::BLTA => {
-            return Err(SignError::Options(
-                "B-LTA needs a time-stamp authority (--tsa URL)".into(),
-            ))
-        }
-        None => None,
+    let tsa = tsa_url.map(TsaClient::new).transpose()?;
+    let need_tsa = || {
+        tsa.as_ref().ok_or_else(|| {
+            SignError::Options(format!("{level} needs a time-stamp authority (--tsa URL)"))
+        })
     };
     let tmp = working_copy(input, output, ".vanthu-extend-")?;
     let len = {
         let mut work = FileWork::open(tmp.path())?;
-        {
+        let untimed = {
             let reader = work.reader()?;
             if signature_fields(&reader)?.is_empty() {
                 return Err(SignError::Refused(
                     "the document has no signature to extend".into(),
                 ));
             }
+            lacks_time_evidence(&reader)?
+        };
+        // B-LT builds on B-T: a B-B signature gets its proof of time from a document
+        // time-stamp, whose authority's chain the DSS then covers too.
+        if untimed && level == Level::BLT {
+            let reader = work.reader()?;
+            let bytes = document_timestamp_update(&reader, need_tsa()?)?;
+            drop(reader);
+            work.append(&bytes)?;
         }
         let steps = if level == Level::BLTA { 2 } else { 1 };
         for step in 0..steps {
@@ -357,10 +363,7 @@ pub fn extend_file(
             }
             if step == 0 && level == Level::BLTA {
                 let reader = work.reader()?;
-                let tsa = tsa.as_ref().ok_or_else(|| {
-                    SignError::Options("B-LTA needs a time-stamp authority".into())
-                })?;
-                let bytes = document_timestamp_update(&reader, tsa)?;
+                let bytes = document_timestamp_update(&reader, need_tsa()?)?;
                 drop(reader);
                 work.append(&bytes)?;
             }
@@ -370,6 +373,28 @@ pub fn extend_file(
     tmp.as_file().sync_all()?;
     tmp.persist(output).map_err(|e| e.error)?;
     Ok(len)
+}
+
+/// True when some signature has neither a signature time-stamp nor a document time-stamp
+/// after it.
+fn lacks_time_evidence<S: Source>(reader: &Reader<S>) -> Result<bool, SignError> {
+    let mut untimed = false;
+    for field in signature_fields(reader)? {
+        let Some(v) = field.dict.get("V") else {
+            continue;
+        };
+        let sig = reader.resolve_dict(v)?;
+        if sig.name_is("SubFilter", "ETSI.RFC3161") {
+            // A document time-stamp vouches for the time of every signature before it.
+            return Ok(false);
+        }
+        let Some(contents) = sig.get("Contents").and_then(Object::as_string) else {
+            continue;
+        };
+        let parsed = cms::ParsedSignedData::parse(&contents.bytes)?;
+        untimed |= parsed.signer.timestamp_tokens.is_empty();
+    }
+    Ok(untimed)
 }
 
 /// The visible box of a page (1-based): its CropBox, else its MediaBox, as
