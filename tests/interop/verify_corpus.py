@@ -25,7 +25,13 @@ import tempfile
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
-from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko.sign.fields import (
+    FieldMDPAction,
+    FieldMDPSpec,
+    MDPPerm,
+    SigFieldSpec,
+    SigSeedSubFilter,
+)
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
@@ -81,12 +87,14 @@ def signer_from(key, crt, chain=()):
     return signers.SimpleSigner.load(key, crt, ca_chain_files=chain)
 
 
-def sign(data, field, signer, timestamper=None, **meta_options):
+def sign(data, field, signer, timestamper=None, field_spec=None, **meta_options):
     meta = signers.PdfSignatureMetadata(
         field_name=field, subfilter=SigSeedSubFilter.PADES, **meta_options
     )
     w = IncrementalPdfFileWriter(io.BytesIO(data))
-    out = signers.sign_pdf(w, meta, signer=signer, timestamper=timestamper)
+    out = signers.sign_pdf(
+        w, meta, signer=signer, timestamper=timestamper, new_field_spec=field_spec
+    )
     return out.getvalue()
 
 
@@ -203,6 +211,13 @@ def main():
     # Certified with no changes allowed (P=1): the same filling breaks the lock.
     cases["locked_form_filled"] = fill_field(
         sign(form, "ChuKyLanhDao", rsa, certify=True, docmdp_permissions=MDPPerm.NO_CHANGES),
+        "123/QD-UBND",
+    )
+    # An approval signature whose FieldMDP lock covers the document number: filling it breaks
+    # the lock.
+    lock = FieldMDPSpec(FieldMDPAction.INCLUDE, fields=["SoKyHieu"])
+    cases["field_locked_filled"] = fill_field(
+        sign(form, "ChuKyLanhDao", rsa, field_spec=SigFieldSpec("ChuKyLanhDao", field_mdp_spec=lock)),
         "123/QD-UBND",
     )
     # B-LTA: revocation data from the development CRLs (no network), then a document time-stamp.

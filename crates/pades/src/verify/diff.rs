@@ -29,6 +29,48 @@ const MAX_LISTED: usize = 20;
 /// Recursion bound for structural comparison (the parser already bounds nesting).
 const MAX_COMPARE_DEPTH: usize = 96;
 
+/// A FieldMDP lock (ISO 32000-1 §12.8.2.4): the fields a signature forbids changing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldLock {
+    /// Every field.
+    All,
+    /// Only these fully qualified field names.
+    Include(Vec<String>),
+    /// Every field except these.
+    Exclude(Vec<String>),
+}
+
+impl FieldLock {
+    /// Reads a /Lock dictionary or FieldMDP /TransformParams.
+    pub fn from_dict(d: &Dictionary) -> Option<Self> {
+        let names = || -> Vec<String> {
+            d.get("Fields")
+                .and_then(Object::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Object::as_string)
+                        .map(|s| s.to_text())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        match d.get_name("Action")? {
+            b"All" => Some(Self::All),
+            b"Include" => Some(Self::Include(names())),
+            b"Exclude" => Some(Self::Exclude(names())),
+            _ => None,
+        }
+    }
+
+    fn locks(&self, field: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Include(names) => names.iter().any(|n| n == field),
+            Self::Exclude(names) => !names.iter().any(|n| n == field),
+        }
+    }
+}
+
 /// The outcome of the analysis.
 #[derive(Debug, Clone)]
 pub struct DiffOutcome {
@@ -48,7 +90,8 @@ struct Roles {
     metadata: Option<u32>,
     dss: HashSet<u32>,
     /// Terminal field object number -> is a signature field.
-    fields: HashMap<u32, bool>,
+    /// Terminal field object number -> (is a signature field, fully qualified name).
+    fields: HashMap<u32, (bool, String)>,
     widgets: HashSet<u32>,
     pages: HashSet<u32>,
     annots_arrays: HashSet<u32>,
@@ -82,7 +125,7 @@ impl Roles {
         if let Ok(fields) = r.fields() {
             for f in fields {
                 let is_sig = f.field_type.as_deref() == Some(b"Sig");
-                roles.fields.insert(f.id.num, is_sig);
+                roles.fields.insert(f.id.num, (is_sig, f.name.clone()));
                 let mut widgets = Vec::new();
                 if f.dict.name_is("Subtype", "Widget") {
                     widgets.push((f.id, f.dict.clone()));
@@ -257,6 +300,7 @@ fn refs_of(obj: Option<Object>) -> Vec<ObjectId> {
 struct Analysis<'a, O: Source, N: Source> {
     old: &'a Reader<O>,
     new: &'a Reader<N>,
+    lock: Option<&'a FieldLock>,
     changes: Vec<(ModificationLevel, String)>,
 }
 
@@ -337,8 +381,18 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
         }
     }
 
-    fn field(&mut self, num: u32, is_sig: bool, old: &Dictionary, new: &Dictionary) {
+    fn field(&mut self, num: u32, is_sig: bool, name: &str, old: &Dictionary, new: &Dictionary) {
         let keys = changed_keys(old, new);
+        if self.lock.is_some_and(|l| l.locks(name)) {
+            self.note(
+                ModificationLevel::Other,
+                format!(
+                    "OTHER: FieldMDP: locked field \"{name}\" changed ({})",
+                    keys.join(", ")
+                ),
+            );
+            return;
+        }
         if is_sig && old.get("V").is_some_and(|v| !matches!(v, Object::Null)) {
             self.note(
                 ModificationLevel::Other,
@@ -473,11 +527,13 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
 }
 
 /// Analyses what changed between `old` (the signed revision) and `new` (the whole file), looking
-/// at the objects written by revisions that end after `signed_end`.
+/// at the objects written by revisions that end after `signed_end`; fields under `lock` may not
+/// change at all.
 pub fn analyse<O: Source, N: Source>(
     old: &Reader<O>,
     new: &Reader<N>,
     signed_end: u64,
+    lock: Option<&FieldLock>,
 ) -> DiffOutcome {
     let mut changed: Vec<u32> = Vec::new();
     let mut seen = HashSet::new();
@@ -507,6 +563,7 @@ pub fn analyse<O: Source, N: Source>(
     }
     let (old_roles, new_roles) = (Roles::of(old), Roles::of(new));
     let mut a = Analysis {
+        lock,
         old,
         new,
         changes: Vec::new(),
@@ -576,14 +633,14 @@ pub fn analyse<O: Source, N: Source>(
             }
         } else if is(&|r| r.fields_array == Some(num)) {
             a.fields_added(Some(o.clone()), Some(n.clone()));
-        } else if let Some(is_sig) = old_roles
+        } else if let Some((is_sig, name)) = old_roles
             .fields
             .get(&num)
             .or(new_roles.fields.get(&num))
-            .copied()
+            .cloned()
         {
             if let (Some(od), Some(nd)) = (&od, &nd) {
-                a.field(num, is_sig, od, nd);
+                a.field(num, is_sig, &name, od, nd);
             }
         } else if is(&|r| r.widgets.contains(&num)) {
             let keys = changed_keys(

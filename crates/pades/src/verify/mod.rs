@@ -309,6 +309,32 @@ fn docmdp_of<S: Source>(reader: &Reader<S>, found: &Found) -> Option<u8> {
     from_refs.or_else(from_lock).map(|p| p.clamp(1, 3) as u8)
 }
 
+/// The FieldMDP lock this signature imposes: a FieldMDP transform in its /Reference, or its
+/// field's /Lock dictionary.
+fn field_lock<S: Source>(reader: &Reader<S>, found: &Found) -> Option<diff::FieldLock> {
+    let from_refs = found
+        .sig
+        .get("Reference")
+        .and_then(Object::as_array)
+        .and_then(|refs| {
+            refs.iter().filter_map(Object::as_dict).find_map(|r| {
+                if !r.name_is("TransformMethod", "FieldMDP") {
+                    return None;
+                }
+                r.get("TransformParams")
+                    .and_then(|t| reader.resolve_dict(t).ok())
+                    .and_then(|t| diff::FieldLock::from_dict(&t))
+            })
+        });
+    from_refs.or_else(|| {
+        found
+            .field_dict
+            .get("Lock")
+            .and_then(|l| reader.resolve_dict(l).ok())
+            .and_then(|l| diff::FieldLock::from_dict(&l))
+    })
+}
+
 fn fail(c: &mut Checked, indication: Indication, sub: SubIndication, why: impl Into<String>) {
     let why = why.into();
     c.problems.push(why.clone());
@@ -983,7 +1009,8 @@ fn judge<S: Source>(
                 len: c.signed_end,
             }) {
                 Ok(old) => {
-                    let out = diff::analyse(&old, reader, c.signed_end);
+                    let lock = field_lock(reader, &c.found);
+                    let out = diff::analyse(&old, reader, c.signed_end, lock.as_ref());
                     (out.level, out.changes)
                 }
                 Err(_) => (
