@@ -56,6 +56,8 @@ enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// Run an RFC 3161 time-stamp authority (development certificate unless --cert/--key)
     Tsa(cmd::tsa::TsaArgs),
+    /// Measure signing and verification speed beside OpenSSL's raw limits and pyHanko
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => cmd::sign::run(*args),
         Command::Verify(args) => cmd::verify::run(args),
         Command::Tsa(args) => cmd::tsa::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     cmd::exit(result)
 }
