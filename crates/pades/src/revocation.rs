@@ -2,9 +2,10 @@
 //! every certificate of the signer's and the time-stamp authority's chains, fetched from the
 //! addresses in the certificates or taken offline from files, each item once.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use openssl::hash::MessageDigest;
@@ -106,6 +107,8 @@ pub struct Collection {
 pub struct Collector {
     source: Source,
     http: reqwest::blocking::Client,
+    /// CRL downloads by URL (`None` when the download failed), shared by clones.
+    downloads: Arc<Mutex<HashMap<String, Option<Vec<u8>>>>>,
 }
 
 impl Collector {
@@ -116,7 +119,11 @@ impl Collector {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| RevocationError::Http(e.to_string()))?;
-        Ok(Self { source, http })
+        Ok(Self {
+            source,
+            http,
+            downloads: Arc::default(),
+        })
     }
 
     /// Collects data for every certificate in `certs` (signer, issuers, TSA and its issuers, in
@@ -136,7 +143,6 @@ impl Collector {
         for c in certs {
             out.data.add_cert(c.clone());
         }
-        let mut fetched_urls = HashSet::new();
         for cert in &parsed {
             if is_self_issued(cert) {
                 continue;
@@ -144,7 +150,7 @@ impl Collector {
             let issuer = parsed.iter().find(|i| issued_by(cert, i));
             let covered = match &offline {
                 Some(files) => covers_offline(cert, issuer, files, &mut out.data),
-                None => self.fetch_online(cert, issuer, &mut out.data, &mut fetched_urls),
+                None => self.fetch_online(cert, issuer, &mut out.data),
             };
             if !covered {
                 out.missing.push(subject_line(cert));
@@ -153,13 +159,7 @@ impl Collector {
         Ok(out)
     }
 
-    fn fetch_online(
-        &self,
-        cert: &X509,
-        issuer: Option<&X509>,
-        data: &mut ValidationData,
-        fetched: &mut HashSet<String>,
-    ) -> bool {
+    fn fetch_online(&self, cert: &X509, issuer: Option<&X509>, data: &mut ValidationData) -> bool {
         let urls = Urls::of(cert);
         if let Some(issuer) = issuer {
             for url in &urls.ocsp {
@@ -177,22 +177,34 @@ impl Collector {
         }
         let mut covered = false;
         for url in &urls.crl {
-            if !fetched.insert(url.clone()) {
-                covered = covered || data.crls.iter().any(|c| crl_issued_for(c, cert));
-                continue;
-            }
-            match self
-                .get(url, MAX_CRL_LEN)
-                .and_then(|b| crl_to_der(&b).ok_or_else(|| "not a CRL".to_string()))
-            {
-                Ok(der) => {
-                    covered = true;
-                    data.add_crl(der);
-                }
-                Err(e) => tracing::warn!(url = %url, error = %e, "CRL download failed"),
+            if let Some(der) = self.crl(url) {
+                covered = true;
+                data.add_crl(der);
             }
         }
         covered
+    }
+
+    /// The CRL at `url`, downloaded once per collector.
+    fn crl(&self, url: &str) -> Option<Vec<u8>> {
+        if let Some(known) = self.downloads.lock().ok()?.get(url) {
+            return known.clone();
+        }
+        let got = match self
+            .get(url, MAX_CRL_LEN)
+            .and_then(|b| crl_to_der(&b).ok_or_else(|| "not a CRL".to_string()))
+        {
+            Ok(der) => Some(der),
+            Err(e) => {
+                tracing::warn!(url = %url, error = %e, "CRL download failed");
+                None
+            }
+        };
+        self.downloads
+            .lock()
+            .ok()?
+            .insert(url.to_string(), got.clone());
+        got
     }
 
     fn get(&self, url: &str, limit: u64) -> Result<Vec<u8>, String> {
@@ -552,13 +564,17 @@ mod tests {
         b.build().to_der().unwrap()
     }
 
-    /// Serves `body` to every HTTP request on a free local port; returns the base URL.
-    fn serve(body: Vec<u8>) -> String {
+    /// Serves `body` to every HTTP request on a free local port; returns the base URL and the
+    /// request counter.
+    fn serve(body: Vec<u8>) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
         use std::io::{BufRead, BufReader, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = hits.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let mut reader = BufReader::new(stream);
                 let mut line = String::new();
                 while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
@@ -573,19 +589,26 @@ mod tests {
                 let _ = stream.write_all(&body);
             }
         });
-        url
+        (url, hits)
     }
 
     #[test]
     fn online_collection_downloads_crls_once_and_reports_unreachable_ones() {
         let collector = Collector::new(Source::Online).unwrap();
-        let base = serve(std::fs::read(dev("issuing-ca.crl")).unwrap());
+        let (base, hits) = serve(std::fs::read(dev("issuing-ca.crl")).unwrap());
         let url = format!("{base}/issuing-ca.crl");
         let (a, b) = (leaf_with_crl_url(&url), leaf_with_crl_url(&url));
-        let got = collector.collect(&[a, b]).unwrap();
-        assert_eq!(got.data.crls.len(), 1, "one download, one copy");
+        let got = collector.collect(&[a.clone(), b]).unwrap();
+        assert_eq!(got.data.crls.len(), 1, "one copy");
         assert!(got.missing.is_empty(), "{:?}", got.missing);
         assert_eq!(got.data.certs.len(), 2);
+        // A later collection by the same collector (another signature) reuses the download.
+        assert_eq!(collector.collect(&[a]).unwrap().data.crls.len(), 1);
+        assert_eq!(
+            hits.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "downloaded once"
+        );
 
         // Nothing listens on port 9 (discard) here: the CRL cannot be fetched.
         let got = collector

@@ -192,7 +192,11 @@ fn verify_reader<S: Source>(
         return Err(VerifyError::Damaged);
     }
     reader.catalog()?;
-    let now = options.now.unwrap_or_else(Utc::now);
+    let session = Session {
+        options,
+        now: options.now.unwrap_or_else(Utc::now),
+        collector: std::cell::OnceCell::new(),
+    };
     let dss = read_dss(&reader);
     let mut found = Vec::new();
     for f in reader.fields()? {
@@ -246,7 +250,7 @@ fn verify_reader<S: Source>(
         if c.kind == SignatureKind::Certification {
             docmdp_permission = permission;
         }
-        reports.push(judge(&reader, &dss, c, &poe, permission, now, options));
+        reports.push(judge(&reader, &dss, c, &poe, permission, &session));
     }
     let dss_summary = dss.present.then_some(DssSummary {
         certs: dss.certs.len(),
@@ -809,9 +813,9 @@ fn judge<S: Source>(
     c: &Checked,
     poe: &[(u64, DateTime<Utc>)],
     permission: Option<u8>,
-    now: DateTime<Utc>,
-    options: &VerifyOptions,
+    session: &Session<'_>,
 ) -> SignatureReport {
+    let (now, options) = (session.now, session.options);
     let sig = &c.found.sig;
     let text = |key: &str| {
         sig.get(key)
@@ -923,7 +927,7 @@ fn judge<S: Source>(
                     if !options.offline
                         && revs.iter().any(|r| r.status == RevocationStatus::Unknown)
                     {
-                        if let Some(fetched) = fetch_revocation(&path.chain) {
+                        if let Some(fetched) = session.fetch(&path.chain) {
                             crls.extend(fetched.crls);
                             ocsps.extend(fetched.ocsps);
                             revs = trust::check_revocation(
@@ -1127,10 +1131,24 @@ fn judge<S: Source>(
     }
 }
 
-fn fetch_revocation(chain: &[X509]) -> Option<crate::revocation::ValidationData> {
-    let ders: Vec<Vec<u8>> = chain.iter().filter_map(|c| c.to_der().ok()).collect();
-    let collector = Collector::new(RevocationSource::Online).ok()?;
-    collector.collect(&ders).ok().map(|c| c.data)
+/// What one verification run shares between its signatures.
+struct Session<'a> {
+    options: &'a VerifyOptions,
+    now: DateTime<Utc>,
+    /// Created on first use; it remembers downloads, so serial signatures sharing issuers fetch
+    /// each CRL once.
+    collector: std::cell::OnceCell<Option<Collector>>,
+}
+
+impl Session<'_> {
+    fn fetch(&self, chain: &[X509]) -> Option<crate::revocation::ValidationData> {
+        let collector = self
+            .collector
+            .get_or_init(|| Collector::new(RevocationSource::Online).ok())
+            .as_ref()?;
+        let ders: Vec<Vec<u8>> = chain.iter().filter_map(|c| c.to_der().ok()).collect();
+        collector.collect(&ders).ok().map(|c| c.data)
+    }
 }
 
 /// B-B needs the PAdES CMS profile; B-T a proven time; B-LT revocation data for the signer's and
