@@ -1085,8 +1085,13 @@ fn judge<S: Source>(
             Some(SubIndication::CertificateChainGeneralFailure),
         ),
     };
+    // The reason behind the indication first, then the rest once each.
     let mut dedup = Vec::new();
-    for p in problems {
+    let lead = failure
+        .as_ref()
+        .filter(|_| status != Verdict::Valid)
+        .map(|f| f.2.clone());
+    for p in lead.into_iter().chain(problems) {
         if !dedup.contains(&p) {
             dedup.push(p);
         }
