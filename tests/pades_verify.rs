@@ -1,10 +1,10 @@
 //! `vanthu verify` against pyHanko: a corpus made by pyHanko itself
 //! (tests/interop/verify_corpus.py: valid B-B and B-T, serial signatures, a certification
 //! followed by an approval signature, a form field filled after a P=2 and after a P=1
-//! certification and under a FieldMDP lock, B-LTA, a byte changed in the signed range, page content replaced after
-//! signing, a self-signed signer, a time-stamp from an untrusted authority, an unsigned file, a
-//! truncated file, a non-PDF) is verified by our binary, and each verdict must match the one
-//! pyHanko gives for the same file.
+//! certification and under a FieldMDP lock, B-LTA, a byte changed in the signed range, page
+//! content replaced after signing, a self-signed signer, an expired signer certificate, a
+//! time-stamp from an untrusted authority, an unsigned file, a truncated file, a non-PDF) is
+//! verified by our binary, and each verdict must match the one pyHanko gives for the same file.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -151,7 +151,7 @@ fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
     let trust = ["--trust", root.to_str().unwrap(), "--offline"];
 
     let cases = expected.as_object().unwrap();
-    assert_eq!(cases.len(), 15, "the corpus has fifteen cases");
+    assert_eq!(cases.len(), 16, "the corpus has sixteen cases");
     for (name, want) in cases {
         let file = dir.path().join(want["file"].as_str().unwrap());
         assert_agrees(name, &file, want, &trust);
@@ -210,6 +210,12 @@ fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
     let (_, replaced) = verify_json(&dir.path().join("content_replaced.pdf"), &trust);
     assert_eq!(replaced["signatures"][0]["modification"], "OTHER");
     assert_eq!(replaced["signatures"][0]["coverage"], "ENTIRE_REVISION");
+
+    let (_, expired) = verify_json(&dir.path().join("expired_signer.pdf"), &trust);
+    assert_eq!(
+        expired["signatures"][0]["sub_indication"],
+        "OUT_OF_BOUNDS_NO_POE"
+    );
 
     let (_, selfsigned) = verify_json(&dir.path().join("self_signed.pdf"), &trust);
     assert_eq!(

@@ -130,6 +130,45 @@ def fill_field(data, value):
     return out.getvalue()
 
 
+def expired_signer(tmp):
+    """A signer certificate from the development issuing CA that expired a year ago."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa as rsa_keys
+    from cryptography.x509.oid import NameOID
+
+    with open(cert("issuing-ca.pem"), "rb") as f:
+        issuer = x509.load_pem_x509_certificate(f.read())
+    with open(cert("issuing-ca.key"), "rb") as f:
+        issuer_key = serialization.load_pem_private_key(f.read(), password=None)
+    key = rsa_keys.generate_private_key(public_exponent=65537, key_size=2048)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    crt = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Hết hạn")]))
+        .issuer_name(issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=730))
+        .not_valid_after(now - datetime.timedelta(days=365))
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+            critical=True,
+        )
+        .sign(issuer_key, hashes.SHA256())
+    )
+    key_path, crt_path = os.path.join(tmp, "expired.key"), os.path.join(tmp, "expired.pem")
+    with open(key_path, "wb") as f:
+        f.write(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()))
+    with open(crt_path, "wb") as f:
+        f.write(crt.public_bytes(serialization.Encoding.PEM))
+    return signer_from(key_path, crt_path, (cert("issuing-ca.pem"),))
+
+
 def self_signed(tmp):
     key, crt = os.path.join(tmp, "self.key"), os.path.join(tmp, "self.pem")
     subprocess.run(
@@ -239,6 +278,7 @@ def main():
     cases["content_replaced"] = replace_page_content(bb, "Van ban DA SUA")
     with tempfile.TemporaryDirectory() as tmp:
         cases["self_signed"] = sign(base, "Signature1", self_signed(tmp))
+        cases["expired_signer"] = sign(base, "Signature1", expired_signer(tmp))
         # A time-stamp from an authority outside the trust anchors.
         rogue_key, rogue_crt = os.path.join(tmp, "tsa.key"), os.path.join(tmp, "tsa.pem")
         subprocess.run(
