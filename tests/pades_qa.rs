@@ -1,0 +1,1046 @@
+//! Interoperability and robustness checks of `vanthu sign` / `vanthu verify` with keys and
+//! files made here at run time (never the development PKI): a root -> intermediate -> signer
+//! chain from the openssl command line, hand-written PDFs with unusual page boxes, legacy
+//! PKCS#12 files, RSA-PSS keys, and files modified by pyHanko after signing.
+//!
+//! The verdicts are compared with pyHanko's where it is the judge. Tests that need a tool
+//! (openssl, pyHanko via VANTHU_PYTHON or <workspace>/.venv/bin/python) fail when
+//! VANTHU_REQUIRE_TOOLS=1 and the tool is missing, and print SKIPPED otherwise.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Prints SKIPPED (or panics under VANTHU_REQUIRE_TOOLS=1) when something is missing; true
+/// when the test may go on.
+fn tools_present(test: &str, missing: &[String]) -> bool {
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("{test}: missing {}", missing.join(", "));
+    assert!(
+        std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
+        "required tool missing: {why}"
+    );
+    println!("SKIPPED: {why}");
+    false
+}
+
+fn runs(cmd: &mut Command) -> bool {
+    cmd.stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn python_path() -> PathBuf {
+    std::env::var_os("VANTHU_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv/bin/python"))
+}
+
+/// Checks the tools a test needs: "openssl" and/or "pyhanko".
+fn need(test: &str, wanted: &[&str]) -> Option<PathBuf> {
+    let python = python_path();
+    let mut missing = Vec::new();
+    for tool in wanted {
+        let ok = match *tool {
+            "openssl" => runs(Command::new("openssl").arg("version")),
+            "pyhanko" => runs(
+                Command::new(&python)
+                    .args(["-c", "import pyhanko, pyhanko_certvalidator, pyhanko.cli"]),
+            ),
+            other => runs(Command::new(other).arg("--version")),
+        };
+        if !ok {
+            missing.push(if *tool == "pyhanko" {
+                format!("pyHanko ({})", python.display())
+            } else {
+                (*tool).to_string()
+            });
+        }
+    }
+    tools_present(test, &missing).then_some(python)
+}
+
+fn vanthu<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_vanthu"))
+        .args(args)
+        .env_remove("VANTHU_P12_PASSWORD")
+        .output()
+        .expect("run vanthu")
+}
+
+/// A path as a command-line argument (temporary folders have UTF-8 names).
+fn s(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn assert_success(out: &Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// A failed command: non-zero exit, exactly one line on stderr, and no file at `output`.
+fn assert_clean_failure(out: &Output, output: &Path, what: &str) {
+    let stderr = text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "{what}: expected a failure, got success; stdout: {}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{what}: expected one line on stderr, got: {stderr:?}"
+    );
+    assert!(
+        !output.exists(),
+        "{what}: a failed run left {}",
+        output.display()
+    );
+}
+
+fn sh(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_success(&out, what);
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    sh(
+        Command::new("openssl").current_dir(dir).args(args),
+        &format!("openssl {}", args.join(" ")),
+    );
+}
+
+/// A fresh PKI in a temporary folder: RSA root -> RSA intermediate -> signers, a TSA
+/// certificate, and CRLs of both CAs (files `root.crl`, `int.crl` in `crls/`).
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+const EXTENSIONS: &str = "\
+[ca]
+basicConstraints=critical,CA:TRUE
+keyUsage=critical,keyCertSign,cRLSign
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+crlDistributionPoints=URI:http://127.0.0.1:9/root.crl
+[leaf]
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,nonRepudiation
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+crlDistributionPoints=URI:http://127.0.0.1:9/int.crl
+[tsa]
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=critical,timeStamping
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid
+crlDistributionPoints=URI:http://127.0.0.1:9/int.crl
+";
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = tempfile::Builder::new()
+            .prefix("vanthu-qa-pki-")
+            .tempdir()
+            .expect("temporary folder");
+        let d = dir.path();
+        std::fs::write(d.join("ext.cnf"), EXTENSIONS).unwrap();
+        openssl(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "root.key",
+                "-out",
+                "root.pem",
+                "-days",
+                "3650",
+                "-subj",
+                "/C=VN/O=QA/CN=QA Root",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
+        let pki = Pki { dir };
+        pki.issue(
+            "int",
+            &["-algorithm", "RSA"],
+            "/C=VN/O=QA/CN=QA Intermediate",
+            "root",
+            "ca",
+        );
+        pki.issue(
+            "signer",
+            &["-algorithm", "RSA"],
+            "/C=VN/O=QA/CN=QA Signer",
+            "int",
+            "leaf",
+        );
+        pki.issue(
+            "seal",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            "/C=VN/O=QA/CN=QA Seal",
+            "int",
+            "leaf",
+        );
+        pki.issue(
+            "tsa",
+            &["-algorithm", "RSA"],
+            "/C=VN/O=QA/CN=QA TSA",
+            "int",
+            "tsa",
+        );
+        std::fs::create_dir(pki.path("crls")).unwrap();
+        for ca in ["root", "int"] {
+            pki.crl(ca);
+        }
+        pki
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn p(&self, name: &str) -> String {
+        self.path(name).display().to_string()
+    }
+
+    /// Key `<name>.key` (genpkey arguments) and certificate `<name>.pem` issued by `issuer`.
+    fn issue(&self, name: &str, keygen: &[&str], subject: &str, issuer: &str, section: &str) {
+        let d = self.dir.path();
+        let key = format!("{name}.key");
+        let mut args = vec!["genpkey"];
+        args.extend_from_slice(keygen);
+        args.extend_from_slice(&["-out", &key]);
+        openssl(d, &args);
+        let csr = format!("{name}.csr");
+        openssl(
+            d,
+            &[
+                "req", "-new", "-key", &key, "-out", &csr, "-subj", subject, "-utf8",
+            ],
+        );
+        let cert = format!("{name}.pem");
+        let ca_cert = format!("{issuer}.pem");
+        let ca_key = format!("{issuer}.key");
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca_cert,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-out",
+                &cert,
+                "-days",
+                "825",
+                "-sha256",
+                "-extfile",
+                "ext.cnf",
+                "-extensions",
+                section,
+            ],
+        );
+    }
+
+    /// An empty CRL of `ca` in DER, as `crls/<ca>.crl`.
+    fn crl(&self, ca: &str) {
+        let d = self.dir.path();
+        let db = d.join(format!("{ca}-db"));
+        std::fs::create_dir(&db).unwrap();
+        std::fs::write(db.join("index.txt"), "").unwrap();
+        std::fs::write(db.join("crlnumber"), "01\n").unwrap();
+        let cnf = format!(
+            "[ca]\ndefault_ca=c\n[c]\ndatabase={db}/index.txt\ncrlnumber={db}/crlnumber\n\
+             certificate={dir}/{ca}.pem\nprivate_key={dir}/{ca}.key\ndefault_md=sha256\n\
+             default_crl_days=30\n",
+            db = db.display(),
+            dir = d.display()
+        );
+        let cnf_path = format!("{ca}-crl.cnf");
+        std::fs::write(d.join(&cnf_path), cnf).unwrap();
+        let pem = format!("{ca}.crl.pem");
+        openssl(d, &["ca", "-config", &cnf_path, "-gencrl", "-out", &pem]);
+        let der = format!("crls/{ca}.crl");
+        openssl(d, &["crl", "-in", &pem, "-outform", "DER", "-out", &der]);
+    }
+
+    /// `vanthu sign` key arguments for a signer issued by [`Pki::new`].
+    fn key_args(&self, name: &str) -> Vec<String> {
+        vec![
+            "--key".into(),
+            self.p(&format!("{name}.key")),
+            "--cert".into(),
+            self.p(&format!("{name}.pem")),
+            "--chain".into(),
+            self.p("int.pem"),
+        ]
+    }
+}
+
+/// A small valid PDF (classic cross-reference table) whose pages have `media_box`.
+fn pdf(media_box: &str, pages: usize) -> Vec<u8> {
+    let mut objects: Vec<Vec<u8>> = Vec::new();
+    let kids: Vec<String> = (0..pages).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
+    objects.push(
+        format!(
+            "<< /Type /Pages /Kids [{}] /Count {pages} /MediaBox {media_box} >>",
+            kids.join(" ")
+        )
+        .into_bytes(),
+    );
+    objects.push(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec());
+    for i in 0..pages {
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+                5 + 2 * i
+            )
+            .into_bytes(),
+        );
+        let content = format!("BT /F1 18 Tf 150 300 Td (QA page {}) Tj ET", i + 1);
+        objects.push(
+            format!(
+                "<< /Length {} >>\nstream\n{content}\nendstream",
+                content.len()
+            )
+            .into_bytes(),
+        );
+    }
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for o in offsets {
+        out.extend_from_slice(format!("{o:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+const A4: &str = "[0 0 595 842]";
+
+/// A 4x2 RGBA PNG, written by hand (stored deflate blocks) so no image tool is needed.
+fn png() -> Vec<u8> {
+    fn crc(data: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc(&body).to_be_bytes());
+    }
+    let (w, h) = (4u32, 2u32);
+    // Each row: filter type 0, then opaque red pixels.
+    let mut row = vec![0u8];
+    for _ in 0..w {
+        row.extend_from_slice(&[200, 0, 0, 255]);
+    }
+    let raw = row.repeat(h as usize);
+    let (mut a, mut b) = (1u32, 0u32);
+    for &x in &raw {
+        a = (a + u32::from(x)) % 65521;
+        b = (b + a) % 65521;
+    }
+    let mut zlib = vec![0x78, 0x01, 0x01];
+    zlib.extend_from_slice(&(raw.len() as u16).to_le_bytes());
+    zlib.extend_from_slice(&(!(raw.len() as u16)).to_le_bytes());
+    zlib.extend_from_slice(&raw);
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &zlib);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+/// `vanthu verify --json --offline --trust <root>`: (exit code, report).
+fn verify_json(file: &Path, root: &Path) -> (i32, Value) {
+    let out = vanthu([
+        "verify",
+        &s(file),
+        "--json",
+        "--offline",
+        "--trust",
+        &s(root),
+    ]);
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "verify {}: not JSON ({e}); stdout {} stderr {}",
+            file.display(),
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    });
+    (out.status.code().expect("exit code"), report)
+}
+
+/// pyHanko's view of every regular signature: field, bottom line, modification level.
+const PYHANKO_VALIDATE: &str = r#"
+import sys, json
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
+from pyhanko.keys import load_certs_from_pemder
+path, root = sys.argv[1:3]
+roots = list(load_certs_from_pemder([root]))
+out = []
+with open(path, 'rb') as f:
+    for s in PdfFileReader(f).embedded_regular_signatures:
+        vc = ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode='soft-fail')
+        st = validate_pdf_signature(s, signer_validation_context=vc)
+        out.append({'field': s.field_name, 'bottom_line': bool(st.bottom_line),
+                    'modification_level': st.modification_level.name if st.modification_level else None})
+print(json.dumps(out))
+"#;
+
+fn pyhanko_validate(python: &Path, file: &Path, root: &Path) -> Vec<Value> {
+    let out = Command::new(python)
+        .args(["-c", PYHANKO_VALIDATE])
+        .arg(file)
+        .arg(root)
+        .output()
+        .expect("run pyHanko");
+    assert_success(&out, "pyHanko validation");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("pyHanko JSON");
+    v.as_array().expect("array").clone()
+}
+
+/// pyHanko's CLI signing with a PEM key of the test PKI.
+fn pyhanko_sign(
+    python: &Path,
+    pki: &Pki,
+    name: &str,
+    field: &str,
+    extra: &[&str],
+    input: &Path,
+    output: &Path,
+) {
+    let mut cmd = Command::new(python);
+    cmd.args(["-m", "pyhanko", "sign", "addsig", "--field", field])
+        .args(extra)
+        .args(["pemder", "--key"])
+        .arg(pki.path(&format!("{name}.key")))
+        .arg("--cert")
+        .arg(pki.path(&format!("{name}.pem")))
+        .arg("--chain")
+        .arg(pki.path("int.pem"))
+        .arg("--no-pass")
+        .arg(input)
+        .arg(output);
+    sh(&mut cmd, "pyHanko addsig");
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Signs `input` into `output` with a signer of `pki` and extra arguments.
+fn sign(pki: &Pki, signer: &str, input: &Path, output: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<String> = vec![
+        "sign".into(),
+        input.display().to_string(),
+        "-o".into(),
+        output.display().to_string(),
+    ];
+    args.extend(pki.key_args(signer));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    vanthu(&args)
+}
+
+/// Every `/Rect [a b c d]` written after byte `from`.
+fn rects_after(bytes: &[u8], from: usize) -> Vec<[f64; 4]> {
+    let hay = text(&bytes[from..]);
+    hay.match_indices("/Rect")
+        .filter_map(|(i, _)| {
+            let rest = hay[i + 5..].trim_start().strip_prefix('[')?;
+            let inner = &rest[..rest.find(']')?];
+            let nums: Vec<f64> = inner
+                .split_whitespace()
+                .map(|n| n.parse().ok())
+                .collect::<Option<_>>()?;
+            <[f64; 4]>::try_from(nums).ok()
+        })
+        .collect()
+}
+
+#[test]
+fn legacy_rc2_pkcs12_signs() {
+    if need("legacy_rc2_pkcs12_signs", &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    openssl(
+        d,
+        &[
+            "pkcs12",
+            "-export",
+            "-legacy",
+            "-inkey",
+            "signer.key",
+            "-in",
+            "signer.pem",
+            "-certfile",
+            "int.pem",
+            "-out",
+            "legacy.p12",
+            "-passout",
+            "pass:mật-khẩu",
+        ],
+    );
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let output = d.join("out.pdf");
+    let run = |password: &str, output: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_vanthu"))
+            .arg("sign")
+            .arg(&input)
+            .arg("-o")
+            .arg(output)
+            .arg("--p12")
+            .arg(pki.path("legacy.p12"))
+            .env("VANTHU_P12_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let wrong = d.join("wrong.pdf");
+    assert_clean_failure(
+        &run("sai", &wrong),
+        &wrong,
+        "legacy PKCS#12, wrong password",
+    );
+    let out = run("mật-khẩu", &output);
+    assert_success(&out, "legacy (RC2-40) PKCS#12 with the right password");
+    let (code, report) = verify_json(&output, &pki.path("root.pem"));
+    assert_eq!(report["verdict"], "valid", "{report:#}");
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn rsa_pss_key_signs() {
+    let Some(python) = need("rsa_pss_key_signs", &["openssl"]) else {
+        return;
+    };
+    let pki = Pki::new();
+    pki.issue(
+        "pss",
+        &["-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:2048"],
+        "/C=VN/O=QA/CN=QA RSA-PSS Signer",
+        "int",
+        "leaf",
+    );
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let output = d.join("out.pdf");
+    let out = sign(&pki, "pss", &input, &output, &[]);
+    assert_success(&out, "signing with an RSA-PSS (id-RSASSA-PSS) key");
+    let (code, report) = verify_json(&output, &pki.path("root.pem"));
+    assert_eq!(report["verdict"], "valid", "{report:#}");
+    assert_eq!(code, 0);
+    if need("rsa_pss_key_signs (pyHanko part)", &["pyhanko"]).is_some() {
+        let sigs = pyhanko_validate(&python, &output, &pki.path("root.pem"));
+        assert_eq!(sigs.len(), 1);
+        assert_eq!(sigs[0]["bottom_line"], true, "pyHanko: {sigs:?}");
+    }
+}
+
+#[test]
+fn visible_signature_without_image() {
+    if need("visible_signature_without_image", &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let bytes = pdf(A4, 1);
+    let input = write(d, "in.pdf", &bytes);
+    let output = d.join("out.pdf");
+    let out = sign(
+        &pki,
+        "signer",
+        &input,
+        &output,
+        &["--visible", "1:350,80,180,80"],
+    );
+    assert_success(&out, "--visible without --image");
+    let signed = std::fs::read(&output).unwrap();
+    let rects = rects_after(&signed, bytes.len());
+    assert!(
+        rects.iter().any(|r| r[2] - r[0] > 1.0 && r[3] - r[1] > 1.0),
+        "no visible widget rectangle in the update: {rects:?}"
+    );
+    let (_, report) = verify_json(&output, &pki.path("root.pem"));
+    assert_eq!(report["verdict"], "valid", "{report:#}");
+}
+
+#[test]
+fn off_page_visible_rectangles_are_refused() {
+    if need("off_page_visible_rectangles_are_refused", &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let image = write(d, "sig.png", &png());
+    let image = image.display().to_string();
+    for (i, spec) in [
+        "1:100000,100000,50000,50000",
+        "1:-500,-500,100,50",
+        "1:1e38,1e38,1e38,1e38",
+        "1:600,10,100,50",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let output = d.join(format!("out{i}.pdf"));
+        let out = sign(
+            &pki,
+            "signer",
+            &input,
+            &output,
+            &["--visible", spec, "--image", &image],
+        );
+        assert_clean_failure(&out, &output, &format!("--visible {spec} on an A4 page"));
+    }
+}
+
+#[test]
+fn visible_rectangle_lands_on_a_page_with_offset_media_box() {
+    if need(
+        "visible_rectangle_lands_on_a_page_with_offset_media_box",
+        &["openssl"],
+    )
+    .is_none()
+    {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    // The page spans x 100..712, y 200..992 in user space.
+    let bytes = pdf("[100 200 712 992]", 1);
+    let input = write(d, "in.pdf", &bytes);
+    let image = write(d, "sig.png", &png());
+    let output = d.join("out.pdf");
+    let out = sign(
+        &pki,
+        "signer",
+        &input,
+        &output,
+        &[
+            "--visible",
+            "1:300,100,180,80",
+            "--image",
+            &image.display().to_string(),
+        ],
+    );
+    if !out.status.success() {
+        // Refusing a rectangle off the page is acceptable; it must be clean.
+        assert_clean_failure(&out, &output, "rectangle below an offset MediaBox");
+        return;
+    }
+    let signed = std::fs::read(&output).unwrap();
+    let rects = rects_after(&signed, bytes.len());
+    let widget = rects
+        .iter()
+        .find(|r| r[2] - r[0] > 1.0)
+        .unwrap_or_else(|| panic!("no widget rectangle: {rects:?}"));
+    assert!(
+        widget[0] >= 100.0 && widget[1] >= 200.0 && widget[2] <= 712.0 && widget[3] <= 992.0,
+        "the visible signature {widget:?} lies outside the page [100 200 712 992]"
+    );
+}
+
+#[test]
+fn output_equal_to_input_is_refused() {
+    if need("output_equal_to_input_is_refused", &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let bytes = pdf(A4, 1);
+    let input = write(d, "same.pdf", &bytes);
+    let out = sign(&pki, "signer", &input, &input, &[]);
+    assert!(
+        !out.status.success(),
+        "signing onto the input itself succeeded"
+    );
+    assert_eq!(text(&out.stderr).trim_end().lines().count(), 1);
+    assert_eq!(std::fs::read(&input).unwrap(), bytes, "the input changed");
+}
+
+#[test]
+fn hostile_cli_inputs_fail_cleanly() {
+    if need("hostile_cli_inputs_fail_cleanly", &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let good = write(d, "good.pdf", &pdf(A4, 2));
+    let zero = write(d, "zero.pdf", b"");
+    let text_file = write(d, "text.pdf", b"hello, not a PDF\n");
+    let truncated = write(d, "trunc.pdf", &pdf(A4, 2)[..300]);
+    let folder = d.join("folder.pdf");
+    std::fs::create_dir(&folder).unwrap();
+    let missing = d.join("missing.pdf");
+    let image = write(d, "sig.png", &png()).display().to_string();
+
+    for (i, input) in [&missing, &zero, &text_file, &truncated, &folder]
+        .iter()
+        .enumerate()
+    {
+        let output = d.join(format!("o{i}.pdf"));
+        let out = sign(&pki, "signer", input, &output, &[]);
+        assert_clean_failure(&out, &output, &format!("sign {}", input.display()));
+        let out = vanthu(["verify", &s(input), "--json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "verify {}: exit code",
+            input.display()
+        );
+        assert_eq!(
+            text(&out.stderr).trim_end().lines().count(),
+            1,
+            "verify {}: {}",
+            input.display(),
+            text(&out.stderr)
+        );
+    }
+    for (i, extra) in [
+        vec!["--visible", "3:10,10,100,50", "--image", &image],
+        vec!["--visible", "0:10,10,100,50", "--image", &image],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let output = d.join(format!("p{i}.pdf"));
+        let out = sign(&pki, "signer", &good, &output, extra);
+        assert!(!out.status.success(), "{extra:?} succeeded");
+        assert!(!output.exists(), "{extra:?} left an output");
+    }
+    let output = d.join("no/such/folder/out.pdf");
+    let out = sign(&pki, "signer", &good, &output, &[]);
+    assert_clean_failure(&out, &output, "output in a missing folder");
+    let unsigned = vanthu(["verify", &s(&good)]);
+    assert_eq!(
+        unsigned.status.code(),
+        Some(1),
+        "an unsigned file is not valid"
+    );
+}
+
+#[test]
+fn missing_output_folder_message_shows_no_temporary_name() {
+    if need(
+        "missing_output_folder_message_shows_no_temporary_name",
+        &["openssl"],
+    )
+    .is_none()
+    {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let good = write(d, "good.pdf", &pdf(A4, 1));
+    let output = d.join("no/such/folder/out.pdf");
+    let out = sign(&pki, "signer", &good, &output, &[]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        !stderr.contains(".vanthu-sign-"),
+        "the message shows an internal temporary file name: {stderr}"
+    );
+}
+
+#[test]
+fn certified_then_visible_signature_is_refused_or_accepted_by_pyhanko() {
+    let test = "certified_then_visible_signature_is_refused_or_accepted_by_pyhanko";
+    let Some(python) = need(test, &["openssl", "pyhanko"]) else {
+        return;
+    };
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let certified = d.join("certified.pdf");
+    assert_success(
+        &sign(&pki, "signer", &input, &certified, &["--certify"]),
+        "certification signature",
+    );
+    let image = write(d, "seal.png", &png()).display().to_string();
+    let output = d.join("sealed.pdf");
+    let out = sign(
+        &pki,
+        "seal",
+        &certified,
+        &output,
+        &["--visible", "1:300,100,120,120", "--image", &image],
+    );
+    if !out.status.success() {
+        assert_clean_failure(&out, &output, "new visible field on a certified file");
+        return;
+    }
+    let sigs = pyhanko_validate(&python, &output, &pki.path("root.pem"));
+    assert_eq!(sigs.len(), 2, "{sigs:?}");
+    for s in &sigs {
+        assert_eq!(s["bottom_line"], true, "pyHanko rejects {s}");
+    }
+}
+
+#[test]
+fn verify_flags_new_visible_field_after_certification_like_pyhanko() {
+    let test = "verify_flags_new_visible_field_after_certification_like_pyhanko";
+    let Some(python) = need(test, &["openssl", "pyhanko"]) else {
+        return;
+    };
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let certified = d.join("certified.pdf");
+    pyhanko_sign(
+        &python,
+        &pki,
+        "signer",
+        "Official",
+        &["--certify"],
+        &input,
+        &certified,
+    );
+    let output = d.join("two.pdf");
+    pyhanko_sign(
+        &python,
+        &pki,
+        "seal",
+        "1/300,300,450,360/Seal",
+        &[],
+        &certified,
+        &output,
+    );
+    let root = pki.path("root.pem");
+    let sigs = pyhanko_validate(&python, &output, &root);
+    let official = sigs.iter().find(|s| s["field"] == "Official").unwrap();
+    assert_eq!(
+        official["bottom_line"], false,
+        "pyHanko's judgement changed: {sigs:?}"
+    );
+    let (code, report) = verify_json(&output, &root);
+    assert_eq!(
+        report["verdict"], "modified",
+        "pyHanko: the certification signature no longer vouches (OTHER); vanthu: {report:#}"
+    );
+    assert_eq!(code, 1);
+}
+
+/// Adds a /Text annotation to page 1 in an incremental update (pyHanko's writer).
+const ADD_ANNOTATION: &str = r#"
+import sys
+from io import BytesIO
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import NameObject as N
+src, dst = sys.argv[1:3]
+w = IncrementalPdfFileWriter(open(src, 'rb'))
+page = w.root['/Pages']['/Kids'][0].get_object()
+annot = generic.DictionaryObject({N('/Type'): N('/Annot'), N('/Subtype'): N('/Text'),
+    N('/Rect'): generic.ArrayObject([generic.NumberObject(x) for x in (10, 10, 30, 30)]),
+    N('/Contents'): generic.TextStringObject('ghi chú')})
+ref = w.add_object(annot)
+annots = page.get('/Annots')
+if annots is None:
+    page['/Annots'] = generic.ArrayObject([ref])
+else:
+    annots = annots.get_object()
+    annots.append(ref)
+    if isinstance(page.raw_get('/Annots'), generic.IndirectObject):
+        w.update_container(annots)
+w.update_container(page)
+out = BytesIO()
+w.write(out)
+open(dst, 'wb').write(out.getvalue())
+"#;
+
+#[test]
+fn verify_flags_annotation_after_approval_signature_like_pyhanko() {
+    let test = "verify_flags_annotation_after_approval_signature_like_pyhanko";
+    let Some(python) = need(test, &["openssl", "pyhanko"]) else {
+        return;
+    };
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let signed = d.join("signed.pdf");
+    assert_success(
+        &sign(&pki, "signer", &input, &signed, &[]),
+        "approval signature",
+    );
+    let annotated = d.join("annotated.pdf");
+    sh(
+        Command::new(&python)
+            .args(["-c", ADD_ANNOTATION])
+            .arg(&signed)
+            .arg(&annotated),
+        "add an annotation with pyHanko",
+    );
+    let root = pki.path("root.pem");
+    let sigs = pyhanko_validate(&python, &annotated, &root);
+    assert_eq!(
+        sigs[0]["bottom_line"], false,
+        "pyHanko's judgement changed: {sigs:?}"
+    );
+    let (code, report) = verify_json(&annotated, &root);
+    assert_eq!(
+        report["verdict"], "modified",
+        "pyHanko: {sigs:?}; vanthu: {report:#}"
+    );
+    assert_eq!(code, 1);
+}
+
+/// `vanthu tsa` with the test PKI's TSA certificate on a free port; killed when dropped.
+struct Tsa {
+    child: Child,
+    url: String,
+}
+
+impl Tsa {
+    fn start(pki: &Pki) -> Tsa {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_vanthu"))
+            .args(["tsa", "--listen", &addr, "--cert"])
+            .arg(pki.path("tsa.pem"))
+            .arg("--key")
+            .arg(pki.path("tsa.key"))
+            .arg("--chain")
+            .arg(pki.path("int.pem"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start vanthu tsa");
+        let tsa = Tsa {
+            child,
+            url: format!("http://{addr}/"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(&addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "vanthu tsa did not listen on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        tsa
+    }
+}
+
+impl Drop for Tsa {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn extending_a_bb_signature_to_blt_reaches_blt() {
+    if need("extending_a_bb_signature_to_blt_reaches_blt", &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let tsa = Tsa::start(&pki);
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let signed = d.join("bb.pdf");
+    assert_success(&sign(&pki, "signer", &input, &signed, &[]), "B-B signature");
+    let extended = d.join("lt.pdf");
+    let out = vanthu([
+        "sign",
+        &s(&signed),
+        "-o",
+        &s(&extended),
+        "--extend",
+        "--level",
+        "B-LT",
+        "--tsa",
+        &tsa.url,
+        "--revocation",
+        &pki.p("crls"),
+    ]);
+    assert_success(&out, "extend B-B to B-LT");
+    let (_, report) = verify_json(&extended, &pki.path("root.pem"));
+    let level = &report["signatures"][0]["level"];
+    assert!(
+        level == "B-LT" || level == "B-LTA",
+        "`--extend --level B-LT` said {:?} but the verifier finds level {level}: {report:#}",
+        text(&out.stdout).trim()
+    );
+    assert_eq!(report["verdict"], "valid", "{report:#}");
+}
