@@ -81,8 +81,10 @@ pub struct DiffOutcome {
 }
 
 /// What each object is, in one revision of the document.
+/// What each object is (catalog, form, field, widget, page, DSS...) in one revision; computed
+/// once for the whole file and once per signed revision.
 #[derive(Default, Debug)]
-struct Roles {
+pub struct Roles {
     catalog: Option<u32>,
     info: Option<u32>,
     acroform: Option<u32>,
@@ -103,7 +105,8 @@ fn ref_num(obj: Option<&Object>) -> Option<u32> {
 }
 
 impl Roles {
-    fn of<S: Source>(r: &Reader<S>) -> Self {
+    /// Walks the catalog, AcroForm, DSS and page tree of `r`.
+    pub fn of<S: Source>(r: &Reader<S>) -> Self {
         let mut roles = Roles {
             catalog: ref_num(r.trailer().get("Root")),
             info: ref_num(r.trailer().get("Info")),
@@ -526,12 +529,13 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
     }
 }
 
-/// Analyses what changed between `old` (the signed revision) and `new` (the whole file), looking
-/// at the objects written by revisions that end after `signed_end`; fields under `lock` may not
-/// change at all.
+/// Analyses what changed between `old` (the signed revision) and `new` (the whole file, whose
+/// roles are `new_roles`), looking at the objects written by revisions that end after
+/// `signed_end`; fields under `lock` may not change at all.
 pub fn analyse<O: Source, N: Source>(
     old: &Reader<O>,
     new: &Reader<N>,
+    new_roles: &Roles,
     signed_end: u64,
     lock: Option<&FieldLock>,
 ) -> DiffOutcome {
@@ -561,7 +565,7 @@ pub fn analyse<O: Source, N: Source>(
             changes: vec!["OTHER: too many changed objects to analyse".into()],
         };
     }
-    let (old_roles, new_roles) = (Roles::of(old), Roles::of(new));
+    let old_roles = Roles::of(old);
     let mut a = Analysis {
         lock,
         old,
@@ -601,7 +605,7 @@ pub fn analyse<O: Source, N: Source>(
             Object::Stream(s) => Some(s.dict.clone()),
             _ => None,
         };
-        let is = |f: &dyn Fn(&Roles) -> bool| f(&old_roles) || f(&new_roles);
+        let is = |f: &dyn Fn(&Roles) -> bool| f(&old_roles) || f(new_roles);
         let typed = |t: &str| od.as_ref().is_some_and(|d| d.name_is("Type", t));
         if typed("XRef") || typed("ObjStm") {
             a.note(

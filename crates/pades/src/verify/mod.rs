@@ -196,6 +196,7 @@ fn verify_reader<S: Source>(
         options,
         now: options.now.unwrap_or_else(Utc::now),
         collector: std::cell::OnceCell::new(),
+        roles: std::cell::OnceCell::new(),
     };
     let dss = read_dss(&reader);
     let mut found = Vec::new();
@@ -1014,7 +1015,8 @@ fn judge<S: Source>(
             }) {
                 Ok(old) => {
                     let lock = field_lock(reader, &c.found);
-                    let out = diff::analyse(&old, reader, c.signed_end, lock.as_ref());
+                    let roles = session.roles.get_or_init(|| diff::Roles::of(reader));
+                    let out = diff::analyse(&old, reader, roles, c.signed_end, lock.as_ref());
                     (out.level, out.changes)
                 }
                 Err(_) => (
@@ -1143,6 +1145,8 @@ struct Session<'a> {
     /// Created on first use; it remembers downloads, so serial signatures sharing issuers fetch
     /// each CRL once.
     collector: std::cell::OnceCell<Option<Collector>>,
+    /// Roles of the objects in the whole file, for the difference analyses.
+    roles: std::cell::OnceCell<diff::Roles>,
 }
 
 impl Session<'_> {
