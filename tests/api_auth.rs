@@ -79,10 +79,26 @@ fn requests_without_a_valid_token_are_refused() {
 #[test]
 fn tokens_expire_after_the_configured_lifetime() {
     let env = TestEnv::new();
-    let server = env.serve_demo(&["--token-ttl", "2s"]);
-    let token = server.demo_login("commune.leader");
+    let server = env.serve_demo(&["--token-ttl", "4s"]);
+    let before = chrono::Utc::now();
+    let (status, body) = status_json(server.try_login("commune.leader", DEMO_PASSWORD));
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let expires_at: chrono::DateTime<chrono::Utc> =
+        body["expires_at"].as_str().unwrap().parse().unwrap();
+    // Four seconds from the moment the server handled the login (stored to the millisecond).
+    let lifetime = expires_at - before;
+    assert!(
+        lifetime >= chrono::TimeDelta::milliseconds(3_999)
+            && lifetime < chrono::TimeDelta::seconds(6),
+        "{lifetime}"
+    );
     assert_eq!(server.get("/api/v1/me", &token).status(), StatusCode::OK);
-    std::thread::sleep(Duration::from_millis(2500));
+    // Wait until just past the announced expiry, whatever time the steps above took.
+    let left = (expires_at - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    std::thread::sleep(left + Duration::from_millis(300));
     expect_problem(server.get("/api/v1/me", &token), 401, "token_expired");
     // A fresh login works again.
     let token = server.demo_login("commune.leader");
