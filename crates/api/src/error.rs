@@ -21,6 +21,7 @@ pub enum ApiError {
     InvalidJson {
         /// The offending field as a path such as `roles[1]`, when known.
         field: Option<String>,
+        /// What is wrong, with the position in the body.
         detail: String,
     },
     /// The request body could not be read to its end.
@@ -28,13 +29,24 @@ pub enum ApiError {
     IncompleteBody(String),
     /// A query parameter cannot be read.
     #[error("query parameter {field}: {detail}")]
-    InvalidQuery { field: String, detail: String },
+    InvalidQuery {
+        /// The parameter's name.
+        field: String,
+        /// What is wrong with its value.
+        detail: String,
+    },
     /// The body has a media type the endpoint does not take.
     #[error("expected a body of type {expected}")]
-    UnsupportedMediaType { expected: &'static str },
+    UnsupportedMediaType {
+        /// What to send instead.
+        expected: &'static str,
+    },
     /// The body is larger than the configured limit.
     #[error("the request body is larger than the limit of {limit} bytes")]
-    PayloadTooLarge { limit: u64 },
+    PayloadTooLarge {
+        /// The configured limit in bytes.
+        limit: u64,
+    },
     /// A value breaks a domain rule.
     #[error(transparent)]
     Validation(#[from] ValidationError),
@@ -53,13 +65,19 @@ pub enum ApiError {
     #[error(
         "too many failed sign-in attempts for this account; try again in {retry_after} seconds"
     )]
-    TooManyAttempts { retry_after: u64 },
+    TooManyAttempts {
+        /// Seconds until the account unlocks (the `Retry-After` header).
+        retry_after: u64,
+    },
     /// The caller sees the object but may not perform the action.
     #[error("your roles do not allow this action here")]
     Forbidden,
     /// The object does not exist or is outside the caller's units; the two are indistinguishable.
     #[error("{what} not found")]
-    NotFound { what: &'static str },
+    NotFound {
+        /// The kind of object asked for: `unit`, `user`, `file`.
+        what: &'static str,
+    },
     /// No endpoint at this path.
     #[error("there is no endpoint at this path; the API is described at /api/openapi.json")]
     NoRoute,

@@ -18,6 +18,7 @@ use crate::validation::named;
 /// A unit (organisation or part of one).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UnitView {
+    /// Unit id.
     #[schema(value_type = i64, example = 4)]
     pub id: UnitId,
     /// The unit above; null for the root.
@@ -26,6 +27,7 @@ pub struct UnitView {
     /// Electronic agency code.
     #[schema(value_type = String, example = "000.00.31.H56")]
     pub code: UnitCode,
+    /// Official name.
     #[schema(value_type = String, example = "UBND huyện Yên Lạc")]
     pub name: Name,
     /// `province`, `district`, `department` or `commune`.
@@ -34,6 +36,7 @@ pub struct UnitView {
     /// Ids from the root down to this unit.
     #[schema(value_type = String, example = "/1/4/")]
     pub path: UnitPath,
+    /// When the unit was created.
     pub created_at: DateTime<Utc>,
 }
 
@@ -58,8 +61,10 @@ pub struct CreateUnit {
     /// The new unit's parent; must be in the caller's subtree.
     #[schema(example = 4)]
     pub parent_id: i64,
+    /// Electronic agency code, unused so far.
     #[schema(example = "000.31.01.H56")]
     pub code: String,
+    /// Official name.
     #[schema(example = "UBND xã Đồng Cương")]
     pub name: String,
     /// Must sit below the parent's level.
@@ -71,7 +76,9 @@ pub struct CreateUnit {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUnit {
+    /// New electronic agency code.
     pub code: Option<String>,
+    /// New official name.
     pub name: Option<String>,
 }
 

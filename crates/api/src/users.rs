@@ -23,19 +23,26 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 /// A user account; never includes the password hash.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserView {
+    /// User id.
     #[schema(value_type = i64, example = 7)]
     pub id: UserId,
+    /// Login name.
     #[schema(value_type = String, example = "district.clerk")]
     pub username: Username,
+    /// Full name.
     #[schema(value_type = String, example = "Nguyễn Thị Hoa")]
     pub display_name: Name,
+    /// The unit the user belongs to.
     #[schema(value_type = i64, example = 4)]
     pub unit_id: UnitId,
     /// Some of `admin`, `clerk`, `leader`, `specialist`, `auditor`.
     #[schema(value_type = Vec<String>, example = json!(["clerk"]))]
     pub roles: Roles,
+    /// A disabled account cannot sign in.
     pub disabled: bool,
+    /// When the account was created.
     pub created_at: DateTime<Utc>,
+    /// When the account was last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -57,7 +64,9 @@ impl From<User> for UserView {
 /// The signed-in user and their unit.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
+    /// The account.
     pub user: UserView,
+    /// Its unit.
     pub unit: UnitView,
 }
 
@@ -65,13 +74,16 @@ pub struct Me {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
+    /// Login name: 3 to 64 of a-z, 0-9, '.', '_' and '-'.
     #[schema(example = "commune.clerk2")]
     pub username: String,
+    /// Full name.
     #[schema(example = "Trần Văn Nam")]
     pub display_name: String,
     /// The user's unit; must be in the caller's subtree.
     #[schema(example = 7)]
     pub unit_id: i64,
+    /// Some of `admin`, `clerk`, `leader`, `specialist`, `auditor`.
     #[schema(example = json!(["clerk"]))]
     pub roles: Vec<String>,
     /// At least 8 characters.
@@ -84,9 +96,13 @@ pub struct CreateUser {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    /// New full name.
     pub display_name: Option<String>,
+    /// New set of roles (replaces the old one).
     pub roles: Option<Vec<String>>,
+    /// Disable (true) or re-enable (false) the account.
     pub disabled: Option<bool>,
+    /// New password, at least 8 characters.
     #[schema(format = Password)]
     pub password: Option<String>,
 }

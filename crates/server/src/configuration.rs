@@ -141,26 +141,37 @@ impl StorageSettings {
 /// Everything `vanthu serve` needs, resolved and checked.
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
+    /// Data directory and database.
     pub storage: StorageSettings,
+    /// Address to bind, e.g. `127.0.0.1:8080`.
     pub listen: String,
+    /// Log line format.
     pub log_format: LogFormat,
+    /// Lifetime of a login token.
     pub token_ttl: Duration,
+    /// Largest JSON request body in bytes.
     pub max_body: usize,
+    /// Largest uploaded file in bytes.
     pub max_upload: u64,
+    /// Seed the demo organisation (implies development keys are allowed).
     pub demo: bool,
+    /// Allow development keys without seeding.
     pub dev: bool,
 }
 
 /// A configuration that cannot be used, with the setting to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file cannot be read (a file named with --config must exist).
     #[error("cannot read configuration file {path}: {source}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The file is not valid TOML or has unknown keys or wrong types.
     #[error("configuration file {path}: {message}")]
     Parse { path: PathBuf, message: String },
+    /// A setting has a value that cannot work.
     #[error("invalid setting {key}: {message}")]
     Invalid { key: &'static str, message: String },
 }

@@ -127,8 +127,11 @@ const ACCOUNTS: [(&str, &str, Role, usize); 10] = [
 /// What seeding added.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Seeded {
+    /// Units created.
     pub units: usize,
+    /// Accounts created.
     pub users: usize,
+    /// Certificates issued.
     pub certificates: usize,
 }
 

@@ -36,7 +36,9 @@ pub enum KeyKind {
 
 /// A freshly issued certificate with its private key.
 pub struct Issued {
+    /// The certificate, signed by the development issuing CA.
     pub certificate: X509,
+    /// Its private key.
     pub key: PKey<Private>,
 }
 
