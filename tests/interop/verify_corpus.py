@@ -169,6 +169,32 @@ def expired_signer(tmp):
     return signer_from(key_path, crt_path, (cert("issuing-ca.pem"),))
 
 
+def add_annotation(data):
+    """A reader's note: a /Text annotation added to page 1 in an incremental update."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import NameObject as N
+
+    w = IncrementalPdfFileWriter(io.BytesIO(data))
+    page = w.root["/Pages"]["/Kids"][0].get_object()
+    rect = generic.ArrayObject([generic.NumberObject(x) for x in (10, 10, 30, 30)])
+    annot = generic.DictionaryObject({
+        N("/Type"): N("/Annot"), N("/Subtype"): N("/Text"), N("/Rect"): rect,
+        N("/Contents"): generic.TextStringObject("ghi chú"),
+    })
+    ref = w.add_object(annot)
+    annots = page.get("/Annots")
+    if annots is None:
+        page["/Annots"] = generic.ArrayObject([ref])
+    else:
+        annots.get_object().append(ref)
+        if isinstance(page.raw_get("/Annots"), generic.IndirectObject):
+            w.update_container(annots.get_object())
+    w.update_container(page)
+    out = io.BytesIO()
+    w.write(out)
+    return out.getvalue()
+
+
 def self_signed(tmp):
     key, crt = os.path.join(tmp, "self.key"), os.path.join(tmp, "self.pem")
     subprocess.run(
@@ -241,6 +267,13 @@ def main():
     cases["serial"] = sign(sign(base, "ChuKyLanhDao", rsa), "ChuKyConDau", seal)
     cases["certified_serial"] = sign(
         sign(base, "ChuKyLanhDao", rsa, certify=True), "ChuKyConDau", seal
+    )
+    # A note added after an approval signature, and a visible signature field added after a
+    # certification: pyHanko's policy admits neither.
+    cases["annotation_added"] = add_annotation(bb)
+    cases["visible_after_certify"] = sign(
+        sign(base, "ChuKyLanhDao", rsa, certify=True), "ChuKyConDau", seal,
+        field_spec=SigFieldSpec("ChuKyConDau", on_page=0, box=(300, 100, 420, 160)),
     )
     # The official certifies (DocMDP P=2), then the clerk fills in the document number.
     form = base_pdf(with_field=True)

@@ -304,6 +304,8 @@ struct Analysis<'a, O: Source, N: Source> {
     old: &'a Reader<O>,
     new: &'a Reader<N>,
     lock: Option<&'a FieldLock>,
+    /// A certification signature is in force: no new visible signature fields.
+    certified: bool,
     changes: Vec<(ModificationLevel, String)>,
 }
 
@@ -498,6 +500,12 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
                 .new
                 .resolve_dict(&Object::Reference(f))
                 .unwrap_or_default();
+            let name = dict
+                .get("T")
+                .and_then(Object::as_string)
+                .map(|t| t.to_text())
+                .unwrap_or_default();
+            let visible = self.is_visible(&dict);
             if self.is_document_timestamp_field(&dict) {
                 self.note(
                     ModificationLevel::LtaUpdates,
@@ -506,13 +514,58 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
                         f.num
                     ),
                 );
+            } else if !dict.name_is("FT", "Sig") {
+                // Only signature fields may be created after signing (pyHanko's rule too).
+                self.note(
+                    ModificationLevel::Other,
+                    format!("OTHER: SigFieldCreationRule: non-signature field \"{name}\" added"),
+                );
+            } else if visible && self.certified {
+                self.note(
+                    ModificationLevel::Other,
+                    format!("OTHER: SigFieldCreationRule: visible signature field \"{name}\" added to a certified document"),
+                );
+            } else if visible && self.lock.is_some_and(|l| l.locks(&name)) {
+                self.note(
+                    ModificationLevel::Other,
+                    format!(
+                        "OTHER: FieldMDP: visible signature field \"{name}\" added under a lock"
+                    ),
+                );
             } else {
                 self.note(
                     ModificationLevel::FormFilling,
-                    format!("FORM_FILLING: SigFieldCreationRule: field {} added", f.num),
+                    format!("FORM_FILLING: SigFieldCreationRule: signature field \"{name}\" added"),
                 );
             }
         }
+    }
+
+    /// A field shows on a page: its widget (itself or a kid) has a /Rect of non-zero area.
+    fn is_visible(&self, field: &Dictionary) -> bool {
+        let area = |d: &Dictionary| {
+            let rect: Vec<f64> = d
+                .get("Rect")
+                .and_then(|r| self.new.resolve(r).ok())
+                .and_then(|r| {
+                    r.as_array()
+                        .map(|a| a.iter().filter_map(Object::as_f64).collect())
+                })
+                .unwrap_or_default();
+            match rect.as_slice() {
+                [x1, y1, x2, y2] => ((x1 - x2) * (y1 - y2)).abs() > 0.0,
+                _ => false,
+            }
+        };
+        area(field)
+            || refs_of(field.get("Kids").and_then(|k| self.new.resolve(k).ok()))
+                .into_iter()
+                .take(1000)
+                .any(|k| {
+                    self.new
+                        .resolve_dict(&Object::Reference(k))
+                        .is_ok_and(|d| area(&d))
+                })
     }
 
     /// A signature field (or its widget) whose value is a document time-stamp.
@@ -531,13 +584,15 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
 
 /// Analyses what changed between `old` (the signed revision) and `new` (the whole file, whose
 /// roles are `new_roles`), looking at the objects written by revisions that end after
-/// `signed_end`; fields under `lock` may not change at all.
+/// `signed_end`; fields under `lock` may not change at all, and when `certified` (a
+/// certification signature covers the signed revision) no visible signature field may appear.
 pub fn analyse<O: Source, N: Source>(
     old: &Reader<O>,
     new: &Reader<N>,
     new_roles: &Roles,
     signed_end: u64,
     lock: Option<&FieldLock>,
+    certified: bool,
 ) -> DiffOutcome {
     let mut changed: Vec<u32> = Vec::new();
     let mut seen = HashSet::new();
@@ -568,6 +623,7 @@ pub fn analyse<O: Source, N: Source>(
     let old_roles = Roles::of(old);
     let mut a = Analysis {
         lock,
+        certified,
         old,
         new,
         changes: Vec::new(),

@@ -192,11 +192,12 @@ fn verify_reader<S: Source>(
         return Err(VerifyError::Damaged);
     }
     reader.catalog()?;
-    let session = Session {
+    let mut session = Session {
         options,
         now: options.now.unwrap_or_else(Utc::now),
         collector: std::cell::OnceCell::new(),
         roles: std::cell::OnceCell::new(),
+        certified_from: None,
     };
     let dss = read_dss(&reader);
     let mut found = Vec::new();
@@ -227,6 +228,12 @@ fn verify_reader<S: Source>(
         .map(|f| check_integrity(&reader, &dss, f))
         .collect();
     checked.sort_by_key(|c| c.signed_end);
+
+    session.certified_from = checked
+        .iter()
+        .filter(|c| c.kind == SignatureKind::Certification)
+        .map(|c| c.signed_end)
+        .min();
 
     // Proofs of existence from valid, trusted document time-stamps: (covered end, time).
     let mut poe: Vec<(u64, DateTime<Utc>)> = Vec::new();
@@ -1016,7 +1023,11 @@ fn judge<S: Source>(
                 Ok(old) => {
                     let lock = field_lock(reader, &c.found);
                     let roles = session.roles.get_or_init(|| diff::Roles::of(reader));
-                    let out = diff::analyse(&old, reader, roles, c.signed_end, lock.as_ref());
+                    let certified = session
+                        .certified_from
+                        .is_some_and(|end| end <= c.signed_end);
+                    let out =
+                        diff::analyse(&old, reader, roles, c.signed_end, lock.as_ref(), certified);
                     (out.level, out.changes)
                 }
                 Err(_) => (
@@ -1038,8 +1049,11 @@ fn judge<S: Source>(
         ModificationLevel::Annotations => 3,
         ModificationLevel::Other => 4,
     };
-    let docmdp_ok = modification != ModificationLevel::Other
-        && permission.is_none_or(|p| level_value(modification) <= i32::from(p));
+    // Without a DocMDP permission, annotations count against the signature as in pyHanko
+    // (whose default policy has no rule admitting them); P=3 admits them explicitly.
+    let allowed = permission.map_or(2, i32::from);
+    let docmdp_ok =
+        modification != ModificationLevel::Other && level_value(modification) <= allowed;
     if !docmdp_ok && c.intact {
         let why = match permission {
             Some(p) if modification != ModificationLevel::Other => {
@@ -1147,6 +1161,8 @@ struct Session<'a> {
     collector: std::cell::OnceCell<Option<Collector>>,
     /// Roles of the objects in the whole file, for the difference analyses.
     roles: std::cell::OnceCell<diff::Roles>,
+    /// End of the revision signed by the certification signature, if any.
+    certified_from: Option<u64>,
 }
 
 impl Session<'_> {
