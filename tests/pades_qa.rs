@@ -220,9 +220,8 @@ impl Pki {
             "int",
             "tsa",
         );
-        std::fs::create_dir(pki.path("crls")).unwrap();
         for ca in ["root", "int"] {
-            pki.crl(ca);
+            pki.crl(ca, "crls", &[]);
         }
         pki
     }
@@ -278,10 +277,12 @@ impl Pki {
         );
     }
 
-    /// An empty CRL of `ca` in DER, as `crls/<ca>.crl`.
-    fn crl(&self, ca: &str) {
+    /// A CRL of `ca` in DER, as `<folder>/<ca>.crl`, listing the certificates `revoked`
+    /// (names of certificates issued by [`Pki::issue`]).
+    fn crl(&self, ca: &str, folder: &str, revoked: &[&str]) {
         let d = self.dir.path();
-        let db = d.join(format!("{ca}-db"));
+        std::fs::create_dir_all(d.join(folder)).unwrap();
+        let db = d.join(format!("{folder}-{ca}-db"));
         std::fs::create_dir(&db).unwrap();
         std::fs::write(db.join("index.txt"), "").unwrap();
         std::fs::write(db.join("crlnumber"), "01\n").unwrap();
@@ -292,11 +293,15 @@ impl Pki {
             db = db.display(),
             dir = d.display()
         );
-        let cnf_path = format!("{ca}-crl.cnf");
+        let cnf_path = format!("{folder}-{ca}-crl.cnf");
         std::fs::write(d.join(&cnf_path), cnf).unwrap();
-        let pem = format!("{ca}.crl.pem");
+        for name in revoked {
+            let cert = format!("{name}.pem");
+            openssl(d, &["ca", "-config", &cnf_path, "-revoke", &cert]);
+        }
+        let pem = format!("{folder}-{ca}.crl.pem");
         openssl(d, &["ca", "-config", &cnf_path, "-gencrl", "-out", &pem]);
-        let der = format!("crls/{ca}.crl");
+        let der = format!("{folder}/{ca}.crl");
         openssl(d, &["crl", "-in", &pem, "-outform", "DER", "-out", &der]);
     }
 
@@ -1043,4 +1048,30 @@ fn extending_a_bb_signature_to_blt_reaches_blt() {
         text(&out.stdout).trim()
     );
     assert_eq!(report["verdict"], "valid", "{report:#}");
+}
+
+#[test]
+fn signing_at_blt_with_a_revoked_certificate_is_refused() {
+    let test = "signing_at_blt_with_a_revoked_certificate_is_refused";
+    if need(test, &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    pki.crl("root", "revoked-crls", &[]);
+    pki.crl("int", "revoked-crls", &["signer"]);
+    let tsa = Tsa::start(&pki);
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let output = d.join("out.pdf");
+    let crls = pki.p("revoked-crls");
+    let out = sign(
+        &pki,
+        "signer",
+        &input,
+        &output,
+        &["--level", "B-LT", "--tsa", &tsa.url, "--revocation", &crls],
+    );
+    // The signer holds a CRL saying the key is revoked: a signature every validator rejects
+    // must not be produced.
+    assert_clean_failure(&out, &output, "B-LT with a revoked signing certificate");
 }
