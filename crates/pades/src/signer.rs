@@ -205,12 +205,13 @@ impl SoftwareKey {
             return Err(SignerError::KeyMismatch);
         }
         let (algorithm, default_digest) = match key.id() {
-            Id::RSA => {
+            // An RSA-PSS key (id-RSASSA-PSS) can only make PSS signatures.
+            Id::RSA | Id::RSA_PSS => {
                 let bits = key.bits();
                 if bits < MIN_RSA_BITS {
                     return Err(SignerError::RsaTooShort(bits));
                 }
-                let alg = if options.pss {
+                let alg = if options.pss || key.id() == Id::RSA_PSS {
                     SignatureAlgorithm::RsaPss
                 } else {
                     SignatureAlgorithm::RsaPkcs1v15
@@ -395,8 +396,17 @@ impl Pkcs12Signer {
         password: &str,
         options: SignerOptions,
     ) -> Result<Self, SignerError> {
-        let parsed = Pkcs12::from_der(bytes)
-            .and_then(|p| p.parse2(password))
+        let open = || Pkcs12::from_der(bytes).and_then(|p| p.parse2(password));
+        // Files from older tools use RC2/3DES, which OpenSSL 3 keeps in its legacy provider:
+        // load it only when needed, then try again.
+        let parsed = open()
+            .or_else(|e| {
+                if load_legacy_provider() {
+                    open()
+                } else {
+                    Err(e)
+                }
+            })
             .map_err(|_| SignerError::Pkcs12("<memory>".into()))?;
         let (Some(key), Some(cert)) = (parsed.pkey, parsed.cert) else {
             return Err(SignerError::Pkcs12Incomplete("<memory>".into()));
@@ -427,11 +437,21 @@ impl Signer for Pkcs12Signer {
     }
 }
 
+/// Loads OpenSSL's legacy provider (next to the default one) once per process; false when it is
+/// not installed.
+fn load_legacy_provider() -> bool {
+    static LEGACY: std::sync::OnceLock<Option<openssl::provider::Provider>> =
+        std::sync::OnceLock::new();
+    LEGACY
+        .get_or_init(|| openssl::provider::Provider::try_load(None, "legacy", true).ok())
+        .is_some()
+}
+
 /// Largest signature the certificate's key can produce, in bytes.
 pub fn signature_len_bound(certificate_der: &[u8]) -> Option<usize> {
     let key = X509::from_der(certificate_der).ok()?.public_key().ok()?;
     match key.id() {
-        Id::RSA => Some(key.size()),
+        Id::RSA | Id::RSA_PSS => Some(key.size()),
         // DER ECDSA-Sig-Value: two INTEGERs of the field size, each with a possible sign byte.
         Id::EC => Some(key.bits().div_ceil(8) as usize * 2 + 9),
         _ => Some(key.size().max(64) + 16),
@@ -586,6 +606,56 @@ pub(crate) mod tests {
             PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap(),
             "unsupported elliptic curve",
         );
+    }
+
+    #[test]
+    fn legacy_pkcs12_and_rsa_pss_keys_are_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p12 = dir.path().join("legacy.p12");
+        let made = std::process::Command::new("openssl")
+            .args(["pkcs12", "-export", "-legacy", "-passout", "pass:cu"])
+            .arg("-inkey")
+            .arg(dev("seal.key"))
+            .arg("-in")
+            .arg(dev("seal.pem"))
+            .arg("-out")
+            .arg(&p12)
+            .output();
+        match made {
+            Ok(out) if out.status.success() => {
+                let s = Pkcs12Signer::from_file(&p12, "cu", SignerOptions::default()).unwrap();
+                assert!(verify(&s, b"x", &s.sign(b"x").unwrap()));
+            }
+            _ => assert!(
+                std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "openssl pkcs12 -legacy failed"
+            ),
+        }
+
+        // An id-RSASSA-PSS key (OpenSSL's default size, 2048 bits) with a self-issued certificate.
+        let mut ctx = openssl::pkey_ctx::PkeyCtx::new_id(Id::RSA_PSS).unwrap();
+        ctx.keygen_init().unwrap();
+        let key = ctx.keygen().unwrap();
+        let mut b = openssl::x509::X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", "pss").unwrap();
+        let name = name.build();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        let cert = b.build();
+        let (kp, cp) = (dir.path().join("pss.key"), dir.path().join("pss.pem"));
+        std::fs::write(&kp, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+        std::fs::write(&cp, cert.to_pem().unwrap()).unwrap();
+        let s = PemSigner::from_files(&kp, &cp, None, SignerOptions::default()).unwrap();
+        assert_eq!(s.signature_algorithm(), SignatureAlgorithm::RsaPss);
+        assert!(verify(&s, b"y", &s.sign(b"y").unwrap()));
     }
 
     #[test]
