@@ -348,6 +348,11 @@ fn pdf(media_box: &str, pages: usize) -> Vec<u8> {
             .into_bytes(),
         );
     }
+    serialize(&objects)
+}
+
+/// A PDF file (classic cross-reference table) of objects 1..=n, object 1 the catalog.
+fn serialize(objects: &[Vec<u8>]) -> Vec<u8> {
     let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
@@ -1074,4 +1079,69 @@ fn signing_at_blt_with_a_revoked_certificate_is_refused() {
     // The signer holds a CRL saying the key is revoked: a signature every validator rejects
     // must not be produced.
     assert_clean_failure(&out, &output, "B-LT with a revoked signing certificate");
+}
+
+#[test]
+fn visible_signature_into_a_prepared_field_with_a_separate_widget() {
+    let test = "visible_signature_into_a_prepared_field_with_a_separate_widget";
+    if need(test, &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    // An empty signature field whose widget is a kid (not merged), as some form tools write,
+    // and an AcroForm held directly in the catalog.
+    let content = "BT /F1 18 Tf 100 700 Td (Prepared field) Tj ET";
+    let objects: Vec<Vec<u8>> = [
+        "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] >> >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R /Annots [7 0 R] >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+        "<< /FT /Sig /T (KyChinh) /Kids [7 0 R] >>".to_string(),
+        "<< /Type /Annot /Subtype /Widget /Parent 6 0 R /Rect [300 100 480 180] /P 3 0 R /F 4 >>".to_string(),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    let bytes = serialize(&objects);
+    let input = write(d, "prepared.pdf", &bytes);
+    let image = write(d, "sig.png", &png()).display().to_string();
+    let output = d.join("out.pdf");
+    let out = sign(
+        &pki,
+        "signer",
+        &input,
+        &output,
+        &[
+            "--field",
+            "KyChinh",
+            "--visible",
+            "1:300,100,180,80",
+            "--image",
+            &image,
+        ],
+    );
+    if !out.status.success() {
+        assert_clean_failure(&out, &output, "visible signature into a kid widget");
+        return;
+    }
+    let signed = std::fs::read(&output).unwrap();
+    let update = text(&signed[bytes.len()..]);
+    let widget = update
+        .find("7 0 obj")
+        .map(|i| &update[i..i + update[i..].find("endobj").unwrap_or(0)])
+        .unwrap_or_else(|| {
+            panic!("--visible was asked for but the widget (7 0 R) was not updated")
+        });
+    assert!(
+        widget.contains("/AP"),
+        "the widget got no appearance: {widget}"
+    );
+    assert!(
+        update.contains("/SigFlags 3"),
+        "the AcroForm does not say that signatures exist (/SigFlags 3)"
+    );
+    let (_, report) = verify_json(&output, &pki.path("root.pem"));
+    assert_eq!(report["verdict"], "valid", "{report:#}");
 }
