@@ -57,7 +57,7 @@ fn need(test: &str, wanted: &[&str]) -> Option<PathBuf> {
                 Command::new(&python)
                     .args(["-c", "import pyhanko, pyhanko_certvalidator, pyhanko.cli"]),
             ),
-            other => runs(Command::new(other).arg("--version")),
+            other => runs(Command::new(other).arg("-v")),
         };
         if !ok {
             missing.push(if *tool == "pyhanko" {
@@ -1144,4 +1144,54 @@ fn visible_signature_into_a_prepared_field_with_a_separate_widget() {
     );
     let (_, report) = verify_json(&output, &pki.path("root.pem"));
     assert_eq!(report["verdict"], "valid", "{report:#}");
+}
+
+#[test]
+fn filled_vietnamese_number_shows_its_diacritics() {
+    let test = "filled_vietnamese_number_shows_its_diacritics";
+    if need(test, &["openssl", "pdftotext"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let content = "BT /F1 18 Tf 100 700 Td (Form) Tj ET";
+    let objects: Vec<Vec<u8>> = [
+        "<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [6 0 R] /DA (/Helv 0 Tf 0 g) >> >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R /Annots [6 0 R] >>".to_string(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+        "<< /FT /Tx /T (so_ky_hieu) /Type /Annot /Subtype /Widget /Rect [72 600 400 624] /P 3 0 R /F 4 >>".to_string(),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    let input = write(d, "form.pdf", &serialize(&objects));
+    let signed = d.join("signed.pdf");
+    assert_success(
+        &sign(&pki, "signer", &input, &signed, &[]),
+        "official signature",
+    );
+    let filled = d.join("filled.pdf");
+    let number = "Số: 125/QĐ-UBND";
+    vanthu_pades::sign::fill_fields(
+        &signed,
+        &filled,
+        &[("so_ky_hieu".to_string(), number.to_string())],
+    )
+    .expect("fill the number");
+    let (_, report) = verify_json(&filled, &pki.path("root.pem"));
+    assert_eq!(report["verdict"], "valid", "{report:#}");
+    assert_eq!(report["signatures"][0]["modification"], "FORM_FILLING");
+    let out = Command::new("pdftotext")
+        .arg(&filled)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    assert_success(&out, "pdftotext");
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(number),
+        "the filled field shows {shown:?}, not {number:?}"
+    );
 }
