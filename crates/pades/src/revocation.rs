@@ -531,19 +531,26 @@ mod tests {
         assert!(urls.ocsp.is_empty());
     }
 
-    /// A certificate issued by the development issuing CA's name (not its key: only the CRL
-    /// lookup matters here) whose CRL distribution point is `crl_url`.
-    // openssl-rs has no typed builder for CRL distribution points; the text form is fine here.
+    /// A certificate from the development issuing CA, serial `serial`, carrying one extension
+    /// given in OpenSSL's text form (CRL distribution point or authority information access).
+    // openssl-rs has no typed builders for these two extensions; the text form is fine here.
     #[allow(deprecated)]
-    fn leaf_with_crl_url(crl_url: &str) -> Vec<u8> {
+    fn leaf_with(serial: u32, nid: openssl::nid::Nid, value: &str) -> Vec<u8> {
         let key =
             openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
         let issuer = X509::from_pem(&std::fs::read(dev("issuing-ca.pem")).unwrap()).unwrap();
+        let issuer_key = openssl::pkey::PKey::private_key_from_pem(
+            &std::fs::read(dev("issuing-ca.key")).unwrap(),
+        )
+        .unwrap();
         let mut name = openssl::x509::X509NameBuilder::new().unwrap();
         name.append_entry_by_text("CN", "leaf").unwrap();
         let leaf_name = name.build();
         let mut b = openssl::x509::X509Builder::new().unwrap();
         b.set_version(2).unwrap();
+        let serial = openssl::bn::BigNum::from_u32(serial).unwrap();
+        b.set_serial_number(&serial.to_asn1_integer().unwrap())
+            .unwrap();
         b.set_subject_name(&leaf_name).unwrap();
         b.set_issuer_name(issuer.subject_name()).unwrap();
         b.set_pubkey(&key).unwrap();
@@ -551,17 +558,96 @@ mod tests {
             .unwrap();
         b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap())
             .unwrap();
-        let ctx = b.x509v3_context(None, None);
-        let ext = openssl::x509::X509Extension::new_nid(
-            None,
-            Some(&ctx),
+        let ctx = b.x509v3_context(Some(&issuer), None);
+        let ext = openssl::x509::X509Extension::new_nid(None, Some(&ctx), nid, value).unwrap();
+        b.append_extension(ext).unwrap();
+        b.sign(&issuer_key, MessageDigest::sha256()).unwrap();
+        b.build().to_der().unwrap()
+    }
+
+    fn leaf_with_crl_url(crl_url: &str) -> Vec<u8> {
+        leaf_with(
+            0x7001,
             openssl::nid::Nid::CRL_DISTRIBUTION_POINTS,
             &format!("URI:{crl_url}"),
         )
+    }
+
+    #[test]
+    fn online_collection_asks_the_ocsp_responder_first() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("index.txt"),
+            "V\t311121000000Z\t\t7002\tunknown\t/CN=leaf\n",
+        )
         .unwrap();
-        b.append_extension(ext).unwrap();
-        b.sign(&key, MessageDigest::sha256()).unwrap();
-        b.build().to_der().unwrap()
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let (issuer, key) = (dev("issuing-ca.pem"), dev("issuing-ca.key"));
+        let responder = std::process::Command::new("openssl")
+            .current_dir(dir.path())
+            .args(["ocsp", "-index", "index.txt", "-port", &port.to_string()])
+            .arg("-rsigner")
+            .arg(&issuer)
+            .arg("-rkey")
+            .arg(&key)
+            .arg("-CA")
+            .arg(&issuer)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let Ok(mut responder) = responder else {
+            assert!(
+                std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "openssl command missing"
+            );
+            eprintln!("SKIPPED: openssl command not found");
+            return;
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let leaf = leaf_with(
+            0x7002,
+            openssl::nid::Nid::INFO_ACCESS,
+            &format!("OCSP;URI:{url}"),
+        );
+        // The responder is single-threaded and stalls on a bare connection probe, so readiness
+        // is awaited by asking it for real until it answers.
+        let collector = Collector::new(Source::Online).unwrap();
+        let mut got = Collection::default();
+        for _ in 0..50 {
+            got = collector
+                .collect(&[leaf.clone(), der("issuing-ca.pem")])
+                .unwrap();
+            if !got.data.ocsps.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = responder.kill();
+        let _ = responder.wait();
+        assert_eq!(got.data.ocsps.len(), 1, "{:?}", got.missing);
+        let anchors = crate::trust::TrustAnchors::from_path(&dev("root-ca.pem")).unwrap();
+        let chain = [
+            X509::from_der(&leaf).unwrap(),
+            X509::from_pem(&std::fs::read(dev("issuing-ca.pem")).unwrap()).unwrap(),
+        ];
+        let status = crate::trust::check_revocation(
+            &chain,
+            &anchors,
+            &[],
+            &got.data.ocsps,
+            chrono::Utc::now(),
+        );
+        assert!(
+            matches!(
+                status[0].status,
+                crate::trust::RevocationStatus::Good { source: "ocsp", .. }
+            ),
+            "{status:?}"
+        );
     }
 
     /// Serves `body` to every HTTP request on a free local port; returns the base URL and the
