@@ -599,7 +599,15 @@ mod tests {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn();
-        let Ok(mut responder) = responder else {
+        /// Stops the responder however the test ends.
+        struct Stop(std::process::Child);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let Ok(responder) = responder else {
             assert!(
                 std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
                 "openssl command missing"
@@ -607,6 +615,7 @@ mod tests {
             eprintln!("SKIPPED: openssl command not found");
             return;
         };
+        let responder = Stop(responder);
         let url = format!("http://127.0.0.1:{port}");
         let leaf = leaf_with(
             0x7002,
@@ -626,8 +635,7 @@ mod tests {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = responder.kill();
-        let _ = responder.wait();
+        drop(responder);
         assert_eq!(got.data.ocsps.len(), 1, "{:?}", got.missing);
         let anchors = crate::trust::TrustAnchors::from_path(&dev("root-ca.pem")).unwrap();
         let chain = [
