@@ -1195,3 +1195,67 @@ fn filled_vietnamese_number_shows_its_diacritics() {
         "the filled field shows {shown:?}, not {number:?}"
     );
 }
+
+#[test]
+fn encrypted_pem_key_fails_with_one_line_and_no_prompt() {
+    use std::os::unix::process::CommandExt;
+
+    let test = "encrypted_pem_key_fails_with_one_line_and_no_prompt";
+    if need(test, &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    openssl(
+        d,
+        &[
+            "pkey",
+            "-in",
+            "signer.key",
+            "-aes256",
+            "-passout",
+            "pass:x",
+            "-out",
+            "enc.key",
+        ],
+    );
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let output = d.join("out.pdf");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vanthu"));
+    cmd.arg("sign")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .arg("--key")
+        .arg(pki.path("enc.key"))
+        .arg("--cert")
+        .arg(pki.path("signer.pem"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setsid() is async-signal-safe; the child gets no controlling terminal, so a
+    // pass-phrase prompt cannot block on /dev/tty while the test runs from a terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("run vanthu sign");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("vanthu sign with an encrypted key did not finish (waiting for a pass phrase?)");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert!(
+        !text(&out.stderr).to_lowercase().contains("pass phrase"),
+        "OpenSSL prompted for a pass phrase: {}",
+        text(&out.stderr)
+    );
+    assert_clean_failure(&out, &output, "encrypted PEM key");
+}
