@@ -156,6 +156,9 @@ impl BlobStore for FsBlobStore {
             .tempfile_in(&tmp_dir)
             .map_err(io_at(&tmp_dir))?;
         let tmp_path = tmp.path().to_owned();
+        // Held until the file is closed (or the process dies), so that another server
+        // instance sharing this folder can tell a live upload from a crashed one.
+        tmp.as_file().lock().map_err(io_at(&tmp_path))?;
         let blob = hash_reader(reader, io::BufWriter::new(tmp.as_file_mut()), &tmp_path)?;
         let final_path = self.path_of(&blob.sha256);
         if final_path.exists() {
@@ -235,15 +238,28 @@ impl BlobStore for FsBlobStore {
     }
 
     fn cleanup_temp(&self) -> Result<usize, BlobError> {
-        let leftovers = self.temp_leftovers()?;
-        for name in &leftovers {
+        let mut removed = 0;
+        for name in self.temp_leftovers()? {
             let path = self.tmp_dir().join(name);
+            let file = match File::open(&path) {
+                Ok(file) => file,
+                // Finished (renamed or deleted) by its writer in the meantime.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_at(&path)(e)),
+            };
+            match file.try_lock() {
+                Ok(()) => {}
+                // Another live process is still writing it.
+                Err(fs::TryLockError::WouldBlock) => continue,
+                Err(fs::TryLockError::Error(e)) => return Err(io_at(&path)(e)),
+            }
             fs::remove_file(&path).map_err(io_at(&path))?;
+            removed += 1;
         }
-        if !leftovers.is_empty() {
-            tracing::info!(removed = leftovers.len(), "removed unfinished uploads");
+        if removed > 0 {
+            tracing::info!(removed, "removed unfinished uploads");
         }
-        Ok(leftovers.len())
+        Ok(removed)
     }
 }
 
@@ -415,6 +431,20 @@ mod tests {
         // The store still works after the crash.
         let after = store.put(&mut Cursor::new(b"after")).unwrap();
         assert!(store.verify(&after.sha256).unwrap());
+    }
+
+    #[test]
+    fn cleanup_spares_an_upload_still_being_written() {
+        let (_dir, store) = store();
+        let live = store.root().join("tmp").join("upload-live.part");
+        let writer = File::create(&live).unwrap();
+        writer.lock().unwrap();
+        // Another handle, as another server instance sharing the folder would have.
+        assert_eq!(store.cleanup_temp().unwrap(), 0);
+        assert!(live.exists());
+        drop(writer);
+        assert_eq!(store.cleanup_temp().unwrap(), 1);
+        assert!(!live.exists());
     }
 
     #[test]
