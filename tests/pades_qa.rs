@@ -1259,3 +1259,36 @@ fn encrypted_pem_key_fails_with_one_line_and_no_prompt() {
     );
     assert_clean_failure(&out, &output, "encrypted PEM key");
 }
+
+#[test]
+fn signature_with_damaged_contents_is_not_reported_as_unsigned() {
+    let test = "signature_with_damaged_contents_is_not_reported_as_unsigned";
+    if need(test, &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let signed = d.join("signed.pdf");
+    assert_success(&sign(&pki, "signer", &input, &signed, &[]), "signature");
+    let mut bytes = std::fs::read(&signed).unwrap();
+    let start = text(&bytes).rfind("/Contents <").expect("hex /Contents") + "/Contents <".len();
+    // One character of the hex string is no longer a hex digit.
+    bytes[start + 10] = b'Z';
+    let damaged = write(d, "damaged.pdf", &bytes);
+    let out = vanthu([
+        "verify",
+        &s(&damaged),
+        "--json",
+        "--offline",
+        "--trust",
+        &pki.p("root.pem"),
+    ]);
+    assert_ne!(out.status.code(), Some(0), "a damaged signature verified");
+    if let Ok(report) = serde_json::from_slice::<Value>(&out.stdout) {
+        assert_eq!(
+            report["verdict"], "invalid",
+            "the file has a signature field with a signature dictionary: {report:#}"
+        );
+    }
+}
