@@ -1292,3 +1292,89 @@ fn signature_with_damaged_contents_is_not_reported_as_unsigned() {
         );
     }
 }
+
+/// Bounding box (width, height) of the strongly red pixels of page 1 rendered by pdftoppm.
+fn red_box(file: &Path, dir: &Path) -> Option<(usize, usize)> {
+    let prefix = dir.join("render");
+    sh(
+        Command::new("pdftoppm")
+            .args(["-r", "36", "-f", "1", "-l", "1", "-singlefile"])
+            .arg(file)
+            .arg(&prefix),
+        "pdftoppm",
+    );
+    let ppm = std::fs::read(prefix.with_extension("ppm")).expect("rendered page");
+    // "P6\n<w> <h>\n255\n" then RGB bytes (pdftoppm writes no comments).
+    let mut fields = Vec::new();
+    let mut pos = 0;
+    while fields.len() < 4 {
+        while ppm[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        let start = pos;
+        while !ppm[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        fields.push(text(&ppm[start..pos]));
+    }
+    let (w, h): (usize, usize) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    let pixels = &ppm[pos + 1..];
+    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+    for y in 0..h {
+        for x in 0..w {
+            let p = &pixels[(y * w + x) * 3..(y * w + x) * 3 + 3];
+            if p[0] > 150 && p[1] < 80 && p[2] < 80 {
+                x0 = x0.min(x);
+                y0 = y0.min(y);
+                x1 = x1.max(x);
+                y1 = y1.max(y);
+            }
+        }
+    }
+    (x0 <= x1).then(|| (x1 - x0 + 1, y1 - y0 + 1))
+}
+
+#[test]
+fn visible_signature_stays_upright_on_a_rotated_page() {
+    let test = "visible_signature_stays_upright_on_a_rotated_page";
+    if need(test, &["openssl", "pdftoppm"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let image = write(d, "sig.png", &png()).display().to_string();
+    let spec = ["--visible", "1:100,100,200,80", "--image", &image];
+    // The same wide red image on an upright page and on a page shown turned by /Rotate 90.
+    let upright = write(d, "upright.pdf", &pdf(A4, 1));
+    let content = "BT /F1 18 Tf 150 300 Td (Rotated page) Tj ET";
+    let objects = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [4 0 R] /Count 1 /MediaBox [0 0 595 842] >>".to_vec(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /Rotate 90 /Resources << /Font << /F1 3 0 R >> >> /Contents 5 0 R >>"
+            .to_vec(),
+        format!("<< /Length {} >>\nstream\n{content}\nendstream", content.len()).into_bytes(),
+    ];
+    let rotated = write(d, "rotated.pdf", &serialize(&objects));
+    let mut boxes = Vec::new();
+    for input in [&upright, &rotated] {
+        let output = input.with_extension("signed.pdf");
+        assert_success(
+            &sign(&pki, "signer", input, &output, &spec),
+            "visible signature",
+        );
+        let shown = red_box(&output, d)
+            .unwrap_or_else(|| panic!("{}: the signature image is not shown", output.display()));
+        boxes.push(shown);
+    }
+    let (upright_box, rotated_box) = (boxes[0], boxes[1]);
+    assert!(
+        upright_box.0 > upright_box.1,
+        "the wide image is not wide on an upright page: {upright_box:?}"
+    );
+    assert!(
+        rotated_box.0 > rotated_box.1,
+        "on a /Rotate 90 page the signature is shown sideways ({rotated_box:?} px, upright \
+         {upright_box:?}): the appearance must counter the page rotation"
+    );
+}
