@@ -1,11 +1,13 @@
 //! Interoperability and robustness checks of `vanthu sign` / `vanthu verify` with keys and
 //! files made here at run time (never the development PKI): a root -> intermediate -> signer
-//! chain from the openssl command line, hand-written PDFs with unusual page boxes, legacy
-//! PKCS#12 files, RSA-PSS keys, and files modified by pyHanko after signing.
+//! chain from the openssl command line, hand-written PDFs with unusual page boxes and
+//! rotations, legacy PKCS#12 files, RSA-PSS and encrypted keys, revoked certificates, and files
+//! modified by pyHanko after signing. Appearances are judged from poppler's rendering
+//! (pdftoppm) and text extraction (pdftotext).
 //!
 //! The verdicts are compared with pyHanko's where it is the judge. Tests that need a tool
-//! (openssl, pyHanko via VANTHU_PYTHON or <workspace>/.venv/bin/python) fail when
-//! VANTHU_REQUIRE_TOOLS=1 and the tool is missing, and print SKIPPED otherwise.
+//! (openssl, pdftoppm, pdftotext, pyHanko via VANTHU_PYTHON or <workspace>/.venv/bin/python)
+//! fail when VANTHU_REQUIRE_TOOLS=1 and the tool is missing, and print SKIPPED otherwise.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
