@@ -1380,3 +1380,39 @@ fn visible_signature_stays_upright_on_a_rotated_page() {
          {upright_box:?}): the appearance must counter the page rotation"
     );
 }
+
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    if need("closed_stdout_is_not_a_panic", &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 3));
+    let signed = d.join("signed.pdf");
+    assert_success(&sign(&pki, "signer", &input, &signed, &[]), "signature");
+    // As in `vanthu verify FILE | head -1`: the reader goes away before the report is printed.
+    for args in [
+        vec![
+            "verify".to_string(),
+            s(&signed),
+            "--trust".into(),
+            pki.p("root.pem"),
+        ],
+        vec!["verify".to_string(), s(&signed), "--json".into()],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vanthu"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run vanthu");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = text(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && out.status.code() != Some(101),
+            "{args:?} with a closed stdout panicked: {stderr}"
+        );
+    }
+}
