@@ -1416,3 +1416,41 @@ fn closed_stdout_is_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn timestamp_nonce_with_leading_zero_byte_is_valid_der() {
+    use vanthu_pades::signer::DigestAlgorithm;
+    use vanthu_pades::tsa::{build_request, check_response};
+
+    let test = "timestamp_nonce_with_leading_zero_byte_is_valid_der";
+    if need(test, &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    let tsa = Tsa::start(&pki);
+    let d = pki.dir.path();
+    let digest = DigestAlgorithm::Sha256;
+    let imprint = digest.digest(b"nonce test");
+    // One random nonce in 512 looks like this: a zero byte, then a byte below 0x80. Its
+    // INTEGER must drop the zero (DER is minimal), or strict TSAs refuse the request.
+    for nonce in [[0u8, 0x12, 3, 4, 5, 6, 7, 8], [0, 0, 0, 0, 0, 0, 0, 1]] {
+        let request = build_request(digest, &imprint, &nonce).expect("request");
+        let query = write(d, "query.tsq", &request);
+        sh(
+            Command::new("openssl")
+                .args(["ts", "-query", "-text", "-in"])
+                .arg(&query),
+            &format!("openssl reads the request with nonce {nonce:02x?}"),
+        );
+        let response = reqwest::blocking::Client::new()
+            .post(&tsa.url)
+            .header("Content-Type", "application/timestamp-query")
+            .body(request)
+            .send()
+            .and_then(|r| r.bytes())
+            .expect("ask vanthu tsa");
+        check_response(&response, digest, &imprint, &nonce).unwrap_or_else(|e| {
+            panic!("vanthu tsa refused the request with nonce {nonce:02x?}: {e}")
+        });
+    }
+}
