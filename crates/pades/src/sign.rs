@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use crate::appearance::Appearance;
+use crate::appearance::{self, Appearance, AppearanceError, Rect};
 use crate::cms::{self, CmsError};
 use crate::ltv::{self, LtvError, RevocationMode};
 use crate::pdf::reader::Field;
@@ -161,6 +161,17 @@ pub enum SignError {
     /// Validation data could not be collected or written.
     #[error(transparent)]
     Ltv(#[from] LtvError),
+    /// The visible appearance could not be drawn.
+    #[error(transparent)]
+    Appearance(#[from] AppearanceError),
+    /// The CMS came out larger than the space reserved for it in /Contents.
+    #[error("the signature ({needed} bytes) does not fit the {reserved} bytes reserved for it")]
+    ContentsTooSmall {
+        /// Bytes the CMS took.
+        needed: usize,
+        /// Bytes reserved.
+        reserved: usize,
+    },
     /// Reading or writing files failed.
     #[error(transparent)]
     Io(#[from] io::Error),
@@ -178,28 +189,87 @@ pub fn sign_file(
         let mut work = FileWork::open(tmp.path())?;
         sign_work(&mut work, signer, opts)?
     };
-    tmp.as_file().sync_all()?;
-    tmp.persist(output).map_err(|e| e.error)?;
+    persist(tmp, output)?;
     Ok(report)
 }
 
 /// A temporary copy of `input` beside `output`, renamed over it once complete.
+///
+/// Error messages name the user's paths only: the temporary file's name means nothing to them.
 fn working_copy(
     input: &Path,
     output: &Path,
     prefix: &str,
 ) -> Result<tempfile::NamedTempFile, SignError> {
+    refuse_same_file(input, output)?;
     let dir = output
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| Path::new("."));
+    if !dir.is_dir() {
+        return Err(SignError::Options(format!(
+            "cannot write {}: the folder {} does not exist",
+            output.display(),
+            dir.display()
+        )));
+    }
     let tmp = tempfile::Builder::new()
         .prefix(prefix)
         .tempfile_in(dir)
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot write in {}: {e}", dir.display())))?;
+        .map_err(|e| {
+            // tempfile's error text carries the temporary name; keep only the OS reason.
+            let reason = io::Error::from(e.kind());
+            io::Error::new(
+                e.kind(),
+                format!("cannot write {}: {reason}", output.display()),
+            )
+        })?;
     std::fs::copy(input, tmp.path())
         .map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", input.display())))?;
     Ok(tmp)
+}
+
+/// Renames the finished temporary file over `output`; a failure names `output` only.
+fn persist(tmp: tempfile::NamedTempFile, output: &Path) -> Result<(), SignError> {
+    tmp.as_file().sync_all()?;
+    tmp.persist(output).map_err(|e| {
+        let reason = io::Error::from(e.error.kind());
+        SignError::Io(io::Error::new(
+            e.error.kind(),
+            format!("cannot write {}: {reason}", output.display()),
+        ))
+    })?;
+    Ok(())
+}
+
+/// Refuses an output that is the input itself, under any name (another path, a symbolic or a
+/// hard link): renaming the result over it would replace the document being read.
+fn refuse_same_file(input: &Path, output: &Path) -> Result<(), SignError> {
+    let same = match (std::fs::metadata(input), std::fs::metadata(output)) {
+        (Ok(a), Ok(b)) => same_file(&a, &b),
+        _ => false,
+    } || matches!(
+        (std::fs::canonicalize(input), std::fs::canonicalize(output)),
+        (Ok(a), Ok(b)) if a == b
+    );
+    if same {
+        return Err(SignError::Options(format!(
+            "the output {} is the input file itself: write the result to another file",
+            output.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
 }
 
 /// Signs PDF bytes held in memory and returns the signed file.
@@ -370,8 +440,7 @@ pub fn extend_file(
         }
         work.len()?
     };
-    tmp.as_file().sync_all()?;
-    tmp.persist(output).map_err(|e| e.error)?;
+    persist(tmp, output)?;
     Ok(len)
 }
 
@@ -416,6 +485,86 @@ pub fn page_box<S: Source>(reader: &Reader<S>, page: usize) -> Result<[f64; 4], 
         }
     }
     Err(SignError::Pdf(PdfError::Corrupt("page without a MediaBox")))
+}
+
+/// Places a rectangle given relative to the lower-left corner of page `page`'s visible box
+/// (CropBox, else MediaBox) in the page's user space, where a widget's /Rect lives. A page
+/// whose box does not start at 0,0 gets the rectangle moved with it. Refuses page numbers
+/// outside the document, empty rectangles and rectangles not wholly on the page.
+pub fn place_on_page<S: Source>(
+    reader: &Reader<S>,
+    page: usize,
+    rect: Rect,
+) -> Result<Rect, SignError> {
+    if page == 0 {
+        return Err(SignError::Options(
+            "page 0 does not exist: pages are numbered from 1".into(),
+        ));
+    }
+    let [x0, y0, x1, y1] = page_box(reader, page)?;
+    let (w, h) = (x1 - x0, y1 - y0);
+    let [x, y, rw, rh] = [rect.x, rect.y, rect.width, rect.height].map(f64::from);
+    let spec = format!("{x},{y},{rw},{rh}");
+    if !(rw > 0.0 && rh > 0.0 && rw.is_finite() && rh.is_finite()) {
+        return Err(SignError::Options(format!(
+            "the rectangle {spec} needs a positive width and height"
+        )));
+    }
+    // A hundredth of a point of slack absorbs rounding of boxes written with decimals.
+    const SLACK: f64 = 0.01;
+    let fits = x >= -SLACK && y >= -SLACK && x + rw <= w + SLACK && y + rh <= h + SLACK;
+    if !fits {
+        return Err(SignError::Options(format!(
+            "the rectangle {spec} does not lie on page {page}, which is {} x {} points \
+             (X,Y count from its lower-left corner)",
+            num(w),
+            num(h)
+        )));
+    }
+    Ok(Rect {
+        x: (x0 + x) as f32,
+        y: (y0 + y) as f32,
+        ..rect
+    })
+}
+
+/// A number for a message: no trailing zeros.
+fn num(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// Refuses a new widget whose rectangle is not wholly on its page (user space).
+fn check_on_page<S: Source>(reader: &Reader<S>, page: usize, rect: Rect) -> Result<(), SignError> {
+    let [x0, y0, ..] = page_box(reader, page)?;
+    let relative = Rect {
+        x: (f64::from(rect.x) - x0) as f32,
+        y: (f64::from(rect.y) - y0) as f32,
+        ..rect
+    };
+    place_on_page(reader, page, relative).map(|_| ())
+}
+
+/// The signer's name as a visible signature shows it: the certificate subject's common name.
+pub fn signer_name(signer: &dyn Signer) -> Result<String, SignError> {
+    let cert = openssl::x509::X509::from_der(signer.certificate())
+        .map_err(|e| SignError::Options(format!("the signing certificate cannot be read: {e}")))?;
+    Ok(crate::trust::subject_label(&cert))
+}
+
+/// The image-less visible signature: "Ký bởi / Signed by", the signer's name and the signing
+/// time (ISO 8601, +07:00) in the embedded font, inside `rect` (user space).
+pub fn text_appearance(
+    signer: &dyn Signer,
+    rect: Rect,
+    time: DateTime<FixedOffset>,
+) -> Result<Appearance, SignError> {
+    let lines = [
+        "Ký bởi / Signed by".to_owned(),
+        signer_name(signer)?,
+        appearance::vietnam_time(time),
+    ];
+    Ok(appearance::text_only(rect, &lines)?)
 }
 
 /// Formats a time as a PDF date (§7.9.4) in Vietnam time: `D:20261122104500+07'00'`.
@@ -590,6 +739,7 @@ fn build_field_update<S: Source>(
             widget.set("P", page_id);
             match plan.visible {
                 Some(v) => {
+                    check_on_page(reader, page_index, v.appearance.rect)?;
                     widget.set("Rect", rect_object(&v.appearance));
                     // Print, and locked so viewers do not move it.
                     widget.set("F", 4 | 128);
@@ -742,10 +892,11 @@ fn add_to_acroform<S: Source>(
 }
 
 /// Writes the update, hashes the byte range (file streamed from the source) and fills in
-/// /Contents with what `produce` returns for the digest.
+/// /Contents (`reserved` bytes) with what `produce` returns for the digest.
 fn finish_update<S: Source>(
     reader: &Reader<S>,
     update: &IncrementalUpdate,
+    reserved: usize,
     digest: DigestAlgorithm,
     produce: impl FnOnce(&[u8]) -> Result<Vec<u8>, SignError>,
 ) -> Result<(Vec<u8>, [u64; 4], usize), SignError> {
@@ -767,6 +918,12 @@ fn finish_update<S: Source>(
         .finish()
         .map_err(|e| SignError::Io(io::Error::other(e.to_string())))?;
     let der = produce(&digest_value)?;
+    if der.len() > reserved {
+        return Err(SignError::ContentsTooSmall {
+            needed: der.len(),
+            reserved,
+        });
+    }
     written.patch_contents(&der)?;
     Ok((written.bytes, range, der.len()))
 }
@@ -788,6 +945,33 @@ fn signature_update<S: Source>(
         _ => 0,
     };
     let reserved = cms::estimated_size(signer, token_estimate)? + 64;
+    with_room(reserved, |r| {
+        signature_attempt(reader, signer, opts, tsa, r)
+    })
+}
+
+/// Runs `attempt` with `reserved` bytes for the CMS and, when the real CMS turned out larger
+/// (an estimate can miss: a TSA whose tokens grow, a key whose signature length varies), once
+/// more with room for what it needed plus a margin.
+fn with_room<T>(
+    reserved: usize,
+    mut attempt: impl FnMut(usize) -> Result<T, SignError>,
+) -> Result<T, SignError> {
+    match attempt(reserved) {
+        Err(SignError::ContentsTooSmall { needed, .. }) => attempt(needed + needed / 8 + 256),
+        other => other,
+    }
+}
+
+/// One try at the signature update with `reserved` bytes for the CMS in /Contents.
+fn signature_attempt<S: Source>(
+    reader: &Reader<S>,
+    signer: &dyn Signer,
+    opts: &SignOptions,
+    tsa: Option<&TsaClient>,
+    reserved: usize,
+) -> Result<(Vec<u8>, SignReport), SignError> {
+    let digest = signer.digest();
     let time = opts
         .signing_time
         .unwrap_or_else(|| Utc::now().fixed_offset());
@@ -817,17 +1001,18 @@ fn signature_update<S: Source>(
     };
     let (update, field_name) = build_field_update(reader, plan)?;
     let level = opts.level;
-    let (bytes, byte_range, used) = finish_update(reader, &update, digest, |doc_digest| {
-        let der = cms::build_signed_data(signer, doc_digest)?;
-        match tsa {
-            Some(t) if level >= Level::BT => {
-                let value = cms::signature_value(&der)?;
-                let token = t.timestamp(digest, &digest.digest(&value))?;
-                Ok(cms::add_signature_timestamp(&der, &token)?)
+    let (bytes, byte_range, used) =
+        finish_update(reader, &update, reserved, digest, |doc_digest| {
+            let der = cms::build_signed_data(signer, doc_digest)?;
+            match tsa {
+                Some(t) if level >= Level::BT => {
+                    let value = cms::signature_value(&der)?;
+                    let token = t.timestamp(digest, &digest.digest(&value))?;
+                    Ok(cms::add_signature_timestamp(&der, &token)?)
+                }
+                _ => Ok(der),
             }
-            _ => Ok(der),
-        }
-    })?;
+        })?;
     Ok((
         bytes,
         SignReport {
@@ -848,6 +1033,16 @@ pub(crate) fn document_timestamp_update<S: Source>(
 ) -> Result<Vec<u8>, SignError> {
     let digest = DigestAlgorithm::Sha256;
     let reserved = tsa.timestamp(digest, &digest.digest(b"probe"))?.len() + 512;
+    with_room(reserved, |r| document_timestamp_attempt(reader, tsa, r))
+}
+
+/// One try at the document time-stamp update with `reserved` bytes for the token.
+fn document_timestamp_attempt<S: Source>(
+    reader: &Reader<S>,
+    tsa: &TsaClient,
+    reserved: usize,
+) -> Result<Vec<u8>, SignError> {
+    let digest = DigestAlgorithm::Sha256;
     let mut sig = Dictionary::new();
     sig.set("Type", Object::name("DocTimeStamp"));
     sig.set("Filter", Object::name("Adobe.PPKLite"));
@@ -863,7 +1058,9 @@ pub(crate) fn document_timestamp_update<S: Source>(
         certify: false,
     };
     let (update, _) = build_field_update(reader, plan)?;
-    let (bytes, _, _) = finish_update(reader, &update, digest, |d| Ok(tsa.timestamp(digest, d)?))?;
+    let (bytes, _, _) = finish_update(reader, &update, reserved, digest, |d| {
+        Ok(tsa.timestamp(digest, d)?)
+    })?;
     Ok(bytes)
 }
 
@@ -894,8 +1091,7 @@ pub fn fill_fields(
         };
         work.append(&bytes)?;
     }
-    tmp.as_file().sync_all()?;
-    tmp.persist(output).map_err(|e| e.error)?;
+    persist(tmp, output)?;
     Ok(())
 }
 
@@ -946,8 +1142,11 @@ fn fill_update<S: Source>(
                 .map(|a| a.iter().filter_map(Object::as_f64).collect::<Vec<_>>())
                 .filter(|v| v.len() == 4)
                 .unwrap_or_else(|| vec![0.0, 0.0, 0.0, 0.0]);
-            let ap = text_appearance(value, (rect[2] - rect[0]).abs(), (rect[3] - rect[1]).abs());
-            let ap_id = update.add(ap);
+            // A hidden zero-size widget still gets a (one-point) appearance with the new value.
+            let (width, height) = ((rect[2] - rect[0]).abs(), (rect[3] - rect[1]).abs());
+            let ap =
+                appearance::field_text((width as f32).max(1.0), (height as f32).max(1.0), value)?;
+            let ap_id = ap.add_to(&mut update);
             let mut apd = Dictionary::new();
             apd.set("N", ap_id);
             wd.set("AP", apd);
@@ -960,68 +1159,6 @@ fn fill_update<S: Source>(
         update.set(field.id, dict);
     }
     Ok(update.write()?.bytes)
-}
-
-/// A plain appearance for a filled text field: Helvetica, WinAnsi, one line.
-fn text_appearance(value: &str, width: f64, height: f64) -> Object {
-    let size = (height * 0.7).clamp(6.0, 12.0);
-    let text: Vec<u8> = value.chars().map(win_ansi).collect();
-    let mut content = b"/Tx BMC q BT /Helv ".to_vec();
-    content.extend_from_slice(
-        format!(
-            "{size:.1} Tf 2 {:.2} Td ",
-            ((height - size) / 2.0 + size * 0.22).max(1.0)
-        )
-        .as_bytes(),
-    );
-    crate::pdf::object::write_object(&Object::String(PdfString::literal(text)), &mut content);
-    content.extend_from_slice(b" Tj ET Q EMC");
-    let mut font = Dictionary::new();
-    font.set("Type", Object::name("Font"));
-    font.set("Subtype", Object::name("Type1"));
-    font.set("BaseFont", Object::name("Helvetica"));
-    font.set("Encoding", Object::name("WinAnsiEncoding"));
-    let mut fonts = Dictionary::new();
-    fonts.set("Helv", font);
-    let mut res = Dictionary::new();
-    res.set("Font", fonts);
-    let mut dict = Dictionary::new();
-    dict.set("Type", Object::name("XObject"));
-    dict.set("Subtype", Object::name("Form"));
-    dict.set(
-        "BBox",
-        vec![
-            Object::Integer(0),
-            Object::Integer(0),
-            Object::Real(width),
-            Object::Real(height),
-        ],
-    );
-    dict.set("Resources", res);
-    Object::Stream(crate::pdf::Stream {
-        dict,
-        data: content,
-    })
-}
-
-/// WinAnsi byte for a character; Vietnamese letters outside it fall back to their base letter
-/// (the field value itself keeps the exact text).
-fn win_ansi(c: char) -> u8 {
-    let u = c as u32;
-    if (0x20..0x7f).contains(&u) || (0xa0..=0xff).contains(&u) {
-        return u as u8;
-    }
-    use unicode_normalization::UnicodeNormalization;
-    match c {
-        'Đ' => b'D',
-        'đ' => b'd',
-        _ => c
-            .to_string()
-            .nfd()
-            .next()
-            .filter(char::is_ascii)
-            .map_or(b'?', |b| b as u8),
-    }
 }
 
 #[cfg(test)]
@@ -1182,8 +1319,201 @@ mod tests {
             f.dict.get("V").unwrap().as_string().unwrap().to_text(),
             "12/QĐ-UBND"
         );
-        assert!(f.dict.get("AP").is_some());
+        // The appearance draws the exact text in the embedded font (Identity-H), not a
+        // WinAnsi approximation ("QD").
+        let ap = reader
+            .resolve(
+                f.dict
+                    .get("AP")
+                    .unwrap()
+                    .as_dict()
+                    .unwrap()
+                    .get("N")
+                    .unwrap(),
+            )
+            .unwrap();
+        let Object::Stream(ap) = ap else {
+            panic!("the appearance is a stream")
+        };
+        let res = reader
+            .resolve_dict(ap.dict.get("Resources").unwrap())
+            .unwrap();
+        let fonts = reader.resolve_dict(res.get("Font").unwrap()).unwrap();
+        let font = reader.resolve_dict(fonts.get("F1").unwrap()).unwrap();
+        assert_eq!(font.get_name("Subtype"), Some(&b"Type0"[..]));
+        assert_eq!(font.get_name("Encoding"), Some(&b"Identity-H"[..]));
+        assert!(fonts.get("Helv").is_none());
         assert!(fill_fields_bytes(&with_form, &[("nope".into(), "x".into())]).is_err());
+    }
+
+    /// The simple document with its page's MediaBox at 100,200 and a CropBox inside it.
+    fn offset_pdf() -> Vec<u8> {
+        let base = simple_pdf();
+        let reader = Reader::new(base.as_slice()).unwrap();
+        let page_id = reader.pages().unwrap()[0];
+        let mut page = reader.resolve_dict(&Object::Reference(page_id)).unwrap();
+        let boxed = |v: [i64; 4]| Object::Array(v.into_iter().map(Object::Integer).collect());
+        page.set("MediaBox", boxed([100, 200, 712, 992]));
+        page.set("CropBox", boxed([150, 250, 700, 900]));
+        let mut up = IncrementalUpdate::new(&reader).unwrap();
+        up.set(page_id, page);
+        let mut out = base.clone();
+        out.extend_from_slice(&up.write().unwrap().bytes);
+        out
+    }
+
+    fn rect(x: f32, y: f32, width: f32, height: f32) -> Rect {
+        Rect {
+            x,
+            y,
+            width,
+            height,
+        }
+    }
+
+    #[test]
+    fn rectangles_are_placed_from_the_visible_box_origin() {
+        let file = offset_pdf();
+        let reader = Reader::new(file.as_slice()).unwrap();
+        // The CropBox (550 x 650 at 150,250) is the visible box.
+        let placed = place_on_page(&reader, 1, rect(10.0, 20.0, 100.0, 50.0)).unwrap();
+        assert_eq!(placed, rect(160.0, 270.0, 100.0, 50.0));
+        // Touching the far corner is on the page; a point beyond it is not.
+        assert!(place_on_page(&reader, 1, rect(450.0, 600.0, 100.0, 50.0)).is_ok());
+        let err = place_on_page(&reader, 1, rect(451.0, 600.0, 100.0, 50.0)).unwrap_err();
+        assert!(err.to_string().contains("550 x 650 points"), "{err}");
+        for bad in [
+            rect(-1.0, 0.0, 10.0, 10.0),
+            rect(0.0, 0.0, 0.0, 10.0),
+            rect(0.0, 0.0, 10.0, -5.0),
+            rect(1e38, 1e38, 1e38, 1e38),
+            rect(0.0, 0.0, f32::INFINITY, 10.0),
+        ] {
+            assert!(
+                matches!(place_on_page(&reader, 1, bad), Err(SignError::Options(_))),
+                "{bad:?}"
+            );
+        }
+        let page0 = place_on_page(&reader, 0, rect(0.0, 0.0, 10.0, 10.0)).unwrap_err();
+        assert!(page0.to_string().contains("numbered from 1"), "{page0}");
+        let page2 = place_on_page(&reader, 2, rect(0.0, 0.0, 10.0, 10.0)).unwrap_err();
+        assert!(page2.to_string().contains("has 1 pages"), "{page2}");
+    }
+
+    #[test]
+    fn a_visible_signature_off_its_page_is_refused() {
+        let time = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+07:00").unwrap();
+        let signer = rsa_signer();
+        let file = offset_pdf();
+        // In user space the page starts at 150,250: 10,20 is off it.
+        let off = VisibleSignature {
+            page: 1,
+            appearance: text_appearance(&signer, rect(10.0, 20.0, 100.0, 50.0), time).unwrap(),
+        };
+        let opts = SignOptions {
+            visible: Some(off),
+            ..SignOptions::default()
+        };
+        assert!(matches!(
+            sign_bytes(&file, &signer, &opts),
+            Err(SignError::Options(_))
+        ));
+        let reader = Reader::new(file.as_slice()).unwrap();
+        let on = place_on_page(&reader, 1, rect(10.0, 20.0, 100.0, 50.0)).unwrap();
+        let opts = SignOptions {
+            visible: Some(VisibleSignature {
+                page: 1,
+                appearance: text_appearance(&signer, on, time).unwrap(),
+            }),
+            ..SignOptions::default()
+        };
+        let (out, _) = sign_bytes(&file, &signer, &opts).unwrap();
+        assert_last_signature_intact(&out);
+        let text = String::from_utf8_lossy(&out[file.len()..]);
+        assert!(text.contains("/Rect [160 270 260 320]"), "{text}");
+    }
+
+    #[test]
+    fn text_appearance_names_the_signer_from_the_certificate() {
+        let signer = rsa_signer();
+        let name = signer_name(&signer).unwrap();
+        assert!(!name.is_empty() && !name.contains('='), "{name}");
+        let time = DateTime::parse_from_rfc3339("2026-11-22T03:00:00Z").unwrap();
+        let ap = text_appearance(&signer, rect(0.0, 0.0, 200.0, 60.0), time).unwrap();
+        let cmap = String::from_utf8(ap.fonts[0].to_unicode.clone()).unwrap();
+        // "Ký bởi": ý and ở are in the subset.
+        assert!(cmap.contains("<00FD>") && cmap.contains("<1EDF>"), "{cmap}");
+        assert_eq!(
+            String::from_utf8_lossy(&ap.content).matches(" Tj").count(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_cms_larger_than_the_placeholder_gets_a_second_larger_try() {
+        let input = simple_pdf();
+        let reader = Reader::new(input.as_slice()).unwrap();
+        let signer = rsa_signer();
+        let opts = SignOptions::default();
+        assert!(matches!(
+            signature_attempt(&reader, &signer, &opts, None, 64),
+            Err(SignError::ContentsTooSmall { reserved: 64, .. })
+        ));
+        let mut tries = Vec::new();
+        let (update, report) = with_room(64, |r| {
+            tries.push(r);
+            signature_attempt(&reader, &signer, &opts, None, r)
+        })
+        .unwrap();
+        assert_eq!(tries.len(), 2);
+        assert!(report.used > 64 && report.used <= report.reserved);
+        let mut out = input.clone();
+        out.extend_from_slice(&update);
+        assert_last_signature_intact(&out);
+    }
+
+    #[test]
+    fn output_onto_the_input_is_refused_under_any_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.pdf");
+        std::fs::write(&input, simple_pdf()).unwrap();
+        let link = dir.path().join("link.pdf");
+        std::os::unix::fs::symlink(&input, &link).unwrap();
+        let hard = dir.path().join("hard.pdf");
+        std::fs::hard_link(&input, &hard).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let dotted = dir.path().join("sub/../in.pdf");
+        for output in [&input, &link, &hard, &dotted] {
+            let err =
+                sign_file(&input, output, &rsa_signer(), &SignOptions::default()).unwrap_err();
+            assert!(err.to_string().contains("is the input file"), "{err}");
+            let err = fill_fields(&input, output, &[]).unwrap_err();
+            assert!(err.to_string().contains("is the input file"), "{err}");
+        }
+        assert_eq!(std::fs::read(&input).unwrap(), simple_pdf());
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 4, "no temporary file left");
+    }
+
+    #[test]
+    fn errors_name_the_users_paths_not_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.pdf");
+        std::fs::write(&input, simple_pdf()).unwrap();
+        let output = dir.path().join("no/such/folder/out.pdf");
+        let err = sign_file(&input, &output, &rsa_signer(), &SignOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no/such/folder"), "{err}");
+        assert!(!err.contains(".vanthu-"), "{err}");
+        // Input that is not a PDF: the failure comes from the temporary copy's reader.
+        std::fs::write(&input, b"not a pdf").unwrap();
+        let output = dir.path().join("out.pdf");
+        let err = sign_file(&input, &output, &rsa_signer(), &SignOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains(".vanthu-"), "{err}");
+        assert!(!output.exists());
     }
 
     #[test]

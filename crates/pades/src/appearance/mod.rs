@@ -214,6 +214,27 @@ pub fn official(
     )
 }
 
+/// A visible signature without an image: `lines` (e.g. "Ký bởi / Signed by", the signer's
+/// name, the signing time) left-aligned from the top of `rect` in the embedded font, 10 pt or
+/// smaller so that every line fits.
+pub fn text_only(rect: Rect, lines: &[String]) -> Result<Appearance, AppearanceError> {
+    let rect = rect.check()?;
+    let mut font = TextFont::new()?;
+    let by_width = fitting_size(&font, lines, rect.width - 2.0 * PADDING)?;
+    let rows = lines.len().max(1) as f32 * LINE_SPACING;
+    let by_height = (rect.height - 2.0 * PADDING) / rows;
+    // A rectangle too small even for the smallest readable size still gets every line, clipped
+    // by the viewer to the widget, rather than an error.
+    let size = by_width.min(by_height).max(1.0);
+    let mut content = Vec::new();
+    let mut baseline = rect.height - PADDING - font.ascent() * size;
+    for line in lines {
+        show_text(&mut content, &mut font, line, size, PADDING, baseline)?;
+        baseline -= size * LINE_SPACING;
+    }
+    finish(rect, content, font, lines.is_empty(), Vec::new(), None)
+}
+
 /// Where the organisation's seal goes: at `seal_size` (its real size, points), centred
 /// vertically on the official's signature image and covering the left third of it.
 pub fn seal_rect(official_image: Rect, seal_size: (f32, f32)) -> Rect {
@@ -594,6 +615,33 @@ mod tests {
         assert!(cmap.contains("<0110>"), "Đ is mapped back");
         // An empty value draws nothing and needs no font.
         assert!(field_text(120.0, 14.0, "").unwrap().fonts.is_empty());
+    }
+
+    #[test]
+    fn text_only_signature_shows_every_line_in_the_embedded_font() {
+        let rect = Rect {
+            x: 350.0,
+            y: 80.0,
+            width: 180.0,
+            height: 30.0,
+        };
+        let lines = [
+            "Ký bởi / Signed by".to_owned(),
+            "Nguyễn Văn Đức".to_owned(),
+            "2026-11-22T10:15:00+07:00".to_owned(),
+        ];
+        let ap = text_only(rect, &lines).unwrap();
+        assert_eq!(ap.rect, rect);
+        assert!(ap.images.is_empty() && ap.image_rect.is_none());
+        let content = String::from_utf8(ap.content.clone()).unwrap();
+        assert_eq!(content.matches(" Tj ET").count(), 3);
+        // Three lines do not fit 26 pt at 10 pt (3 x 12 pt leading): shrunk.
+        assert!(!content.contains("/F1 10 Tf"), "{content}");
+        let cmap = String::from_utf8(ap.fonts[0].to_unicode.clone()).unwrap();
+        assert!(
+            cmap.contains("<0110>") && cmap.contains("<00FD>"),
+            "Đ and ý mapped"
+        );
     }
 
     #[test]

@@ -63,8 +63,11 @@ pub struct SignArgs {
     #[arg(long)]
     pub certify: bool,
 
-    /// Visible signature on page PAGE at X,Y (lower-left corner) of size W x H, in points
-    #[arg(long, value_name = "PAGE:X,Y,W,H", value_parser = parse_visible, requires = "image")]
+    /// Visible signature on page PAGE (from 1), W x H points (1/72 inch) with its lower-left
+    /// corner at X,Y counted from the lower-left corner of the page's visible area (its
+    /// CropBox, else its MediaBox), wholly on the page; shows the --image, or without one the
+    /// signer's name and the signing time
+    #[arg(long, value_name = "PAGE:X,Y,W,H", value_parser = parse_visible)]
     pub visible: Option<(usize, Rect)>,
 
     /// Signature image (PNG) for a visible signature
@@ -110,12 +113,10 @@ fn parse_visible(s: &str) -> Result<(usize, Rect), String> {
         .map(|v| v.trim().parse::<f32>())
         .collect::<Result<_, _>>()
         .map_err(|_| err())?;
+    // Page and rectangle are checked against the document itself (`sign::place_on_page`).
     let [x, y, width, height] = nums[..] else {
         return Err(err());
     };
-    if page == 0 || width <= 0.0 || height <= 0.0 || !(x.is_finite() && y.is_finite()) {
-        return Err(err());
-    }
     Ok((
         page,
         Rect {
@@ -152,19 +153,32 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
     }
     let signer = load_signer(&args)?;
     let signing_time = chrono::Utc::now().fixed_offset();
-    let visible = match (&args.visible, &args.image) {
-        (Some((page, rect)), Some(image)) => {
-            let png = std::fs::read(image)
-                .with_context(|| format!("cannot read image {}", image.display()))?;
+    let open_input = || -> anyhow::Result<std::fs::File> {
+        std::fs::File::open(&args.input)
+            .with_context(|| format!("cannot read {}", args.input.display()))
+    };
+    let visible = match &args.visible {
+        Some((page, rect)) => {
+            let file = open_input()?;
+            let reader = Reader::new(&file)
+                .with_context(|| format!("cannot read {}", args.input.display()))?;
+            let rect = sign::place_on_page(&reader, *page, *rect)?;
+            let appearance = match &args.image {
+                Some(image) => {
+                    let png = std::fs::read(image)
+                        .with_context(|| format!("cannot read image {}", image.display()))?;
+                    appearance::official(rect, &png, &[])?
+                }
+                None => sign::text_appearance(signer.as_ref(), rect, signing_time)?,
+            };
             Some(VisibleSignature {
                 page: *page,
-                appearance: appearance::official(*rect, &png, &[])?,
+                appearance,
             })
         }
-        _ => match &args.stamp {
+        None => match &args.stamp {
             Some(number) => {
-                let file = std::fs::File::open(&args.input)
-                    .with_context(|| format!("cannot read {}", args.input.display()))?;
+                let file = open_input()?;
                 let reader = Reader::new(&file)
                     .with_context(|| format!("cannot read {}", args.input.display()))?;
                 let [x0, y0, x1, y1] = sign::page_box(&reader, 1)?;
@@ -248,8 +262,9 @@ mod tests {
                 height: 50.0
             }
         );
-        assert!(parse_visible("0:1,2,3,4").is_err());
+        assert!(parse_visible("x:1,2,3,4").is_err());
+        assert!(parse_visible("-1:1,2,3,4").is_err());
         assert!(parse_visible("1:1,2,3").is_err());
-        assert!(parse_visible("1:1,2,-3,4").is_err());
+        assert!(parse_visible("1:1,2,z,4").is_err());
     }
 }
