@@ -443,6 +443,9 @@ fn official_certifies_clerk_fills_seal_signs_and_all_stay_valid() {
         ],
     )
     .expect("fill the clerk's fields");
+    // The filled number is drawn in the embedded font: the exact Vietnamese text shows.
+    let shown = pdftotext(&filled);
+    assert!(shown.contains("123/QĐ-UBND"), "{shown}");
     let report = pyhanko(&tools, &filled);
     let sig = signature(&report, "ChuKyLanhDao");
     assert_sound(sig);
@@ -615,6 +618,152 @@ fn attachment_stamp_without_image_passes() {
         let text = String::from_utf8_lossy(&text.stdout);
         assert!(text.contains("12/QĐ-UBND"), "{text}");
     }
+}
+
+/// The text poppler extracts from every page.
+fn pdftotext(file: &Path) -> String {
+    let out = Command::new("pdftotext")
+        .arg(file)
+        .arg("-")
+        .output()
+        .expect("run pdftotext (poppler-utils)");
+    assert!(out.status.success(), "pdftotext {}", file.display());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A one-page document whose MediaBox starts at 100,200 (612 x 792 points).
+fn make_offset_input(dir: &Path) -> PathBuf {
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let content_id = doc.add_object(Stream::new(dictionary! {}, b"q Q".to_vec()));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
+        "MediaBox" => vec![100.into(), 200.into(), 712.into(), 992.into()],
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
+        ),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let path = dir.join("offset.pdf");
+    doc.save(&path).expect("write input PDF");
+    path
+}
+
+/// The /Rect of the signature widget in the signed file.
+fn signature_widget_rect(file: &Path) -> Vec<f32> {
+    let doc = Document::load(file).expect("lopdf reads the signed file");
+    doc.objects
+        .values()
+        .filter_map(|o| o.as_dict().ok())
+        .find(|d| d.get(b"FT").and_then(Object::as_name).ok() == Some(&b"Sig"[..]))
+        .and_then(|d| d.get(b"Rect").ok())
+        .and_then(|r| r.as_array().ok())
+        .expect("a signature widget with a /Rect")
+        .iter()
+        .map(|v| v.as_float().expect("a number"))
+        .collect()
+}
+
+#[test]
+fn text_only_visible_signature_lands_on_a_page_with_an_offset_box() {
+    let Some(tools) = tools("text_only_visible_signature_lands_on_an_offset_page") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_offset_input(dir.path());
+    let out = dir.path().join("signed.pdf");
+    // No --image: the signer's name and time as text. X,Y count from the page's corner.
+    sign(&[
+        p(&input),
+        "-o",
+        p(&out),
+        "--p12",
+        &cert("signer-rsa.p12"),
+        "--visible",
+        "1:300,100,180,60",
+    ]);
+    assert_eq!(
+        signature_widget_rect(&out),
+        vec![400.0, 300.0, 580.0, 360.0]
+    );
+    let report = pyhanko(&tools, &out);
+    assert_sound(signature(&report, "Signature1"));
+    assert_pdfsig_valid(&out, 1);
+    assert_qpdf_clean(&out);
+    let shown = pdftotext(&out);
+    for expected in ["Ký bởi / Signed by", "Nguyễn Văn An", "+07:00"] {
+        assert!(shown.contains(expected), "{expected:?} not in {shown:?}");
+    }
+}
+
+#[test]
+fn off_page_rectangles_and_output_onto_the_input_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_input(dir.path());
+    let original = std::fs::read(&input).unwrap();
+    let p12 = cert("signer-rsa.p12");
+    // `fresh`: an output that did not exist before and must not exist after.
+    let one_line_failure = |args: &[&str], fresh: Option<&Path>, wanted: &str| {
+        let o = vanthu(&[&["sign"], args].concat());
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+        assert!(!stderr.contains(".vanthu-"), "{args:?}: {stderr}");
+        if let Some(output) = fresh {
+            assert!(!output.exists(), "{args:?} left {}", output.display());
+        }
+    };
+    let out = dir.path().join("out.pdf");
+    for (spec, wanted) in [
+        ("1:500,10,100,50", "595 x 842 points"),
+        ("1:-1,10,100,50", "595 x 842 points"),
+        ("1:10,800,100,50", "595 x 842 points"),
+        ("1:1e38,1e38,1e38,1e38", "595 x 842 points"),
+        ("1:10,10,0,50", "positive width and height"),
+        ("1:10,10,100,-5", "positive width and height"),
+        ("0:10,10,100,50", "numbered from 1"),
+        ("2:10,10,100,50", "has 1 pages"),
+    ] {
+        one_line_failure(
+            &[p(&input), "-o", p(&out), "--p12", &p12, "--visible", spec],
+            Some(&out),
+            wanted,
+        );
+    }
+    let link = dir.path().join("link.pdf");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    let dotted = dir.path().join("sub/../input.pdf");
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    for same in [&input, &link, &dotted] {
+        one_line_failure(
+            &[p(&input), "-o", p(same), "--p12", &p12],
+            None,
+            "is the input file",
+        );
+    }
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        original,
+        "the input changed"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".vanthu-"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    let missing = dir.path().join("no/such/folder/out.pdf");
+    one_line_failure(
+        &[p(&input), "-o", p(&missing), "--p12", &p12],
+        Some(&missing),
+        "no/such/folder",
+    );
 }
 
 #[test]
