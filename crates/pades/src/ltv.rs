@@ -6,7 +6,8 @@ use std::collections::HashSet;
 
 use crate::cms::{CmsError, ParsedSignedData};
 use crate::pdf::{Dictionary, IncrementalUpdate, Object, PdfError, Reader, Source, Stream};
-use crate::revocation::{self, Collector, RevocationError, ValidationData};
+use crate::revocation::{self, Collection, Collector, RevocationError, ValidationData};
+use crate::trust::{self, RevocationStatus, TrustAnchors};
 
 /// Where revocation data comes from (online from the certificates' addresses, or files).
 pub type RevocationMode = revocation::Source;
@@ -26,6 +27,16 @@ pub enum LtvError {
     /// Some certificates have no CRL or OCSP response.
     #[error("no revocation data (CRL or OCSP) found for: {}", .0.join("; "))]
     Missing(Vec<String>),
+    /// The revocation data says a certificate of the new signature's chain is revoked.
+    #[error("the certificate of {subject} was revoked on {time} (according to its {by}): a signature made with it is not valid")]
+    Revoked {
+        /// Subject of the revoked certificate.
+        subject: String,
+        /// When it was revoked (UTC).
+        time: String,
+        /// "crl" or "ocsp".
+        by: &'static str,
+    },
 }
 
 /// Certificates of every signature and time-stamp in the document (signers, chains, TSAs).
@@ -61,12 +72,74 @@ pub fn dss_update<S: Source>(
     reader: &Reader<S>,
     source: &RevocationMode,
 ) -> Result<Option<Vec<u8>>, LtvError> {
+    let collection = collect(reader, source)?;
+    write_dss(reader, &collection.data)
+}
+
+/// [`dss_update`] for a signature just made with `chain` (signer first): refused when the
+/// collected data says one of its certificates is revoked now, since every validator would
+/// reject that signature.
+pub fn dss_update_for_new_signature<S: Source>(
+    reader: &Reader<S>,
+    source: &RevocationMode,
+    chain: &[Vec<u8>],
+) -> Result<Option<Vec<u8>>, LtvError> {
+    let collection = collect(reader, source)?;
+    refuse_revoked(chain, &collection.data)?;
+    write_dss(reader, &collection.data)
+}
+
+fn collect<S: Source>(reader: &Reader<S>, source: &RevocationMode) -> Result<Collection, LtvError> {
     let certs = document_certificates(reader)?;
     let collection = Collector::new(source.clone())?.collect(&certs)?;
     if !collection.missing.is_empty() {
         return Err(LtvError::Missing(collection.missing));
     }
-    write_dss(reader, &collection.data)
+    Ok(collection)
+}
+
+/// Errors when `data` says a certificate of `chain` (signer first) is revoked now.
+fn refuse_revoked(chain: &[Vec<u8>], data: &ValidationData) -> Result<(), LtvError> {
+    let mut rest: Vec<openssl::x509::X509> = chain
+        .iter()
+        .filter_map(|c| openssl::x509::X509::from_der(c).ok())
+        .collect();
+    // Put the chain in issuing order (signer, its issuer, ...), as the check expects, whatever
+    // order the key file listed the issuers in.
+    let mut chain = Vec::new();
+    if !rest.is_empty() {
+        chain.push(rest.remove(0));
+    }
+    while let Some(last) = chain.last() {
+        let issuer = last.issuer_name_hash();
+        if last.subject_name_hash() == issuer {
+            break;
+        }
+        match rest.iter().position(|c| c.subject_name_hash() == issuer) {
+            Some(i) => chain.push(rest.remove(i)),
+            None => break,
+        }
+    }
+    // OCSP responses are checked against the chain's own root: no trust decision is made
+    // here, only whether the data at hand revokes the key.
+    let mut anchors = TrustAnchors::empty();
+    for c in chain
+        .iter()
+        .filter(|c| c.issuer_name_hash() == c.subject_name_hash())
+    {
+        anchors.add(c.clone());
+    }
+    let now = chrono::Utc::now();
+    for r in trust::check_revocation(&chain, &anchors, &data.crls, &data.ocsps, now) {
+        if let RevocationStatus::Revoked { time, source } = r.status {
+            return Err(LtvError::Revoked {
+                subject: r.subject,
+                time: time.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                by: source,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The update merging `data` into the document's DSS (items already present are not repeated);
@@ -144,6 +217,37 @@ mod tests {
     use crate::sign::{sign_bytes, SignOptions};
     use crate::signer::tests::rsa_signer;
     use crate::signer::Signer;
+
+    #[test]
+    fn a_revoked_signing_certificate_is_refused() {
+        let der = |name: &str| {
+            openssl::x509::X509::from_pem(&std::fs::read(crate::signer::tests::dev(name)).unwrap())
+                .unwrap()
+                .to_der()
+                .unwrap()
+        };
+        let data = ValidationData {
+            crls: vec![
+                std::fs::read(crate::signer::tests::dev("issuing-ca.crl")).unwrap(),
+                std::fs::read(crate::signer::tests::dev("root-ca.crl")).unwrap(),
+            ],
+            ..ValidationData::default()
+        };
+        // Issuers listed root first: the order does not matter.
+        let revoked = [
+            der("revoked.pem"),
+            der("root-ca.pem"),
+            der("issuing-ca.pem"),
+        ];
+        let err = refuse_revoked(&revoked, &data).unwrap_err();
+        assert!(matches!(err, LtvError::Revoked { by: "crl", .. }), "{err}");
+        let good = [
+            der("signer-rsa.pem"),
+            der("root-ca.pem"),
+            der("issuing-ca.pem"),
+        ];
+        refuse_revoked(&good, &data).unwrap();
+    }
 
     #[test]
     fn dss_holds_each_item_once_and_repeats_nothing() {

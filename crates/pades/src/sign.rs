@@ -362,7 +362,10 @@ fn sign_work<W: Work>(
         let tsa = tsa.as_ref().ok_or_else(|| {
             SignError::Options("B-LT needs a time-stamp authority (--tsa URL)".into())
         })?;
-        let dss = ltv::dss_update(&reader, &opts.revocation)?;
+        let chain: Vec<Vec<u8>> = std::iter::once(signer.certificate().to_vec())
+            .chain(signer.chain().iter().cloned())
+            .collect();
+        let dss = ltv::dss_update_for_new_signature(&reader, &opts.revocation, &chain)?;
         drop(reader);
         if let Some(bytes) = dss {
             work.append(&bytes)?;
@@ -696,12 +699,20 @@ fn build_field_update<S: Source>(
             dict.set("V", sig_id);
             if let Some(v) = plan.visible {
                 // The prepared widget keeps its /Rect (moving it is not form filling); viewers
-                // fit the appearance's bounding box into it.
+                // fit the appearance's bounding box into it. The widget is the field itself
+                // (merged) or, as some form tools write it, the field's first kid.
+                let mut apd = Dictionary::new();
+                apd.set("N", v.appearance.add_to(&mut update));
                 if dict.name_is("Subtype", "Widget") {
-                    let ap = v.appearance.add_to(&mut update);
-                    let mut apd = Dictionary::new();
-                    apd.set("N", ap);
                     dict.set("AP", apd);
+                } else if let Some(kid) = dict
+                    .get("Kids")
+                    .and_then(Object::as_array)
+                    .and_then(|kids| kids.iter().find_map(Object::as_reference))
+                {
+                    let mut widget = reader.resolve_dict(&Object::Reference(kid))?;
+                    widget.set("AP", apd);
+                    update.set(kid, widget);
                 }
             }
             update.set(f.id, dict);
@@ -777,12 +788,21 @@ fn build_field_update<S: Source>(
         catalog_changed = true;
     }
     if existing.is_some() {
-        // Signing a prepared field: keep SigFlags right too.
-        if let Some((Some(form_id), mut form)) = reader.acroform()? {
-            if form.get_int("SigFlags") != Some(3) && update.get(form_id).is_none() {
-                form.set("SigFlags", 3);
-                update.set(form_id, form);
+        // Signing a prepared field: keep SigFlags right too, in the AcroForm object or in the
+        // catalog when the AcroForm is held there directly.
+        match reader.acroform()? {
+            Some((Some(form_id), mut form)) => {
+                if form.get_int("SigFlags") != Some(3) && update.get(form_id).is_none() {
+                    form.set("SigFlags", 3);
+                    update.set(form_id, form);
+                }
             }
+            Some((None, mut form)) if form.get_int("SigFlags") != Some(3) => {
+                form.set("SigFlags", 3);
+                catalog.set("AcroForm", form);
+                catalog_changed = true;
+            }
+            _ => {}
         }
     }
     if catalog_changed {
@@ -1431,6 +1451,69 @@ mod tests {
         assert_last_signature_intact(&out);
         let text = String::from_utf8_lossy(&out[file.len()..]);
         assert!(text.contains("/Rect [160 270 260 320]"), "{text}");
+    }
+
+    #[test]
+    fn a_prepared_field_with_a_kid_widget_gets_the_appearance() {
+        // The field and its widget are separate objects; the AcroForm sits in the catalog.
+        let base = simple_pdf();
+        let reader = Reader::new(base.as_slice()).unwrap();
+        let mut up = IncrementalUpdate::new(&reader).unwrap();
+        let (root, mut catalog) = reader.catalog().unwrap();
+        let page_id = reader.pages().unwrap()[0];
+        let field_id = up.allocate();
+        let mut widget = Dictionary::new();
+        widget.set("Type", Object::name("Annot"));
+        widget.set("Subtype", Object::name("Widget"));
+        widget.set("Parent", field_id);
+        widget.set("P", page_id);
+        widget.set(
+            "Rect",
+            vec![
+                Object::Integer(300),
+                Object::Integer(100),
+                Object::Integer(480),
+                Object::Integer(180),
+            ],
+        );
+        let widget_id = up.add(widget);
+        let mut field = Dictionary::new();
+        field.set("FT", Object::name("Sig"));
+        field.set("T", PdfString::literal("KyChinh"));
+        field.set("Kids", vec![Object::Reference(widget_id)]);
+        up.set(field_id, field);
+        let mut page = reader.resolve_dict(&Object::Reference(page_id)).unwrap();
+        page.set("Annots", vec![Object::Reference(widget_id)]);
+        up.set(page_id, page);
+        let mut form = Dictionary::new();
+        form.set("Fields", vec![Object::Reference(field_id)]);
+        catalog.set("AcroForm", form);
+        up.set(root, catalog);
+        let mut prepared = base.clone();
+        prepared.extend_from_slice(&up.write().unwrap().bytes);
+
+        let signer = rsa_signer();
+        let time = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+07:00").unwrap();
+        let opts = SignOptions {
+            field_name: Some("KyChinh".into()),
+            visible: Some(VisibleSignature {
+                page: 1,
+                appearance: text_appearance(&signer, rect(300.0, 100.0, 180.0, 80.0), time)
+                    .unwrap(),
+            }),
+            ..SignOptions::default()
+        };
+        let (out, report) = sign_bytes(&prepared, &signer, &opts).unwrap();
+        assert_eq!(report.field_name, "KyChinh");
+        assert_last_signature_intact(&out);
+        let reader = Reader::new(out.as_slice()).unwrap();
+        let widget = reader.resolve_dict(&Object::Reference(widget_id)).unwrap();
+        assert!(
+            widget.get("AP").is_some(),
+            "the kid widget has no appearance"
+        );
+        let (_, form) = reader.acroform().unwrap().unwrap();
+        assert_eq!(form.get_int("SigFlags"), Some(3));
     }
 
     #[test]
