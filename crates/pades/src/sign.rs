@@ -791,11 +791,11 @@ fn build_field_update<S: Source>(
         // Signing a prepared field: keep SigFlags right too, in the AcroForm object or in the
         // catalog when the AcroForm is held there directly.
         match reader.acroform()? {
-            Some((Some(form_id), mut form)) => {
-                if form.get_int("SigFlags") != Some(3) && update.get(form_id).is_none() {
-                    form.set("SigFlags", 3);
-                    update.set(form_id, form);
-                }
+            Some((Some(form_id), mut form))
+                if form.get_int("SigFlags") != Some(3) && update.get(form_id).is_none() =>
+            {
+                form.set("SigFlags", 3);
+                update.set(form_id, form);
             }
             Some((None, mut form)) if form.get_int("SigFlags") != Some(3) => {
                 form.set("SigFlags", 3);
