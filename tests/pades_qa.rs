@@ -982,6 +982,12 @@ struct Tsa {
 
 impl Tsa {
     fn start(pki: &Pki) -> Tsa {
+        Tsa::start_as(pki, "tsa").expect("vanthu tsa refused the TSA certificate")
+    }
+
+    /// An authority signing with `<name>.key` / `<name>.pem`; `None` when `vanthu tsa` exits
+    /// instead of listening.
+    fn start_as(pki: &Pki, name: &str) -> Option<Tsa> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
@@ -989,28 +995,31 @@ impl Tsa {
         let addr = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_vanthu"))
             .args(["tsa", "--listen", &addr, "--cert"])
-            .arg(pki.path("tsa.pem"))
+            .arg(pki.path(&format!("{name}.pem")))
             .arg("--key")
-            .arg(pki.path("tsa.key"))
+            .arg(pki.path(&format!("{name}.key")))
             .arg("--chain")
             .arg(pki.path("int.pem"))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start vanthu tsa");
-        let tsa = Tsa {
+        let mut tsa = Tsa {
             child,
             url: format!("http://{addr}/"),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(&addr).is_err() {
+            if tsa.child.try_wait().expect("wait").is_some() {
+                return None;
+            }
             assert!(
                 Instant::now() < deadline,
                 "vanthu tsa did not listen on {addr}"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        tsa
+        Some(tsa)
     }
 }
 
@@ -1453,4 +1462,29 @@ fn timestamp_nonce_with_leading_zero_byte_is_valid_der() {
             panic!("vanthu tsa refused the request with nonce {nonce:02x?}: {e}")
         });
     }
+}
+
+#[test]
+fn time_stamps_from_a_certificate_without_time_stamping_usage_are_refused() {
+    let test = "time_stamps_from_a_certificate_without_time_stamping_usage_are_refused";
+    if need(test, &["openssl"]).is_none() {
+        return;
+    }
+    let pki = Pki::new();
+    // A signing certificate (no extended key usage timeStamping) used as a TSA: either
+    // `vanthu tsa` refuses to start, or `vanthu sign` refuses its tokens.
+    let Some(tsa) = Tsa::start_as(&pki, "seal") else {
+        return;
+    };
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let output = d.join("out.pdf");
+    let out = sign(
+        &pki,
+        "signer",
+        &input,
+        &output,
+        &["--level", "B-T", "--tsa", &tsa.url],
+    );
+    assert_clean_failure(&out, &output, "B-T with a token from a non-TSA certificate");
 }
