@@ -74,7 +74,10 @@ impl FromStr for Level {
 pub struct VisibleSignature {
     /// Page number, 1-based.
     pub page: usize,
-    /// The appearance; its rectangle is the widget's /Rect.
+    /// The appearance, drawn upright as the page is shown. Its rectangle is the widget's /Rect
+    /// in user space; on a page turned a quarter (/Rotate 90 or 270) its width and height are
+    /// the shown ones, swapped in the /Rect, and the appearance is turned to match
+    /// ([`place_on_page`] gives such a rectangle).
     pub appearance: Appearance,
 }
 
@@ -490,10 +493,13 @@ pub fn page_box<S: Source>(reader: &Reader<S>, page: usize) -> Result<[f64; 4], 
     Err(SignError::Pdf(PdfError::Corrupt("page without a MediaBox")))
 }
 
-/// Places a rectangle given relative to the lower-left corner of page `page`'s visible box
-/// (CropBox, else MediaBox) in the page's user space, where a widget's /Rect lives. A page
-/// whose box does not start at 0,0 gets the rectangle moved with it. Refuses page numbers
-/// outside the document, empty rectangles and rectangles not wholly on the page.
+/// Places a rectangle given as the page is shown, relative to the lower-left corner of page
+/// `page`'s visible box (CropBox, else MediaBox) and turned with its /Rotate, in the page's
+/// user space. The result keeps the shown width and height (the size to draw an appearance
+/// at) with its lower-left corner moved to the widget's lower-left corner in user space; see
+/// [`VisibleSignature`]. A page whose box does not start at 0,0 gets the rectangle moved with
+/// it. Refuses page numbers outside the document, empty rectangles and rectangles not wholly
+/// on the page.
 pub fn place_on_page<S: Source>(
     reader: &Reader<S>,
     page: usize,
@@ -506,6 +512,8 @@ pub fn place_on_page<S: Source>(
     }
     let [x0, y0, x1, y1] = page_box(reader, page)?;
     let (w, h) = (x1 - x0, y1 - y0);
+    let rotation = page_rotation(reader, page)?;
+    let (shown_w, shown_h) = if rotation % 180 == 0 { (w, h) } else { (h, w) };
     let [x, y, rw, rh] = [rect.x, rect.y, rect.width, rect.height].map(f64::from);
     let spec = format!("{x},{y},{rw},{rh}");
     if !(rw > 0.0 && rh > 0.0 && rw.is_finite() && rh.is_finite()) {
@@ -513,22 +521,51 @@ pub fn place_on_page<S: Source>(
             "the rectangle {spec} needs a positive width and height"
         )));
     }
-    // A hundredth of a point of slack absorbs rounding of boxes written with decimals.
-    const SLACK: f64 = 0.01;
-    let fits = x >= -SLACK && y >= -SLACK && x + rw <= w + SLACK && y + rh <= h + SLACK;
-    if !fits {
+    if !fits(x, y, rw, rh, shown_w, shown_h) {
         return Err(SignError::Options(format!(
-            "the rectangle {spec} does not lie on page {page}, which is {} x {} points \
+            "the rectangle {spec} does not lie on page {page}, which is {} x {} points as shown \
              (X,Y count from its lower-left corner)",
-            num(w),
-            num(h)
+            num(shown_w),
+            num(shown_h)
         )));
     }
+    // Where the shown rectangle's corners fall in user space, page turned back.
+    let (ux, uy) = match rotation {
+        90 => (w - y - rh, x),
+        180 => (w - x - rw, h - y - rh),
+        270 => (y, h - x - rw),
+        _ => (x, y),
+    };
     Ok(Rect {
-        x: (x0 + x) as f32,
-        y: (y0 + y) as f32,
+        x: (x0 + ux) as f32,
+        y: (y0 + uy) as f32,
         ..rect
     })
+}
+
+/// The page as shown: its visible box's size, turned by its /Rotate, at 0,0; the frame in
+/// which [`place_on_page`] takes rectangles.
+pub fn shown_page<S: Source>(reader: &Reader<S>, page: usize) -> Result<Rect, SignError> {
+    let [x0, y0, x1, y1] = page_box(reader, page)?;
+    let (w, h) = ((x1 - x0) as f32, (y1 - y0) as f32);
+    let (width, height) = if page_rotation(reader, page)? % 180 == 0 {
+        (w, h)
+    } else {
+        (h, w)
+    };
+    Ok(Rect {
+        x: 0.0,
+        y: 0.0,
+        width,
+        height,
+    })
+}
+
+/// True when the rectangle `x,y,rw,rh` lies within `0,0,w,h`; a hundredth of a point of
+/// slack absorbs rounding of boxes written with decimals.
+fn fits(x: f64, y: f64, rw: f64, rh: f64, w: f64, h: f64) -> bool {
+    const SLACK: f64 = 0.01;
+    x >= -SLACK && y >= -SLACK && x + rw <= w + SLACK && y + rh <= h + SLACK
 }
 
 /// A number for a message: no trailing zeros.
@@ -537,15 +574,64 @@ fn num(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// Refuses a new widget whose rectangle is not wholly on its page (user space).
-fn check_on_page<S: Source>(reader: &Reader<S>, page: usize, rect: Rect) -> Result<(), SignError> {
-    let [x0, y0, ..] = page_box(reader, page)?;
-    let relative = Rect {
-        x: (f64::from(rect.x) - x0) as f32,
-        y: (f64::from(rect.y) - y0) as f32,
-        ..rect
+/// The page's /Rotate (inherited), as 0, 90, 180 or 270; other values count as 0, as viewers
+/// treat them.
+pub fn page_rotation<S: Source>(reader: &Reader<S>, page: usize) -> Result<i64, SignError> {
+    let pages = reader.pages()?;
+    let Some(id) = pages.get(page.wrapping_sub(1)) else {
+        return Ok(0);
     };
-    place_on_page(reader, page, relative).map(|_| ())
+    let rotate = reader
+        .page_attribute(*id, "Rotate")?
+        .and_then(|o| o.as_int())
+        .map_or(0, |r| r.rem_euclid(360));
+    Ok(if rotate % 90 == 0 { rotate } else { 0 })
+}
+
+/// The widget's /Rect in user space for an appearance placed on a page turned by `rotation`:
+/// the shown width and height swap on a quarter turn.
+fn widget_rect(rect: Rect, rotation: i64) -> Rect {
+    if rotation % 180 == 0 {
+        rect
+    } else {
+        Rect {
+            width: rect.height,
+            height: rect.width,
+            ..rect
+        }
+    }
+}
+
+/// The appearance stream's /Matrix that turns it against the page's rotation, so it is shown
+/// upright; `None` on an unturned page.
+fn upright_matrix(rotation: i64) -> Option<[i64; 6]> {
+    match rotation {
+        90 => Some([0, 1, -1, 0, 0, 0]),
+        180 => Some([-1, 0, 0, -1, 0, 0]),
+        270 => Some([0, -1, 1, 0, 0, 0]),
+        _ => None,
+    }
+}
+
+/// Refuses a new widget whose rectangle (user space) is not wholly on its page.
+fn check_on_page<S: Source>(reader: &Reader<S>, page: usize, rect: Rect) -> Result<(), SignError> {
+    let [x0, y0, x1, y1] = page_box(reader, page)?;
+    let [x, y, rw, rh] = [rect.x, rect.y, rect.width, rect.height].map(f64::from);
+    if fits(x - x0, y - y0, rw, rh, x1 - x0, y1 - y0) {
+        Ok(())
+    } else {
+        Err(SignError::Options(format!(
+            "the signature rectangle [{} {} {} {}] does not lie on page {page} [{} {} {} {}]",
+            num(x),
+            num(y),
+            num(x + rw),
+            num(y + rh),
+            num(x0),
+            num(y0),
+            num(x1),
+            num(y1)
+        )))
+    }
 }
 
 /// The signer's name as a visible signature shows it: the certificate subject's common name.
@@ -750,11 +836,22 @@ fn build_field_update<S: Source>(
             widget.set("P", page_id);
             match plan.visible {
                 Some(v) => {
-                    check_on_page(reader, page_index, v.appearance.rect)?;
-                    widget.set("Rect", rect_object(&v.appearance));
+                    let rotation = page_rotation(reader, page_index)?;
+                    let rect = widget_rect(v.appearance.rect, rotation);
+                    check_on_page(reader, page_index, rect)?;
+                    widget.set("Rect", rect_object(rect));
                     // Print, and locked so viewers do not move it.
                     widget.set("F", 4 | 128);
                     let ap = v.appearance.add_to(&mut update);
+                    if let Some(m) = upright_matrix(rotation) {
+                        if let Some(Object::Stream(mut form)) = update.get(ap).cloned() {
+                            form.dict.set(
+                                "Matrix",
+                                m.iter().map(|v| Object::Integer(*v)).collect::<Vec<_>>(),
+                            );
+                            update.set(ap, Object::Stream(form));
+                        }
+                    }
                     let mut apd = Dictionary::new();
                     apd.set("N", ap);
                     widget.set("AP", apd);
@@ -831,10 +928,9 @@ fn build_field_update<S: Source>(
     Ok((update, field_name))
 }
 
-fn rect_object(a: &Appearance) -> Object {
+fn rect_object(rect: Rect) -> Object {
     Object::Array(
-        a.rect
-            .to_pdf()
+        rect.to_pdf()
             .iter()
             .map(|v| Object::Real(f64::from(*v)))
             .collect(),
@@ -1418,6 +1514,45 @@ mod tests {
         assert!(page0.to_string().contains("numbered from 1"), "{page0}");
         let page2 = place_on_page(&reader, 2, rect(0.0, 0.0, 10.0, 10.0)).unwrap_err();
         assert!(page2.to_string().contains("has 1 pages"), "{page2}");
+    }
+
+    #[test]
+    fn rectangles_on_a_turned_page_are_given_as_shown_and_drawn_upright() {
+        let base = simple_pdf();
+        let reader = Reader::new(base.as_slice()).unwrap();
+        let page_id = reader.pages().unwrap()[0];
+        let mut page = reader.resolve_dict(&Object::Reference(page_id)).unwrap();
+        page.set("Rotate", 450);
+        let mut up = IncrementalUpdate::new(&reader).unwrap();
+        up.set(page_id, page);
+        let mut turned = base.clone();
+        turned.extend_from_slice(&up.write().unwrap().bytes);
+        let reader = Reader::new(turned.as_slice()).unwrap();
+        assert_eq!(page_rotation(&reader, 1).unwrap(), 90);
+        // Shown 842 wide and 595 high: 700,10 fits only because the page is turned.
+        assert_eq!(
+            shown_page(&reader, 1).unwrap(),
+            rect(0.0, 0.0, 842.0, 595.0)
+        );
+        let err = place_on_page(&reader, 1, rect(10.0, 560.0, 100.0, 50.0)).unwrap_err();
+        assert!(err.to_string().contains("842 x 595 points"), "{err}");
+        let placed = place_on_page(&reader, 1, rect(10.0, 20.0, 100.0, 50.0)).unwrap();
+        // The shown lower-left corner is user space's lower-right one.
+        assert_eq!(placed, rect(525.0, 10.0, 100.0, 50.0));
+        let signer = rsa_signer();
+        let time = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+07:00").unwrap();
+        let opts = SignOptions {
+            visible: Some(VisibleSignature {
+                page: 1,
+                appearance: text_appearance(&signer, placed, time).unwrap(),
+            }),
+            ..SignOptions::default()
+        };
+        let (out, _) = sign_bytes(&turned, &signer, &opts).unwrap();
+        assert_last_signature_intact(&out);
+        let update = String::from_utf8_lossy(&out[turned.len()..]);
+        assert!(update.contains("/Rect [525 10 575 110]"), "{update}");
+        assert!(update.contains("/Matrix [0 1 -1 0 0 0]"), "{update}");
     }
 
     #[test]

@@ -65,8 +65,8 @@ pub struct SignArgs {
 
     /// Visible signature on page PAGE (from 1), W x H points (1/72 inch) with its lower-left
     /// corner at X,Y counted from the lower-left corner of the page's visible area (its
-    /// CropBox, else its MediaBox), wholly on the page; shows the --image, or without one the
-    /// signer's name and the signing time
+    /// CropBox, else its MediaBox) as the page is shown (turned by its /Rotate), wholly on the
+    /// page; shows the --image, or without one the signer's name and the signing time
     #[arg(long, value_name = "PAGE:X,Y,W,H", value_parser = parse_visible)]
     pub visible: Option<(usize, Rect)>,
 
@@ -181,17 +181,14 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
                 let file = open_input()?;
                 let reader = Reader::new(&file)
                     .with_context(|| format!("cannot read {}", args.input.display()))?;
-                let [x0, y0, x1, y1] = sign::page_box(&reader, 1)?;
-                let page_box = Rect {
-                    x: x0 as f32,
-                    y: y0 as f32,
-                    width: (x1 - x0) as f32,
-                    height: (y1 - y0) as f32,
-                };
+                // Top right of the page as shown, then carried into its user space.
+                let shown = sign::shown_page(&reader, 1)?;
                 let label = StampLabel::Number(number.clone());
+                let mut appearance = appearance::stamp(shown, &label, signing_time)?;
+                appearance.rect = sign::place_on_page(&reader, 1, appearance.rect)?;
                 Some(VisibleSignature {
                     page: 1,
-                    appearance: appearance::stamp(page_box, &label, signing_time)?,
+                    appearance,
                 })
             }
             None => None,
