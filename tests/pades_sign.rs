@@ -767,6 +767,52 @@ fn off_page_rectangles_and_output_onto_the_input_are_refused() {
 }
 
 #[test]
+fn time_stamps_signed_by_a_certificate_not_for_time_stamping_are_refused() {
+    // The seal's certificate (no timeStamping extended key usage) posing as a TSA.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let mut tsa = Command::new(env!("CARGO_BIN_EXE_vanthu"))
+        .args(["tsa", "--listen", &addr.to_string()])
+        .args(["--cert", &cert("seal.pem"), "--key", &cert("seal.key")])
+        .args(["--chain", &cert("chain.pem")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start vanthu tsa");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(addr).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_input(dir.path());
+    let out = dir.path().join("out.pdf");
+    let url = format!("http://{addr}/");
+    let o = vanthu(&[
+        "sign",
+        p(&input),
+        "-o",
+        p(&out),
+        "--p12",
+        &cert("signer-rsa.p12"),
+        "--level",
+        "B-T",
+        "--tsa",
+        &url,
+    ]);
+    let _ = tsa.kill();
+    let _ = tsa.wait();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success(),
+        "a token from a non-TSA certificate was used"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("timeStamping"), "{stderr}");
+    assert!(!out.exists());
+}
+
+#[test]
 fn bad_input_gives_one_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let not_pdf = dir.path().join("note.pdf");

@@ -1056,7 +1056,7 @@ fn signature_update<S: Source>(
     // zeros; tokens from one TSA differ by a few bytes (serial, nonce, time precision).
     let token_estimate = match tsa {
         Some(t) if opts.level >= Level::BT => {
-            t.timestamp(digest, &digest.digest(b"probe"))?.len() + 256
+            time_stamp(t, digest, &digest.digest(b"probe"))?.len() + 256
         }
         _ => 0,
     };
@@ -1123,7 +1123,7 @@ fn signature_attempt<S: Source>(
             match tsa {
                 Some(t) if level >= Level::BT => {
                     let value = cms::signature_value(&der)?;
-                    let token = t.timestamp(digest, &digest.digest(&value))?;
+                    let token = time_stamp(t, digest, &digest.digest(&value))?;
                     Ok(cms::add_signature_timestamp(&der, &token)?)
                 }
                 _ => Ok(der),
@@ -1142,13 +1142,35 @@ fn signature_attempt<S: Source>(
     ))
 }
 
+/// A time-stamp token over `imprint`, refused when the authority's certificate is not one for
+/// time-stamping (extended key usage timeStamping): every validator would reject it.
+fn time_stamp(
+    tsa: &TsaClient,
+    digest: DigestAlgorithm,
+    imprint: &[u8],
+) -> Result<Vec<u8>, SignError> {
+    let token = tsa.timestamp(digest, imprint)?;
+    let parsed = cms::ParsedSignedData::parse(&token)?;
+    // A token without its certificate cannot be judged here; validators look it up elsewhere.
+    if let Some(der) = parsed.signer_certificate() {
+        let cert = openssl::x509::X509::from_der(der).map_err(|e| {
+            SignError::Refused(format!(
+                "the time-stamp authority's certificate cannot be read: {e}"
+            ))
+        })?;
+        crate::trust::check_usage(&cert, crate::trust::Usage::TimeStamping)
+            .map_err(SignError::Refused)?;
+    }
+    Ok(token)
+}
+
 /// A document time-stamp update (/Type /DocTimeStamp, /SubFilter /ETSI.RFC3161).
 pub(crate) fn document_timestamp_update<S: Source>(
     reader: &Reader<S>,
     tsa: &TsaClient,
 ) -> Result<Vec<u8>, SignError> {
     let digest = DigestAlgorithm::Sha256;
-    let reserved = tsa.timestamp(digest, &digest.digest(b"probe"))?.len() + 512;
+    let reserved = time_stamp(tsa, digest, &digest.digest(b"probe"))?.len() + 512;
     with_room(reserved, |r| document_timestamp_attempt(reader, tsa, r))
 }
 
@@ -1175,7 +1197,7 @@ fn document_timestamp_attempt<S: Source>(
     };
     let (update, _) = build_field_update(reader, plan)?;
     let (bytes, _, _) = finish_update(reader, &update, reserved, digest, |d| {
-        Ok(tsa.timestamp(digest, d)?)
+        time_stamp(tsa, digest, d)
     })?;
     Ok(bytes)
 }
