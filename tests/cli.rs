@@ -155,6 +155,23 @@ fn bad_configuration_fails_with_one_line() {
 }
 
 /// Counts of units, users and certificates in the demo tree, read straight from the database.
+#[test]
+fn command_line_mistakes_fail_with_one_line() {
+    let env = TestEnv::new();
+    for (args, needle) in [
+        (vec!["serve", "--lisen", "127.0.0.1:0"], "--lisen"),
+        (vec!["verify"], "<FILE>"),
+        (vec!["sign", "in.pdf"], "--output"),
+        (vec!["frobnicate"], "frobnicate"),
+    ] {
+        let out = env.run(&args);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
 fn demo_counts(env: &TestEnv) -> (u64, u64, usize) {
     let db = env.db.connect();
     let province = db

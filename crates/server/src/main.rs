@@ -10,6 +10,7 @@ mod telemetry;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
 /// vanthu: electronic document management and digital signing for Vietnamese public
@@ -61,7 +62,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let result = match cli.command {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Check(args) => cmd::check::run(args),
@@ -71,4 +75,31 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
     };
     cmd::exit(result)
+}
+
+/// Help and version go to stdout as clap prints them; a mistake on the command line is one
+/// line on stderr, as every other failure of `vanthu` is, with exit status 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        // Nothing useful is left to do if stdout is gone.
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let _ = e.print();
+        return ExitCode::from(2);
+    }
+    // clap spreads one error over several lines ("required arguments were not provided:"
+    // then the arguments, a tip, the usage); keep the error's own lines, joined.
+    let rendered = e.render().to_string();
+    let message = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty() && !line.starts_with("tip:"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let message = message.trim_start_matches("error: ");
+    eprintln!("vanthu: {message} (see vanthu --help)");
+    ExitCode::from(2)
 }
