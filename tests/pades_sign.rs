@@ -813,6 +813,34 @@ fn time_stamps_signed_by_a_certificate_not_for_time_stamping_are_refused() {
 }
 
 #[test]
+fn a_closed_stdout_does_not_fail_a_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_input(dir.path());
+    let out = dir.path().join("out.pdf");
+    // As in `vanthu sign … | head -0`: the reader is gone before the outcome is printed.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vanthu"))
+        .args([
+            "sign",
+            p(&input),
+            "-o",
+            p(&out),
+            "--p12",
+            &cert("signer-rsa.p12"),
+        ])
+        .env("VANTHU_P12_PASSWORD", P12_PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vanthu");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.exists());
+}
+
+#[test]
 fn bad_input_gives_one_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let not_pdf = dir.path().join("note.pdf");

@@ -144,11 +144,11 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
             &revocation,
         )
         .with_context(|| format!("cannot extend {}", args.input.display()))?;
-        println!(
+        say(format_args!(
             "extended {} to {} ({len} bytes)",
             args.output.display(),
             args.level
-        );
+        ));
         return Ok(ExitCode::SUCCESS);
     }
     let signer = load_signer(&args)?;
@@ -208,15 +208,22 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
     };
     let report = sign::sign_file(&args.input, &args.output, signer.as_ref(), &opts)
         .with_context(|| format!("cannot sign {}", args.input.display()))?;
-    println!(
+    say(format_args!(
         "signed {} field {} at {} ({} of {} reserved bytes used)",
         args.output.display(),
         report.field_name,
         report.level,
         report.used,
         report.reserved
-    );
+    ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the outcome on stdout. The file is written by then, so a reader that went away
+/// (`vanthu sign … | head -0`) is no failure and no panic.
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
 fn load_signer(args: &SignArgs) -> anyhow::Result<Box<dyn Signer>> {
