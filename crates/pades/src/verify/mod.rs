@@ -1439,7 +1439,14 @@ mod tests {
         let revoked =
             Pkcs12Signer::from_file(&dev("revoked.p12"), "vanthu-dev", SignerOptions::default())
                 .unwrap();
-        let signed = long_term(&revoked, crate::sign::Level::BLT);
+        // Signing refuses B-LT with a revoked chain, so the DSS is added to a B-T signature.
+        let mut signed = long_term(&revoked, crate::sign::Level::BT);
+        let dss = {
+            let reader = Reader::new(signed.as_slice()).unwrap();
+            let source = RevocationSource::Offline(vec![dev("issuing-ca.crl"), dev("root-ca.crl")]);
+            crate::ltv::dss_update(&reader, &source).unwrap().unwrap()
+        };
+        signed.extend_from_slice(&dss);
         let report = verify_bytes(&signed, &trusted()).unwrap();
         assert_eq!(report.verdict, Verdict::Untrusted, "{}", report.to_json());
         let s = &report.signatures[0];
