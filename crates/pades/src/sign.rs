@@ -515,7 +515,8 @@ pub fn place_on_page<S: Source>(
     let rotation = page_rotation(reader, page)?;
     let (shown_w, shown_h) = if rotation % 180 == 0 { (w, h) } else { (h, w) };
     let [x, y, rw, rh] = [rect.x, rect.y, rect.width, rect.height].map(f64::from);
-    let spec = format!("{x},{y},{rw},{rh}");
+    // As the user wrote it: f32 prints 20.1 as 20.1, where its f64 widening would not.
+    let spec = format!("{},{},{},{}", rect.x, rect.y, rect.width, rect.height);
     if !(rw > 0.0 && rh > 0.0 && rw.is_finite() && rh.is_finite()) {
         return Err(SignError::Options(format!(
             "the rectangle {spec} needs a positive width and height"
@@ -1518,8 +1519,9 @@ mod tests {
         assert_eq!(placed, rect(160.0, 270.0, 100.0, 50.0));
         // Touching the far corner is on the page; a point beyond it is not.
         assert!(place_on_page(&reader, 1, rect(450.0, 600.0, 100.0, 50.0)).is_ok());
-        let err = place_on_page(&reader, 1, rect(451.0, 600.0, 100.0, 50.0)).unwrap_err();
+        let err = place_on_page(&reader, 1, rect(451.0, 600.1, 100.0, 49.9)).unwrap_err();
         assert!(err.to_string().contains("550 x 650 points"), "{err}");
+        assert!(err.to_string().contains("451,600.1,100,49.9 "), "{err}");
         for bad in [
             rect(-1.0, 0.0, 10.0, 10.0),
             rect(0.0, 0.0, 0.0, 10.0),
