@@ -631,14 +631,15 @@ fn pdftotext(file: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A one-page document whose MediaBox starts at 100,200 (612 x 792 points).
-fn make_offset_input(dir: &Path) -> PathBuf {
+/// A one-page document with the page's MediaBox and /Rotate as given.
+fn make_one_page(dir: &Path, name: &str, media_box: [i64; 4], rotate: i64) -> PathBuf {
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let content_id = doc.add_object(Stream::new(dictionary! {}, b"q Q".to_vec()));
     let page_id = doc.add_object(dictionary! {
         "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
-        "MediaBox" => vec![100.into(), 200.into(), 712.into(), 992.into()],
+        "MediaBox" => media_box.iter().map(|v| Object::Integer(*v)).collect::<Vec<_>>(),
+        "Rotate" => rotate,
     });
     doc.objects.insert(
         pages_id,
@@ -648,7 +649,7 @@ fn make_offset_input(dir: &Path) -> PathBuf {
     );
     let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog_id);
-    let path = dir.join("offset.pdf");
+    let path = dir.join(name);
     doc.save(&path).expect("write input PDF");
     path
 }
@@ -669,12 +670,13 @@ fn signature_widget_rect(file: &Path) -> Vec<f32> {
 }
 
 #[test]
-fn text_only_visible_signature_lands_on_a_page_with_an_offset_box() {
-    let Some(tools) = tools("text_only_visible_signature_lands_on_an_offset_page") else {
+fn visible_signatures_land_on_offset_and_turned_pages() {
+    let Some(tools) = tools("visible_signatures_land_on_offset_and_turned_pages") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let input = make_offset_input(dir.path());
+    // The page spans x 100..712, y 200..992 in user space.
+    let input = make_one_page(dir.path(), "offset.pdf", [100, 200, 712, 992], 0);
     let out = dir.path().join("signed.pdf");
     // No --image: the signer's name and time as text. X,Y count from the page's corner.
     sign(&[
@@ -698,6 +700,31 @@ fn text_only_visible_signature_lands_on_a_page_with_an_offset_box() {
     for expected in ["Ký bởi / Signed by", "Nguyễn Văn An", "+07:00"] {
         assert!(shown.contains(expected), "{expected:?} not in {shown:?}");
     }
+
+    // A page shown turned a quarter: the rectangle is given as shown (842 x 595) and the
+    // appearance is turned against the page, which validators accept as any other.
+    let turned = make_one_page(dir.path(), "turned.pdf", [0, 0, 595, 842], 90);
+    let out = dir.path().join("turned-signed.pdf");
+    let image = workspace().join("crates/pades/assets/demo/signature.png");
+    sign(&[
+        p(&turned),
+        "-o",
+        p(&out),
+        "--p12",
+        &cert("signer-ec.p12"),
+        "--visible",
+        "1:600,20,200,80",
+        "--image",
+        p(&image),
+    ]);
+    // Shown lower-left 600,20 is user space 595-20-80, 600; shown width runs up user y.
+    assert_eq!(
+        signature_widget_rect(&out),
+        vec![495.0, 600.0, 575.0, 800.0]
+    );
+    assert_sound(signature(&pyhanko(&tools, &out), "Signature1"));
+    assert_pdfsig_valid(&out, 1);
+    assert_qpdf_clean(&out);
 }
 
 #[test]
