@@ -21,6 +21,10 @@ pub trait Source {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// All the bytes when the source is already in memory, so ranges are read without a copy.
+    fn as_bytes(&self) -> Option<&[u8]> {
+        None
+    }
 }
 
 impl Source for [u8] {
@@ -38,6 +42,9 @@ impl Source for [u8] {
         buf[..n].copy_from_slice(&self[start..start + n]);
         Ok(n)
     }
+    fn as_bytes(&self) -> Option<&[u8]> {
+        Some(self)
+    }
 }
 
 impl Source for Vec<u8> {
@@ -46,6 +53,9 @@ impl Source for Vec<u8> {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         self.as_slice().read_at(offset, buf)
+    }
+    fn as_bytes(&self) -> Option<&[u8]> {
+        Some(self)
     }
 }
 
@@ -69,6 +79,9 @@ impl<T: Source + ?Sized> Source for &T {
     }
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         (**self).read_at(offset, buf)
+    }
+    fn as_bytes(&self) -> Option<&[u8]> {
+        (**self).as_bytes()
     }
 }
 
@@ -1145,9 +1158,19 @@ impl<S: Source> Reader<S> {
         len: u64,
         sink: &mut dyn FnMut(&[u8]) -> io::Result<()>,
     ) -> io::Result<()> {
-        let mut buf = vec![0u8; 1 << 20];
-        let mut pos = offset;
+        const CHUNK: usize = 1 << 20;
         let end = offset.saturating_add(len).min(self.src.len());
+        if let Some(bytes) = self.src.as_bytes() {
+            // In memory: hand out the source's own bytes instead of copying them.
+            let start = usize::try_from(offset.min(end)).unwrap_or(bytes.len());
+            let stop = usize::try_from(end).unwrap_or(bytes.len()).min(bytes.len());
+            for chunk in bytes[start.min(stop)..stop].chunks(CHUNK) {
+                sink(chunk)?;
+            }
+            return Ok(());
+        }
+        let mut buf = vec![0u8; (end.saturating_sub(offset) as usize).min(CHUNK)];
+        let mut pos = offset;
         while pos < end {
             let want = ((end - pos) as usize).min(buf.len());
             let n = self.src.read_at(pos, &mut buf[..want])?;

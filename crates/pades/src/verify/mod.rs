@@ -107,6 +107,10 @@ impl<S: Source + ?Sized> Source for Prefix<'_, S> {
         let n = buf.len().min((self.len - offset) as usize);
         self.src.read_at(offset, &mut buf[..n])
     }
+    fn as_bytes(&self) -> Option<&[u8]> {
+        let bytes = self.src.as_bytes()?;
+        bytes.get(..usize::try_from(self.len).ok()?.min(bytes.len()))
+    }
 }
 
 /// Validation material the document carries in its /DSS.
@@ -670,7 +674,7 @@ fn decode_gap(gap: &[u8]) -> Option<Vec<u8>> {
         .copied()
         .filter(|b| !b.is_ascii_whitespace())
         .collect();
-    if digits.len() % 2 != 0 || !digits.iter().all(u8::is_ascii_hexdigit) {
+    if !digits.len().is_multiple_of(2) || !digits.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
     hex::decode(&digits).ok()
