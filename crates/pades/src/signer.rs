@@ -331,14 +331,17 @@ impl PemSigner {
         options: SignerOptions,
     ) -> Result<Self, SignerError> {
         let key_bytes = read_file("private key", key)?;
-        let pkey = PKey::private_key_from_pem(&key_bytes)
+        // The callback answers OpenSSL's pass-phrase request with nothing, so an encrypted
+        // key fails here instead of OpenSSL prompting on the terminal.
+        let pkey = PKey::private_key_from_pem_callback(&key_bytes, |_| Ok(0))
             .or_else(|_| PKey::private_key_from_der(&key_bytes))
             .map_err(|_| {
-                bad_content(
-                    "private key",
-                    key,
-                    "not an unencrypted PEM or DER private key",
-                )
+                let why = if contains(&key_bytes, b"ENCRYPTED") {
+                    "an encrypted key: use a PKCS#12 file with --p12 and --p12-password-env"
+                } else {
+                    "not an unencrypted PEM or DER private key"
+                };
+                bad_content("private key", key, why)
             })?;
         let mut certs = read_certificates(certificate)?;
         let cert = certs.remove(0);
@@ -665,4 +668,8 @@ pub(crate) mod tests {
         assert!(text.contains("<redacted>"));
         assert!(!text.contains("BEGIN"));
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

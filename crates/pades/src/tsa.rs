@@ -199,12 +199,15 @@ pub fn build_request(
 }
 
 /// Big-endian bytes with a leading zero when the top bit is set, so INTEGERs stay positive.
+/// The minimal DER content octets of the non-negative integer `bytes` (big-endian): leading
+/// zero bytes dropped, one zero put back where the top bit would otherwise make it negative.
 fn positive(bytes: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(bytes.len() + 1);
-    if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+    let digits = strip_zeros(bytes);
+    let mut v = Vec::with_capacity(digits.len() + 1);
+    if digits.first().is_none_or(|b| b & 0x80 != 0) {
         v.push(0);
     }
-    v.extend_from_slice(bytes);
+    v.extend_from_slice(digits);
     v
 }
 
@@ -707,4 +710,19 @@ pub(crate) mod tests {
         assert!(TsaClient::new("not a url").is_err());
         assert!(TsaClient::new("http://127.0.0.1:9/tsa").is_ok());
     }
+
+    #[test]
+    fn integers_are_minimal_der() {
+        assert_eq!(positive(&[0, 0, 0x12]), vec![0x12]);
+        assert_eq!(positive(&[0, 0x85, 1]), vec![0, 0x85, 1]);
+        assert_eq!(positive(&[0x85]), vec![0, 0x85]);
+        assert_eq!(positive(&[0, 0]), vec![0]);
+        let nonce = [0, 0x12, 3, 4, 5, 6, 7, 8];
+        let imprint = [7u8; 32];
+        let req = build_request(DigestAlgorithm::Sha256, &imprint, &nonce).unwrap();
+        // The DER decoder refuses non-minimal integers, as OpenSSL-based authorities do.
+        let parsed = TimeStampReq::from_der(&req).unwrap();
+        assert_eq!(parsed.nonce.unwrap().as_bytes(), &nonce[1..]);
+    }
+
 }

@@ -3,6 +3,7 @@
 //! Exit status: 0 when the verdict is `valid`, 1 for any other verdict, 2 when the input
 //! cannot be read as a PDF.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,10 +52,18 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     let report = verify::verify_file(&args.file, &options)
         .with_context(|| format!("{}", args.file.display()))?;
-    if args.json {
-        println!("{}", report.to_json());
+    let text = if args.json {
+        report.to_json()
     } else {
-        println!("{}\n\n{}", report.summary_vi, report.summary_en);
+        format!("{}\n\n{}", report.summary_vi, report.summary_en)
+    };
+    // A reader that went away (`vanthu verify f.pdf | head -1`) is not an error of ours: the
+    // exit status still carries the verdict.
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(e).context("cannot write the report");
+        }
+        _ => {}
     }
     Ok(if report.verdict == Verdict::Valid {
         ExitCode::SUCCESS
