@@ -724,5 +724,4 @@ pub(crate) mod tests {
         let parsed = TimeStampReq::from_der(&req).unwrap();
         assert_eq!(parsed.nonce.unwrap().as_bytes(), &nonce[1..]);
     }
-
 }
