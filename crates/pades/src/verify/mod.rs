@@ -165,6 +165,8 @@ struct Found {
     /// The signature dictionary without /Contents (kept only as a digest, so many large
     /// signatures do not pile up in memory).
     sig: Dictionary,
+    /// The field's value exists but does not parse as a dictionary.
+    unreadable: bool,
     contents_digest: Option<Vec<u8>>,
 }
 
@@ -210,8 +212,10 @@ fn verify_reader<S: Source>(
             continue;
         }
         let Some(v) = f.dict.get("V") else { continue };
-        let Ok(mut sig) = reader.resolve_dict(v) else {
-            continue;
+        // A signed field whose value cannot be read is a broken signature, not no signature.
+        let (mut sig, unreadable) = match reader.resolve_dict(v) {
+            Ok(sig) => (sig, false),
+            Err(_) => (Dictionary::new(), true),
         };
         let contents_digest = sig.remove("Contents").and_then(|c| {
             c.as_string()
@@ -221,6 +225,7 @@ fn verify_reader<S: Source>(
             field: f.name,
             field_dict: f.dict,
             sig,
+            unreadable,
             contents_digest,
         });
         if found.len() >= MAX_SIGNATURES {
@@ -377,6 +382,15 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         token: None,
         problems: Vec::new(),
     };
+    if c.found.unreadable {
+        fail(
+            &mut c,
+            Indication::TotalFailed,
+            SubIndication::FormatFailure,
+            "the signature dictionary is damaged and cannot be read",
+        );
+        return c;
+    }
     let file_len = reader.len();
     let raw: Option<Vec<i64>> = c
         .found
