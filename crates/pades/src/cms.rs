@@ -1007,9 +1007,9 @@ pub fn check_integrity(
             hash == r.hash
         })
     });
-    let key = match openssl::x509::X509::from_der(cert_der).and_then(|c| c.public_key()) {
-        Ok(k) => k,
-        Err(_) => {
+    let key = match crate::trust::parse_certificate(cert_der).map(|c| c.public_key()) {
+        Some(Ok(k)) => k,
+        _ => {
             out.problem = Some("the signer certificate's public key cannot be read".into());
             return out;
         }

@@ -452,7 +452,9 @@ fn load_legacy_provider() -> bool {
 
 /// Largest signature the certificate's key can produce, in bytes.
 pub fn signature_len_bound(certificate_der: &[u8]) -> Option<usize> {
-    let key = X509::from_der(certificate_der).ok()?.public_key().ok()?;
+    let key = crate::trust::parse_certificate(certificate_der)?
+        .public_key()
+        .ok()?;
     match key.id() {
         Id::RSA | Id::RSA_PSS => Some(key.size()),
         // DER ECDSA-Sig-Value: two INTEGERs of the field size, each with a possible sign byte.

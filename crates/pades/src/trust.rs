@@ -2,7 +2,9 @@
 //! revocation status from CRLs and OCSP responses, and key-usage rules for signers and
 //! time-stamping authorities.
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 use openssl::asn1::Asn1TimeRef;
@@ -18,6 +20,35 @@ use crate::revocation::{is_self_issued, issued_by, names_equal};
 
 /// Most anchors read from one folder.
 const MAX_ANCHOR_FILES: usize = 10_000;
+
+/// Most certificates [`parse_certificate`] keeps parsed; the cache starts over when full.
+const MAX_CACHED_CERTIFICATES: usize = 1024;
+
+/// Parses a DER certificate, reusing the parse of identical DER seen earlier in the process.
+///
+/// OpenSSL 3 decodes the public key of every certificate it reads through its provider
+/// decoders, which costs more than the rest of verifying a small signed PDF, and the same
+/// signer and CA certificates come back document after document. Parsed certificates are
+/// immutable and reference-counted, so sharing them changes nothing but the time taken.
+pub fn parse_certificate(der: &[u8]) -> Option<X509> {
+    static CACHE: OnceLock<Mutex<HashMap<Vec<u8>, X509>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    let lock = || {
+        cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(cert) = lock().get(der) {
+        return Some(cert.clone());
+    }
+    let cert = X509::from_der(der).ok()?;
+    let mut map = lock();
+    if map.len() >= MAX_CACHED_CERTIFICATES {
+        map.clear();
+    }
+    map.insert(der.to_vec(), cert.clone());
+    Some(cert)
+}
 
 // OpenSSL X509_V_ERR_* codes (stable across OpenSSL versions).
 const ERR_UNABLE_TO_GET_ISSUER_CERT: i32 = 2;
@@ -481,6 +512,20 @@ mod tests {
 
     fn cert(name: &str) -> X509 {
         X509::from_pem(&std::fs::read(dev(name)).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn parsed_certificates_are_reused_and_bad_der_is_refused() {
+        let der = cert("signer-rsa.pem").to_der().unwrap();
+        for _ in 0..2 {
+            let parsed = parse_certificate(&der).unwrap();
+            assert_eq!(parsed.to_der().unwrap(), der);
+        }
+        let other = cert("issuing-ca.pem").to_der().unwrap();
+        assert_eq!(parse_certificate(&other).unwrap().to_der().unwrap(), other);
+        assert!(parse_certificate(&der[..der.len() - 1]).is_none());
+        assert!(parse_certificate(b"not a certificate").is_none());
+        assert!(parse_certificate(&[]).is_none());
     }
 
     fn anchors() -> TrustAnchors {

@@ -280,10 +280,12 @@ impl WrittenUpdate {
                 "signature does not fit the reserved /Contents space",
             ));
         }
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
         let start = (c_at - self.base_len) as usize + 1;
-        for (i, b) in der.iter().enumerate() {
-            let hex = format!("{b:02X}");
-            self.bytes[start + 2 * i..start + 2 * i + 2].copy_from_slice(hex.as_bytes());
+        let out = &mut self.bytes[start..start + 2 * der.len()];
+        for (pair, b) in out.chunks_exact_mut(2).zip(der) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0x0f)];
         }
         Ok(())
     }

@@ -527,7 +527,7 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 c.signer_cert = token
                     .tsa_certificate
                     .as_deref()
-                    .and_then(|d| X509::from_der(d).ok());
+                    .and_then(trust::parse_certificate);
                 c.token = Some(token);
             }
             Err(e) => fail(
@@ -583,7 +583,7 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         c.parsed = Some(parsed);
         return c;
     };
-    c.signer_cert = X509::from_der(&cert_der).ok();
+    c.signer_cert = trust::parse_certificate(&cert_der);
     let Some(document_digest) = digest_for(alg) else {
         fail(
             &mut c,
@@ -726,7 +726,7 @@ fn tsa_trust(
     let Some(cert) = token
         .tsa_certificate
         .as_deref()
-        .and_then(|d| X509::from_der(d).ok())
+        .and_then(trust::parse_certificate)
     else {
         return TsaTrust {
             problems: vec!["the time-stamp authority's certificate is missing".into()],
@@ -738,7 +738,7 @@ fn tsa_trust(
         .certificates
         .iter()
         .chain(extra)
-        .filter_map(|d| X509::from_der(d).ok())
+        .filter_map(|d| trust::parse_certificate(d))
         .collect();
     let path = trust::validate_path(&options.anchors, &cert, &helpers, token.gen_time);
     let mut problems = Vec::new();
@@ -936,7 +936,7 @@ fn judge<S: Source>(
         } else {
             let helpers: Vec<X509> = helpers_der
                 .iter()
-                .filter_map(|d| X509::from_der(d).ok())
+                .filter_map(|d| trust::parse_certificate(d))
                 .collect();
             let path = trust::validate_path(&options.anchors, cert, &helpers, validation_time);
             signer_chain = path.chain.clone();
