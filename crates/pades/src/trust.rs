@@ -77,6 +77,8 @@ pub enum TrustError {
 #[derive(Clone, Default)]
 pub struct TrustAnchors {
     certs: Vec<X509>,
+    /// The DER of each of `certs`, in the same order, for comparisons.
+    ders: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for TrustAnchors {
@@ -110,9 +112,10 @@ impl TrustAnchors {
 
     /// Adds one certificate (ignored when already present).
     pub fn add(&mut self, cert: X509) {
-        let der = cert.to_der().ok();
-        if !self.certs.iter().any(|c| c.to_der().ok() == der) {
+        let Ok(der) = cert.to_der() else { return };
+        if !self.ders.contains(&der) {
             self.certs.push(cert);
+            self.ders.push(der);
         }
     }
 
@@ -174,8 +177,7 @@ impl TrustAnchors {
     }
 
     fn contains(&self, cert: &X509) -> bool {
-        let der = cert.to_der().ok();
-        self.certs.iter().any(|c| c.to_der().ok() == der)
+        cert.to_der().is_ok_and(|der| self.ders.contains(&der))
     }
 }
 
@@ -334,7 +336,7 @@ pub fn check_revocation(
         if is_self_issued(cert) || (anchors.contains(cert) && i + 1 == chain.len()) {
             continue;
         }
-        let Some(issuer) = chain.get(i + 1).filter(|iss| issued_by(cert, iss)) else {
+        let Some(issuer) = chain.get(i + 1).filter(|iss| issued_by_cached(cert, iss)) else {
             out.push(CertificateRevocation {
                 subject: display_name(cert.subject_name()),
                 status: RevocationStatus::Unknown,
@@ -350,6 +352,37 @@ pub fn check_revocation(
         });
     }
     out
+}
+
+/// Most certificate pairs [`issued_by_cached`] remembers; it starts over when full.
+const MAX_CACHED_ISSUERS: usize = 1024;
+
+/// [`issued_by`] remembered per exact pair of certificates (keyed by both DER encodings): the
+/// signature check behind it is an OpenSSL verification each time, and the same signer and CA
+/// pairs come back document after document.
+fn issued_by_cached(cert: &X509, issuer: &X509) -> bool {
+    type Pairs = HashMap<(Vec<u8>, Vec<u8>), bool>;
+    static CACHE: OnceLock<Mutex<Pairs>> = OnceLock::new();
+    let (Ok(cert_der), Ok(issuer_der)) = (cert.to_der(), issuer.to_der()) else {
+        return issued_by(cert, issuer);
+    };
+    let cache = CACHE.get_or_init(Mutex::default);
+    let lock = || {
+        cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let key = (cert_der, issuer_der);
+    if let Some(known) = lock().get(&key) {
+        return *known;
+    }
+    let result = issued_by(cert, issuer);
+    let mut map = lock();
+    if map.len() >= MAX_CACHED_ISSUERS {
+        map.clear();
+    }
+    map.insert(key, result);
+    result
 }
 
 fn judge(
@@ -526,6 +559,22 @@ mod tests {
         assert!(parse_certificate(&der[..der.len() - 1]).is_none());
         assert!(parse_certificate(b"not a certificate").is_none());
         assert!(parse_certificate(&[]).is_none());
+    }
+
+    #[test]
+    fn remembered_issuers_give_the_same_answers() {
+        let (signer, ca, root) = (
+            cert("signer-rsa.pem"),
+            cert("issuing-ca.pem"),
+            cert("root-ca.pem"),
+        );
+        for _ in 0..2 {
+            assert!(issued_by_cached(&signer, &ca));
+            assert!(issued_by_cached(&ca, &root));
+            assert!(!issued_by_cached(&ca, &signer));
+            assert!(!issued_by_cached(&signer, &root));
+            assert!(!issued_by_cached(&signer, &signer));
+        }
     }
 
     fn anchors() -> TrustAnchors {
