@@ -345,6 +345,10 @@ fn sign_work<W: Work>(
     signer: &dyn Signer,
     opts: &SignOptions,
 ) -> Result<SignReport, SignError> {
+    let time = opts
+        .signing_time
+        .unwrap_or_else(|| Utc::now().fixed_offset());
+    check_validity_period(signer, time)?;
     let tsa = match (&opts.tsa_url, opts.level) {
         (Some(url), _) => Some(TsaClient::new(url)?),
         (None, Level::BB) => None,
@@ -389,6 +393,37 @@ fn sign_work<W: Work>(
     }
     report.output_len = work.len()?;
     Ok(report)
+}
+
+/// Refuses to sign outside the signer certificate's validity period: every validator would
+/// reject the result, and the official should learn it now rather than from the recipient.
+fn check_validity_period(
+    signer: &dyn Signer,
+    time: DateTime<FixedOffset>,
+) -> Result<(), SignError> {
+    let unreadable = || SignError::Refused("the signer's certificate cannot be read".into());
+    let cert = openssl::x509::X509::from_der(signer.certificate()).map_err(|_| unreadable())?;
+    let at = openssl::asn1::Asn1Time::from_unix(time.timestamp()).map_err(|_| unreadable())?;
+    let before_start = cert
+        .not_before()
+        .compare(&at)
+        .map_err(|_| unreadable())?
+        .is_gt();
+    let after_end = cert
+        .not_after()
+        .compare(&at)
+        .map_err(|_| unreadable())?
+        .is_lt();
+    if before_start || after_end {
+        return Err(SignError::Refused(format!(
+            "the signer's certificate is valid from {} to {}, not at the signing time {}: \
+             a signature made with it would not be valid",
+            cert.not_before(),
+            cert.not_after(),
+            time.to_rfc3339()
+        )));
+    }
+    Ok(())
 }
 
 /// Extends signed files from B-B/B-T to B-LT or B-LTA: the DSS for every signature, then
@@ -1336,9 +1371,23 @@ mod tests {
     }
 
     #[test]
+    fn refuses_to_sign_outside_the_certificate_validity() {
+        let input = simple_pdf();
+        for when in ["2020-01-01T00:00:00+07:00", "2099-01-01T00:00:00+07:00"] {
+            let opts = SignOptions {
+                signing_time: Some(DateTime::parse_from_rfc3339(when).unwrap()),
+                ..SignOptions::default()
+            };
+            let err = sign_bytes(&input, &rsa_signer(), &opts).unwrap_err();
+            assert!(matches!(err, SignError::Refused(_)), "{when}: {err}");
+            assert!(err.to_string().contains("valid from"), "{err}");
+        }
+    }
+
+    #[test]
     fn signs_incrementally_with_an_intact_cms() {
         let input = simple_pdf();
-        let time = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+07:00").unwrap();
+        let time = DateTime::parse_from_rfc3339("2026-11-22T15:00:00+07:00").unwrap();
         let opts = SignOptions {
             signing_time: Some(time),
             reason: Some("Phê duyệt".into()),
@@ -1352,7 +1401,7 @@ mod tests {
         assert_eq!(sig.get_name("SubFilter"), Some(&b"ETSI.CAdES.detached"[..]));
         assert_eq!(
             sig.get("M").unwrap().as_string().unwrap().bytes,
-            b"D:20261122100000+07'00'"
+            b"D:20261122150000+07'00'"
         );
         let reader = Reader::new(out.as_slice()).unwrap();
         assert_eq!(reader.revisions().len(), 2);
@@ -1564,7 +1613,7 @@ mod tests {
         // The shown lower-left corner is user space's lower-right one.
         assert_eq!(placed, rect(525.0, 10.0, 100.0, 50.0));
         let signer = rsa_signer();
-        let time = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+07:00").unwrap();
+        let time = DateTime::parse_from_rfc3339("2026-11-22T15:00:00+07:00").unwrap();
         let opts = SignOptions {
             visible: Some(VisibleSignature {
                 page: 1,
@@ -1581,7 +1630,7 @@ mod tests {
 
     #[test]
     fn a_visible_signature_off_its_page_is_refused() {
-        let time = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+07:00").unwrap();
+        let time = DateTime::parse_from_rfc3339("2026-11-22T15:00:00+07:00").unwrap();
         let signer = rsa_signer();
         let file = offset_pdf();
         // In user space the page starts at 150,250: 10,20 is off it.
@@ -1652,7 +1701,7 @@ mod tests {
         prepared.extend_from_slice(&up.write().unwrap().bytes);
 
         let signer = rsa_signer();
-        let time = DateTime::parse_from_rfc3339("2026-11-22T10:00:00+07:00").unwrap();
+        let time = DateTime::parse_from_rfc3339("2026-11-22T15:00:00+07:00").unwrap();
         let opts = SignOptions {
             field_name: Some("KyChinh".into()),
             visible: Some(VisibleSignature {

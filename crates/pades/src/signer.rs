@@ -463,6 +463,10 @@ pub fn signature_len_bound(certificate_der: &[u8]) -> Option<usize> {
     }
 }
 
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -670,8 +674,4 @@ pub(crate) mod tests {
         assert!(text.contains("<redacted>"));
         assert!(!text.contains("BEGIN"));
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -244,7 +244,7 @@ fn signed_appearances_render_and_stay_valid() {
     if !tool("pdftoppm") || !tool("pdftotext") || !tool("pdfsig") {
         return;
     }
-    let time = DateTime::parse_from_rfc3339("2026-11-22T10:15:00+07:00").unwrap();
+    let time = DateTime::parse_from_rfc3339("2026-11-22T15:15:00+07:00").unwrap();
     let official = appearance::official(
         Rect {
             x: 330.0,
@@ -298,7 +298,7 @@ fn signed_appearances_render_and_stay_valid() {
     for expected in [
         "Chủ tịch Nguyễn Văn An",
         "Số: 125/QĐ-UBND",
-        "2026-11-22T10:15:00+07:00",
+        "2026-11-22T15:15:00+07:00",
     ] {
         assert!(text.contains(expected), "{expected:?} not in {text:?}");
     }
