@@ -794,48 +794,91 @@ fn off_page_rectangles_and_output_onto_the_input_are_refused() {
 }
 
 #[test]
-fn time_stamps_signed_by_a_certificate_not_for_time_stamping_are_refused() {
+fn a_time_stamp_authority_without_time_stamping_usage_does_not_start() {
     // The seal's certificate (no timeStamping extended key usage) posing as a TSA.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port");
-    let mut tsa = Command::new(env!("CARGO_BIN_EXE_vanthu"))
-        .args(["tsa", "--listen", &addr.to_string()])
+    let out = Command::new(env!("CARGO_BIN_EXE_vanthu"))
+        .args(["tsa", "--listen", "127.0.0.1:0"])
         .args(["--cert", &cert("seal.pem"), "--key", &cert("seal.key")])
         .args(["--chain", &cert("chain.pem")])
-        .stdout(Stdio::null())
+        .output()
+        .expect("run vanthu tsa");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("timeStamping"), "{stderr}");
+}
+
+#[test]
+fn time_stamp_authority_reports_the_port_it_bound() {
+    let mut tsa = Command::new(env!("CARGO_BIN_EXE_vanthu"))
+        .args(["tsa", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start vanthu tsa");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(addr).is_err() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(tsa.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _ = tsa.kill();
+    let _ = tsa.wait();
+    let port: u16 = line
+        .trim_end()
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    assert_ne!(port, 0, "{line}");
+}
+
+#[test]
+fn digest_is_chosen_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let input = make_input(dir.path());
-    let out = dir.path().join("out.pdf");
-    let url = format!("http://{addr}/");
-    let o = vanthu(&[
-        "sign",
+    let out = dir.path().join("sha512.pdf");
+    sign(&[
         p(&input),
         "-o",
         p(&out),
         "--p12",
-        &cert("signer-rsa.p12"),
-        "--level",
-        "B-T",
-        "--tsa",
-        &url,
+        &cert("signer-ec.p12"),
+        "--digest",
+        "sha512",
     ]);
-    let _ = tsa.kill();
-    let _ = tsa.wait();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        !o.status.success(),
-        "a token from a non-TSA certificate was used"
+    let o = vanthu(&["verify", p(&out), "--json", "--trust", &cert("root-ca.pem")]);
+    let report: Value = serde_json::from_slice(&o.stdout).expect("a JSON report");
+    assert_eq!(report["verdict"], "valid", "{report}");
+    assert_eq!(
+        report["signatures"][0]["digest_algorithm"], "sha512",
+        "{report}"
     );
+}
+
+#[test]
+fn an_unset_password_variable_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_input(dir.path());
+    let out = dir.path().join("out.pdf");
+    let o = Command::new(env!("CARGO_BIN_EXE_vanthu"))
+        .args([
+            "sign",
+            p(&input),
+            "-o",
+            p(&out),
+            "--p12",
+            &cert("signer-rsa.p12"),
+        ])
+        .args(["--p12-password-env", "VANTHU_TEST_UNSET_PASSWORD"])
+        .env_remove("VANTHU_TEST_UNSET_PASSWORD")
+        .output()
+        .expect("run vanthu");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("timeStamping"), "{stderr}");
+    assert!(stderr.contains("VANTHU_TEST_UNSET_PASSWORD"), "{stderr}");
     assert!(!out.exists());
 }
 

@@ -10,7 +10,7 @@ use vanthu_pades::appearance::{self, Rect, StampLabel};
 use vanthu_pades::pdf::Reader;
 use vanthu_pades::revocation;
 use vanthu_pades::sign::{self, Level, SignOptions, VisibleSignature};
-use vanthu_pades::signer::{PemSigner, Pkcs12Signer, Signer, SignerOptions};
+use vanthu_pades::signer::{DigestAlgorithm, PemSigner, Pkcs12Signer, Signer, SignerOptions};
 
 /// Options of `vanthu sign`.
 #[derive(Debug, Clone, Args)]
@@ -90,6 +90,10 @@ pub struct SignArgs {
     /// Use RSASSA-PSS instead of PKCS#1 v1.5 with RSA keys
     #[arg(long)]
     pub pss: bool,
+
+    /// Digest algorithm [default: sha256, or sha384 for P-384 keys]
+    #[arg(long, value_enum, value_name = "ALG")]
+    pub digest: Option<DigestArg>,
 
     /// Take revocation data (CRL/OCSP files or folders) from here instead of fetching it
     #[arg(long, value_name = "PATH")]
@@ -226,15 +230,48 @@ fn say(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
+/// Digest algorithms offered on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DigestArg {
+    /// SHA-256
+    Sha256,
+    /// SHA-384
+    Sha384,
+    /// SHA-512
+    Sha512,
+}
+
+impl From<DigestArg> for DigestAlgorithm {
+    fn from(d: DigestArg) -> Self {
+        match d {
+            DigestArg::Sha256 => DigestAlgorithm::Sha256,
+            DigestArg::Sha384 => DigestAlgorithm::Sha384,
+            DigestArg::Sha512 => DigestAlgorithm::Sha512,
+        }
+    }
+}
+
 fn load_signer(args: &SignArgs) -> anyhow::Result<Box<dyn Signer>> {
     let options = SignerOptions {
-        digest: None,
+        digest: args.digest.map(DigestAlgorithm::from),
         pss: args.pss,
     };
     match (&args.p12, &args.key, &args.cert) {
         (Some(p12), None, None) => {
-            let password = std::env::var(&args.p12_password_env).unwrap_or_default();
-            Ok(Box::new(Pkcs12Signer::from_file(p12, &password, options)?))
+            // An unset variable means an empty password, which some PKCS#12 files have; if
+            // that fails, say the variable was unset rather than only "wrong password".
+            let var = &args.p12_password_env;
+            let (password, unset) = match std::env::var(var) {
+                Ok(p) => (p, false),
+                Err(_) => (String::new(), true),
+            };
+            match Pkcs12Signer::from_file(p12, &password, options) {
+                Ok(signer) => Ok(Box::new(signer)),
+                Err(e) if unset => Err(anyhow!(
+                    "{e} (the password is read from the environment variable {var}, which is not set)"
+                )),
+                Err(e) => Err(e.into()),
+            }
         }
         (None, Some(key), Some(cert)) => Ok(Box::new(PemSigner::from_files(
             key,

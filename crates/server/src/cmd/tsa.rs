@@ -10,7 +10,8 @@ use std::sync::Arc;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use anyhow::Context;
 use clap::Args;
-use vanthu_pades::signer::{Pkcs12Signer, SignerOptions};
+use vanthu_pades::signer::{parse_certificates, Pkcs12Signer, SignerOptions};
+use vanthu_pades::trust::{check_usage, Usage};
 use vanthu_pades::tsa::{Authority, QUERY_MEDIA_TYPE, REPLY_MEDIA_TYPE};
 
 /// The development TSA key, certificate and issuing CA, embedded so the command works from any
@@ -63,7 +64,10 @@ struct State {
 /// Runs the authority until interrupted.
 pub fn run(args: TsaArgs) -> anyhow::Result<ExitCode> {
     let authority = match (&args.cert, &args.key) {
-        (Some(cert), Some(key)) => Authority::from_pem_files(cert, key, args.chain.as_deref())?,
+        (Some(cert), Some(key)) => {
+            check_tsa_certificate(cert)?;
+            Authority::from_pem_files(cert, key, args.chain.as_deref())?
+        }
         _ => Authority::new(Arc::new(Pkcs12Signer::from_der(
             DEV_TSA_P12,
             DEV_P12_PASSWORD,
@@ -78,7 +82,12 @@ pub fn run(args: TsaArgs) -> anyhow::Result<ExitCode> {
             .collect(),
     };
     let state = web::Data::new(State { authority, crls });
-    let listen = args.listen.clone();
+    let listener = std::net::TcpListener::bind(&args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    // The bound address, so that port 0 is reported as the port actually chosen.
+    let listen = listener
+        .local_addr()
+        .context("cannot read the bound address")?;
     actix_web::rt::System::new().block_on(async move {
         let server = HttpServer::new(move || {
             App::new()
@@ -88,12 +97,24 @@ pub fn run(args: TsaArgs) -> anyhow::Result<ExitCode> {
                 .default_service(web::post().to(timestamp))
         })
         .workers(2)
-        .bind(&listen)
+        .listen(listener)
         .with_context(|| format!("cannot listen on {listen}"))?;
         println!("time-stamp authority listening on http://{listen}/");
         server.run().await.context("time-stamp authority stopped")
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Refuses a certificate that validators would not accept on a time-stamp token, before the
+/// authority hands out a single one.
+fn check_tsa_certificate(path: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let certs =
+        parse_certificates(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let cert = certs
+        .first()
+        .with_context(|| format!("{}: no certificate", path.display()))?;
+    check_usage(cert, Usage::TimeStamping).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 fn read_crls(dir: &std::path::Path) -> anyhow::Result<HashMap<String, Vec<u8>>> {
