@@ -454,7 +454,7 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
             if key != "Annots" {
                 self.note(
                     ModificationLevel::Other,
-                    format!("OTHER: page {num} /{key} changed"),
+                    format!("OTHER: page object {num}: /{key} changed"),
                 );
                 continue;
             }
@@ -472,19 +472,22 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
                 .resolve_dict(&Object::Reference(a))
                 .unwrap_or_default();
             if self.is_document_timestamp_field(&dict) {
-                self.note(ModificationLevel::LtaUpdates, format!("LTA_UPDATES: SigFieldCreationRule: document time-stamp widget {} added to page {page}", a.num));
+                self.note(ModificationLevel::LtaUpdates, format!("LTA_UPDATES: SigFieldCreationRule: document time-stamp widget {} added to page object {page}", a.num));
             } else if dict.name_is("Subtype", "Widget") {
                 self.note(
                     ModificationLevel::FormFilling,
                     format!(
-                        "FORM_FILLING: SigFieldCreationRule: widget {} added to page {page}",
+                        "FORM_FILLING: SigFieldCreationRule: widget {} added to page object {page}",
                         a.num
                     ),
                 );
             } else {
                 self.note(
                     ModificationLevel::Annotations,
-                    format!("ANNOTATIONS: annotation {} added to page {page}", a.num),
+                    format!(
+                        "ANNOTATIONS: annotation {} added to page object {page}",
+                        a.num
+                    ),
                 );
             }
         }
