@@ -354,23 +354,30 @@ impl PemSigner {
     }
 }
 
-impl Signer for PemSigner {
-    fn certificate(&self) -> &[u8] {
-        &self.0.certificate
-    }
-    fn chain(&self) -> &[Vec<u8>] {
-        &self.0.chain
-    }
-    fn digest(&self) -> DigestAlgorithm {
-        self.0.digest
-    }
-    fn signature_algorithm(&self) -> SignatureAlgorithm {
-        self.0.algorithm
-    }
-    fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignerError> {
-        self.0.sign(data)
-    }
+/// Both file-based signers are a [`SoftwareKey`] loaded in different ways.
+macro_rules! software_signer {
+    ($name:ident) => {
+        impl Signer for $name {
+            fn certificate(&self) -> &[u8] {
+                &self.0.certificate
+            }
+            fn chain(&self) -> &[Vec<u8>] {
+                &self.0.chain
+            }
+            fn digest(&self) -> DigestAlgorithm {
+                self.0.digest
+            }
+            fn signature_algorithm(&self) -> SignatureAlgorithm {
+                self.0.algorithm
+            }
+            fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignerError> {
+                self.0.sign(data)
+            }
+        }
+    };
 }
+
+software_signer!(PemSigner);
 
 /// A key, certificate and chain from a PKCS#12 (.p12/.pfx) file.
 #[derive(Debug)]
@@ -422,23 +429,7 @@ impl Pkcs12Signer {
     }
 }
 
-impl Signer for Pkcs12Signer {
-    fn certificate(&self) -> &[u8] {
-        &self.0.certificate
-    }
-    fn chain(&self) -> &[Vec<u8>] {
-        &self.0.chain
-    }
-    fn digest(&self) -> DigestAlgorithm {
-        self.0.digest
-    }
-    fn signature_algorithm(&self) -> SignatureAlgorithm {
-        self.0.algorithm
-    }
-    fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignerError> {
-        self.0.sign(data)
-    }
-}
+software_signer!(Pkcs12Signer);
 
 /// Loads OpenSSL's legacy provider (next to the default one) once per process; false when it is
 /// not installed.
