@@ -161,15 +161,7 @@ impl Database {
                 .limit(i64::from(page.per_page()))
                 .offset(offset(page))
                 .load(conn)?;
-            Ok(Paged {
-                items: rows
-                    .into_iter()
-                    .map(Unit::try_from)
-                    .collect::<Result<_, _>>()?,
-                page: page.page(),
-                per_page: page.per_page(),
-                total: u64::try_from(total).map_err(StoreError::corrupt)?,
-            })
+            paged(rows, page, total)
         })
     }
 
@@ -212,6 +204,26 @@ pub(crate) fn subtree_pattern(prefix: &UnitPath) -> String {
 
 pub(crate) fn offset(page: PageRequest) -> i64 {
     i64::try_from(page.offset()).unwrap_or(i64::MAX)
+}
+
+/// One page of rows, turned into domain values, with the count of all matching rows.
+pub(crate) fn paged<R, T>(
+    rows: Vec<R>,
+    page: PageRequest,
+    total: i64,
+) -> Result<Paged<T>, StoreError>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    Ok(Paged {
+        items: rows
+            .into_iter()
+            .map(T::try_from)
+            .collect::<Result<_, _>>()?,
+        page: page.page(),
+        per_page: page.per_page(),
+        total: u64::try_from(total).map_err(StoreError::corrupt)?,
+    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::db::{insert_returning_id, DbConnection};
 use crate::error::{classify, missing};
 use crate::schema::{sessions, units, users};
 use crate::time::{from_millis, now, to_millis};
-use crate::units::{load_unit, offset, subtree_pattern};
+use crate::units::{load_unit, offset, paged, subtree_pattern};
 use crate::{Database, StoreError};
 
 /// Consecutive failed logins after which an account is locked.
@@ -232,15 +232,7 @@ impl Database {
                 .limit(i64::from(page.per_page()))
                 .offset(offset(page))
                 .load(conn)?;
-            Ok(Paged {
-                items: rows
-                    .into_iter()
-                    .map(User::try_from)
-                    .collect::<Result<_, _>>()?,
-                page: page.page(),
-                per_page: page.per_page(),
-                total: u64::try_from(total).map_err(StoreError::corrupt)?,
-            })
+            paged(rows, page, total)
         })
     }
 
