@@ -921,7 +921,18 @@ fn bad_input_gives_one_line_and_no_output() {
     let key = cert("signer-rsa.key");
     let crt = cert("signer-rsa.pem");
     let p12 = cert("signer-rsa.p12");
+    let long_stamp = "Số 12/QĐ-UBND ".repeat(200);
     let cases: Vec<Vec<&str>> = vec![
+        vec![p(&input), "-o", p(&out), "--p12", &p12, "--stamp", " "],
+        vec![
+            p(&input),
+            "-o",
+            p(&out),
+            "--p12",
+            &p12,
+            "--stamp",
+            &long_stamp,
+        ],
         vec![p(&not_pdf), "-o", p(&out), "--key", &key, "--cert", &crt],
         vec![p(&missing), "-o", p(&out), "--key", &key, "--cert", &crt],
         vec![p(&input), "-o", p(&out), "--key", &crt, "--cert", &crt],

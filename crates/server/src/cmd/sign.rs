@@ -182,6 +182,9 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
         }
         None => match &args.stamp {
             Some(number) => {
+                if number.trim().is_empty() {
+                    bail!("--stamp needs the text to show, e.g. --stamp \"Số: 12/QĐ-UBND\"");
+                }
                 let file = open_input()?;
                 let reader = Reader::new(&file)
                     .with_context(|| format!("cannot read {}", args.input.display()))?;
@@ -189,7 +192,10 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
                 let shown = sign::shown_page(&reader, 1)?;
                 let label = StampLabel::Number(number.clone());
                 let mut appearance = appearance::stamp(shown, &label, signing_time)?;
-                appearance.rect = sign::place_on_page(&reader, 1, appearance.rect)?;
+                appearance.rect =
+                    sign::place_on_page(&reader, 1, appearance.rect).map_err(|_| {
+                        anyhow!("the --stamp text is too long to fit at the top right of page 1")
+                    })?;
                 Some(VisibleSignature {
                     page: 1,
                     appearance,
