@@ -273,8 +273,8 @@ impl Report {
             summary_vi: String::new(),
             summary_en: String::new(),
         };
-        report.summary_en = report.text_en();
-        report.summary_vi = report.text_vi();
+        report.summary_en = report.text(&ENGLISH);
+        report.summary_vi = report.text(&VIETNAMESE);
         report
     }
 
@@ -283,37 +283,34 @@ impl Report {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into())
     }
 
-    fn text_en(&self) -> String {
-        let mut s = format!("Verdict: {}.", self.verdict.as_str());
+    /// The short summary in one language; `problems` are worded in English only, so only the
+    /// English text quotes the first one.
+    fn text(&self, w: &Wording) -> String {
+        let mut s = format!("{}: {}.", w.conclusion, (w.verdict)(self.verdict));
         if self.signatures.is_empty() {
-            s.push_str(" The file has no signatures.");
+            s.push_str(&format!(" {}", w.no_signatures));
         }
         for (i, sig) in self.signatures.iter().enumerate() {
-            let who = sig.signer.as_deref().unwrap_or("unknown signer");
+            let who = sig.signer.as_deref().unwrap_or(w.unknown_signer);
             let what = match sig.kind {
-                SignatureKind::DocumentTimestamp => "document time-stamp",
-                SignatureKind::Certification => "certification signature",
-                SignatureKind::Approval => "signature",
+                SignatureKind::DocumentTimestamp => w.document_timestamp,
+                SignatureKind::Certification => w.certification,
+                SignatureKind::Approval => w.approval,
             };
+            let intact = if sig.intact { w.intact } else { w.broken };
+            let trusted = if sig.trusted { w.trusted } else { w.untrusted };
             s.push_str(&format!(
-                "\n{}. {} \"{}\" by {}: {}, {}",
+                "\n{}. {what} \"{}\" {} {who}: {intact}, {trusted}",
                 i + 1,
-                what,
                 sig.field,
-                who,
-                if sig.intact { "intact" } else { "BROKEN" },
-                if sig.trusted {
-                    "trusted"
-                } else {
-                    "not trusted"
-                },
+                w.by,
             ));
             let changes = match sig.modification {
-                ModificationLevel::None => "no changes after signing",
-                ModificationLevel::LtaUpdates => "only validation data added after signing",
-                ModificationLevel::FormFilling => "form filled or signed after signing",
-                ModificationLevel::Annotations => "annotations changed after signing",
-                ModificationLevel::Other => "CONTENT CHANGED after signing",
+                ModificationLevel::None => w.changes[0],
+                ModificationLevel::LtaUpdates => w.changes[1],
+                ModificationLevel::FormFilling => w.changes[2],
+                ModificationLevel::Annotations => w.changes[3],
+                ModificationLevel::Other => w.changes[4],
             };
             s.push_str(&format!(", {changes}"));
             if let Some(l) = sig.level {
@@ -324,68 +321,86 @@ impl Report {
                 .as_deref()
                 .or(sig.signing_time.as_deref())
             {
-                s.push_str(&format!(", time {t}"));
+                s.push_str(&format!(", {} {t}", w.time));
             }
-            s.push_str(&format!(" — {}.", sig.status.as_str()));
-            if let Some(p) = sig.problems.first() {
-                s.push_str(&format!(" {p}."));
+            s.push_str(&format!(" — {}.", (w.verdict)(sig.status)));
+            if w.quotes_problems {
+                if let Some(p) = sig.problems.first() {
+                    s.push_str(&format!(" {p}."));
+                }
             }
-        }
-        s
-    }
-
-    fn text_vi(&self) -> String {
-        let mut s = format!("Kết luận: {}.", self.verdict.vi());
-        if self.signatures.is_empty() {
-            s.push_str(" Tệp không có chữ ký số nào.");
-        }
-        for (i, sig) in self.signatures.iter().enumerate() {
-            let who = sig.signer.as_deref().unwrap_or("không rõ người ký");
-            let what = match sig.kind {
-                SignatureKind::DocumentTimestamp => "dấu thời gian tài liệu",
-                SignatureKind::Certification => "chữ ký chứng nhận",
-                SignatureKind::Approval => "chữ ký",
-            };
-            s.push_str(&format!(
-                "\n{}. {} \"{}\" của {}: {}, {}",
-                i + 1,
-                what,
-                sig.field,
-                who,
-                if sig.intact {
-                    "nguyên vẹn"
-                } else {
-                    "BỊ HỎNG"
-                },
-                if sig.trusted {
-                    "chứng thư tin cậy"
-                } else {
-                    "chứng thư không tin cậy"
-                },
-            ));
-            let changes = match sig.modification {
-                ModificationLevel::None => "không thay đổi sau khi ký",
-                ModificationLevel::LtaUpdates => "chỉ bổ sung dữ liệu kiểm tra hiệu lực",
-                ModificationLevel::FormFilling => "chỉ điền biểu mẫu hoặc ký thêm",
-                ModificationLevel::Annotations => "có thay đổi chú thích",
-                ModificationLevel::Other => "NỘI DUNG ĐÃ BỊ THAY ĐỔI sau khi ký",
-            };
-            s.push_str(&format!(", {changes}"));
-            if let Some(l) = sig.level {
-                s.push_str(&format!(", PAdES {}", l.as_str()));
-            }
-            if let Some(t) = sig
-                .timestamp_time
-                .as_deref()
-                .or(sig.signing_time.as_deref())
-            {
-                s.push_str(&format!(", thời điểm {t}"));
-            }
-            s.push_str(&format!(" — {}.", sig.status.vi()));
         }
         s
     }
 }
+
+/// The words of the text summary in one language.
+struct Wording {
+    conclusion: &'static str,
+    verdict: fn(Verdict) -> &'static str,
+    no_signatures: &'static str,
+    unknown_signer: &'static str,
+    document_timestamp: &'static str,
+    certification: &'static str,
+    approval: &'static str,
+    by: &'static str,
+    intact: &'static str,
+    broken: &'static str,
+    trusted: &'static str,
+    untrusted: &'static str,
+    /// None, LTA updates, form filling, annotations, other.
+    changes: [&'static str; 5],
+    time: &'static str,
+    quotes_problems: bool,
+}
+
+const ENGLISH: Wording = Wording {
+    conclusion: "Verdict",
+    verdict: Verdict::as_str,
+    no_signatures: "The file has no signatures.",
+    unknown_signer: "unknown signer",
+    document_timestamp: "document time-stamp",
+    certification: "certification signature",
+    approval: "signature",
+    by: "by",
+    intact: "intact",
+    broken: "BROKEN",
+    trusted: "trusted",
+    untrusted: "not trusted",
+    changes: [
+        "no changes after signing",
+        "only validation data added after signing",
+        "form filled or signed after signing",
+        "annotations changed after signing",
+        "CONTENT CHANGED after signing",
+    ],
+    time: "time",
+    quotes_problems: true,
+};
+
+const VIETNAMESE: Wording = Wording {
+    conclusion: "Kết luận",
+    verdict: Verdict::vi,
+    no_signatures: "Tệp không có chữ ký số nào.",
+    unknown_signer: "không rõ người ký",
+    document_timestamp: "dấu thời gian tài liệu",
+    certification: "chữ ký chứng nhận",
+    approval: "chữ ký",
+    by: "của",
+    intact: "nguyên vẹn",
+    broken: "BỊ HỎNG",
+    trusted: "chứng thư tin cậy",
+    untrusted: "chứng thư không tin cậy",
+    changes: [
+        "không thay đổi sau khi ký",
+        "chỉ bổ sung dữ liệu kiểm tra hiệu lực",
+        "chỉ điền biểu mẫu hoặc ký thêm",
+        "có thay đổi chú thích",
+        "NỘI DUNG ĐÃ BỊ THAY ĐỔI sau khi ký",
+    ],
+    time: "thời điểm",
+    quotes_problems: false,
+};
 
 /// The worst signature status wins; no signatures means unsigned.
 fn file_verdict(signatures: &[SignatureReport]) -> Verdict {
