@@ -57,6 +57,19 @@ fn check(env: &TestEnv, json: bool) -> (Option<i32>, String) {
 }
 
 #[test]
+fn check_exits_cleanly_every_time() {
+    // A short-lived command once exited while the connection pool was still opening a
+    // connection in the background, and crashed in libpq/OpenSSL's exit handlers about one
+    // run in three on PostgreSQL.
+    let env = TestEnv::new();
+    drop(env.serve_demo(&[]));
+    for run in 0..20 {
+        let (code, report) = check(&env, false);
+        assert_eq!(code, Some(0), "run {run}: {report}");
+    }
+}
+
+#[test]
 fn check_refuses_a_data_directory_without_a_database() {
     let env = TestEnv::new();
     // Without DATABASE_URL the database is the SQLite file in the data directory, whatever

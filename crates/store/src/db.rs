@@ -203,9 +203,13 @@ impl Database {
             Backend::Sqlite => 4,
             Backend::Postgres => 10,
         };
+        // No idle minimum: r2d2 tops an idle minimum up from a background thread, and a
+        // short-lived command (`vanthu check`) exiting while that thread is still inside
+        // libpq/OpenSSL can crash in the library's exit handlers. Connections are opened when
+        // asked for and then kept.
         let pool = Pool::builder()
             .max_size(max_size)
-            .min_idle(Some(1))
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
