@@ -568,25 +568,7 @@ pub(crate) mod tests {
     fn weak_rsa_and_other_curves_are_rejected_without_leaking_keys() {
         let dir = tempfile::tempdir().unwrap();
         let check = |key: PKey<Private>, expect: &str| {
-            let mut b = openssl::x509::X509Builder::new().unwrap();
-            b.set_version(2).unwrap();
-            let serial = openssl::bn::BigNum::from_u32(7)
-                .unwrap()
-                .to_asn1_integer()
-                .unwrap();
-            b.set_serial_number(&serial).unwrap();
-            let mut name = openssl::x509::X509NameBuilder::new().unwrap();
-            name.append_entry_by_text("CN", "weak").unwrap();
-            let name = name.build();
-            b.set_subject_name(&name).unwrap();
-            b.set_issuer_name(&name).unwrap();
-            b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
-                .unwrap();
-            b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap())
-                .unwrap();
-            b.set_pubkey(&key).unwrap();
-            b.sign(&key, MessageDigest::sha256()).unwrap();
-            let cert = b.build();
+            let cert = self_signed(&key, "weak");
             let kp = dir.path().join("k.pem");
             let cp = dir.path().join("c.pem");
             let pem = key.private_key_to_pem_pkcs8().unwrap();
@@ -606,6 +588,29 @@ pub(crate) mod tests {
             PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap(),
             "unsupported elliptic curve",
         );
+    }
+
+    /// A one-day self-signed certificate for `key`, for keys the development PKI lacks.
+    fn self_signed(key: &PKey<Private>, cn: &str) -> X509 {
+        let mut b = openssl::x509::X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        let serial = openssl::bn::BigNum::from_u32(7)
+            .unwrap()
+            .to_asn1_integer()
+            .unwrap();
+        b.set_serial_number(&serial).unwrap();
+        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", cn).unwrap();
+        let name = name.build();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
+            .unwrap();
+        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap())
+            .unwrap();
+        b.set_pubkey(key).unwrap();
+        b.sign(key, MessageDigest::sha256()).unwrap();
+        b.build()
     }
 
     #[test]
@@ -636,20 +641,7 @@ pub(crate) mod tests {
         let mut ctx = openssl::pkey_ctx::PkeyCtx::new_id(Id::RSA_PSS).unwrap();
         ctx.keygen_init().unwrap();
         let key = ctx.keygen().unwrap();
-        let mut b = openssl::x509::X509Builder::new().unwrap();
-        b.set_version(2).unwrap();
-        let mut name = openssl::x509::X509NameBuilder::new().unwrap();
-        name.append_entry_by_text("CN", "pss").unwrap();
-        let name = name.build();
-        b.set_subject_name(&name).unwrap();
-        b.set_issuer_name(&name).unwrap();
-        b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
-            .unwrap();
-        b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(1).unwrap())
-            .unwrap();
-        b.set_pubkey(&key).unwrap();
-        b.sign(&key, MessageDigest::sha256()).unwrap();
-        let cert = b.build();
+        let cert = self_signed(&key, "pss");
         let (kp, cp) = (dir.path().join("pss.key"), dir.path().join("pss.pem"));
         std::fs::write(&kp, key.private_key_to_pem_pkcs8().unwrap()).unwrap();
         std::fs::write(&cp, cert.to_pem().unwrap()).unwrap();
