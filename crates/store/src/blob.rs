@@ -442,6 +442,9 @@ mod tests {
         // Another handle, as another server instance sharing the folder would have.
         assert_eq!(store.cleanup_temp().unwrap(), 0);
         assert!(live.exists());
+        // Unlock explicitly: a child process forked by a concurrent test holds a copy of this
+        // descriptor until it execs, and would keep the lock alive past a mere close.
+        writer.unlock().unwrap();
         drop(writer);
         assert_eq!(store.cleanup_temp().unwrap(), 1);
         assert!(!live.exists());
