@@ -6,6 +6,9 @@
 pub mod diff;
 pub mod report;
 
+#[cfg(test)]
+mod legal_files;
+
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -20,8 +23,8 @@ use crate::trust::{self, PathStatus, RevocationStatus, TrustAnchors, Usage};
 use crate::tsa::{self, TimestampToken};
 
 pub use report::{
-    Coverage, DssSummary, Indication, ModificationLevel, PadesLevel, Report, RevocationSummary,
-    SignatureKind, SignatureReport, SubIndication, Verdict,
+    Coverage, DssSummary, Indication, ModificationLevel, Note, PadesLevel, Report,
+    RevocationSummary, SignatureKind, SignatureReport, SubIndication, Verdict,
 };
 
 /// Most signatures examined in one file.
@@ -181,10 +184,10 @@ struct Checked {
     parsed: Option<ParsedSignedData>,
     signer_cert: Option<X509>,
     intact: bool,
-    failure: Option<(Indication, SubIndication, String)>,
+    failure: Option<(Indication, SubIndication, Note)>,
     /// For document time-stamps: the token itself; for signatures: the signature time-stamp.
     token: Option<TimestampToken>,
-    problems: Vec<String>,
+    problems: Vec<Note>,
 }
 
 fn verify_reader<S: Source>(
@@ -356,8 +359,7 @@ fn field_lock<S: Source>(reader: &Reader<S>, found: &Found) -> Option<diff::Fiel
     })
 }
 
-fn fail(c: &mut Checked, indication: Indication, sub: SubIndication, why: impl Into<String>) {
-    let why = why.into();
+fn fail(c: &mut Checked, indication: Indication, sub: SubIndication, why: Note) {
     c.problems.push(why.clone());
     c.intact = false;
     if c.failure.is_none() {
@@ -387,7 +389,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            "the signature dictionary is damaged and cannot be read",
+            Note::new(
+                "the signature dictionary is damaged and cannot be read",
+                "từ điển chữ ký bị hỏng, không đọc được",
+            ),
         );
         return c;
     }
@@ -417,9 +422,15 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             .as_ref()
             .is_some_and(|r| r.len() == 4 && r[2].saturating_add(r[3]) > file_len as i64)
         {
-            "the signed byte range extends beyond the end of the file (truncated or damaged)"
+            Note::new(
+                "the signed byte range extends beyond the end of the file (truncated or damaged)",
+                "vùng dữ liệu được ký vượt quá cuối tệp (tệp bị cắt cụt hoặc bị hỏng)",
+            )
         } else {
-            "the /ByteRange is missing or malformed"
+            Note::new(
+                "the /ByteRange is missing or malformed",
+                "thiếu /ByteRange hoặc /ByteRange sai cấu trúc",
+            )
         };
         fail(
             &mut c,
@@ -440,7 +451,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            "the /Contents gap has an impossible size",
+            Note::new(
+                "the /Contents gap has an impossible size",
+                "khoảng trống /Contents có kích thước không thể có",
+            ),
         );
         return c;
     }
@@ -451,7 +465,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 &mut c,
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
-                "the /Contents gap cannot be read",
+                Note::new(
+                    "the /Contents gap cannot be read",
+                    "không đọc được khoảng trống /Contents",
+                ),
             );
             return c;
         }
@@ -463,7 +480,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 &mut c,
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
-                "the bytes outside the signed range are not exactly the /Contents hex string",
+                Note::new(
+                    "the bytes outside the signed range are not exactly the /Contents hex string",
+                    "phần nằm ngoài vùng được ký không đúng là chuỗi hex /Contents",
+                ),
             );
             return c;
         }
@@ -475,7 +495,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            "the unsigned gap does not hold this signature's /Contents",
+            Note::new(
+                "the unsigned gap does not hold this signature's /Contents",
+                "khoảng trống không được ký không chứa /Contents của chữ ký này",
+            ),
         );
         return c;
     }
@@ -486,7 +509,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 &mut c,
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
-                format!("the signature container is malformed: {e}"),
+                Note::new(
+                    format!("the signature container is malformed: {e}"),
+                    format!("khối dữ liệu chữ ký (CMS) sai cấu trúc: {e}"),
+                ),
             );
             return c;
         }
@@ -511,12 +537,22 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                         &mut c,
                         Indication::TotalFailed,
                         SubIndication::HashFailure,
-                        "the document time-stamp does not match the document",
+                        Note::new(
+                            "the document time-stamp does not match the document",
+                            "dấu thời gian tài liệu không khớp với tài liệu",
+                        ),
                     );
                 } else if !token.integrity.intact() {
-                    let why = token.integrity.problem.clone().unwrap_or_else(|| {
-                        "the time-stamp token's signature does not verify".into()
-                    });
+                    let why = match &token.integrity.problem {
+                        Some(p) => Note::new(
+                            p.clone(),
+                            format!("không kiểm tra được chữ ký của dấu thời gian ({p})"),
+                        ),
+                        None => Note::new(
+                            "the time-stamp token's signature does not verify",
+                            "chữ ký của dấu thời gian không đúng",
+                        ),
+                    };
                     fail(
                         &mut c,
                         Indication::TotalFailed,
@@ -534,7 +570,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 &mut c,
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
-                format!("the document time-stamp is malformed: {e}"),
+                Note::new(
+                    format!("the document time-stamp is malformed: {e}"),
+                    format!("dấu thời gian tài liệu sai cấu trúc: {e}"),
+                ),
             ),
         }
         c.parsed = Some(parsed);
@@ -546,9 +585,15 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            format!(
-                "a PDF signature holds exactly one signer, this one holds {}",
-                parsed.signer_count
+            Note::new(
+                format!(
+                    "a PDF signature holds exactly one signer, this one holds {}",
+                    parsed.signer_count
+                ),
+                format!(
+                    "chữ ký PDF chỉ có đúng một người ký, chữ ký này có {}",
+                    parsed.signer_count
+                ),
             ),
         );
         c.parsed = Some(parsed);
@@ -559,9 +604,15 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::Indeterminate,
             SubIndication::CryptoConstraintsFailure,
-            format!(
-                "digest algorithm {} is not accepted",
-                parsed.signer.digest_oid
+            Note::new(
+                format!(
+                    "digest algorithm {} is not accepted",
+                    parsed.signer.digest_oid
+                ),
+                format!(
+                    "thuật toán băm {} không được chấp nhận",
+                    parsed.signer.digest_oid
+                ),
             ),
         );
         c.parsed = Some(parsed);
@@ -578,7 +629,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::Indeterminate,
             SubIndication::NoSigningCertificateFound,
-            "the signer's certificate is not in the signature",
+            Note::new(
+                "the signer's certificate is not in the signature",
+                "chứng thư số của người ký không có trong chữ ký",
+            ),
         );
         c.parsed = Some(parsed);
         return c;
@@ -589,7 +643,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            "the signed bytes cannot be read",
+            Note::new(
+                "the signed bytes cannot be read",
+                "không đọc được phần dữ liệu được ký",
+            ),
         );
         c.parsed = Some(parsed);
         return c;
@@ -601,35 +658,47 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            "the signature does not sign detached data (content type mismatch)",
+            Note::new(
+                "the signature does not sign detached data (content type mismatch)",
+                "chữ ký không ký dữ liệu tách rời (kiểu nội dung không khớp)",
+            ),
         );
     } else if let Some(p) = &check.problem {
         fail(
             &mut c,
             Indication::Indeterminate,
             SubIndication::CryptoConstraintsFailure,
-            p.clone(),
+            Note::new(p.clone(), format!("không kiểm tra được chữ ký ({p})")),
         );
     } else if !check.message_digest_ok {
         fail(
             &mut c,
             Indication::TotalFailed,
             SubIndication::HashFailure,
-            "the document was changed inside the signed range (digest mismatch)",
+            Note::new(
+                "the document was changed inside the signed range (digest mismatch)",
+                "tài liệu đã bị thay đổi trong vùng được ký (giá trị băm không khớp)",
+            ),
         );
     } else if !check.signature_ok {
         fail(
             &mut c,
             Indication::TotalFailed,
             SubIndication::SigCryptoFailure,
-            "the signature value does not verify",
+            Note::new(
+                "the signature value does not verify",
+                "giá trị chữ ký không đúng",
+            ),
         );
     } else if check.signing_certificate_ok == Some(false) {
         fail(
             &mut c,
             Indication::Indeterminate,
             SubIndication::NoSigningCertificateFound,
-            "signing-certificate attribute names another certificate",
+            Note::new(
+                "signing-certificate attribute names another certificate",
+                "thuộc tính signing-certificate chỉ tới một chứng thư số khác",
+            ),
         );
     }
     if parsed
@@ -638,8 +707,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         .contains(&cms::ID_SIGNING_TIME)
         && c.found.sig.name_is("SubFilter", "ETSI.CAdES.detached")
     {
-        c.problems
-            .push("signing-time is a signed attribute, which PAdES baseline forbids".into());
+        c.problems.push(Note::new(
+            "signing-time is a signed attribute, which PAdES baseline forbids",
+            "signing-time nằm trong các thuộc tính được ký, điều PAdES baseline không cho phép",
+        ));
     }
 
     // Signature time-stamp: its imprint is the digest of the signature value.
@@ -656,14 +727,20 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                         &mut c,
                         Indication::TotalFailed,
                         SubIndication::HashFailure,
-                        "the signature time-stamp does not cover this signature",
+                        Note::new(
+                            "the signature time-stamp does not cover this signature",
+                            "dấu thời gian không phải là dấu thời gian của chữ ký này",
+                        ),
                     );
                 } else if !token.integrity.intact() {
                     fail(
                         &mut c,
                         Indication::TotalFailed,
                         SubIndication::SigCryptoFailure,
-                        "the signature time-stamp's own signature does not verify",
+                        Note::new(
+                            "the signature time-stamp's own signature does not verify",
+                            "chữ ký của chính dấu thời gian không đúng",
+                        ),
                     );
                 }
                 c.token = Some(token);
@@ -672,7 +749,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 &mut c,
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
-                format!("the signature time-stamp is malformed: {e}"),
+                Note::new(
+                    format!("the signature time-stamp is malformed: {e}"),
+                    format!("dấu thời gian của chữ ký sai cấu trúc: {e}"),
+                ),
             ),
         }
     }
@@ -729,7 +809,10 @@ fn tsa_trust(
         .and_then(trust::parse_certificate)
     else {
         return TsaTrust {
-            problems: vec!["the time-stamp authority's certificate is missing".into()],
+            problems: vec![Note::new(
+                "the time-stamp authority's certificate is missing",
+                "thiếu chứng thư số của đơn vị cấp dấu thời gian",
+            )],
             chain: vec![],
             revocation: RevocationSummary::NotChecked,
         };
@@ -743,13 +826,14 @@ fn tsa_trust(
     let path = trust::validate_path(&options.anchors, &cert, &helpers, token.gen_time);
     let mut problems = Vec::new();
     if path.status != PathStatus::Valid {
-        problems.push(format!(
-            "time-stamp authority not trusted: {}",
-            path_text(&path.status)
+        let why = path_text(&path.status);
+        problems.push(Note::new(
+            format!("time-stamp authority not trusted: {}", why.en),
+            format!("đơn vị cấp dấu thời gian không tin cậy được: {}", why.vi),
         ));
     }
     if let Err(e) = trust::check_usage(&cert, Usage::TimeStamping) {
-        problems.push(e);
+        problems.push(usage_note(Usage::TimeStamping, e));
     }
     let revs = trust::check_revocation(&path.chain, &options.anchors, crls, ocsps, token.gen_time);
     let revocation = if path.status != PathStatus::Valid {
@@ -758,7 +842,10 @@ fn tsa_trust(
         .iter()
         .any(|r| matches!(r.status, RevocationStatus::Revoked { .. }))
     {
-        problems.push("the time-stamp authority's certificate is revoked".into());
+        problems.push(Note::new(
+            "the time-stamp authority's certificate is revoked",
+            "chứng thư số của đơn vị cấp dấu thời gian đã bị thu hồi",
+        ));
         RevocationSummary::Revoked
     } else if revs.iter().any(|r| r.status == RevocationStatus::Unknown) {
         RevocationSummary::Unknown
@@ -775,21 +862,44 @@ fn tsa_trust(
 /// What was found about a time-stamp authority.
 struct TsaTrust {
     /// Why it is not trusted; empty when trusted.
-    problems: Vec<String>,
+    problems: Vec<Note>,
     /// Its certification path (leaf first).
     chain: Vec<X509>,
     /// Revocation status of that path.
     revocation: RevocationSummary,
 }
 
-fn path_text(s: &PathStatus) -> String {
+fn path_text(s: &PathStatus) -> Note {
     match s {
-        PathStatus::Valid => "valid".into(),
-        PathStatus::NoChain(t) => format!("no path to a trust anchor ({t})"),
-        PathStatus::Expired(t) => format!("certificate expired ({t})"),
-        PathStatus::NotYetValid(t) => format!("certificate not yet valid ({t})"),
-        PathStatus::Invalid(t) => format!("certificate path invalid ({t})"),
+        PathStatus::Valid => Note::new("valid", "hợp lệ"),
+        PathStatus::NoChain(t) => Note::new(
+            format!("no path to a trust anchor ({t})"),
+            format!("không có đường dẫn tới chứng thư gốc tin cậy ({t})"),
+        ),
+        PathStatus::Expired(t) => Note::new(
+            format!("certificate expired ({t})"),
+            format!("chứng thư số đã hết hạn ({t})"),
+        ),
+        PathStatus::NotYetValid(t) => Note::new(
+            format!("certificate not yet valid ({t})"),
+            format!("chứng thư số chưa có hiệu lực ({t})"),
+        ),
+        PathStatus::Invalid(t) => Note::new(
+            format!("certificate path invalid ({t})"),
+            format!("đường dẫn chứng thư không hợp lệ ({t})"),
+        ),
     }
+}
+
+/// A key-usage failure from [`trust::check_usage`] (worded in English there) for the report.
+fn usage_note(usage: Usage, en: String) -> Note {
+    let vi = match usage {
+        Usage::DocumentSigning => "mục đích sử dụng khóa của chứng thư số không cho phép ký",
+        Usage::TimeStamping => {
+            "chứng thư số của đơn vị cấp dấu thời gian thiếu mục đích sử dụng timeStamping"
+        }
+    };
+    Note::new(en, vi)
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -971,7 +1081,10 @@ fn judge<S: Source>(
                     {
                         trusted = false;
                         revocation = RevocationSummary::Revoked;
-                        let why = format!("certificate of {} is revoked", r.subject);
+                        let why = Note::new(
+                            format!("certificate of {} is revoked", r.subject),
+                            format!("chứng thư số của {} đã bị thu hồi", r.subject),
+                        );
                         problems.push(why.clone());
                         let sub = if proven.is_some() {
                             SubIndication::Revoked
@@ -986,13 +1099,16 @@ fn judge<S: Source>(
                         failure.get_or_insert((ind, sub, why));
                     } else if revs.iter().any(|r| r.status == RevocationStatus::Unknown) {
                         revocation = RevocationSummary::Unknown;
-                        problems.push(
-                            "no revocation data for part of the chain (checked soft-fail)".into(),
-                        );
+                        problems.push(Note::new(
+                            "no revocation data for part of the chain (checked soft-fail)",
+                            "không có dữ liệu thu hồi cho một phần chuỗi chứng thư \
+                             (kiểm tra theo chế độ soft-fail: không ảnh hưởng kết luận)",
+                        ));
                     } else {
                         revocation = RevocationSummary::Good;
                     }
                     if let Err(e) = trust::check_usage(cert, Usage::DocumentSigning) {
+                        let e = usage_note(Usage::DocumentSigning, e);
                         trusted = false;
                         problems.push(e.clone());
                         failure.get_or_insert((
@@ -1074,10 +1190,16 @@ fn judge<S: Source>(
         modification != ModificationLevel::Other && level_value(modification) <= allowed;
     if !docmdp_ok && c.intact {
         let why = match permission {
-            Some(p) if modification != ModificationLevel::Other => {
-                format!("changes after signing exceed the certification's permission (P={p})")
-            }
-            _ => "the document was changed after signing in ways no rule allows".to_string(),
+            Some(p) if modification != ModificationLevel::Other => Note::new(
+                format!("changes after signing exceed the certification's permission (P={p})"),
+                format!(
+                    "các thay đổi sau khi ký vượt quá quyền mà chữ ký chứng nhận cho phép (P={p})"
+                ),
+            ),
+            _ => Note::new(
+                "the document was changed after signing in ways no rule allows",
+                "tài liệu đã bị thay đổi sau khi ký theo cách không quy tắc nào cho phép",
+            ),
         };
         problems.push(why.clone());
         failure.get_or_insert((
@@ -1130,6 +1252,7 @@ fn judge<S: Source>(
             dedup.push(p);
         }
     }
+    let (problems, problems_vi) = dedup.into_iter().map(|n| (n.en, n.vi)).unzip();
     SignatureReport {
         field: c.found.field.clone(),
         kind: c.kind,
@@ -1166,7 +1289,8 @@ fn judge<S: Source>(
         indication,
         sub_indication,
         status,
-        problems: dedup,
+        problems,
+        problems_vi,
     }
 }
 
