@@ -16,7 +16,7 @@ use der::asn1::{OctetString, SetOfVec};
 use der::oid::ObjectIdentifier;
 use der::{Any, Decode, Encode, Sequence};
 use openssl::hash::MessageDigest;
-use openssl::pkey::{PKey, Public};
+use openssl::pkey::{Id, PKey, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Verifier};
 use spki::AlgorithmIdentifierOwned;
@@ -25,6 +25,12 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::Certificate;
 
+use crate::algorithms::{
+    signature_hash, HashAlgorithm, ECDSA_SHA224, ECDSA_SHA256, ECDSA_SHA384, ECDSA_SHA3_224,
+    ECDSA_SHA3_256, ECDSA_SHA3_384, ECDSA_SHA3_512, ECDSA_SHA512, EC_PUBLIC_KEY, ED25519, ED448,
+    MGF1, RSASSA_PSS, RSA_ENCRYPTION, SHA224_WITH_RSA, SHA256_WITH_RSA, SHA384_WITH_RSA,
+    SHA3_224_WITH_RSA, SHA3_256_WITH_RSA, SHA3_384_WITH_RSA, SHA3_512_WITH_RSA, SHA512_WITH_RSA,
+};
 use crate::signer::{DigestAlgorithm, SignatureAlgorithm, Signer, SignerError};
 
 /// Largest CMS structure accepted when reading (a long chain, time-stamp and revocation data fit
@@ -57,17 +63,6 @@ pub const ID_CT_TST_INFO: ObjectIdentifier =
 /// Adobe's revocation-info-archival signed attribute (CRLs/OCSP inside the CMS).
 pub const ID_ADBE_REVOCATION: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113583.1.1.8");
-
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
-const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
 
 /// Errors building or reading CMS structures.
 #[derive(Debug, thiserror::Error)]
@@ -129,15 +124,15 @@ pub struct SigningCertificateV2 {
 
 /// `RSASSA-PSS-params` (RFC 4055).
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-struct RsaPssParams {
+pub(crate) struct RsaPssParams {
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    hash: Option<AlgorithmIdentifierOwned>,
+    pub(crate) hash: Option<AlgorithmIdentifierOwned>,
     #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
-    mask_gen: Option<AlgorithmIdentifierOwned>,
+    pub(crate) mask_gen: Option<AlgorithmIdentifierOwned>,
     #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
-    salt_length: Option<u32>,
+    pub(crate) salt_length: Option<u32>,
     #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
-    trailer_field: Option<u32>,
+    pub(crate) trailer_field: Option<u32>,
 }
 
 fn digest_identifier(digest: DigestAlgorithm) -> AlgorithmIdentifierOwned {
@@ -649,8 +644,8 @@ pub struct ParsedSigner {
     pub sid: SignerId,
     /// `digestAlgorithm` OID.
     pub digest_oid: ObjectIdentifier,
-    /// The digest algorithm when it is one this crate accepts.
-    pub digest: Option<DigestAlgorithm>,
+    /// The digest algorithm when it is one the verifier knows.
+    pub digest: Option<HashAlgorithm>,
     /// `signatureAlgorithm`.
     pub signature_algorithm: AlgorithmIdentifierOwned,
     /// The signature value.
@@ -831,7 +826,7 @@ fn parse_signer_info(raw: &[u8]) -> Result<ParsedSigner, CmsError> {
     let mut parsed = ParsedSigner {
         sid,
         digest_oid: info.digest_alg.oid,
-        digest: DigestAlgorithm::from_oid(&info.digest_alg.oid),
+        digest: HashAlgorithm::from_identifier(&info.digest_alg),
         signature_algorithm: info.signature_algorithm.clone(),
         signature: info.signature.as_bytes().to_vec(),
         signed_attrs_der,
@@ -865,7 +860,7 @@ fn parse_signer_info(raw: &[u8]) -> Result<ParsedSigner, CmsError> {
                                 algorithm: c
                                     .hash_algorithm
                                     .map(|a| a.oid)
-                                    .unwrap_or(DigestAlgorithm::Sha256.oid()),
+                                    .unwrap_or(HashAlgorithm::Sha256.oid()),
                                 hash: c.cert_hash.as_bytes().to_vec(),
                                 serial: c
                                     .issuer_serial
@@ -995,7 +990,7 @@ pub fn check_integrity(
     out.content_type_ok = s.content_type == Some(parsed.econtent_type);
     out.signing_certificate_ok = s.signing_certificate.as_ref().map(|refs| {
         refs.first().is_some_and(|r| {
-            let hash = match DigestAlgorithm::from_oid(&r.algorithm) {
+            let hash = match HashAlgorithm::from_oid(&r.algorithm) {
                 Some(d) => d.digest(cert_der),
                 None if r.algorithm == ObjectIdentifier::new_unwrap("1.3.14.3.2.26") => {
                     openssl::hash::hash(MessageDigest::sha1(), cert_der)
@@ -1021,24 +1016,48 @@ pub fn check_integrity(
     out
 }
 
-/// Verifies a CMS signature value over `data` (the signed attributes, or the content when there
-/// are none) with the certificate's public key.
-pub fn verify_signature_value(
-    public_key: &PKey<Public>,
-    digest: DigestAlgorithm,
+/// How a signatureAlgorithm is computed, once checked against the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scheme {
+    /// RSA PKCS#1 v1.5 or ECDSA over a digest made with `hash`; RSASSA-PSS with its MGF1
+    /// digest and salt length.
+    Hashed {
+        hash: HashAlgorithm,
+        pss: Option<(HashAlgorithm, i32)>,
+    },
+    /// EdDSA (RFC 8032 pure mode): the data itself is signed.
+    Pure,
+}
+
+/// The scheme `algorithm` names for a key of type `key`; unknown identifiers and identifiers
+/// that do not fit the key are unsupported.
+fn signature_scheme(
+    key: Id,
+    digest: HashAlgorithm,
     algorithm: &AlgorithmIdentifierOwned,
-    data: &[u8],
-    signature: &[u8],
-) -> Result<bool, CmsError> {
-    let err = |e: openssl::error::ErrorStack| CmsError::Malformed(e.to_string());
+) -> Result<Scheme, CmsError> {
     let unsupported = || CmsError::UnsupportedAlgorithm(algorithm.oid.to_string());
-    let md_for = |d: DigestAlgorithm| d.message_digest();
-    let (md, pss): (MessageDigest, Option<(MessageDigest, i32)>) = match algorithm.oid {
-        RSA_ENCRYPTION | EC_PUBLIC_KEY => (md_for(digest), None),
-        SHA256_WITH_RSA | ECDSA_SHA256 => (MessageDigest::sha256(), None),
-        SHA384_WITH_RSA | ECDSA_SHA384 => (MessageDigest::sha384(), None),
-        SHA512_WITH_RSA | ECDSA_SHA512 => (MessageDigest::sha512(), None),
-        RSASSA_PSS => {
+    let rsa = key == Id::RSA || key == Id::RSA_PSS;
+    let ec = key == Id::EC;
+    let hashed = |hash: HashAlgorithm| Scheme::Hashed { hash, pss: None };
+    let scheme = match algorithm.oid {
+        RSA_ENCRYPTION if rsa => hashed(digest),
+        EC_PUBLIC_KEY if ec => hashed(digest),
+        SHA224_WITH_RSA | SHA256_WITH_RSA | SHA384_WITH_RSA | SHA512_WITH_RSA
+        | SHA3_224_WITH_RSA | SHA3_256_WITH_RSA | SHA3_384_WITH_RSA | SHA3_512_WITH_RSA
+            if rsa =>
+        {
+            hashed(signature_hash(&algorithm.oid).ok_or_else(unsupported)?)
+        }
+        ECDSA_SHA224 | ECDSA_SHA256 | ECDSA_SHA384 | ECDSA_SHA512 | ECDSA_SHA3_224
+        | ECDSA_SHA3_256 | ECDSA_SHA3_384 | ECDSA_SHA3_512
+            if ec =>
+        {
+            hashed(signature_hash(&algorithm.oid).ok_or_else(unsupported)?)
+        }
+        ED25519 if key == Id::ED25519 => Scheme::Pure,
+        ED448 if key == Id::ED448 => Scheme::Pure,
+        RSASSA_PSS if rsa => {
             let params: RsaPssParams = algorithm
                 .parameters
                 .as_ref()
@@ -1047,32 +1066,69 @@ pub fn verify_signature_value(
             let hash = params
                 .hash
                 .as_ref()
-                .and_then(|h| DigestAlgorithm::from_oid(&h.oid))
+                .and_then(HashAlgorithm::from_identifier)
                 .ok_or_else(unsupported)?;
             let mgf_hash = match &params.mask_gen {
                 Some(m) if m.oid == MGF1 => m
                     .parameters
                     .as_ref()
                     .and_then(|p| p.decode_as::<AlgorithmIdentifierOwned>().ok())
-                    .and_then(|a| DigestAlgorithm::from_oid(&a.oid))
+                    .as_ref()
+                    .and_then(HashAlgorithm::from_identifier)
                     .ok_or_else(unsupported)?,
                 _ => return Err(unsupported()),
             };
-            let salt = params.salt_length.unwrap_or(20) as i32;
-            (md_for(hash), Some((md_for(mgf_hash), salt)))
+            let salt =
+                i32::try_from(params.salt_length.unwrap_or(20)).map_err(|_| unsupported())?;
+            Scheme::Hashed {
+                hash,
+                pss: Some((mgf_hash, salt)),
+            }
         }
         _ => return Err(unsupported()),
     };
-    let mut verifier = Verifier::new(md, public_key).map_err(err)?;
+    // SHAKE256 only appears as the message digest of Ed448 signatures.
+    match scheme {
+        Scheme::Hashed { hash, pss }
+            if hash == HashAlgorithm::Shake256
+                || pss.is_some_and(|(m, _)| m == HashAlgorithm::Shake256) =>
+        {
+            Err(unsupported())
+        }
+        s => Ok(s),
+    }
+}
+
+/// Verifies a CMS signature value over `data` (the signed attributes, or the content when there
+/// are none) with the certificate's public key.
+pub fn verify_signature_value(
+    public_key: &PKey<Public>,
+    digest: HashAlgorithm,
+    algorithm: &AlgorithmIdentifierOwned,
+    data: &[u8],
+    signature: &[u8],
+) -> Result<bool, CmsError> {
+    let err = |e: openssl::error::ErrorStack| CmsError::Malformed(e.to_string());
+    let scheme = signature_scheme(public_key.id(), digest, algorithm)?;
+    let (hash, pss) = match scheme {
+        Scheme::Pure => {
+            let mut verifier = Verifier::new_without_digest(public_key).map_err(err)?;
+            // A malformed signature blob is a failed signature, not a parsing error.
+            return Ok(verifier.verify_oneshot(signature, data).unwrap_or(false));
+        }
+        Scheme::Hashed { hash, pss } => (hash, pss),
+    };
+    let mut verifier = Verifier::new(hash.message_digest(), public_key).map_err(err)?;
     if let Some((mgf, salt)) = pss {
         verifier.set_rsa_padding(Padding::PKCS1_PSS).map_err(err)?;
-        verifier.set_rsa_mgf1_md(mgf).map_err(err)?;
+        verifier
+            .set_rsa_mgf1_md(mgf.message_digest())
+            .map_err(err)?;
         verifier
             .set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))
             .map_err(err)?;
     }
     verifier.update(data).map_err(err)?;
-    // A malformed signature blob is a failed signature, not a parsing error.
     Ok(verifier.verify(signature).unwrap_or(false))
 }
 

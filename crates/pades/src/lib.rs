@@ -1,5 +1,6 @@
 //! PAdES signing and verification (ETSI EN 319 142) over PDF bytes: no database, no HTTP.
 
+pub mod algorithms;
 pub mod appearance;
 
 pub mod cms;

@@ -12,6 +12,7 @@ use der::oid::ObjectIdentifier;
 use der::{Any, Decode, Encode, Sequence};
 use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TspVersion, TstInfo};
 
+use crate::algorithms::HashAlgorithm;
 use crate::cms::{
     assemble_signed_data, check_integrity, pades_signed_attributes, read_all, read_tlv, CmsError,
     IntegrityCheck, ParsedSignedData, ID_CT_TST_INFO,
@@ -241,7 +242,7 @@ pub fn check_response(
         .ok_or_else(|| TsaError::InvalidResponse("granted but no token".into()))?
         .to_der()?;
     let info = read_token(&token, &[])?;
-    if info.digest != Some(digest) || info.imprint != imprint {
+    if info.digest != Some(digest.into()) || info.imprint != imprint {
         return Err(TsaError::InvalidResponse(
             "the token covers a different message imprint".into(),
         ));
@@ -264,8 +265,8 @@ pub fn check_response(
 pub struct TimestampToken {
     /// genTime.
     pub gen_time: DateTime<Utc>,
-    /// Imprint digest algorithm, when supported.
-    pub digest: Option<DigestAlgorithm>,
+    /// Imprint digest algorithm, when known.
+    pub digest: Option<HashAlgorithm>,
     /// The hashed message.
     pub imprint: Vec<u8>,
     /// Nonce bytes, when present.
@@ -315,7 +316,7 @@ pub fn read_token(token_der: &[u8], extra_certs: &[Vec<u8>]) -> Result<Timestamp
     };
     Ok(TimestampToken {
         gen_time: tst.gen_time,
-        digest: DigestAlgorithm::from_oid(&tst.imprint.hash_algorithm.oid),
+        digest: HashAlgorithm::from_identifier(&tst.imprint.hash_algorithm),
         imprint: tst.imprint.hashed_message.as_bytes().to_vec(),
         nonce: tst.nonce,
         serial: tst.serial,

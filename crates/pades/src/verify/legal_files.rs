@@ -5,8 +5,23 @@
 
 use super::*;
 use crate::pdf::reader::tests_support::simple_pdf;
+use crate::pdf::{IncrementalUpdate, PdfString, PlaceholderSpec};
 use crate::sign::{sign_bytes, SignOptions};
 use crate::signer::tests::{dev, rsa_signer};
+
+use ::cms::cert::IssuerAndSerialNumber;
+use ::cms::content_info::{CmsVersion, ContentInfo};
+use ::cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{OctetString, SetOfVec};
+use der::{Any, Decode, Encode};
+use openssl::hash::MessageDigest;
+use openssl::pkey::{PKey, Private};
+use spki::AlgorithmIdentifierOwned;
+
+/// Bytes reserved for the CMS in the builder's /Contents: room for a chain and a token.
+const RESERVED: usize = 24_000;
 
 fn trusted() -> VerifyOptions {
     VerifyOptions {
@@ -14,6 +29,251 @@ fn trusted() -> VerifyOptions {
         offline: true,
         now: None,
     }
+}
+
+/// How the signature field is laid out in the signing revision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FieldShape {
+    /// One dictionary that is both the field and its widget (what most signers write).
+    Merged,
+}
+
+/// What the byte-level signer writes.
+struct Spec<'a> {
+    sub_filter: &'a str,
+    document_timestamp: bool,
+    shape: FieldShape,
+}
+
+impl Spec<'static> {
+    fn pades() -> Self {
+        Self {
+            sub_filter: "ETSI.CAdES.detached",
+            document_timestamp: false,
+            shape: FieldShape::Merged,
+        }
+    }
+}
+
+/// Appends a signing revision to `base` (an invisible signature field on the first page) whose
+/// /Contents is what `make_cms` returns for the bytes the /ByteRange covers.
+fn sign_raw(base: &[u8], spec: &Spec<'_>, make_cms: impl FnOnce(&[u8]) -> Vec<u8>) -> Vec<u8> {
+    let reader = Reader::new(base).unwrap();
+    let mut update = IncrementalUpdate::new(&reader).unwrap();
+    let (root_id, mut catalog) = reader.catalog().unwrap();
+    let page_id = reader.pages().unwrap()[0];
+    let mut page = reader.resolve_dict(&Object::Reference(page_id)).unwrap();
+    let n = reader.fields().unwrap().len();
+
+    let sig_id = update.allocate();
+    let mut sig = Dictionary::new();
+    let kind = if spec.document_timestamp {
+        "DocTimeStamp"
+    } else {
+        "Sig"
+    };
+    sig.set("Type", Object::name(kind));
+    sig.set("Filter", Object::name("Adobe.PPKLite"));
+    sig.set("SubFilter", Object::name(spec.sub_filter));
+    if !spec.document_timestamp {
+        sig.set("M", PdfString::literal("D:20260101090000+07'00'"));
+    }
+    // Values the placeholders replace when written.
+    sig.set("ByteRange", Object::Null);
+    sig.set("Contents", Object::Null);
+    update.set_with_placeholders(
+        sig_id,
+        sig,
+        &[
+            ("ByteRange", PlaceholderSpec::ByteRange),
+            ("Contents", PlaceholderSpec::Contents(RESERVED)),
+        ],
+    );
+
+    let mut widget = Dictionary::new();
+    widget.set("Type", Object::name("Annot"));
+    widget.set("Subtype", Object::name("Widget"));
+    widget.set("Rect", vec![Object::from(0), 0.into(), 0.into(), 0.into()]);
+    widget.set("F", 132);
+    widget.set("P", page_id);
+    let (field_id, widget_id) = match spec.shape {
+        FieldShape::Merged => {
+            widget.set("FT", Object::name("Sig"));
+            widget.set("T", PdfString::text(&format!("Signature{}", n + 1)));
+            widget.set("V", sig_id);
+            let id = update.add(widget);
+            (id, id)
+        }
+    };
+    let mut annots = page
+        .get("Annots")
+        .and_then(|a| reader.resolve(a).ok())
+        .and_then(|a| a.as_array().cloned())
+        .unwrap_or_default();
+    annots.push(Object::Reference(widget_id));
+    page.set("Annots", annots);
+    update.set(page_id, page);
+
+    let mut form = catalog
+        .get("AcroForm")
+        .and_then(|f| reader.resolve_dict(f).ok())
+        .unwrap_or_default();
+    let mut fields = form
+        .get("Fields")
+        .and_then(|f| reader.resolve(f).ok())
+        .and_then(|f| f.as_array().cloned())
+        .unwrap_or_default();
+    fields.push(Object::Reference(field_id));
+    form.set("Fields", fields);
+    form.set("SigFlags", 3);
+    catalog.set("AcroForm", form);
+    update.set(root_id, catalog);
+
+    let mut written = update.write().unwrap();
+    written.patch_byte_range().unwrap();
+    let (before, after) = written.signed_parts().unwrap();
+    let mut signed = base.to_vec();
+    signed.extend_from_slice(before);
+    signed.extend_from_slice(after);
+    let der = make_cms(&signed);
+    written.patch_contents(&der).unwrap();
+    let mut out = base.to_vec();
+    out.extend_from_slice(&written.bytes);
+    out
+}
+
+fn read_dev(name: &str) -> Vec<u8> {
+    std::fs::read(dev(name)).unwrap()
+}
+
+fn issuing_ca() -> (X509, PKey<Private>) {
+    (
+        X509::from_pem(&read_dev("issuing-ca.pem")).unwrap(),
+        PKey::private_key_from_pem(&read_dev("issuing-ca.key")).unwrap(),
+    )
+}
+
+/// A document-signing certificate for `key`, issued by the development issuing CA (which
+/// chains to the trusted development root).
+fn issue(key: &PKey<Private>, common_name: &str) -> X509 {
+    let (ca, ca_key) = issuing_ca();
+    let mut name = openssl::x509::X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("C", "VN").unwrap();
+    name.append_entry_by_text("CN", common_name).unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    let serial: [u8; 12] = rand::random();
+    let serial = openssl::bn::BigNum::from_slice(&serial).unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(ca.subject_name()).unwrap();
+    b.set_pubkey(key).unwrap();
+    b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(30).unwrap())
+        .unwrap();
+    let usage = openssl::x509::extension::KeyUsage::new()
+        .critical()
+        .digital_signature()
+        .non_repudiation()
+        .build()
+        .unwrap();
+    b.append_extension(usage).unwrap();
+    b.sign(&ca_key, MessageDigest::sha256()).unwrap();
+    b.build()
+}
+
+fn algorithm(oid: &str, parameters: Option<Any>) -> AlgorithmIdentifierOwned {
+    AlgorithmIdentifierOwned {
+        oid: der::oid::ObjectIdentifier::new_unwrap(oid),
+        parameters,
+    }
+}
+
+/// A detached SignedData over `content` with the PAdES signed attributes: the message digest
+/// made with `digest`, the signature value computed by `sign` over the DER signed attributes
+/// and labelled `signature_algorithm`, the signer's and the issuing CA's certificates.
+fn signed_data(
+    cert: &X509,
+    digest: (AlgorithmIdentifierOwned, HashAlgorithm),
+    signature_algorithm: AlgorithmIdentifierOwned,
+    sign: impl Fn(&[u8]) -> Vec<u8>,
+    content: &[u8],
+) -> Vec<u8> {
+    let cert_der = cert.to_der().unwrap();
+    let attrs = cms::pades_signed_attributes(
+        &cert_der,
+        DigestAlgorithm::Sha256,
+        &digest.1.digest(content),
+        cms::ID_DATA,
+    )
+    .unwrap();
+    let signature = sign(&attrs.to_der().unwrap());
+    let leaf = x509_cert::Certificate::from_der(&cert_der).unwrap();
+    let ca = x509_cert::Certificate::from_der(&issuing_ca().0.to_der().unwrap()).unwrap();
+    let info = SignerInfo {
+        version: CmsVersion::V1,
+        sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+            issuer: leaf.tbs_certificate.issuer.clone(),
+            serial_number: leaf.tbs_certificate.serial_number.clone(),
+        }),
+        digest_alg: digest.0.clone(),
+        signed_attrs: Some(attrs),
+        signature_algorithm,
+        signature: OctetString::new(signature).unwrap(),
+        unsigned_attrs: None,
+    };
+    let sd = SignedData {
+        version: CmsVersion::V1,
+        digest_algorithms: SetOfVec::try_from(vec![digest.0]).unwrap(),
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: cms::ID_DATA,
+            econtent: None,
+        },
+        certificates: Some(
+            CertificateSet::try_from(vec![
+                ::cms::cert::CertificateChoices::Certificate(leaf),
+                ::cms::cert::CertificateChoices::Certificate(ca),
+            ])
+            .unwrap(),
+        ),
+        crls: None,
+        signer_infos: SignerInfos::try_from(vec![info]).unwrap(),
+    };
+    ContentInfo {
+        content_type: cms::ID_SIGNED_DATA,
+        content: Any::encode_from(&sd).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
+
+/// Signs `data` with `key`: hashed with `md`, or pure (EdDSA) without one; PSS salts as long
+/// as the digest.
+fn raw_signature(
+    key: &PKey<Private>,
+    md: Option<MessageDigest>,
+    pss: bool,
+    data: &[u8],
+) -> Vec<u8> {
+    let mut s = match md {
+        Some(md) => openssl::sign::Signer::new(md, key).unwrap(),
+        None => openssl::sign::Signer::new_without_digest(key).unwrap(),
+    };
+    if pss {
+        s.set_rsa_padding(openssl::rsa::Padding::PKCS1_PSS).unwrap();
+        s.set_rsa_pss_saltlen(openssl::sign::RsaPssSaltlen::DIGEST_LENGTH)
+            .unwrap();
+        s.set_rsa_mgf1_md(md.unwrap()).unwrap();
+    }
+    s.sign_oneshot_to_vec(data).unwrap()
+}
+
+fn ec_key(curve: openssl::nid::Nid) -> PKey<Private> {
+    let group = openssl::ec::EcGroup::from_curve_name(curve).unwrap();
+    PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap()
 }
 
 fn report_of(pdf: &[u8]) -> Report {
@@ -149,5 +409,175 @@ fn summaries_show_time_stamp_times_in_indochina_time() {
     for summary in [&report.summary_en, &report.summary_vi] {
         assert!(summary.contains(&local), "{local} missing from {summary}");
         assert!(!summary.contains(&utc), "{summary}");
+    }
+}
+
+/// A key and the algorithms a signature made with it names.
+struct AlgorithmCase {
+    name: &'static str,
+    key: PKey<Private>,
+    /// The message digest and its identifier.
+    digest: (AlgorithmIdentifierOwned, HashAlgorithm),
+    signature_algorithm: AlgorithmIdentifierOwned,
+    /// The hash inside the signature (none for EdDSA) and whether it is RSASSA-PSS.
+    md: Option<MessageDigest>,
+    pss: bool,
+}
+
+#[test]
+fn eddsa_sha3_and_brainpool_signatures_verify() {
+    use openssl::nid::Nid;
+    let digest = |h: HashAlgorithm| (algorithm(&h.oid().to_string(), None), h);
+    let rsa = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+    let pss_params = |h: HashAlgorithm| {
+        let id = algorithm(&h.oid().to_string(), None);
+        Any::encode_from(&cms::RsaPssParams {
+            hash: Some(id.clone()),
+            mask_gen: Some(algorithm(
+                "1.2.840.113549.1.1.8",
+                Some(Any::encode_from(&id).unwrap()),
+            )),
+            salt_length: Some(h.output_len() as u32),
+            trailer_field: None,
+        })
+        .unwrap()
+    };
+    let shake256_len = algorithm(
+        "2.16.840.1.101.3.4.2.18",
+        Some(Any::encode_from(&512u32).unwrap()),
+    );
+    let cases = [
+        AlgorithmCase {
+            name: "Ed25519",
+            key: PKey::generate_ed25519().unwrap(),
+            digest: digest(HashAlgorithm::Sha512),
+            signature_algorithm: algorithm("1.3.101.112", None),
+            md: None,
+            pss: false,
+        },
+        AlgorithmCase {
+            name: "Ed448 (id-shake256-len, RFC 8419)",
+            key: PKey::generate_ed448().unwrap(),
+            digest: (shake256_len, HashAlgorithm::Shake256),
+            signature_algorithm: algorithm("1.3.101.113", None),
+            md: None,
+            pss: false,
+        },
+        AlgorithmCase {
+            name: "Ed448 (id-shake256, RFC 8702)",
+            key: PKey::generate_ed448().unwrap(),
+            digest: digest(HashAlgorithm::Shake256),
+            signature_algorithm: algorithm("1.3.101.113", None),
+            md: None,
+            pss: false,
+        },
+        AlgorithmCase {
+            name: "RSA PKCS#1 v1.5 with SHA3-256",
+            key: rsa.clone(),
+            digest: digest(HashAlgorithm::Sha3_256),
+            signature_algorithm: algorithm("2.16.840.1.101.3.4.3.14", None),
+            md: Some(MessageDigest::sha3_256()),
+            pss: false,
+        },
+        AlgorithmCase {
+            name: "RSA PKCS#1 v1.5 with SHA3-384 over a SHA-256 digest",
+            key: rsa.clone(),
+            digest: digest(HashAlgorithm::Sha256),
+            signature_algorithm: algorithm("2.16.840.1.101.3.4.3.15", None),
+            md: Some(MessageDigest::sha3_384()),
+            pss: false,
+        },
+        AlgorithmCase {
+            name: "RSASSA-PSS with SHA3-512",
+            key: rsa.clone(),
+            digest: digest(HashAlgorithm::Sha3_512),
+            signature_algorithm: algorithm(
+                "1.2.840.113549.1.1.10",
+                Some(pss_params(HashAlgorithm::Sha3_512)),
+            ),
+            md: Some(MessageDigest::sha3_512()),
+            pss: true,
+        },
+        AlgorithmCase {
+            name: "ECDSA P-256 with SHA3-256",
+            key: ec_key(Nid::X9_62_PRIME256V1),
+            digest: digest(HashAlgorithm::Sha3_256),
+            signature_algorithm: algorithm("2.16.840.1.101.3.4.3.10", None),
+            md: Some(MessageDigest::sha3_256()),
+            pss: false,
+        },
+        AlgorithmCase {
+            name: "ECDSA P-384 with SHA3-384",
+            key: ec_key(Nid::SECP384R1),
+            digest: digest(HashAlgorithm::Sha3_384),
+            signature_algorithm: algorithm("2.16.840.1.101.3.4.3.11", None),
+            md: Some(MessageDigest::sha3_384()),
+            pss: false,
+        },
+        AlgorithmCase {
+            name: "ECDSA brainpoolP256r1 with SHA-256",
+            key: ec_key(Nid::BRAINPOOL_P256R1),
+            digest: digest(HashAlgorithm::Sha256),
+            signature_algorithm: algorithm("1.2.840.10045.4.3.2", None),
+            md: Some(MessageDigest::sha256()),
+            pss: false,
+        },
+        AlgorithmCase {
+            name: "ECDSA brainpoolP384r1 with SHA-384",
+            key: ec_key(Nid::BRAINPOOL_P384R1),
+            digest: digest(HashAlgorithm::Sha384),
+            signature_algorithm: algorithm("1.2.840.10045.4.3.3", None),
+            md: Some(MessageDigest::sha384()),
+            pss: false,
+        },
+        AlgorithmCase {
+            name: "ECDSA brainpoolP512r1 with SHA3-512",
+            key: ec_key(Nid::BRAINPOOL_P512R1),
+            digest: digest(HashAlgorithm::Sha3_512),
+            signature_algorithm: algorithm("2.16.840.1.101.3.4.3.12", None),
+            md: Some(MessageDigest::sha3_512()),
+            pss: false,
+        },
+    ];
+    for AlgorithmCase {
+        name: case,
+        key,
+        digest,
+        signature_algorithm,
+        md,
+        pss,
+    } in cases
+    {
+        let cert = issue(&key, case);
+        let pdf = sign_raw(&simple_pdf(), &Spec::pades(), |content| {
+            signed_data(
+                &cert,
+                digest.clone(),
+                signature_algorithm.clone(),
+                |attrs| raw_signature(&key, md, pss, attrs),
+                content,
+            )
+        });
+        let report = report_of(&pdf);
+        let s = &report.signatures[0];
+        assert_eq!(
+            report.verdict,
+            Verdict::Valid,
+            "{case}: {}",
+            report.to_json()
+        );
+        assert_eq!((s.intact, s.trusted), (true, true), "{case}");
+        assert_eq!(
+            s.digest_algorithm.as_deref(),
+            Some(digest.1.name()),
+            "{case}"
+        );
+        assert_eq!(s.level, Some(PadesLevel::BB), "{case}");
+
+        // The same signature over other bytes is caught, so the check is real.
+        let mut changed = pdf.clone();
+        let at = changed.windows(5).position(|w| w == b"BT ET").unwrap();
+        changed[at] = b'X';
+        assert_eq!(report_of(&changed).verdict, Verdict::Invalid, "{case}");
     }
 }

@@ -14,6 +14,7 @@ use std::path::Path;
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use openssl::x509::X509;
 
+use crate::algorithms::HashAlgorithm;
 use crate::cms::{self, ParsedSignedData, MAX_CMS_LEN};
 use crate::pdf::reader::read_range;
 use crate::pdf::{Dictionary, Object, PdfError, Reader, Source};
@@ -517,12 +518,12 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             return c;
         }
     };
-    let digest_for = |alg: DigestAlgorithm| -> Option<Vec<u8>> {
+    let digest_for = |alg: HashAlgorithm| -> Option<Vec<u8>> {
         let mut h = alg.hasher().ok()?;
         let mut sink = |chunk: &[u8]| h.update(chunk).map_err(std::io::Error::other);
         reader.copy_range(0, b, &mut sink).ok()?;
         reader.copy_range(gap_end, d, &mut sink).ok()?;
-        h.finish().ok().map(|d| d.to_vec())
+        alg.finish(&mut h).ok()
     };
 
     if c.kind == SignatureKind::DocumentTimestamp {
