@@ -1,6 +1,7 @@
-//! The digest and signature algorithms the verifier reads. Other signers use more than this
-//! crate writes (SHA-3, SHAKE256, EdDSA, SHA-224), so reading has its own, wider list; the
-//! signing side keeps [`crate::signer::DigestAlgorithm`].
+//! The digest and signature algorithms the verifier reads, and the policy saying which of them
+//! still count. Other signers use more than this crate writes (SHA-3, SHAKE256, EdDSA,
+//! SHA-224, and SHA-1 in old time-stamps), so reading has its own, wider list; the signing
+//! side keeps [`crate::signer::DigestAlgorithm`].
 
 use der::oid::ObjectIdentifier;
 use openssl::error::ErrorStack;
@@ -9,6 +10,8 @@ use spki::AlgorithmIdentifierOwned;
 
 use crate::signer::DigestAlgorithm;
 
+/// sha1WithRSAEncryption.
+pub const SHA1_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.5");
 /// sha224WithRSAEncryption.
 pub const SHA224_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.14");
 /// sha256WithRSAEncryption.
@@ -29,6 +32,8 @@ pub const SHA3_384_WITH_RSA: ObjectIdentifier =
 /// id-rsassa-pkcs1-v1_5-with-sha3-512.
 pub const SHA3_512_WITH_RSA: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.3.16");
+/// ecdsa-with-SHA1.
+pub const ECDSA_SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.1");
 /// ecdsa-with-SHA224.
 pub const ECDSA_SHA224: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.1");
 /// ecdsa-with-SHA256.
@@ -69,6 +74,8 @@ const SHAKE256_LEN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.
 /// A digest algorithm found in a signature or time-stamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HashAlgorithm {
+    /// SHA-1: read so that old time-stamps can be judged, but no longer accepted.
+    Sha1,
     /// SHA-224.
     Sha224,
     /// SHA-256.
@@ -90,7 +97,8 @@ pub enum HashAlgorithm {
 }
 
 impl HashAlgorithm {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
+        Self::Sha1,
         Self::Sha224,
         Self::Sha256,
         Self::Sha384,
@@ -105,6 +113,7 @@ impl HashAlgorithm {
     /// The algorithm's object identifier.
     pub fn oid(self) -> ObjectIdentifier {
         ObjectIdentifier::new_unwrap(match self {
+            Self::Sha1 => "1.3.14.3.2.26",
             Self::Sha224 => "2.16.840.1.101.3.4.2.4",
             Self::Sha256 => "2.16.840.1.101.3.4.2.1",
             Self::Sha384 => "2.16.840.1.101.3.4.2.2",
@@ -139,6 +148,7 @@ impl HashAlgorithm {
     /// Name as used in reports.
     pub fn name(self) -> &'static str {
         match self {
+            Self::Sha1 => "sha1",
             Self::Sha224 => "sha224",
             Self::Sha256 => "sha256",
             Self::Sha384 => "sha384",
@@ -151,9 +161,34 @@ impl HashAlgorithm {
         }
     }
 
+    /// The algorithm's usual written name, for sentences a clerk reads.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sha1 => "SHA-1",
+            Self::Sha224 => "SHA-224",
+            Self::Sha256 => "SHA-256",
+            Self::Sha384 => "SHA-384",
+            Self::Sha512 => "SHA-512",
+            Self::Sha3_224 => "SHA3-224",
+            Self::Sha3_256 => "SHA3-256",
+            Self::Sha3_384 => "SHA3-384",
+            Self::Sha3_512 => "SHA3-512",
+            Self::Shake256 => "SHAKE256",
+        }
+    }
+
+    /// Whether the validation policy still accepts the algorithm. SHA-1 is not: collisions
+    /// are practical, and ETSI TS 119 312 no longer lists it for signatures or time-stamps.
+    /// A rejected algorithm is a policy result (INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE),
+    /// never evidence that anything was changed.
+    pub fn is_accepted(self) -> bool {
+        self != Self::Sha1
+    }
+
     /// Digest length in bytes.
     pub fn output_len(self) -> usize {
         match self {
+            Self::Sha1 => 20,
             Self::Sha224 | Self::Sha3_224 => 28,
             Self::Sha256 | Self::Sha3_256 => 32,
             Self::Sha384 | Self::Sha3_384 => 48,
@@ -164,6 +199,7 @@ impl HashAlgorithm {
     /// The OpenSSL digest.
     pub fn message_digest(self) -> MessageDigest {
         match self {
+            Self::Sha1 => MessageDigest::sha1(),
             Self::Sha224 => MessageDigest::sha224(),
             Self::Sha256 => MessageDigest::sha256(),
             Self::Sha384 => MessageDigest::sha384(),
@@ -220,6 +256,7 @@ impl From<DigestAlgorithm> for HashAlgorithm {
 /// it (`None` for rsaEncryption, id-ecPublicKey, PSS and EdDSA, and unknown OIDs).
 pub fn signature_hash(oid: &ObjectIdentifier) -> Option<HashAlgorithm> {
     Some(match *oid {
+        SHA1_WITH_RSA | ECDSA_SHA1 => HashAlgorithm::Sha1,
         SHA224_WITH_RSA | ECDSA_SHA224 => HashAlgorithm::Sha224,
         SHA256_WITH_RSA | ECDSA_SHA256 => HashAlgorithm::Sha256,
         SHA384_WITH_RSA | ECDSA_SHA384 => HashAlgorithm::Sha384,

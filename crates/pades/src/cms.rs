@@ -15,7 +15,6 @@ use cms::signed_data::{
 use der::asn1::{OctetString, SetOfVec};
 use der::oid::ObjectIdentifier;
 use der::{Any, Decode, Encode, Sequence};
-use openssl::hash::MessageDigest;
 use openssl::pkey::{Id, PKey, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Verifier};
@@ -26,10 +25,11 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::Certificate;
 
 use crate::algorithms::{
-    signature_hash, HashAlgorithm, ECDSA_SHA224, ECDSA_SHA256, ECDSA_SHA384, ECDSA_SHA3_224,
-    ECDSA_SHA3_256, ECDSA_SHA3_384, ECDSA_SHA3_512, ECDSA_SHA512, EC_PUBLIC_KEY, ED25519, ED448,
-    MGF1, RSASSA_PSS, RSA_ENCRYPTION, SHA224_WITH_RSA, SHA256_WITH_RSA, SHA384_WITH_RSA,
-    SHA3_224_WITH_RSA, SHA3_256_WITH_RSA, SHA3_384_WITH_RSA, SHA3_512_WITH_RSA, SHA512_WITH_RSA,
+    signature_hash, HashAlgorithm, ECDSA_SHA1, ECDSA_SHA224, ECDSA_SHA256, ECDSA_SHA384,
+    ECDSA_SHA3_224, ECDSA_SHA3_256, ECDSA_SHA3_384, ECDSA_SHA3_512, ECDSA_SHA512, EC_PUBLIC_KEY,
+    ED25519, ED448, MGF1, RSASSA_PSS, RSA_ENCRYPTION, SHA1_WITH_RSA, SHA224_WITH_RSA,
+    SHA256_WITH_RSA, SHA384_WITH_RSA, SHA3_224_WITH_RSA, SHA3_256_WITH_RSA, SHA3_384_WITH_RSA,
+    SHA3_512_WITH_RSA, SHA512_WITH_RSA,
 };
 use crate::signer::{DigestAlgorithm, SignatureAlgorithm, Signer, SignerError};
 
@@ -960,6 +960,9 @@ pub struct IntegrityCheck {
     pub content_type_ok: bool,
     /// Why a check could not be made (unsupported algorithm, missing attributes).
     pub problem: Option<String>,
+    /// An algorithm outside the validation policy: one it no longer accepts (SHA-1, checked
+    /// all the same) or one it does not know (then `problem` says nothing could be checked).
+    pub rejected_algorithm: Option<String>,
 }
 
 impl IntegrityCheck {
@@ -980,8 +983,12 @@ pub fn check_integrity(
     let mut out = IntegrityCheck::default();
     let Some(digest) = s.digest else {
         out.problem = Some(format!("unsupported digest algorithm {}", s.digest_oid));
+        out.rejected_algorithm = Some(s.digest_oid.to_string());
         return out;
     };
+    if !digest.is_accepted() {
+        out.rejected_algorithm = Some(digest.label().to_string());
+    }
     let Some(attrs) = &s.signed_attrs_der else {
         out.problem = Some("the signature has no signed attributes".into());
         return out;
@@ -990,16 +997,9 @@ pub fn check_integrity(
     out.content_type_ok = s.content_type == Some(parsed.econtent_type);
     out.signing_certificate_ok = s.signing_certificate.as_ref().map(|refs| {
         refs.first().is_some_and(|r| {
-            let hash = match HashAlgorithm::from_oid(&r.algorithm) {
-                Some(d) => d.digest(cert_der),
-                None if r.algorithm == ObjectIdentifier::new_unwrap("1.3.14.3.2.26") => {
-                    openssl::hash::hash(MessageDigest::sha1(), cert_der)
-                        .map(|d| d.to_vec())
-                        .unwrap_or_default()
-                }
-                None => return false,
-            };
-            hash == r.hash
+            // The ESS certificate hash only identifies the certificate, which the signature
+            // covers anyway: SHA-1 here (the v1 attribute knows nothing else) is no weakness.
+            HashAlgorithm::from_oid(&r.algorithm).is_some_and(|d| d.digest(cert_der) == r.hash)
         })
     });
     let key = match crate::trust::parse_certificate(cert_der).map(|c| c.public_key()) {
@@ -1009,6 +1009,19 @@ pub fn check_integrity(
             return out;
         }
     };
+    match signature_scheme(key.id(), digest, &s.signature_algorithm) {
+        Ok(Scheme::Hashed { hash, pss }) => {
+            if let Some(weak) = [Some(hash), pss.map(|(mgf, _)| mgf)]
+                .into_iter()
+                .flatten()
+                .find(|h| !h.is_accepted())
+            {
+                out.rejected_algorithm = Some(weak.label().to_string());
+            }
+        }
+        Ok(Scheme::Pure) => {}
+        Err(_) => out.rejected_algorithm = Some(s.signature_algorithm.oid.to_string()),
+    }
     match verify_signature_value(&key, digest, &s.signature_algorithm, attrs, &s.signature) {
         Ok(ok) => out.signature_ok = ok,
         Err(e) => out.problem = Some(e.to_string()),
@@ -1043,13 +1056,13 @@ fn signature_scheme(
     let scheme = match algorithm.oid {
         RSA_ENCRYPTION if rsa => hashed(digest),
         EC_PUBLIC_KEY if ec => hashed(digest),
-        SHA224_WITH_RSA | SHA256_WITH_RSA | SHA384_WITH_RSA | SHA512_WITH_RSA
+        SHA1_WITH_RSA | SHA224_WITH_RSA | SHA256_WITH_RSA | SHA384_WITH_RSA | SHA512_WITH_RSA
         | SHA3_224_WITH_RSA | SHA3_256_WITH_RSA | SHA3_384_WITH_RSA | SHA3_512_WITH_RSA
             if rsa =>
         {
             hashed(signature_hash(&algorithm.oid).ok_or_else(unsupported)?)
         }
-        ECDSA_SHA224 | ECDSA_SHA256 | ECDSA_SHA384 | ECDSA_SHA512 | ECDSA_SHA3_224
+        ECDSA_SHA1 | ECDSA_SHA224 | ECDSA_SHA256 | ECDSA_SHA384 | ECDSA_SHA512 | ECDSA_SHA3_224
         | ECDSA_SHA3_256 | ECDSA_SHA3_384 | ECDSA_SHA3_512
             if ec =>
         {
@@ -1063,11 +1076,11 @@ fn signature_scheme(
                 .as_ref()
                 .ok_or_else(unsupported)?
                 .decode_as()?;
-            let hash = params
-                .hash
-                .as_ref()
-                .and_then(HashAlgorithm::from_identifier)
-                .ok_or_else(unsupported)?;
+            // RFC 4055: absent fields mean SHA-1 and MGF1 with SHA-1.
+            let hash = match &params.hash {
+                Some(h) => HashAlgorithm::from_identifier(h).ok_or_else(unsupported)?,
+                None => HashAlgorithm::Sha1,
+            };
             let mgf_hash = match &params.mask_gen {
                 Some(m) if m.oid == MGF1 => m
                     .parameters
@@ -1076,7 +1089,8 @@ fn signature_scheme(
                     .as_ref()
                     .and_then(HashAlgorithm::from_identifier)
                     .ok_or_else(unsupported)?,
-                _ => return Err(unsupported()),
+                Some(_) => return Err(unsupported()),
+                None => HashAlgorithm::Sha1,
             };
             let salt =
                 i32::try_from(params.salt_length.unwrap_or(20)).map_err(|_| unsupported())?;
@@ -1137,6 +1151,7 @@ mod tests {
     use super::*;
     use crate::signer::tests::{dev, rsa_signer};
     use crate::signer::{Pkcs12Signer, SignerOptions};
+    use openssl::hash::MessageDigest;
 
     fn check_signature(cms: &[u8], content: &[u8]) {
         let parsed = ParsedSignedData::parse(cms).unwrap();

@@ -267,6 +267,8 @@ pub struct TimestampToken {
     pub gen_time: DateTime<Utc>,
     /// Imprint digest algorithm, when known.
     pub digest: Option<HashAlgorithm>,
+    /// The imprint's algorithm identifier as found.
+    pub imprint_algorithm: ObjectIdentifier,
     /// The hashed message.
     pub imprint: Vec<u8>,
     /// Nonce bytes, when present.
@@ -281,6 +283,19 @@ pub struct TimestampToken {
     pub certificates: Vec<Vec<u8>>,
     /// Digest, signature and signing-certificate checks of the token itself.
     pub integrity: IntegrityCheck,
+}
+
+impl TimestampToken {
+    /// The first algorithm of the token (message imprint, the token's digest or its signature)
+    /// that the validation policy does not accept or does not know, by name or OID. Such a
+    /// token proves no time; it says nothing about whether what it covers was changed.
+    pub fn rejected_algorithm(&self) -> Option<String> {
+        match self.digest {
+            None => Some(self.imprint_algorithm.to_string()),
+            Some(d) if !d.is_accepted() => Some(d.label().to_string()),
+            Some(_) => self.integrity.rejected_algorithm.clone(),
+        }
+    }
 }
 
 /// Reads a time-stamp token (CMS ContentInfo with TSTInfo), checking its own signature.
@@ -311,12 +326,14 @@ pub fn read_token(token_der: &[u8], extra_certs: &[Vec<u8>]) -> Result<Timestamp
         },
         (_, None) => IntegrityCheck {
             problem: Some(format!("unsupported digest {}", parsed.signer.digest_oid)),
+            rejected_algorithm: Some(parsed.signer.digest_oid.to_string()),
             ..IntegrityCheck::default()
         },
     };
     Ok(TimestampToken {
         gen_time: tst.gen_time,
         digest: HashAlgorithm::from_identifier(&tst.imprint.hash_algorithm),
+        imprint_algorithm: tst.imprint.hash_algorithm.oid,
         imprint: tst.imprint.hashed_message.as_bytes().to_vec(),
         nonce: tst.nonce,
         serial: tst.serial,

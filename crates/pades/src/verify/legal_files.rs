@@ -53,6 +53,14 @@ impl Spec<'static> {
             shape: FieldShape::Merged,
         }
     }
+
+    fn document_timestamp() -> Self {
+        Self {
+            sub_filter: "ETSI.RFC3161",
+            document_timestamp: true,
+            ..Self::pades()
+        }
+    }
 }
 
 /// Appends a signing revision to `base` (an invisible signature field on the first page) whose
@@ -140,6 +148,100 @@ fn sign_raw(base: &[u8], spec: &Spec<'_>, make_cms: impl FnOnce(&[u8]) -> Vec<u8
     let mut out = base.to_vec();
     out.extend_from_slice(&written.bytes);
     out
+}
+
+/// A PAdES B-B signature by the development signer, as `vanthu sign` makes it.
+fn pades_cms(signed: &[u8]) -> Vec<u8> {
+    let signer = rsa_signer();
+    cms::build_signed_data(&signer, &DigestAlgorithm::Sha256.digest(signed)).unwrap()
+}
+
+/// Runs the openssl command line in `dir`; `None` (test skipped) when it is not installed,
+/// unless VANTHU_REQUIRE_TOOLS=1 says it must be.
+fn openssl_cli(dir: &std::path::Path, args: &[&str]) -> Option<Vec<u8>> {
+    let out = match std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+    {
+        Ok(out) => out,
+        Err(_) => {
+            assert!(
+                std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "openssl command missing"
+            );
+            eprintln!("SKIPPED: openssl command not found");
+            return None;
+        }
+    };
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(out.stdout)
+}
+
+/// An RFC 3161 token from `openssl ts -reply`, acting as the development TSA: the imprint of
+/// `data` made with `imprint` and the token signed with `signer_digest` (OpenSSL names such
+/// as `sha1`, `sha256`).
+fn openssl_ts_token(data: &[u8], imprint: &str, signer_digest: &str) -> Option<Vec<u8>> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dev(name).to_str().unwrap().to_string();
+    std::fs::write(dir.path().join("data.bin"), data).unwrap();
+    std::fs::write(dir.path().join("serial"), "01\n").unwrap();
+    std::fs::write(
+        dir.path().join("ts.cnf"),
+        format!(
+            "[tsa]\ndefault_tsa = dev\n[dev]\nserial = serial\nsigner_cert = {}\n\
+             certs = {}\nsigner_key = {}\nsigner_digest = {signer_digest}\n\
+             default_policy = 0.4.0.2023.1.1\ndigests = sha1, sha256, sha384, sha512\n\
+             accuracy = secs:1\ness_cert_id_alg = sha256\n",
+            path("tsa.pem"),
+            path("issuing-ca.pem"),
+            path("tsa.key"),
+        ),
+    )
+    .unwrap();
+    let md = format!("-{imprint}");
+    openssl_cli(
+        dir.path(),
+        &[
+            "ts", "-query", "-data", "data.bin", &md, "-cert", "-out", "q.tsq",
+        ],
+    )?;
+    openssl_cli(
+        dir.path(),
+        &[
+            "ts",
+            "-reply",
+            "-config",
+            "ts.cnf",
+            "-queryfile",
+            "q.tsq",
+            "-token_out",
+            "-out",
+            "token.der",
+        ],
+    )?;
+    Some(std::fs::read(dir.path().join("token.der")).unwrap())
+}
+
+/// A PAdES signature by the development signer carrying `token` for its signature value, or
+/// `None` when `token` cannot be made (openssl missing).
+fn pades_with_token(token: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
+    let mut made = true;
+    let pdf = sign_raw(&simple_pdf(), &Spec::pades(), |signed| {
+        let cms = pades_cms(signed);
+        match token(&cms::signature_value(&cms).unwrap()) {
+            Some(t) => cms::add_signature_timestamp(&cms, &t).unwrap(),
+            None => {
+                made = false;
+                cms
+            }
+        }
+    });
+    made.then_some(pdf)
 }
 
 fn read_dev(name: &str) -> Vec<u8> {
@@ -579,5 +681,71 @@ fn eddsa_sha3_and_brainpool_signatures_verify() {
         let at = changed.windows(5).position(|w| w == b"BT ET").unwrap();
         changed[at] = b'X';
         assert_eq!(report_of(&changed).verdict, Verdict::Invalid, "{case}");
+    }
+}
+
+/// The findings of a signature whose time-stamp is refused by the algorithm policy: intact,
+/// no proof of time, INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE naming the algorithm.
+fn assert_policy_result_not_tampering(report: &Report, algorithm: &str) {
+    let s = &report.signatures[0];
+    let json = report.to_json();
+    assert!(s.intact, "{json}");
+    assert_eq!(s.status, Verdict::Untrusted, "{json}");
+    assert_eq!(
+        (s.indication, s.sub_indication),
+        (
+            Indication::Indeterminate,
+            Some(SubIndication::CryptoConstraintsFailure)
+        ),
+        "{json}"
+    );
+    assert!(s.problems[0].contains(algorithm), "{json}");
+    assert!(!s.problems.iter().any(|p| p.contains("changed")), "{json}");
+    assert!(
+        !report.summary_en.contains("BROKEN"),
+        "{}",
+        report.summary_en
+    );
+}
+
+#[test]
+fn sha1_in_a_time_stamp_is_a_policy_result_not_tampering() {
+    // The control: the same authority and tool with SHA-256 give a trusted B-T signature.
+    let Some(good) = pades_with_token(|value| openssl_ts_token(value, "sha256", "sha256")) else {
+        return;
+    };
+    let report = report_of(&good);
+    assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
+    assert_eq!(report.signatures[0].level, Some(PadesLevel::BT));
+
+    // SHA-1 message imprint; SHA-1 token signature.
+    for (imprint, signer_digest) in [("sha1", "sha256"), ("sha256", "sha1")] {
+        let pdf =
+            pades_with_token(|value| openssl_ts_token(value, imprint, signer_digest)).unwrap();
+        let report = report_of(&pdf);
+        assert_policy_result_not_tampering(&report, "SHA-1");
+        let s = &report.signatures[0];
+        // No trusted proof of time from that token: judged now, at B-B.
+        assert_eq!(s.timestamp_time, None, "{imprint}/{signer_digest}");
+        assert_eq!(s.level, Some(PadesLevel::BB), "{imprint}/{signer_digest}");
+    }
+
+    // A SHA-1 token over something else is still caught: SHA-1 is checked, only not trusted.
+    let pdf = pades_with_token(|_| openssl_ts_token(b"other bytes", "sha1", "sha256")).unwrap();
+    let s = &report_of(&pdf).signatures[0];
+    assert_eq!(s.sub_indication, Some(SubIndication::HashFailure));
+
+    // A document time-stamp with a SHA-1 imprint and token signature.
+    let mut made = true;
+    let pdf = sign_raw(&simple_pdf(), &Spec::document_timestamp(), |signed| {
+        openssl_ts_token(signed, "sha1", "sha1").unwrap_or_else(|| {
+            made = false;
+            Vec::new()
+        })
+    });
+    if made {
+        let report = report_of(&pdf);
+        assert_eq!(report.signatures[0].kind, SignatureKind::DocumentTimestamp);
+        assert_policy_result_not_tampering(&report, "SHA-1");
     }
 }

@@ -531,9 +531,8 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             Ok(token) => {
                 let imprint_ok = token
                     .digest
-                    .and_then(digest_for)
-                    .is_some_and(|dg| dg == token.imprint);
-                if !imprint_ok {
+                    .map(|alg| digest_for(alg).is_some_and(|dg| dg == token.imprint));
+                if imprint_ok == Some(false) {
                     fail(
                         &mut c,
                         Indication::TotalFailed,
@@ -541,6 +540,25 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                         Note::new(
                             "the document time-stamp does not match the document",
                             "dấu thời gian tài liệu không khớp với tài liệu",
+                        ),
+                    );
+                } else if imprint_ok.is_none() || unverifiable_by_policy(&token.integrity) {
+                    // Nothing could be checked, so nothing is known to be intact; but this is
+                    // the policy speaking, not a mismatch.
+                    let alg = token.rejected_algorithm().unwrap_or_default();
+                    fail(
+                        &mut c,
+                        Indication::Indeterminate,
+                        SubIndication::CryptoConstraintsFailure,
+                        Note::new(
+                            format!(
+                                "the document time-stamp uses algorithm {alg}, which this \
+                                 verifier does not know, so it cannot be checked"
+                            ),
+                            format!(
+                                "dấu thời gian tài liệu dùng thuật toán {alg} mà chương trình \
+                                 kiểm tra không hỗ trợ, nên không kiểm tra được"
+                            ),
                         ),
                     );
                 } else if !token.integrity.intact() {
@@ -600,7 +618,7 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         c.parsed = Some(parsed);
         return c;
     }
-    let Some(alg) = parsed.signer.digest else {
+    let Some(alg) = parsed.signer.digest.filter(|d| d.is_accepted()) else {
         fail(
             &mut c,
             Indication::Indeterminate,
@@ -691,6 +709,16 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 "giá trị chữ ký không đúng",
             ),
         );
+    } else if let Some(alg) = &check.rejected_algorithm {
+        fail(
+            &mut c,
+            Indication::Indeterminate,
+            SubIndication::CryptoConstraintsFailure,
+            Note::new(
+                format!("the signature uses {alg}, which the validation policy does not accept"),
+                format!("chữ ký dùng {alg}, thuật toán không được chính sách kiểm tra chấp nhận"),
+            ),
+        );
     } else if check.signing_certificate_ok == Some(false) {
         fail(
             &mut c,
@@ -720,10 +748,13 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         helpers.extend(dss.certs.iter().cloned());
         match tsa::read_token(token_der, &helpers) {
             Ok(token) => {
-                let imprint_ok = token
+                // A token whose algorithms the policy rejects (SHA-1) or does not know is
+                // judged with its authority: it proves no time, and the signature it was meant
+                // to date stays intact.
+                let covers = token
                     .digest
-                    .is_some_and(|d| d.digest(&parsed.signer.signature) == token.imprint);
-                if !imprint_ok {
+                    .map(|d| d.digest(&parsed.signer.signature) == token.imprint);
+                if covers == Some(false) {
                     fail(
                         &mut c,
                         Indication::TotalFailed,
@@ -733,7 +764,7 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                             "dấu thời gian không phải là dấu thời gian của chữ ký này",
                         ),
                     );
-                } else if !token.integrity.intact() {
+                } else if !token.integrity.intact() && !unverifiable_by_policy(&token.integrity) {
                     fail(
                         &mut c,
                         Indication::TotalFailed,
@@ -759,6 +790,11 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
     }
     c.parsed = Some(parsed);
     c
+}
+
+/// The check stopped at an algorithm the verifier does not know: no verdict on the data.
+fn unverifiable_by_policy(check: &cms::IntegrityCheck) -> bool {
+    check.problem.is_some() && check.rejected_algorithm.is_some()
 }
 
 /// The hex digits between `<` and `>`, decoded; `None` when the gap holds anything else.
@@ -804,6 +840,23 @@ fn tsa_trust(
     ocsps: &[Vec<u8>],
     options: &VerifyOptions,
 ) -> TsaTrust {
+    if let Some(alg) = token.rejected_algorithm() {
+        return TsaTrust {
+            problems: vec![Note::new(
+                format!(
+                    "the time-stamp uses {alg}, which the validation policy does not accept, \
+                     so it proves no time"
+                ),
+                format!(
+                    "dấu thời gian dùng {alg}, thuật toán không được chính sách kiểm tra chấp \
+                     nhận, nên không chứng minh được thời điểm"
+                ),
+            )],
+            chain: vec![],
+            revocation: RevocationSummary::NotChecked,
+            algorithm_rejected: true,
+        };
+    }
     let Some(cert) = token
         .tsa_certificate
         .as_deref()
@@ -816,6 +869,7 @@ fn tsa_trust(
             )],
             chain: vec![],
             revocation: RevocationSummary::NotChecked,
+            algorithm_rejected: false,
         };
     };
     let helpers: Vec<X509> = token
@@ -857,6 +911,7 @@ fn tsa_trust(
         problems,
         chain: path.chain,
         revocation,
+        algorithm_rejected: false,
     }
 }
 
@@ -868,6 +923,20 @@ struct TsaTrust {
     chain: Vec<X509>,
     /// Revocation status of that path.
     revocation: RevocationSummary,
+    /// The token's algorithms fall outside the validation policy (the first problem says
+    /// which): INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE rather than a path failure.
+    algorithm_rejected: bool,
+}
+
+impl TsaTrust {
+    /// The sub-indication of the first problem, `path` being the one for an untrusted path.
+    fn sub_indication(&self, path: SubIndication) -> SubIndication {
+        if self.algorithm_rejected {
+            SubIndication::CryptoConstraintsFailure
+        } else {
+            path
+        }
+    }
 }
 
 fn path_text(s: &PathStatus) -> Note {
@@ -993,8 +1062,10 @@ fn judge<S: Source>(
     // pyHanko, rather than silently falling back to B-B.
     let mut timestamp_untrusted = false;
     if let Some(token) = c.token.as_ref().filter(|_| c.intact) {
-        timestamp_time = Some(rfc3339(token.gen_time));
         let t = tsa_trust(token, &helpers_der, &crls, &ocsps, options);
+        if !t.algorithm_rejected {
+            timestamp_time = Some(rfc3339(token.gen_time));
+        }
         tsa_chain = t.chain.clone();
         if t.problems.is_empty() {
             own_poe = Some(token.gen_time);
@@ -1004,7 +1075,7 @@ fn judge<S: Source>(
                 timestamp_untrusted = true;
                 failure.get_or_insert((
                     Indication::Indeterminate,
-                    SubIndication::CertificateChainGeneralFailure,
+                    t.sub_indication(SubIndication::CertificateChainGeneralFailure),
                     t.problems[0].clone(),
                 ));
             }
@@ -1039,7 +1110,7 @@ fn judge<S: Source>(
                 if let Some(p) = tsa.problems.first() {
                     failure.get_or_insert((
                         Indication::Indeterminate,
-                        SubIndication::NoCertificateChainFound,
+                        tsa.sub_indication(SubIndication::NoCertificateChainFound),
                         p.clone(),
                     ));
                 }
