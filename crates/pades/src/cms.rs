@@ -517,10 +517,16 @@ pub fn trim_der(bytes: &[u8]) -> Result<&[u8], CmsError> {
 /// Most nesting levels followed when converting BER to DER.
 const MAX_BER_DEPTH: usize = 64;
 
-/// Rewrites indefinite-length (BER) encodings as definite lengths; returns the first value's DER
-/// and ignores what follows it (the /Contents zero padding). Signed attributes are DER by rule,
-/// so their bytes, and the signature over them, are unchanged. Constructed string encodings are
-/// kept as they are (and then refused by the DER decoder).
+/// Tag of an OCTET STRING in its constructed (fragmented, BER) form.
+const CONSTRUCTED_OCTET_STRING: u8 = 0x24;
+
+/// Rewrites the BER that signing tools emit as DER: indefinite lengths become definite, and an
+/// OCTET STRING sent in fragments (streamed eContent, as `openssl cms -stream` writes a
+/// time-stamp token's TSTInfo) becomes one primitive OCTET STRING holding the fragments joined,
+/// which is what its digest covers (RFC 5652 5.4). Returns the first value's DER and ignores
+/// what follows it (the /Contents zero padding). Everything already DER is copied byte for
+/// byte: signed attributes, which must be DER because they are hashed as they are
+/// (RFC 5652 5.3), and certificates, whose signatures cover their own encoding.
 pub fn ber_to_der(bytes: &[u8]) -> Result<Vec<u8>, CmsError> {
     let mut out = Vec::with_capacity(bytes.len().min(MAX_CMS_LEN));
     let used = ber_value(bytes, &mut out, 0)?;
@@ -557,30 +563,57 @@ fn ber_value(input: &[u8], out: &mut Vec<u8>, depth: usize) -> Result<usize, Cms
             }
             pos += ber_value(rest, &mut content, depth + 1)?;
         }
-        out.push(tag);
-        push_length(out, content.len());
-        out.extend_from_slice(&content);
+        push_constructed(out, tag, &content)?;
         return Ok(pos);
     }
     let (tlv, _) = read_tlv(input)?;
-    if tlv.tag & 0x20 != 0 && contains_indefinite(tlv.content, depth + 1)? {
+    if tlv.tag & 0x20 != 0 && needs_rewrite(tlv.tag, tlv.content, depth + 1)? {
         let mut content = Vec::new();
         let mut rest = tlv.content;
         while !rest.is_empty() {
             let used = ber_value(rest, &mut content, depth + 1)?;
             rest = &rest[used..];
         }
-        out.push(tlv.tag);
-        push_length(out, content.len());
-        out.extend_from_slice(&content);
+        push_constructed(out, tlv.tag, &content)?;
     } else {
         out.extend_from_slice(tlv.raw);
     }
     Ok(tlv.raw.len())
 }
 
-/// Whether any value nested in `content` uses an indefinite length.
-fn contains_indefinite(content: &[u8], depth: usize) -> Result<bool, CmsError> {
+/// Appends a constructed value whose content (already DER) is `content`; the fragments of a
+/// constructed OCTET STRING are joined into one primitive OCTET STRING.
+fn push_constructed(out: &mut Vec<u8>, tag: u8, content: &[u8]) -> Result<(), CmsError> {
+    if tag != CONSTRUCTED_OCTET_STRING {
+        out.push(tag);
+        push_length(out, content.len());
+        out.extend_from_slice(content);
+        return Ok(());
+    }
+    let mut joined = Vec::with_capacity(content.len());
+    for fragment in read_all(content)? {
+        if fragment.tag != 0x04 {
+            return Err(CmsError::Malformed(
+                "a fragmented OCTET STRING holds something other than OCTET STRINGs".into(),
+            ));
+        }
+        joined.extend_from_slice(fragment.content);
+    }
+    out.push(0x04);
+    push_length(out, joined.len());
+    out.extend_from_slice(&joined);
+    Ok(())
+}
+
+/// Whether the constructed value `tag` with `content` is not DER in a way
+/// [`ber_to_der`] rewrites: a fragmented OCTET STRING, or an indefinite length inside.
+fn needs_rewrite(tag: u8, content: &[u8], depth: usize) -> Result<bool, CmsError> {
+    Ok(tag == CONSTRUCTED_OCTET_STRING || contains_ber(content, depth)?)
+}
+
+/// Whether any value nested in `content` uses an indefinite length or is a fragmented OCTET
+/// STRING.
+fn contains_ber(content: &[u8], depth: usize) -> Result<bool, CmsError> {
     if depth > MAX_BER_DEPTH {
         return Err(CmsError::Malformed("nesting too deep".into()));
     }
@@ -590,7 +623,7 @@ fn contains_indefinite(content: &[u8], depth: usize) -> Result<bool, CmsError> {
             return Ok(true);
         }
         let (tlv, next) = read_tlv(rest)?;
-        if tlv.tag & 0x20 != 0 && contains_indefinite(tlv.content, depth + 1)? {
+        if tlv.tag & 0x20 != 0 && needs_rewrite(tlv.tag, tlv.content, depth + 1)? {
             return Ok(true);
         }
         rest = next;
@@ -697,10 +730,11 @@ impl ParsedSignedData {
     /// Parses a ContentInfo(SignedData), tolerating trailing zero padding.
     pub fn parse(bytes: &[u8]) -> Result<Self, CmsError> {
         let bad = |m: &str| CmsError::Malformed(m.to_string());
-        // BER (indefinite lengths), as some signing tools emit, is normalised first.
+        // BER (indefinite lengths, fragmented OCTET STRINGs), as streaming signers emit, is
+        // normalised first.
         let normalised;
         let outer = match trim_der(bytes) {
-            Ok(der) if !contains_indefinite(der, 0)? => der,
+            Ok(der) if !contains_ber(der, 0)? => der,
             _ => {
                 normalised = ber_to_der(bytes)?;
                 normalised.as_slice()
@@ -1507,6 +1541,28 @@ mod tests {
         let deep: Vec<u8> = std::iter::repeat_n([0x30u8, 0x80], 200).flatten().collect();
         assert!(ber_to_der(&deep).is_err());
         assert!(ber_to_der(&[0x04, 0x80, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn fragmented_octet_strings_are_joined() {
+        // Indefinite and definite constructed forms, nested, as streaming encoders write them.
+        let indefinite = [
+            0x24, 0x80, 0x04, 0x02, 0xaa, 0xbb, 0x24, 0x03, 0x04, 0x01, 0xcc, 0, 0,
+        ];
+        assert_eq!(
+            ber_to_der(&indefinite).unwrap(),
+            [0x04, 0x03, 0xaa, 0xbb, 0xcc]
+        );
+        let definite = [0x30, 0x08, 0x24, 0x06, 0x04, 0x01, 0xaa, 0x04, 0x01, 0xbb];
+        assert_eq!(
+            ber_to_der(&definite).unwrap(),
+            [0x30, 0x04, 0x04, 0x02, 0xaa, 0xbb]
+        );
+        // DER inside is copied as it is.
+        let der = [0x30, 0x05, 0x31, 0x03, 0x02, 0x01, 0x07];
+        assert_eq!(ber_to_der(&der).unwrap(), der);
+        // A fragment that is not an OCTET STRING is refused.
+        assert!(ber_to_der(&[0x24, 0x03, 0x02, 0x01, 0x00]).is_err());
     }
 
     #[test]

@@ -54,6 +54,13 @@ impl Spec<'static> {
         }
     }
 
+    fn pkcs7() -> Self {
+        Self {
+            sub_filter: "adbe.pkcs7.detached",
+            ..Self::pades()
+        }
+    }
+
     fn document_timestamp() -> Self {
         Self {
             sub_filter: "ETSI.RFC3161",
@@ -242,6 +249,150 @@ fn pades_with_token(token: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Option<Vec<u8>>
         }
     });
     made.then_some(pdf)
+}
+
+/// One DER TLV with a one-byte tag.
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend_from_slice(&bytes);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// `cms_der` (DER, one SignerInfo) with its unsigned attributes replaced by `attributes`, each
+/// a complete Attribute encoding, written as they are: the byte-level form lets a test put in
+/// what typed encoders refuse (duplicates, BER).
+fn with_unsigned_attributes(cms_der: &[u8], attributes: &[Vec<u8>]) -> Vec<u8> {
+    let (ci, _) = cms::read_tlv(cms_der).unwrap();
+    let ci_parts = cms::read_all(ci.content).unwrap();
+    let (sd, _) = cms::read_tlv(ci_parts[1].content).unwrap();
+    let mut sd_fields = cms::read_all(sd.content).unwrap();
+    let infos = sd_fields.pop().unwrap();
+    assert_eq!(infos.tag, 0x31);
+    let (info, _) = cms::read_tlv(infos.content).unwrap();
+    let mut info_content: Vec<u8> = cms::read_all(info.content)
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.tag != 0xa1)
+        .flat_map(|f| f.raw.to_vec())
+        .collect();
+    info_content.extend(tlv(0xa1, &attributes.concat()));
+    let mut sd_content: Vec<u8> = sd_fields.iter().flat_map(|f| f.raw.to_vec()).collect();
+    sd_content.extend(tlv(0x31, &tlv(0x30, &info_content)));
+    let mut ci_content = ci_parts[0].raw.to_vec();
+    ci_content.extend(tlv(0xa0, &tlv(0x30, &sd_content)));
+    tlv(0x30, &ci_content)
+}
+
+/// An Attribute with `oid` (dotted) and these values, each a complete encoding.
+fn attribute(oid: &str, values: &[&[u8]]) -> Vec<u8> {
+    let oid = der::oid::ObjectIdentifier::new_unwrap(oid)
+        .to_der()
+        .unwrap();
+    let mut content = oid;
+    content.extend(tlv(0x31, &values.concat()));
+    tlv(0x30, &content)
+}
+
+const SIGNATURE_TIME_STAMP: &str = "1.2.840.113549.1.9.16.2.14";
+
+/// Length of the BER value at the front of `b` (definite or indefinite).
+fn ber_span(b: &[u8]) -> usize {
+    match b[1] {
+        0x80 => {
+            let mut pos = 2;
+            while b[pos..pos + 2] != [0, 0] {
+                pos += ber_span(&b[pos..]);
+            }
+            pos + 2
+        }
+        n if n < 0x80 => 2 + usize::from(n),
+        n => {
+            let k = usize::from(n & 0x7f);
+            2 + k
+                + b[2..2 + k]
+                    .iter()
+                    .fold(0, |a, x| (a << 8) | usize::from(*x))
+        }
+    }
+}
+
+/// A TSTInfo for a SHA-256 imprint, as an RFC 3161 authority writes it.
+fn tst_info(imprint: &[u8]) -> Vec<u8> {
+    use x509_tsp::{MessageImprint, TspVersion, TstInfo};
+    TstInfo {
+        version: TspVersion::V1,
+        policy: crate::tsa::DEFAULT_POLICY,
+        message_imprint: MessageImprint {
+            hash_algorithm: spki::AlgorithmIdentifier {
+                oid: HashAlgorithm::Sha256.oid(),
+                parameters: None,
+            },
+            hashed_message: OctetString::new(imprint).unwrap(),
+        },
+        serial_number: der::asn1::Int::new(&[0x01, 0x23]).unwrap(),
+        gen_time: der::asn1::GeneralizedTime::from_unix_duration(std::time::Duration::from_secs(
+            Utc::now().timestamp() as u64,
+        ))
+        .unwrap(),
+        accuracy: None,
+        ordering: false,
+        nonce: None,
+        tsa: None,
+        extensions: None,
+    }
+    .to_der()
+    .unwrap()
+}
+
+/// A time-stamp token over `imprint` that `openssl cms -sign -stream` signs as the development
+/// TSA: BER with indefinite lengths and the TSTInfo as a fragmented OCTET STRING.
+fn streamed_token(imprint: &[u8]) -> Option<Vec<u8>> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dev(name).to_str().unwrap().to_string();
+    std::fs::write(dir.path().join("tst.der"), tst_info(imprint)).unwrap();
+    openssl_cli(
+        dir.path(),
+        &[
+            "cms",
+            "-sign",
+            "-binary",
+            "-stream",
+            "-nodetach",
+            "-econtent_type",
+            "1.2.840.113549.1.9.16.1.4",
+            "-in",
+            "tst.der",
+            "-signer",
+            &path("tsa.pem"),
+            "-inkey",
+            &path("tsa.key"),
+            "-certfile",
+            &path("issuing-ca.pem"),
+            "-outform",
+            "DER",
+            "-out",
+            "token.der",
+        ],
+    )?;
+    let token = std::fs::read(dir.path().join("token.der")).unwrap();
+    assert_eq!(&token[..2], [0x30, 0x80], "not BER");
+    assert!(
+        token.windows(2).any(|w| w == [0x24, 0x80]),
+        "not fragmented"
+    );
+    Some(token)
 }
 
 fn read_dev(name: &str) -> Vec<u8> {
@@ -748,4 +899,87 @@ fn sha1_in_a_time_stamp_is_a_policy_result_not_tampering() {
         assert_eq!(report.signatures[0].kind, SignatureKind::DocumentTimestamp);
         assert_policy_result_not_tampering(&report, "SHA-1");
     }
+}
+
+#[test]
+fn ber_time_stamps_and_cms_decode() {
+    // A signature time-stamp streamed by OpenSSL inside a DER signature.
+    let mut made = true;
+    let pdf = sign_raw(&simple_pdf(), &Spec::pades(), |signed| {
+        let cms = pades_cms(signed);
+        let value = cms::signature_value(&cms).unwrap();
+        match streamed_token(&HashAlgorithm::Sha256.digest(&value)) {
+            Some(token) => {
+                with_unsigned_attributes(&cms, &[attribute(SIGNATURE_TIME_STAMP, &[&token])])
+            }
+            None => {
+                made = false;
+                cms
+            }
+        }
+    });
+    if !made {
+        return;
+    }
+    let report = report_of(&pdf);
+    let s = &report.signatures[0];
+    assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
+    assert_eq!(s.level, Some(PadesLevel::BT), "{}", report.to_json());
+    assert!(s.timestamp_time.is_some());
+
+    // A document time-stamp streamed the same way.
+    let pdf = sign_raw(&simple_pdf(), &Spec::document_timestamp(), |signed| {
+        streamed_token(&HashAlgorithm::Sha256.digest(signed)).unwrap()
+    });
+    let report = report_of(&pdf);
+    assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
+    assert_eq!(report.signatures[0].kind, SignatureKind::DocumentTimestamp);
+
+    // A whole signature streamed by `openssl cms -sign -stream` (ISO 32000 adbe.pkcs7.detached):
+    // indefinite lengths throughout; the streamed copy of the content is cut out, since a PDF
+    // signature is detached.
+    let pdf = sign_raw(&simple_pdf(), &Spec::pkcs7(), |signed| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dev(name).to_str().unwrap().to_string();
+        std::fs::write(dir.path().join("signed.bin"), signed).unwrap();
+        openssl_cli(
+            dir.path(),
+            &[
+                "cms",
+                "-sign",
+                "-binary",
+                "-stream",
+                "-in",
+                "signed.bin",
+                "-signer",
+                &path("signer-rsa.pem"),
+                "-inkey",
+                &path("signer-rsa.key"),
+                "-certfile",
+                &path("issuing-ca.pem"),
+                "-outform",
+                "DER",
+                "-out",
+                "sig.der",
+            ],
+        )
+        .unwrap();
+        let mut ber = std::fs::read(dir.path().join("sig.der")).unwrap();
+        let id_data = [
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+        ];
+        let at = ber
+            .windows(id_data.len())
+            .position(|w| w == id_data)
+            .unwrap()
+            + id_data.len();
+        assert_eq!(ber[at], 0xa0, "eContent");
+        let span = ber_span(&ber[at..]);
+        ber.drain(at..at + span);
+        assert_eq!(&ber[..2], [0x30, 0x80], "not BER");
+        ber
+    });
+    let report = report_of(&pdf);
+    assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
+    assert!(report.signatures[0].intact);
 }
