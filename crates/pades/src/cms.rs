@@ -838,32 +838,107 @@ pub fn certificate_matches(cert_der: &[u8], sid: &SignerId) -> bool {
     }
 }
 
-fn parse_signer_info(raw: &[u8]) -> Result<ParsedSigner, CmsError> {
-    let info = SignerInfo::from_der(raw)?;
-    let sid = match &info.sid {
-        SignerIdentifier::IssuerAndSerialNumber(is) => SignerId::IssuerSerial {
-            issuer: is.issuer.to_der()?,
-            serial: strip_leading_zeros(is.serial_number.as_bytes()),
-        },
-        SignerIdentifier::SubjectKeyIdentifier(k) => SignerId::KeyId(k.0.as_bytes().to_vec()),
-    };
-    // The exact signed-attribute bytes: the [0] IMPLICIT field re-tagged as SET (RFC 5652 5.4).
-    let (si, _) = read_tlv(raw)?;
-    let signed_attrs_der = read_all(si.content)?
+/// One attribute as found: its type and each value's complete encoding.
+struct RawAttribute<'a> {
+    oid: ObjectIdentifier,
+    values: Vec<Tlv<'a>>,
+}
+
+/// The attributes of a SignedAttributes or UnsignedAttributes SET, read as they are. A typed
+/// SET OF decoder refuses duplicate elements, but CMS does not forbid them among unsigned
+/// attributes (two copies of one time-stamp token, a revocation-values attribute added twice),
+/// and they change nothing the signature covers.
+fn read_attributes(content: &[u8]) -> Result<Vec<RawAttribute<'_>>, CmsError> {
+    let bad = |m: &str| CmsError::Malformed(m.to_string());
+    read_all(content)?
         .into_iter()
-        .find(|t| t.tag == 0xa0)
-        .map(|t| {
+        .map(|a| {
+            let parts = read_all(a.content)?;
+            let [oid, set] = parts.as_slice() else {
+                return Err(bad("an attribute must have a type and a set of values"));
+            };
+            if a.tag != 0x30 || oid.tag != 0x06 || set.tag != 0x31 {
+                return Err(bad("malformed attribute"));
+            }
+            Ok(RawAttribute {
+                oid: ObjectIdentifier::from_der(oid.raw)?,
+                values: read_all(set.content)?,
+            })
+        })
+        .collect()
+}
+
+/// Signed attributes that must appear at most once and hold exactly one value (RFC 5652
+/// 11.1, 11.2; RFC 5035): a second message digest would let the signature vouch for two
+/// documents.
+const SINGLE_VALUED_SIGNED_ATTRIBUTES: [ObjectIdentifier; 4] = [
+    ID_CONTENT_TYPE,
+    ID_MESSAGE_DIGEST,
+    ID_SIGNING_CERTIFICATE,
+    ID_SIGNING_CERTIFICATE_V2,
+];
+
+fn parse_signer_info(raw: &[u8]) -> Result<ParsedSigner, CmsError> {
+    let bad = |m: &str| CmsError::Malformed(m.to_string());
+    let (si, _) = read_tlv(raw)?;
+    if si.tag != 0x30 {
+        return Err(bad("SignerInfo is not a SEQUENCE"));
+    }
+    let mut fields = read_all(si.content)?.into_iter().peekable();
+    let missing = |what: &str| CmsError::Malformed(format!("SignerInfo has no {what}"));
+    if fields.next().ok_or_else(|| missing("version"))?.tag != 0x02 {
+        return Err(bad("SignerInfo version is not an INTEGER"));
+    }
+    let sid_field = fields.next().ok_or_else(|| missing("signer identifier"))?;
+    let sid = match sid_field.tag {
+        0x30 => {
+            let parts = read_all(sid_field.content)?;
+            match parts.as_slice() {
+                [issuer, serial] if issuer.tag == 0x30 && serial.tag == 0x02 => {
+                    SignerId::IssuerSerial {
+                        issuer: issuer.raw.to_vec(),
+                        serial: strip_leading_zeros(serial.content),
+                    }
+                }
+                _ => return Err(bad("malformed IssuerAndSerialNumber")),
+            }
+        }
+        // [0] IMPLICIT SubjectKeyIdentifier.
+        0x80 => SignerId::KeyId(sid_field.content.to_vec()),
+        _ => return Err(bad("unknown signer identifier")),
+    };
+    let digest_alg = AlgorithmIdentifierOwned::from_der(
+        fields
+            .next()
+            .ok_or_else(|| missing("digest algorithm"))?
+            .raw,
+    )?;
+    let signed = fields.next_if(|f| f.tag == 0xa0);
+    let signature_algorithm = fields
+        .next()
+        .ok_or_else(|| missing("signature algorithm"))?;
+    let signature_algorithm = AlgorithmIdentifierOwned::from_der(signature_algorithm.raw)?;
+    let signature = fields
+        .next()
+        .filter(|f| f.tag == 0x04)
+        .ok_or_else(|| missing("signature value"))?;
+    let unsigned = fields.next_if(|f| f.tag == 0xa1);
+    if fields.next().is_some() {
+        return Err(bad("unexpected field in SignerInfo"));
+    }
+    let mut parsed = ParsedSigner {
+        sid,
+        digest_oid: digest_alg.oid,
+        digest: HashAlgorithm::from_identifier(&digest_alg),
+        signature_algorithm,
+        signature: signature.content.to_vec(),
+        // The exact signed-attribute bytes: the [0] IMPLICIT field re-tagged as SET
+        // (RFC 5652 5.4).
+        signed_attrs_der: signed.map(|t| {
             let mut v = t.raw.to_vec();
             v[0] = 0x31;
             v
-        });
-    let mut parsed = ParsedSigner {
-        sid,
-        digest_oid: info.digest_alg.oid,
-        digest: HashAlgorithm::from_identifier(&info.digest_alg),
-        signature_algorithm: info.signature_algorithm.clone(),
-        signature: info.signature.as_bytes().to_vec(),
-        signed_attrs_der,
+        }),
         signed_attr_oids: Vec::new(),
         content_type: None,
         message_digest: None,
@@ -872,22 +947,33 @@ fn parse_signer_info(raw: &[u8]) -> Result<ParsedSigner, CmsError> {
         archived_crls: Vec::new(),
         archived_ocsps: Vec::new(),
     };
-    for attr in info.signed_attrs.iter().flat_map(|a| a.iter()) {
+    let signed_attrs = match signed {
+        Some(t) => read_attributes(t.content)?,
+        None => Vec::new(),
+    };
+    for oid in SINGLE_VALUED_SIGNED_ATTRIBUTES {
+        let mut instances = signed_attrs.iter().filter(|a| a.oid == oid);
+        if let Some(a) = instances.next() {
+            if a.values.len() != 1 || instances.next().is_some() {
+                return Err(CmsError::Malformed(format!(
+                    "the signed attribute {oid} must appear once with one value"
+                )));
+            }
+        }
+    }
+    for attr in &signed_attrs {
         parsed.signed_attr_oids.push(attr.oid);
-        let Some(value) = attr.values.get(0) else {
+        let Some(value) = attr.values.first() else {
             continue;
         };
         match attr.oid {
-            ID_CONTENT_TYPE => parsed.content_type = value.decode_as().ok(),
+            ID_CONTENT_TYPE => parsed.content_type = ObjectIdentifier::from_der(value.raw).ok(),
             ID_MESSAGE_DIGEST => {
-                parsed.message_digest = value
-                    .decode_as::<OctetString>()
-                    .ok()
-                    .map(|o| o.as_bytes().to_vec())
+                parsed.message_digest = (value.tag == 0x04).then(|| value.content.to_vec())
             }
             ID_SIGNING_CERTIFICATE_V2 => {
                 parsed.signing_certificate =
-                    value.decode_as::<SigningCertificateV2>().ok().map(|sc| {
+                    SigningCertificateV2::from_der(value.raw).ok().map(|sc| {
                         sc.certs
                             .into_iter()
                             .map(|c| CertReference {
@@ -904,24 +990,22 @@ fn parse_signer_info(raw: &[u8]) -> Result<ParsedSigner, CmsError> {
                     })
             }
             ID_SIGNING_CERTIFICATE => {
-                parsed.signing_certificate =
-                    parse_signing_certificate_v1(value.to_der()?.as_slice())
+                parsed.signing_certificate = parse_signing_certificate_v1(value.raw)
             }
-            ID_ADBE_REVOCATION => {
-                let der = value.to_der()?;
-                parse_revocation_archival(
-                    &der,
-                    &mut parsed.archived_crls,
-                    &mut parsed.archived_ocsps,
-                );
-            }
+            ID_ADBE_REVOCATION => parse_revocation_archival(
+                value.raw,
+                &mut parsed.archived_crls,
+                &mut parsed.archived_ocsps,
+            ),
             _ => {}
         }
     }
-    for attr in info.unsigned_attrs.iter().flat_map(|a| a.iter()) {
-        if attr.oid == ID_SIGNATURE_TIME_STAMP_TOKEN {
-            for v in attr.values.iter() {
-                parsed.timestamp_tokens.push(v.to_der()?);
+    if let Some(t) = unsigned {
+        for attr in read_attributes(t.content)? {
+            if attr.oid == ID_SIGNATURE_TIME_STAMP_TOKEN {
+                parsed
+                    .timestamp_tokens
+                    .extend(attr.values.iter().map(|v| v.raw.to_vec()));
             }
         }
     }
@@ -1563,6 +1647,79 @@ mod tests {
         assert_eq!(ber_to_der(&der).unwrap(), der);
         // A fragment that is not an OCTET STRING is refused.
         assert!(ber_to_der(&[0x24, 0x03, 0x02, 0x01, 0x00]).is_err());
+    }
+
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        push_length(&mut out, content.len());
+        out.extend_from_slice(content);
+        out
+    }
+
+    fn attr(oid: ObjectIdentifier, values: &[Vec<u8>]) -> Vec<u8> {
+        let mut content = oid.to_der().unwrap();
+        content.extend(tlv(0x31, &values.concat()));
+        tlv(0x30, &content)
+    }
+
+    /// A SignerInfo with these signed and unsigned attributes (each a complete encoding).
+    fn signer_info(signed: &[Vec<u8>], unsigned: &[Vec<u8>]) -> Vec<u8> {
+        let algorithm = |oid: ObjectIdentifier| tlv(0x30, &oid.to_der().unwrap());
+        let mut content = tlv(0x02, &[1]);
+        content.extend(tlv(0x30, &[tlv(0x30, &[]), tlv(0x02, &[5])].concat()));
+        content.extend(algorithm(DigestAlgorithm::Sha256.oid()));
+        content.extend(tlv(0xa0, &signed.concat()));
+        content.extend(algorithm(RSA_ENCRYPTION));
+        content.extend(tlv(0x04, &[9; 8]));
+        content.extend(tlv(0xa1, &unsigned.concat()));
+        tlv(0x30, &content)
+    }
+
+    #[test]
+    fn duplicates_are_read_among_unsigned_attributes_only() {
+        let content_type = attr(ID_CONTENT_TYPE, &[ID_DATA.to_der().unwrap()]);
+        let digest = |b: u8| tlv(0x04, &[b; 32]);
+        let token = tlv(0x30, &tlv(0x02, &[1]));
+        let tokens = attr(
+            ID_SIGNATURE_TIME_STAMP_TOKEN,
+            &[token.clone(), token.clone()],
+        );
+        let parsed = parse_signer_info(&signer_info(
+            &[content_type.clone(), attr(ID_MESSAGE_DIGEST, &[digest(1)])],
+            &[tokens.clone(), tokens],
+        ))
+        .unwrap();
+        assert_eq!(parsed.timestamp_tokens, vec![token; 4]);
+        assert_eq!(parsed.message_digest, Some(vec![1; 32]));
+        assert_eq!(parsed.content_type, Some(ID_DATA));
+        assert_eq!(
+            parsed.sid,
+            SignerId::IssuerSerial {
+                issuer: vec![0x30, 0x00],
+                serial: vec![5]
+            }
+        );
+
+        // A second message digest or content type, as a second value or a second attribute,
+        // is malformed.
+        for signed in [
+            vec![
+                content_type.clone(),
+                attr(ID_MESSAGE_DIGEST, &[digest(1), digest(2)]),
+            ],
+            vec![
+                content_type.clone(),
+                attr(ID_MESSAGE_DIGEST, &[digest(1)]),
+                attr(ID_MESSAGE_DIGEST, &[digest(2)]),
+            ],
+            vec![
+                content_type.clone(),
+                content_type.clone(),
+                attr(ID_MESSAGE_DIGEST, &[digest(1)]),
+            ],
+        ] {
+            assert!(parse_signer_info(&signer_info(&signed, &[])).is_err());
+        }
     }
 
     #[test]

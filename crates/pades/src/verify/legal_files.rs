@@ -983,3 +983,68 @@ fn ber_time_stamps_and_cms_decode() {
     assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
     assert!(report.signatures[0].intact);
 }
+
+/// A token from the development authority over the digest of `signature_value`.
+fn dev_token(signature_value: &[u8]) -> Vec<u8> {
+    let imprint = DigestAlgorithm::Sha256.digest(signature_value);
+    let nonce = [7u8; 8];
+    let request = crate::tsa::build_request(DigestAlgorithm::Sha256, &imprint, &nonce).unwrap();
+    let response = crate::tsa::tests::dev_authority().respond(&request);
+    crate::tsa::check_response(&response, DigestAlgorithm::Sha256, &imprint, &nonce).unwrap()
+}
+
+#[test]
+fn duplicate_unsigned_attribute_values_do_not_break_the_signature() {
+    // RevocationValues ::= SEQUENCE { crlVals [0] SEQUENCE OF CertificateList, ... }
+    let crl = read_dev("issuing-ca.crl");
+    let crl = openssl::x509::X509Crl::from_pem(&crl)
+        .map(|c| c.to_der().unwrap())
+        .unwrap_or(crl);
+    let revocation_values = tlv(0x30, &tlv(0xa0, &tlv(0x30, &crl)));
+    const REVOCATION_VALUES: &str = "1.2.840.113549.1.9.16.2.24";
+    // Each case builds the unsigned attributes from a token and a RevocationValues value.
+    type Attributes = fn(&[u8], &[u8]) -> Vec<Vec<u8>>;
+    let cases: [(&str, Attributes); 4] = [
+        (
+            "one token attribute holding the same token twice",
+            |t, _| vec![attribute(SIGNATURE_TIME_STAMP, &[t, t])],
+        ),
+        ("the token attribute twice", |t, _| {
+            vec![
+                attribute(SIGNATURE_TIME_STAMP, &[t]),
+                attribute(SIGNATURE_TIME_STAMP, &[t]),
+            ]
+        }),
+        ("a revocation-values attribute twice", |t, r| {
+            vec![
+                attribute(SIGNATURE_TIME_STAMP, &[t]),
+                attribute(REVOCATION_VALUES, &[r]),
+                attribute(REVOCATION_VALUES, &[r]),
+            ]
+        }),
+        (
+            "a revocation-values attribute holding one value twice",
+            |t, r| {
+                vec![
+                    attribute(REVOCATION_VALUES, &[r, r]),
+                    attribute(SIGNATURE_TIME_STAMP, &[t]),
+                ]
+            },
+        ),
+    ];
+    for (case, attributes) in cases {
+        let pdf = sign_raw(&simple_pdf(), &Spec::pades(), |signed| {
+            let cms = pades_cms(signed);
+            let token = dev_token(&cms::signature_value(&cms).unwrap());
+            with_unsigned_attributes(&cms, &attributes(&token, &revocation_values))
+        });
+        let report = report_of(&pdf);
+        assert_eq!(
+            report.verdict,
+            Verdict::Valid,
+            "{case}: {}",
+            report.to_json()
+        );
+        assert_eq!(report.signatures[0].level, Some(PadesLevel::BT), "{case}");
+    }
+}
