@@ -1064,12 +1064,33 @@ fn parse_revocation_archival(der: &[u8], crls: &mut Vec<Vec<u8>>, ocsps: &mut Ve
     }
 }
 
+/// The data a SignerInfo signs, as the caller can provide it: a PDF's byte ranges are hashed
+/// from the file piece by piece, a time-stamp's TSTInfo is in memory.
+pub trait SignedContent {
+    /// The data's digest with `algorithm`; `None` when it cannot be read.
+    fn digest(&self, algorithm: HashAlgorithm) -> Option<Vec<u8>>;
+    /// The data itself, needed only by EdDSA without signed attributes, which signs the
+    /// message rather than a digest; `None` when it cannot be read or held.
+    fn bytes(&self) -> Option<Vec<u8>>;
+}
+
+impl SignedContent for [u8] {
+    fn digest(&self, algorithm: HashAlgorithm) -> Option<Vec<u8>> {
+        Some(algorithm.digest(self))
+    }
+    fn bytes(&self) -> Option<Vec<u8>> {
+        Some(self.to_vec())
+    }
+}
+
 /// Outcome of checking a SignerInfo against its content and certificate.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IntegrityCheck {
-    /// The message-digest attribute equals the digest of the signed content.
+    /// The message-digest attribute equals the digest of the signed content (true without
+    /// signed attributes, where the signature value covers the content itself).
     pub message_digest_ok: bool,
-    /// The signature value verifies over the signed attributes with the certificate's key.
+    /// The signature value verifies with the certificate's key: over the signed attributes,
+    /// or over the content when there are none.
     pub signature_ok: bool,
     /// signing-certificate(-v2) names the certificate; `None` when the attribute is absent.
     pub signing_certificate_ok: Option<bool>,
@@ -1090,12 +1111,16 @@ impl IntegrityCheck {
     }
 }
 
-/// Checks the SignerInfo of `parsed` against the digest of its content (computed by the caller
-/// with `parsed.signer.digest`) and the signer's certificate.
-pub fn check_integrity(
+/// Checks the SignerInfo of `parsed` against its content and the signer's certificate.
+///
+/// With signed attributes (CAdES, PAdES, RFC 3161 tokens) the message-digest attribute must
+/// match the content and the signature covers the attributes. Without them (ISO 32000
+/// adbe.pkcs7.detached allows it) the signature covers the content directly (RFC 5652 5.4),
+/// which only id-data may be signed that way (5.3).
+pub fn check_integrity<C: SignedContent + ?Sized>(
     parsed: &ParsedSignedData,
     cert_der: &[u8],
-    content_digest: &[u8],
+    content: &C,
 ) -> IntegrityCheck {
     let s = &parsed.signer;
     let mut out = IntegrityCheck::default();
@@ -1107,12 +1132,6 @@ pub fn check_integrity(
     if !digest.is_accepted() {
         out.rejected_algorithm = Some(digest.label().to_string());
     }
-    let Some(attrs) = &s.signed_attrs_der else {
-        out.problem = Some("the signature has no signed attributes".into());
-        return out;
-    };
-    out.message_digest_ok = s.message_digest.as_deref() == Some(content_digest);
-    out.content_type_ok = s.content_type == Some(parsed.econtent_type);
     out.signing_certificate_ok = s.signing_certificate.as_ref().map(|refs| {
         refs.first().is_some_and(|r| {
             // The ESS certificate hash only identifies the certificate, which the signature
@@ -1127,7 +1146,8 @@ pub fn check_integrity(
             return out;
         }
     };
-    match signature_scheme(key.id(), digest, &s.signature_algorithm) {
+    let scheme = signature_scheme(key.id(), digest, &s.signature_algorithm);
+    match scheme {
         Ok(Scheme::Hashed { hash, pss }) => {
             if let Some(weak) = [Some(hash), pss.map(|(mgf, _)| mgf)]
                 .into_iter()
@@ -1140,11 +1160,75 @@ pub fn check_integrity(
         Ok(Scheme::Pure) => {}
         Err(_) => out.rejected_algorithm = Some(s.signature_algorithm.oid.to_string()),
     }
-    match verify_signature_value(&key, digest, &s.signature_algorithm, attrs, &s.signature) {
+    let unreadable = || Some("the signed content cannot be read".to_string());
+    let verified = match (&s.signed_attrs_der, scheme) {
+        (Some(attrs), _) => {
+            let Some(content_digest) = content.digest(digest) else {
+                out.problem = unreadable();
+                return out;
+            };
+            out.message_digest_ok = s.message_digest.as_deref() == Some(content_digest.as_slice());
+            out.content_type_ok = s.content_type == Some(parsed.econtent_type);
+            verify_signature_value(&key, digest, &s.signature_algorithm, attrs, &s.signature)
+        }
+        (None, Err(e)) => Err(e),
+        (None, Ok(scheme)) => {
+            out.message_digest_ok = true;
+            out.content_type_ok = parsed.econtent_type == ID_DATA;
+            let data = match scheme {
+                Scheme::Pure => content.bytes(),
+                Scheme::Hashed { hash, .. } => content.digest(hash),
+            };
+            let Some(data) = data else {
+                out.problem = unreadable();
+                return out;
+            };
+            match scheme {
+                Scheme::Pure => verify_signature_value(
+                    &key,
+                    digest,
+                    &s.signature_algorithm,
+                    &data,
+                    &s.signature,
+                ),
+                Scheme::Hashed { hash, pss } => {
+                    verify_prehashed(&key, hash, pss, &data, &s.signature)
+                }
+            }
+        }
+    };
+    match verified {
         Ok(ok) => out.signature_ok = ok,
         Err(e) => out.problem = Some(e.to_string()),
     }
     out
+}
+
+/// Verifies a hashed signature over a digest already computed (the content of a signature
+/// without signed attributes is hashed from the file once, piece by piece).
+fn verify_prehashed(
+    key: &PKey<Public>,
+    hash: HashAlgorithm,
+    pss: Option<(HashAlgorithm, i32)>,
+    digest: &[u8],
+    signature: &[u8],
+) -> Result<bool, CmsError> {
+    let err = |e: openssl::error::ErrorStack| CmsError::Malformed(e.to_string());
+    let md = |h: HashAlgorithm| {
+        openssl::md::Md::from_nid(h.message_digest().type_())
+            .ok_or_else(|| CmsError::UnsupportedAlgorithm(h.name().to_string()))
+    };
+    let mut ctx = openssl::pkey_ctx::PkeyCtx::new(key).map_err(err)?;
+    ctx.verify_init().map_err(err)?;
+    ctx.set_signature_md(md(hash)?).map_err(err)?;
+    if let Some((mgf, salt)) = pss {
+        ctx.set_rsa_padding(Padding::PKCS1_PSS).map_err(err)?;
+        ctx.set_rsa_mgf1_md(md(mgf)?).map_err(err)?;
+        ctx.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))
+            .map_err(err)?;
+    }
+    // A malformed signature blob is a failed signature, not a parsing error.
+    Ok(ctx.verify(digest, signature).unwrap_or(false))
 }
 
 /// How a signatureAlgorithm is computed, once checked against the key.

@@ -319,7 +319,7 @@ pub fn read_token(token_der: &[u8], extra_certs: &[Vec<u8>]) -> Result<Timestamp
             .cloned()
     });
     let integrity = match (&tsa_certificate, parsed.signer.digest) {
-        (Some(cert), Some(d)) => check_integrity(&parsed, cert, &d.digest(econtent)),
+        (Some(cert), Some(_)) => check_integrity(&parsed, cert, econtent),
         (None, _) => IntegrityCheck {
             problem: Some("the time-stamp authority's certificate is missing".into()),
             ..IntegrityCheck::default()

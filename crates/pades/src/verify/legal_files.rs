@@ -445,15 +445,17 @@ fn algorithm(oid: &str, parameters: Option<Any>) -> AlgorithmIdentifierOwned {
     }
 }
 
-/// A detached SignedData over `content` with the PAdES signed attributes: the message digest
-/// made with `digest`, the signature value computed by `sign` over the DER signed attributes
-/// and labelled `signature_algorithm`, the signer's and the issuing CA's certificates.
+/// A detached SignedData over `content` with the PAdES signed attributes (or, with
+/// `attributes` false, none): the message digest made with `digest`, the signature value
+/// computed by `sign` over the DER signed attributes (or the content) and labelled
+/// `signature_algorithm`, the signer's and the issuing CA's certificates.
 fn signed_data(
     cert: &X509,
     digest: (AlgorithmIdentifierOwned, HashAlgorithm),
     signature_algorithm: AlgorithmIdentifierOwned,
     sign: impl Fn(&[u8]) -> Vec<u8>,
     content: &[u8],
+    attributes: bool,
 ) -> Vec<u8> {
     let cert_der = cert.to_der().unwrap();
     let attrs = cms::pades_signed_attributes(
@@ -463,7 +465,11 @@ fn signed_data(
         cms::ID_DATA,
     )
     .unwrap();
-    let signature = sign(&attrs.to_der().unwrap());
+    let signature = if attributes {
+        sign(&attrs.to_der().unwrap())
+    } else {
+        sign(content)
+    };
     let leaf = x509_cert::Certificate::from_der(&cert_der).unwrap();
     let ca = x509_cert::Certificate::from_der(&issuing_ca().0.to_der().unwrap()).unwrap();
     let info = SignerInfo {
@@ -473,7 +479,7 @@ fn signed_data(
             serial_number: leaf.tbs_certificate.serial_number.clone(),
         }),
         digest_alg: digest.0.clone(),
-        signed_attrs: Some(attrs),
+        signed_attrs: attributes.then_some(attrs),
         signature_algorithm,
         signature: OctetString::new(signature).unwrap(),
         unsigned_attrs: None,
@@ -809,6 +815,7 @@ fn eddsa_sha3_and_brainpool_signatures_verify() {
                 signature_algorithm.clone(),
                 |attrs| raw_signature(&key, md, pss, attrs),
                 content,
+                true,
             )
         });
         let report = report_of(&pdf);
@@ -1046,5 +1053,114 @@ fn duplicate_unsigned_attribute_values_do_not_break_the_signature() {
             report.to_json()
         );
         assert_eq!(report.signatures[0].level, Some(PadesLevel::BT), "{case}");
+    }
+}
+
+#[test]
+fn cms_without_signed_attributes_verifies_over_the_document() {
+    let path = |name: &str| dev(name).to_str().unwrap().to_string();
+    let mut pdfs = Vec::new();
+    // `openssl cms -sign -noattr`: RSA PKCS#1 v1.5, RSASSA-PSS, ECDSA.
+    for (cert, key, options) in [
+        ("signer-rsa.pem", "signer-rsa.key", &[][..]),
+        (
+            "signer-rsa.pem",
+            "signer-rsa.key",
+            &["-keyopt", "rsa_padding_mode:pss"][..],
+        ),
+        ("signer-ec.pem", "signer-ec.key", &[][..]),
+    ] {
+        let mut made = true;
+        let pdf = sign_raw(&simple_pdf(), &Spec::pkcs7(), |signed| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("signed.bin"), signed).unwrap();
+            let mut args = vec![
+                "cms".to_string(),
+                "-sign".into(),
+                "-noattr".into(),
+                "-binary".into(),
+                "-in".into(),
+                "signed.bin".into(),
+                "-signer".into(),
+                path(cert),
+                "-inkey".into(),
+                path(key),
+                "-certfile".into(),
+                path("issuing-ca.pem"),
+                "-outform".into(),
+                "DER".into(),
+                "-out".into(),
+                "sig.der".into(),
+            ];
+            args.extend(options.iter().map(|o| o.to_string()));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            if openssl_cli(dir.path(), &args).is_none() {
+                made = false;
+                return Vec::new();
+            }
+            std::fs::read(dir.path().join("sig.der")).unwrap()
+        });
+        if !made {
+            return;
+        }
+        pdfs.push((format!("{key} {options:?}"), pdf));
+    }
+    // Ed25519 signs the document bytes themselves (RFC 8419 pure mode).
+    let key = PKey::generate_ed25519().unwrap();
+    let cert = issue(&key, "Ed25519 without signed attributes");
+    let pdf = sign_raw(&simple_pdf(), &Spec::pkcs7(), |content| {
+        signed_data(
+            &cert,
+            (
+                algorithm("2.16.840.1.101.3.4.2.3", None),
+                HashAlgorithm::Sha512,
+            ),
+            algorithm("1.3.101.112", None),
+            |data| raw_signature(&key, None, false, data),
+            content,
+            false,
+        )
+    });
+    pdfs.push(("Ed25519".into(), pdf));
+
+    for (case, pdf) in pdfs {
+        let parsed = {
+            let reader = Reader::new(pdf.as_slice()).unwrap();
+            let field = reader.fields().unwrap().remove(0);
+            let sig = reader.resolve_dict(field.dict.get("V").unwrap()).unwrap();
+            let contents = sig
+                .get("Contents")
+                .unwrap()
+                .as_string()
+                .unwrap()
+                .bytes
+                .clone();
+            ParsedSignedData::parse(&contents).unwrap()
+        };
+        assert!(parsed.signer.signed_attrs_der.is_none(), "{case}");
+        let report = report_of(&pdf);
+        let s = &report.signatures[0];
+        assert_eq!(
+            report.verdict,
+            Verdict::Valid,
+            "{case}: {}",
+            report.to_json()
+        );
+        assert_eq!((s.intact, s.trusted), (true, true), "{case}");
+        // Not PAdES, and the report says so in both languages.
+        assert_eq!(s.level, None, "{case}");
+        assert!(s.problems[0].contains("not a PAdES signature"), "{case}");
+        assert!(assert_summaries_carry_the_same_warnings(&report) > 0);
+
+        let mut changed = pdf.clone();
+        let at = changed.windows(5).position(|w| w == b"BT ET").unwrap();
+        changed[at] = b'X';
+        let report = report_of(&changed);
+        assert_eq!(report.verdict, Verdict::Invalid, "{case}");
+        assert_eq!(
+            report.signatures[0].sub_indication,
+            Some(SubIndication::SigCryptoFailure),
+            "{case}"
+        );
     }
 }

@@ -15,7 +15,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use openssl::x509::X509;
 
 use crate::algorithms::HashAlgorithm;
-use crate::cms::{self, ParsedSignedData, MAX_CMS_LEN};
+use crate::cms::{self, ParsedSignedData, SignedContent, MAX_CMS_LEN};
 use crate::pdf::reader::read_range;
 use crate::pdf::{Dictionary, Object, PdfError, Reader, Source};
 use crate::revocation::{Collector, Source as RevocationSource};
@@ -518,12 +518,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             return c;
         }
     };
-    let digest_for = |alg: HashAlgorithm| -> Option<Vec<u8>> {
-        let mut h = alg.hasher().ok()?;
-        let mut sink = |chunk: &[u8]| h.update(chunk).map_err(std::io::Error::other);
-        reader.copy_range(0, b, &mut sink).ok()?;
-        reader.copy_range(gap_end, d, &mut sink).ok()?;
-        alg.finish(&mut h).ok()
+    let signed = SignedRanges {
+        reader,
+        ranges: [(0, b), (gap_end, d)],
+        digests: std::cell::RefCell::new(Vec::new()),
     };
 
     if c.kind == SignatureKind::DocumentTimestamp {
@@ -531,7 +529,7 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             Ok(token) => {
                 let imprint_ok = token
                     .digest
-                    .map(|alg| digest_for(alg).is_some_and(|dg| dg == token.imprint));
+                    .map(|alg| signed.digest(alg).is_some_and(|dg| dg == token.imprint));
                 if imprint_ok == Some(false) {
                     fail(
                         &mut c,
@@ -657,7 +655,7 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         return c;
     };
     c.signer_cert = trust::parse_certificate(&cert_der);
-    let Some(document_digest) = digest_for(alg) else {
+    if signed.digest(alg).is_none() {
         fail(
             &mut c,
             Indication::TotalFailed,
@@ -669,8 +667,8 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         );
         c.parsed = Some(parsed);
         return c;
-    };
-    let check = cms::check_integrity(&parsed, &cert_der, &document_digest);
+    }
+    let check = cms::check_integrity(&parsed, &cert_der, &signed);
     let detached_data = parsed.econtent_type == cms::ID_DATA && parsed.econtent.is_none();
     if !check.content_type_ok || !detached_data {
         fail(
@@ -729,6 +727,16 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 "thuộc tính signing-certificate chỉ tới một chứng thư số khác",
             ),
         );
+    }
+    if c.intact && parsed.signer.signed_attrs_der.is_none() {
+        // Legal in ISO 32000 (adbe.pkcs7.detached), but PAdES needs signed attributes: the
+        // clerk should know the signature reaches no PAdES level, not that it is broken.
+        c.problems.push(Note::new(
+            "the signature has no signed attributes (ISO 32000 adbe.pkcs7.detached): it was \
+             verified directly over the document, but it is not a PAdES signature",
+            "chữ ký không có thuộc tính được ký (kiểu adbe.pkcs7.detached của ISO 32000): đã \
+             kiểm tra trực tiếp trên tài liệu, nhưng đây không phải chữ ký PAdES",
+        ));
     }
     if parsed
         .signer
@@ -790,6 +798,53 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
     }
     c.parsed = Some(parsed);
     c
+}
+
+/// Most bytes of signed content held in memory at once: only EdDSA signatures without signed
+/// attributes need the content itself rather than its digest.
+const MAX_HELD_CONTENT: u64 = 256 << 20;
+
+/// The two byte ranges a signature covers, hashed from the file piece by piece; each digest is
+/// computed once, however many checks ask for it.
+struct SignedRanges<'a, S: Source> {
+    reader: &'a Reader<S>,
+    ranges: [(u64, u64); 2],
+    digests: std::cell::RefCell<Vec<(HashAlgorithm, Option<Vec<u8>>)>>,
+}
+
+impl<S: Source> SignedContent for SignedRanges<'_, S> {
+    fn digest(&self, algorithm: HashAlgorithm) -> Option<Vec<u8>> {
+        if let Some((_, d)) = self.digests.borrow().iter().find(|(a, _)| *a == algorithm) {
+            return d.clone();
+        }
+        let compute = || {
+            let mut h = algorithm.hasher().ok()?;
+            let mut sink = |chunk: &[u8]| h.update(chunk).map_err(std::io::Error::other);
+            for (offset, len) in self.ranges {
+                self.reader.copy_range(offset, len, &mut sink).ok()?;
+            }
+            algorithm.finish(&mut h).ok()
+        };
+        let d = compute();
+        self.digests.borrow_mut().push((algorithm, d.clone()));
+        d
+    }
+
+    fn bytes(&self) -> Option<Vec<u8>> {
+        let total: u64 = self.ranges.iter().map(|(_, len)| len).sum();
+        if total > MAX_HELD_CONTENT {
+            return None;
+        }
+        let mut out = Vec::with_capacity(usize::try_from(total).ok()?);
+        let mut sink = |chunk: &[u8]| {
+            out.extend_from_slice(chunk);
+            Ok(())
+        };
+        for (offset, len) in self.ranges {
+            self.reader.copy_range(offset, len, &mut sink).ok()?;
+        }
+        Some(out)
+    }
 }
 
 /// The check stopped at an algorithm the verifier does not know: no verdict on the data.
