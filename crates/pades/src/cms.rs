@@ -313,22 +313,25 @@ fn der_len(content: usize) -> usize {
     1 + length_octets + content
 }
 
-/// Encoded lengths of a certificate's issuer Name and serial-number INTEGER, read from its
-/// DER without decoding the rest.
-fn issuer_and_serial_len(certificate_der: &[u8]) -> Result<(usize, usize), CmsError> {
-    let bad = || CmsError::Certificate("not a DER certificate".into());
-    let (cert, _) = read_tlv(certificate_der).map_err(|_| bad())?;
-    let (tbs, _) = read_tlv(cert.content).map_err(|_| bad())?;
-    let (mut field, mut rest) = read_tlv(tbs.content).map_err(|_| bad())?;
+/// A certificate's issuer Name and serial-number INTEGER, read from its DER without decoding
+/// the rest.
+fn issuer_and_serial(certificate_der: &[u8]) -> Option<(Tlv<'_>, Tlv<'_>)> {
+    let (cert, _) = read_tlv(certificate_der).ok()?;
+    let (tbs, _) = read_tlv(cert.content).ok()?;
+    let (mut field, mut rest) = read_tlv(tbs.content).ok()?;
     if field.tag == 0xa0 {
-        (field, rest) = read_tlv(rest).map_err(|_| bad())?;
+        (field, rest) = read_tlv(rest).ok()?;
     }
     let serial = field;
-    let (_signature, rest) = read_tlv(rest).map_err(|_| bad())?;
-    let (issuer, _) = read_tlv(rest).map_err(|_| bad())?;
-    if serial.tag != 0x02 || issuer.tag != 0x30 {
-        return Err(bad());
-    }
+    let (_signature, rest) = read_tlv(rest).ok()?;
+    let (issuer, _) = read_tlv(rest).ok()?;
+    (serial.tag == 0x02 && issuer.tag == 0x30).then_some((issuer, serial))
+}
+
+/// Encoded lengths of a certificate's issuer Name and serial-number INTEGER.
+fn issuer_and_serial_len(certificate_der: &[u8]) -> Result<(usize, usize), CmsError> {
+    let (issuer, serial) = issuer_and_serial(certificate_der)
+        .ok_or_else(|| CmsError::Certificate("not a DER certificate".into()))?;
     Ok((issuer.raw.len(), serial.raw.len()))
 }
 
@@ -807,34 +810,41 @@ impl ParsedSignedData {
         })
     }
 
-    /// The certificate the SignerInfo names, DER.
+    /// The certificate the SignerInfo names, DER: one whose issuer is encoded exactly as the
+    /// SignerInfo has it, otherwise one whose issuer is the same name by RFC 5280 rules.
     pub fn signer_certificate(&self) -> Option<&[u8]> {
+        let sid = &self.signer.sid;
         self.certificates
             .iter()
-            .find(|c| certificate_matches(c, &self.signer.sid))
+            .find(|c| identifies(c, sid, true))
+            .or_else(|| self.certificates.iter().find(|c| identifies(c, sid, false)))
             .map(|c| c.as_slice())
     }
 }
 
-/// Whether the certificate is the one `sid` names.
+/// Whether the certificate is the one `sid` names. Issuer names compare by RFC 5280 rules
+/// ([`crate::trust::names_match`]): signers that re-encode the issuer (another string type,
+/// case, spacing) still name their certificate, whose key must then verify the signature.
 pub fn certificate_matches(cert_der: &[u8], sid: &SignerId) -> bool {
-    let Ok(cert) = Certificate::from_der(cert_der) else {
-        return false;
-    };
+    identifies(cert_der, sid, false)
+}
+
+fn identifies(cert_der: &[u8], sid: &SignerId, exact: bool) -> bool {
     match sid {
         SignerId::IssuerSerial { issuer, serial } => {
-            cert.tbs_certificate.issuer.to_der().ok().as_ref() == Some(issuer)
-                && strip_leading_zeros(cert.tbs_certificate.serial_number.as_bytes()) == *serial
-        }
-        SignerId::KeyId(kid) => {
-            let Ok(Some((_, ski))) = cert
-                .tbs_certificate
-                .get::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
-            else {
+            let Some((cert_issuer, cert_serial)) = issuer_and_serial(cert_der) else {
                 return false;
             };
-            ski.0.as_bytes() == kid.as_slice()
+            strip_leading_zeros(cert_serial.content) == *serial
+                && if exact {
+                    cert_issuer.raw == issuer.as_slice()
+                } else {
+                    crate::trust::names_match(cert_issuer.raw, issuer)
+                }
         }
+        SignerId::KeyId(kid) => crate::trust::parse_certificate(cert_der)
+            .and_then(|c| c.subject_key_id().map(|k| k.as_slice() == kid.as_slice()))
+            .unwrap_or(false),
     }
 }
 

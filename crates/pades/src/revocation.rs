@@ -446,9 +446,11 @@ fn ocsp_certificates(resp_der: &[u8]) -> Vec<Vec<u8>> {
     inner().unwrap_or_default()
 }
 
+/// The same name: by RFC 5280 rules ([`crate::trust::names_match`]) or by OpenSSL's own
+/// comparison, which path building uses.
 pub(crate) fn names_equal(a: &openssl::x509::X509NameRef, b: &openssl::x509::X509NameRef) -> bool {
     match (a.to_der(), b.to_der()) {
-        (Ok(x), Ok(y)) if x == y => true,
+        (Ok(x), Ok(y)) if crate::trust::names_match(&x, &y) => true,
         _ => a.try_cmp(b).map(|o| o.is_eq()).unwrap_or(false),
     }
 }

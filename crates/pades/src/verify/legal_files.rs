@@ -445,59 +445,84 @@ fn algorithm(oid: &str, parameters: Option<Any>) -> AlgorithmIdentifierOwned {
     }
 }
 
-/// A detached SignedData over `content` with the PAdES signed attributes (or, with
-/// `attributes` false, none): the message digest made with `digest`, the signature value
-/// computed by `sign` over the DER signed attributes (or the content) and labelled
-/// `signature_algorithm`, the signer's and the issuing CA's certificates.
-fn signed_data(
-    cert: &X509,
+/// What [`signed_data`] puts in a detached SignedData.
+struct CmsSpec<'a> {
+    /// The signer's certificate.
+    cert: &'a X509,
+    /// Certificates after the signer's (the development issuing CA unless said otherwise).
+    chain: Vec<X509>,
+    /// The message digest and its identifier.
     digest: (AlgorithmIdentifierOwned, HashAlgorithm),
     signature_algorithm: AlgorithmIdentifierOwned,
-    sign: impl Fn(&[u8]) -> Vec<u8>,
-    content: &[u8],
+    /// The PAdES signed attributes, or none at all (the signature then covers the content).
     attributes: bool,
-) -> Vec<u8> {
-    let cert_der = cert.to_der().unwrap();
+    /// The issuer Name (DER) in the SignerInfo, when not the certificate's own bytes.
+    sid_issuer: Option<Vec<u8>>,
+}
+
+impl<'a> CmsSpec<'a> {
+    fn new(
+        cert: &'a X509,
+        digest: (AlgorithmIdentifierOwned, HashAlgorithm),
+        signature_algorithm: AlgorithmIdentifierOwned,
+    ) -> Self {
+        Self {
+            cert,
+            chain: vec![issuing_ca().0],
+            digest,
+            signature_algorithm,
+            attributes: true,
+            sid_issuer: None,
+        }
+    }
+}
+
+/// A detached SignedData over `content` as `spec` says, the signature value computed by
+/// `sign` over the DER signed attributes (or the content).
+fn signed_data(spec: &CmsSpec<'_>, sign: impl Fn(&[u8]) -> Vec<u8>, content: &[u8]) -> Vec<u8> {
+    let cert_der = spec.cert.to_der().unwrap();
     let attrs = cms::pades_signed_attributes(
         &cert_der,
         DigestAlgorithm::Sha256,
-        &digest.1.digest(content),
+        &spec.digest.1.digest(content),
         cms::ID_DATA,
     )
     .unwrap();
-    let signature = if attributes {
+    let signature = if spec.attributes {
         sign(&attrs.to_der().unwrap())
     } else {
         sign(content)
     };
     let leaf = x509_cert::Certificate::from_der(&cert_der).unwrap();
-    let ca = x509_cert::Certificate::from_der(&issuing_ca().0.to_der().unwrap()).unwrap();
+    let issuer = match &spec.sid_issuer {
+        Some(name) => x509_cert::name::Name::from_der(name).unwrap(),
+        None => leaf.tbs_certificate.issuer.clone(),
+    };
+    let mut certificates = vec![::cms::cert::CertificateChoices::Certificate(leaf.clone())];
+    for c in &spec.chain {
+        let c = x509_cert::Certificate::from_der(&c.to_der().unwrap()).unwrap();
+        certificates.push(::cms::cert::CertificateChoices::Certificate(c));
+    }
     let info = SignerInfo {
         version: CmsVersion::V1,
         sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-            issuer: leaf.tbs_certificate.issuer.clone(),
+            issuer,
             serial_number: leaf.tbs_certificate.serial_number.clone(),
         }),
-        digest_alg: digest.0.clone(),
-        signed_attrs: attributes.then_some(attrs),
-        signature_algorithm,
+        digest_alg: spec.digest.0.clone(),
+        signed_attrs: spec.attributes.then_some(attrs),
+        signature_algorithm: spec.signature_algorithm.clone(),
         signature: OctetString::new(signature).unwrap(),
         unsigned_attrs: None,
     };
     let sd = SignedData {
         version: CmsVersion::V1,
-        digest_algorithms: SetOfVec::try_from(vec![digest.0]).unwrap(),
+        digest_algorithms: SetOfVec::try_from(vec![spec.digest.0.clone()]).unwrap(),
         encap_content_info: EncapsulatedContentInfo {
             econtent_type: cms::ID_DATA,
             econtent: None,
         },
-        certificates: Some(
-            CertificateSet::try_from(vec![
-                ::cms::cert::CertificateChoices::Certificate(leaf),
-                ::cms::cert::CertificateChoices::Certificate(ca),
-            ])
-            .unwrap(),
-        ),
+        certificates: Some(CertificateSet::try_from(certificates).unwrap()),
         crls: None,
         signer_infos: SignerInfos::try_from(vec![info]).unwrap(),
     };
@@ -808,15 +833,9 @@ fn eddsa_sha3_and_brainpool_signatures_verify() {
     } in cases
     {
         let cert = issue(&key, case);
+        let spec = CmsSpec::new(&cert, digest.clone(), signature_algorithm);
         let pdf = sign_raw(&simple_pdf(), &Spec::pades(), |content| {
-            signed_data(
-                &cert,
-                digest.clone(),
-                signature_algorithm.clone(),
-                |attrs| raw_signature(&key, md, pss, attrs),
-                content,
-                true,
-            )
+            signed_data(&spec, |attrs| raw_signature(&key, md, pss, attrs), content)
         });
         let report = report_of(&pdf);
         let s = &report.signatures[0];
@@ -1108,17 +1127,22 @@ fn cms_without_signed_attributes_verifies_over_the_document() {
     // Ed25519 signs the document bytes themselves (RFC 8419 pure mode).
     let key = PKey::generate_ed25519().unwrap();
     let cert = issue(&key, "Ed25519 without signed attributes");
-    let pdf = sign_raw(&simple_pdf(), &Spec::pkcs7(), |content| {
-        signed_data(
+    let spec = CmsSpec {
+        attributes: false,
+        ..CmsSpec::new(
             &cert,
             (
                 algorithm("2.16.840.1.101.3.4.2.3", None),
                 HashAlgorithm::Sha512,
             ),
             algorithm("1.3.101.112", None),
+        )
+    };
+    let pdf = sign_raw(&simple_pdf(), &Spec::pkcs7(), |content| {
+        signed_data(
+            &spec,
             |data| raw_signature(&key, None, false, data),
             content,
-            false,
         )
     });
     pdfs.push(("Ed25519".into(), pdf));
@@ -1163,4 +1187,129 @@ fn cms_without_signed_attributes_verifies_over_the_document() {
             "{case}"
         );
     }
+}
+
+/// A name built entry by entry with the given string types.
+fn x509_name(entries: &[(&str, &str, openssl::asn1::Asn1Type)]) -> openssl::x509::X509Name {
+    let mut b = openssl::x509::X509NameBuilder::new().unwrap();
+    for (field, value, ty) in entries {
+        b.append_entry_by_text_with_type(field, value, *ty).unwrap();
+    }
+    b.build()
+}
+
+#[test]
+fn names_compare_by_rfc_5280_rules_for_signer_and_path() {
+    use openssl::asn1::{Asn1Time, Asn1Type};
+    use openssl::x509::extension::{BasicConstraints, KeyUsage};
+    let (utf8, printable) = (Asn1Type::UTF8STRING, Asn1Type::PRINTABLESTRING);
+    // A root whose name is UTF8String throughout.
+    let ca_key = ec_key(openssl::nid::Nid::X9_62_PRIME256V1);
+    let ca_name = x509_name(&[
+        ("C", "VN", utf8),
+        ("O", "Sở Nội vụ", utf8),
+        ("CN", "Vanthu Name Test CA", utf8),
+    ]);
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(
+        &openssl::bn::BigNum::from_u32(1)
+            .unwrap()
+            .to_asn1_integer()
+            .unwrap(),
+    )
+    .unwrap();
+    b.set_subject_name(&ca_name).unwrap();
+    b.set_issuer_name(&ca_name).unwrap();
+    b.set_pubkey(&ca_key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+        .unwrap();
+    b.append_extension(BasicConstraints::new().critical().ca().build().unwrap())
+        .unwrap();
+    b.append_extension(KeyUsage::new().critical().key_cert_sign().build().unwrap())
+        .unwrap();
+    b.sign(&ca_key, MessageDigest::sha256()).unwrap();
+    let ca = b.build();
+
+    // The signer's certificate names its issuer in PrintableString, upper case, two spaces.
+    let key = ec_key(openssl::nid::Nid::X9_62_PRIME256V1);
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(
+        &openssl::bn::BigNum::from_u32(0x1234)
+            .unwrap()
+            .to_asn1_integer()
+            .unwrap(),
+    )
+    .unwrap();
+    b.set_subject_name(&x509_name(&[("CN", "Người ký thử", utf8)]))
+        .unwrap();
+    b.set_issuer_name(&x509_name(&[
+        ("C", "VN", printable),
+        ("O", "Sở Nội vụ", utf8),
+        ("CN", "VANTHU  NAME TEST CA", printable),
+    ]))
+    .unwrap();
+    b.set_pubkey(&key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(30).unwrap())
+        .unwrap();
+    b.append_extension(
+        KeyUsage::new()
+            .critical()
+            .digital_signature()
+            .non_repudiation()
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    b.sign(&ca_key, MessageDigest::sha256()).unwrap();
+    let cert = b.build();
+
+    let mut anchors = TrustAnchors::empty();
+    anchors.add(ca.clone());
+    // Path building: issuer and subject are the same name, differently encoded.
+    let path = trust::validate_path(&anchors, &cert, &[], Utc::now());
+    assert_eq!(path.status, PathStatus::Valid, "{:?}", path.status);
+
+    // Finding the signer's certificate: the SignerInfo re-encodes the issuer once more, in
+    // lower case, with the Vietnamese letters in capitals and decomposed (NFD).
+    let sid_issuer = x509_name(&[
+        ("C", "vn", printable),
+        ("O", "SO\u{31b}\u{309} NO\u{323}\u{302}I VU\u{323}", utf8),
+        ("CN", "vanthu name test ca ", printable),
+    ])
+    .to_der()
+    .unwrap();
+    let spec = CmsSpec {
+        chain: vec![ca.clone()],
+        sid_issuer: Some(sid_issuer),
+        ..CmsSpec::new(
+            &cert,
+            (
+                algorithm("2.16.840.1.101.3.4.2.1", None),
+                HashAlgorithm::Sha256,
+            ),
+            algorithm("1.2.840.10045.4.3.2", None),
+        )
+    };
+    let pdf = sign_raw(&simple_pdf(), &Spec::pades(), |content| {
+        signed_data(
+            &spec,
+            |attrs| raw_signature(&key, Some(MessageDigest::sha256()), false, attrs),
+            content,
+        )
+    });
+    let options = VerifyOptions {
+        anchors,
+        offline: true,
+        now: None,
+    };
+    let report = verify_bytes(&pdf, &options).unwrap();
+    let s = &report.signatures[0];
+    assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
+    assert_eq!(s.signer.as_deref(), Some("Người ký thử"));
 }
