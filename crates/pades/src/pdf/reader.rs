@@ -158,6 +158,9 @@ pub struct Field {
     pub name: String,
     /// Field type (`/FT`, inherited): `Sig`, `Tx`, `Btn`, `Ch`.
     pub field_type: Option<Vec<u8>>,
+    /// The field's value (`/V`, inherited as `/FT` is, §12.7.4.1): a signature field whose
+    /// widget kid carries its own `/T` has its value on the parent.
+    pub value: Option<Object>,
     /// The field dictionary.
     pub dict: Dictionary,
 }
@@ -1080,30 +1083,80 @@ impl<S: Source> Reader<S> {
 
     /// Terminal form fields (walk of /Fields and /Kids with loop guard).
     pub fn fields(&self) -> Result<Vec<Field>, PdfError> {
-        let Some((_, form)) = self.acroform()? else {
-            return Ok(Vec::new());
+        Ok(self.form_fields()?.0)
+    }
+
+    /// Terminal form fields, and the number of every object the walk read to find them: the
+    /// catalog, the AcroForm, the /Fields and /Kids arrays, field and widget dictionaries, and
+    /// the object streams holding any of them. An earlier revision whose next revision
+    /// rewrote or freed none of these (and kept the catalog) has the same fields.
+    pub fn form_fields(&self) -> Result<(Vec<Field>, HashSet<u32>), PdfError> {
+        let mut read = HashSet::new();
+        let fields = self.walk_fields(&mut read)?;
+        Ok((fields, read))
+    }
+
+    /// Follows references like [`Reader::resolve`], noting each object read in `read`.
+    fn resolve_noting(&self, obj: &Object, read: &mut HashSet<u32>) -> Result<Object, PdfError> {
+        let mut cur = obj.clone();
+        for _ in 0..MAX_RESOLVE_DEPTH {
+            match cur {
+                Object::Reference(id) => {
+                    read.insert(id.num);
+                    if let Some(XrefEntry::Compressed { stream, .. }) = self.xref_entry(id.num) {
+                        read.insert(stream);
+                    }
+                    cur = self.get(id)?;
+                }
+                other => return Ok(other),
+            }
+        }
+        Err(PdfError::Limit("references nested too deeply"))
+    }
+
+    fn walk_fields(&self, read: &mut HashSet<u32>) -> Result<Vec<Field>, PdfError> {
+        if let Some(root) = self.trailer.get("Root") {
+            self.resolve_noting(root, read)?;
+        }
+        let (_, catalog) = self.catalog()?;
+        let form = match catalog.get("AcroForm") {
+            None => return Ok(Vec::new()),
+            Some(f) => match self.resolve_noting(f, read)? {
+                Object::Dictionary(d) => d,
+                Object::Null => return Ok(Vec::new()),
+                _ => return Err(PdfError::Corrupt("/AcroForm is not a dictionary")),
+            },
         };
         let roots = match form.get("Fields") {
-            Some(f) => self.resolve(f)?,
+            Some(f) => self.resolve_noting(f, read)?,
             None => return Ok(Vec::new()),
         };
         let roots = roots.as_array().cloned().unwrap_or_default();
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        let mut stack: Vec<(ObjectId, String, Option<Vec<u8>>)> = roots
+        // (node, parent's full name, inherited /FT, inherited /V)
+        type Pending = (ObjectId, String, Option<Vec<u8>>, Option<Object>);
+        let mut stack: Vec<Pending> = roots
             .iter()
             .rev()
             .filter_map(Object::as_reference)
-            .map(|r| (r, String::new(), None))
+            .map(|r| (r, String::new(), None, None))
             .collect();
-        while let Some((id, parent_name, parent_ft)) = stack.pop() {
+        let dict_at = |id: ObjectId, read: &mut HashSet<u32>| -> Option<Dictionary> {
+            match self.resolve_noting(&Object::Reference(id), read).ok()? {
+                Object::Dictionary(d) => Some(d),
+                Object::Stream(s) => Some(s.dict),
+                _ => None,
+            }
+        };
+        while let Some((id, parent_name, parent_ft, parent_value)) = stack.pop() {
             if !seen.insert(id) {
                 continue;
             }
             if seen.len() > self.limits.max_tree_nodes {
                 return Err(PdfError::Limit("field tree too large"));
             }
-            let Ok(d) = self.resolve_dict(&Object::Reference(id)) else {
+            let Some(d) = dict_at(id, read) else {
                 continue;
             };
             let partial = d
@@ -1116,9 +1169,10 @@ impl<S: Source> Reader<S> {
                 (None, _) => parent_name.clone(),
             };
             let ft = d.get_name("FT").map(<[u8]>::to_vec).or(parent_ft);
+            let value = d.get("V").cloned().or(parent_value);
             let kids: Vec<ObjectId> = match d.get("Kids") {
                 Some(k) => self
-                    .resolve(k)?
+                    .resolve_noting(k, read)?
                     .as_array()
                     .map(|a| a.iter().filter_map(Object::as_reference).collect())
                     .unwrap_or_default(),
@@ -1127,10 +1181,8 @@ impl<S: Source> Reader<S> {
             // Kids with /T are sub-fields; kids without are the field's widgets.
             let mut sub_fields = Vec::new();
             for k in &kids {
-                if let Ok(kd) = self.resolve_dict(&Object::Reference(*k)) {
-                    if kd.contains("T") {
-                        sub_fields.push(*k);
-                    }
+                if dict_at(*k, read).is_some_and(|kd| kd.contains("T")) {
+                    sub_fields.push(*k);
                 }
             }
             if sub_fields.is_empty() {
@@ -1139,12 +1191,13 @@ impl<S: Source> Reader<S> {
                         id,
                         name,
                         field_type: ft,
+                        value,
                         dict: d,
                     });
                 }
             } else {
                 for k in sub_fields.into_iter().rev() {
-                    stack.push((k, name.clone(), ft.clone()));
+                    stack.push((k, name.clone(), ft.clone(), value.clone()));
                 }
             }
         }

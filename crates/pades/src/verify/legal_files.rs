@@ -36,6 +36,8 @@ fn trusted() -> VerifyOptions {
 enum FieldShape {
     /// One dictionary that is both the field and its widget (what most signers write).
     Merged,
+    /// A field holding /FT and /V whose only widget kid carries its own /T.
+    KidWithName,
 }
 
 /// What the byte-level signer writes.
@@ -118,6 +120,20 @@ fn sign_raw(base: &[u8], spec: &Spec<'_>, make_cms: impl FnOnce(&[u8]) -> Vec<u8
             widget.set("V", sig_id);
             let id = update.add(widget);
             (id, id)
+        }
+        FieldShape::KidWithName => {
+            let field_id = update.allocate();
+            let widget_id = update.allocate();
+            widget.set("T", PdfString::text("Widget"));
+            widget.set("Parent", field_id);
+            update.set(widget_id, widget);
+            let mut field = Dictionary::new();
+            field.set("FT", Object::name("Sig"));
+            field.set("T", PdfString::text(&format!("Signature{}", n + 1)));
+            field.set("V", sig_id);
+            field.set("Kids", vec![Object::Reference(widget_id)]);
+            update.set(field_id, field);
+            (field_id, widget_id)
         }
     };
     let mut annots = page
@@ -1312,4 +1328,108 @@ fn names_compare_by_rfc_5280_rules_for_signer_and_path() {
     let s = &report.signatures[0];
     assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
     assert_eq!(s.signer.as_deref(), Some("Người ký thử"));
+}
+
+/// `pdf` with one more revision in which `change` rewrites the catalog.
+fn with_catalog_update(pdf: &[u8], change: impl FnOnce(&mut Dictionary)) -> Vec<u8> {
+    let reader = Reader::new(pdf).unwrap();
+    let mut update = IncrementalUpdate::new(&reader).unwrap();
+    let (root_id, mut catalog) = reader.catalog().unwrap();
+    change(&mut catalog);
+    update.set(root_id, catalog);
+    let mut out = pdf.to_vec();
+    out.extend_from_slice(&update.write().unwrap().bytes);
+    out
+}
+
+#[test]
+fn signature_fields_are_found_in_kids_and_in_earlier_revisions() {
+    // The widget kid carries its own /T; /FT and /V sit on the parent.
+    let nested = sign_raw(
+        &simple_pdf(),
+        &Spec {
+            shape: FieldShape::KidWithName,
+            ..Spec::pades()
+        },
+        pades_cms,
+    );
+    let report = report_of(&nested);
+    assert_eq!(report.verdict, Verdict::Valid, "{}", report.to_json());
+    assert_eq!(report.signatures.len(), 1);
+    assert_eq!(report.signatures[0].field, "Signature1.Widget");
+
+    let signed = sign_bytes(
+        &simple_pdf(),
+        &rsa_signer(),
+        &SignOptions {
+            field_name: Some("Official".into()),
+            ..SignOptions::default()
+        },
+    )
+    .unwrap()
+    .0;
+    let without_form = with_catalog_update(&signed, |c| {
+        c.remove("AcroForm");
+    });
+    let without_field = with_catalog_update(&nested, |c| {
+        let mut form = Dictionary::new();
+        form.set("Fields", Vec::<Object>::new());
+        c.set("AcroForm", form);
+    });
+    // A later revision that leaves the form alone (new page content) changes nothing here.
+    let reader = Reader::new(without_form.as_slice()).unwrap();
+    let mut update = IncrementalUpdate::new(&reader).unwrap();
+    let mut content = Dictionary::new();
+    content.set("Length", 5);
+    update.set(
+        ObjectId::new(4, 0),
+        Object::Stream(crate::pdf::Stream {
+            dict: content,
+            data: b"Q q Q".to_vec(),
+        }),
+    );
+    let mut content_changed = without_form.clone();
+    content_changed.extend_from_slice(&update.write().unwrap().bytes);
+    for (case, pdf, field) in [
+        ("AcroForm removed", &without_form, "Official"),
+        (
+            "field removed from /Fields",
+            &without_field,
+            "Signature1.Widget",
+        ),
+        (
+            "AcroForm removed, then content",
+            &content_changed,
+            "Official",
+        ),
+    ] {
+        assert!(Reader::new(pdf.as_slice())
+            .unwrap()
+            .fields()
+            .unwrap()
+            .is_empty());
+        let report = report_of(pdf);
+        assert_eq!(report.signatures.len(), 1, "{case}: {}", report.to_json());
+        let s = &report.signatures[0];
+        assert_eq!(s.field, field, "{case}");
+        // Still checked: intact, trusted, covering the revision it signed.
+        assert!(s.intact && s.trusted, "{case}: {}", report.to_json());
+        assert_eq!(s.coverage, Some(Coverage::EntireRevision), "{case}");
+    }
+
+    // Signed again after the removal: both signatures, each found in its own revision.
+    let resigned = sign_bytes(
+        &without_form,
+        &rsa_signer(),
+        &SignOptions {
+            field_name: Some("Seal".into()),
+            ..SignOptions::default()
+        },
+    )
+    .unwrap()
+    .0;
+    let report = report_of(&resigned);
+    let fields: Vec<&str> = report.signatures.iter().map(|s| s.field.as_str()).collect();
+    assert_eq!(fields, ["Official", "Seal"], "{}", report.to_json());
+    assert!(report.signatures.iter().all(|s| s.intact));
 }

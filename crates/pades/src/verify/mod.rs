@@ -9,6 +9,7 @@ pub mod report;
 #[cfg(test)]
 mod legal_files;
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -17,7 +18,7 @@ use openssl::x509::X509;
 use crate::algorithms::HashAlgorithm;
 use crate::cms::{self, ParsedSignedData, SignedContent, MAX_CMS_LEN};
 use crate::pdf::reader::read_range;
-use crate::pdf::{Dictionary, Object, PdfError, Reader, Source};
+use crate::pdf::{Dictionary, Object, ObjectId, PdfError, Reader, Source};
 use crate::revocation::{Collector, Source as RevocationSource};
 use crate::signer::DigestAlgorithm;
 use crate::trust::{self, PathStatus, RevocationStatus, TrustAnchors, Usage};
@@ -210,32 +211,7 @@ fn verify_reader<S: Source>(
         certified_from: None,
     };
     let dss = read_dss(&reader);
-    let mut found = Vec::new();
-    for f in reader.fields()? {
-        if f.field_type.as_deref() != Some(b"Sig") {
-            continue;
-        }
-        let Some(v) = f.dict.get("V") else { continue };
-        // A signed field whose value cannot be read is a broken signature, not no signature.
-        let (mut sig, unreadable) = match reader.resolve_dict(v) {
-            Ok(sig) => (sig, false),
-            Err(_) => (Dictionary::new(), true),
-        };
-        let contents_digest = sig.remove("Contents").and_then(|c| {
-            c.as_string()
-                .map(|s| DigestAlgorithm::Sha256.digest(&s.bytes))
-        });
-        found.push(Found {
-            field: f.name,
-            field_dict: f.dict,
-            sig,
-            unreadable,
-            contents_digest,
-        });
-        if found.len() >= MAX_SIGNATURES {
-            break;
-        }
-    }
+    let found = signed_fields(&reader)?;
     let mut checked: Vec<Checked> = found
         .into_iter()
         .map(|f| check_integrity(&reader, &dss, f))
@@ -284,6 +260,110 @@ fn verify_reader<S: Source>(
         dss_summary,
         reader.revisions().len(),
     ))
+}
+
+/// Most earlier revisions opened to look for signature fields a later revision dropped.
+const MAX_FORM_REVISIONS: usize = MAX_SIGNATURES;
+
+/// Signature fields with a value, from the AcroForm of every revision, newest first: a later
+/// revision that drops the AcroForm, or a field from /Fields, must not make the signatures it
+/// held disappear from the report (the difference analysis judges the removal itself).
+fn signed_fields<S: Source>(reader: &Reader<S>) -> Result<Vec<Found>, VerifyError> {
+    let mut found = Vec::new();
+    let mut seen = HashSet::new();
+    let (fields, mut read) = reader.form_fields()?;
+    collect_signed(reader, fields, &mut seen, &mut found);
+
+    // Going back one revision at a time: revision k has the fields of revision k+1 unless
+    // k+1 rewrote or freed an object the form walk of k+1 read, or changed the catalog.
+    let revisions = reader.revisions();
+    let mut root = reader.trailer().get("Root").cloned();
+    let mut opened = 0;
+    for k in (0..revisions.len().saturating_sub(1)).rev() {
+        let next = &revisions[k + 1];
+        let this_root = revisions[k].trailer.get("Root").cloned();
+        let touched = next
+            .objects
+            .iter()
+            .map(|(n, _)| n)
+            .chain(&next.freed)
+            .any(|n| read.contains(n));
+        if !touched && this_root == root {
+            continue;
+        }
+        if opened >= MAX_FORM_REVISIONS || found.len() >= MAX_SIGNATURES {
+            break;
+        }
+        opened += 1;
+        let Ok(old) = Reader::new(Prefix {
+            src: reader.source(),
+            len: revisions[k].end,
+        }) else {
+            continue;
+        };
+        // A repaired revision says nothing reliable about which fields it had.
+        if old.is_damaged() {
+            continue;
+        }
+        let Ok((fields, old_read)) = old.form_fields() else {
+            continue;
+        };
+        collect_signed(&old, fields, &mut seen, &mut found);
+        read = old_read;
+        root = this_root;
+    }
+    Ok(found)
+}
+
+/// The signature a field holds: its value's object, or the field for a direct value.
+#[derive(PartialEq, Eq, Hash)]
+enum SignatureKey {
+    Value(ObjectId),
+    Field(ObjectId),
+}
+
+/// Adds the signature fields among `fields` (read with `r`) whose signature is not in
+/// `seen` yet.
+fn collect_signed<T: Source>(
+    r: &Reader<T>,
+    fields: Vec<crate::pdf::Field>,
+    seen: &mut HashSet<SignatureKey>,
+    found: &mut Vec<Found>,
+) {
+    for f in fields {
+        if f.field_type.as_deref() != Some(b"Sig") || found.len() >= MAX_SIGNATURES {
+            continue;
+        }
+        let Some(v) = f.value else { continue };
+        let key = match v.as_reference() {
+            Some(id) => SignatureKey::Value(id),
+            None => SignatureKey::Field(f.id),
+        };
+        if !seen.insert(key) {
+            continue;
+        }
+        // A signed field whose value cannot be read is a broken signature, not no signature.
+        let (mut sig, unreadable) = match r.resolve_dict(&v) {
+            Ok(sig) => (sig, false),
+            Err(_) => (Dictionary::new(), true),
+        };
+        // Resolved in the revision the field was found in, which may be all that still
+        // refers to it.
+        if let Some(range) = sig.get("ByteRange").and_then(|b| r.resolve(b).ok()) {
+            sig.set("ByteRange", range);
+        }
+        let contents_digest = sig.remove("Contents").and_then(|c| {
+            c.as_string()
+                .map(|s| DigestAlgorithm::Sha256.digest(&s.bytes))
+        });
+        found.push(Found {
+            field: f.name,
+            field_dict: f.dict,
+            sig,
+            unreadable,
+            contents_digest,
+        });
+    }
 }
 
 fn kind_of(sig: &Dictionary) -> SignatureKind {
