@@ -324,10 +324,7 @@ impl<S: Source> Reader<S> {
                 ));
             }
             let section = self.read_section(off)?;
-            next = section
-                .trailer
-                .get_int("Prev")
-                .and_then(|p| u64::try_from(p).ok());
+            next = previous_section(&section.trailer)?;
             sections.push(section);
         }
         // Effective entries: newest section wins.
@@ -590,9 +587,37 @@ impl<S: Source> Reader<S> {
         })
     }
 
-    /// Offset after the `%%EOF` (and one end-of-line) that follows `from`.
+    /// Offset after the `%%EOF` (and one end-of-line) that follows `from`, the end of a
+    /// section's trailer or stream. A section ends with `startxref N` and `%%EOF`; writers
+    /// that leave the marker out (qpdf reads such files without a warning) end it after the
+    /// number, not at the next revision's marker.
     fn find_eof(&self, from: u64) -> Result<u64, PdfError> {
         let window = read_range(&self.src, from, 4096)?;
+        let ws = |at: usize| {
+            window[at..]
+                .iter()
+                .position(|b| !super::object::is_whitespace(*b))
+                .map_or(window.len(), |n| at + n)
+        };
+        let at = ws(0);
+        if window[at..].starts_with(b"startxref") {
+            let digits = ws(at + 9);
+            let number_end = window[digits..]
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .map_or(window.len(), |n| digits + n);
+            let marker = ws(number_end);
+            if number_end > digits && !window[marker..].starts_with(b"%%EOF") {
+                let mut end = number_end;
+                if window.get(end) == Some(&b'\r') {
+                    end += 1;
+                }
+                if window.get(end) == Some(&b'\n') {
+                    end += 1;
+                }
+                return Ok(from + end as u64);
+            }
+        }
         match find(&window, b"%%EOF") {
             Some(i) => {
                 let mut end = i + 5;
@@ -1240,6 +1265,21 @@ impl<S: Source> Reader<S> {
     }
 }
 
+/// The offset of the section before the one whose trailer is `trailer`. `/Prev 0` means none:
+/// some writers put it in a file's first section, and qpdf reads it so (offset 0 holds the
+/// header, never a cross-reference section). Any other `/Prev` that is not an offset is a
+/// broken cross-reference.
+fn previous_section(trailer: &Dictionary) -> Result<Option<u64>, PdfError> {
+    match trailer.get("Prev") {
+        None => Ok(None),
+        Some(prev) => match prev.as_int().map(u64::try_from) {
+            Some(Ok(0)) => Ok(None),
+            Some(Ok(offset)) => Ok(Some(offset)),
+            _ => Err(PdfError::Corrupt("/Prev is not a file offset")),
+        },
+    }
+}
+
 /// Finds `needle` in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() || hay.len() < needle.len() {
@@ -1323,6 +1363,197 @@ pub(crate) mod tests_support {
             .as_bytes(),
         );
         out
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod quirks {
+    //! Cross-reference quirks of real writers, generated from [`simple_pdf`], and qpdf as the
+    //! judge of which of them a reader must take as they are.
+
+    use super::tests_support::simple_pdf;
+
+    /// `qpdf --check` on `pdf`: `Some(true)` when it opens the file without a warning; `None`
+    /// when qpdf is not installed (test skipped), unless VANTHU_REQUIRE_TOOLS=1 says it must be.
+    pub(crate) fn qpdf_clean(pdf: &[u8]) -> Option<bool> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("check.pdf");
+        std::fs::write(&path, pdf).unwrap();
+        let Ok(out) = std::process::Command::new("qpdf")
+            .arg("--check")
+            .arg(&path)
+            .output()
+        else {
+            assert!(
+                std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "qpdf missing"
+            );
+            eprintln!("SKIPPED: qpdf not found");
+            return None;
+        };
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        Some(out.status.success() && !text.contains("WARNING"))
+    }
+
+    /// `pdf` with `from` replaced by `to` in its cross-reference section and trailer (`all`:
+    /// every occurrence there, else the first). Nothing before the section moves, so the
+    /// object offsets stay right.
+    fn replace_in(pdf: &[u8], from: &str, to: &str, all: bool) -> Vec<u8> {
+        let at = super::rfind(pdf, b"\nxref\n").unwrap();
+        let (head, mut tail) = (&pdf[..at], &pdf[at..]);
+        let mut out = head.to_vec();
+        let mut replaced = false;
+        while let Some(i) = super::find(tail, from.as_bytes()).filter(|_| all || !replaced) {
+            out.extend_from_slice(&tail[..i]);
+            out.extend_from_slice(to.as_bytes());
+            tail = &tail[i + from.len()..];
+            replaced = true;
+        }
+        assert!(replaced, "{from:?}");
+        out.extend_from_slice(tail);
+        out
+    }
+
+    fn replace(pdf: &[u8], from: &str, to: &str) -> Vec<u8> {
+        replace_in(pdf, from, to, false)
+    }
+
+    /// A one-page file whose only cross-reference section is a stream, with `trailer` keys
+    /// added to the stream dictionary.
+    pub(crate) fn xref_stream_pdf(trailer: &str) -> Vec<u8> {
+        let objs = [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            "<< /Length 7 >>\nstream\nBT ET q\nendstream",
+        ];
+        let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+        let mut rows = vec![0u8, 0, 0, 0, 0, 0xff, 0xff];
+        for (i, o) in objs.iter().enumerate() {
+            rows.push(1);
+            rows.extend_from_slice(&(out.len() as u32).to_be_bytes());
+            rows.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        rows.push(1);
+        rows.extend_from_slice(&(xref as u32).to_be_bytes());
+        rows.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(
+            format!(
+                "5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R{trailer} /Length {} >>\nstream\n",
+                rows.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&rows);
+        out.extend_from_slice(
+            format!("\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
+        out
+    }
+
+    /// Files with cross-reference quirks that qpdf opens without a warning.
+    pub(crate) fn readable() -> Vec<(&'static str, Vec<u8>)> {
+        let pdf = simple_pdf();
+        let startxref = String::from_utf8_lossy(&pdf)
+            .rsplit("startxref\n")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        vec![
+            (
+                "/Prev 0 in the first trailer",
+                replace(&pdf, "/Root 1 0 R", "/Root 1 0 R /Prev 0"),
+            ),
+            (
+                "/Prev 0 in a cross-reference stream",
+                xref_stream_pdf(" /Prev 0"),
+            ),
+            ("no %%EOF", pdf[..pdf.len() - 6].to_vec()),
+            (
+                "entries ending CR LF",
+                replace(&pdf, " 00000 n \n", " 00000 n\r\n"),
+            ),
+            ("19-byte entries", replace_in(&pdf, " n \n", " n\n", true)),
+            (
+                "subsection from object 1",
+                replace(&pdf, "0 5\n0000000000 65535 f \n", "1 4\n"),
+            ),
+            (
+                "free head with generation 0",
+                replace(&pdf, "65535 f", "00000 f"),
+            ),
+            (
+                "spaces in a subsection header",
+                replace(&pdf, "0 5\n", "0  5  \n"),
+            ),
+            (
+                "startxref with leading zeros",
+                replace(
+                    &pdf,
+                    &format!("startxref\n{startxref}"),
+                    &format!("startxref\n000{startxref}"),
+                ),
+            ),
+            (
+                "trailer dictionary on the keyword's line",
+                replace(&pdf, "trailer\n<<", "trailer<<"),
+            ),
+            (
+                "NUL padding after %%EOF",
+                [pdf.as_slice(), &[0u8; 100]].concat(),
+            ),
+        ]
+    }
+
+    /// Files whose cross-reference qpdf calls damaged.
+    pub(crate) fn damaged() -> Vec<(&'static str, Vec<u8>)> {
+        let pdf = simple_pdf();
+        let at = super::rfind(&pdf, b"startxref\n").unwrap() + 10;
+        let off: usize = String::from_utf8_lossy(&pdf[at..])
+            .lines()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        vec![
+            (
+                "startxref one byte late",
+                [&pdf[..at], format!("{}\n%%EOF\n", off + 1).as_bytes()].concat(),
+            ),
+            (
+                "/Prev -1",
+                replace(&pdf, "/Root 1 0 R", "/Root 1 0 R /Prev -1"),
+            ),
+            (
+                "/Prev beyond the file",
+                replace(&pdf, "/Root 1 0 R", "/Root 1 0 R /Prev 999999"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn quirks_qpdf_reads_are_read_normally_and_damage_stays_damage() {
+        for (quirk, pdf) in readable() {
+            let Some(clean) = qpdf_clean(&pdf) else {
+                return;
+            };
+            assert!(clean, "qpdf warns about {quirk}");
+            let r = super::Reader::new(pdf.as_slice()).unwrap();
+            assert!(!r.is_damaged(), "{quirk} read as damaged");
+            assert_eq!(r.pages().unwrap().len(), 1, "{quirk}");
+            assert_eq!(r.revisions().len(), 1, "{quirk}");
+        }
+        for (quirk, pdf) in damaged() {
+            assert_eq!(qpdf_clean(&pdf), Some(false), "qpdf reads {quirk}");
+            let r = super::Reader::new(pdf.as_slice()).unwrap();
+            assert!(r.is_damaged(), "{quirk} not flagged");
+        }
     }
 }
 

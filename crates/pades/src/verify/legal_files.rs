@@ -45,6 +45,19 @@ struct Spec<'a> {
     sub_filter: &'a str,
     document_timestamp: bool,
     shape: FieldShape,
+    /// How the signing revision ends, inside the signed range.
+    end: RevisionEnd,
+}
+
+/// The last bytes of a revision, as writers differ there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RevisionEnd {
+    /// `startxref N` and `%%EOF`.
+    Eof,
+    /// `startxref N` and no `%%EOF` marker.
+    NoEof,
+    /// `%%EOF` and this many NUL bytes of padding.
+    Padded(usize),
 }
 
 impl Spec<'static> {
@@ -53,6 +66,7 @@ impl Spec<'static> {
             sub_filter: "ETSI.CAdES.detached",
             document_timestamp: false,
             shape: FieldShape::Merged,
+            end: RevisionEnd::Eof,
         }
     }
 
@@ -161,6 +175,15 @@ fn sign_raw(base: &[u8], spec: &Spec<'_>, make_cms: impl FnOnce(&[u8]) -> Vec<u8
     update.set(root_id, catalog);
 
     let mut written = update.write().unwrap();
+    match spec.end {
+        RevisionEnd::Eof => {}
+        RevisionEnd::NoEof => {
+            assert!(written.bytes.ends_with(b"%%EOF\n"));
+            let len = written.bytes.len() - 6;
+            written.bytes.truncate(len);
+        }
+        RevisionEnd::Padded(n) => written.bytes.extend(std::iter::repeat_n(0u8, n)),
+    }
     written.patch_byte_range().unwrap();
     let (before, after) = written.signed_parts().unwrap();
     let mut signed = base.to_vec();
@@ -1432,4 +1455,105 @@ fn signature_fields_are_found_in_kids_and_in_earlier_revisions() {
     let fields: Vec<&str> = report.signatures.iter().map(|s| s.field.as_str()).collect();
     assert_eq!(fields, ["Official", "Seal"], "{}", report.to_json());
     assert!(report.signatures.iter().all(|s| s.intact));
+}
+
+#[test]
+fn cross_reference_quirks_qpdf_reads_are_read_and_damage_stays_an_error() {
+    use crate::pdf::reader::quirks;
+    let sign_as = |pdf: &[u8], field: &str| {
+        sign_bytes(
+            pdf,
+            &rsa_signer(),
+            &SignOptions {
+                field_name: Some(field.into()),
+                ..SignOptions::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{field}: {e}"))
+        .0
+    };
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    // Each quirk in the first revision, then two signatures on top: the first signature's
+    // revision lies between the quirk and the second one.
+    for (quirk, base) in quirks::readable() {
+        files.push((
+            quirk.to_string(),
+            sign_as(&sign_as(&base, "Official"), "Seal"),
+        ));
+    }
+    // Signing revisions that end without %%EOF, or padded with NULs, followed by another.
+    for end in [RevisionEnd::NoEof, RevisionEnd::Padded(100)] {
+        let first = sign_raw(
+            &simple_pdf(),
+            &Spec {
+                end,
+                ..Spec::pades()
+            },
+            pades_cms,
+        );
+        files.push((format!("signed revision {end:?}"), sign_as(&first, "Seal")));
+    }
+    for (case, pdf) in &files {
+        let Some(clean) = quirks::qpdf_clean(pdf) else {
+            return;
+        };
+        assert!(clean, "qpdf warns about {case}");
+        let report = report_of(pdf);
+        assert_eq!(
+            report.verdict,
+            Verdict::Valid,
+            "{case}: {}",
+            report.to_json()
+        );
+        assert_eq!(report.signatures.len(), 2, "{case}");
+        let first = &report.signatures[0];
+        assert_eq!(first.coverage, Some(Coverage::EntireRevision), "{case}");
+        assert_eq!(first.modification, ModificationLevel::FormFilling, "{case}");
+    }
+
+    // Damage qpdf reports stays an error for a signed file: never rebuilt silently.
+    let signed = sign_as(&simple_pdf(), "Official");
+    let at = signed
+        .windows(10)
+        .rposition(|w| w == b"startxref\n")
+        .unwrap()
+        + 10;
+    let offset: u64 = String::from_utf8_lossy(&signed[at..])
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let late = [&signed[..at], format!("{}\n%%EOF\n", offset + 1).as_bytes()].concat();
+    let mut negative_prev = signed.clone();
+    let (root, size) = {
+        let reader = Reader::new(signed.as_slice()).unwrap();
+        (
+            reader
+                .trailer()
+                .get("Root")
+                .unwrap()
+                .as_reference()
+                .unwrap(),
+            reader.trailer().get_int("Size").unwrap(),
+        )
+    };
+    let xref = negative_prev.len();
+    negative_prev.extend_from_slice(
+        format!(
+            "xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size {size} /Root {} {} R /Prev -1 >>\nstartxref\n{xref}\n%%EOF\n",
+            root.num, root.gen
+        )
+        .as_bytes(),
+    );
+    for (case, pdf) in [
+        ("startxref one byte late", late),
+        ("a later trailer with /Prev -1", negative_prev),
+    ] {
+        assert_eq!(quirks::qpdf_clean(&pdf), Some(false), "qpdf reads {case}");
+        assert!(
+            matches!(verify_bytes(&pdf, &trusted()), Err(VerifyError::Damaged)),
+            "{case}"
+        );
+    }
 }

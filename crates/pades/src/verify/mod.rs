@@ -946,11 +946,23 @@ fn decode_gap(gap: &[u8]) -> Option<Vec<u8>> {
     hex::decode(&digits).ok()
 }
 
+/// Most white space (NUL included) after a revision's `%%EOF` that a signature may cover and
+/// still cover exactly that revision.
+const MAX_REVISION_PADDING: u64 = 1024;
+
 fn coverage_of<S: Source>(reader: &Reader<S>, end: u64) -> Coverage {
     if end == reader.len() {
         return Coverage::EntireFile;
     }
-    // A revision ends after %%EOF and its end-of-line; signers may leave the EOL out.
+    let blank = |from: u64, len: u64| {
+        read_range(reader.source(), from, len as usize)
+            .map(|b| {
+                b.len() as u64 == len && b.iter().all(|c| crate::pdf::object::is_whitespace(*c))
+            })
+            .unwrap_or(false)
+    };
+    // A revision ends after %%EOF and its end-of-line; signers may leave the EOL out, or sign
+    // white space after it (padding qpdf reads without a warning), which changes nothing.
     let on_boundary = reader.revisions().iter().any(|r| {
         r.end == end
             || (r.end > end
@@ -958,6 +970,7 @@ fn coverage_of<S: Source>(reader: &Reader<S>, end: u64) -> Coverage {
                 && read_range(reader.source(), end, (r.end - end) as usize)
                     .map(|b| b.iter().all(|c| *c == b'\r' || *c == b'\n'))
                     .unwrap_or(false))
+            || (end > r.end && end - r.end <= MAX_REVISION_PADDING && blank(r.end, end - r.end))
     });
     if on_boundary {
         Coverage::EntireRevision
