@@ -840,6 +840,36 @@ impl<S: Source> Reader<S> {
         self.get_inner(ObjectId::new(num, 0), 0)
     }
 
+    /// The object with this number, except that a stream comes back with its dictionary only
+    /// (no data): for walks of the object graph that look at structure, never at content, so
+    /// a large scan is not read into memory to learn what refers to what.
+    pub fn get_shallow(&self, num: u32) -> Result<Object, PdfError> {
+        let Some(XrefEntry::InUse { offset, .. }) = self.xref.get(&num) else {
+            return self.get_by_num(num);
+        };
+        if *offset >= self.src.len() {
+            return Err(PdfError::Corrupt(
+                "object offset beyond the end of the file",
+            ));
+        }
+        let head = self.with_window(*offset, |buf, limits| {
+            Parser::new(buf, limits).indirect_head()
+        })?;
+        if head.id.num != num {
+            return Err(PdfError::Corrupt(
+                "cross-reference points at the wrong object",
+            ));
+        }
+        Ok(match (head.stream_data_at, head.object) {
+            (Some(_), Object::Dictionary(dict)) => Object::Stream(Stream {
+                dict,
+                data: Vec::new(),
+            }),
+            (Some(_), _) => return Err(PdfError::Corrupt("stream without dictionary")),
+            (None, object) => object,
+        })
+    }
+
     fn get_inner(&self, id: ObjectId, depth: usize) -> Result<Object, PdfError> {
         if depth > MAX_RESOLVE_DEPTH {
             return Err(PdfError::Limit("references nested too deeply"));
