@@ -484,3 +484,15 @@ fn the_form_removed_after_signing_is_other() {
         );
     }
 }
+
+#[test]
+fn every_rule_is_documented_with_its_name() {
+    let doc = include_str!("../../../../../docs/verification.md");
+    for rule in super::RULES {
+        assert!(
+            doc.contains(&format!("| `{}` |", rule.name())),
+            "docs/verification.md does not list {}",
+            rule.name()
+        );
+    }
+}
