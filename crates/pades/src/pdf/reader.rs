@@ -180,6 +180,9 @@ pub struct Reader<S: Source> {
 }
 
 const MAX_RESOLVE_DEPTH: usize = 8;
+/// Decoded object streams kept at once, and the most decoded bytes they may hold.
+const OBJSTM_CACHE_STREAMS: usize = 256;
+const OBJSTM_CACHE_BYTES: usize = 64 << 20;
 
 impl<S: Source> Reader<S> {
     /// Opens a source with default limits.
@@ -907,7 +910,10 @@ impl<S: Source> Reader<S> {
             None => {
                 let o = Arc::new(self.load_objstm(stream, depth)?);
                 if let Ok(mut c) = self.objstm_cache.lock() {
-                    if c.len() >= 16 {
+                    // Walks of the whole object graph jump between object streams; keep many,
+                    // but bound the memory they hold.
+                    let held: usize = c.values().map(|o| o.data.len()).sum();
+                    if c.len() >= OBJSTM_CACHE_STREAMS || held > OBJSTM_CACHE_BYTES {
                         c.clear();
                     }
                     c.insert(stream, o.clone());

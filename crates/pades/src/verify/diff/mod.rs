@@ -342,6 +342,27 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
         let mut roles: Vec<Role> = old_roles.iter().chain(new_roles).copied().collect();
         roles.sort_unstable();
         roles.dedup();
+        // Validation data, metadata and document information may change freely only when
+        // that is all the object is: listing a document's object there makes it no fairer game.
+        let housekeeping = |r: &Role| matches!(r, Role::Dss | Role::Metadata | Role::Info);
+        if !created && roles.iter().any(housekeeping) {
+            if let Some(other) = roles.iter().find(|r| !housekeeping(r)) {
+                let listed = roles.iter().find(|r| housekeeping(r)).copied();
+                let rule = match listed {
+                    Some(Role::Dss) => Rule::DssCompare,
+                    Some(Role::Metadata) => Rule::MetadataUpdate,
+                    _ => Rule::DocInfo,
+                };
+                self.other(
+                    rule,
+                    format!(
+                        "object {num} changed: listed as {} but also {}",
+                        role_name(listed.unwrap_or(Role::Info)),
+                        role_name(*other)
+                    ),
+                );
+            }
+        }
         for role in roles {
             self.judge(role, num, &o, &n, created);
         }
@@ -965,6 +986,25 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
         } else {
             states.contains(&value) && states.iter().all(|s| *s == value || s == b"Off")
         }
+    }
+}
+
+/// How change lines name a role.
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Catalog => "the catalog",
+        Role::Info => "document information",
+        Role::PageTree => "a page",
+        Role::PageContent => "page content",
+        Role::AnnotsArray => "a page's annotation list",
+        Role::Annotation | Role::AnnotationAppearance => "an annotation",
+        Role::AcroForm | Role::FieldsArray | Role::FormResources => "part of the form",
+        Role::Field(_) | Role::FieldValue(_) | Role::FieldPart(_) => "a form field",
+        Role::Widget(_) | Role::FieldAppearance(_) => "a field's widget",
+        Role::SignatureValue => "a signature",
+        Role::Dss => "validation data",
+        Role::Metadata => "metadata",
+        Role::Other => "document structure",
     }
 }
 
