@@ -3,12 +3,13 @@
 //! and with DocMDP P=1, P=2 and P=3 certifications, each with xref tables and with xref
 //! streams, then one hand-written later revision per attack and base (a new catalog and page
 //! tree, Hide-and-Replace, objects the signed page uses listed in a new /DSS and overwritten,
-//! the same through /Metadata, a remapped font, a widget that belongs to no field painting over
-//! the page, the AcroForm removed), and the legal counterparts (validation data, a document
-//! time-stamp, form filling, a second signature, an annotation after P=3, metadata updates, an
-//! identical rewrite). Every attack must be judged exactly as the script expects (modified;
-//! valid only where DocMDP permits the change), every counterpart valid; pyHanko's verdict on
-//! the same file, recorded by the script, must agree unless the script says why it does not.
+//! the same through /Metadata and through the trailer's /Info, a remapped font, a widget that
+//! belongs to no field painting over the page, the AcroForm removed, an XObject the signed page
+//! paints but that was undefined when signed), and the legal counterparts (validation data, a
+//! document time-stamp, form filling, a second signature, an annotation after P=3, metadata
+//! updates, an identical rewrite). Every attack must be judged exactly as the script expects
+//! (modified; valid only where DocMDP permits the change), every counterpart valid; pyHanko's
+//! verdict on the same file, recorded by the script, must agree unless the script says why.
 
 #[path = "common/interop.rs"]
 mod interop;
@@ -65,6 +66,18 @@ const REQUIRED: &[Required] = &[
     },
     Required {
         class: "metadata_shadow",
+        variants: &[],
+        bases: ALL_BASES,
+        xrefs: TABLE_AND_STREAM,
+    },
+    Required {
+        class: "info_shadow",
+        variants: &[],
+        bases: ALL_BASES,
+        xrefs: TABLE_AND_STREAM,
+    },
+    Required {
+        class: "dangling_reference",
         variants: &[],
         bases: ALL_BASES,
         xrefs: TABLE_AND_STREAM,

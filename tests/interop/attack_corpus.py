@@ -2,6 +2,9 @@
 each file.
 
 Usage: python attack_corpus.py CERTS_DIR OUT_DIR
+       python attack_corpus.py --fixture CERTS_DIR FILE   (the P=2 base with xref streams
+       alone: crates/pades/tests/fixtures/certified-p2-xref-stream.pdf, the diff fuzz target's
+       certified base)
 
 Bases: one document (corpus_common's writer) signed by pyHanko four ways: an approval
 signature ("approval") and certification signatures with DocMDP P=1, P=2 and P=3 ("p1", "p2",
@@ -9,20 +12,24 @@ signature ("approval") and certification signatures with DocMDP P=1, P=2 and P=3
 document has a page with text in a Type 1 font, a text field nobody has filled yet, a stamp
 annotation that is hidden, a layer (optional content) that is off, an XMP metadata stream, an
 /Info dictionary, and, unused, a second catalog whose page tree shows other text (the
-Hide-and-Replace payload, inside the signed revision).
+Hide-and-Replace payload, inside the signed revision). A second document, signed the same
+ways, also paints an XObject that nothing defines yet.
 
 Attacks are one hand-written revision each (objects and one cross-reference section of the same
-kind as the base, or an empty section) appended to a signed base. Every one changes what the
-page shows, so vanthu must say "modified", except the widget overlay after P=3: P=3 permits
-annotations, so it stays "valid" (the report must then warn that the page shows something the
-signer did not sign). Legal counterparts are updates the signer's DocMDP level allows, made by
-pyHanko or by hand; vanthu must say "valid".
+kind as the base, or an empty section) appended to a signed base: the classes of issue 11, the
+same trick through the trailer's /Info, and the undefined XObject defined (a Hide variant
+pyHanko misses too). Every one changes what the page shows, so vanthu must say "modified",
+except the widget overlay after P=3: P=3 permits annotations, so it stays "valid" (the report
+must then warn that the page shows something the signer did not sign). Legal counterparts are
+updates the signer's DocMDP level allows, made by pyHanko or by hand; vanthu must say "valid".
 
 Writes OUT_DIR/<case>.pdf and OUT_DIR/expected.json:
 {"<case>": {"file", "class", "variant", "kind": "attack|legal", "base", "xref",
             "expected": vanthu's verdict, "pyhanko": pyHanko's verdict (corpus_common's mapping),
             "pyhanko_signatures": [...], "signatures": signatures in the file,
             "revisions": revisions in the file, "why": present where pyHanko disagrees}}
+"xref" is the kind of the section appended last: the base's own ("table" or "stream"), or
+"empty" (after a base with tables).
 """
 
 import hashlib
@@ -60,15 +67,28 @@ SIGNED_TEXT = b"Quyet dinh 12/QD-UBND: cap 10 trieu dong"
 FORGED_TEXT = b"Quyet dinh 12/QD-UBND: cap 900 trieu dong"
 
 
-def page_text(line, hidden_layer=True):
-    """The page's content: a heading, `line`, and a line in layer /OC1 (off when signed)."""
+def page_text(line, signed_page=True, undefined_xobject=False):
+    """A page's content: a heading and `line`. The signed page also has a line in layer /OC1
+    (off when signed); with `undefined_xobject` it paints XObject /X1 too."""
     text = (
         b"BT /F1 16 Tf 72 770 Td (UY BAN NHAN DAN HUYEN DEMO) Tj ET\n"
         b"BT /F1 14 Tf 72 720 Td (" + line + b") Tj ET\n"
     )
-    if hidden_layer:
+    if signed_page:
         text += b"/OC /OC1 BDC BT /F1 14 Tf 72 690 Td (Cap them 900 trieu dong) Tj ET EMC\n"
+    if undefined_xobject:
+        text += b"q 1 0 0 1 70 714 cm /X1 Do Q\n"
     return stream_object(b"", text)
+
+
+def signed_page(undefined_xobject=False):
+    """The page dictionary (object 3); with `undefined_xobject`, its /X1 is object 99."""
+    xobject = b"/XObject << /X1 %d 0 R >> " % UNDEFINED_XOBJECT if undefined_xobject else b""
+    return (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> /Properties << /OC1 11 0 R >> " + xobject
+        + b">> /Annots [7 0 R 8 0 R] >>"
+    )
 
 
 def xmp(modified):
@@ -90,14 +110,15 @@ def info(mod_date):
     )
 
 
+HIDDEN_CATALOG = 13
+UNDEFINED_XOBJECT = 99
+
 # The unsigned document. Objects 13 to 16 are the hidden second catalog and its page tree:
 # nothing refers to them, so no viewer shows them while the trailer's /Root is object 1.
 BASE_OBJECTS = {
     1: b"<< /Type /Catalog /Pages 2 0 R /AcroForm 6 0 R /OCProperties 9 0 R /Metadata 10 0 R >>",
     2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-    3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-    b"/Resources << /Font << /F1 5 0 R >> /Properties << /OC1 11 0 R >> >> "
-    b"/Annots [7 0 R 8 0 R] >>",
+    3: signed_page(),
     4: page_text(SIGNED_TEXT),
     5: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
     6: b"<< /Fields [7 0 R] /DA (/F1 0 Tf 0 g) /DR << /Font << /F1 5 0 R >> >> >>",
@@ -117,10 +138,18 @@ BASE_OBJECTS = {
     14: b"<< /Type /Pages /Kids [15 0 R] /Count 1 >>",
     15: b"<< /Type /Page /Parent 14 0 R /MediaBox [0 0 595 842] /Contents 16 0 R "
     b"/Resources << /Font << /F1 5 0 R >> >> >>",
-    16: page_text(FORGED_TEXT, hidden_layer=False),
+    16: page_text(FORGED_TEXT, signed_page=False),
     17: info(b"D:20261201080000+07'00'"),
 }
-HIDDEN_CATALOG = 13
+# The same document whose page also paints XObject /X1, object 99, which nothing defines: the
+# reference resolves to null when signed and paints nothing. A document of its own, because
+# pyHanko 0.38 fails with a KeyError on such a reference whenever it compares the page.
+# Signing numbers its objects from /Size, far below 99.
+DANGLING_OBJECTS = {
+    **BASE_OBJECTS,
+    3: signed_page(undefined_xobject=True),
+    4: page_text(SIGNED_TEXT, undefined_xobject=True),
+}
 
 
 def ref(num):
@@ -175,7 +204,7 @@ def dss_listing(u, num, via):
 
 def new_root(u):
     """A new catalog (the old one's entries, another page tree) becomes the trailer's /Root."""
-    content = u.add(page_text(FORGED_TEXT, hidden_layer=False))
+    content = u.add(page_text(FORGED_TEXT, signed_page=False))
     pages = u.new_number()
     page = u.add(
         b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
@@ -231,13 +260,30 @@ def font_remap(u):
     dss_listing(u, 5, "certs")
 
 
+def info_shadow(u):
+    """The trailer's /Info points at the page content stream, which is overwritten."""
+    u.put(4, page_text(FORGED_TEXT))
+    u.trailer["Info"] = b"4 0 R"
+
+
+def overlay():
+    """A form XObject, 400 by 24, that paints the forged line on white."""
+    return stream_object(
+        b"/Type /XObject /Subtype /Form /BBox [0 0 400 24] /Resources << /Font << /F1 5 0 R >> >>",
+        b"1 g 0 0 400 24 re f 0 g BT /F1 14 Tf 2 6 Td (" + FORGED_TEXT + b") Tj ET",
+    )
+
+
+def dangling_reference(u):
+    """Object 99, which the signed page already paints but which was undefined when signed,
+    is defined: no object the signed revision had changes."""
+    u.put(UNDEFINED_XOBJECT, overlay())
+
+
 def widget_overlay(u):
     """A /Widget annotation that belongs to no form field paints the forged line over the
     signed one."""
-    ap = u.add(stream_object(
-        b"/Type /XObject /Subtype /Form /BBox [0 0 400 24] /Resources << /Font << /F1 5 0 R >> >>",
-        b"1 g 0 0 400 24 re f 0 g BT /F1 14 Tf 2 6 Td (" + FORGED_TEXT + b") Tj ET",
-    ))
+    ap = u.add(overlay())
     widget = u.add(
         b"<< /Type /Annot /Subtype /Widget /Rect [70 714 470 738] /F 4 /P 3 0 R "
         b"/AP << /N %d 0 R >> >>" % ap
@@ -293,6 +339,11 @@ NO_ANNOTATION_RULE = (
     "that the page shows something the signer did not sign)"
 )
 PYHANKO_DIFFERS = {
+    ("dangling_reference", "valid"): (
+        "pyHanko judges the objects the signed revision had and new objects only through "
+        "changed objects that refer to them; an object first defined later, which a signed "
+        "page already referred to (null when signed), is never looked at"
+    ),
     ("acroform_removed", "unsigned"): (
         "pyHanko looks for signatures only in the last revision's /AcroForm, so once it is "
         "removed the file looks unsigned; vanthu must still report the signature (issue 11) "
@@ -345,27 +396,33 @@ class Corpus:
             json.dump(self.cases, f, indent=2)
 
 
-def main():
-    certs, out = sys.argv[1], sys.argv[2]
-    os.makedirs(out, exist_ok=True)
-    corpus = Corpus(certs, out)
+def signed_bases(certs, objects=BASE_OBJECTS):
+    """The document `objects` signed each way: {(base, xref kind): bytes}."""
     official = dev_signer(certs, "signer-rsa")
-    seal = dev_signer(certs, "seal")
-    tsa = dev_timestamper(certs)
-
     signed = {}
     for xref in ("table", "stream"):
-        unsigned = write_pdf(BASE_OBJECTS, xref=xref, info=17)
+        unsigned = write_pdf(objects, xref=xref, info=17)
         signed["approval", xref] = sign(unsigned, FIELD, official)
         for base, p in PERMISSION.items():
             signed[base, xref] = sign(
                 unsigned, FIELD, official, certify=True, docmdp_permissions=p
             )
+    return signed
 
-    def by_hand(cls, variant, kind, base, xref, build, expected, section=None):
+
+def main():
+    certs, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    corpus = Corpus(certs, out)
+    seal = dev_signer(certs, "seal")
+    tsa = dev_timestamper(certs)
+    signed = signed_bases(certs)
+    dangling = signed_bases(certs, DANGLING_OBJECTS)
+
+    def by_hand(cls, variant, kind, base, xref, build, expected, section=None, bases=signed):
         """One case: `build` fills an Update of the signed base, written with a cross-reference
         section of the base's kind unless `section` says otherwise."""
-        u = Update(signed[base, xref])
+        u = Update(bases[base, xref])
         build(u)
         section = section or xref
         corpus.add(cls, variant, kind, base, section, u.write(section), expected)
@@ -378,7 +435,10 @@ def main():
                 by_hand("dss_shadow", f"{target}-{via}", "attack", base, xref,
                         dss_shadow(target, via), "modified")
         by_hand("metadata_shadow", None, "attack", base, xref, metadata_shadow, "modified")
+        by_hand("info_shadow", None, "attack", base, xref, info_shadow, "modified")
         by_hand("font_remap", None, "attack", base, xref, font_remap, "modified")
+        by_hand("dangling_reference", None, "attack", base, xref, dangling_reference,
+                "modified", bases=dangling)
         by_hand("widget_overlay", None, "attack", base, xref, widget_overlay,
                 "valid" if base == "p3" else "modified")
         by_hand("acroform_removed", None, "attack", base, xref, acroform_removed, "modified")
@@ -415,4 +475,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "--fixture":
+        with open(sys.argv[3], "wb") as f:
+            f.write(signed_bases(sys.argv[2])["p2", "stream"])
+    else:
+        main()
