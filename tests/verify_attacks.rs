@@ -238,6 +238,7 @@ fn vanthu_verdict(file: &Path, case: &Value) -> (String, Vec<String>) {
             out.status.code()
         ));
     }
+    problems.extend(shown_warnings(&report, case));
     let signatures = report["signatures"].as_array().map_or(0, Vec::len) as u64;
     if Some(signatures) != case["signatures"].as_u64() {
         problems.push(format!(
@@ -253,6 +254,33 @@ fn vanthu_verdict(file: &Path, case: &Value) -> (String, Vec<String>) {
         ));
     }
     (verdict, problems)
+}
+
+/// Legal classes whose change alters what the page shows (form filling, annotations): the
+/// first signature stays valid but lists what now shows and both summaries warn of it.
+const SHOWN_CLASSES: &[&str] = &["field_filled", "annotation_added", "widget_overlay"];
+const WARNING_EN: &str = "Warning: the page now shows what the signer did not sign";
+const WARNING_VI: &str = "Cảnh báo: trang hiện hiển thị nội dung mà người ký không ký";
+
+/// For valid files: a warning exactly where the page shows something the signer did not sign.
+fn shown_warnings(report: &Value, case: &Value) -> Vec<String> {
+    if text(case, "expected") != "valid" {
+        return Vec::new();
+    }
+    let first = &report["signatures"][0]["visible_changes"];
+    let listed = first.as_array().map_or(0, Vec::len);
+    let (en, vi) = (text(report, "summary_en"), text(report, "summary_vi"));
+    let warned = en.contains(WARNING_EN) && vi.contains(WARNING_VI);
+    let shows = SHOWN_CLASSES.contains(&text(case, "class"));
+    match (shows, listed > 0, warned) {
+        (true, true, true) | (false, false, false) => Vec::new(),
+        (true, _, _) => vec![format!(
+            "the page shows new content but the report does not say so: {first} / {en}"
+        )],
+        (false, _, _) => vec![format!(
+            "nothing new shows, yet the report warns: {first} / {en}"
+        )],
+    }
 }
 
 #[test]
