@@ -7,37 +7,14 @@
 //! time-stamp from an untrusted authority, an unsigned file, a truncated file, a non-PDF) is
 //! verified by our binary, and each verdict must match the one pyHanko gives for the same file.
 
+#[path = "common/interop.rs"]
+mod interop;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use interop::{pyhanko_python, workspace};
 use serde_json::Value;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// pyHanko's python, or `None` after printing why the test is skipped (a failure instead when
-/// VANTHU_REQUIRE_TOOLS=1).
-fn pyhanko_python() -> Option<PathBuf> {
-    let python = std::env::var_os("VANTHU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    let works = Command::new(&python)
-        .args(["-c", "import pyhanko, pyhanko_certvalidator"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if works {
-        return Some(python);
-    }
-    let why = format!("pyHanko not importable with {}", python.display());
-    assert!(
-        std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
-        "{why} (VANTHU_REQUIRE_TOOLS=1)"
-    );
-    eprintln!("SKIPPED: {why}; set VANTHU_PYTHON or run scripts/test");
-    None
-}
 
 fn verify(file: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vanthu"))

@@ -183,6 +183,9 @@ pub struct Reader<S: Source> {
 }
 
 const MAX_RESOLVE_DEPTH: usize = 8;
+/// Decoded object streams kept at once, and the most decoded bytes they may hold.
+const OBJSTM_CACHE_STREAMS: usize = 256;
+const OBJSTM_CACHE_BYTES: usize = 64 << 20;
 
 impl<S: Source> Reader<S> {
     /// Opens a source with default limits.
@@ -868,6 +871,36 @@ impl<S: Source> Reader<S> {
         self.get_inner(ObjectId::new(num, 0), 0)
     }
 
+    /// The object with this number, except that a stream comes back with its dictionary only
+    /// (no data): for walks of the object graph that look at structure, never at content, so
+    /// a large scan is not read into memory to learn what refers to what.
+    pub fn get_shallow(&self, num: u32) -> Result<Object, PdfError> {
+        let Some(XrefEntry::InUse { offset, .. }) = self.xref.get(&num) else {
+            return self.get_by_num(num);
+        };
+        if *offset >= self.src.len() {
+            return Err(PdfError::Corrupt(
+                "object offset beyond the end of the file",
+            ));
+        }
+        let head = self.with_window(*offset, |buf, limits| {
+            Parser::new(buf, limits).indirect_head()
+        })?;
+        if head.id.num != num {
+            return Err(PdfError::Corrupt(
+                "cross-reference points at the wrong object",
+            ));
+        }
+        Ok(match (head.stream_data_at, head.object) {
+            (Some(_), Object::Dictionary(dict)) => Object::Stream(Stream {
+                dict,
+                data: Vec::new(),
+            }),
+            (Some(_), _) => return Err(PdfError::Corrupt("stream without dictionary")),
+            (None, object) => object,
+        })
+    }
+
     fn get_inner(&self, id: ObjectId, depth: usize) -> Result<Object, PdfError> {
         if depth > MAX_RESOLVE_DEPTH {
             return Err(PdfError::Limit("references nested too deeply"));
@@ -905,7 +938,10 @@ impl<S: Source> Reader<S> {
             None => {
                 let o = Arc::new(self.load_objstm(stream, depth)?);
                 if let Ok(mut c) = self.objstm_cache.lock() {
-                    if c.len() >= 16 {
+                    // Walks of the whole object graph jump between object streams; keep many,
+                    // but bound the memory they hold.
+                    let held: usize = c.values().map(|o| o.data.len()).sum();
+                    if c.len() >= OBJSTM_CACHE_STREAMS || held > OBJSTM_CACHE_BYTES {
                         c.clear();
                     }
                     c.insert(stream, o.clone());

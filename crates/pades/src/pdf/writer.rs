@@ -114,6 +114,18 @@ impl IncrementalUpdate {
         );
     }
 
+    /// Sets a trailer entry other than the ones the writer manages (/Size, /Prev, and for a
+    /// stream section its own keys).
+    pub fn set_trailer(&mut self, key: &str, value: impl Into<Object>) {
+        self.trailer.set(key, value);
+    }
+
+    /// Writes the cross-reference section as a table or a stream instead of the kind the
+    /// file's last section has.
+    pub fn set_xref_kind(&mut self, kind: XrefKind) {
+        self.kind = kind;
+    }
+
     /// True when nothing was added.
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()

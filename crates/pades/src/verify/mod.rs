@@ -207,7 +207,7 @@ fn verify_reader<S: Source>(
         options,
         now: options.now.unwrap_or_else(Utc::now),
         collector: std::cell::OnceCell::new(),
-        roles: std::cell::OnceCell::new(),
+        usage: std::cell::OnceCell::new(),
         certified_from: None,
     };
     let dss = read_dss(&reader);
@@ -1367,8 +1367,8 @@ fn judge<S: Source>(
     }
 
     // Changes after signing.
-    let (modification, changes) = match c.coverage {
-        Some(Coverage::EntireFile) => (ModificationLevel::None, vec![]),
+    let (modification, changes, visible_changes) = match c.coverage {
+        Some(Coverage::EntireFile) | None => (ModificationLevel::None, vec![], vec![]),
         Some(Coverage::EntireRevision) => {
             match Reader::new(Prefix {
                 src: reader.source(),
@@ -1376,25 +1376,28 @@ fn judge<S: Source>(
             }) {
                 Ok(old) => {
                     let lock = field_lock(reader, &c.found);
-                    let roles = session.roles.get_or_init(|| diff::Roles::of(reader));
-                    let certified = session
-                        .certified_from
-                        .is_some_and(|end| end <= c.signed_end);
-                    let out =
-                        diff::analyse(&old, reader, roles, c.signed_end, lock.as_ref(), certified);
-                    (out.level, out.changes)
+                    let usage = session.usage.get_or_init(|| diff::Usage::of(reader));
+                    let constraints = diff::Constraints {
+                        lock: lock.as_ref(),
+                        certified: session
+                            .certified_from
+                            .is_some_and(|end| end <= c.signed_end),
+                    };
+                    let out = diff::analyse(&old, reader, usage, c.signed_end, constraints);
+                    (out.level, out.changes, out.shown)
                 }
                 Err(_) => (
                     ModificationLevel::Other,
-                    vec!["OTHER: the signed revision cannot be read".into()],
+                    vec!["OTHER: NoRule: the signed revision cannot be read".into()],
+                    vec![],
                 ),
             }
         }
         Some(Coverage::Partial) => (
             ModificationLevel::Other,
-            vec!["OTHER: the signature does not cover a whole revision".into()],
+            vec!["OTHER: NoRule: the signature does not cover a whole revision".into()],
+            vec![],
         ),
-        None => (ModificationLevel::None, vec![]),
     };
     let level_value = |l: ModificationLevel| match l {
         ModificationLevel::None => 0,
@@ -1493,6 +1496,7 @@ fn judge<S: Source>(
         coverage: c.coverage,
         modification,
         changes,
+        visible_changes,
         docmdp_ok,
         level,
         signing_time: claimed.map(|t| t.to_rfc3339()),
@@ -1522,7 +1526,7 @@ struct Session<'a> {
     /// each CRL once.
     collector: std::cell::OnceCell<Option<Collector>>,
     /// Roles of the objects in the whole file, for the difference analyses.
-    roles: std::cell::OnceCell<diff::Roles>,
+    usage: std::cell::OnceCell<diff::Usage>,
     /// End of the revision signed by the certification signature, if any.
     certified_from: Option<u64>,
 }
@@ -1740,7 +1744,9 @@ mod tests {
             assert!(s.intact);
             assert_eq!(s.sub_indication, Some(SubIndication::SigConstraintsFailure));
             assert!(
-                s.changes.iter().any(|c| c.contains("no rule allows")),
+                s.changes
+                    .iter()
+                    .any(|c| c.starts_with("OTHER: PageContentRule: object 4")),
                 "{:?}",
                 s.changes
             );

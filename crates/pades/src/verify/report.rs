@@ -93,6 +93,92 @@ pub enum ModificationLevel {
     Other,
 }
 
+impl ModificationLevel {
+    /// The level's name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "NONE",
+            Self::LtaUpdates => "LTA_UPDATES",
+            Self::FormFilling => "FORM_FILLING",
+            Self::Annotations => "ANNOTATIONS",
+            Self::Other => "OTHER",
+        }
+    }
+}
+
+/// A change made after signing that the rules allow but that alters what the page shows:
+/// the reader sees something the signer did not sign.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ShownChange {
+    /// A form field was filled in or its appearance replaced.
+    FieldFilled {
+        /// Fully qualified field name.
+        field: String,
+    },
+    /// An annotation now paints on a page.
+    AnnotationAdded {
+        /// The page number (from 1), when the page is known.
+        page: Option<usize>,
+    },
+    /// An existing annotation or its appearance changed.
+    AnnotationChanged,
+    /// A new, unsigned signature field shows an appearance.
+    SignatureFieldAdded {
+        /// Fully qualified field name.
+        field: String,
+    },
+    /// A field's appearance no longer shows its value (or the reverse).
+    AppearanceMismatch {
+        /// Fully qualified field name.
+        field: String,
+    },
+    /// The form asks viewers to redraw every field from its value (/NeedAppearances).
+    AppearancesRegenerated,
+}
+
+impl ShownChange {
+    /// The change in English.
+    pub fn english(&self) -> String {
+        match self {
+            Self::FieldFilled { field } => format!("field \"{field}\" was filled in"),
+            Self::AnnotationAdded { page: Some(p) } => {
+                format!("an annotation was added on page {p}")
+            }
+            Self::AnnotationAdded { page: None } => "an annotation was added".into(),
+            Self::AnnotationChanged => "an annotation was changed".into(),
+            Self::SignatureFieldAdded { field } => {
+                format!("an unsigned signature field \"{field}\" with an appearance was added")
+            }
+            Self::AppearanceMismatch { field } => {
+                format!("field \"{field}\" shows something other than its value")
+            }
+            Self::AppearancesRegenerated => {
+                "the form asks viewers to redraw every field from its value".into()
+            }
+        }
+    }
+
+    /// The change in Vietnamese.
+    pub fn vietnamese(&self) -> String {
+        match self {
+            Self::FieldFilled { field } => format!("trường \"{field}\" đã được điền"),
+            Self::AnnotationAdded { page: Some(p) } => format!("đã thêm chú thích ở trang {p}"),
+            Self::AnnotationAdded { page: None } => "đã thêm chú thích".into(),
+            Self::AnnotationChanged => "một chú thích đã bị thay đổi".into(),
+            Self::SignatureFieldAdded { field } => {
+                format!("đã thêm trường chữ ký \"{field}\" chưa ký nhưng có hình hiển thị")
+            }
+            Self::AppearanceMismatch { field } => {
+                format!("trường \"{field}\" hiển thị khác với giá trị của nó")
+            }
+            Self::AppearancesRegenerated => {
+                "biểu mẫu yêu cầu trình xem vẽ lại mọi trường theo giá trị".into()
+            }
+        }
+    }
+}
+
 /// PAdES baseline level (ETSI EN 319 142-1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum PadesLevel {
@@ -220,6 +306,8 @@ pub struct SignatureReport {
     pub modification: ModificationLevel,
     /// The changes behind `modification` (rule and object), most severe first.
     pub changes: Vec<String>,
+    /// Allowed changes after signing that alter what the page shows.
+    pub visible_changes: Vec<ShownChange>,
     /// Later changes are within the document's DocMDP permission (or, without one, not OTHER).
     pub docmdp_ok: bool,
     /// PAdES baseline level reached.
@@ -350,6 +438,10 @@ impl Report {
                 s.push_str(&format!(", {} {}", w.time, summary_time(t)));
             }
             s.push_str(&format!(" — {}.", (w.verdict)(sig.status)));
+            if !sig.visible_changes.is_empty() {
+                let list: Vec<String> = sig.visible_changes.iter().map(w.shown).collect();
+                s.push_str(&format!(" {}: {}.", w.shown_warning, list.join("; ")));
+            }
             if let Some(p) = (w.problems)(sig).first() {
                 s.push_str(&format!(" {p}."));
             }
@@ -377,6 +469,9 @@ struct Wording {
     time: &'static str,
     /// The signature's problems worded in this language.
     problems: fn(&SignatureReport) -> &[String],
+    /// Leads the list of allowed changes that alter what the page shows.
+    shown_warning: &'static str,
+    shown: fn(&ShownChange) -> String,
 }
 
 const ENGLISH: Wording = Wording {
@@ -401,6 +496,8 @@ const ENGLISH: Wording = Wording {
     ],
     time: "time",
     problems: |s| &s.problems,
+    shown_warning: "Warning: the page now shows what the signer did not sign",
+    shown: ShownChange::english,
 };
 
 const VIETNAMESE: Wording = Wording {
@@ -425,6 +522,8 @@ const VIETNAMESE: Wording = Wording {
     ],
     time: "thời điểm",
     problems: |s| &s.problems_vi,
+    shown_warning: "Cảnh báo: trang hiện hiển thị nội dung mà người ký không ký",
+    shown: ShownChange::vietnamese,
 };
 
 /// An RFC 3339 time as shown in the summaries: in +07:00, whatever offset it was recorded in
@@ -468,6 +567,7 @@ mod tests {
             coverage: Some(Coverage::EntireFile),
             modification: ModificationLevel::None,
             changes: vec![],
+            visible_changes: vec![],
             docmdp_ok: true,
             level: Some(PadesLevel::BT),
             signing_time: Some("2026-01-01T00:00:00+07:00".into()),
