@@ -5,72 +5,19 @@
 //! modified by pyHanko after signing. Appearances are judged from poppler's rendering
 //! (pdftoppm) and text extraction (pdftotext).
 //!
-//! The verdicts are compared with pyHanko's where it is the judge. Tests that need a tool
-//! (openssl, pdftoppm, pdftotext, pyHanko via VANTHU_PYTHON or <workspace>/.venv/bin/python)
-//! fail when VANTHU_REQUIRE_TOOLS=1 and the tool is missing, and print SKIPPED otherwise.
+//! The verdicts are compared with pyHanko's where it is the judge. Tests ask for the tools they
+//! need through `common::tools`: a missing one fails the test when VANTHU_REQUIRE_TOOLS=1 and
+//! skips it otherwise.
+
+mod common;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::tools::{require, Tool};
 use serde_json::Value;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Prints SKIPPED (or panics under VANTHU_REQUIRE_TOOLS=1) when something is missing; true
-/// when the test may go on.
-fn tools_present(test: &str, missing: &[String]) -> bool {
-    if missing.is_empty() {
-        return true;
-    }
-    let why = format!("{test}: missing {}", missing.join(", "));
-    assert!(
-        std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
-        "required tool missing: {why}"
-    );
-    println!("SKIPPED: {why}");
-    false
-}
-
-fn runs(cmd: &mut Command) -> bool {
-    cmd.stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn python_path() -> PathBuf {
-    std::env::var_os("VANTHU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"))
-}
-
-/// Checks the tools a test needs: "openssl" and/or "pyhanko".
-fn need(test: &str, wanted: &[&str]) -> Option<PathBuf> {
-    let python = python_path();
-    let mut missing = Vec::new();
-    for tool in wanted {
-        let ok = match *tool {
-            "openssl" => runs(Command::new("openssl").arg("version")),
-            "pyhanko" => runs(
-                Command::new(&python)
-                    .args(["-c", "import pyhanko, pyhanko_certvalidator, pyhanko.cli"]),
-            ),
-            other => runs(Command::new(other).arg("-v")),
-        };
-        if !ok {
-            missing.push(if *tool == "pyhanko" {
-                format!("pyHanko ({})", python.display())
-            } else {
-                (*tool).to_string()
-            });
-        }
-    }
-    tools_present(test, &missing).then_some(python)
-}
 
 fn vanthu<I, S>(args: I) -> Output
 where
@@ -547,7 +494,7 @@ fn rects_after(bytes: &[u8], from: usize) -> Vec<[f64; 4]> {
 
 #[test]
 fn legacy_rc2_pkcs12_signs() {
-    if need("legacy_rc2_pkcs12_signs", &["openssl"]).is_none() {
+    if require("legacy_rc2_pkcs12_signs", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -599,7 +546,7 @@ fn legacy_rc2_pkcs12_signs() {
 
 #[test]
 fn rsa_pss_key_signs() {
-    let Some(python) = need("rsa_pss_key_signs", &["openssl"]) else {
+    let Some(tools) = require("rsa_pss_key_signs", &[Tool::Openssl, Tool::PyHanko]) else {
         return;
     };
     let pki = Pki::new();
@@ -618,16 +565,14 @@ fn rsa_pss_key_signs() {
     let (code, report) = verify_json(&output, &pki.path("root.pem"));
     assert_eq!(report["verdict"], "valid", "{report:#}");
     assert_eq!(code, 0);
-    if need("rsa_pss_key_signs (pyHanko part)", &["pyhanko"]).is_some() {
-        let sigs = pyhanko_validate(&python, &output, &pki.path("root.pem"));
-        assert_eq!(sigs.len(), 1);
-        assert_eq!(sigs[0]["bottom_line"], true, "pyHanko: {sigs:?}");
-    }
+    let sigs = pyhanko_validate(tools.python(), &output, &pki.path("root.pem"));
+    assert_eq!(sigs.len(), 1);
+    assert_eq!(sigs[0]["bottom_line"], true, "pyHanko: {sigs:?}");
 }
 
 #[test]
 fn visible_signature_without_image() {
-    if need("visible_signature_without_image", &["openssl"]).is_none() {
+    if require("visible_signature_without_image", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -655,7 +600,7 @@ fn visible_signature_without_image() {
 
 #[test]
 fn off_page_visible_rectangles_are_refused() {
-    if need("off_page_visible_rectangles_are_refused", &["openssl"]).is_none() {
+    if require("off_page_visible_rectangles_are_refused", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -686,9 +631,9 @@ fn off_page_visible_rectangles_are_refused() {
 
 #[test]
 fn visible_rectangle_lands_on_a_page_with_offset_media_box() {
-    if need(
+    if require(
         "visible_rectangle_lands_on_a_page_with_offset_media_box",
-        &["openssl"],
+        &[Tool::Openssl],
     )
     .is_none()
     {
@@ -732,7 +677,7 @@ fn visible_rectangle_lands_on_a_page_with_offset_media_box() {
 
 #[test]
 fn output_equal_to_input_is_refused() {
-    if need("output_equal_to_input_is_refused", &["openssl"]).is_none() {
+    if require("output_equal_to_input_is_refused", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -750,7 +695,7 @@ fn output_equal_to_input_is_refused() {
 
 #[test]
 fn hostile_cli_inputs_fail_cleanly() {
-    if need("hostile_cli_inputs_fail_cleanly", &["openssl"]).is_none() {
+    if require("hostile_cli_inputs_fail_cleanly", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -811,9 +756,9 @@ fn hostile_cli_inputs_fail_cleanly() {
 
 #[test]
 fn missing_output_folder_message_shows_no_temporary_name() {
-    if need(
+    if require(
         "missing_output_folder_message_shows_no_temporary_name",
-        &["openssl"],
+        &[Tool::Openssl],
     )
     .is_none()
     {
@@ -835,7 +780,7 @@ fn missing_output_folder_message_shows_no_temporary_name() {
 #[test]
 fn certified_then_visible_signature_is_refused_or_accepted_by_pyhanko() {
     let test = "certified_then_visible_signature_is_refused_or_accepted_by_pyhanko";
-    let Some(python) = need(test, &["openssl", "pyhanko"]) else {
+    let Some(tools) = require(test, &[Tool::Openssl, Tool::PyHanko]) else {
         return;
     };
     let pki = Pki::new();
@@ -859,7 +804,7 @@ fn certified_then_visible_signature_is_refused_or_accepted_by_pyhanko() {
         assert_clean_failure(&out, &output, "new visible field on a certified file");
         return;
     }
-    let sigs = pyhanko_validate(&python, &output, &pki.path("root.pem"));
+    let sigs = pyhanko_validate(tools.python(), &output, &pki.path("root.pem"));
     assert_eq!(sigs.len(), 2, "{sigs:?}");
     for s in &sigs {
         assert_eq!(s["bottom_line"], true, "pyHanko rejects {s}");
@@ -869,7 +814,7 @@ fn certified_then_visible_signature_is_refused_or_accepted_by_pyhanko() {
 #[test]
 fn verify_flags_new_visible_field_after_certification_like_pyhanko() {
     let test = "verify_flags_new_visible_field_after_certification_like_pyhanko";
-    let Some(python) = need(test, &["openssl", "pyhanko"]) else {
+    let Some(tools) = require(test, &[Tool::Openssl, Tool::PyHanko]) else {
         return;
     };
     let pki = Pki::new();
@@ -877,7 +822,7 @@ fn verify_flags_new_visible_field_after_certification_like_pyhanko() {
     let input = write(d, "in.pdf", &pdf(A4, 1));
     let certified = d.join("certified.pdf");
     pyhanko_sign(
-        &python,
+        tools.python(),
         &pki,
         "signer",
         "Official",
@@ -887,7 +832,7 @@ fn verify_flags_new_visible_field_after_certification_like_pyhanko() {
     );
     let output = d.join("two.pdf");
     pyhanko_sign(
-        &python,
+        tools.python(),
         &pki,
         "seal",
         "1/300,300,450,360/Seal",
@@ -896,7 +841,7 @@ fn verify_flags_new_visible_field_after_certification_like_pyhanko() {
         &output,
     );
     let root = pki.path("root.pem");
-    let sigs = pyhanko_validate(&python, &output, &root);
+    let sigs = pyhanko_validate(tools.python(), &output, &root);
     let official = sigs.iter().find(|s| s["field"] == "Official").unwrap();
     assert_eq!(
         official["bottom_line"], false,
@@ -941,7 +886,7 @@ open(dst, 'wb').write(out.getvalue())
 #[test]
 fn verify_flags_annotation_after_approval_signature_like_pyhanko() {
     let test = "verify_flags_annotation_after_approval_signature_like_pyhanko";
-    let Some(python) = need(test, &["openssl", "pyhanko"]) else {
+    let Some(tools) = require(test, &[Tool::Openssl, Tool::PyHanko]) else {
         return;
     };
     let pki = Pki::new();
@@ -954,14 +899,14 @@ fn verify_flags_annotation_after_approval_signature_like_pyhanko() {
     );
     let annotated = d.join("annotated.pdf");
     sh(
-        Command::new(&python)
+        Command::new(tools.python())
             .args(["-c", ADD_ANNOTATION])
             .arg(&signed)
             .arg(&annotated),
         "add an annotation with pyHanko",
     );
     let root = pki.path("root.pem");
-    let sigs = pyhanko_validate(&python, &annotated, &root);
+    let sigs = pyhanko_validate(tools.python(), &annotated, &root);
     assert_eq!(
         sigs[0]["bottom_line"], false,
         "pyHanko's judgement changed: {sigs:?}"
@@ -1032,7 +977,12 @@ impl Drop for Tsa {
 
 #[test]
 fn extending_a_bb_signature_to_blt_reaches_blt() {
-    if need("extending_a_bb_signature_to_blt_reaches_blt", &["openssl"]).is_none() {
+    if require(
+        "extending_a_bb_signature_to_blt_reaches_blt",
+        &[Tool::Openssl],
+    )
+    .is_none()
+    {
         return;
     }
     let pki = Pki::new();
@@ -1069,7 +1019,7 @@ fn extending_a_bb_signature_to_blt_reaches_blt() {
 #[test]
 fn signing_at_blt_with_a_revoked_certificate_is_refused() {
     let test = "signing_at_blt_with_a_revoked_certificate_is_refused";
-    if need(test, &["openssl"]).is_none() {
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1095,7 +1045,7 @@ fn signing_at_blt_with_a_revoked_certificate_is_refused() {
 #[test]
 fn visible_signature_into_a_prepared_field_with_a_separate_widget() {
     let test = "visible_signature_into_a_prepared_field_with_a_separate_widget";
-    if need(test, &["openssl"]).is_none() {
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1160,7 +1110,7 @@ fn visible_signature_into_a_prepared_field_with_a_separate_widget() {
 #[test]
 fn filled_vietnamese_number_shows_its_diacritics() {
     let test = "filled_vietnamese_number_shows_its_diacritics";
-    if need(test, &["openssl", "pdftotext"]).is_none() {
+    if require(test, &[Tool::Openssl, Tool::Pdftotext]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1212,7 +1162,7 @@ fn encrypted_pem_key_fails_with_one_line_and_no_prompt() {
     use std::os::unix::process::CommandExt;
 
     let test = "encrypted_pem_key_fails_with_one_line_and_no_prompt";
-    if need(test, &["openssl"]).is_none() {
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1274,7 +1224,7 @@ fn encrypted_pem_key_fails_with_one_line_and_no_prompt() {
 #[test]
 fn signature_with_damaged_contents_is_not_reported_as_unsigned() {
     let test = "signature_with_damaged_contents_is_not_reported_as_unsigned";
-    if need(test, &["openssl"]).is_none() {
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1348,7 +1298,7 @@ fn red_box(file: &Path, dir: &Path) -> Option<(usize, usize)> {
 #[test]
 fn visible_signature_stays_upright_on_a_rotated_page() {
     let test = "visible_signature_stays_upright_on_a_rotated_page";
-    if need(test, &["openssl", "pdftoppm"]).is_none() {
+    if require(test, &[Tool::Openssl, Tool::Pdftoppm]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1392,7 +1342,7 @@ fn visible_signature_stays_upright_on_a_rotated_page() {
 
 #[test]
 fn closed_stdout_is_not_a_panic() {
-    if need("closed_stdout_is_not_a_panic", &["openssl"]).is_none() {
+    if require("closed_stdout_is_not_a_panic", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1432,7 +1382,7 @@ fn timestamp_nonce_with_leading_zero_byte_is_valid_der() {
     use vanthu_pades::tsa::{build_request, check_response};
 
     let test = "timestamp_nonce_with_leading_zero_byte_is_valid_der";
-    if need(test, &["openssl"]).is_none() {
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1467,7 +1417,7 @@ fn timestamp_nonce_with_leading_zero_byte_is_valid_der() {
 #[test]
 fn time_stamps_from_a_certificate_without_time_stamping_usage_are_refused() {
     let test = "time_stamps_from_a_certificate_without_time_stamping_usage_are_refused";
-    if need(test, &["openssl"]).is_none() {
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();

@@ -7,37 +7,13 @@
 //! time-stamp from an untrusted authority, an unsigned file, a truncated file, a non-PDF) is
 //! verified by our binary, and each verdict must match the one pyHanko gives for the same file.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::tools::{require, workspace, Tool};
 use serde_json::Value;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// pyHanko's python, or `None` after printing why the test is skipped (a failure instead when
-/// VANTHU_REQUIRE_TOOLS=1).
-fn pyhanko_python() -> Option<PathBuf> {
-    let python = std::env::var_os("VANTHU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    let works = Command::new(&python)
-        .args(["-c", "import pyhanko, pyhanko_certvalidator"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if works {
-        return Some(python);
-    }
-    let why = format!("pyHanko not importable with {}", python.display());
-    assert!(
-        std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
-        "{why} (VANTHU_REQUIRE_TOOLS=1)"
-    );
-    eprintln!("SKIPPED: {why}; set VANTHU_PYTHON or run scripts/test");
-    None
-}
 
 fn verify(file: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vanthu"))
@@ -141,12 +117,15 @@ fn assert_agrees(name: &str, file: &Path, want: &Value, extra: &[&str]) {
 
 #[test]
 fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
-    let Some(python) = pyhanko_python() else {
+    let Some(tools) = require(
+        "verdicts_agree_with_pyhanko_on_its_own_corpus",
+        &[Tool::PyHanko],
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let certs = workspace().join("certs-dev");
-    let made = Command::new(&python)
+    let made = Command::new(tools.python())
         .arg(workspace().join("tests/interop/verify_corpus.py"))
         .arg(&certs)
         .arg(dir.path())
@@ -308,13 +287,16 @@ impl Drop for LocalTsa {
 
 #[test]
 fn verdicts_agree_with_pyhanko_on_files_vanthu_signs() {
-    let Some(python) = pyhanko_python() else {
+    let Some(tools) = require(
+        "verdicts_agree_with_pyhanko_on_files_vanthu_signs",
+        &[Tool::PyHanko],
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let certs = workspace().join("certs-dev");
     let c = |name: &str| certs.join(name).to_str().unwrap().to_string();
-    let made = Command::new(&python)
+    let made = Command::new(tools.python())
         .arg(workspace().join("tests/interop/verify_corpus.py"))
         .arg(&certs)
         .arg(dir.path())
@@ -381,7 +363,7 @@ fn verdicts_agree_with_pyhanko_on_files_vanthu_signs() {
     );
     let files = [bb, bt, serial];
 
-    let judged = Command::new(&python)
+    let judged = Command::new(tools.python())
         .arg(workspace().join("tests/interop/verify_corpus.py"))
         .arg("--judge")
         .arg(&certs)

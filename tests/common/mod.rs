@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // Each test file uses a different part of these helpers.
 
+pub mod tools;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -2,6 +2,9 @@
 //! blue signature, the red seal over its left third, and the stamp's Vietnamese text; drawn
 //! directly on a page, and as the widgets of real serial signatures.
 
+#[path = "../../../tests/common/tools.rs"]
+mod tools;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,6 +13,8 @@ use vanthu_pades::appearance::{self, CopyKind, Rect, StampLabel};
 use vanthu_pades::pdf::{Dictionary, IncrementalUpdate, Object, Reader, Stream};
 use vanthu_pades::sign::{self, SignOptions, VisibleSignature};
 use vanthu_pades::signer::{PemSigner, SignerOptions};
+
+use tools::{require, Tool};
 
 const SIGNATURE: &[u8] = include_bytes!("../assets/demo/signature.png");
 const SEAL: &[u8] = include_bytes!("../assets/demo/seal.png");
@@ -73,18 +78,6 @@ fn render_pdf(appearances: &[appearance::Appearance]) -> Vec<u8> {
     out
 }
 
-fn tool(name: &str) -> bool {
-    let found = Command::new(name).arg("-v").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{name} is required (VANTHU_REQUIRE_TOOLS=1) but missing"
-        );
-        println!("SKIPPED: {name} (poppler-utils) is not installed");
-    }
-    found
-}
-
 /// Renders page 1 at 72 dpi (1 px = 1 pt) into a binary PPM and returns (width, height, rgb).
 fn rasterise(pdf: &Path) -> (usize, usize, Vec<u8>) {
     let prefix = pdf.with_extension("");
@@ -141,7 +134,12 @@ fn out_dir() -> PathBuf {
 
 #[test]
 fn appendix_i_appearances_render_and_extract() {
-    if !tool("pdftoppm") || !tool("pdftotext") {
+    if require(
+        "appendix_i_appearances_render_and_extract",
+        &[Tool::Pdftoppm, Tool::Pdftotext],
+    )
+    .is_none()
+    {
         return;
     }
     let time = DateTime::parse_from_rfc3339("2026-11-22T03:15:00Z").unwrap();
@@ -241,7 +239,12 @@ fn dev_signer(name: &str) -> PemSigner {
 /// extracts, and poppler still finds every signature valid.
 #[test]
 fn signed_appearances_render_and_stay_valid() {
-    if !tool("pdftoppm") || !tool("pdftotext") || !tool("pdfsig") {
+    if require(
+        "signed_appearances_render_and_stay_valid",
+        &[Tool::Pdftoppm, Tool::Pdftotext, Tool::Pdfsig],
+    )
+    .is_none()
+    {
         return;
     }
     let time = DateTime::parse_from_rfc3339("2026-11-22T15:15:00+07:00").unwrap();
