@@ -17,6 +17,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::tools::{require, Tool};
+use common::tsa::InProcessTsa;
 use serde_json::Value;
 
 fn vanthu<I, S>(args: I) -> Output
@@ -1417,24 +1418,111 @@ fn timestamp_nonce_with_leading_zero_byte_is_valid_der() {
 #[test]
 fn time_stamps_from_a_certificate_without_time_stamping_usage_are_refused() {
     let test = "time_stamps_from_a_certificate_without_time_stamping_usage_are_refused";
-    if require(test, &[Tool::Openssl]).is_none() {
-        return;
-    }
-    let pki = Pki::new();
-    // A signing certificate (no extended key usage timeStamping) used as a TSA: either
-    // `vanthu tsa` refuses to start, or `vanthu sign` refuses its tokens.
-    let Some(tsa) = Tsa::start_as(&pki, "seal") else {
+    let Some(tools) = require(test, &[Tool::Openssl, Tool::PyHanko]) else {
         return;
     };
+    let pki = Pki::new();
     let d = pki.dir.path();
     let input = write(d, "in.pdf", &pdf(A4, 1));
-    let output = d.join("out.pdf");
+    let root = pki.path("root.pem");
+    let chain = pki.path("int.pem");
+    // The seal's certificate (digitalSignature, no extended key usage) handing out tokens,
+    // and, as the control, the TSA certificate through the same responder.
+    let rogue = InProcessTsa::start(&pki.path("seal.pem"), &pki.path("seal.key"), Some(&chain));
+    let proper = InProcessTsa::start(&pki.path("tsa.pem"), &pki.path("tsa.key"), Some(&chain));
+
+    // The signer refuses the token, for a signature time-stamp ...
+    let accepted = d.join("bt-proper.pdf");
+    let out = sign(
+        &pki,
+        "signer",
+        &input,
+        &accepted,
+        &["--level", "B-T", "--tsa", &proper.url],
+    );
+    assert_success(&out, "B-T with a token from the TSA certificate");
+    let output = d.join("bt.pdf");
     let out = sign(
         &pki,
         "signer",
         &input,
         &output,
-        &["--level", "B-T", "--tsa", &tsa.url],
+        &["--level", "B-T", "--tsa", &rogue.url],
     );
     assert_clean_failure(&out, &output, "B-T with a token from a non-TSA certificate");
+    assert!(
+        text(&out.stderr).contains("timeStamping"),
+        "{}",
+        text(&out.stderr)
+    );
+    // ... and for a document time-stamp.
+    let bb = d.join("bb.pdf");
+    assert_success(&sign(&pki, "signer", &input, &bb, &[]), "B-B signature");
+    let extended = d.join("lta.pdf");
+    let out = vanthu([
+        "sign",
+        &s(&bb),
+        "-o",
+        &s(&extended),
+        "--extend",
+        "--level",
+        "B-LTA",
+        "--tsa",
+        &rogue.url,
+        "--revocation",
+        &pki.p("crls"),
+    ]);
+    assert_clean_failure(
+        &out,
+        &extended,
+        "a document time-stamp from a non-TSA certificate",
+    );
+    assert!(
+        text(&out.stderr).contains("timeStamping"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The verifier refuses such a token in a file signed elsewhere: pyHanko embeds it.
+    let judged = |tsa: &InProcessTsa, name: &str| {
+        let file = d.join(name);
+        let extra = ["--use-pades", "--timestamp-url", tsa.url.as_str()];
+        pyhanko_sign(
+            tools.python(),
+            &pki,
+            "signer",
+            "Signature1",
+            &extra,
+            &input,
+            &file,
+        );
+        verify_json(&file, &root)
+    };
+    let (code, report) = judged(&proper, "pyhanko-proper.pdf");
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (0, Some("valid")),
+        "{report:#}"
+    );
+    assert_eq!(report["signatures"][0]["level"], "B-T", "{report:#}");
+    let (code, report) = judged(&rogue, "pyhanko-rogue.pdf");
+    let sig = &report["signatures"][0];
+    assert_eq!(sig["intact"], true, "{report:#}");
+    assert!(
+        sig["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("timeStamping")),
+        "the verifier did not name the missing usage: {report:#}"
+    );
+    assert_eq!(
+        sig["level"], "B-B",
+        "a refused token proves no time: {report:#}"
+    );
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (1, Some("untrusted")),
+        "{report:#}"
+    );
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // Each test file uses a different part of these helpers.
 
 pub mod tools;
+pub mod tsa;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
