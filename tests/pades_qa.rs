@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::oracles;
 use common::tools::{require, Tool};
 use common::tsa::InProcessTsa;
 use serde_json::Value;
@@ -1015,6 +1016,65 @@ fn extending_a_bb_signature_to_blt_reaches_blt() {
         text(&out.stdout).trim()
     );
     assert_eq!(report["verdict"], "valid", "{report:#}");
+}
+
+#[test]
+fn extending_to_blta_makes_a_time_stamp_from_another_ca_verifiable_from_the_file() {
+    let test = "extending_to_blta_makes_a_time_stamp_from_another_ca_verifiable_from_the_file";
+    let Some(tools) = require(test, &[Tool::Openssl, Tool::PyHanko]) else {
+        return;
+    };
+    let pki = Pki::new();
+    // The authority's certificate comes from a CA of its own, as with a real provider: the
+    // signer's revocation data says nothing about it.
+    pki.issue(
+        "tsa-ca",
+        &["-algorithm", "RSA"],
+        "/C=VN/O=QA/CN=QA TSA CA",
+        "root",
+        "ca",
+    );
+    pki.issue(
+        "tsa2",
+        &["-algorithm", "RSA"],
+        "/C=VN/O=QA/CN=QA TSA 2",
+        "tsa-ca",
+        "tsa",
+    );
+    pki.crl("tsa-ca", "crls", &[]);
+    let tsa = InProcessTsa::start(
+        &pki.path("tsa2.pem"),
+        &pki.path("tsa2.key"),
+        Some(&pki.path("tsa-ca.pem")),
+    );
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let bb = d.join("bb.pdf");
+    assert_success(&sign(&pki, "signer", &input, &bb, &[]), "B-B signature");
+    let lta = d.join("lta.pdf");
+    let out = vanthu([
+        "sign",
+        &s(&bb),
+        "-o",
+        &s(&lta),
+        "--extend",
+        "--level",
+        "B-LTA",
+        "--tsa",
+        &tsa.url,
+        "--revocation",
+        &pki.p("crls"),
+    ]);
+    assert_success(&out, "extend B-B to B-LTA");
+    // pyHanko, hard-fail and from the file alone: the signature and the document time-stamp
+    // are both trusted, so the time-stamp authority's chain and revocation data are inside.
+    let report = oracles::pyhanko_report(&tools, &lta, &pki.path("root.pem"));
+    assert_eq!(report["signatures"][0]["ltv"], true, "{report:#}");
+    let timestamps = report["timestamps"].as_array().unwrap();
+    assert_eq!(timestamps.len(), 1, "{report:#}");
+    assert_eq!(timestamps[0]["valid"], true, "{report:#}");
+    assert_eq!(timestamps[0]["trusted"], true, "{report:#}");
+    assert_eq!(timestamps[0]["ltv"], true, "{report:#}");
 }
 
 #[test]

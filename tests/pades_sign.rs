@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::oracles;
 use common::tools::{require, Tool, Tools};
 use lopdf::{dictionary, Document, Object, Stream};
 use serde_json::Value;
@@ -205,19 +206,7 @@ fn sign(args: &[&str]) {
 }
 
 fn pyhanko(tools: &Tools, file: &Path) -> Value {
-    let out = Command::new(tools.python())
-        .arg(workspace().join("tests/interop/pyhanko_report.py"))
-        .arg(file)
-        .arg(certs().join("root-ca.pem"))
-        .output()
-        .expect("run pyHanko");
-    assert!(
-        out.status.success(),
-        "pyHanko failed on {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("pyHanko report is JSON")
+    oracles::pyhanko_report(tools, file, &certs().join("root-ca.pem"))
 }
 
 /// poppler's verdict: every regular signature "Signature is Valid.".
