@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // Each test file uses a different part of these helpers.
 
+pub mod db;
 pub mod oracles;
 pub mod tools;
 pub mod tsa;
