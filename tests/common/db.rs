@@ -170,6 +170,11 @@ impl DbObserver {
 }
 
 impl Snapshot {
+    /// The rows of `table`, in key order.
+    pub fn rows(&self, table: &str) -> &[String] {
+        self.tables.get(table).map_or(&[], Vec::as_slice)
+    }
+
     /// Panics with the rows and files that differ unless `after` equals `self`.
     #[track_caller]
     pub fn assert_unchanged(&self, after: &Snapshot, what: &str) {
