@@ -541,11 +541,93 @@ fn legacy_rc2_pkcs12_signs() {
         &wrong,
         "legacy PKCS#12, wrong password",
     );
+    // The openssl command line confirms the file is what the test claims: certificates under
+    // RC2-40 and the key under 3DES, unreadable without OpenSSL 3's legacy provider.
+    let info = |legacy: bool| {
+        let mut cmd = Command::new("openssl");
+        cmd.current_dir(d)
+            .args(["pkcs12", "-info", "-noout", "-in", "legacy.p12"])
+            .args(["-passin", "pass:mật-khẩu"]);
+        if legacy {
+            cmd.arg("-legacy");
+        }
+        cmd.output().expect("openssl pkcs12 -info")
+    };
+    let legacy_info = info(true);
+    assert_success(&legacy_info, "openssl pkcs12 -info -legacy");
+    let described = text(&legacy_info.stderr);
+    assert!(
+        described.contains("PKCS7 Encrypted data: pbeWithSHA1And40BitRC2-CBC")
+            && described.contains("Shrouded Keybag: pbeWithSHA1And3-KeyTripleDES-CBC"),
+        "not a legacy PKCS#12: {described}"
+    );
+    let default_info = info(false);
+    assert!(
+        !default_info.status.success() && text(&default_info.stderr).contains("RC2-40-CBC"),
+        "the default provider reads the file, so it tests no legacy path: {}",
+        text(&default_info.stderr)
+    );
+
     let out = run("mật-khẩu", &output);
     assert_success(&out, "legacy (RC2-40) PKCS#12 with the right password");
     let (code, report) = verify_json(&output, &pki.path("root.pem"));
     assert_eq!(report["verdict"], "valid", "{report:#}");
     assert_eq!(code, 0);
+    assert_eq!(report["signatures"][0]["signer"], "QA Signer", "{report:#}");
+    // The signature carries exactly the certificates openssl finds in the file.
+    let from_p12 = Command::new("openssl")
+        .current_dir(d)
+        .args(["pkcs12", "-nokeys", "-legacy", "-in", "legacy.p12"])
+        .args(["-passin", "pass:mật-khẩu"])
+        .output()
+        .expect("openssl pkcs12 -nokeys");
+    assert_success(&from_p12, "openssl pkcs12 -nokeys -legacy");
+    let signed = std::fs::read(&output).unwrap();
+    let cms = write(d, "signature.der", &signature_contents(&signed));
+    let from_signature = Command::new("openssl")
+        .args(["pkcs7", "-inform", "DER", "-print_certs", "-in"])
+        .arg(&cms)
+        .output()
+        .expect("openssl pkcs7 -print_certs");
+    assert_success(&from_signature, "openssl pkcs7 -print_certs");
+    let in_p12 = certificates_in(&from_p12.stdout);
+    assert_eq!(
+        in_p12.len(),
+        2,
+        "the signer's certificate and the intermediate"
+    );
+    assert_eq!(
+        certificates_in(&from_signature.stdout),
+        in_p12,
+        "the signature's certificates are not the PKCS#12 file's"
+    );
+}
+
+/// The DER of the last signature's /Contents (its hex string, without the zero padding).
+fn signature_contents(pdf: &[u8]) -> Vec<u8> {
+    let all = text(pdf);
+    let start = all.rfind("/Contents <").expect("a signature /Contents") + "/Contents <".len();
+    let end = start + all[start..].find('>').expect("the end of /Contents");
+    let der = hex::decode(&all[start..end]).expect("hex /Contents");
+    // An outer SEQUENCE with a long-form length: 0x30 0x8n, then n length bytes.
+    assert_eq!(der[0], 0x30, "not a DER SEQUENCE");
+    let n = usize::from(der[1] & 0x7f);
+    assert!(der[1] & 0x80 != 0 && n <= 4, "unexpected DER length form");
+    let len = der[2..2 + n]
+        .iter()
+        .fold(0usize, |a, b| a << 8 | usize::from(*b));
+    der[..2 + n + len].to_vec()
+}
+
+/// The certificates of a PEM bundle, as sorted DER.
+fn certificates_in(pem: &[u8]) -> Vec<Vec<u8>> {
+    let mut ders: Vec<Vec<u8>> = openssl::x509::X509::stack_from_pem(pem)
+        .expect("PEM certificates")
+        .iter()
+        .map(|c| c.to_der().unwrap())
+        .collect();
+    ders.sort();
+    ders
 }
 
 #[test]
