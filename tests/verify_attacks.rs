@@ -11,15 +11,15 @@
 //! (modified; valid only where DocMDP permits the change), every counterpart valid; pyHanko's
 //! verdict on the same file, recorded by the script, must agree unless the script says why.
 
-#[path = "common/interop.rs"]
-mod interop;
+#[path = "common/tools.rs"]
+mod tools;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use interop::{pyhanko_python, workspace};
+use tools::{require, workspace, Tool};
 use serde_json::Value;
 
 const ALL_BASES: &[&str] = &["approval", "p1", "p2", "p3"];
@@ -285,9 +285,13 @@ fn shown_warnings(report: &Value, case: &Value) -> Vec<String> {
 
 #[test]
 fn no_incremental_update_changes_what_a_signed_document_shows() {
-    let Some(python) = pyhanko_python() else {
+    let Some(tools) = require(
+        "no_incremental_update_changes_what_a_signed_document_shows",
+        &[Tool::PyHanko],
+    ) else {
         return;
     };
+    let python = tools.python();
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let made = Command::new(&python)

@@ -11,6 +11,7 @@ allowed) is "modified"; intact but not trusted is "untrusted"; no signature is "
 file pyHanko cannot read is "unreadable". The worst signature decides the file.
 """
 
+import asyncio
 import io
 import logging
 import os
@@ -23,8 +24,23 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigSeedSubFilter
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko.sign.ades.report import AdESStatus
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.ades import (
+    _dss_to_local_knowledge,
+    ades_basic_validation,
+    ades_with_time_validation,
+)
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.policy_decl import (
+    RevinfoOnlineFetchingRule,
+    RevocationInfoGatheringSpec,
+    SignatureValidationSpec,
+)
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.context import CertValidationPolicySpec
+from pyhanko_certvalidator.policy_decl import LEGACY_POLICY_MAP, CertRevTrustPolicy
+from pyhanko_certvalidator.registry import SimpleTrustManager
 
 # pyHanko logs every failed validation at length; the verdicts are what matter here.
 logging.disable(logging.CRITICAL)
@@ -206,9 +222,115 @@ def sign(data, field, signer, timestamper=None, field_spec=None, **meta_options)
     return out.getvalue()
 
 
-def pyhanko_verdict(path, root_pem):
+def contexts(reader, root):
+    """Validation contexts fed by the file's DSS (if any), fetching nothing, by revocation mode."""
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except Exception:
+        dss = None
+
+    def vc(mode):
+        kwargs = {"trust_roots": [root], "allow_fetching": False, "revocation_mode": mode}
+        if dss:
+            return dss.as_validation_context(kwargs)
+        # No revocation data at all (hard-fail refuses to start without a source).
+        return ValidationContext(crls=[], ocsps=[], **kwargs)
+
+    return vc, dss is not None
+
+
+def validate(s, vc):
+    if s.sig_object.get("/Type") == "/DocTimeStamp":
+        return validate_pdf_timestamp(s, validation_context=vc)
+    return validate_pdf_signature(s, signer_validation_context=vc, ts_validation_context=vc)
+
+
+def revocation_of(s, soft, vc):
+    """pyHanko's hard-fail revocation judgement, from the file alone."""
+    hard = validate(s, vc("hard-fail"))
+    if soft.revoked or hard.revoked:
+        return "revoked"
+    if not soft.trusted:
+        return "not_checked"
+    return "good" if hard.trusted else "unknown"
+
+
+INDICATIONS = {
+    AdESStatus.PASSED: "TOTAL-PASSED",
+    AdESStatus.FAILED: "TOTAL-FAILED",
+    AdESStatus.INDETERMINATE: "INDETERMINATE",
+}
+
+
+def ades_of(s, reader, root, timestamped):
+    """pyHanko's ETSI indication for the CMS signature: basic validation (EN 319 102-1 §5.3),
+    or validation with time (§5.5) when it carries a signature time-stamp."""
+    spec = SignatureValidationSpec(
+        cert_validation_policy=CertValidationPolicySpec(
+            trust_manager=SimpleTrustManager.build([root]),
+            revinfo_policy=CertRevTrustPolicy(LEGACY_POLICY_MAP["soft-fail"]),
+        ),
+        revinfo_gathering_policy=RevocationInfoGatheringSpec(
+            online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY
+        ),
+        local_knowledge=_dss_to_local_knowledge(reader),
+    )
+    process = ades_with_time_validation if timestamped else ades_basic_validation
+    result = asyncio.run(process(s.signed_data, spec, raw_digest=s.compute_digest()))
+    status = result.ades_subindic.status
+    return INDICATIONS[status], (None if status == AdESStatus.PASSED else result.ades_subindic.name)
+
+
+def level_of(s, soft, reader, vc, has_dss):
+    """The PAdES baseline level, from pyHanko's judgements (see the module docstring)."""
+    if not (soft.intact and soft.valid):
+        return None
+    names = {a["type"].native for a in s.signer_info["signed_attrs"]}
+    if (
+        s.sig_object.get("/SubFilter") != "/ETSI.CAdES.detached"
+        or "signing_certificate_v2" not in names
+        or "signing_time" in names
+    ):
+        return None
+    ts = soft.timestamp_validity
+    signature_ts = ts is not None and ts.intact and ts.valid and ts.trusted
+    later = []
+    for d in reader.embedded_timestamp_signatures:
+        if d.signed_revision > s.signed_revision:
+            st = validate_pdf_timestamp(d, validation_context=vc("soft-fail"))
+            if st.intact and st.valid and st.trusted:
+                later.append(d)
+    if not (signature_ts or later):
+        return "B-B"
+    if not has_dss:
+        return "B-T"
+    hard = validate_pdf_signature(
+        s, signer_validation_context=vc("hard-fail"), ts_validation_context=vc("hard-fail")
+    )
+    hard_ts = hard.timestamp_validity
+    if not hard.trusted or (ts is not None and not (hard_ts and hard_ts.trusted)):
+        return "B-T"
+    covers_dss = any("/DSS" in reader.get_historical_root(d.signed_revision) for d in later)
+    return "B-LTA" if covers_dss else "B-LT"
+
+
+def pyhanko_verdict(path, root_pem, oracles=False):
     """pyHanko's verdict on the file at `path`, trusting only `root_pem`, with one entry per
-    signature (see the module docstring for the mapping)."""
+    signature (see the module docstring for the mapping). With `oracles`, validation uses the
+    file's DSS as pyHanko's revocation source (fetching nothing, soft-fail for the verdict),
+    and each signature also gets:
+    - revocation: pyHanko's hard-fail judgement from the file alone: "good" (trusted),
+      "revoked", "unknown" (trusted under soft-fail only: the file lacks the data), or
+      "not_checked" (no valid path to check along); only for intact signatures.
+    - indication, sub_indication: pyHanko's ETSI EN 319 102-1 indication, from its AdES
+      validation of the CMS signature (§5.3, or §5.5 with a signature time-stamp); PDF changes
+      are not part of it (docmdp_ok is).
+    - level: the PAdES baseline level established with pyHanko's facilities (pyHanko 0.38 has
+      no level classifier): B-B for an intact ETSI.CAdES.detached signature with
+      signing-certificate-v2 and no signing-time; B-T with a trusted signature time-stamp or a
+      later trusted document time-stamp; B-LT when the signature (and its time-stamp) is
+      trusted under hard-fail from the file's DSS alone; B-LTA when a later trusted document
+      time-stamp also covers a revision holding the DSS."""
     root = load_cert_from_pemder(root_pem)
     try:
         with open(path, "rb") as f:
@@ -216,14 +338,16 @@ def pyhanko_verdict(path, root_pem):
             sigs = r.embedded_signatures
             if not sigs:
                 return {"verdict": "unsigned", "signatures": []}
+            if oracles:
+                vc, has_dss = contexts(r, root)
+            else:
+                def vc(_mode):
+                    return ValidationContext(trust_roots=[root], allow_fetching=False)
             worst, details = "valid", []
             rank = ["valid", "untrusted", "modified", "invalid"]
             for s in sigs:
-                vc = ValidationContext(trust_roots=[root], allow_fetching=False)
-                if s.sig_object.get("/Type") == "/DocTimeStamp":
-                    st = validate_pdf_timestamp(s, validation_context=vc)
-                else:
-                    st = validate_pdf_signature(s, signer_validation_context=vc, ts_validation_context=vc)
+                timestamp = s.sig_object.get("/Type") == "/DocTimeStamp"
+                st = validate(s, vc("soft-fail"))
                 ts_ok = getattr(st, "timestamp_validity", None)
                 intact = bool(st.intact and st.valid)
                 mod = getattr(st, "modification_level", None)
@@ -238,14 +362,26 @@ def pyhanko_verdict(path, root_pem):
                     v = "valid"
                 if rank.index(v) > rank.index(worst):
                     worst = v
-                details.append({
+                entry = {
                     "field": s.field_name,
                     "intact": intact,
                     "trusted": bool(st.trusted),
                     "modification": mod.name if mod is not None else None,
+                    "docmdp_ok": docmdp_ok is not False,
                     "timestamp": ts_ok is not None,
                     "bottom_line": bool(getattr(st, "bottom_line", intact and st.trusted)),
-                })
+                }
+                if oracles:
+                    indication, sub_indication = (
+                        (None, None) if timestamp else ades_of(s, r, root, ts_ok is not None)
+                    )
+                    entry.update({
+                        "revocation": revocation_of(s, st, vc) if intact else None,
+                        "indication": indication,
+                        "sub_indication": sub_indication,
+                        "level": None if timestamp else level_of(s, st, r, vc, has_dss),
+                    })
+                details.append(entry)
             return {"verdict": worst, "signatures": details}
     except Exception as e:  # pyHanko could not read the file at all
         return {"verdict": "unreadable", "error": f"{type(e).__name__}: {e}", "signatures": []}

@@ -5,9 +5,12 @@ Usage: python verify_corpus.py CERTS_DIR OUT_DIR
 
 Writes OUT_DIR/<case>.pdf (or .bin) and OUT_DIR/expected.json:
 {"<case>": {"file": "...", "verdict": "valid|invalid|modified|untrusted|unsigned|unreadable",
-            "signatures": [{"field", "intact", "trusted", "modification", "timestamp"}]}}
+            "signatures": [{"field", "intact", "trusted", "modification", "docmdp_ok",
+                            "timestamp", "revocation", "indication", "sub_indication",
+                            "level"}]}}
 
-Verdicts follow pyHanko's status fields as corpus_common.pyhanko_verdict maps them.
+Verdicts and the per-signature oracles (revocation, ETSI indication, PAdES level) come from
+corpus_common.pyhanko_verdict(..., oracles=True); its docstring says how each is established.
 """
 
 import io
@@ -26,6 +29,7 @@ from pyhanko.sign.fields import (
 )
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 from asn1crypto import crl as asn1_crl
 
@@ -171,6 +175,13 @@ def self_signed(tmp):
     return signer_from(key, crt)
 
 
+def with_dss(data, certs, crls):
+    """An incremental update adding a DSS with exactly these certificates and CRLs."""
+    out = io.BytesIO(data)
+    DocumentSecurityStore.add_dss(out, None, certs=certs, crls=crls)
+    return out.getvalue()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     rsa = dev_signer(CERTS, "signer-rsa")
@@ -222,6 +233,17 @@ def main():
         base, "Signature1", rsa, timestamper=tsa, embed_validation_info=True,
         use_pades_lta=True, validation_context=lta_context,
     )
+    # B-LT: the same validation data, no document time-stamp over it.
+    cases["lt"] = sign(
+        base, "Signature1", rsa, timestamper=tsa, embed_validation_info=True,
+        validation_context=lta_context,
+    )
+    # The same DSS (the development CRLs, which list revoked.pem) after a signature by a
+    # certificate it leaves good and by one it revokes.
+    issuing = load_cert_from_pemder(cert("issuing-ca.pem"))
+    cases["good_with_dss"] = with_dss(sign(base, "Signature1", rsa), [issuing], crls)
+    revoked = dev_signer(CERTS, "revoked")
+    cases["revoked_signer"] = with_dss(sign(base, "Signature1", revoked), [issuing], crls)
     tampered = bytearray(bb)
     at = bb.index(b"Van ban mau")
     tampered[at] = ord("X")
@@ -252,7 +274,7 @@ def main():
         path = os.path.join(OUT, fname)
         with open(path, "wb") as f:
             f.write(data)
-        entry = pyhanko_verdict(path, cert("root-ca.pem"))
+        entry = pyhanko_verdict(path, cert("root-ca.pem"), oracles=True)
         entry["file"] = fname
         expected[name] = entry
     with open(os.path.join(OUT, "expected.json"), "w") as f:
@@ -262,6 +284,6 @@ def main():
 if __name__ == "__main__":
     if JUDGE:
         root = cert("root-ca.pem")
-        print(json.dumps({path: pyhanko_verdict(path, root) for path in sys.argv[3:]}))
+        print(json.dumps({path: pyhanko_verdict(path, root, oracles=True) for path in sys.argv[3:]}))
     else:
         main()

@@ -12,3 +12,8 @@ pub mod signer;
 pub mod trust;
 pub mod tsa;
 pub mod verify;
+
+/// The workspace's one gate for external tools in tests (`VANTHU_REQUIRE_TOOLS`).
+#[cfg(test)]
+#[path = "../../../tests/common/tools.rs"]
+mod test_tools;
