@@ -244,6 +244,14 @@ fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
     assert!(lta["signatures"][1]["timestamp_time"].is_string());
     assert!(lta["dss"]["crls"].as_u64().unwrap() >= 2);
 
+    // A self-signed time-stamp authority: no chain to an anchor, and its time is not the
+    // signature's time.
+    let (_, rogue) = verify_json(&dir.path().join("untrusted_tsa.pdf"), &trust);
+    let sig = &rogue["signatures"][0];
+    assert_eq!(sig["status"], "untrusted", "{sig}");
+    assert_eq!(sig["sub_indication"], "NO_CERTIFICATE_CHAIN_FOUND", "{sig}");
+    assert!(sig["timestamp_time"].is_null(), "{sig}");
+
     let (_, changed) = verify_json(&dir.path().join("byte_changed.pdf"), &trust);
     assert_eq!(changed["signatures"][0]["indication"], "TOTAL-FAILED");
     assert_eq!(changed["signatures"][0]["sub_indication"], "HASH_FAILURE");

@@ -19,8 +19,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use tools::{require, workspace, Tool};
 use serde_json::Value;
+use tools::{require, workspace, Tool};
 
 const ALL_BASES: &[&str] = &["approval", "p1", "p2", "p3"];
 const TABLE_AND_STREAM: &[&str] = &["table", "stream"];

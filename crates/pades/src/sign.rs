@@ -782,7 +782,7 @@ fn build_field_update<S: Source>(
             ));
         }
     }
-    if plan.certify && sig_fields.iter().any(|f| f.dict.contains("V")) {
+    if plan.certify && sig_fields.iter().any(|f| f.has_value()) {
         return Err(SignError::Refused(
             "a certification signature must be the document's first signature".into(),
         ));
@@ -810,7 +810,7 @@ fn build_field_update<S: Source>(
                     f.name
                 )));
             }
-            if f.dict.contains("V") {
+            if f.has_value() {
                 return Err(SignError::Refused(format!(
                     "field {:?} is already signed",
                     f.name

@@ -165,6 +165,16 @@ pub struct Field {
     pub dict: Dictionary,
 }
 
+impl Field {
+    /// True when the field has a value, its own or inherited (for a signature field: it is
+    /// signed).
+    pub fn has_value(&self) -> bool {
+        self.value
+            .as_ref()
+            .is_some_and(|v| !matches!(v, Object::Null))
+    }
+}
+
 struct ObjStm {
     offsets: Vec<(u32, usize)>,
     data: Vec<u8>,

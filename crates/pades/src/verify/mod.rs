@@ -1003,6 +1003,7 @@ fn tsa_trust(
             chain: vec![],
             revocation: RevocationSummary::NotChecked,
             algorithm_rejected: true,
+            no_chain: false,
         };
     }
     let Some(cert) = token
@@ -1018,6 +1019,7 @@ fn tsa_trust(
             chain: vec![],
             revocation: RevocationSummary::NotChecked,
             algorithm_rejected: false,
+            no_chain: true,
         };
     };
     let helpers: Vec<X509> = token
@@ -1057,6 +1059,7 @@ fn tsa_trust(
     };
     TsaTrust {
         problems,
+        no_chain: matches!(path.status, PathStatus::NoChain(_)),
         chain: path.chain,
         revocation,
         algorithm_rejected: false,
@@ -1074,15 +1077,20 @@ struct TsaTrust {
     /// The token's algorithms fall outside the validation policy (the first problem says
     /// which): INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE rather than a path failure.
     algorithm_rejected: bool,
+    /// No path to a trust anchor was found (NO_CERTIFICATE_CHAIN_FOUND).
+    no_chain: bool,
 }
 
 impl TsaTrust {
-    /// The sub-indication of the first problem, `path` being the one for an untrusted path.
-    fn sub_indication(&self, path: SubIndication) -> SubIndication {
+    /// The sub-indication of the first problem: an algorithm outside the policy, no path to
+    /// an anchor (a self-signed or unknown authority), or another path or usage failure.
+    fn sub_indication(&self) -> SubIndication {
         if self.algorithm_rejected {
             SubIndication::CryptoConstraintsFailure
+        } else if self.no_chain {
+            SubIndication::NoCertificateChainFound
         } else {
-            path
+            SubIndication::CertificateChainGeneralFailure
         }
     }
 }
@@ -1211,11 +1219,10 @@ fn judge<S: Source>(
     let mut timestamp_untrusted = false;
     if let Some(token) = c.token.as_ref().filter(|_| c.intact) {
         let t = tsa_trust(token, &helpers_der, &crls, &ocsps, options);
-        if !t.algorithm_rejected {
-            timestamp_time = Some(rfc3339(token.gen_time));
-        }
         tsa_chain = t.chain.clone();
         if t.problems.is_empty() {
+            // Only a trusted authority's time is reported as the signature's time.
+            timestamp_time = Some(rfc3339(token.gen_time));
             own_poe = Some(token.gen_time);
         } else {
             problems.extend(t.problems.iter().cloned());
@@ -1223,7 +1230,7 @@ fn judge<S: Source>(
                 timestamp_untrusted = true;
                 failure.get_or_insert((
                     Indication::Indeterminate,
-                    t.sub_indication(SubIndication::CertificateChainGeneralFailure),
+                    t.sub_indication(),
                     t.problems[0].clone(),
                 ));
             }
@@ -1258,7 +1265,7 @@ fn judge<S: Source>(
                 if let Some(p) = tsa.problems.first() {
                     failure.get_or_insert((
                         Indication::Indeterminate,
-                        tsa.sub_indication(SubIndication::NoCertificateChainFound),
+                        tsa.sub_indication(),
                         p.clone(),
                     ));
                 }

@@ -314,7 +314,8 @@ pub struct SignatureReport {
     pub level: Option<PadesLevel>,
     /// Claimed signing time (/M), RFC 3339.
     pub signing_time: Option<String>,
-    /// Time from a valid signature time-stamp (the document time-stamp's own time for those).
+    /// Time from a signature time-stamp whose authority is trusted (the document time-stamp's
+    /// own time for those).
     pub timestamp_time: Option<String>,
     /// The time at which certificates were judged.
     pub validation_time: String,
