@@ -294,7 +294,7 @@ fn no_incremental_update_changes_what_a_signed_document_shows() {
     let python = tools.python();
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let made = Command::new(&python)
+    let made = Command::new(python)
         .arg(workspace().join("tests/interop/attack_corpus.py"))
         .arg(workspace().join("certs-dev"))
         .arg(dir.path())
