@@ -67,3 +67,23 @@ pub(crate) fn new_user(username: &str, unit: UnitId, roles: &[Role]) -> NewUser 
 pub(crate) fn user(db: &Database, username: &str, unit: &Unit, roles: &[Role]) -> User {
     db.insert_user(&new_user(username, unit.id, roles)).unwrap()
 }
+
+/// Runs `f` on `threads` threads that a barrier releases at once, so the calls really
+/// overlap; returns their results in thread order.
+pub(crate) fn race<T: Send + 'static>(
+    threads: usize,
+    f: impl Fn() -> T + Send + Sync + 'static,
+) -> Vec<T> {
+    let f = std::sync::Arc::new(f);
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (f, barrier) = (f.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                f()
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}

@@ -228,12 +228,11 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Barrier};
 
     use vanthu_domain::access::VisibleScope;
     use vanthu_domain::{Name, PageRequest, UnitCode, UnitId, UnitLevel};
 
-    use crate::test_support::{new_unit, tree};
+    use crate::test_support::{new_unit, race, tree};
     use crate::testing::TestDatabase;
     use crate::{StoreError, UnitChanges};
 
@@ -435,18 +434,10 @@ mod tests {
                 }
                 ids
             };
-            let barrier = Arc::new(Barrier::new(THREADS));
-            let handles: Vec<_> = (0..THREADS)
-                .map(|_| {
-                    let (db, barrier) = (db.clone(), barrier.clone());
-                    std::thread::spawn(move || {
-                        barrier.wait();
-                        seed(db)
-                    })
-                })
-                .collect();
-            let results: Vec<Vec<UnitId>> =
-                handles.into_iter().map(|h| h.join().unwrap()).collect();
+            let results: Vec<Vec<UnitId>> = race(THREADS, {
+                let db = db.clone();
+                move || seed(db.clone())
+            });
             assert!(
                 results.windows(2).all(|w| w[0] == w[1]),
                 "round {round}: {results:?}"

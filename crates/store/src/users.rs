@@ -405,14 +405,13 @@ pub(crate) fn revoke_sessions_of(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Barrier};
 
     use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
     use vanthu_domain::access::VisibleScope;
     use vanthu_domain::{Name, PageRequest, Role, Roles, UnitId, UserId, Username};
 
     use super::{LoginAttempt, LOGIN_LOCKOUT, MAX_FAILED_LOGINS};
-    use crate::test_support::{new_user, tree, user};
+    use crate::test_support::{new_user, race, tree, user};
     use crate::testing::TestDatabase;
     use crate::{hash_token, NewSession, SessionLookup, StoreError, UserChanges};
 
@@ -655,21 +654,15 @@ mod tests {
         let now = Utc::now().trunc_subsecs(3);
         for round in 0..4 {
             let u = user(&db, &format!("clerk.{round}"), &t.district, &[Role::Clerk]);
-            let barrier = Arc::new(Barrier::new(THREADS));
-            let handles: Vec<_> = (0..THREADS)
-                .map(|_| {
-                    let (db, barrier) = (db.clone(), barrier.clone());
-                    std::thread::spawn(move || {
-                        barrier.wait();
-                        db.begin_login_attempt(u.id, now).unwrap()
-                    })
-                })
-                .collect();
+            let attempts = race(THREADS, {
+                let db = db.clone();
+                move || db.begin_login_attempt(u.id, now).unwrap()
+            });
             let mut counts = Vec::new();
             let mut locks = Vec::new();
             let mut refused = 0;
-            for h in handles {
-                match h.join().unwrap() {
+            for attempt in attempts {
+                match attempt {
                     LoginAttempt::Admitted {
                         consecutive_failures,
                         locked_until,

@@ -249,6 +249,35 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
         self.constraints.lock.is_some_and(|l| l.locks(name))
     }
 
+    /// Refuses any change to a field that a FieldMDP lock or its own signature freezes;
+    /// true when it did. `what` names the change ("widget 12 of {field} changed").
+    fn refuse_if_frozen(&mut self, info: &FieldInfo, what: impl Fn(&str) -> String) -> bool {
+        let (rule, state) = if self.locked(&info.name) {
+            (Rule::FieldMdp, "locked")
+        } else if info.signed {
+            (Rule::SigFieldModification, "signed")
+        } else {
+            return false;
+        };
+        self.other(rule, what(&format!("{state} field \"{}\"", info.name)));
+        true
+    }
+
+    /// A field's value or appearance changed as form filling allows; the page now shows it.
+    fn filled(&mut self, field: u32, info: FieldInfo, what: String, appearance: bool) {
+        if appearance {
+            self.appearance_changed.insert(field);
+        }
+        self.note(
+            ModificationLevel::FormFilling,
+            Rule::GenericFieldModification,
+            what,
+        );
+        if !info.is_signature() {
+            self.show(ShownChange::FieldFilled { field: info.name });
+        }
+    }
+
     /// A page's number (from 1) and how the change list names it.
     fn page_ref(&self, page: u32) -> PageRef {
         match self
@@ -668,25 +697,10 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
         if let Some(&field) = self.new_use.widgets.get(&f.num).filter(|w| **w != f.num) {
             // A new widget of an existing field shows its value in one more place.
             let info = self.field_info(field);
-            if info.signed || self.locked(&info.name) {
-                let rule = if info.signed {
-                    Rule::SigFieldModification
-                } else {
-                    Rule::FieldMdp
-                };
-                self.other(
-                    rule,
-                    format!("widget {} added to field \"{}\"", f.num, info.name),
-                );
-            } else {
-                self.note(
-                    ModificationLevel::FormFilling,
-                    Rule::GenericFieldModification,
-                    format!("widget {} added to field \"{}\"", f.num, info.name),
-                );
-                if !info.is_signature() {
-                    self.show(ShownChange::FieldFilled { field: info.name });
-                }
+            let what = |field: &str| format!("widget {} added to {field}", f.num);
+            if !self.refuse_if_frozen(&info, what) {
+                let text = what(&format!("field \"{}\"", info.name));
+                self.filled(field, info, text, false);
             }
             return;
         }
@@ -756,18 +770,7 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
         let info = self.field_info(f);
         let keys = changed_keys(old, new);
         let listed = keys.join(", ");
-        if self.locked(&info.name) {
-            self.other(
-                Rule::FieldMdp,
-                format!("locked field \"{}\" changed ({listed})", info.name),
-            );
-            return;
-        }
-        if info.signed {
-            self.other(
-                Rule::SigFieldModification,
-                format!("signed field \"{}\" changed ({listed})", info.name),
-            );
+        if self.refuse_if_frozen(&info, |field| format!("{field} changed ({listed})")) {
             return;
         }
         let is_sig = info.is_signature();
@@ -786,9 +789,7 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
         if has("V") {
             self.value_changed.insert(f);
         }
-        if has("AP") || has("AS") {
-            self.appearance_changed.insert(f);
-        }
+        let appearance = has("AP") || has("AS");
         if is_sig && has("V") {
             let (level, what) = if self.is_document_timestamp(f) {
                 (ModificationLevel::LtaUpdates, "document time-stamp in")
@@ -801,14 +802,12 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
                 format!("{what} field \"{}\" ({listed})", info.name),
             );
         } else if !keys.iter().all(|k| k == "Kids") {
-            self.note(
-                ModificationLevel::FormFilling,
-                Rule::GenericFieldModification,
-                format!("field \"{}\" updated ({listed})", info.name),
-            );
-            if !is_sig {
-                self.show(ShownChange::FieldFilled { field: info.name });
-            }
+            let text = format!("field \"{}\" updated ({listed})", info.name);
+            self.filled(f, info, text, appearance);
+            return;
+        }
+        if appearance {
+            self.appearance_changed.insert(f);
         }
     }
 
@@ -816,74 +815,29 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
         let info = self.field_info(f);
         let keys = changed_keys(old, new);
         let listed = keys.join(", ");
-        if self.locked(&info.name) {
-            self.other(
-                Rule::FieldMdp,
-                format!(
-                    "widget {num} of locked field \"{}\" changed ({listed})",
-                    info.name
-                ),
-            );
-        } else if info.signed {
-            self.other(
-                Rule::SigFieldModification,
-                format!(
-                    "widget {num} of signed field \"{}\" changed ({listed})",
-                    info.name
-                ),
-            );
-        } else if keys.iter().all(|k| VALUE_UPDATE_KEYS.contains(&k.as_str())) {
-            if keys.iter().any(|k| k == "AP" || k == "AS") {
-                self.appearance_changed.insert(f);
-            }
-            self.note(
-                ModificationLevel::FormFilling,
-                Rule::GenericFieldModification,
-                format!("widget {num} of field \"{}\" updated ({listed})", info.name),
-            );
-            if !info.is_signature() {
-                self.show(ShownChange::FieldFilled { field: info.name });
-            }
+        let what = |field: &str| format!("widget {num} of {field} changed ({listed})");
+        if self.refuse_if_frozen(&info, what) {
+            return;
+        }
+        let field = format!("field \"{}\"", info.name);
+        if keys.iter().all(|k| VALUE_UPDATE_KEYS.contains(&k.as_str())) {
+            let appearance = keys.iter().any(|k| k == "AP" || k == "AS");
+            let text = format!("widget {num} of {field} updated ({listed})");
+            self.filled(f, info, text, appearance);
         } else {
-            self.other(
-                Rule::GenericFieldModification,
-                format!("widget {num} of field \"{}\" changed ({listed})", info.name),
-            );
+            self.other(Rule::GenericFieldModification, what(&field));
         }
     }
 
     /// An appearance stream (or an indirect value) of a field changed.
     fn field_part(&mut self, f: u32, num: u32, appearance: bool) {
         let info = self.field_info(f);
-        let what = if appearance { "appearance" } else { "value" };
-        if self.locked(&info.name) {
-            self.other(
-                Rule::FieldMdp,
-                format!(
-                    "{what} object {num} of locked field \"{}\" changed",
-                    info.name
-                ),
-            );
-        } else if info.signed {
-            self.other(
-                Rule::SigFieldModification,
-                format!(
-                    "{what} object {num} of signed field \"{}\" changed",
-                    info.name
-                ),
-            );
-        } else {
-            if appearance {
-                self.appearance_changed.insert(f);
-            }
-            self.note(
-                ModificationLevel::FormFilling,
-                Rule::GenericFieldModification,
-                format!("{what} object {num} of field \"{}\" replaced", info.name),
-            );
-            if !info.is_signature() {
-                self.show(ShownChange::FieldFilled { field: info.name });
-            }
+        let kind = if appearance { "appearance" } else { "value" };
+        if !self.refuse_if_frozen(&info, |field| {
+            format!("{kind} object {num} of {field} changed")
+        }) {
+            let text = format!("{kind} object {num} of field \"{}\" replaced", info.name);
+            self.filled(f, info, text, appearance);
         }
     }
 
