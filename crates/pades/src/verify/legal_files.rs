@@ -3,6 +3,7 @@
 //! encoded names, nested signature fields, other algorithms, cross-reference quirks. Every
 //! input is generated here (openssl CLI, the openssl crate, small byte-level builders).
 
+use super::tests::sign;
 use super::*;
 use crate::pdf::reader::tests_support::simple_pdf;
 use crate::pdf::{IncrementalUpdate, PdfString, PlaceholderSpec};
@@ -647,16 +648,7 @@ fn assert_summaries_carry_the_same_warnings(report: &Report) -> usize {
 
 #[test]
 fn vietnamese_summary_carries_every_warning_of_the_english_one() {
-    let signed = sign_bytes(
-        &simple_pdf(),
-        &rsa_signer(),
-        &SignOptions {
-            field_name: Some("Signature1".into()),
-            ..SignOptions::default()
-        },
-    )
-    .unwrap()
-    .0;
+    let signed = sign(&simple_pdf(), "Signature1", false);
     let mut tampered = signed.clone();
     let at = tampered.windows(5).position(|w| w == b"BT ET").unwrap();
     tampered[at] = b'X';
@@ -1381,16 +1373,7 @@ fn signature_fields_are_found_in_kids_and_in_earlier_revisions() {
     assert_eq!(report.signatures.len(), 1);
     assert_eq!(report.signatures[0].field, "Signature1.Widget");
 
-    let signed = sign_bytes(
-        &simple_pdf(),
-        &rsa_signer(),
-        &SignOptions {
-            field_name: Some("Official".into()),
-            ..SignOptions::default()
-        },
-    )
-    .unwrap()
-    .0;
+    let signed = sign(&simple_pdf(), "Official", false);
     let without_form = with_catalog_update(&signed, |c| {
         c.remove("AcroForm");
     });
@@ -1441,16 +1424,7 @@ fn signature_fields_are_found_in_kids_and_in_earlier_revisions() {
     }
 
     // Signed again after the removal: both signatures, each found in its own revision.
-    let resigned = sign_bytes(
-        &without_form,
-        &rsa_signer(),
-        &SignOptions {
-            field_name: Some("Seal".into()),
-            ..SignOptions::default()
-        },
-    )
-    .unwrap()
-    .0;
+    let resigned = sign(&without_form, "Seal", false);
     let report = report_of(&resigned);
     let fields: Vec<&str> = report.signatures.iter().map(|s| s.field.as_str()).collect();
     assert_eq!(fields, ["Official", "Seal"], "{}", report.to_json());

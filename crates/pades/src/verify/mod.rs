@@ -1659,7 +1659,7 @@ mod tests {
         }
     }
 
-    fn sign(pdf: &[u8], field: &str, certify: bool) -> Vec<u8> {
+    pub(crate) fn sign(pdf: &[u8], field: &str, certify: bool) -> Vec<u8> {
         let opts = SignOptions {
             field_name: Some(field.into()),
             certify,

@@ -67,12 +67,7 @@ fn base() -> Vec<u8> {
 }
 
 fn signed(certify: bool) -> Vec<u8> {
-    let opts = SignOptions {
-        field_name: Some("Official".into()),
-        certify,
-        ..SignOptions::default()
-    };
-    sign_bytes(&base(), &rsa_signer(), &opts).unwrap().0
+    crate::verify::tests::sign(&base(), "Official", certify)
 }
 
 fn verify(pdf: &[u8]) -> Report {
