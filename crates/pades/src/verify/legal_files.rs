@@ -646,6 +646,21 @@ fn assert_summaries_carry_the_same_warnings(report: &Report) -> usize {
     quoted
 }
 
+/// The report on `pdf`, which must be valid with its first signature intact and trusted.
+#[track_caller]
+fn valid_and_trusted(pdf: &[u8], case: &dyn std::fmt::Display) -> Report {
+    let report = report_of(pdf);
+    let s = &report.signatures[0];
+    assert_eq!(
+        report.verdict,
+        Verdict::Valid,
+        "{case}: {}",
+        report.to_json()
+    );
+    assert_eq!((s.intact, s.trusted), (true, true), "{case}");
+    report
+}
+
 #[test]
 fn vietnamese_summary_carries_every_warning_of_the_english_one() {
     let signed = sign(&simple_pdf(), "Signature1", false);
@@ -868,15 +883,8 @@ fn eddsa_sha3_and_brainpool_signatures_verify() {
         let pdf = sign_raw(&simple_pdf(), &Spec::pades(), |content| {
             signed_data(&spec, |attrs| raw_signature(&key, md, pss, attrs), content)
         });
-        let report = report_of(&pdf);
+        let report = valid_and_trusted(&pdf, &case);
         let s = &report.signatures[0];
-        assert_eq!(
-            report.verdict,
-            Verdict::Valid,
-            "{case}: {}",
-            report.to_json()
-        );
-        assert_eq!((s.intact, s.trusted), (true, true), "{case}");
         assert_eq!(
             s.digest_algorithm.as_deref(),
             Some(digest.1.name()),
@@ -1193,15 +1201,8 @@ fn cms_without_signed_attributes_verifies_over_the_document() {
             ParsedSignedData::parse(&contents).unwrap()
         };
         assert!(parsed.signer.signed_attrs_der.is_none(), "{case}");
-        let report = report_of(&pdf);
+        let report = valid_and_trusted(&pdf, &case);
         let s = &report.signatures[0];
-        assert_eq!(
-            report.verdict,
-            Verdict::Valid,
-            "{case}: {}",
-            report.to_json()
-        );
-        assert_eq!((s.intact, s.trusted), (true, true), "{case}");
         // Not PAdES, and the report says so in both languages.
         assert_eq!(s.level, None, "{case}");
         assert!(s.problems[0].contains("not a PAdES signature"), "{case}");
