@@ -183,15 +183,19 @@ pub enum AccessError {
 }
 
 impl Actor {
-    /// Whether the actor is, or acts for, `assignee`.
-    fn acts_as(&self, assignee: Assignee) -> bool {
-        match assignee {
-            Assignee::User(id) => id == self.user_id,
-            Assignee::Unit(id) => {
-                id == self.unit_id
-                    && (self.has_role(Role::Leader) || self.has_role(Role::Specialist))
-            }
+    /// The assignees this actor is or acts for: themselves, and their unit when their roles
+    /// let them act for it (leaders and specialists). Lists of handed-over documents are
+    /// filtered by it.
+    pub fn assignee_identities(&self) -> Vec<Assignee> {
+        let mut ids = vec![Assignee::User(self.user_id)];
+        if self.has_role(Role::Leader) || self.has_role(Role::Specialist) {
+            ids.push(Assignee::Unit(self.unit_id));
         }
+        ids
+    }
+
+    fn acts_as(&self, assignee: Assignee) -> bool {
+        self.assignee_identities().contains(&assignee)
     }
 }
 

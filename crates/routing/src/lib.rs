@@ -16,4 +16,4 @@ pub use arrival::{register_year, vietnam_today, ArrivalNumber, VIETNAM_OFFSET_SE
 pub use assignment::{Assignment, HandlingNote, Instruction, ReturnReason};
 pub use metadata::{DocumentType, IncomingMetadata, IssuingBody, NumberNotation, Summary, Urgency};
 pub use search::fold_for_search;
-pub use state::{IncomingState, InterchangeStatus, Step, TransitionError};
+pub use state::{IncomingState, InterchangeStatus, Step, TraceAction, TransitionError};

@@ -184,6 +184,47 @@ impl fmt::Display for Step {
     }
 }
 
+/// What a trace entry records: the receipt, then each step taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceAction {
+    /// The document arrived and was recorded.
+    Receive,
+    /// One of the steps of the life cycle.
+    #[serde(untagged)]
+    Step(Step),
+}
+
+impl TraceAction {
+    /// Every action, in life-cycle order.
+    pub const ALL: [TraceAction; 6] = [
+        TraceAction::Receive,
+        TraceAction::Step(Step::Register),
+        TraceAction::Step(Step::Return),
+        TraceAction::Step(Step::Assign),
+        TraceAction::Step(Step::Progress),
+        TraceAction::Step(Step::Complete),
+    ];
+
+    /// Stable name, as stored and sent over the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceAction::Receive => "receive",
+            TraceAction::Step(step) => step.as_str(),
+        }
+    }
+}
+
+impl FromStr for TraceAction {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TraceAction::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| ValidationError::new("action", format!("'{s}' is not a trace action")))
+    }
+}
+
 /// A step the document's state does not allow, with the reason in words for the clerk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[error("{}", self.explain())]
