@@ -27,6 +27,15 @@ use utoipa::{Modify, OpenApi};
         crate::users::update_user,
         crate::files::upload,
         crate::files::download,
+        crate::incoming::receive,
+        crate::incoming::list,
+        crate::incoming::get,
+        crate::incoming::register,
+        crate::incoming::return_to_sender,
+        crate::incoming::assign,
+        crate::incoming::progress,
+        crate::incoming::complete,
+        crate::verify::verify_upload,
         crate::health::healthz,
         crate::health::readyz,
         crate::metrics::metrics,
@@ -38,6 +47,7 @@ use utoipa::{Modify, OpenApi};
         (name = "units", description = "The unit tree"),
         (name = "users", description = "User accounts"),
         (name = "files", description = "Document files by content digest"),
+        (name = "incoming", description = "Incoming documents (văn bản đến): receive, register, return, assign, handle; signature verification"),
         (name = "operations", description = "Probes and metrics"),
     )
 )]

@@ -14,7 +14,8 @@ use openssl::x509::extension::{
 };
 use openssl::x509::{X509Extension, X509NameBuilder, X509Ref, X509};
 
-const ROOT_CA_PEM: &[u8] = include_bytes!("../../../certs-dev/root-ca.pem");
+/// The development root CA, which `--dev` and `--demo` add to the trust anchors.
+pub const ROOT_CA_PEM: &[u8] = include_bytes!("../../../certs-dev/root-ca.pem");
 const ISSUING_CA_PEM: &[u8] = include_bytes!("../../../certs-dev/issuing-ca.pem");
 const ISSUING_CA_KEY: &[u8] = include_bytes!("../../../certs-dev/issuing-ca.key");
 

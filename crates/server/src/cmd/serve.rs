@@ -8,12 +8,14 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use vanthu_api::{AppState, Limits, Metrics, UnknownAccounts};
+use vanthu_pades::trust::TrustAnchors;
+use vanthu_pades::verify::VerifyOptions;
 use vanthu_store::blob::{BlobStore, FsBlobStore};
 use vanthu_store::Database;
 
 use crate::configuration::{ServeArgs, ServeSettings};
 use crate::demo;
-use crate::devpki::DevPki;
+use crate::devpki::{self, DevPki};
 use crate::secret::ServerSecret;
 use crate::telemetry;
 
@@ -49,6 +51,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     guard_development_keys(&db, &settings)?;
+    let anchors = trust_anchors(&settings)?;
 
     let listener = TcpListener::bind(&settings.listen)
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -73,6 +76,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         token_ttl: settings.token_ttl,
         metrics: Metrics::new()?,
         unknown_accounts: UnknownAccounts::default(),
+        verification: VerifyOptions {
+            anchors,
+            offline: true,
+            now: None,
+        },
     };
     actix_web::rt::System::new().block_on(async move {
         let server = vanthu_api::serve(listener, state)?;
@@ -80,6 +88,31 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The anchors received documents are verified against: the configured ones, plus the
+/// development root under --dev or --demo only, since anyone can sign with its keys.
+fn trust_anchors(settings: &ServeSettings) -> anyhow::Result<TrustAnchors> {
+    let mut anchors = TrustAnchors::empty();
+    for path in &settings.trust {
+        anchors
+            .add_path(path)
+            .with_context(|| format!("invalid setting trust: {}", path.display()))?;
+    }
+    if settings.demo || settings.dev {
+        anchors
+            .add_bytes(devpki::ROOT_CA_PEM)
+            .map_err(|e| anyhow::anyhow!("development root: {e}"))?;
+    }
+    if anchors.is_empty() {
+        tracing::warn!(
+            "no trust anchors configured (--trust): signatures on received documents will be \
+             reported untrusted"
+        );
+    } else {
+        tracing::info!(anchors = anchors.len(), "trust anchors loaded");
+    }
+    Ok(anchors)
 }
 
 /// Development keys are public: a server trusting them must say so explicitly.
