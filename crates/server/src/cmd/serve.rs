@@ -141,3 +141,54 @@ fn guard_development_keys(db: &Database, settings: &ServeSettings) -> anyhow::Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::configuration::StorageArgs;
+
+    fn settings(dev: bool, trust: Vec<PathBuf>) -> ServeSettings {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("vanthu.toml");
+        std::fs::write(&config, "").unwrap();
+        ServeArgs {
+            storage: StorageArgs {
+                config: Some(config),
+                data: None,
+                database_url: None,
+            },
+            listen: None,
+            log_format: None,
+            token_ttl: None,
+            max_body: None,
+            max_upload: None,
+            demo: false,
+            dev,
+            trust,
+        }
+        .resolve()
+        .unwrap()
+    }
+
+    fn certs_dev(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../certs-dev")
+            .join(name)
+    }
+
+    #[test]
+    fn the_development_root_is_trusted_only_in_development_mode() {
+        assert!(trust_anchors(&settings(false, vec![])).unwrap().is_empty());
+        assert_eq!(trust_anchors(&settings(true, vec![])).unwrap().len(), 1);
+        let configured = settings(false, vec![certs_dev("root-ca.pem")]);
+        assert_eq!(trust_anchors(&configured).unwrap().len(), 1);
+        let missing = settings(false, vec![certs_dev("no-such.pem")]);
+        let err = trust_anchors(&missing).unwrap_err().to_string();
+        assert!(
+            err.contains("trust") && err.contains("no-such.pem"),
+            "{err}"
+        );
+    }
+}
