@@ -908,3 +908,78 @@ fn a_received_pdf_with_a_broken_signature_is_kept_and_flagged() {
         blobs_before
     );
 }
+
+#[test]
+fn the_openapi_document_lists_every_status_these_routes_answer() {
+    let env = TestEnv::new();
+    let server = env.serve(&[]);
+    let doc: Value = server
+        .client
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    // Every status the tests above provoke, route by route.
+    let protected = ["401"];
+    for (path, method, statuses) in [
+        (
+            "/api/v1/incoming",
+            "post",
+            &["201", "400", "403", "413", "415", "422"][..],
+        ),
+        ("/api/v1/incoming", "get", &["200", "400"][..]),
+        ("/api/v1/incoming/{id}", "get", &["200", "404"][..]),
+        (
+            "/api/v1/incoming/{id}/register",
+            "post",
+            &["200", "403", "404", "409"][..],
+        ),
+        (
+            "/api/v1/incoming/{id}/return",
+            "post",
+            &["200", "400", "404", "409", "422"][..],
+        ),
+        (
+            "/api/v1/incoming/{id}/assign",
+            "post",
+            &["200", "403", "409", "422"][..],
+        ),
+        (
+            "/api/v1/incoming/{id}/progress",
+            "post",
+            &["200", "403"][..],
+        ),
+        (
+            "/api/v1/incoming/{id}/complete",
+            "post",
+            &["200", "403"][..],
+        ),
+        ("/api/v1/verify", "post", &["200", "415", "422"][..]),
+    ] {
+        let responses = &doc["paths"][path][method]["responses"];
+        for status in statuses.iter().chain(&protected) {
+            assert!(
+                responses.get(*status).is_some(),
+                "{method} {path} does not document {status}: {responses}"
+            );
+        }
+    }
+    let states = &doc["components"]["schemas"]["IncomingView"]["properties"]["state"]["enum"];
+    assert_eq!(
+        states,
+        &json!([
+            "received",
+            "registered",
+            "assigned",
+            "in_progress",
+            "completed",
+            "returned"
+        ])
+    );
+    let codes =
+        &doc["components"]["schemas"]["IncomingView"]["properties"]["interchange_status"]["enum"];
+    assert_eq!(codes, &json!(["01", "03", "04", "05", "06", "02"]));
+    let summary = &doc["components"]["schemas"]["IncomingMetadataBody"]["properties"]["summary"];
+    assert_eq!(summary["maxLength"], 500, "{summary}");
+}

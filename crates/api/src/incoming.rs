@@ -13,12 +13,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 use vanthu_domain::access::{Action, Assignee, Target};
 use vanthu_domain::{IncomingId, UnitId, UserId, ValidationError};
 use vanthu_routing::{
     vietnam_today, Assignment, DocumentType, HandlingNote, IncomingMetadata, IncomingState,
-    Instruction, IssuingBody, NumberNotation, ReturnReason, Summary, Urgency,
+    Instruction, IssuingBody, NumberNotation, ReturnReason, Summary, TraceAction, Urgency,
 };
 use vanthu_store::blob::BlobRef;
 use vanthu_store::{
@@ -34,6 +35,31 @@ use crate::state::{AppState, Limits};
 use crate::verify::verify_blob;
 
 const INCOMING: &str = "incoming document";
+
+/// A string schema limited to `names`, so the OpenAPI document lists the values the
+/// domain defines instead of a copy of them.
+fn names_schema<'a>(names: impl IntoIterator<Item = &'a str>) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(names.into_iter().map(str::to_owned)))
+        .build()
+}
+
+fn state_schema() -> Object {
+    names_schema(IncomingState::ALL.map(IncomingState::as_str))
+}
+
+fn urgency_schema() -> Object {
+    names_schema(Urgency::ALL.map(Urgency::as_str))
+}
+
+fn interchange_schema() -> Object {
+    names_schema(IncomingState::ALL.map(|s| s.interchange_status().code()))
+}
+
+fn trace_action_schema() -> Object {
+    names_schema(TraceAction::ALL.map(TraceAction::as_str))
+}
 /// Longest search text accepted, in characters.
 const MAX_SEARCH_CHARS: usize = 200;
 
@@ -115,11 +141,11 @@ pub struct IncomingView {
     #[schema(example = 12)]
     pub id: i64,
     /// `received`, `registered`, `assigned`, `in_progress`, `completed` or `returned`.
-    #[schema(example = "registered")]
+    #[schema(schema_with = state_schema)]
     pub state: String,
     /// The state as the interchange's StatusCode shown to the sender: 01 arrived,
     /// 02 returned, 03 registered, 04 assigned, 05 in progress, 06 completed.
-    #[schema(example = "03")]
+    #[schema(schema_with = interchange_schema)]
     pub interchange_status: String,
     /// The receiving unit.
     #[schema(example = 4)]
@@ -156,7 +182,7 @@ pub struct IncomingView {
     #[schema(example = "Về việc triển khai văn bản điện tử")]
     pub summary: String,
     /// `normal`, `khan`, `thuong_khan`, `hoa_toc` or `hoa_toc_hen_gio`.
-    #[schema(example = "khan")]
+    #[schema(schema_with = urgency_schema)]
     pub urgency: String,
     /// The urgency as the interchange Priority, 0 (normal) to 4 (hỏa tốc hẹn giờ).
     #[schema(minimum = 0, maximum = 4, example = 1)]
@@ -223,10 +249,10 @@ pub struct TraceView {
     #[schema(example = "Trần Thị Mai")]
     pub actor_name: String,
     /// `receive`, `register`, `return`, `assign`, `progress` or `complete`.
-    #[schema(example = "register")]
+    #[schema(schema_with = trace_action_schema)]
     pub action: String,
     /// The state it left the document in.
-    #[schema(example = "registered")]
+    #[schema(schema_with = state_schema)]
     pub state: String,
     /// The instruction, reason or note given.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -319,7 +345,7 @@ pub struct IncomingMetadataBody {
     )]
     pub summary: String,
     /// `normal` (default), `khan`, `thuong_khan`, `hoa_toc` or `hoa_toc_hen_gio`.
-    #[schema(example = "khan")]
+    #[schema(schema_with = urgency_schema)]
     pub urgency: Option<String>,
     /// The answer the sender asks for by this date; not before the document's date.
     pub due_date: Option<NaiveDate>,
@@ -413,10 +439,10 @@ pub struct CompleteBody {
 #[into_params(parameter_in = Query)]
 pub struct IncomingQuery {
     /// Only documents in this state.
-    #[param(example = "registered")]
+    #[param(schema_with = state_schema)]
     pub state: Option<String>,
     /// Only documents of this urgency.
-    #[param(example = "hoa_toc")]
+    #[param(schema_with = urgency_schema)]
     pub urgency: Option<String>,
     /// Only documents received in this calendar year (Vietnam time).
     #[param(minimum = 2000, maximum = 9999, example = 2026)]
