@@ -218,6 +218,17 @@ fn register_at_once(server: &Server, token: &str, ids: &[i64]) -> Vec<(u16, Valu
     handles.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
+/// The highest arrival number the caller sees, 0 for none.
+fn last_arrival_number(server: &Server, token: &str) -> u64 {
+    list(server, token, "per_page=200")["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["arrival_number"].as_u64())
+        .max()
+        .unwrap_or(0)
+}
+
 fn deadline() -> String {
     (Utc::now() + TimeDelta::days(14))
         .format("%Y-%m-%d")
@@ -256,7 +267,7 @@ fn the_walk_from_receipt_to_completion() {
     let received = receive(
         &server,
         &clerk,
-        &metadata("123/ubnd-vp", "Về việc triển khai đào tạo cán bộ"),
+        &metadata(" 123/UBND-VP ", "Về việc triển khai đào tạo cán bộ"),
         &pdfs().signed,
     );
     let id = received["id"].as_i64().unwrap();
@@ -278,6 +289,8 @@ fn the_walk_from_receipt_to_completion() {
     );
     assert!(received.get("arrival_number").is_none(), "{received}");
 
+    // The demo district has registered documents already: this one comes next.
+    let next = last_arrival_number(&server, &clerk) + 1;
     let (status, registered) = step(&server, &clerk, id, "register", &json!({}));
     assert_eq!(status, 200, "{registered}");
     assert_eq!(
@@ -285,7 +298,7 @@ fn the_walk_from_receipt_to_completion() {
             registered["state"].as_str(),
             registered["arrival_number"].as_u64()
         ),
-        (Some("registered"), Some(1))
+        (Some("registered"), Some(next))
     );
     assert_eq!(registered["interchange_status"], "03");
 
@@ -307,7 +320,7 @@ fn the_walk_from_receipt_to_completion() {
 
     // The department below the district now sees the document it co-handles, and records
     // progress, but completing is the lead's.
-    assert_eq!(ids(&list(&server, &department_specialist, "")), [id]);
+    assert!(ids(&list(&server, &department_specialist, "per_page=200")).contains(&id));
     let (status, noted) = step(
         &server,
         &department_specialist,
@@ -356,7 +369,7 @@ fn the_walk_from_receipt_to_completion() {
     assert_eq!(done["interchange_status"], "06");
 
     let full = detail(&server, &clerk, id);
-    assert_eq!(full["arrival_number"], 1);
+    assert_eq!(full["arrival_number"], next);
     assert_eq!(full["verification"], "valid");
     assert_eq!(full["verification_report"]["verdict"], "valid");
     assert_eq!(
@@ -411,7 +424,33 @@ fn the_walk_from_receipt_to_completion() {
     assert_eq!(download.status(), 200);
     assert_eq!(download.bytes().unwrap().as_ref(), pdfs().signed.as_slice());
 
-    // Search with or without diacritics; filters.
+    // The commune sees none of it.
+    let commune_clerk = server.demo_login("commune.clerk");
+    assert!(!ids(&list(&server, &commune_clerk, "per_page=200")).contains(&id));
+    expect_problem(
+        server.get(&format!("/api/v1/incoming/{id}"), &commune_clerk),
+        404,
+        "not_found",
+    );
+}
+
+#[test]
+fn lists_filter_and_search_with_or_without_diacritics() {
+    let env = TestEnv::new();
+    let server = start(&env);
+    // The demo seeds incoming documents in the district only: the commune starts empty.
+    let clerk = server.demo_login("commune.clerk");
+    assert_eq!(list(&server, &clerk, "")["total"], 0);
+    let id = receive(
+        &server,
+        &clerk,
+        &metadata("123/UBND-VP", "Về việc triển khai đào tạo cán bộ"),
+        &pdfs().signed,
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _) = step(&server, &clerk, id, "register", &json!({}));
+    assert_eq!(status, 200);
     let other = receive(
         &server,
         &clerk,
@@ -424,7 +463,7 @@ fn the_walk_from_receipt_to_completion() {
     }
     assert_eq!(ids(&list(&server, &clerk, "q=qd-ubnd")), [other]);
     assert_eq!(ids(&list(&server, &clerk, "q=vinh%20phuc")), [other, id]);
-    assert_eq!(ids(&list(&server, &clerk, "state=completed")), [id]);
+    assert_eq!(ids(&list(&server, &clerk, "state=registered")), [id]);
     assert_eq!(
         ids(&list(&server, &clerk, "state=received&urgency=khan")),
         [other]
@@ -440,15 +479,6 @@ fn the_walk_from_receipt_to_completion() {
         400,
         "invalid_query",
     );
-
-    // The commune sees none of it.
-    let commune_clerk = server.demo_login("commune.clerk");
-    assert_eq!(list(&server, &commune_clerk, "")["total"], 0);
-    expect_problem(
-        server.get(&format!("/api/v1/incoming/{id}"), &commune_clerk),
-        404,
-        "not_found",
-    );
 }
 
 #[test]
@@ -456,7 +486,8 @@ fn fifty_clerks_registering_at_once_get_consecutive_numbers() {
     const N: usize = 50;
     let env = TestEnv::new();
     let server = start(&env);
-    let clerk = server.demo_login("district.clerk");
+    // The commune's register is empty, so the numbers start at 1.
+    let clerk = server.demo_login("commune.clerk");
     let documents: Vec<i64> = (1..=N)
         .map(|n| {
             receive(
@@ -493,7 +524,7 @@ fn fifty_clerks_registering_at_once_get_consecutive_numbers() {
 fn a_double_register_is_a_conflict_and_changes_nothing() {
     let env = TestEnv::new();
     let server = start(&env);
-    let clerk = server.demo_login("district.clerk");
+    let clerk = server.demo_login("commune.clerk");
     let id = receive(
         &server,
         &clerk,
@@ -907,6 +938,49 @@ fn a_received_pdf_with_a_broken_signature_is_kept_and_flagged() {
         files_under(&env.blob_dir().join("sha256")).len(),
         blobs_before
     );
+}
+
+#[test]
+fn the_demo_district_has_incoming_documents_in_every_state_once() {
+    let env = TestEnv::new();
+    let states = |server: &Server| {
+        let clerk = server.demo_login("district.clerk");
+        let page = list(server, &clerk, "per_page=200");
+        let mut states: Vec<(String, String)> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["state"].as_str().unwrap().to_owned(),
+                    d["verification"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        states.sort();
+        states
+    };
+    let server = start(&env);
+    let first = states(&server);
+    let pair = |s: &str, v: &str| (s.to_owned(), v.to_owned());
+    assert_eq!(
+        first,
+        [
+            pair("assigned", "valid"),
+            pair("completed", "valid"),
+            pair("in_progress", "valid"),
+            pair("received", "valid"),
+            pair("registered", "valid"),
+            pair("returned", "invalid"),
+        ]
+    );
+    // The most urgent (hỏa tốc) comes first.
+    let clerk = server.demo_login("district.clerk");
+    assert_eq!(list(&server, &clerk, "")["items"][0]["urgency"], "hoa_toc");
+    drop(server);
+    // A second start adds nothing.
+    let server = start(&env);
+    assert_eq!(states(&server), first);
 }
 
 #[test]

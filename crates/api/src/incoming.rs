@@ -950,10 +950,10 @@ mod tests {
     fn metadata_bodies_become_validated_metadata() {
         let body = |json: &str| parse::<IncomingMetadataBody>(json.as_bytes()).unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-        let m = body(r#"{"issuing_body":"UBND tỉnh","number_notation":"12/ubnd-vp","document_date":"2026-11-30","document_type":"Công văn","summary":"Về việc"}"#)
+        let m = body(r#"{"issuing_body":"UBND tỉnh","number_notation":" 12/TTr-UBND ","document_date":"2026-11-30","document_type":"Công văn","summary":"Về việc"}"#)
             .into_metadata(today)
             .unwrap();
-        assert_eq!(m.number_notation.as_str(), "12/UBND-VP");
+        assert_eq!(m.number_notation.as_str(), "12/TTr-UBND");
         assert_eq!(m.urgency, Urgency::Normal);
         let err = body(r#"{"issuing_body":"UBND tỉnh","number_notation":"12/UBND","document_date":"2026-12-02","document_type":"Công văn","summary":"Về việc","urgency":"khan"}"#)
             .into_metadata(today)

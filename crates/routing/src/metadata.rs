@@ -109,7 +109,9 @@ text_newtype!(
 /// `123/UBND-VP` or `30/2020/NĐ-CP`.
 ///
 /// The number is 1 to 11 digits (CodeNumber); after the first `/` the notation is 1 to 30
-/// letters, digits, `-`, `/` and `.` (CodeNotation), stored in upper case.
+/// letters, digits, `-`, `/` and `.` (CodeNotation). Letter case is kept as written:
+/// notations mix cases on purpose (`TTr` for tờ trình, `CT-TTg` for a Prime Minister's
+/// directive), so upper-casing them would change them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct NumberNotation {
@@ -123,7 +125,7 @@ impl NumberNotation {
     /// Longest notation part, in characters.
     pub const MAX_NOTATION_CHARS: usize = 30;
 
-    /// Validates and normalises (NFC, trimmed, notation in upper case).
+    /// Validates and normalises (NFC, trimmed).
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         let s: String = s.nfc().collect();
         let s = s.trim();
@@ -148,7 +150,6 @@ impl NumberNotation {
                 Self::MAX_NUMBER_DIGITS
             )));
         }
-        let notation = notation.to_uppercase();
         let notation_ok = (1..=Self::MAX_NOTATION_CHARS).contains(&notation.chars().count())
             && notation.chars().next().is_some_and(char::is_alphanumeric)
             && notation
@@ -341,13 +342,21 @@ mod tests {
 
     #[test]
     fn number_and_notation_split_and_normalise() {
-        let n = NumberNotation::parse(" 123/ubnd-vp ").unwrap();
+        let n = NumberNotation::parse(" 123/UBND-VP ").unwrap();
         assert_eq!(
             (n.as_str(), n.number(), n.notation()),
             ("123/UBND-VP", "123", "UBND-VP")
         );
-        let decree = NumberNotation::parse("30/2020/nđ-cp").unwrap();
+        let decree = NumberNotation::parse("30/2020/NĐ-CP").unwrap();
         assert_eq!(decree.notation(), "2020/NĐ-CP");
+        assert_eq!(
+            NumberNotation::parse("15/CT-TTg").unwrap().notation(),
+            "CT-TTg"
+        );
+        assert_eq!(
+            NumberNotation::parse("12/TTr-UBND").unwrap().as_str(),
+            "12/TTr-UBND"
+        );
         assert_eq!(NumberNotation::parse("01/QĐ-UBND").unwrap().number(), "01");
         // Decomposed diacritics (as some keyboards type them) store like precomposed ones.
         assert_eq!(

@@ -131,6 +131,11 @@ impl DevPki {
         })
     }
 
+    /// The issuing CA that signs every certificate [`DevPki::issue`] makes.
+    pub fn issuing_ca(&self) -> &X509 {
+        &self.issuing
+    }
+
     /// Whether `cert` is one of the development CAs or was signed by one of them.
     pub fn recognises(&self, cert: &X509Ref) -> bool {
         let same = |ca: &X509| {

@@ -51,7 +51,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     guard_development_keys(&db, &settings)?;
-    let anchors = trust_anchors(&settings)?;
+    let verification = VerifyOptions {
+        anchors: trust_anchors(&settings)?,
+        offline: true,
+        now: None,
+    };
+    if settings.demo {
+        let added = demo::seed_incoming(&db, &blobs, &verification)
+            .context("cannot seed the demo's incoming documents")?;
+        tracing::info!(incoming = added, "demo incoming documents ready");
+    }
 
     let listener = TcpListener::bind(&settings.listen)
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -76,11 +85,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         token_ttl: settings.token_ttl,
         metrics: Metrics::new()?,
         unknown_accounts: UnknownAccounts::default(),
-        verification: VerifyOptions {
-            anchors,
-            offline: true,
-            now: None,
-        },
+        verification,
     };
     actix_web::rt::System::new().block_on(async move {
         let server = vanthu_api::serve(listener, state)?;
