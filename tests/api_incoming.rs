@@ -321,6 +321,25 @@ fn the_walk_from_receipt_to_completion() {
     // The department below the district now sees the document it co-handles, and records
     // progress, but completing is the lead's.
     assert!(ids(&list(&server, &department_specialist, "per_page=200")).contains(&id));
+    // It can read the PDF too, though the file belongs to the district.
+    let copy = server.get(
+        &format!("/api/v1/incoming/{id}/files/1"),
+        &department_specialist,
+    );
+    assert_eq!(copy.status(), 200);
+    assert_eq!(
+        copy.headers()["content-type"].to_str().unwrap(),
+        "application/pdf"
+    );
+    assert_eq!(copy.bytes().unwrap().as_ref(), pdfs().signed.as_slice());
+    expect_problem(
+        server.get(
+            &format!("/api/v1/incoming/{id}/files/2"),
+            &department_specialist,
+        ),
+        404,
+        "not_found",
+    );
     let (status, noted) = step(
         &server,
         &department_specialist,
@@ -429,6 +448,11 @@ fn the_walk_from_receipt_to_completion() {
     assert!(!ids(&list(&server, &commune_clerk, "per_page=200")).contains(&id));
     expect_problem(
         server.get(&format!("/api/v1/incoming/{id}"), &commune_clerk),
+        404,
+        "not_found",
+    );
+    expect_problem(
+        server.get(&format!("/api/v1/incoming/{id}/files/1"), &commune_clerk),
         404,
         "not_found",
     );
@@ -1004,6 +1028,11 @@ fn the_openapi_document_lists_every_status_these_routes_answer() {
         ),
         ("/api/v1/incoming", "get", &["200", "400"][..]),
         ("/api/v1/incoming/{id}", "get", &["200", "404"][..]),
+        (
+            "/api/v1/incoming/{id}/files/{revision}",
+            "get",
+            &["200", "404"][..],
+        ),
         (
             "/api/v1/incoming/{id}/register",
             "post",

@@ -258,7 +258,19 @@ pub async fn download(
         Err(AccessError::NotFound) => return Err(ApiError::NotFound { what: FILE }),
     };
 
+    serve_blob(&state, sha256, record.size, &record.media_type).await
+}
+
+/// Streams a stored blob as the response body, read on a blocking thread so memory use does
+/// not grow with the file.
+pub(crate) async fn serve_blob(
+    state: &web::Data<AppState>,
+    sha256: Sha256Digest,
+    size: u64,
+    media_type: &str,
+) -> Result<HttpResponse, ApiError> {
     let blobs = state.blobs.clone();
+    let etag = format!("\"{sha256}\"");
     let mut reader = web::block(move || blobs.open(&sha256))
         .await?
         .map_err(vanthu_store::StoreError::from)?;
@@ -283,9 +295,9 @@ pub async fn download(
         rx.recv().await.map(|item| (item, rx))
     });
     Ok(HttpResponse::Ok()
-        .content_type(record.media_type.clone())
-        .insert_header((header::ETAG, format!("\"{}\"", record.sha256)))
+        .content_type(media_type.to_owned())
+        .insert_header((header::ETAG, etag))
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .no_chunking(record.size)
+        .no_chunking(size)
         .streaming(body))
 }

@@ -28,7 +28,7 @@ use vanthu_store::{
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::files::{store_stream, Expect};
+use crate::files::{serve_blob, store_stream, Expect};
 use crate::json::{declared_length, parse, Json};
 use crate::page::{Page, PageParams, Pagination};
 use crate::state::{AppState, Limits};
@@ -721,6 +721,41 @@ pub async fn get(
         files: files.into_iter().map(RevisionView::from).collect(),
         verification_report: serde_json::from_str(&report).map_err(ApiError::internal)?,
     }))
+}
+
+/// Downloads a version of the document's PDF; anyone who sees the document may, including
+/// assignees outside the receiving unit.
+#[utoipa::path(
+    get,
+    path = "/api/v1/incoming/{id}/files/{revision}",
+    tag = "incoming",
+    params(
+        ("id" = i64, Path, description = "Document id"),
+        ("revision" = u32, Path, description = "Revision, 1 for the file received", minimum = 1),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The PDF", content_type = "application/pdf"),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such document or revision, or outside what you see", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn download(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, revision) = path.into_inner();
+    let document = authorized(&state, &auth, &id, Action::ReadIncoming).await?;
+    let missing = || ApiError::NotFound { what: "revision" };
+    let revision: u32 = revision.parse().map_err(|_| missing())?;
+    let db = state.db.clone();
+    let files = web::block(move || db.incoming_files(document.id)).await??;
+    let file = files
+        .into_iter()
+        .find(|f| f.revision == revision)
+        .ok_or_else(missing)?;
+    serve_blob(&state, file.sha256, file.size, "application/pdf").await
 }
 
 /// Enters a received document in the unit's register with the next arrival number (clerks).

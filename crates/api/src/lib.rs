@@ -101,6 +101,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(resource("/incoming/{id}", GET).route(web::get().to(incoming::get)))
                 .service(
+                    resource("/incoming/{id}/files/{revision}", GET)
+                        .route(web::get().to(incoming::download)),
+                )
+                .service(
                     resource("/incoming/{id}/register", POST)
                         .route(web::post().to(incoming::register)),
                 )

@@ -30,6 +30,7 @@ use utoipa::{Modify, OpenApi};
         crate::incoming::receive,
         crate::incoming::list,
         crate::incoming::get,
+        crate::incoming::download,
         crate::incoming::register,
         crate::incoming::return_to_sender,
         crate::incoming::assign,
