@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
+use common::db::DbObserver;
 use common::{status_json, unit_by_code, Server, TestEnv};
 use serde_json::{json, Value};
 
@@ -108,10 +109,16 @@ struct Place {
     /// Whether a department may be created below it (only below the district or province).
     holds_departments: bool,
     user: Option<(i64, String)>,
+    /// Whether the observer (district.admin) can read the unit: all but the province.
+    observable: bool,
 }
 
 struct Probe<'a> {
     server: &'a Server,
+    /// Reads the database and blob store directly, beside the server.
+    db: DbObserver,
+    /// district.admin, who sees every object of the matrix but the province.
+    observer: String,
     /// Body of each endpoint's answer for an id that does not exist.
     missing: Vec<(&'static str, Value)>,
     created: usize,
@@ -123,15 +130,20 @@ impl Probe<'_> {
         &self.missing.iter().find(|(e, _)| *e == endpoint).unwrap().1
     }
 
-    /// Sends one request and checks the status; a 404 must match the missing-id answer.
+    /// Sends one request and checks the status; a 404 must match the missing-id answer. A
+    /// refusal (403, 404, 409) must leave every row and stored file as it was, and the object
+    /// at `observed` as the observer reads it.
     fn expect(
         &mut self,
         who: &str,
         endpoint: &'static str,
-        r: reqwest::blocking::Response,
+        observed: Option<&str>,
+        send: impl FnOnce() -> reqwest::blocking::Response,
         want: u16,
     ) {
-        let (status, body) = status_json(r);
+        let before = self.db.snapshot();
+        let seen = observed.map(|path| status_json(self.server.get(path, &self.observer)));
+        let (status, body) = status_json(send());
         assert_eq!(status, want, "{who}: {endpoint}: {body}");
         if status == 404 {
             assert_eq!(
@@ -139,6 +151,14 @@ impl Probe<'_> {
                 self.missing_body(endpoint),
                 "{who}: {endpoint}: 404 must not leak"
             );
+        }
+        if matches!(status, 403 | 404 | 409) {
+            let what = format!("{who}: {endpoint} refused with {status}");
+            before.assert_unchanged(&self.db.snapshot(), &what);
+            if let (Some(path), Some(seen)) = (observed, seen) {
+                let again = status_json(self.server.get(path, &self.observer));
+                assert_eq!(again, seen, "{what}, yet {path} reads differently");
+            }
         }
         if status == 201 {
             self.created += 1;
@@ -156,68 +176,76 @@ impl Probe<'_> {
         let visible = place.relation == "own"
             || (place.relation == "child" && (role == "admin" || role == "auditor"));
         let read = if visible { 200 } else { 404 };
+        let granted = visible && role == "admin";
         let write = |ok: u16| match (visible, role == "admin") {
             (false, _) => 404,
             (true, true) => ok,
             (true, false) => 403,
         };
         let id = place.unit_id;
+        let unit_path = format!("/api/v1/units/{id}");
+        let observed_unit = place.observable.then_some(unit_path.as_str());
 
         self.expect(
             &who,
             "get_unit",
-            server.get(&format!("/api/v1/units/{id}"), token),
+            None,
+            || server.get(&unit_path, token),
             read,
         );
+        // Always a new name, so a refused rename that went through would show.
+        let n = self.unique();
+        let renamed = json!({ "name": format!("{} (đổi tên {n})", place.unit_name) });
         self.expect(
             &who,
             "patch_unit",
-            server.patch(
-                &format!("/api/v1/units/{id}"),
-                token,
-                &json!({ "name": place.unit_name }),
-            ),
+            observed_unit,
+            || server.patch(&unit_path, token, &renamed),
             write(200),
         );
         let n = self.unique();
         // A department fits below a district; nothing fits below a commune (422), which an
         // admin only learns once access was granted.
         let created_unit = if place.holds_departments { 201 } else { 422 };
+        let new_unit = json!({ "parent_id": id, "code": format!("900.{n}.31.H56"), "name": format!("Phòng thử {n}"), "level": "department" });
         self.expect(
             &who,
             "post_unit",
-            server.post(
-                "/api/v1/units",
-                token,
-                &json!({ "parent_id": id, "code": format!("900.{n}.31.H56"), "name": format!("Phòng thử {n}"), "level": "department" }),
-            ),
+            None,
+            || server.post("/api/v1/units", token, &new_unit),
             write(created_unit),
         );
+        let new_user = json!({ "username": format!("probe.{n}"), "display_name": "Người thử", "unit_id": id, "roles": ["clerk"], "password": "mat-khau-dai" });
         self.expect(
             &who,
             "post_user",
-            server.post(
-                "/api/v1/users",
-                token,
-                &json!({ "username": format!("probe.{n}"), "display_name": "Người thử", "unit_id": id, "roles": ["clerk"], "password": "mat-khau-dai" }),
-            ),
+            None,
+            || server.post("/api/v1/users", token, &new_user),
             write(201),
         );
         if let Some((user_id, display_name)) = &place.user {
+            let user_path = format!("/api/v1/users/{user_id}");
             self.expect(
                 &who,
                 "get_user",
-                server.get(&format!("/api/v1/users/{user_id}"), token),
+                None,
+                || server.get(&user_path, token),
                 read,
             );
+            let n = self.unique();
+            let display_name = format!("{display_name} (đổi {n})");
+            // Where refusal is expected, the body also tries to escalate, lock out and take
+            // over the account; a granted change stays harmless for the probes that follow.
+            let change = if granted {
+                json!({ "display_name": display_name })
+            } else {
+                json!({ "display_name": display_name, "roles": ["admin"], "disabled": true, "password": "mat-khau-moi-dai" })
+            };
             self.expect(
                 &who,
                 "patch_user",
-                server.patch(
-                    &format!("/api/v1/users/{user_id}"),
-                    token,
-                    &json!({ "display_name": display_name }),
-                ),
+                Some(&user_path),
+                || server.patch(&user_path, token, &change),
                 write(200),
             );
         }
@@ -252,6 +280,7 @@ fn every_role_against_own_parent_sibling_and_child() {
         unit_name: unit["name"].as_str().unwrap().to_owned(),
         holds_departments: unit["level"] == "district",
         user,
+        observable: true,
     };
     // A user in the sibling commune, so that sibling users can be probed too.
     let (status, body) = status_json(server.post(
@@ -267,6 +296,7 @@ fn every_role_against_own_parent_sibling_and_child() {
         unit_name: "Ủy ban nhân dân tỉnh Vĩnh Phúc".into(),
         holds_departments: true,
         user: None,
+        observable: false,
     };
     let district_user = user_in(&server, &admin, "district.clerk");
     let commune_user = user_in(&server, &admin, "commune.clerk");
@@ -299,6 +329,8 @@ fn every_role_against_own_parent_sibling_and_child() {
     }
     let mut probe = Probe {
         server: &server,
+        db: DbObserver::open(&env),
+        observer: admin.clone(),
         missing,
         created: 0,
         counter: 0,
@@ -344,9 +376,19 @@ fn files_are_visible_only_where_their_unit_is() {
     assert_eq!(file["size"], 23);
     assert_eq!(file["media_type"], "application/pdf");
 
-    // Roles without document work may not upload, even in their own unit.
-    let (status, body) = status_json(upload("commune.auditor", b"audit notes"));
+    // Roles without document work may not upload, even in their own unit: no row, no blob.
+    let mut db = DbObserver::open(&env);
+    let auditor = server.demo_login("commune.auditor");
+    let before = db.snapshot();
+    let r = server
+        .request(reqwest::Method::POST, "/api/v1/files", &auditor)
+        .header("Content-Type", "application/pdf")
+        .body(b"audit notes".to_vec())
+        .send()
+        .unwrap();
+    let (status, body) = status_json(r);
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    before.assert_unchanged(&db.snapshot(), "an auditor's refused upload");
 
     let missing_sha = "0".repeat(64);
     let token = server.demo_login("district.clerk");

@@ -3,18 +3,10 @@
 
 mod common;
 
+use common::db::DbObserver;
 use common::{expect_problem, files_under, status_json, unit_by_code, Server, TestEnv};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-fn totals(server: &Server, token: &str) -> (u64, u64) {
-    let (_, units) = status_json(server.get("/api/v1/units", token));
-    let (_, users) = status_json(server.get("/api/v1/users", token));
-    (
-        units["total"].as_u64().unwrap(),
-        users["total"].as_u64().unwrap(),
-    )
-}
 
 fn send_raw(
     server: &Server,
@@ -39,7 +31,9 @@ fn malformed_requests_name_the_problem_and_write_nothing() {
     let admin = server.demo_login("district.admin");
     let district = unit_by_code(&server, &admin, "000.00.31.H56");
     let parent = district["id"].as_i64().unwrap();
-    let before = totals(&server, &admin);
+    let clerk = server.demo_login("district.clerk");
+    let mut db = DbObserver::open(&env);
+    let before = db.snapshot();
     let json_type = "application/json";
 
     // Malformed JSON bodies: 400 naming the field.
@@ -115,9 +109,18 @@ fn malformed_requests_name_the_problem_and_write_nothing() {
         );
         assert_eq!(problem["field"], field, "{problem}");
     }
-    // Taken values: 409.
+    // Taken values: 409, and nothing of the request applied, not even its other fields:
+    // the existing account and unit read as before, directly and through the API.
+    let (_, clerk) = status_json(server.get("/api/v1/me", &clerk));
+    let clerk_path = format!("/api/v1/users/{}", clerk["user"]["id"]);
+    let district_path = format!("/api/v1/units/{parent}");
+    let seen = (
+        status_json(server.get(&clerk_path, &admin)),
+        status_json(server.get(&district_path, &admin)),
+    );
+    let taken = db.snapshot();
     expect_problem(
-        server.post("/api/v1/users", &admin, &json!({ "username": "district.clerk", "display_name": "Trùng", "unit_id": parent, "roles": ["clerk"], "password": "mat-khau-dai" })),
+        server.post("/api/v1/users", &admin, &json!({ "username": "district.clerk", "display_name": "Trùng", "unit_id": parent, "roles": ["admin"], "password": "mat-khau-dai" })),
         409,
         "conflict",
     );
@@ -125,6 +128,25 @@ fn malformed_requests_name_the_problem_and_write_nothing() {
         server.post("/api/v1/units", &admin, &json!({ "parent_id": parent, "code": "000.31.01.H56", "name": "Trùng mã", "level": "department" })),
         409,
         "conflict",
+    );
+    // A rename together with a code another unit holds.
+    expect_problem(
+        server.patch(
+            &district_path,
+            &admin,
+            &json!({ "code": "000.31.01.H56", "name": "Tên mới" }),
+        ),
+        409,
+        "conflict",
+    );
+    taken.assert_unchanged(&db.snapshot(), "requests refused with 409");
+    assert_eq!(
+        (
+            status_json(server.get(&clerk_path, &admin)),
+            status_json(server.get(&district_path, &admin)),
+        ),
+        seen,
+        "a refused request changed what the admin reads"
     );
     // The parent link cannot be changed.
     let r = server.patch(
@@ -219,11 +241,7 @@ fn malformed_requests_name_the_problem_and_write_nothing() {
     }
     expect_problem(server.get("/api/v1/units/abc", &admin), 404, "not_found");
 
-    assert_eq!(
-        totals(&server, &admin),
-        before,
-        "refused requests must not write"
-    );
+    before.assert_unchanged(&db.snapshot(), "refused requests");
 }
 
 #[test]
@@ -233,6 +251,8 @@ fn refused_uploads_leave_no_file_behind() {
     let clerk = server.demo_login("district.clerk");
     // The demo's incoming documents are in the store already.
     let seeded = files_under(&env.blob_dir().join("sha256"));
+    let mut db = DbObserver::open(&env);
+    let before = db.snapshot();
     let upload = |content_type: Option<&str>, body: Vec<u8>| {
         let mut request = server
             .request(Method::POST, "/api/v1/files", &clerk)
@@ -265,11 +285,11 @@ fn refused_uploads_leave_no_file_behind() {
         .request(Method::POST, "/api/v1/files", &clerk)
         .header("Content-Type", "application/pdf")
         .body(reqwest::blocking::Body::new(ChunkReader::new(chunks)))
-        .send();
-    if let Ok(r) = r {
-        expect_problem(r, 413, "payload_too_large");
-    }
+        .send()
+        .expect("the server answers a streamed body over the limit");
+    expect_problem(r, 413, "payload_too_large");
     assert_eq!(files_under(&env.blob_dir()), seeded);
+    before.assert_unchanged(&db.snapshot(), "refused uploads");
 
     // Within the limit it is stored, and no media type means octet-stream.
     let (status, body) = status_json(upload(None, vec![b'z'; 1000]));

@@ -5,72 +5,21 @@
 //! modified by pyHanko after signing. Appearances are judged from poppler's rendering
 //! (pdftoppm) and text extraction (pdftotext).
 //!
-//! The verdicts are compared with pyHanko's where it is the judge. Tests that need a tool
-//! (openssl, pdftoppm, pdftotext, pyHanko via VANTHU_PYTHON or <workspace>/.venv/bin/python)
-//! fail when VANTHU_REQUIRE_TOOLS=1 and the tool is missing, and print SKIPPED otherwise.
+//! The verdicts are compared with pyHanko's where it is the judge. Tests ask for the tools they
+//! need through `common::tools`: a missing one fails the test when VANTHU_REQUIRE_TOOLS=1 and
+//! skips it otherwise.
+
+mod common;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::oracles;
+use common::tools::{require, Tool};
+use common::tsa::InProcessTsa;
 use serde_json::Value;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Prints SKIPPED (or panics under VANTHU_REQUIRE_TOOLS=1) when something is missing; true
-/// when the test may go on.
-fn tools_present(test: &str, missing: &[String]) -> bool {
-    if missing.is_empty() {
-        return true;
-    }
-    let why = format!("{test}: missing {}", missing.join(", "));
-    assert!(
-        std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
-        "required tool missing: {why}"
-    );
-    println!("SKIPPED: {why}");
-    false
-}
-
-fn runs(cmd: &mut Command) -> bool {
-    cmd.stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn python_path() -> PathBuf {
-    std::env::var_os("VANTHU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"))
-}
-
-/// Checks the tools a test needs: "openssl" and/or "pyhanko".
-fn need(test: &str, wanted: &[&str]) -> Option<PathBuf> {
-    let python = python_path();
-    let mut missing = Vec::new();
-    for tool in wanted {
-        let ok = match *tool {
-            "openssl" => runs(Command::new("openssl").arg("version")),
-            "pyhanko" => runs(
-                Command::new(&python)
-                    .args(["-c", "import pyhanko, pyhanko_certvalidator, pyhanko.cli"]),
-            ),
-            other => runs(Command::new(other).arg("-v")),
-        };
-        if !ok {
-            missing.push(if *tool == "pyhanko" {
-                format!("pyHanko ({})", python.display())
-            } else {
-                (*tool).to_string()
-            });
-        }
-    }
-    tools_present(test, &missing).then_some(python)
-}
 
 fn vanthu<I, S>(args: I) -> Output
 where
@@ -103,12 +52,14 @@ fn assert_success(out: &Output, what: &str) {
     );
 }
 
-/// A failed command: non-zero exit, exactly one line on stderr, and no file at `output`.
+/// A failed command: exit status 2 (every failure of `vanthu sign`), exactly one line on
+/// stderr, and no file at `output`.
 fn assert_clean_failure(out: &Output, output: &Path, what: &str) {
     let stderr = text(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "{what}: expected a failure, got success; stdout: {}",
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{what}: expected exit status 2; stdout: {}\nstderr: {stderr}",
         text(&out.stdout)
     );
     assert_eq!(
@@ -547,7 +498,7 @@ fn rects_after(bytes: &[u8], from: usize) -> Vec<[f64; 4]> {
 
 #[test]
 fn legacy_rc2_pkcs12_signs() {
-    if need("legacy_rc2_pkcs12_signs", &["openssl"]).is_none() {
+    if require("legacy_rc2_pkcs12_signs", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -590,16 +541,98 @@ fn legacy_rc2_pkcs12_signs() {
         &wrong,
         "legacy PKCS#12, wrong password",
     );
+    // The openssl command line confirms the file is what the test claims: certificates under
+    // RC2-40 and the key under 3DES, unreadable without OpenSSL 3's legacy provider.
+    let info = |legacy: bool| {
+        let mut cmd = Command::new("openssl");
+        cmd.current_dir(d)
+            .args(["pkcs12", "-info", "-noout", "-in", "legacy.p12"])
+            .args(["-passin", "pass:mật-khẩu"]);
+        if legacy {
+            cmd.arg("-legacy");
+        }
+        cmd.output().expect("openssl pkcs12 -info")
+    };
+    let legacy_info = info(true);
+    assert_success(&legacy_info, "openssl pkcs12 -info -legacy");
+    let described = text(&legacy_info.stderr);
+    assert!(
+        described.contains("PKCS7 Encrypted data: pbeWithSHA1And40BitRC2-CBC")
+            && described.contains("Shrouded Keybag: pbeWithSHA1And3-KeyTripleDES-CBC"),
+        "not a legacy PKCS#12: {described}"
+    );
+    let default_info = info(false);
+    assert!(
+        !default_info.status.success() && text(&default_info.stderr).contains("RC2-40-CBC"),
+        "the default provider reads the file, so it tests no legacy path: {}",
+        text(&default_info.stderr)
+    );
+
     let out = run("mật-khẩu", &output);
     assert_success(&out, "legacy (RC2-40) PKCS#12 with the right password");
     let (code, report) = verify_json(&output, &pki.path("root.pem"));
     assert_eq!(report["verdict"], "valid", "{report:#}");
     assert_eq!(code, 0);
+    assert_eq!(report["signatures"][0]["signer"], "QA Signer", "{report:#}");
+    // The signature carries exactly the certificates openssl finds in the file.
+    let from_p12 = Command::new("openssl")
+        .current_dir(d)
+        .args(["pkcs12", "-nokeys", "-legacy", "-in", "legacy.p12"])
+        .args(["-passin", "pass:mật-khẩu"])
+        .output()
+        .expect("openssl pkcs12 -nokeys");
+    assert_success(&from_p12, "openssl pkcs12 -nokeys -legacy");
+    let signed = std::fs::read(&output).unwrap();
+    let cms = write(d, "signature.der", &signature_contents(&signed));
+    let from_signature = Command::new("openssl")
+        .args(["pkcs7", "-inform", "DER", "-print_certs", "-in"])
+        .arg(&cms)
+        .output()
+        .expect("openssl pkcs7 -print_certs");
+    assert_success(&from_signature, "openssl pkcs7 -print_certs");
+    let in_p12 = certificates_in(&from_p12.stdout);
+    assert_eq!(
+        in_p12.len(),
+        2,
+        "the signer's certificate and the intermediate"
+    );
+    assert_eq!(
+        certificates_in(&from_signature.stdout),
+        in_p12,
+        "the signature's certificates are not the PKCS#12 file's"
+    );
+}
+
+/// The DER of the last signature's /Contents (its hex string, without the zero padding).
+fn signature_contents(pdf: &[u8]) -> Vec<u8> {
+    let all = text(pdf);
+    let start = all.rfind("/Contents <").expect("a signature /Contents") + "/Contents <".len();
+    let end = start + all[start..].find('>').expect("the end of /Contents");
+    let der = hex::decode(&all[start..end]).expect("hex /Contents");
+    // An outer SEQUENCE with a long-form length: 0x30 0x8n, then n length bytes.
+    assert_eq!(der[0], 0x30, "not a DER SEQUENCE");
+    let n = usize::from(der[1] & 0x7f);
+    assert!(der[1] & 0x80 != 0 && n <= 4, "unexpected DER length form");
+    let len = der[2..2 + n]
+        .iter()
+        .fold(0usize, |a, b| a << 8 | usize::from(*b));
+    der[..2 + n + len].to_vec()
+}
+
+/// The certificates of a PEM bundle, as sorted DER.
+fn certificates_in(pem: &[u8]) -> Vec<Vec<u8>> {
+    let mut ders: Vec<Vec<u8>> = openssl::x509::X509::stack_from_pem(pem)
+        .expect("PEM certificates")
+        .iter()
+        .map(|c| c.to_der().unwrap())
+        .collect();
+    ders.sort();
+    ders
 }
 
 #[test]
 fn rsa_pss_key_signs() {
-    let Some(python) = need("rsa_pss_key_signs", &["openssl"]) else {
+    let Some(tools) = require("rsa_pss_key_signs", &[Tool::Openssl, Tool::PyHanko]) else {
         return;
     };
     let pki = Pki::new();
@@ -618,16 +651,14 @@ fn rsa_pss_key_signs() {
     let (code, report) = verify_json(&output, &pki.path("root.pem"));
     assert_eq!(report["verdict"], "valid", "{report:#}");
     assert_eq!(code, 0);
-    if need("rsa_pss_key_signs (pyHanko part)", &["pyhanko"]).is_some() {
-        let sigs = pyhanko_validate(&python, &output, &pki.path("root.pem"));
-        assert_eq!(sigs.len(), 1);
-        assert_eq!(sigs[0]["bottom_line"], true, "pyHanko: {sigs:?}");
-    }
+    let sigs = pyhanko_validate(tools.python(), &output, &pki.path("root.pem"));
+    assert_eq!(sigs.len(), 1);
+    assert_eq!(sigs[0]["bottom_line"], true, "pyHanko: {sigs:?}");
 }
 
 #[test]
 fn visible_signature_without_image() {
-    if need("visible_signature_without_image", &["openssl"]).is_none() {
+    if require("visible_signature_without_image", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -655,7 +686,7 @@ fn visible_signature_without_image() {
 
 #[test]
 fn off_page_visible_rectangles_are_refused() {
-    if need("off_page_visible_rectangles_are_refused", &["openssl"]).is_none() {
+    if require("off_page_visible_rectangles_are_refused", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -686,9 +717,9 @@ fn off_page_visible_rectangles_are_refused() {
 
 #[test]
 fn visible_rectangle_lands_on_a_page_with_offset_media_box() {
-    if need(
+    if require(
         "visible_rectangle_lands_on_a_page_with_offset_media_box",
-        &["openssl"],
+        &[Tool::Openssl],
     )
     .is_none()
     {
@@ -713,26 +744,21 @@ fn visible_rectangle_lands_on_a_page_with_offset_media_box() {
             &image.display().to_string(),
         ],
     );
-    if !out.status.success() {
-        // Refusing a rectangle off the page is acceptable; it must be clean.
-        assert_clean_failure(&out, &output, "rectangle below an offset MediaBox");
-        return;
-    }
+    // X,Y count from the page's lower-left corner (100, 200): the rectangle is on the page.
+    assert_success(&out, "a rectangle on a page with an offset MediaBox");
     let signed = std::fs::read(&output).unwrap();
     let rects = rects_after(&signed, bytes.len());
-    let widget = rects
-        .iter()
-        .find(|r| r[2] - r[0] > 1.0)
-        .unwrap_or_else(|| panic!("no widget rectangle: {rects:?}"));
-    assert!(
-        widget[0] >= 100.0 && widget[1] >= 200.0 && widget[2] <= 712.0 && widget[3] <= 992.0,
-        "the visible signature {widget:?} lies outside the page [100 200 712 992]"
+    let widgets: Vec<&[f64; 4]> = rects.iter().filter(|r| r[2] - r[0] > 1.0).collect();
+    assert_eq!(
+        widgets,
+        [&[400.0, 300.0, 580.0, 380.0]],
+        "the visible signature must sit at page corner + (300, 100), 180 x 80"
     );
 }
 
 #[test]
 fn output_equal_to_input_is_refused() {
-    if need("output_equal_to_input_is_refused", &["openssl"]).is_none() {
+    if require("output_equal_to_input_is_refused", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -740,9 +766,11 @@ fn output_equal_to_input_is_refused() {
     let bytes = pdf(A4, 1);
     let input = write(d, "same.pdf", &bytes);
     let out = sign(&pki, "signer", &input, &input, &[]);
-    assert!(
-        !out.status.success(),
-        "signing onto the input itself succeeded"
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "signing onto the input itself: {}",
+        text(&out.stderr)
     );
     assert_eq!(text(&out.stderr).trim_end().lines().count(), 1);
     assert_eq!(std::fs::read(&input).unwrap(), bytes, "the input changed");
@@ -750,7 +778,7 @@ fn output_equal_to_input_is_refused() {
 
 #[test]
 fn hostile_cli_inputs_fail_cleanly() {
-    if need("hostile_cli_inputs_fail_cleanly", &["openssl"]).is_none() {
+    if require("hostile_cli_inputs_fail_cleanly", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -795,8 +823,7 @@ fn hostile_cli_inputs_fail_cleanly() {
     {
         let output = d.join(format!("p{i}.pdf"));
         let out = sign(&pki, "signer", &good, &output, extra);
-        assert!(!out.status.success(), "{extra:?} succeeded");
-        assert!(!output.exists(), "{extra:?} left an output");
+        assert_clean_failure(&out, &output, &format!("{extra:?}"));
     }
     let output = d.join("no/such/folder/out.pdf");
     let out = sign(&pki, "signer", &good, &output, &[]);
@@ -811,9 +838,9 @@ fn hostile_cli_inputs_fail_cleanly() {
 
 #[test]
 fn missing_output_folder_message_shows_no_temporary_name() {
-    if need(
+    if require(
         "missing_output_folder_message_shows_no_temporary_name",
-        &["openssl"],
+        &[Tool::Openssl],
     )
     .is_none()
     {
@@ -825,7 +852,7 @@ fn missing_output_folder_message_shows_no_temporary_name() {
     let output = d.join("no/such/folder/out.pdf");
     let out = sign(&pki, "signer", &good, &output, &[]);
     let stderr = text(&out.stderr);
-    assert!(!out.status.success());
+    assert_clean_failure(&out, &output, "output in a missing folder");
     assert!(
         !stderr.contains(".vanthu-sign-"),
         "the message shows an internal temporary file name: {stderr}"
@@ -833,11 +860,11 @@ fn missing_output_folder_message_shows_no_temporary_name() {
 }
 
 #[test]
-fn certified_then_visible_signature_is_refused_or_accepted_by_pyhanko() {
-    let test = "certified_then_visible_signature_is_refused_or_accepted_by_pyhanko";
-    let Some(python) = need(test, &["openssl", "pyhanko"]) else {
+fn a_new_visible_field_on_a_certified_file_is_refused() {
+    let test = "a_new_visible_field_on_a_certified_file_is_refused";
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
-    };
+    }
     let pki = Pki::new();
     let d = pki.dir.path();
     let input = write(d, "in.pdf", &pdf(A4, 1));
@@ -846,6 +873,7 @@ fn certified_then_visible_signature_is_refused_or_accepted_by_pyhanko() {
         &sign(&pki, "signer", &input, &certified, &["--certify"]),
         "certification signature",
     );
+    let before = std::fs::read(&certified).unwrap();
     let image = write(d, "seal.png", &png()).display().to_string();
     let output = d.join("sealed.pdf");
     let out = sign(
@@ -855,21 +883,25 @@ fn certified_then_visible_signature_is_refused_or_accepted_by_pyhanko() {
         &output,
         &["--visible", "1:300,100,120,120", "--image", &image],
     );
-    if !out.status.success() {
-        assert_clean_failure(&out, &output, "new visible field on a certified file");
-        return;
-    }
-    let sigs = pyhanko_validate(&python, &output, &pki.path("root.pem"));
-    assert_eq!(sigs.len(), 2, "{sigs:?}");
-    for s in &sigs {
-        assert_eq!(s["bottom_line"], true, "pyHanko rejects {s}");
-    }
+    // A new widget after a P=2 certification is a change pyHanko (and vanthu verify) count
+    // against the certification (see the next test): refused before anything is written.
+    assert_clean_failure(&out, &output, "new visible field on a certified file");
+    assert!(
+        text(&out.stderr).contains("certified"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&certified).unwrap(),
+        before,
+        "the input changed"
+    );
 }
 
 #[test]
 fn verify_flags_new_visible_field_after_certification_like_pyhanko() {
     let test = "verify_flags_new_visible_field_after_certification_like_pyhanko";
-    let Some(python) = need(test, &["openssl", "pyhanko"]) else {
+    let Some(tools) = require(test, &[Tool::Openssl, Tool::PyHanko]) else {
         return;
     };
     let pki = Pki::new();
@@ -877,7 +909,7 @@ fn verify_flags_new_visible_field_after_certification_like_pyhanko() {
     let input = write(d, "in.pdf", &pdf(A4, 1));
     let certified = d.join("certified.pdf");
     pyhanko_sign(
-        &python,
+        tools.python(),
         &pki,
         "signer",
         "Official",
@@ -887,7 +919,7 @@ fn verify_flags_new_visible_field_after_certification_like_pyhanko() {
     );
     let output = d.join("two.pdf");
     pyhanko_sign(
-        &python,
+        tools.python(),
         &pki,
         "seal",
         "1/300,300,450,360/Seal",
@@ -896,7 +928,7 @@ fn verify_flags_new_visible_field_after_certification_like_pyhanko() {
         &output,
     );
     let root = pki.path("root.pem");
-    let sigs = pyhanko_validate(&python, &output, &root);
+    let sigs = pyhanko_validate(tools.python(), &output, &root);
     let official = sigs.iter().find(|s| s["field"] == "Official").unwrap();
     assert_eq!(
         official["bottom_line"], false,
@@ -941,7 +973,7 @@ open(dst, 'wb').write(out.getvalue())
 #[test]
 fn verify_flags_annotation_after_approval_signature_like_pyhanko() {
     let test = "verify_flags_annotation_after_approval_signature_like_pyhanko";
-    let Some(python) = need(test, &["openssl", "pyhanko"]) else {
+    let Some(tools) = require(test, &[Tool::Openssl, Tool::PyHanko]) else {
         return;
     };
     let pki = Pki::new();
@@ -954,14 +986,14 @@ fn verify_flags_annotation_after_approval_signature_like_pyhanko() {
     );
     let annotated = d.join("annotated.pdf");
     sh(
-        Command::new(&python)
+        Command::new(tools.python())
             .args(["-c", ADD_ANNOTATION])
             .arg(&signed)
             .arg(&annotated),
         "add an annotation with pyHanko",
     );
     let root = pki.path("root.pem");
-    let sigs = pyhanko_validate(&python, &annotated, &root);
+    let sigs = pyhanko_validate(tools.python(), &annotated, &root);
     assert_eq!(
         sigs[0]["bottom_line"], false,
         "pyHanko's judgement changed: {sigs:?}"
@@ -1032,7 +1064,12 @@ impl Drop for Tsa {
 
 #[test]
 fn extending_a_bb_signature_to_blt_reaches_blt() {
-    if need("extending_a_bb_signature_to_blt_reaches_blt", &["openssl"]).is_none() {
+    if require(
+        "extending_a_bb_signature_to_blt_reaches_blt",
+        &[Tool::Openssl],
+    )
+    .is_none()
+    {
         return;
     }
     let pki = Pki::new();
@@ -1057,19 +1094,85 @@ fn extending_a_bb_signature_to_blt_reaches_blt() {
     ]);
     assert_success(&out, "extend B-B to B-LT");
     let (_, report) = verify_json(&extended, &pki.path("root.pem"));
+    // The document time-stamp gives the B-B signature its proof of time, and the DSS after it
+    // the validation data: B-LT, and not B-LTA, since no time-stamp covers that DSS.
     let level = &report["signatures"][0]["level"];
-    assert!(
-        level == "B-LT" || level == "B-LTA",
+    assert_eq!(
+        level,
+        "B-LT",
         "`--extend --level B-LT` said {:?} but the verifier finds level {level}: {report:#}",
         text(&out.stdout).trim()
+    );
+    assert_eq!(
+        report["signatures"][1]["kind"], "document_timestamp",
+        "{report:#}"
     );
     assert_eq!(report["verdict"], "valid", "{report:#}");
 }
 
 #[test]
+fn extending_to_blta_makes_a_time_stamp_from_another_ca_verifiable_from_the_file() {
+    let test = "extending_to_blta_makes_a_time_stamp_from_another_ca_verifiable_from_the_file";
+    let Some(tools) = require(test, &[Tool::Openssl, Tool::PyHanko]) else {
+        return;
+    };
+    let pki = Pki::new();
+    // The authority's certificate comes from a CA of its own, as with a real provider: the
+    // signer's revocation data says nothing about it.
+    pki.issue(
+        "tsa-ca",
+        &["-algorithm", "RSA"],
+        "/C=VN/O=QA/CN=QA TSA CA",
+        "root",
+        "ca",
+    );
+    pki.issue(
+        "tsa2",
+        &["-algorithm", "RSA"],
+        "/C=VN/O=QA/CN=QA TSA 2",
+        "tsa-ca",
+        "tsa",
+    );
+    pki.crl("tsa-ca", "crls", &[]);
+    let tsa = InProcessTsa::start(
+        &pki.path("tsa2.pem"),
+        &pki.path("tsa2.key"),
+        Some(&pki.path("tsa-ca.pem")),
+    );
+    let d = pki.dir.path();
+    let input = write(d, "in.pdf", &pdf(A4, 1));
+    let bb = d.join("bb.pdf");
+    assert_success(&sign(&pki, "signer", &input, &bb, &[]), "B-B signature");
+    let lta = d.join("lta.pdf");
+    let out = vanthu([
+        "sign",
+        &s(&bb),
+        "-o",
+        &s(&lta),
+        "--extend",
+        "--level",
+        "B-LTA",
+        "--tsa",
+        &tsa.url,
+        "--revocation",
+        &pki.p("crls"),
+    ]);
+    assert_success(&out, "extend B-B to B-LTA");
+    // pyHanko, hard-fail and from the file alone: the signature and the document time-stamp
+    // are both trusted, so the time-stamp authority's chain and revocation data are inside.
+    let report = oracles::pyhanko_report(&tools, &lta, &pki.path("root.pem"));
+    assert_eq!(report["signatures"][0]["ltv"], true, "{report:#}");
+    let timestamps = report["timestamps"].as_array().unwrap();
+    assert_eq!(timestamps.len(), 1, "{report:#}");
+    assert_eq!(timestamps[0]["valid"], true, "{report:#}");
+    assert_eq!(timestamps[0]["trusted"], true, "{report:#}");
+    assert_eq!(timestamps[0]["ltv"], true, "{report:#}");
+}
+
+#[test]
 fn signing_at_blt_with_a_revoked_certificate_is_refused() {
     let test = "signing_at_blt_with_a_revoked_certificate_is_refused";
-    if need(test, &["openssl"]).is_none() {
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1095,7 +1198,7 @@ fn signing_at_blt_with_a_revoked_certificate_is_refused() {
 #[test]
 fn visible_signature_into_a_prepared_field_with_a_separate_widget() {
     let test = "visible_signature_into_a_prepared_field_with_a_separate_widget";
-    if need(test, &["openssl"]).is_none() {
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1133,10 +1236,10 @@ fn visible_signature_into_a_prepared_field_with_a_separate_widget() {
             &image,
         ],
     );
-    if !out.status.success() {
-        assert_clean_failure(&out, &output, "visible signature into a kid widget");
-        return;
-    }
+    assert_success(
+        &out,
+        "visible signature into a prepared field with a kid widget",
+    );
     let signed = std::fs::read(&output).unwrap();
     let update = text(&signed[bytes.len()..]);
     let widget = update
@@ -1160,7 +1263,7 @@ fn visible_signature_into_a_prepared_field_with_a_separate_widget() {
 #[test]
 fn filled_vietnamese_number_shows_its_diacritics() {
     let test = "filled_vietnamese_number_shows_its_diacritics";
-    if need(test, &["openssl", "pdftotext"]).is_none() {
+    if require(test, &[Tool::Openssl, Tool::Pdftotext]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1212,7 +1315,7 @@ fn encrypted_pem_key_fails_with_one_line_and_no_prompt() {
     use std::os::unix::process::CommandExt;
 
     let test = "encrypted_pem_key_fails_with_one_line_and_no_prompt";
-    if need(test, &["openssl"]).is_none() {
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1274,7 +1377,7 @@ fn encrypted_pem_key_fails_with_one_line_and_no_prompt() {
 #[test]
 fn signature_with_damaged_contents_is_not_reported_as_unsigned() {
     let test = "signature_with_damaged_contents_is_not_reported_as_unsigned";
-    if need(test, &["openssl"]).is_none() {
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1295,13 +1398,24 @@ fn signature_with_damaged_contents_is_not_reported_as_unsigned() {
         "--trust",
         &pki.p("root.pem"),
     ]);
-    assert_ne!(out.status.code(), Some(0), "a damaged signature verified");
-    if let Ok(report) = serde_json::from_slice::<Value>(&out.stdout) {
-        assert_eq!(
-            report["verdict"], "invalid",
-            "the file has a signature field with a signature dictionary: {report:#}"
-        );
-    }
+    // The file reads; its one signature is there and broken: invalid (exit 1), not unsigned
+    // and not unreadable (exit 2).
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}); exit {:?}, stderr {}",
+            out.status.code(),
+            text(&out.stderr)
+        )
+    });
+    assert_eq!(out.status.code(), Some(1), "{report:#}");
+    assert_eq!(
+        report["verdict"], "invalid",
+        "the file has a signature field with a signature dictionary: {report:#}"
+    );
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 1, "{report:#}");
+    assert_eq!(signatures[0]["intact"], false, "{report:#}");
+    assert_eq!(signatures[0]["indication"], "TOTAL-FAILED", "{report:#}");
 }
 
 /// Bounding box (width, height) of the strongly red pixels of page 1 rendered by pdftoppm.
@@ -1348,7 +1462,7 @@ fn red_box(file: &Path, dir: &Path) -> Option<(usize, usize)> {
 #[test]
 fn visible_signature_stays_upright_on_a_rotated_page() {
     let test = "visible_signature_stays_upright_on_a_rotated_page";
-    if need(test, &["openssl", "pdftoppm"]).is_none() {
+    if require(test, &[Tool::Openssl, Tool::Pdftoppm]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1392,7 +1506,7 @@ fn visible_signature_stays_upright_on_a_rotated_page() {
 
 #[test]
 fn closed_stdout_is_not_a_panic() {
-    if need("closed_stdout_is_not_a_panic", &["openssl"]).is_none() {
+    if require("closed_stdout_is_not_a_panic", &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1401,14 +1515,27 @@ fn closed_stdout_is_not_a_panic() {
     let signed = d.join("signed.pdf");
     assert_success(&sign(&pki, "signer", &input, &signed, &[]), "signature");
     // As in `vanthu verify FILE | head -1`: the reader goes away before the report is printed.
-    for args in [
-        vec![
-            "verify".to_string(),
-            s(&signed),
-            "--trust".into(),
-            pki.p("root.pem"),
-        ],
-        vec!["verify".to_string(), s(&signed), "--json".into()],
+    for (args, expected) in [
+        (
+            vec![
+                "verify".to_string(),
+                s(&signed),
+                "--offline".into(),
+                "--trust".into(),
+                pki.p("root.pem"),
+            ],
+            0,
+        ),
+        // Without the QA root the signer is not trusted.
+        (
+            vec![
+                "verify".to_string(),
+                s(&signed),
+                "--offline".into(),
+                "--json".into(),
+            ],
+            1,
+        ),
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_vanthu"))
             .args(&args)
@@ -1420,9 +1547,11 @@ fn closed_stdout_is_not_a_panic() {
         let out = child.wait_with_output().expect("wait");
         let stderr = text(&out.stderr);
         assert!(
-            !stderr.contains("panicked") && out.status.code() != Some(101),
+            !stderr.contains("panicked"),
             "{args:?} with a closed stdout panicked: {stderr}"
         );
+        // The exit status still carries the verdict.
+        assert_eq!(out.status.code(), Some(expected), "{args:?}: {stderr}");
     }
 }
 
@@ -1432,7 +1561,7 @@ fn timestamp_nonce_with_leading_zero_byte_is_valid_der() {
     use vanthu_pades::tsa::{build_request, check_response};
 
     let test = "timestamp_nonce_with_leading_zero_byte_is_valid_der";
-    if need(test, &["openssl"]).is_none() {
+    if require(test, &[Tool::Openssl]).is_none() {
         return;
     }
     let pki = Pki::new();
@@ -1467,24 +1596,111 @@ fn timestamp_nonce_with_leading_zero_byte_is_valid_der() {
 #[test]
 fn time_stamps_from_a_certificate_without_time_stamping_usage_are_refused() {
     let test = "time_stamps_from_a_certificate_without_time_stamping_usage_are_refused";
-    if need(test, &["openssl"]).is_none() {
-        return;
-    }
-    let pki = Pki::new();
-    // A signing certificate (no extended key usage timeStamping) used as a TSA: either
-    // `vanthu tsa` refuses to start, or `vanthu sign` refuses its tokens.
-    let Some(tsa) = Tsa::start_as(&pki, "seal") else {
+    let Some(tools) = require(test, &[Tool::Openssl, Tool::PyHanko]) else {
         return;
     };
+    let pki = Pki::new();
     let d = pki.dir.path();
     let input = write(d, "in.pdf", &pdf(A4, 1));
-    let output = d.join("out.pdf");
+    let root = pki.path("root.pem");
+    let chain = pki.path("int.pem");
+    // The seal's certificate (digitalSignature, no extended key usage) handing out tokens,
+    // and, as the control, the TSA certificate through the same responder.
+    let rogue = InProcessTsa::start(&pki.path("seal.pem"), &pki.path("seal.key"), Some(&chain));
+    let proper = InProcessTsa::start(&pki.path("tsa.pem"), &pki.path("tsa.key"), Some(&chain));
+
+    // The signer refuses the token, for a signature time-stamp ...
+    let accepted = d.join("bt-proper.pdf");
+    let out = sign(
+        &pki,
+        "signer",
+        &input,
+        &accepted,
+        &["--level", "B-T", "--tsa", &proper.url],
+    );
+    assert_success(&out, "B-T with a token from the TSA certificate");
+    let output = d.join("bt.pdf");
     let out = sign(
         &pki,
         "signer",
         &input,
         &output,
-        &["--level", "B-T", "--tsa", &tsa.url],
+        &["--level", "B-T", "--tsa", &rogue.url],
     );
     assert_clean_failure(&out, &output, "B-T with a token from a non-TSA certificate");
+    assert!(
+        text(&out.stderr).contains("timeStamping"),
+        "{}",
+        text(&out.stderr)
+    );
+    // ... and for a document time-stamp.
+    let bb = d.join("bb.pdf");
+    assert_success(&sign(&pki, "signer", &input, &bb, &[]), "B-B signature");
+    let extended = d.join("lta.pdf");
+    let out = vanthu([
+        "sign",
+        &s(&bb),
+        "-o",
+        &s(&extended),
+        "--extend",
+        "--level",
+        "B-LTA",
+        "--tsa",
+        &rogue.url,
+        "--revocation",
+        &pki.p("crls"),
+    ]);
+    assert_clean_failure(
+        &out,
+        &extended,
+        "a document time-stamp from a non-TSA certificate",
+    );
+    assert!(
+        text(&out.stderr).contains("timeStamping"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The verifier refuses such a token in a file signed elsewhere: pyHanko embeds it.
+    let judged = |tsa: &InProcessTsa, name: &str| {
+        let file = d.join(name);
+        let extra = ["--use-pades", "--timestamp-url", tsa.url.as_str()];
+        pyhanko_sign(
+            tools.python(),
+            &pki,
+            "signer",
+            "Signature1",
+            &extra,
+            &input,
+            &file,
+        );
+        verify_json(&file, &root)
+    };
+    let (code, report) = judged(&proper, "pyhanko-proper.pdf");
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (0, Some("valid")),
+        "{report:#}"
+    );
+    assert_eq!(report["signatures"][0]["level"], "B-T", "{report:#}");
+    let (code, report) = judged(&rogue, "pyhanko-rogue.pdf");
+    let sig = &report["signatures"][0];
+    assert_eq!(sig["intact"], true, "{report:#}");
+    assert!(
+        sig["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("timeStamping")),
+        "the verifier did not name the missing usage: {report:#}"
+    );
+    assert_eq!(
+        sig["level"], "B-B",
+        "a refused token proves no time: {report:#}"
+    );
+    assert_eq!(
+        (code, report["verdict"].as_str()),
+        (1, Some("untrusted")),
+        "{report:#}"
+    );
 }

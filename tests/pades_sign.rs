@@ -6,24 +6,26 @@
 //! the clerk fills the number and date, the seal signs), extension of a signed file to B-LTA,
 //! and bad input. A local `vanthu tsa` on 127.0.0.1:8180 (the port the development
 //! certificates name for their CRLs) serves time-stamps and CRLs; tests using it run one at a
-//! time.
+//! time, across processes (nextest runs each test in its own).
 //!
-//! Missing tools: the tests fail when VANTHU_REQUIRE_TOOLS=1, otherwise print SKIPPED.
+//! Missing tools (see `common::tools`): the tests fail when VANTHU_REQUIRE_TOOLS=1, otherwise
+//! print SKIPPED.
+
+mod common;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use common::oracles;
+use common::tools::{require, Tool, Tools};
 use lopdf::{dictionary, Document, Object, Stream};
 use serde_json::Value;
 
 const TSA_ADDR: &str = "127.0.0.1:8180";
 const TSA_URL: &str = "http://127.0.0.1:8180/";
 const P12_PASSWORD: &str = "vanthu-dev";
-
-static TSA_LOCK: Mutex<()> = Mutex::new(());
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -40,59 +42,30 @@ fn cert(name: &str) -> String {
     certs().join(name).display().to_string()
 }
 
-/// The external validators, or `None` (after printing SKIPPED) when one is missing and the
-/// environment does not require them.
-struct Tools {
-    python: PathBuf,
-}
-
-fn tools(test: &str) -> Option<Tools> {
-    let python = std::env::var_os("VANTHU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    let mut missing = Vec::new();
-    let ok = |cmd: &mut Command| {
-        cmd.stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !ok(Command::new(&python).args(["-c", "import pyhanko"])) {
-        missing.push(format!("pyHanko ({})", python.display()));
-    }
-    if !ok(Command::new("pdfsig").arg("-v")) {
-        missing.push("pdfsig".to_string());
-    }
-    if !ok(Command::new("qpdf").arg("--version")) {
-        missing.push("qpdf".to_string());
-    }
-    if missing.is_empty() {
-        return Some(Tools { python });
-    }
-    let why = format!("{test}: missing {}", missing.join(", "));
-    if std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("required tool missing: {why}");
-    }
-    println!("SKIPPED: {why}");
-    None
-}
+/// The validators every interoperability test here consults.
+const VALIDATORS: [Tool; 3] = [Tool::PyHanko, Tool::Pdfsig, Tool::Qpdf];
+/// The validators, and poppler's text extraction for tests that read what a page shows.
+const VALIDATORS_AND_TEXT: [Tool; 4] = [Tool::PyHanko, Tool::Pdfsig, Tool::Qpdf, Tool::Pdftotext];
 
 /// The local time-stamp authority; killed when dropped. Holds the lock that serializes tests
 /// needing port 8180.
 struct Tsa {
     child: Option<Child>,
-    _guard: MutexGuard<'static, ()>,
+    lock: std::fs::File,
 }
 
 impl Tsa {
     fn start() -> Tsa {
-        let guard = TSA_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        // A file lock, not a mutex: every test runs in its own process under nextest, and
+        // other checkouts' test runs on this machine want the same port.
+        let lock_path = std::env::temp_dir().join("vanthu-tests-tsa-8180.lock");
+        let lock = std::fs::File::create(&lock_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", lock_path.display()));
+        lock.lock()
+            .unwrap_or_else(|e| panic!("lock {}: {e}", lock_path.display()));
         // Another authority already on the port (a developer's) serves just as well.
         if TcpStream::connect(TSA_ADDR).is_ok() {
-            return Tsa {
-                child: None,
-                _guard: guard,
-            };
+            return Tsa { child: None, lock };
         }
         let child = Command::new(env!("CARGO_BIN_EXE_vanthu"))
             .args(["tsa", "--listen", TSA_ADDR])
@@ -110,7 +83,7 @@ impl Tsa {
         }
         Tsa {
             child: Some(child),
-            _guard: guard,
+            lock,
         }
     }
 }
@@ -121,6 +94,8 @@ impl Drop for Tsa {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // Explicitly: a child forked meanwhile may hold a copy of the descriptor past a close.
+        let _ = self.lock.unlock();
     }
 }
 
@@ -231,35 +206,31 @@ fn sign(args: &[&str]) {
 }
 
 fn pyhanko(tools: &Tools, file: &Path) -> Value {
-    let out = Command::new(&tools.python)
-        .arg(workspace().join("tests/interop/pyhanko_report.py"))
-        .arg(file)
-        .arg(certs().join("root-ca.pem"))
-        .output()
-        .expect("run pyHanko");
-    assert!(
-        out.status.success(),
-        "pyHanko failed on {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("pyHanko report is JSON")
+    oracles::pyhanko_report(tools, file, &certs().join("root-ca.pem"))
 }
 
-/// poppler's verdict: every regular signature "Signature is Valid.".
+/// poppler's verdict, signature by signature: the same signatures as `vanthu verify` finds,
+/// `expected_signatures` of them (document time-stamps aside), each valid for poppler.
 fn assert_pdfsig_valid(file: &Path, expected_signatures: usize) {
-    let out = Command::new("pdfsig")
-        .arg(file)
-        .output()
-        .expect("run pdfsig");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let valid = text
-        .matches("Signature Validation: Signature is Valid.")
+    let out = vanthu(&[
+        "verify",
+        p(file),
+        "--json",
+        "--offline",
+        "--trust",
+        &cert("root-ca.pem"),
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    oracles::assert_pdfsig_agrees(file, &report);
+    let signatures = report["signatures"].as_array().unwrap();
+    let regular = signatures
+        .iter()
+        .filter(|s| s["kind"] != "document_timestamp")
         .count();
     assert_eq!(
-        valid,
+        regular,
         expected_signatures,
-        "pdfsig on {}:\n{text}",
+        "{}: {report:#}",
         file.display()
     );
 }
@@ -300,7 +271,7 @@ fn p(path: &Path) -> &str {
 
 #[test]
 fn every_level_with_rsa_and_ecdsa_passes_pyhanko_pdfsig_and_qpdf() {
-    let Some(tools) = tools("every_level_with_rsa_and_ecdsa") else {
+    let Some(tools) = require("every_level_with_rsa_and_ecdsa", &VALIDATORS) else {
         return;
     };
     let _tsa = Tsa::start();
@@ -407,7 +378,10 @@ fn every_level_with_rsa_and_ecdsa_passes_pyhanko_pdfsig_and_qpdf() {
 
 #[test]
 fn official_certifies_clerk_fills_seal_signs_and_all_stay_valid() {
-    let Some(tools) = tools("official_certifies_clerk_fills_seal_signs") else {
+    let Some(tools) = require(
+        "official_certifies_clerk_fills_seal_signs",
+        &VALIDATORS_AND_TEXT,
+    ) else {
         return;
     };
     let _tsa = Tsa::start();
@@ -498,9 +472,11 @@ fn official_certifies_clerk_fills_seal_signs_and_all_stay_valid() {
         "--image",
         p(&seal_image),
     ]);
-    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(!refused.exists());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("certified"));
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("certified"), "{stderr}");
 
     // A second certification is refused, and nothing is written.
     let again = dir.path().join("again.pdf");
@@ -513,16 +489,16 @@ fn official_certifies_clerk_fills_seal_signs_and_all_stay_valid() {
         &cert("signer-ec.p12"),
         "--certify",
     ]);
-    assert!(!out.status.success());
-    assert!(!again.exists());
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!again.exists());
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     assert!(stderr.contains("certif"), "{stderr}");
 }
 
 #[test]
 fn signed_files_are_extended_to_b_lt_and_b_lta() {
-    let Some(tools) = tools("signed_files_are_extended") else {
+    let Some(tools) = require("signed_files_are_extended", &VALIDATORS) else {
         return;
     };
     let _tsa = Tsa::start();
@@ -586,7 +562,10 @@ fn signed_files_are_extended_to_b_lt_and_b_lta() {
 
 #[test]
 fn attachment_stamp_without_image_passes() {
-    let Some(tools) = tools("attachment_stamp_without_image_passes") else {
+    let Some(tools) = require(
+        "attachment_stamp_without_image_passes",
+        &VALIDATORS_AND_TEXT,
+    ) else {
         return;
     };
     let _tsa = Tsa::start();
@@ -613,11 +592,8 @@ fn attachment_stamp_without_image_passes() {
     assert_pdfsig_valid(&out, 1);
     assert_qpdf_clean(&out);
     // The stamp's text is on the page, extractable with the Vietnamese letters intact.
-    let text = Command::new("pdftotext").arg(&out).arg("-").output();
-    if let Ok(text) = text {
-        let text = String::from_utf8_lossy(&text.stdout);
-        assert!(text.contains("12/QĐ-UBND"), "{text}");
-    }
+    let shown = pdftotext(&out);
+    assert!(shown.contains("12/QĐ-UBND"), "{shown}");
 }
 
 /// The text poppler extracts from every page.
@@ -671,7 +647,10 @@ fn signature_widget_rect(file: &Path) -> Vec<f32> {
 
 #[test]
 fn visible_signatures_land_on_offset_and_turned_pages() {
-    let Some(tools) = tools("visible_signatures_land_on_offset_and_turned_pages") else {
+    let Some(tools) = require(
+        "visible_signatures_land_on_offset_and_turned_pages",
+        &VALIDATORS_AND_TEXT,
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -737,7 +716,7 @@ fn off_page_rectangles_and_output_onto_the_input_are_refused() {
     let one_line_failure = |args: &[&str], fresh: Option<&Path>, wanted: &str| {
         let o = vanthu(&[&["sign"], args].concat());
         let stderr = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success(), "{args:?} succeeded");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.contains(wanted), "{args:?}: {stderr}");
         assert!(!stderr.contains(".vanthu-"), "{args:?}: {stderr}");
@@ -983,8 +962,12 @@ fn bad_input_gives_one_line_and_no_output() {
     for args in cases {
         let o = vanthu(&[&["sign"], &args[..]].concat());
         let stderr = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success(), "{args:?} succeeded");
-        assert!(!stderr.trim().is_empty(), "{args:?}: no message");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim().lines().count(),
+            1,
+            "{args:?}: one line: {stderr}"
+        );
         assert!(!out.exists(), "{args:?} left an output file");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

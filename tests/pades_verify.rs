@@ -1,43 +1,23 @@
 //! `vanthu verify` against pyHanko: a corpus made by pyHanko itself
 //! (tests/interop/verify_corpus.py: valid B-B and B-T, serial signatures, a certification
 //! followed by an approval signature, a form field filled after a P=2 and after a P=1
-//! certification and under a FieldMDP lock, B-LTA, a byte changed in the signed range, page
+//! certification and under a FieldMDP lock, B-LT, B-LTA, a DSS whose CRL leaves the signer
+//! good and one whose CRL revokes the signer, a byte changed in the signed range, page
 //! content replaced after signing, a note added after signing, a visible signature field added
 //! to a certified document, a self-signed signer, an expired signer certificate, a
 //! time-stamp from an untrusted authority, an unsigned file, a truncated file, a non-PDF) is
 //! verified by our binary, and each verdict must match the one pyHanko gives for the same file.
+//! So must each signature's revocation status (pyHanko, hard-fail, from the file alone), its
+//! PAdES level (established with pyHanko's DSS-only validation) and its ETSI indication
+//! (pyHanko's AdES validation); the same holds for files vanthu signs.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::tools::{require, workspace, Tool};
 use serde_json::Value;
-
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// pyHanko's python, or `None` after printing why the test is skipped (a failure instead when
-/// VANTHU_REQUIRE_TOOLS=1).
-fn pyhanko_python() -> Option<PathBuf> {
-    let python = std::env::var_os("VANTHU_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv/bin/python"));
-    let works = Command::new(&python)
-        .args(["-c", "import pyhanko, pyhanko_certvalidator"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if works {
-        return Some(python);
-    }
-    let why = format!("pyHanko not importable with {}", python.display());
-    assert!(
-        std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
-        "{why} (VANTHU_REQUIRE_TOOLS=1)"
-    );
-    eprintln!("SKIPPED: {why}; set VANTHU_PYTHON or run scripts/test");
-    None
-}
 
 fn verify(file: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vanthu"))
@@ -63,8 +43,9 @@ fn verify_json(file: &Path, extra: &[&str]) -> (i32, Value) {
 }
 
 /// Our verdict on `file` matches pyHanko's (`want`, from verify_corpus.py): same verdict and
-/// exit status, same signatures in the same order with the same integrity, trust and
-/// modification level, and an ETSI indication consistent with the status.
+/// exit status, same signatures in the same order with the same integrity, trust,
+/// modification level, revocation status, PAdES level and ETSI indication, and an indication
+/// consistent with the status.
 fn assert_agrees(name: &str, file: &Path, want: &Value, extra: &[&str]) {
     let verdict = want["verdict"].as_str().unwrap();
     if verdict == "unreadable" {
@@ -123,6 +104,16 @@ fn assert_agrees(name: &str, file: &Path, want: &Value, extra: &[&str]) {
                 );
             }
         }
+        let what = format!("{name} {}", o["field"]);
+        // Revocation from the file alone: pyHanko's hard-fail judgement (intact signatures).
+        if !t["revocation"].is_null() {
+            assert_eq!(o["revocation"], t["revocation"], "{what}: revocation");
+        }
+        // The PAdES level pyHanko's DSS-only, hard-fail validation establishes.
+        assert_eq!(o["level"], t["level"], "{what}: PAdES level");
+        if !t["indication"].is_null() {
+            assert_etsi_agrees(&what, o, t);
+        }
         let passed = o["indication"] == "TOTAL-PASSED";
         assert_eq!(
             passed,
@@ -139,14 +130,52 @@ fn assert_agrees(name: &str, file: &Path, want: &Value, extra: &[&str]) {
     }
 }
 
+/// Our ETSI indication is pyHanko's for the same signature. pyHanko's AdES validation judges
+/// the CMS signature only; a document changed beyond what the signature allows (pyHanko's
+/// diff analysis: docmdp_ok false) is INDETERMINATE / SIG_CONSTRAINTS_FAILURE on top of it.
+/// pyHanko names every path that fails validation CHAIN_CONSTRAINTS_FAILURE (its
+/// InvalidCertificateError), a self-signed signer and an untrusted time-stamp authority
+/// included; vanthu has no such sub-indication and tells NO_CERTIFICATE_CHAIN_FOUND from
+/// CERTIFICATE_CHAIN_GENERAL_FAILURE, either of which stands for pyHanko's.
+fn assert_etsi_agrees(what: &str, ours: &Value, theirs: &Value) {
+    let changed = theirs["docmdp_ok"] == false && theirs["indication"] == "TOTAL-PASSED";
+    let (indication, sub_indications) = if changed {
+        ("INDETERMINATE", vec!["SIG_CONSTRAINTS_FAILURE"])
+    } else {
+        let indication = theirs["indication"].as_str().unwrap();
+        match theirs["sub_indication"].as_str() {
+            None => (indication, vec![]),
+            Some("CHAIN_CONSTRAINTS_FAILURE") => (
+                indication,
+                vec![
+                    "NO_CERTIFICATE_CHAIN_FOUND",
+                    "CERTIFICATE_CHAIN_GENERAL_FAILURE",
+                ],
+            ),
+            Some(sub) => (indication, vec![sub]),
+        }
+    };
+    assert_eq!(ours["indication"], indication, "{what}: pyHanko {theirs}");
+    match ours["sub_indication"].as_str() {
+        None => assert!(sub_indications.is_empty(), "{what}: pyHanko {theirs}"),
+        Some(sub) => assert!(
+            sub_indications.contains(&sub),
+            "{what}: ours {sub}, pyHanko {theirs}"
+        ),
+    }
+}
+
 #[test]
 fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
-    let Some(python) = pyhanko_python() else {
+    let Some(tools) = require(
+        "verdicts_agree_with_pyhanko_on_its_own_corpus",
+        &[Tool::PyHanko],
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let certs = workspace().join("certs-dev");
-    let made = Command::new(&python)
+    let made = Command::new(tools.python())
         .arg(workspace().join("tests/interop/verify_corpus.py"))
         .arg(&certs)
         .arg(dir.path())
@@ -163,7 +192,7 @@ fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
     let trust = ["--trust", root.to_str().unwrap(), "--offline"];
 
     let cases = expected.as_object().unwrap();
-    assert_eq!(cases.len(), 18, "the corpus has eighteen cases");
+    assert_eq!(cases.len(), 21, "the corpus has twenty-one cases");
     for (name, want) in cases {
         let file = dir.path().join(want["file"].as_str().unwrap());
         assert_agrees(name, &file, want, &trust);
@@ -214,6 +243,14 @@ fn verdicts_agree_with_pyhanko_on_its_own_corpus() {
     assert_eq!(lta["signatures"][1]["kind"], "document_timestamp");
     assert!(lta["signatures"][1]["timestamp_time"].is_string());
     assert!(lta["dss"]["crls"].as_u64().unwrap() >= 2);
+
+    // A self-signed time-stamp authority: no chain to an anchor, and its time is not the
+    // signature's time.
+    let (_, rogue) = verify_json(&dir.path().join("untrusted_tsa.pdf"), &trust);
+    let sig = &rogue["signatures"][0];
+    assert_eq!(sig["status"], "untrusted", "{sig}");
+    assert_eq!(sig["sub_indication"], "NO_CERTIFICATE_CHAIN_FOUND", "{sig}");
+    assert!(sig["timestamp_time"].is_null(), "{sig}");
 
     let (_, changed) = verify_json(&dir.path().join("byte_changed.pdf"), &trust);
     assert_eq!(changed["signatures"][0]["indication"], "TOTAL-FAILED");
@@ -308,13 +345,16 @@ impl Drop for LocalTsa {
 
 #[test]
 fn verdicts_agree_with_pyhanko_on_files_vanthu_signs() {
-    let Some(python) = pyhanko_python() else {
+    let Some(tools) = require(
+        "verdicts_agree_with_pyhanko_on_files_vanthu_signs",
+        &[Tool::PyHanko],
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let certs = workspace().join("certs-dev");
     let c = |name: &str| certs.join(name).to_str().unwrap().to_string();
-    let made = Command::new(&python)
+    let made = Command::new(tools.python())
         .arg(workspace().join("tests/interop/verify_corpus.py"))
         .arg(&certs)
         .arg(dir.path())
@@ -381,7 +421,7 @@ fn verdicts_agree_with_pyhanko_on_files_vanthu_signs() {
     );
     let files = [bb, bt, serial];
 
-    let judged = Command::new(&python)
+    let judged = Command::new(tools.python())
         .arg(workspace().join("tests/interop/verify_corpus.py"))
         .arg("--judge")
         .arg(&certs)

@@ -4,6 +4,11 @@
 
 #![allow(dead_code)] // Each test file uses a different part of these helpers.
 
+pub mod db;
+pub mod oracles;
+pub mod tools;
+pub mod tsa;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -5,41 +5,44 @@ Usage: python verify_corpus.py CERTS_DIR OUT_DIR
 
 Writes OUT_DIR/<case>.pdf (or .bin) and OUT_DIR/expected.json:
 {"<case>": {"file": "...", "verdict": "valid|invalid|modified|untrusted|unsigned|unreadable",
-            "signatures": [{"field", "intact", "trusted", "modification", "timestamp"}]}}
+            "signatures": [{"field", "intact", "trusted", "modification", "docmdp_ok",
+                            "timestamp", "revocation", "indication", "sub_indication",
+                            "level"}]}}
 
-Verdicts follow pyHanko's status fields: a signature that is not intact or not valid is
-"invalid"; intact but with docmdp_ok false (changes beyond what is allowed) is "modified";
-intact but not trusted is "untrusted"; no signature is "unsigned"; a file pyHanko cannot read
-is "unreadable". The worst signature decides the file.
+Verdicts and the per-signature oracles (revocation, ETSI indication, PAdES level) come from
+corpus_common.pyhanko_verdict(..., oracles=True); its docstring says how each is established.
 """
 
 import io
 import json
-import logging
 import os
-import re
 import subprocess
 import sys
 import tempfile
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import signers
 from pyhanko.sign.fields import (
     FieldMDPAction,
     FieldMDPSpec,
     MDPPerm,
     SigFieldSpec,
-    SigSeedSubFilter,
 )
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
-from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
+from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 from asn1crypto import crl as asn1_crl
 
-# pyHanko logs every failed validation at length; the verdicts are what matter here.
-logging.disable(logging.CRITICAL)
+from corpus_common import (
+    Update,
+    dev_signer,
+    dev_timestamper,
+    pyhanko_verdict,
+    sign,
+    signer_from,
+    stream_object,
+    write_pdf,
+)
 
 JUDGE = sys.argv[1] == "--judge"
 CERTS = sys.argv[2] if JUDGE else sys.argv[1]
@@ -49,70 +52,37 @@ def cert(name):
     return os.path.join(CERTS, name)
 
 
+def page_content(text):
+    return stream_object(b"", f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode())
+
+
 def base_pdf(text="Van ban mau", with_field=False):
     """A one-page PDF with a classic xref table; object 4 is the page content stream. With
     `with_field`, object 7 is a text field (the document number a clerk fills in later)."""
-    content = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
     form = b" /AcroForm 6 0 R" if with_field else b""
     annots = b" /Annots [7 0 R]" if with_field else b""
-    objs = [
-        b"<< /Type /Catalog /Pages 2 0 R" + form + b" >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+    objs = {
+        1: b"<< /Type /Catalog /Pages 2 0 R" + form + b" >>",
+        2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        3: b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >>" + annots + b" >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
+        4: page_content(text),
+        5: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    }
     if with_field:
-        objs += [
-            b"<< /Fields [7 0 R] /DA (/F1 0 Tf 0 g) /DR << /Font << /F1 5 0 R >> >> >>",
+        objs[6] = b"<< /Fields [7 0 R] /DA (/F1 0 Tf 0 g) /DR << /Font << /F1 5 0 R >> >> >>"
+        objs[7] = (
             b"<< /FT /Tx /T (SoKyHieu) /Type /Annot /Subtype /Widget /Rect [72 600 300 630] "
-            b"/P 3 0 R /F 4 /DA (/F1 12 Tf 0 g) >>",
-        ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, body in enumerate(objs, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % i + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1))
-    for off in offsets:
-        out.write(b"%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref))
-    return out.getvalue()
-
-
-def signer_from(key, crt, chain=()):
-    return signers.SimpleSigner.load(key, crt, ca_chain_files=chain)
-
-
-def sign(data, field, signer, timestamper=None, field_spec=None, **meta_options):
-    meta = signers.PdfSignatureMetadata(
-        field_name=field, subfilter=SigSeedSubFilter.PADES, **meta_options
-    )
-    w = IncrementalPdfFileWriter(io.BytesIO(data))
-    out = signers.sign_pdf(
-        w, meta, signer=signer, timestamper=timestamper, new_field_spec=field_spec
-    )
-    return out.getvalue()
+            b"/P 3 0 R /F 4 /DA (/F1 12 Tf 0 g) >>"
+        )
+    return write_pdf(objs)
 
 
 def replace_page_content(data, text):
     """An incremental update (classic xref) that overrides object 4, the page content."""
-    prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
-    size = int(re.findall(rb"/Size (\d+)", data)[-1])
-    content = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
-    out = io.BytesIO()
-    out.write(data)
-    if not data.endswith(b"\n"):
-        out.write(b"\n")
-    off = out.tell()
-    out.write(b"4 0 obj\n<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 1\n0000000000 65535 f \n4 1\n%010d 00000 n \n" % off)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (size, prev, xref))
-    return out.getvalue()
+    update = Update(data)
+    update.put(4, page_content(text))
+    return update.write("table")
 
 
 def fill_field(data, value):
@@ -205,60 +175,19 @@ def self_signed(tmp):
     return signer_from(key, crt)
 
 
-def pyhanko_verdict(path):
-    root = load_cert_from_pemder(cert("root-ca.pem"))
-    try:
-        with open(path, "rb") as f:
-            r = PdfFileReader(f, strict=False)
-            sigs = r.embedded_signatures
-            if not sigs:
-                return {"verdict": "unsigned", "signatures": []}
-            worst, details = "valid", []
-            rank = ["valid", "untrusted", "modified", "invalid"]
-            for s in sigs:
-                vc = ValidationContext(trust_roots=[root], allow_fetching=False)
-                if s.sig_object.get("/Type") == "/DocTimeStamp":
-                    st = validate_pdf_timestamp(s, validation_context=vc)
-                else:
-                    st = validate_pdf_signature(s, signer_validation_context=vc, ts_validation_context=vc)
-                ts_ok = getattr(st, "timestamp_validity", None)
-                intact = bool(st.intact and st.valid)
-                mod = getattr(st, "modification_level", None)
-                docmdp_ok = getattr(st, "docmdp_ok", True)
-                if not intact:
-                    v = "invalid"
-                elif docmdp_ok is False:
-                    v = "modified"
-                elif not st.trusted or (ts_ok is not None and not ts_ok.trusted):
-                    v = "untrusted"
-                else:
-                    v = "valid"
-                if rank.index(v) > rank.index(worst):
-                    worst = v
-                details.append({
-                    "field": s.field_name,
-                    "intact": intact,
-                    "trusted": bool(st.trusted),
-                    "modification": mod.name if mod is not None else None,
-                    "timestamp": ts_ok is not None,
-                    "bottom_line": bool(getattr(st, "bottom_line", intact and st.trusted)),
-                })
-            return {"verdict": worst, "signatures": details}
-    except Exception as e:  # pyHanko could not read the file at all
-        return {"verdict": "unreadable", "error": f"{type(e).__name__}: {e}", "signatures": []}
+def with_dss(data, certs, crls):
+    """An incremental update adding a DSS with exactly these certificates and CRLs."""
+    out = io.BytesIO(data)
+    DocumentSecurityStore.add_dss(out, None, certs=certs, crls=crls)
+    return out.getvalue()
 
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    chain = (cert("issuing-ca.pem"),)
-    rsa = signer_from(cert("signer-rsa.key"), cert("signer-rsa.pem"), chain)
-    ec = signer_from(cert("signer-ec.key"), cert("signer-ec.pem"), chain)
-    seal = signer_from(cert("seal.key"), cert("seal.pem"), chain)
-    tsa = DummyTimeStamper(
-        tsa_cert=load_cert_from_pemder(cert("tsa.pem")),
-        tsa_key=load_private_key_from_pemder(cert("tsa.key"), passphrase=None),
-        certs_to_embed=[load_cert_from_pemder(cert("issuing-ca.pem"))],
-    )
+    rsa = dev_signer(CERTS, "signer-rsa")
+    ec = dev_signer(CERTS, "signer-ec")
+    seal = dev_signer(CERTS, "seal")
+    tsa = dev_timestamper(CERTS)
     base = base_pdf()
     cases = {}
     bb = sign(base, "Signature1", rsa)
@@ -304,6 +233,17 @@ def main():
         base, "Signature1", rsa, timestamper=tsa, embed_validation_info=True,
         use_pades_lta=True, validation_context=lta_context,
     )
+    # B-LT: the same validation data, no document time-stamp over it.
+    cases["lt"] = sign(
+        base, "Signature1", rsa, timestamper=tsa, embed_validation_info=True,
+        validation_context=lta_context,
+    )
+    # The same DSS (the development CRLs, which list revoked.pem) after a signature by a
+    # certificate it leaves good and by one it revokes.
+    issuing = load_cert_from_pemder(cert("issuing-ca.pem"))
+    cases["good_with_dss"] = with_dss(sign(base, "Signature1", rsa), [issuing], crls)
+    revoked = dev_signer(CERTS, "revoked")
+    cases["revoked_signer"] = with_dss(sign(base, "Signature1", revoked), [issuing], crls)
     tampered = bytearray(bb)
     at = bb.index(b"Van ban mau")
     tampered[at] = ord("X")
@@ -334,7 +274,7 @@ def main():
         path = os.path.join(OUT, fname)
         with open(path, "wb") as f:
             f.write(data)
-        entry = pyhanko_verdict(path)
+        entry = pyhanko_verdict(path, cert("root-ca.pem"), oracles=True)
         entry["file"] = fname
         expected[name] = entry
     with open(os.path.join(OUT, "expected.json"), "w") as f:
@@ -343,6 +283,7 @@ def main():
 
 if __name__ == "__main__":
     if JUDGE:
-        print(json.dumps({path: pyhanko_verdict(path) for path in sys.argv[3:]}))
+        root = cert("root-ca.pem")
+        print(json.dumps({path: pyhanko_verdict(path, root, oracles=True) for path in sys.argv[3:]}))
     else:
         main()

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vanthu_domain::access::{self, AccessError, Action, Actor, Target};
 use vanthu_domain::{Unit, User, Username};
-use vanthu_store::{hash_token, NewSession, SessionLookup, StoreError};
+use vanthu_store::{hash_token, LoginAttempt, NewSession, SessionLookup, StoreError};
 
 use crate::error::ApiError;
 use crate::json::Json;
@@ -149,31 +149,24 @@ pub async fn login(
             },
             Err(_) => None,
         };
+        // The throttle admits (and counts) the attempt before the password is checked, so
+        // that attempts in parallel get no more checks than attempts one after another.
         let Some(credentials) = credentials else {
             // Answered exactly like an account: same work, same lockout, same messages.
-            if let Some(until) = state.unknown_accounts.locked_until(&username, now) {
+            let attempt = state.unknown_accounts.begin_attempt(&username, now);
+            if let LoginAttempt::Locked { until } = attempt {
                 return Err(too_many_attempts(until, now));
             }
             verify_against_dummy(&password);
-            return Err(
-                match state.unknown_accounts.record_failure(&username, now) {
-                    Some(until) => too_many_attempts(until, now),
-                    None => ApiError::InvalidCredentials,
-                },
-            );
+            return Err(refusal(attempt, now));
         };
-        if let Some(until) = credentials.locked_until.filter(|until| *until > now) {
+        let attempt = state.db.begin_login_attempt(credentials.user.id, now)?;
+        if let LoginAttempt::Locked { until } = attempt {
             return Err(too_many_attempts(until, now));
         }
-        if !verify_password(&password, &credentials.password_hash) {
-            let failure = state.db.record_login_failure(credentials.user.id, now)?;
-            return Err(match failure.locked_until {
-                Some(until) => too_many_attempts(until, now),
-                None => ApiError::InvalidCredentials,
-            });
-        }
-        if credentials.user.disabled {
-            return Err(ApiError::InvalidCredentials);
+        // A disabled account is refused like a wrong password, and counted like one.
+        if !verify_password(&password, &credentials.password_hash) || credentials.user.disabled {
+            return Err(refusal(attempt, now));
         }
         state.db.record_login_success(credentials.user.id)?;
         let token = token::generate();
@@ -189,6 +182,21 @@ pub async fn login(
     })
     .await??;
     Ok(HttpResponse::Ok().json(token))
+}
+
+/// The answer to an admitted attempt whose password was wrong: 429 when it was the last one
+/// allowed, 401 before.
+fn refusal(attempt: LoginAttempt, now: DateTime<Utc>) -> ApiError {
+    match attempt {
+        LoginAttempt::Admitted {
+            locked_until: Some(until),
+            ..
+        }
+        | LoginAttempt::Locked { until } => too_many_attempts(until, now),
+        LoginAttempt::Admitted {
+            locked_until: None, ..
+        } => ApiError::InvalidCredentials,
+    }
 }
 
 fn too_many_attempts(until: DateTime<Utc>, now: DateTime<Utc>) -> ApiError {

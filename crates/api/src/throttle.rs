@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use vanthu_store::{LOGIN_LOCKOUT, MAX_FAILED_LOGINS};
+use vanthu_store::{LoginAttempt, LOGIN_LOCKOUT, MAX_FAILED_LOGINS};
 
 /// Most unknown names remembered; beyond it the oldest state is dropped wholesale, so memory
 /// stays bounded whatever an attacker sends.
@@ -32,18 +32,10 @@ impl UnknownAccounts {
         username.trim().to_lowercase().chars().take(64).collect()
     }
 
-    /// Until when this name is locked, if it is.
-    pub fn locked_until(&self, username: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        attempts
-            .get(&Self::key(username))
-            .and_then(|a| a.locked_until)
-            .filter(|until| *until > now)
-    }
-
-    /// Counts a failure; returns the lock end when this failure locks the name, exactly as
-    /// the store does for real accounts.
-    pub fn record_failure(&self, username: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// Admits an attempt for this name, counting it as a failure (an unknown name never
+    /// succeeds), or refuses it while the name is locked, exactly as the store does for real
+    /// accounts ([`vanthu_store::Database::begin_login_attempt`]).
+    pub fn begin_attempt(&self, username: &str, now: DateTime<Utc>) -> LoginAttempt {
         let mut attempts = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
         if attempts.len() >= CAPACITY {
             attempts.retain(|_, a| a.locked_until.is_some_and(|until| until > now));
@@ -52,16 +44,22 @@ impl UnknownAccounts {
             }
         }
         let entry = attempts.entry(Self::key(username)).or_default();
+        if let Some(until) = entry.locked_until.filter(|until| *until > now) {
+            return LoginAttempt::Locked { until };
+        }
         entry.failures += 1;
-        if entry.failures >= MAX_FAILED_LOGINS {
+        let consecutive_failures = entry.failures;
+        let locked_until = (consecutive_failures >= MAX_FAILED_LOGINS).then(|| {
             let until = now + LOGIN_LOCKOUT;
             *entry = Attempts {
                 failures: 0,
                 locked_until: Some(until),
             };
-            Some(until)
-        } else {
-            None
+            until
+        });
+        LoginAttempt::Admitted {
+            consecutive_failures,
+            locked_until,
         }
     }
 }
@@ -74,15 +72,41 @@ mod tests {
     fn unknown_names_lock_like_accounts() {
         let throttle = UnknownAccounts::default();
         let now = Utc::now();
-        for _ in 1..MAX_FAILED_LOGINS {
-            assert_eq!(throttle.record_failure("Ghost.User", now), None);
+        for i in 1..MAX_FAILED_LOGINS {
+            assert_eq!(
+                throttle.begin_attempt("Ghost.User", now),
+                LoginAttempt::Admitted {
+                    consecutive_failures: i,
+                    locked_until: None
+                }
+            );
         }
-        assert_eq!(throttle.locked_until("ghost.user", now), None);
-        let until = throttle.record_failure("ghost.user", now).unwrap();
-        assert_eq!(until, now + LOGIN_LOCKOUT);
-        assert_eq!(throttle.locked_until("GHOST.USER", now), Some(until));
-        assert_eq!(throttle.locked_until("ghost.user", until), None);
-        assert_eq!(throttle.locked_until("other", now), None);
+        let until = now + LOGIN_LOCKOUT;
+        assert_eq!(
+            throttle.begin_attempt("ghost.user", now),
+            LoginAttempt::Admitted {
+                consecutive_failures: MAX_FAILED_LOGINS,
+                locked_until: Some(until)
+            }
+        );
+        assert_eq!(
+            throttle.begin_attempt("GHOST.USER", now),
+            LoginAttempt::Locked { until }
+        );
+        assert!(matches!(
+            throttle.begin_attempt("ghost.user", until),
+            LoginAttempt::Admitted {
+                consecutive_failures: 1,
+                ..
+            }
+        ));
+        assert!(matches!(
+            throttle.begin_attempt("other", now),
+            LoginAttempt::Admitted {
+                consecutive_failures: 1,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -90,7 +114,7 @@ mod tests {
         let throttle = UnknownAccounts::default();
         let now = Utc::now();
         for i in 0..CAPACITY + 10 {
-            throttle.record_failure(&format!("name{i}"), now);
+            throttle.begin_attempt(&format!("name{i}"), now);
         }
         assert!(throttle.attempts.lock().unwrap().len() <= CAPACITY);
     }

@@ -15,8 +15,7 @@ use cms::signed_data::{
 use der::asn1::{OctetString, SetOfVec};
 use der::oid::ObjectIdentifier;
 use der::{Any, Decode, Encode, Sequence};
-use openssl::hash::MessageDigest;
-use openssl::pkey::{PKey, Public};
+use openssl::pkey::{Id, PKey, Public};
 use openssl::rsa::Padding;
 use openssl::sign::{RsaPssSaltlen, Verifier};
 use spki::AlgorithmIdentifierOwned;
@@ -25,6 +24,13 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::Certificate;
 
+use crate::algorithms::{
+    signature_hash, HashAlgorithm, ECDSA_SHA1, ECDSA_SHA224, ECDSA_SHA256, ECDSA_SHA384,
+    ECDSA_SHA3_224, ECDSA_SHA3_256, ECDSA_SHA3_384, ECDSA_SHA3_512, ECDSA_SHA512, EC_PUBLIC_KEY,
+    ED25519, ED448, MGF1, RSASSA_PSS, RSA_ENCRYPTION, SHA1_WITH_RSA, SHA224_WITH_RSA,
+    SHA256_WITH_RSA, SHA384_WITH_RSA, SHA3_224_WITH_RSA, SHA3_256_WITH_RSA, SHA3_384_WITH_RSA,
+    SHA3_512_WITH_RSA, SHA512_WITH_RSA,
+};
 use crate::signer::{DigestAlgorithm, SignatureAlgorithm, Signer, SignerError};
 
 /// Largest CMS structure accepted when reading (a long chain, time-stamp and revocation data fit
@@ -57,17 +63,6 @@ pub const ID_CT_TST_INFO: ObjectIdentifier =
 /// Adobe's revocation-info-archival signed attribute (CRLs/OCSP inside the CMS).
 pub const ID_ADBE_REVOCATION: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113583.1.1.8");
-
-const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-const RSASSA_PSS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.10");
-const MGF1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.8");
-const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
 
 /// Errors building or reading CMS structures.
 #[derive(Debug, thiserror::Error)]
@@ -129,15 +124,15 @@ pub struct SigningCertificateV2 {
 
 /// `RSASSA-PSS-params` (RFC 4055).
 #[derive(Clone, Debug, Eq, PartialEq, Sequence)]
-struct RsaPssParams {
+pub(crate) struct RsaPssParams {
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
-    hash: Option<AlgorithmIdentifierOwned>,
+    pub(crate) hash: Option<AlgorithmIdentifierOwned>,
     #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
-    mask_gen: Option<AlgorithmIdentifierOwned>,
+    pub(crate) mask_gen: Option<AlgorithmIdentifierOwned>,
     #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
-    salt_length: Option<u32>,
+    pub(crate) salt_length: Option<u32>,
     #[asn1(context_specific = "3", tag_mode = "EXPLICIT", optional = "true")]
-    trailer_field: Option<u32>,
+    pub(crate) trailer_field: Option<u32>,
 }
 
 fn digest_identifier(digest: DigestAlgorithm) -> AlgorithmIdentifierOwned {
@@ -318,22 +313,25 @@ fn der_len(content: usize) -> usize {
     1 + length_octets + content
 }
 
-/// Encoded lengths of a certificate's issuer Name and serial-number INTEGER, read from its
-/// DER without decoding the rest.
-fn issuer_and_serial_len(certificate_der: &[u8]) -> Result<(usize, usize), CmsError> {
-    let bad = || CmsError::Certificate("not a DER certificate".into());
-    let (cert, _) = read_tlv(certificate_der).map_err(|_| bad())?;
-    let (tbs, _) = read_tlv(cert.content).map_err(|_| bad())?;
-    let (mut field, mut rest) = read_tlv(tbs.content).map_err(|_| bad())?;
+/// A certificate's issuer Name and serial-number INTEGER, read from its DER without decoding
+/// the rest.
+fn issuer_and_serial(certificate_der: &[u8]) -> Option<(Tlv<'_>, Tlv<'_>)> {
+    let (cert, _) = read_tlv(certificate_der).ok()?;
+    let (tbs, _) = read_tlv(cert.content).ok()?;
+    let (mut field, mut rest) = read_tlv(tbs.content).ok()?;
     if field.tag == 0xa0 {
-        (field, rest) = read_tlv(rest).map_err(|_| bad())?;
+        (field, rest) = read_tlv(rest).ok()?;
     }
     let serial = field;
-    let (_signature, rest) = read_tlv(rest).map_err(|_| bad())?;
-    let (issuer, _) = read_tlv(rest).map_err(|_| bad())?;
-    if serial.tag != 0x02 || issuer.tag != 0x30 {
-        return Err(bad());
-    }
+    let (_signature, rest) = read_tlv(rest).ok()?;
+    let (issuer, _) = read_tlv(rest).ok()?;
+    (serial.tag == 0x02 && issuer.tag == 0x30).then_some((issuer, serial))
+}
+
+/// Encoded lengths of a certificate's issuer Name and serial-number INTEGER.
+fn issuer_and_serial_len(certificate_der: &[u8]) -> Result<(usize, usize), CmsError> {
+    let (issuer, serial) = issuer_and_serial(certificate_der)
+        .ok_or_else(|| CmsError::Certificate("not a DER certificate".into()))?;
     Ok((issuer.raw.len(), serial.raw.len()))
 }
 
@@ -522,10 +520,16 @@ pub fn trim_der(bytes: &[u8]) -> Result<&[u8], CmsError> {
 /// Most nesting levels followed when converting BER to DER.
 const MAX_BER_DEPTH: usize = 64;
 
-/// Rewrites indefinite-length (BER) encodings as definite lengths; returns the first value's DER
-/// and ignores what follows it (the /Contents zero padding). Signed attributes are DER by rule,
-/// so their bytes, and the signature over them, are unchanged. Constructed string encodings are
-/// kept as they are (and then refused by the DER decoder).
+/// Tag of an OCTET STRING in its constructed (fragmented, BER) form.
+const CONSTRUCTED_OCTET_STRING: u8 = 0x24;
+
+/// Rewrites the BER that signing tools emit as DER: indefinite lengths become definite, and an
+/// OCTET STRING sent in fragments (streamed eContent, as `openssl cms -stream` writes a
+/// time-stamp token's TSTInfo) becomes one primitive OCTET STRING holding the fragments joined,
+/// which is what its digest covers (RFC 5652 5.4). Returns the first value's DER and ignores
+/// what follows it (the /Contents zero padding). Everything already DER is copied byte for
+/// byte: signed attributes, which must be DER because they are hashed as they are
+/// (RFC 5652 5.3), and certificates, whose signatures cover their own encoding.
 pub fn ber_to_der(bytes: &[u8]) -> Result<Vec<u8>, CmsError> {
     let mut out = Vec::with_capacity(bytes.len().min(MAX_CMS_LEN));
     let used = ber_value(bytes, &mut out, 0)?;
@@ -562,30 +566,57 @@ fn ber_value(input: &[u8], out: &mut Vec<u8>, depth: usize) -> Result<usize, Cms
             }
             pos += ber_value(rest, &mut content, depth + 1)?;
         }
-        out.push(tag);
-        push_length(out, content.len());
-        out.extend_from_slice(&content);
+        push_constructed(out, tag, &content)?;
         return Ok(pos);
     }
     let (tlv, _) = read_tlv(input)?;
-    if tlv.tag & 0x20 != 0 && contains_indefinite(tlv.content, depth + 1)? {
+    if tlv.tag & 0x20 != 0 && needs_rewrite(tlv.tag, tlv.content, depth + 1)? {
         let mut content = Vec::new();
         let mut rest = tlv.content;
         while !rest.is_empty() {
             let used = ber_value(rest, &mut content, depth + 1)?;
             rest = &rest[used..];
         }
-        out.push(tlv.tag);
-        push_length(out, content.len());
-        out.extend_from_slice(&content);
+        push_constructed(out, tlv.tag, &content)?;
     } else {
         out.extend_from_slice(tlv.raw);
     }
     Ok(tlv.raw.len())
 }
 
-/// Whether any value nested in `content` uses an indefinite length.
-fn contains_indefinite(content: &[u8], depth: usize) -> Result<bool, CmsError> {
+/// Appends a constructed value whose content (already DER) is `content`; the fragments of a
+/// constructed OCTET STRING are joined into one primitive OCTET STRING.
+fn push_constructed(out: &mut Vec<u8>, tag: u8, content: &[u8]) -> Result<(), CmsError> {
+    if tag != CONSTRUCTED_OCTET_STRING {
+        out.push(tag);
+        push_length(out, content.len());
+        out.extend_from_slice(content);
+        return Ok(());
+    }
+    let mut joined = Vec::with_capacity(content.len());
+    for fragment in read_all(content)? {
+        if fragment.tag != 0x04 {
+            return Err(CmsError::Malformed(
+                "a fragmented OCTET STRING holds something other than OCTET STRINGs".into(),
+            ));
+        }
+        joined.extend_from_slice(fragment.content);
+    }
+    out.push(0x04);
+    push_length(out, joined.len());
+    out.extend_from_slice(&joined);
+    Ok(())
+}
+
+/// Whether the constructed value `tag` with `content` is not DER in a way
+/// [`ber_to_der`] rewrites: a fragmented OCTET STRING, or an indefinite length inside.
+fn needs_rewrite(tag: u8, content: &[u8], depth: usize) -> Result<bool, CmsError> {
+    Ok(tag == CONSTRUCTED_OCTET_STRING || contains_ber(content, depth)?)
+}
+
+/// Whether any value nested in `content` uses an indefinite length or is a fragmented OCTET
+/// STRING.
+fn contains_ber(content: &[u8], depth: usize) -> Result<bool, CmsError> {
     if depth > MAX_BER_DEPTH {
         return Err(CmsError::Malformed("nesting too deep".into()));
     }
@@ -595,7 +626,7 @@ fn contains_indefinite(content: &[u8], depth: usize) -> Result<bool, CmsError> {
             return Ok(true);
         }
         let (tlv, next) = read_tlv(rest)?;
-        if tlv.tag & 0x20 != 0 && contains_indefinite(tlv.content, depth + 1)? {
+        if tlv.tag & 0x20 != 0 && needs_rewrite(tlv.tag, tlv.content, depth + 1)? {
             return Ok(true);
         }
         rest = next;
@@ -649,8 +680,8 @@ pub struct ParsedSigner {
     pub sid: SignerId,
     /// `digestAlgorithm` OID.
     pub digest_oid: ObjectIdentifier,
-    /// The digest algorithm when it is one this crate accepts.
-    pub digest: Option<DigestAlgorithm>,
+    /// The digest algorithm when it is one the verifier knows.
+    pub digest: Option<HashAlgorithm>,
     /// `signatureAlgorithm`.
     pub signature_algorithm: AlgorithmIdentifierOwned,
     /// The signature value.
@@ -702,10 +733,11 @@ impl ParsedSignedData {
     /// Parses a ContentInfo(SignedData), tolerating trailing zero padding.
     pub fn parse(bytes: &[u8]) -> Result<Self, CmsError> {
         let bad = |m: &str| CmsError::Malformed(m.to_string());
-        // BER (indefinite lengths), as some signing tools emit, is normalised first.
+        // BER (indefinite lengths, fragmented OCTET STRINGs), as streaming signers emit, is
+        // normalised first.
         let normalised;
         let outer = match trim_der(bytes) {
-            Ok(der) if !contains_indefinite(der, 0)? => der,
+            Ok(der) if !contains_ber(der, 0)? => der,
             _ => {
                 normalised = ber_to_der(bytes)?;
                 normalised.as_slice()
@@ -778,63 +810,145 @@ impl ParsedSignedData {
         })
     }
 
-    /// The certificate the SignerInfo names, DER.
+    /// The certificate the SignerInfo names, DER: one whose issuer is encoded exactly as the
+    /// SignerInfo has it, otherwise one whose issuer is the same name by RFC 5280 rules.
     pub fn signer_certificate(&self) -> Option<&[u8]> {
+        let sid = &self.signer.sid;
         self.certificates
             .iter()
-            .find(|c| certificate_matches(c, &self.signer.sid))
+            .find(|c| identifies(c, sid, true))
+            .or_else(|| self.certificates.iter().find(|c| identifies(c, sid, false)))
             .map(|c| c.as_slice())
     }
 }
 
-/// Whether the certificate is the one `sid` names.
+/// Whether the certificate is the one `sid` names. Issuer names compare by RFC 5280 rules
+/// ([`crate::trust::names_match`]): signers that re-encode the issuer (another string type,
+/// case, spacing) still name their certificate, whose key must then verify the signature.
 pub fn certificate_matches(cert_der: &[u8], sid: &SignerId) -> bool {
-    let Ok(cert) = Certificate::from_der(cert_der) else {
-        return false;
-    };
+    identifies(cert_der, sid, false)
+}
+
+fn identifies(cert_der: &[u8], sid: &SignerId, exact: bool) -> bool {
     match sid {
         SignerId::IssuerSerial { issuer, serial } => {
-            cert.tbs_certificate.issuer.to_der().ok().as_ref() == Some(issuer)
-                && strip_leading_zeros(cert.tbs_certificate.serial_number.as_bytes()) == *serial
-        }
-        SignerId::KeyId(kid) => {
-            let Ok(Some((_, ski))) = cert
-                .tbs_certificate
-                .get::<x509_cert::ext::pkix::SubjectKeyIdentifier>()
-            else {
+            let Some((cert_issuer, cert_serial)) = issuer_and_serial(cert_der) else {
                 return false;
             };
-            ski.0.as_bytes() == kid.as_slice()
+            strip_leading_zeros(cert_serial.content) == *serial
+                && if exact {
+                    cert_issuer.raw == issuer.as_slice()
+                } else {
+                    crate::trust::names_match(cert_issuer.raw, issuer)
+                }
         }
+        SignerId::KeyId(kid) => crate::trust::parse_certificate(cert_der)
+            .and_then(|c| c.subject_key_id().map(|k| k.as_slice() == kid.as_slice()))
+            .unwrap_or(false),
     }
 }
 
-fn parse_signer_info(raw: &[u8]) -> Result<ParsedSigner, CmsError> {
-    let info = SignerInfo::from_der(raw)?;
-    let sid = match &info.sid {
-        SignerIdentifier::IssuerAndSerialNumber(is) => SignerId::IssuerSerial {
-            issuer: is.issuer.to_der()?,
-            serial: strip_leading_zeros(is.serial_number.as_bytes()),
-        },
-        SignerIdentifier::SubjectKeyIdentifier(k) => SignerId::KeyId(k.0.as_bytes().to_vec()),
-    };
-    // The exact signed-attribute bytes: the [0] IMPLICIT field re-tagged as SET (RFC 5652 5.4).
-    let (si, _) = read_tlv(raw)?;
-    let signed_attrs_der = read_all(si.content)?
+/// One attribute as found: its type and each value's complete encoding.
+struct RawAttribute<'a> {
+    oid: ObjectIdentifier,
+    values: Vec<Tlv<'a>>,
+}
+
+/// The attributes of a SignedAttributes or UnsignedAttributes SET, read as they are. A typed
+/// SET OF decoder refuses duplicate elements, but CMS does not forbid them among unsigned
+/// attributes (two copies of one time-stamp token, a revocation-values attribute added twice),
+/// and they change nothing the signature covers.
+fn read_attributes(content: &[u8]) -> Result<Vec<RawAttribute<'_>>, CmsError> {
+    let bad = |m: &str| CmsError::Malformed(m.to_string());
+    read_all(content)?
         .into_iter()
-        .find(|t| t.tag == 0xa0)
-        .map(|t| {
+        .map(|a| {
+            let parts = read_all(a.content)?;
+            let [oid, set] = parts.as_slice() else {
+                return Err(bad("an attribute must have a type and a set of values"));
+            };
+            if a.tag != 0x30 || oid.tag != 0x06 || set.tag != 0x31 {
+                return Err(bad("malformed attribute"));
+            }
+            Ok(RawAttribute {
+                oid: ObjectIdentifier::from_der(oid.raw)?,
+                values: read_all(set.content)?,
+            })
+        })
+        .collect()
+}
+
+/// Signed attributes that must appear at most once and hold exactly one value (RFC 5652
+/// 11.1, 11.2; RFC 5035): a second message digest would let the signature vouch for two
+/// documents.
+const SINGLE_VALUED_SIGNED_ATTRIBUTES: [ObjectIdentifier; 4] = [
+    ID_CONTENT_TYPE,
+    ID_MESSAGE_DIGEST,
+    ID_SIGNING_CERTIFICATE,
+    ID_SIGNING_CERTIFICATE_V2,
+];
+
+fn parse_signer_info(raw: &[u8]) -> Result<ParsedSigner, CmsError> {
+    let bad = |m: &str| CmsError::Malformed(m.to_string());
+    let (si, _) = read_tlv(raw)?;
+    if si.tag != 0x30 {
+        return Err(bad("SignerInfo is not a SEQUENCE"));
+    }
+    let mut fields = read_all(si.content)?.into_iter().peekable();
+    let missing = |what: &str| CmsError::Malformed(format!("SignerInfo has no {what}"));
+    if fields.next().ok_or_else(|| missing("version"))?.tag != 0x02 {
+        return Err(bad("SignerInfo version is not an INTEGER"));
+    }
+    let sid_field = fields.next().ok_or_else(|| missing("signer identifier"))?;
+    let sid = match sid_field.tag {
+        0x30 => {
+            let parts = read_all(sid_field.content)?;
+            match parts.as_slice() {
+                [issuer, serial] if issuer.tag == 0x30 && serial.tag == 0x02 => {
+                    SignerId::IssuerSerial {
+                        issuer: issuer.raw.to_vec(),
+                        serial: strip_leading_zeros(serial.content),
+                    }
+                }
+                _ => return Err(bad("malformed IssuerAndSerialNumber")),
+            }
+        }
+        // [0] IMPLICIT SubjectKeyIdentifier.
+        0x80 => SignerId::KeyId(sid_field.content.to_vec()),
+        _ => return Err(bad("unknown signer identifier")),
+    };
+    let digest_alg = AlgorithmIdentifierOwned::from_der(
+        fields
+            .next()
+            .ok_or_else(|| missing("digest algorithm"))?
+            .raw,
+    )?;
+    let signed = fields.next_if(|f| f.tag == 0xa0);
+    let signature_algorithm = fields
+        .next()
+        .ok_or_else(|| missing("signature algorithm"))?;
+    let signature_algorithm = AlgorithmIdentifierOwned::from_der(signature_algorithm.raw)?;
+    let signature = fields
+        .next()
+        .filter(|f| f.tag == 0x04)
+        .ok_or_else(|| missing("signature value"))?;
+    let unsigned = fields.next_if(|f| f.tag == 0xa1);
+    if fields.next().is_some() {
+        return Err(bad("unexpected field in SignerInfo"));
+    }
+    let mut parsed = ParsedSigner {
+        sid,
+        digest_oid: digest_alg.oid,
+        digest: HashAlgorithm::from_identifier(&digest_alg),
+        signature_algorithm,
+        signature: signature.content.to_vec(),
+        // The exact signed-attribute bytes: the [0] IMPLICIT field re-tagged as SET
+        // (RFC 5652 5.4).
+        signed_attrs_der: signed.map(|t| {
             let mut v = t.raw.to_vec();
             v[0] = 0x31;
             v
-        });
-    let mut parsed = ParsedSigner {
-        sid,
-        digest_oid: info.digest_alg.oid,
-        digest: DigestAlgorithm::from_oid(&info.digest_alg.oid),
-        signature_algorithm: info.signature_algorithm.clone(),
-        signature: info.signature.as_bytes().to_vec(),
-        signed_attrs_der,
+        }),
         signed_attr_oids: Vec::new(),
         content_type: None,
         message_digest: None,
@@ -843,29 +957,40 @@ fn parse_signer_info(raw: &[u8]) -> Result<ParsedSigner, CmsError> {
         archived_crls: Vec::new(),
         archived_ocsps: Vec::new(),
     };
-    for attr in info.signed_attrs.iter().flat_map(|a| a.iter()) {
+    let signed_attrs = match signed {
+        Some(t) => read_attributes(t.content)?,
+        None => Vec::new(),
+    };
+    for oid in SINGLE_VALUED_SIGNED_ATTRIBUTES {
+        let mut instances = signed_attrs.iter().filter(|a| a.oid == oid);
+        if let Some(a) = instances.next() {
+            if a.values.len() != 1 || instances.next().is_some() {
+                return Err(CmsError::Malformed(format!(
+                    "the signed attribute {oid} must appear once with one value"
+                )));
+            }
+        }
+    }
+    for attr in &signed_attrs {
         parsed.signed_attr_oids.push(attr.oid);
-        let Some(value) = attr.values.get(0) else {
+        let Some(value) = attr.values.first() else {
             continue;
         };
         match attr.oid {
-            ID_CONTENT_TYPE => parsed.content_type = value.decode_as().ok(),
+            ID_CONTENT_TYPE => parsed.content_type = ObjectIdentifier::from_der(value.raw).ok(),
             ID_MESSAGE_DIGEST => {
-                parsed.message_digest = value
-                    .decode_as::<OctetString>()
-                    .ok()
-                    .map(|o| o.as_bytes().to_vec())
+                parsed.message_digest = (value.tag == 0x04).then(|| value.content.to_vec())
             }
             ID_SIGNING_CERTIFICATE_V2 => {
                 parsed.signing_certificate =
-                    value.decode_as::<SigningCertificateV2>().ok().map(|sc| {
+                    SigningCertificateV2::from_der(value.raw).ok().map(|sc| {
                         sc.certs
                             .into_iter()
                             .map(|c| CertReference {
                                 algorithm: c
                                     .hash_algorithm
                                     .map(|a| a.oid)
-                                    .unwrap_or(DigestAlgorithm::Sha256.oid()),
+                                    .unwrap_or(HashAlgorithm::Sha256.oid()),
                                 hash: c.cert_hash.as_bytes().to_vec(),
                                 serial: c
                                     .issuer_serial
@@ -875,24 +1000,22 @@ fn parse_signer_info(raw: &[u8]) -> Result<ParsedSigner, CmsError> {
                     })
             }
             ID_SIGNING_CERTIFICATE => {
-                parsed.signing_certificate =
-                    parse_signing_certificate_v1(value.to_der()?.as_slice())
+                parsed.signing_certificate = parse_signing_certificate_v1(value.raw)
             }
-            ID_ADBE_REVOCATION => {
-                let der = value.to_der()?;
-                parse_revocation_archival(
-                    &der,
-                    &mut parsed.archived_crls,
-                    &mut parsed.archived_ocsps,
-                );
-            }
+            ID_ADBE_REVOCATION => parse_revocation_archival(
+                value.raw,
+                &mut parsed.archived_crls,
+                &mut parsed.archived_ocsps,
+            ),
             _ => {}
         }
     }
-    for attr in info.unsigned_attrs.iter().flat_map(|a| a.iter()) {
-        if attr.oid == ID_SIGNATURE_TIME_STAMP_TOKEN {
-            for v in attr.values.iter() {
-                parsed.timestamp_tokens.push(v.to_der()?);
+    if let Some(t) = unsigned {
+        for attr in read_attributes(t.content)? {
+            if attr.oid == ID_SIGNATURE_TIME_STAMP_TOKEN {
+                parsed
+                    .timestamp_tokens
+                    .extend(attr.values.iter().map(|v| v.raw.to_vec()));
             }
         }
     }
@@ -951,12 +1074,33 @@ fn parse_revocation_archival(der: &[u8], crls: &mut Vec<Vec<u8>>, ocsps: &mut Ve
     }
 }
 
+/// The data a SignerInfo signs, as the caller can provide it: a PDF's byte ranges are hashed
+/// from the file piece by piece, a time-stamp's TSTInfo is in memory.
+pub trait SignedContent {
+    /// The data's digest with `algorithm`; `None` when it cannot be read.
+    fn digest(&self, algorithm: HashAlgorithm) -> Option<Vec<u8>>;
+    /// The data itself, needed only by EdDSA without signed attributes, which signs the
+    /// message rather than a digest; `None` when it cannot be read or held.
+    fn bytes(&self) -> Option<Vec<u8>>;
+}
+
+impl SignedContent for [u8] {
+    fn digest(&self, algorithm: HashAlgorithm) -> Option<Vec<u8>> {
+        Some(algorithm.digest(self))
+    }
+    fn bytes(&self) -> Option<Vec<u8>> {
+        Some(self.to_vec())
+    }
+}
+
 /// Outcome of checking a SignerInfo against its content and certificate.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IntegrityCheck {
-    /// The message-digest attribute equals the digest of the signed content.
+    /// The message-digest attribute equals the digest of the signed content (true without
+    /// signed attributes, where the signature value covers the content itself).
     pub message_digest_ok: bool,
-    /// The signature value verifies over the signed attributes with the certificate's key.
+    /// The signature value verifies with the certificate's key: over the signed attributes,
+    /// or over the content when there are none.
     pub signature_ok: bool,
     /// signing-certificate(-v2) names the certificate; `None` when the attribute is absent.
     pub signing_certificate_ok: Option<bool>,
@@ -965,6 +1109,9 @@ pub struct IntegrityCheck {
     pub content_type_ok: bool,
     /// Why a check could not be made (unsupported algorithm, missing attributes).
     pub problem: Option<String>,
+    /// An algorithm outside the validation policy: one it no longer accepts (SHA-1, checked
+    /// all the same) or one it does not know (then `problem` says nothing could be checked).
+    pub rejected_algorithm: Option<String>,
 }
 
 impl IntegrityCheck {
@@ -974,37 +1121,32 @@ impl IntegrityCheck {
     }
 }
 
-/// Checks the SignerInfo of `parsed` against the digest of its content (computed by the caller
-/// with `parsed.signer.digest`) and the signer's certificate.
-pub fn check_integrity(
+/// Checks the SignerInfo of `parsed` against its content and the signer's certificate.
+///
+/// With signed attributes (CAdES, PAdES, RFC 3161 tokens) the message-digest attribute must
+/// match the content and the signature covers the attributes. Without them (ISO 32000
+/// adbe.pkcs7.detached allows it) the signature covers the content directly (RFC 5652 5.4),
+/// which only id-data may be signed that way (5.3).
+pub fn check_integrity<C: SignedContent + ?Sized>(
     parsed: &ParsedSignedData,
     cert_der: &[u8],
-    content_digest: &[u8],
+    content: &C,
 ) -> IntegrityCheck {
     let s = &parsed.signer;
     let mut out = IntegrityCheck::default();
     let Some(digest) = s.digest else {
         out.problem = Some(format!("unsupported digest algorithm {}", s.digest_oid));
+        out.rejected_algorithm = Some(s.digest_oid.to_string());
         return out;
     };
-    let Some(attrs) = &s.signed_attrs_der else {
-        out.problem = Some("the signature has no signed attributes".into());
-        return out;
-    };
-    out.message_digest_ok = s.message_digest.as_deref() == Some(content_digest);
-    out.content_type_ok = s.content_type == Some(parsed.econtent_type);
+    if !digest.is_accepted() {
+        out.rejected_algorithm = Some(digest.label().to_string());
+    }
     out.signing_certificate_ok = s.signing_certificate.as_ref().map(|refs| {
         refs.first().is_some_and(|r| {
-            let hash = match DigestAlgorithm::from_oid(&r.algorithm) {
-                Some(d) => d.digest(cert_der),
-                None if r.algorithm == ObjectIdentifier::new_unwrap("1.3.14.3.2.26") => {
-                    openssl::hash::hash(MessageDigest::sha1(), cert_der)
-                        .map(|d| d.to_vec())
-                        .unwrap_or_default()
-                }
-                None => return false,
-            };
-            hash == r.hash
+            // The ESS certificate hash only identifies the certificate, which the signature
+            // covers anyway: SHA-1 here (the v1 attribute knows nothing else) is no weakness.
+            HashAlgorithm::from_oid(&r.algorithm).is_some_and(|d| d.digest(cert_der) == r.hash)
         })
     });
     let key = match crate::trust::parse_certificate(cert_der).map(|c| c.public_key()) {
@@ -1014,65 +1156,205 @@ pub fn check_integrity(
             return out;
         }
     };
-    match verify_signature_value(&key, digest, &s.signature_algorithm, attrs, &s.signature) {
+    let scheme = signature_scheme(key.id(), digest, &s.signature_algorithm);
+    match scheme {
+        Ok(Scheme::Hashed { hash, pss }) => {
+            if let Some(weak) = [Some(hash), pss.map(|(mgf, _)| mgf)]
+                .into_iter()
+                .flatten()
+                .find(|h| !h.is_accepted())
+            {
+                out.rejected_algorithm = Some(weak.label().to_string());
+            }
+        }
+        Ok(Scheme::Pure) => {}
+        Err(_) => out.rejected_algorithm = Some(s.signature_algorithm.oid.to_string()),
+    }
+    let unreadable = || Some("the signed content cannot be read".to_string());
+    let verified = match (&s.signed_attrs_der, scheme) {
+        (Some(attrs), _) => {
+            let Some(content_digest) = content.digest(digest) else {
+                out.problem = unreadable();
+                return out;
+            };
+            out.message_digest_ok = s.message_digest.as_deref() == Some(content_digest.as_slice());
+            out.content_type_ok = s.content_type == Some(parsed.econtent_type);
+            verify_signature_value(&key, digest, &s.signature_algorithm, attrs, &s.signature)
+        }
+        (None, Err(e)) => Err(e),
+        (None, Ok(scheme)) => {
+            out.message_digest_ok = true;
+            out.content_type_ok = parsed.econtent_type == ID_DATA;
+            let data = match scheme {
+                Scheme::Pure => content.bytes(),
+                Scheme::Hashed { hash, .. } => content.digest(hash),
+            };
+            let Some(data) = data else {
+                out.problem = unreadable();
+                return out;
+            };
+            match scheme {
+                Scheme::Pure => verify_signature_value(
+                    &key,
+                    digest,
+                    &s.signature_algorithm,
+                    &data,
+                    &s.signature,
+                ),
+                Scheme::Hashed { hash, pss } => {
+                    verify_prehashed(&key, hash, pss, &data, &s.signature)
+                }
+            }
+        }
+    };
+    match verified {
         Ok(ok) => out.signature_ok = ok,
         Err(e) => out.problem = Some(e.to_string()),
     }
     out
 }
 
-/// Verifies a CMS signature value over `data` (the signed attributes, or the content when there
-/// are none) with the certificate's public key.
-pub fn verify_signature_value(
-    public_key: &PKey<Public>,
-    digest: DigestAlgorithm,
-    algorithm: &AlgorithmIdentifierOwned,
-    data: &[u8],
+/// Verifies a hashed signature over a digest already computed (the content of a signature
+/// without signed attributes is hashed from the file once, piece by piece).
+fn verify_prehashed(
+    key: &PKey<Public>,
+    hash: HashAlgorithm,
+    pss: Option<(HashAlgorithm, i32)>,
+    digest: &[u8],
     signature: &[u8],
 ) -> Result<bool, CmsError> {
     let err = |e: openssl::error::ErrorStack| CmsError::Malformed(e.to_string());
+    let md = |h: HashAlgorithm| {
+        openssl::md::Md::from_nid(h.message_digest().type_())
+            .ok_or_else(|| CmsError::UnsupportedAlgorithm(h.name().to_string()))
+    };
+    let mut ctx = openssl::pkey_ctx::PkeyCtx::new(key).map_err(err)?;
+    ctx.verify_init().map_err(err)?;
+    ctx.set_signature_md(md(hash)?).map_err(err)?;
+    if let Some((mgf, salt)) = pss {
+        ctx.set_rsa_padding(Padding::PKCS1_PSS).map_err(err)?;
+        ctx.set_rsa_mgf1_md(md(mgf)?).map_err(err)?;
+        ctx.set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))
+            .map_err(err)?;
+    }
+    // A malformed signature blob is a failed signature, not a parsing error.
+    Ok(ctx.verify(digest, signature).unwrap_or(false))
+}
+
+/// How a signatureAlgorithm is computed, once checked against the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Scheme {
+    /// RSA PKCS#1 v1.5 or ECDSA over a digest made with `hash`; RSASSA-PSS with its MGF1
+    /// digest and salt length.
+    Hashed {
+        hash: HashAlgorithm,
+        pss: Option<(HashAlgorithm, i32)>,
+    },
+    /// EdDSA (RFC 8032 pure mode): the data itself is signed.
+    Pure,
+}
+
+/// The scheme `algorithm` names for a key of type `key`; unknown identifiers and identifiers
+/// that do not fit the key are unsupported.
+fn signature_scheme(
+    key: Id,
+    digest: HashAlgorithm,
+    algorithm: &AlgorithmIdentifierOwned,
+) -> Result<Scheme, CmsError> {
     let unsupported = || CmsError::UnsupportedAlgorithm(algorithm.oid.to_string());
-    let md_for = |d: DigestAlgorithm| d.message_digest();
-    let (md, pss): (MessageDigest, Option<(MessageDigest, i32)>) = match algorithm.oid {
-        RSA_ENCRYPTION | EC_PUBLIC_KEY => (md_for(digest), None),
-        SHA256_WITH_RSA | ECDSA_SHA256 => (MessageDigest::sha256(), None),
-        SHA384_WITH_RSA | ECDSA_SHA384 => (MessageDigest::sha384(), None),
-        SHA512_WITH_RSA | ECDSA_SHA512 => (MessageDigest::sha512(), None),
-        RSASSA_PSS => {
+    let rsa = key == Id::RSA || key == Id::RSA_PSS;
+    let ec = key == Id::EC;
+    let hashed = |hash: HashAlgorithm| Scheme::Hashed { hash, pss: None };
+    let scheme = match algorithm.oid {
+        RSA_ENCRYPTION if rsa => hashed(digest),
+        EC_PUBLIC_KEY if ec => hashed(digest),
+        SHA1_WITH_RSA | SHA224_WITH_RSA | SHA256_WITH_RSA | SHA384_WITH_RSA | SHA512_WITH_RSA
+        | SHA3_224_WITH_RSA | SHA3_256_WITH_RSA | SHA3_384_WITH_RSA | SHA3_512_WITH_RSA
+            if rsa =>
+        {
+            hashed(signature_hash(&algorithm.oid).ok_or_else(unsupported)?)
+        }
+        ECDSA_SHA1 | ECDSA_SHA224 | ECDSA_SHA256 | ECDSA_SHA384 | ECDSA_SHA512 | ECDSA_SHA3_224
+        | ECDSA_SHA3_256 | ECDSA_SHA3_384 | ECDSA_SHA3_512
+            if ec =>
+        {
+            hashed(signature_hash(&algorithm.oid).ok_or_else(unsupported)?)
+        }
+        ED25519 if key == Id::ED25519 => Scheme::Pure,
+        ED448 if key == Id::ED448 => Scheme::Pure,
+        RSASSA_PSS if rsa => {
             let params: RsaPssParams = algorithm
                 .parameters
                 .as_ref()
                 .ok_or_else(unsupported)?
                 .decode_as()?;
-            let hash = params
-                .hash
-                .as_ref()
-                .and_then(|h| DigestAlgorithm::from_oid(&h.oid))
-                .ok_or_else(unsupported)?;
+            // RFC 4055: absent fields mean SHA-1 and MGF1 with SHA-1.
+            let hash = match &params.hash {
+                Some(h) => HashAlgorithm::from_identifier(h).ok_or_else(unsupported)?,
+                None => HashAlgorithm::Sha1,
+            };
             let mgf_hash = match &params.mask_gen {
                 Some(m) if m.oid == MGF1 => m
                     .parameters
                     .as_ref()
                     .and_then(|p| p.decode_as::<AlgorithmIdentifierOwned>().ok())
-                    .and_then(|a| DigestAlgorithm::from_oid(&a.oid))
+                    .as_ref()
+                    .and_then(HashAlgorithm::from_identifier)
                     .ok_or_else(unsupported)?,
-                _ => return Err(unsupported()),
+                Some(_) => return Err(unsupported()),
+                None => HashAlgorithm::Sha1,
             };
-            let salt = params.salt_length.unwrap_or(20) as i32;
-            (md_for(hash), Some((md_for(mgf_hash), salt)))
+            let salt =
+                i32::try_from(params.salt_length.unwrap_or(20)).map_err(|_| unsupported())?;
+            Scheme::Hashed {
+                hash,
+                pss: Some((mgf_hash, salt)),
+            }
         }
         _ => return Err(unsupported()),
     };
-    let mut verifier = Verifier::new(md, public_key).map_err(err)?;
+    // SHAKE256 only appears as the message digest of Ed448 signatures.
+    match scheme {
+        Scheme::Hashed { hash, pss }
+            if hash == HashAlgorithm::Shake256
+                || pss.is_some_and(|(m, _)| m == HashAlgorithm::Shake256) =>
+        {
+            Err(unsupported())
+        }
+        s => Ok(s),
+    }
+}
+
+/// Verifies a CMS signature value over `data` (the signed attributes, or the content when there
+/// are none) with the certificate's public key.
+pub fn verify_signature_value(
+    public_key: &PKey<Public>,
+    digest: HashAlgorithm,
+    algorithm: &AlgorithmIdentifierOwned,
+    data: &[u8],
+    signature: &[u8],
+) -> Result<bool, CmsError> {
+    let err = |e: openssl::error::ErrorStack| CmsError::Malformed(e.to_string());
+    let scheme = signature_scheme(public_key.id(), digest, algorithm)?;
+    let (hash, pss) = match scheme {
+        Scheme::Pure => {
+            let mut verifier = Verifier::new_without_digest(public_key).map_err(err)?;
+            // A malformed signature blob is a failed signature, not a parsing error.
+            return Ok(verifier.verify_oneshot(signature, data).unwrap_or(false));
+        }
+        Scheme::Hashed { hash, pss } => (hash, pss),
+    };
+    let mut verifier = Verifier::new(hash.message_digest(), public_key).map_err(err)?;
     if let Some((mgf, salt)) = pss {
         verifier.set_rsa_padding(Padding::PKCS1_PSS).map_err(err)?;
-        verifier.set_rsa_mgf1_md(mgf).map_err(err)?;
+        verifier
+            .set_rsa_mgf1_md(mgf.message_digest())
+            .map_err(err)?;
         verifier
             .set_rsa_pss_saltlen(RsaPssSaltlen::custom(salt))
             .map_err(err)?;
     }
     verifier.update(data).map_err(err)?;
-    // A malformed signature blob is a failed signature, not a parsing error.
     Ok(verifier.verify(signature).unwrap_or(false))
 }
 
@@ -1081,6 +1363,7 @@ mod tests {
     use super::*;
     use crate::signer::tests::{dev, rsa_signer};
     use crate::signer::{Pkcs12Signer, SignerOptions};
+    use openssl::hash::MessageDigest;
 
     fn check_signature(cms: &[u8], content: &[u8]) {
         let parsed = ParsedSignedData::parse(cms).unwrap();
@@ -1436,6 +1719,101 @@ mod tests {
         let deep: Vec<u8> = std::iter::repeat_n([0x30u8, 0x80], 200).flatten().collect();
         assert!(ber_to_der(&deep).is_err());
         assert!(ber_to_der(&[0x04, 0x80, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn fragmented_octet_strings_are_joined() {
+        // Indefinite and definite constructed forms, nested, as streaming encoders write them.
+        let indefinite = [
+            0x24, 0x80, 0x04, 0x02, 0xaa, 0xbb, 0x24, 0x03, 0x04, 0x01, 0xcc, 0, 0,
+        ];
+        assert_eq!(
+            ber_to_der(&indefinite).unwrap(),
+            [0x04, 0x03, 0xaa, 0xbb, 0xcc]
+        );
+        let definite = [0x30, 0x08, 0x24, 0x06, 0x04, 0x01, 0xaa, 0x04, 0x01, 0xbb];
+        assert_eq!(
+            ber_to_der(&definite).unwrap(),
+            [0x30, 0x04, 0x04, 0x02, 0xaa, 0xbb]
+        );
+        // DER inside is copied as it is.
+        let der = [0x30, 0x05, 0x31, 0x03, 0x02, 0x01, 0x07];
+        assert_eq!(ber_to_der(&der).unwrap(), der);
+        // A fragment that is not an OCTET STRING is refused.
+        assert!(ber_to_der(&[0x24, 0x03, 0x02, 0x01, 0x00]).is_err());
+    }
+
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        push_length(&mut out, content.len());
+        out.extend_from_slice(content);
+        out
+    }
+
+    fn attr(oid: ObjectIdentifier, values: &[Vec<u8>]) -> Vec<u8> {
+        let mut content = oid.to_der().unwrap();
+        content.extend(tlv(0x31, &values.concat()));
+        tlv(0x30, &content)
+    }
+
+    /// A SignerInfo with these signed and unsigned attributes (each a complete encoding).
+    fn signer_info(signed: &[Vec<u8>], unsigned: &[Vec<u8>]) -> Vec<u8> {
+        let algorithm = |oid: ObjectIdentifier| tlv(0x30, &oid.to_der().unwrap());
+        let mut content = tlv(0x02, &[1]);
+        content.extend(tlv(0x30, &[tlv(0x30, &[]), tlv(0x02, &[5])].concat()));
+        content.extend(algorithm(DigestAlgorithm::Sha256.oid()));
+        content.extend(tlv(0xa0, &signed.concat()));
+        content.extend(algorithm(RSA_ENCRYPTION));
+        content.extend(tlv(0x04, &[9; 8]));
+        content.extend(tlv(0xa1, &unsigned.concat()));
+        tlv(0x30, &content)
+    }
+
+    #[test]
+    fn duplicates_are_read_among_unsigned_attributes_only() {
+        let content_type = attr(ID_CONTENT_TYPE, &[ID_DATA.to_der().unwrap()]);
+        let digest = |b: u8| tlv(0x04, &[b; 32]);
+        let token = tlv(0x30, &tlv(0x02, &[1]));
+        let tokens = attr(
+            ID_SIGNATURE_TIME_STAMP_TOKEN,
+            &[token.clone(), token.clone()],
+        );
+        let parsed = parse_signer_info(&signer_info(
+            &[content_type.clone(), attr(ID_MESSAGE_DIGEST, &[digest(1)])],
+            &[tokens.clone(), tokens],
+        ))
+        .unwrap();
+        assert_eq!(parsed.timestamp_tokens, vec![token; 4]);
+        assert_eq!(parsed.message_digest, Some(vec![1; 32]));
+        assert_eq!(parsed.content_type, Some(ID_DATA));
+        assert_eq!(
+            parsed.sid,
+            SignerId::IssuerSerial {
+                issuer: vec![0x30, 0x00],
+                serial: vec![5]
+            }
+        );
+
+        // A second message digest or content type, as a second value or a second attribute,
+        // is malformed.
+        for signed in [
+            vec![
+                content_type.clone(),
+                attr(ID_MESSAGE_DIGEST, &[digest(1), digest(2)]),
+            ],
+            vec![
+                content_type.clone(),
+                attr(ID_MESSAGE_DIGEST, &[digest(1)]),
+                attr(ID_MESSAGE_DIGEST, &[digest(2)]),
+            ],
+            vec![
+                content_type.clone(),
+                content_type.clone(),
+                attr(ID_MESSAGE_DIGEST, &[digest(1)]),
+            ],
+        ] {
+            assert!(parse_signer_info(&signer_info(&signed, &[])).is_err());
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! PAdES signing and verification (ETSI EN 319 142) over PDF bytes: no database, no HTTP.
 
+pub mod algorithms;
 pub mod appearance;
 
 pub mod cms;
@@ -11,3 +12,8 @@ pub mod signer;
 pub mod trust;
 pub mod tsa;
 pub mod verify;
+
+/// The workspace's one gate for external tools in tests (`VANTHU_REQUIRE_TOOLS`).
+#[cfg(test)]
+#[path = "../../../tests/common/tools.rs"]
+mod test_tools;

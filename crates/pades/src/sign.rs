@@ -782,7 +782,7 @@ fn build_field_update<S: Source>(
             ));
         }
     }
-    if plan.certify && sig_fields.iter().any(|f| f.dict.contains("V")) {
+    if plan.certify && sig_fields.iter().any(|f| f.has_value()) {
         return Err(SignError::Refused(
             "a certification signature must be the document's first signature".into(),
         ));
@@ -810,7 +810,7 @@ fn build_field_update<S: Source>(
                     f.name
                 )));
             }
-            if f.dict.contains("V") {
+            if f.has_value() {
                 return Err(SignError::Refused(format!(
                     "field {:?} is already signed",
                     f.name
@@ -1364,8 +1364,7 @@ mod tests {
         signed.extend_from_slice(&file[range[2]..range[2] + range[3]]);
         let der = &sig.get("Contents").unwrap().as_string().unwrap().bytes;
         let parsed = ParsedSignedData::parse(der).unwrap();
-        let digest = DigestAlgorithm::Sha256.digest(&signed);
-        let check = check_integrity(&parsed, parsed.signer_certificate().unwrap(), &digest);
+        let check = check_integrity(&parsed, parsed.signer_certificate().unwrap(), &signed[..]);
         assert!(check.intact(), "{check:?}");
         sig
     }

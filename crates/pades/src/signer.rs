@@ -617,24 +617,25 @@ pub(crate) mod tests {
     fn legacy_pkcs12_and_rsa_pss_keys_are_accepted() {
         let dir = tempfile::tempdir().unwrap();
         let p12 = dir.path().join("legacy.p12");
-        let made = std::process::Command::new("openssl")
-            .args(["pkcs12", "-export", "-legacy", "-passout", "pass:cu"])
-            .arg("-inkey")
-            .arg(dev("seal.key"))
-            .arg("-in")
-            .arg(dev("seal.pem"))
-            .arg("-out")
-            .arg(&p12)
-            .output();
-        match made {
-            Ok(out) if out.status.success() => {
-                let s = Pkcs12Signer::from_file(&p12, "cu", SignerOptions::default()).unwrap();
-                assert!(verify(&s, b"x", &s.sign(b"x").unwrap()));
-            }
-            _ => assert!(
-                std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
-                "openssl pkcs12 -legacy failed"
-            ),
+        let test = "legacy_pkcs12_and_rsa_pss_keys_are_accepted";
+        if crate::test_tools::require(test, &[crate::test_tools::Tool::Openssl]).is_some() {
+            let made = std::process::Command::new("openssl")
+                .args(["pkcs12", "-export", "-legacy", "-passout", "pass:cu"])
+                .arg("-inkey")
+                .arg(dev("seal.key"))
+                .arg("-in")
+                .arg(dev("seal.pem"))
+                .arg("-out")
+                .arg(&p12)
+                .output()
+                .expect("run openssl pkcs12");
+            assert!(
+                made.status.success(),
+                "openssl pkcs12 -export -legacy: {}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+            let s = Pkcs12Signer::from_file(&p12, "cu", SignerOptions::default()).unwrap();
+            assert!(verify(&s, b"x", &s.sign(b"x").unwrap()));
         }
 
         // An id-RSASSA-PSS key (OpenSSL's default size, 2048 bits) with a self-issued certificate.

@@ -2,6 +2,11 @@
 //! blue signature, the red seal over its left third, and the stamp's Vietnamese text; drawn
 //! directly on a page, and as the widgets of real serial signatures.
 
+#[path = "../../../tests/common/oracles.rs"]
+mod oracles;
+#[path = "../../../tests/common/tools.rs"]
+mod tools;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,6 +15,8 @@ use vanthu_pades::appearance::{self, CopyKind, Rect, StampLabel};
 use vanthu_pades::pdf::{Dictionary, IncrementalUpdate, Object, Reader, Stream};
 use vanthu_pades::sign::{self, SignOptions, VisibleSignature};
 use vanthu_pades::signer::{PemSigner, SignerOptions};
+
+use tools::{require, Tool};
 
 const SIGNATURE: &[u8] = include_bytes!("../assets/demo/signature.png");
 const SEAL: &[u8] = include_bytes!("../assets/demo/seal.png");
@@ -73,18 +80,6 @@ fn render_pdf(appearances: &[appearance::Appearance]) -> Vec<u8> {
     out
 }
 
-fn tool(name: &str) -> bool {
-    let found = Command::new(name).arg("-v").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{name} is required (VANTHU_REQUIRE_TOOLS=1) but missing"
-        );
-        println!("SKIPPED: {name} (poppler-utils) is not installed");
-    }
-    found
-}
-
 /// Renders page 1 at 72 dpi (1 px = 1 pt) into a binary PPM and returns (width, height, rgb).
 fn rasterise(pdf: &Path) -> (usize, usize, Vec<u8>) {
     let prefix = pdf.with_extension("");
@@ -141,7 +136,12 @@ fn out_dir() -> PathBuf {
 
 #[test]
 fn appendix_i_appearances_render_and_extract() {
-    if !tool("pdftoppm") || !tool("pdftotext") {
+    if require(
+        "appendix_i_appearances_render_and_extract",
+        &[Tool::Pdftoppm, Tool::Pdftotext],
+    )
+    .is_none()
+    {
         return;
     }
     let time = DateTime::parse_from_rfc3339("2026-11-22T03:15:00Z").unwrap();
@@ -241,7 +241,12 @@ fn dev_signer(name: &str) -> PemSigner {
 /// extracts, and poppler still finds every signature valid.
 #[test]
 fn signed_appearances_render_and_stay_valid() {
-    if !tool("pdftoppm") || !tool("pdftotext") || !tool("pdfsig") {
+    if require(
+        "signed_appearances_render_and_stay_valid",
+        &[Tool::Pdftoppm, Tool::Pdftotext, Tool::Pdfsig],
+    )
+    .is_none()
+    {
         return;
     }
     let time = DateTime::parse_from_rfc3339("2026-11-22T15:15:00+07:00").unwrap();
@@ -313,12 +318,19 @@ fn signed_appearances_render_and_stay_valid() {
     assert!(count(&img, seal.rect, red) > 1000, "seal not shown");
     assert!(count(&img, copy.rect, dark) > 100, "stamp text not shown");
 
-    let sig = Command::new("pdfsig").arg(&path).output().unwrap();
-    let out = String::from_utf8_lossy(&sig.stdout);
-    assert_eq!(
-        out.matches("Signature Validation: Signature is Valid.")
-            .count(),
-        3,
-        "{out}"
-    );
+    // poppler, signature by signature, agrees with the verifier's report on the same file.
+    let options = vanthu_pades::verify::VerifyOptions {
+        offline: true,
+        ..Default::default()
+    };
+    let report = vanthu_pades::verify::verify_bytes(&pdf, &options).unwrap();
+    let report = serde_json::to_value(&report).unwrap();
+    let fields: Vec<&str> = report["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["Official", "Seal", "Copy"]);
+    oracles::assert_pdfsig_agrees(&path, &report);
 }

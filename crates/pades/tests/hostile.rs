@@ -3,7 +3,12 @@
 //! verifier does (cross-reference, catalog, pages, fields, every object and stream).
 //!
 //! Files found by fuzzing live in `fuzz/regressions/` and are replayed here too, so the normal
-//! test run guards against their return without a nightly toolchain.
+//! test run guards against their return without a nightly toolchain (inputs of the `diff`
+//! target, named `diff-*`, are first turned into the signed file with a later revision they
+//! describe).
+
+#[path = "../fuzz/fuzz_targets/later_revision.rs"]
+mod later_revision;
 
 use std::io::Write;
 use std::path::Path;
@@ -11,7 +16,7 @@ use std::path::Path;
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
 use vanthu_pades::pdf::{self, Limits, PdfError, Reader};
-use vanthu_pades::verify::{self, Report, VerifyError, VerifyOptions};
+use vanthu_pades::verify::{self, Report, Verdict, VerifyError, VerifyOptions};
 
 const SIGNED: &[u8] = include_bytes!("fixtures/pyhanko-b-b.pdf");
 
@@ -30,6 +35,24 @@ fn exercise(bytes: &[u8]) -> Result<Report, VerifyError> {
         ..VerifyOptions::default()
     };
     verify::verify_bytes(bytes, &options)
+}
+
+/// The verifier read `bytes` as a file without any signature.
+#[track_caller]
+fn assert_unsigned(bytes: &[u8]) {
+    match exercise(bytes) {
+        Ok(report) => assert_eq!(report.verdict, Verdict::Unsigned, "{report:?}"),
+        Err(e) => panic!("expected an unsigned file, got the error {e}"),
+    }
+}
+
+/// The verifier refused `bytes` as unreadable.
+#[track_caller]
+fn assert_refused(bytes: &[u8]) -> VerifyError {
+    match exercise(bytes) {
+        Ok(report) => panic!("expected a refusal, got the verdict {:?}", report.verdict),
+        Err(e) => e,
+    }
 }
 
 /// Assembles a PDF from object bodies (numbered from 1) with a classic cross-reference table and
@@ -71,6 +94,18 @@ fn with_stream(dict: &str, data: &[u8]) -> Vec<u8> {
     body
 }
 
+/// `bytes` with the first `from` replaced by `to` of the same length, so no offset moves (the
+/// files start with a binary comment, which a detour through UTF-8 text would garble).
+fn patched(mut bytes: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len(), "a patch must keep every offset");
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+        .unwrap_or_else(|| panic!("{from:?} not in the file"));
+    bytes[at..at + to.len()].copy_from_slice(to.as_bytes());
+    bytes
+}
+
 /// Peak resident memory of this test process so far, in bytes (Linux).
 fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -96,34 +131,57 @@ fn xref_prev_pointing_at_itself() {
     let objects: [&[u8]; 4] = [CATALOG, PAGES, PAGE, &content];
     // /Prev is patched to the section's own offset once it is known.
     let (probe, xref) = classic(&objects, "/Prev 0000000000");
-    let bytes =
-        String::from_utf8_lossy(&probe).replace("/Prev 0000000000", &format!("/Prev {xref:010}"));
-    let _ = exercise(bytes.as_bytes());
+    let bytes = patched(probe, "/Prev 0000000000", &format!("/Prev {xref:010}"));
+    assert!(matches!(
+        Reader::new(bytes.as_slice()),
+        Ok(reader) if reader.is_damaged()
+    ));
+    // The loop is caught; objects found by the repair scan cannot establish revisions.
+    assert!(matches!(assert_refused(&bytes), VerifyError::Damaged));
+}
+
+/// A file with two cross-reference sections, the newer one's /Prev pointing at the older;
+/// with `looping`, the older one's /Prev points back at the newer.
+fn two_sections(looping: bool) -> Vec<u8> {
+    let content = with_stream("/Length 0", b"");
+    let objects: [&[u8]; 4] = [CATALOG, PAGES, PAGE, &content];
+    // Fixed-width /Prev placeholders keep every offset valid when they are filled in.
+    let first_trailer = if looping { "/Prev 0000000000" } else { "" };
+    let (mut bytes, first) = classic(&objects, first_trailer);
+    let second = bytes.len();
+    bytes.extend_from_slice(
+        format!("xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 5 /Root 1 0 R /Prev {first:010} >>\nstartxref\n{second}\n%%EOF\n")
+            .as_bytes(),
+    );
+    if looping {
+        patched(bytes, "/Prev 0000000000", &format!("/Prev {second:010}"))
+    } else {
+        bytes
+    }
 }
 
 #[test]
 fn xref_prev_chain_between_two_sections() {
-    let content = with_stream("/Length 0", b"");
-    let objects: [&[u8]; 4] = [CATALOG, PAGES, PAGE, &content];
-    let (mut bytes, first) = classic(&objects, "");
-    // A second section whose /Prev points to the first, and the first patched to point back.
-    let second = bytes.len();
-    bytes.extend_from_slice(
-        format!("xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 5 /Root 1 0 R /Prev {first} >>\nstartxref\n{second}\n%%EOF\n")
-            .as_bytes(),
-    );
-    let text = String::from_utf8_lossy(&bytes).replacen(
-        "/Root 1 0 R  >>",
-        &format!("/Root 1 0 R /Prev {second} >>"),
-        1,
-    );
-    let _ = exercise(text.as_bytes());
-    // And with a small section budget, a long honest-looking chain is refused, not followed.
+    // The honest chain reads as an ordinary unsigned file of two revisions.
+    let honest = two_sections(false);
+    let reader = Reader::new(honest.as_slice()).unwrap();
+    assert!(!reader.is_damaged());
+    assert_eq!(reader.revisions().len(), 2);
+    assert_unsigned(&honest);
+    // Sections pointing at each other: the loop is caught and the file refused.
+    assert!(matches!(
+        assert_refused(&two_sections(true)),
+        VerifyError::Damaged
+    ));
+    // With a budget of one section, even the honest chain is refused, not followed.
     let limits = Limits {
         max_xref_sections: 1,
         ..Limits::default()
     };
-    let _ = Reader::with_limits(text.as_bytes(), limits);
+    assert!(matches!(
+        Reader::with_limits(honest.as_slice(), limits),
+        Err(PdfError::Limit(_))
+    ));
 }
 
 #[test]
@@ -141,7 +199,8 @@ fn lying_stream_lengths() {
         let content = with_stream(dict, b"BT /F1 12 Tf (endstream) Tj ET");
         let objects: [&[u8]; 5] = [CATALOG, PAGES, PAGE, &content, b"4 0 R"];
         let (bytes, _) = classic(&objects, "");
-        let _ = exercise(&bytes);
+        // The stream is found by its endstream keyword whatever the length says.
+        assert_unsigned(&bytes);
     }
 }
 
@@ -175,7 +234,7 @@ fn decompression_bombs_stay_within_the_stream_limit() {
     );
     let objects: [&[u8]; 4] = [CATALOG, PAGES, PAGE, &content];
     let (bytes, _) = classic(&objects, "");
-    let _ = exercise(&bytes);
+    assert_unsigned(&bytes);
 
     let objstm = with_stream(
         &format!(
@@ -186,7 +245,7 @@ fn decompression_bombs_stay_within_the_stream_limit() {
     );
     let objects: [&[u8]; 4] = [CATALOG, PAGES, PAGE, &objstm];
     let (bytes, _) = classic(&objects, "");
-    let _ = exercise(&bytes);
+    assert_unsigned(&bytes);
 
     let mut xref_stream = b"%PDF-1.7\n1 0 obj\n".to_vec();
     xref_stream.extend_from_slice(&with_stream(
@@ -197,7 +256,11 @@ fn decompression_bombs_stay_within_the_stream_limit() {
         &bomb,
     ));
     xref_stream.extend_from_slice(b"\nendobj\nstartxref\n9\n%%EOF\n");
-    let _ = exercise(&xref_stream);
+    // Without its cross-reference stream there is no file to read.
+    assert!(matches!(
+        assert_refused(&xref_stream),
+        VerifyError::Pdf(PdfError::Limit(_))
+    ));
 
     if let Some(peak) = peak_rss() {
         // The default stream limit is 64 MiB; inflating the gigabyte would show here.
@@ -246,10 +309,11 @@ fn deep_nesting() {
         let nested = open.repeat(100_000);
         let objects: [&[u8]; 4] = [CATALOG, PAGES, PAGE, nested.as_bytes()];
         let (bytes, _) = classic(&objects, "");
-        let _ = exercise(&bytes);
-        // In the trailer itself, which is parsed before anything else.
+        // An object no page refers to: the file is read all the same.
+        assert_unsigned(&bytes);
+        // In the trailer itself, which is parsed before anything else: no trailer, no file.
         let (bytes, _) = classic(&[CATALOG, PAGES, PAGE], &format!("/X {nested}"));
-        let _ = exercise(&bytes);
+        assert_refused(&bytes);
     }
 }
 
@@ -284,7 +348,7 @@ fn huge_object_numbers() {
         text.replacen("startxref\n", "startxref\n-", 1),
     ];
     for v in &variants {
-        let _ = exercise(v.as_bytes());
+        assert_refused(v.as_bytes());
     }
     // A cross-reference stream claiming billions of entries in a tiny body.
     let mut xs = b"%PDF-1.7\n1 0 obj\n".to_vec();
@@ -293,24 +357,25 @@ fn huge_object_numbers() {
         &[1, 0, 0, 0, 9, 0, 0],
     ));
     xs.extend_from_slice(b"\nendobj\nstartxref\n9\n%%EOF\n");
-    let _ = exercise(&xs);
+    assert_refused(&xs);
     // And /W widths that would make each entry gigabytes long.
     let wide = String::from_utf8_lossy(&xs).replace("/W [1 4 2]", "/W [1 2147483647 2147483647]");
-    let _ = exercise(wide.as_bytes());
+    assert_refused(wide.as_bytes());
 }
 
 #[test]
 fn self_referencing_objects() {
-    for body in [&b"1 0 R"[..], b"<< /Type /Catalog /Pages 1 0 R >>"] {
-        let objects: [&[u8]; 1] = [body];
-        let (bytes, _) = classic(&objects, "");
-        let _ = exercise(&bytes);
-    }
-    // Pages whose kid is the page tree root again.
+    // A catalog that is only a reference to itself is no catalog.
+    let (bytes, _) = classic(&[b"1 0 R"], "");
+    assert_refused(&bytes);
+    // A catalog that is its own page tree, and pages whose kid is the page tree root again:
+    // the walks stop at the repeat.
+    let (bytes, _) = classic(&[b"<< /Type /Catalog /Pages 1 0 R >>"], "");
+    assert_unsigned(&bytes);
     let pages = b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>";
     let objects: [&[u8]; 3] = [CATALOG, pages, PAGE];
     let (bytes, _) = classic(&objects, "");
-    let _ = exercise(&bytes);
+    assert_unsigned(&bytes);
 }
 
 #[test]
@@ -329,9 +394,12 @@ fn truncation_at_every_tenth_of_a_signed_file() {
             }
         }
     }
-    // Everything but the final newline of %%EOF: still the whole signed range, so either answer
-    // is acceptable, but it must be an answer.
-    let _ = exercise(&SIGNED[..SIGNED.len() - 1]);
+    // Everything but the final newline of %%EOF: the /ByteRange reaches past the end of what
+    // is left, so the signature cannot be intact.
+    let report = exercise(&SIGNED[..SIGNED.len() - 1]).expect("the file still reads");
+    assert_eq!(report.verdict, Verdict::Invalid, "{report:?}");
+    assert_eq!(report.signatures.len(), 1);
+    assert!(!report.signatures[0].intact);
 }
 
 #[test]
@@ -339,8 +407,8 @@ fn not_a_pdf() {
     assert!(matches!(Reader::new(&b""[..]), Err(PdfError::NotPdf)));
     assert!(matches!(Reader::new(&b"GIF89a"[..]), Err(PdfError::NotPdf)));
     assert!(exercise(b"GIF89a").is_err());
-    let _ = exercise(b"%PDF-");
-    let _ = exercise(b"%PDF-1.7\nstartxref\n0\n%%EOF");
+    assert_refused(b"%PDF-");
+    assert_refused(b"%PDF-1.7\nstartxref\n0\n%%EOF");
 }
 
 #[test]
@@ -353,8 +421,64 @@ fn fuzz_regressions_replay() {
             continue;
         }
         let bytes = std::fs::read(&path).unwrap();
-        let _ = exercise(&bytes);
+        let is_diff = path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("diff-"));
+        if is_diff {
+            // A later revision on a signed base: the base's signatures are still found.
+            let report = exercise(&later_revision::build(&bytes))
+                .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+            assert!(!report.signatures.is_empty(), "{}", path.display());
+        } else if let Ok(report) = exercise(&bytes) {
+            // Whatever the answer, these inputs hold no valid signature.
+            assert_ne!(report.verdict, Verdict::Valid, "{}", path.display());
+        }
         replayed += 1;
     }
     assert!(replayed > 0, "no regression inputs in {}", dir.display());
+}
+
+/// The `diff` fuzz target's inputs describe well-formed updates: every base, cross-reference
+/// kind and /Root choice gives a file whose new revision the reader finds without repairing
+/// anything, and with /Root kept the verifier still finds the signature.
+#[test]
+fn fuzzed_later_revisions_are_well_formed() {
+    for base in 0..2u8 {
+        let revisions = Reader::new(later_revision::BASES[usize::from(base)])
+            .unwrap()
+            .revisions()
+            .len();
+        for xref in 0..3u8 {
+            for root in 0..4u8 {
+                let flags = base | xref << 1 | root << 3 | 0b110_0000;
+                // One object, number 3 of the base, overwritten with a new dictionary `<< /Type
+                // /Catalog >>` (body kind 5, one entry: key "Type", then a name, "Catalog").
+                let input = [flags, 5, 2, 5, 1, 0, 3, 1];
+                let file = later_revision::build(&input);
+                let reader = Reader::new(&file[..]).unwrap();
+                assert!(!reader.is_damaged(), "flags {flags:#010b}");
+                assert_eq!(
+                    reader.revisions().len(),
+                    revisions + 1,
+                    "flags {flags:#010b}"
+                );
+                let report = exercise(&file);
+                if root == 0 || root == 3 {
+                    let report = report.expect("a report");
+                    assert!(!report.signatures.is_empty(), "flags {flags:#010b}");
+                }
+                if xref != 2 {
+                    assert_eq!(
+                        reader
+                            .get_by_num(3)
+                            .unwrap()
+                            .as_dict()
+                            .and_then(|d| d.get_name("Type")),
+                        Some(&b"Catalog"[..]),
+                        "flags {flags:#010b}"
+                    );
+                }
+            }
+        }
+    }
 }

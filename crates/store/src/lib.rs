@@ -31,7 +31,7 @@ pub use incoming::{
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
 pub use units::{NewUnit, UnitChanges};
 pub use users::{
-    Credentials, LoginFailure, NewUser, UserChanges, LOGIN_LOCKOUT, MAX_FAILED_LOGINS,
+    Credentials, LoginAttempt, NewUser, UserChanges, LOGIN_LOCKOUT, MAX_FAILED_LOGINS,
 };
 
 #[cfg(test)]

@@ -228,6 +228,8 @@ where
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Barrier};
+
     use vanthu_domain::access::VisibleScope;
     use vanthu_domain::{Name, PageRequest, UnitCode, UnitId, UnitLevel};
 
@@ -409,37 +411,54 @@ mod tests {
 
     #[test]
     fn concurrent_seeding_converges() {
+        const THREADS: usize = 8;
         let tdb = TestDatabase::create();
         let db = tdb.connect();
-        let seed = |db: crate::Database| {
-            let root = db
-                .get_or_create_unit(&new_unit(None, "000.00.00.H26", UnitLevel::Province))
-                .unwrap();
-            let mut ids = vec![root.id];
-            for n in 1..=4 {
-                let code = format!("000.00.{n:02}.H26");
-                ids.push(
-                    db.get_or_create_unit(&new_unit(Some(&root), &code, UnitLevel::District))
-                        .unwrap()
-                        .id,
-                );
-            }
-            ids
-        };
-        let handles: Vec<_> = (0..4)
-            .map(|_| {
-                let db = db.clone();
-                std::thread::spawn(move || seed(db))
-            })
-            .collect();
-        let results: Vec<Vec<UnitId>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert!(results.windows(2).all(|w| w[0] == w[1]), "{results:?}");
-        let root = db.get_unit(results[0][0]).unwrap();
-        let scope = VisibleScope::Subtree(root.path);
-        assert_eq!(
-            db.list_units(&scope, PageRequest::default()).unwrap().total,
-            5
-        );
+        // Each round seeds a province of its own, all racers released at once.
+        for round in 0..4 {
+            let seed = move |db: crate::Database| {
+                let root = db
+                    .get_or_create_unit(&new_unit(
+                        None,
+                        &format!("000.00.00.H{:02}", 20 + round),
+                        UnitLevel::Province,
+                    ))
+                    .unwrap();
+                let mut ids = vec![root.id];
+                for n in 1..=4 {
+                    let code = format!("000.00.{n:02}.H{:02}", 20 + round);
+                    ids.push(
+                        db.get_or_create_unit(&new_unit(Some(&root), &code, UnitLevel::District))
+                            .unwrap()
+                            .id,
+                    );
+                }
+                ids
+            };
+            let barrier = Arc::new(Barrier::new(THREADS));
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    let (db, barrier) = (db.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        seed(db)
+                    })
+                })
+                .collect();
+            let results: Vec<Vec<UnitId>> =
+                handles.into_iter().map(|h| h.join().unwrap()).collect();
+            assert!(
+                results.windows(2).all(|w| w[0] == w[1]),
+                "round {round}: {results:?}"
+            );
+            let root = db.get_unit(results[0][0]).unwrap();
+            let scope = VisibleScope::Subtree(root.path);
+            assert_eq!(
+                db.list_units(&scope, PageRequest::default()).unwrap().total,
+                5,
+                "round {round}"
+            );
+        }
     }
 
     #[test]

@@ -105,13 +105,24 @@ impl fmt::Debug for Credentials {
     }
 }
 
-/// The throttling state after a failed login.
+/// The throttle's answer to a login attempt, given before the password is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginFailure {
-    /// Failures in a row, including this one.
-    pub consecutive_failures: u32,
-    /// Set when this failure locked the account.
-    pub locked_until: Option<DateTime<Utc>>,
+pub enum LoginAttempt {
+    /// The account is locked: refuse without checking the password.
+    Locked {
+        /// When logins are allowed again.
+        until: DateTime<Utc>,
+    },
+    /// Check the password. The attempt already counts as a failure, so that attempts made
+    /// in parallel get no more checks than attempts made one after another; a correct
+    /// password clears the count with [`Database::record_login_success`].
+    Admitted {
+        /// Failures in a row, this attempt included.
+        consecutive_failures: u32,
+        /// Set when this is the last attempt allowed: the account is locked until then
+        /// unless the password is right.
+        locked_until: Option<DateTime<Utc>>,
+    },
 }
 
 #[derive(Queryable, Selectable)]
@@ -307,21 +318,36 @@ impl Database {
         })
     }
 
-    /// Counts a failed login; the [`MAX_FAILED_LOGINS`]th failure in a row locks the account
-    /// for [`LOGIN_LOCKOUT`] and starts the count again. Kept in the database so that every
-    /// server instance sees the same count.
-    pub fn record_login_failure(
+    /// Admits a login attempt for the account, counting it as a failure, or refuses it while
+    /// the account is locked. The [`MAX_FAILED_LOGINS`]th attempt in a row locks the account
+    /// for [`LOGIN_LOCKOUT`] (a correct password then unlocks it again) and starts the count
+    /// again. Kept in the database so that every server instance sees the same count.
+    pub fn begin_login_attempt(
         &self,
         id: UserId,
         now: DateTime<Utc>,
-    ) -> Result<LoginFailure, StoreError> {
+    ) -> Result<LoginAttempt, StoreError> {
         self.transaction(|conn| {
-            // Incrementing in SQL (not read-modify-write) keeps concurrent failures counted.
-            let updated = diesel::update(users::table.find(id.get()))
+            // The lock is checked by the statement that counts (and so holds the row): a
+            // check made before counting would let every parallel attempt through.
+            let unlocked = users::locked_until
+                .is_null()
+                .or(users::locked_until.le(to_millis(now)));
+            let counted = diesel::update(users::table.find(id.get()).filter(unlocked))
                 .set(users::failed_logins.eq(users::failed_logins + 1))
                 .execute(conn)?;
-            if updated == 0 {
-                return Err(StoreError::not_found("user"));
+            if counted == 0 {
+                let locked_until: Option<i64> = users::table
+                    .find(id.get())
+                    .select(users::locked_until)
+                    .first(conn)
+                    .optional()?
+                    .ok_or_else(|| StoreError::not_found("user"))?;
+                let until = locked_until
+                    .map(from_millis)
+                    .transpose()?
+                    .ok_or_else(|| StoreError::corrupt("a counted login left no lock"))?;
+                return Ok(LoginAttempt::Locked { until });
             }
             let failures: i32 = users::table
                 .find(id.get())
@@ -340,7 +366,7 @@ impl Database {
             } else {
                 None
             };
-            Ok(LoginFailure {
+            Ok(LoginAttempt::Admitted {
                 consecutive_failures,
                 locked_until,
             })
@@ -381,11 +407,11 @@ pub(crate) fn revoke_sessions_of(
 mod tests {
     use std::sync::{Arc, Barrier};
 
-    use chrono::{TimeDelta, Utc};
+    use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
     use vanthu_domain::access::VisibleScope;
     use vanthu_domain::{Name, PageRequest, Role, Roles, UnitId, UserId, Username};
 
-    use super::{LOGIN_LOCKOUT, MAX_FAILED_LOGINS};
+    use super::{LoginAttempt, LOGIN_LOCKOUT, MAX_FAILED_LOGINS};
     use crate::test_support::{new_user, tree, user};
     use crate::testing::TestDatabase;
     use crate::{hash_token, NewSession, SessionLookup, StoreError, UserChanges};
@@ -560,77 +586,117 @@ mod tests {
         ));
     }
 
+    fn admitted(failures: u32, locked_until: Option<DateTime<Utc>>) -> LoginAttempt {
+        LoginAttempt::Admitted {
+            consecutive_failures: failures,
+            locked_until,
+        }
+    }
+
     #[test]
     fn repeated_failures_lock_the_account_for_a_while() {
         let tdb = TestDatabase::create();
         let db = tdb.connect();
         let t = tree(&db);
         let u = user(&db, "district.leader", &t.district, &[Role::Leader]);
-        let now = Utc::now();
+        // Stored to the millisecond.
+        let now = Utc::now().trunc_subsecs(3);
         for i in 1..MAX_FAILED_LOGINS {
-            let f = db.record_login_failure(u.id, now).unwrap();
-            assert_eq!((f.consecutive_failures, f.locked_until), (i, None));
+            assert_eq!(
+                db.begin_login_attempt(u.id, now).unwrap(),
+                admitted(i, None)
+            );
         }
         // A success in between starts the count again.
         db.record_login_success(u.id).unwrap();
-        for _ in 1..MAX_FAILED_LOGINS {
+        for i in 1..MAX_FAILED_LOGINS {
             assert_eq!(
-                db.record_login_failure(u.id, now).unwrap().locked_until,
-                None
+                db.begin_login_attempt(u.id, now).unwrap(),
+                admitted(i, None)
             );
         }
-        let locking = db.record_login_failure(u.id, now).unwrap();
-        assert_eq!(locking.consecutive_failures, MAX_FAILED_LOGINS);
-        let until = locking.locked_until.expect("the fifth failure locks");
-        assert_eq!(until, now + LOGIN_LOCKOUT);
+        let until = now + LOGIN_LOCKOUT;
+        assert_eq!(
+            db.begin_login_attempt(u.id, now).unwrap(),
+            admitted(MAX_FAILED_LOGINS, Some(until)),
+            "the fifth attempt is checked and locks"
+        );
         let creds = db.credentials(&u.username).unwrap();
         assert!(creds.is_locked(now));
         assert!(creds.is_locked(until - TimeDelta::seconds(1)));
         assert!(!creds.is_locked(until));
+        // Locked: attempts are refused, and not counted.
+        for at in [now, until - TimeDelta::milliseconds(1)] {
+            assert_eq!(
+                db.begin_login_attempt(u.id, at).unwrap(),
+                LoginAttempt::Locked { until }
+            );
+        }
         // After the lock the count starts from zero.
         assert_eq!(
-            db.record_login_failure(u.id, until)
-                .unwrap()
-                .consecutive_failures,
-            1
+            db.begin_login_attempt(u.id, until).unwrap(),
+            admitted(1, None)
         );
         db.record_login_success(u.id).unwrap();
         assert_eq!(db.credentials(&u.username).unwrap().locked_until, None);
         assert!(matches!(
-            db.record_login_failure(UserId::new(999).unwrap(), now),
+            db.begin_login_attempt(UserId::new(999).unwrap(), now),
             Err(StoreError::NotFound { .. })
         ));
     }
 
     #[test]
-    fn concurrent_failures_are_all_counted() {
+    fn parallel_attempts_get_no_more_checks_than_sequential_ones() {
+        const THREADS: usize = 16;
         let tdb = TestDatabase::create();
         let db = tdb.connect();
         let t = tree(&db);
-        let u = user(&db, "district.admin", &t.district, &[Role::Admin]);
-        let n = MAX_FAILED_LOGINS as usize - 1;
-        let barrier = Arc::new(Barrier::new(n));
-        let now = Utc::now();
-        let handles: Vec<_> = (0..n)
-            .map(|_| {
-                let (db, barrier) = (db.clone(), barrier.clone());
-                std::thread::spawn(move || {
-                    barrier.wait();
-                    db.record_login_failure(u.id, now).unwrap()
+        // Stored to the millisecond.
+        let now = Utc::now().trunc_subsecs(3);
+        for round in 0..4 {
+            let u = user(&db, &format!("clerk.{round}"), &t.district, &[Role::Clerk]);
+            let barrier = Arc::new(Barrier::new(THREADS));
+            let handles: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    let (db, barrier) = (db.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        db.begin_login_attempt(u.id, now).unwrap()
+                    })
                 })
-            })
-            .collect();
-        let mut counts: Vec<u32> = handles
-            .into_iter()
-            .map(|h| h.join().unwrap().consecutive_failures)
-            .collect();
-        counts.sort();
-        assert_eq!(counts, (1..=n as u32).collect::<Vec<_>>());
-        assert!(db
-            .record_login_failure(u.id, now)
-            .unwrap()
-            .locked_until
-            .is_some());
+                .collect();
+            let mut counts = Vec::new();
+            let mut locks = Vec::new();
+            let mut refused = 0;
+            for h in handles {
+                match h.join().unwrap() {
+                    LoginAttempt::Admitted {
+                        consecutive_failures,
+                        locked_until,
+                    } => {
+                        counts.push(consecutive_failures);
+                        locks.extend(locked_until);
+                    }
+                    LoginAttempt::Locked { until } => {
+                        assert_eq!(until, now + LOGIN_LOCKOUT);
+                        refused += 1;
+                    }
+                }
+            }
+            counts.sort();
+            // Exactly the attempts one after another would get, every one counted once.
+            assert_eq!(
+                counts,
+                (1..=MAX_FAILED_LOGINS).collect::<Vec<_>>(),
+                "round {round}"
+            );
+            assert_eq!(locks, [now + LOGIN_LOCKOUT], "round {round}");
+            assert_eq!(
+                refused,
+                THREADS - MAX_FAILED_LOGINS as usize,
+                "round {round}"
+            );
+        }
     }
 
     #[test]

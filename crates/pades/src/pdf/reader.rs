@@ -158,8 +158,21 @@ pub struct Field {
     pub name: String,
     /// Field type (`/FT`, inherited): `Sig`, `Tx`, `Btn`, `Ch`.
     pub field_type: Option<Vec<u8>>,
+    /// The field's value (`/V`, inherited as `/FT` is, §12.7.4.1): a signature field whose
+    /// widget kid carries its own `/T` has its value on the parent.
+    pub value: Option<Object>,
     /// The field dictionary.
     pub dict: Dictionary,
+}
+
+impl Field {
+    /// True when the field has a value, its own or inherited (for a signature field: it is
+    /// signed).
+    pub fn has_value(&self) -> bool {
+        self.value
+            .as_ref()
+            .is_some_and(|v| !matches!(v, Object::Null))
+    }
 }
 
 struct ObjStm {
@@ -324,10 +337,7 @@ impl<S: Source> Reader<S> {
                 ));
             }
             let section = self.read_section(off)?;
-            next = section
-                .trailer
-                .get_int("Prev")
-                .and_then(|p| u64::try_from(p).ok());
+            next = previous_section(&section.trailer)?;
             sections.push(section);
         }
         // Effective entries: newest section wins.
@@ -590,9 +600,37 @@ impl<S: Source> Reader<S> {
         })
     }
 
-    /// Offset after the `%%EOF` (and one end-of-line) that follows `from`.
+    /// Offset after the `%%EOF` (and one end-of-line) that follows `from`, the end of a
+    /// section's trailer or stream. A section ends with `startxref N` and `%%EOF`; writers
+    /// that leave the marker out (qpdf reads such files without a warning) end it after the
+    /// number, not at the next revision's marker.
     fn find_eof(&self, from: u64) -> Result<u64, PdfError> {
         let window = read_range(&self.src, from, 4096)?;
+        let ws = |at: usize| {
+            window[at..]
+                .iter()
+                .position(|b| !super::object::is_whitespace(*b))
+                .map_or(window.len(), |n| at + n)
+        };
+        let at = ws(0);
+        if window[at..].starts_with(b"startxref") {
+            let digits = ws(at + 9);
+            let number_end = window[digits..]
+                .iter()
+                .position(|b| !b.is_ascii_digit())
+                .map_or(window.len(), |n| digits + n);
+            let marker = ws(number_end);
+            if number_end > digits && !window[marker..].starts_with(b"%%EOF") {
+                let mut end = number_end;
+                if window.get(end) == Some(&b'\r') {
+                    end += 1;
+                }
+                if window.get(end) == Some(&b'\n') {
+                    end += 1;
+                }
+                return Ok(from + end as u64);
+            }
+        }
         match find(&window, b"%%EOF") {
             Some(i) => {
                 let mut end = i + 5;
@@ -1116,30 +1154,80 @@ impl<S: Source> Reader<S> {
 
     /// Terminal form fields (walk of /Fields and /Kids with loop guard).
     pub fn fields(&self) -> Result<Vec<Field>, PdfError> {
-        let Some((_, form)) = self.acroform()? else {
-            return Ok(Vec::new());
+        Ok(self.form_fields()?.0)
+    }
+
+    /// Terminal form fields, and the number of every object the walk read to find them: the
+    /// catalog, the AcroForm, the /Fields and /Kids arrays, field and widget dictionaries, and
+    /// the object streams holding any of them. An earlier revision whose next revision
+    /// rewrote or freed none of these (and kept the catalog) has the same fields.
+    pub fn form_fields(&self) -> Result<(Vec<Field>, HashSet<u32>), PdfError> {
+        let mut read = HashSet::new();
+        let fields = self.walk_fields(&mut read)?;
+        Ok((fields, read))
+    }
+
+    /// Follows references like [`Reader::resolve`], noting each object read in `read`.
+    fn resolve_noting(&self, obj: &Object, read: &mut HashSet<u32>) -> Result<Object, PdfError> {
+        let mut cur = obj.clone();
+        for _ in 0..MAX_RESOLVE_DEPTH {
+            match cur {
+                Object::Reference(id) => {
+                    read.insert(id.num);
+                    if let Some(XrefEntry::Compressed { stream, .. }) = self.xref_entry(id.num) {
+                        read.insert(stream);
+                    }
+                    cur = self.get(id)?;
+                }
+                other => return Ok(other),
+            }
+        }
+        Err(PdfError::Limit("references nested too deeply"))
+    }
+
+    fn walk_fields(&self, read: &mut HashSet<u32>) -> Result<Vec<Field>, PdfError> {
+        if let Some(root) = self.trailer.get("Root") {
+            self.resolve_noting(root, read)?;
+        }
+        let (_, catalog) = self.catalog()?;
+        let form = match catalog.get("AcroForm") {
+            None => return Ok(Vec::new()),
+            Some(f) => match self.resolve_noting(f, read)? {
+                Object::Dictionary(d) => d,
+                Object::Null => return Ok(Vec::new()),
+                _ => return Err(PdfError::Corrupt("/AcroForm is not a dictionary")),
+            },
         };
         let roots = match form.get("Fields") {
-            Some(f) => self.resolve(f)?,
+            Some(f) => self.resolve_noting(f, read)?,
             None => return Ok(Vec::new()),
         };
         let roots = roots.as_array().cloned().unwrap_or_default();
         let mut out = Vec::new();
         let mut seen = HashSet::new();
-        let mut stack: Vec<(ObjectId, String, Option<Vec<u8>>)> = roots
+        // (node, parent's full name, inherited /FT, inherited /V)
+        type Pending = (ObjectId, String, Option<Vec<u8>>, Option<Object>);
+        let mut stack: Vec<Pending> = roots
             .iter()
             .rev()
             .filter_map(Object::as_reference)
-            .map(|r| (r, String::new(), None))
+            .map(|r| (r, String::new(), None, None))
             .collect();
-        while let Some((id, parent_name, parent_ft)) = stack.pop() {
+        let dict_at = |id: ObjectId, read: &mut HashSet<u32>| -> Option<Dictionary> {
+            match self.resolve_noting(&Object::Reference(id), read).ok()? {
+                Object::Dictionary(d) => Some(d),
+                Object::Stream(s) => Some(s.dict),
+                _ => None,
+            }
+        };
+        while let Some((id, parent_name, parent_ft, parent_value)) = stack.pop() {
             if !seen.insert(id) {
                 continue;
             }
             if seen.len() > self.limits.max_tree_nodes {
                 return Err(PdfError::Limit("field tree too large"));
             }
-            let Ok(d) = self.resolve_dict(&Object::Reference(id)) else {
+            let Some(d) = dict_at(id, read) else {
                 continue;
             };
             let partial = d
@@ -1152,9 +1240,10 @@ impl<S: Source> Reader<S> {
                 (None, _) => parent_name.clone(),
             };
             let ft = d.get_name("FT").map(<[u8]>::to_vec).or(parent_ft);
+            let value = d.get("V").cloned().or(parent_value);
             let kids: Vec<ObjectId> = match d.get("Kids") {
                 Some(k) => self
-                    .resolve(k)?
+                    .resolve_noting(k, read)?
                     .as_array()
                     .map(|a| a.iter().filter_map(Object::as_reference).collect())
                     .unwrap_or_default(),
@@ -1163,10 +1252,8 @@ impl<S: Source> Reader<S> {
             // Kids with /T are sub-fields; kids without are the field's widgets.
             let mut sub_fields = Vec::new();
             for k in &kids {
-                if let Ok(kd) = self.resolve_dict(&Object::Reference(*k)) {
-                    if kd.contains("T") {
-                        sub_fields.push(*k);
-                    }
+                if dict_at(*k, read).is_some_and(|kd| kd.contains("T")) {
+                    sub_fields.push(*k);
                 }
             }
             if sub_fields.is_empty() {
@@ -1175,12 +1262,13 @@ impl<S: Source> Reader<S> {
                         id,
                         name,
                         field_type: ft,
+                        value,
                         dict: d,
                     });
                 }
             } else {
                 for k in sub_fields.into_iter().rev() {
-                    stack.push((k, name.clone(), ft.clone()));
+                    stack.push((k, name.clone(), ft.clone(), value.clone()));
                 }
             }
         }
@@ -1220,6 +1308,21 @@ impl<S: Source> Reader<S> {
             pos += n as u64;
         }
         Ok(())
+    }
+}
+
+/// The offset of the section before the one whose trailer is `trailer`. `/Prev 0` means none:
+/// some writers put it in a file's first section, and qpdf reads it so (offset 0 holds the
+/// header, never a cross-reference section). Any other `/Prev` that is not an offset is a
+/// broken cross-reference.
+fn previous_section(trailer: &Dictionary) -> Result<Option<u64>, PdfError> {
+    match trailer.get("Prev") {
+        None => Ok(None),
+        Some(prev) => match prev.as_int().map(u64::try_from) {
+            Some(Ok(0)) => Ok(None),
+            Some(Ok(offset)) => Ok(Some(offset)),
+            _ => Err(PdfError::Corrupt("/Prev is not a file offset")),
+        },
     }
 }
 
@@ -1306,6 +1409,197 @@ pub(crate) mod tests_support {
             .as_bytes(),
         );
         out
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod quirks {
+    //! Cross-reference quirks of real writers, generated from [`simple_pdf`], and qpdf as the
+    //! judge of which of them a reader must take as they are.
+
+    use super::tests_support::simple_pdf;
+
+    /// `qpdf --check` on `pdf`: `Some(true)` when it opens the file without a warning; `None`
+    /// when qpdf is not installed (test skipped), unless VANTHU_REQUIRE_TOOLS=1 says it must be.
+    pub(crate) fn qpdf_clean(pdf: &[u8]) -> Option<bool> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("check.pdf");
+        std::fs::write(&path, pdf).unwrap();
+        let Ok(out) = std::process::Command::new("qpdf")
+            .arg("--check")
+            .arg(&path)
+            .output()
+        else {
+            assert!(
+                std::env::var("VANTHU_REQUIRE_TOOLS").as_deref() != Ok("1"),
+                "qpdf missing"
+            );
+            eprintln!("SKIPPED: qpdf not found");
+            return None;
+        };
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        Some(out.status.success() && !text.contains("WARNING"))
+    }
+
+    /// `pdf` with `from` replaced by `to` in its cross-reference section and trailer (`all`:
+    /// every occurrence there, else the first). Nothing before the section moves, so the
+    /// object offsets stay right.
+    fn replace_in(pdf: &[u8], from: &str, to: &str, all: bool) -> Vec<u8> {
+        let at = super::rfind(pdf, b"\nxref\n").unwrap();
+        let (head, mut tail) = (&pdf[..at], &pdf[at..]);
+        let mut out = head.to_vec();
+        let mut replaced = false;
+        while let Some(i) = super::find(tail, from.as_bytes()).filter(|_| all || !replaced) {
+            out.extend_from_slice(&tail[..i]);
+            out.extend_from_slice(to.as_bytes());
+            tail = &tail[i + from.len()..];
+            replaced = true;
+        }
+        assert!(replaced, "{from:?}");
+        out.extend_from_slice(tail);
+        out
+    }
+
+    fn replace(pdf: &[u8], from: &str, to: &str) -> Vec<u8> {
+        replace_in(pdf, from, to, false)
+    }
+
+    /// A one-page file whose only cross-reference section is a stream, with `trailer` keys
+    /// added to the stream dictionary.
+    pub(crate) fn xref_stream_pdf(trailer: &str) -> Vec<u8> {
+        let objs = [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            "<< /Length 7 >>\nstream\nBT ET q\nendstream",
+        ];
+        let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+        let mut rows = vec![0u8, 0, 0, 0, 0, 0xff, 0xff];
+        for (i, o) in objs.iter().enumerate() {
+            rows.push(1);
+            rows.extend_from_slice(&(out.len() as u32).to_be_bytes());
+            rows.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(format!("{} 0 obj\n{o}\nendobj\n", i + 1).as_bytes());
+        }
+        let xref = out.len();
+        rows.push(1);
+        rows.extend_from_slice(&(xref as u32).to_be_bytes());
+        rows.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(
+            format!(
+                "5 0 obj\n<< /Type /XRef /Size 6 /W [1 4 2] /Root 1 0 R{trailer} /Length {} >>\nstream\n",
+                rows.len()
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(&rows);
+        out.extend_from_slice(
+            format!("\nendstream\nendobj\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+        );
+        out
+    }
+
+    /// Files with cross-reference quirks that qpdf opens without a warning.
+    pub(crate) fn readable() -> Vec<(&'static str, Vec<u8>)> {
+        let pdf = simple_pdf();
+        let startxref = String::from_utf8_lossy(&pdf)
+            .rsplit("startxref\n")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        vec![
+            (
+                "/Prev 0 in the first trailer",
+                replace(&pdf, "/Root 1 0 R", "/Root 1 0 R /Prev 0"),
+            ),
+            (
+                "/Prev 0 in a cross-reference stream",
+                xref_stream_pdf(" /Prev 0"),
+            ),
+            ("no %%EOF", pdf[..pdf.len() - 6].to_vec()),
+            (
+                "entries ending CR LF",
+                replace(&pdf, " 00000 n \n", " 00000 n\r\n"),
+            ),
+            ("19-byte entries", replace_in(&pdf, " n \n", " n\n", true)),
+            (
+                "subsection from object 1",
+                replace(&pdf, "0 5\n0000000000 65535 f \n", "1 4\n"),
+            ),
+            (
+                "free head with generation 0",
+                replace(&pdf, "65535 f", "00000 f"),
+            ),
+            (
+                "spaces in a subsection header",
+                replace(&pdf, "0 5\n", "0  5  \n"),
+            ),
+            (
+                "startxref with leading zeros",
+                replace(
+                    &pdf,
+                    &format!("startxref\n{startxref}"),
+                    &format!("startxref\n000{startxref}"),
+                ),
+            ),
+            (
+                "trailer dictionary on the keyword's line",
+                replace(&pdf, "trailer\n<<", "trailer<<"),
+            ),
+            (
+                "NUL padding after %%EOF",
+                [pdf.as_slice(), &[0u8; 100]].concat(),
+            ),
+        ]
+    }
+
+    /// Files whose cross-reference qpdf calls damaged.
+    pub(crate) fn damaged() -> Vec<(&'static str, Vec<u8>)> {
+        let pdf = simple_pdf();
+        let at = super::rfind(&pdf, b"startxref\n").unwrap() + 10;
+        let off: usize = String::from_utf8_lossy(&pdf[at..])
+            .lines()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        vec![
+            (
+                "startxref one byte late",
+                [&pdf[..at], format!("{}\n%%EOF\n", off + 1).as_bytes()].concat(),
+            ),
+            (
+                "/Prev -1",
+                replace(&pdf, "/Root 1 0 R", "/Root 1 0 R /Prev -1"),
+            ),
+            (
+                "/Prev beyond the file",
+                replace(&pdf, "/Root 1 0 R", "/Root 1 0 R /Prev 999999"),
+            ),
+        ]
+    }
+
+    #[test]
+    fn quirks_qpdf_reads_are_read_normally_and_damage_stays_damage() {
+        for (quirk, pdf) in readable() {
+            let Some(clean) = qpdf_clean(&pdf) else {
+                return;
+            };
+            assert!(clean, "qpdf warns about {quirk}");
+            let r = super::Reader::new(pdf.as_slice()).unwrap();
+            assert!(!r.is_damaged(), "{quirk} read as damaged");
+            assert_eq!(r.pages().unwrap().len(), 1, "{quirk}");
+            assert_eq!(r.revisions().len(), 1, "{quirk}");
+        }
+        for (quirk, pdf) in damaged() {
+            assert_eq!(qpdf_clean(&pdf), Some(false), "qpdf reads {quirk}");
+            let r = super::Reader::new(pdf.as_slice()).unwrap();
+            assert!(r.is_damaged(), "{quirk} not flagged");
+        }
     }
 }
 

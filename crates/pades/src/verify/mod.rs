@@ -6,22 +6,27 @@
 pub mod diff;
 pub mod report;
 
+#[cfg(test)]
+mod legal_files;
+
+use std::collections::HashSet;
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use openssl::x509::X509;
 
-use crate::cms::{self, ParsedSignedData, MAX_CMS_LEN};
+use crate::algorithms::HashAlgorithm;
+use crate::cms::{self, ParsedSignedData, SignedContent, MAX_CMS_LEN};
 use crate::pdf::reader::read_range;
-use crate::pdf::{Dictionary, Object, PdfError, Reader, Source};
+use crate::pdf::{Dictionary, Object, ObjectId, PdfError, Reader, Source};
 use crate::revocation::{Collector, Source as RevocationSource};
 use crate::signer::DigestAlgorithm;
 use crate::trust::{self, PathStatus, RevocationStatus, TrustAnchors, Usage};
 use crate::tsa::{self, TimestampToken};
 
 pub use report::{
-    Coverage, DssSummary, Indication, ModificationLevel, PadesLevel, Report, RevocationSummary,
-    SignatureKind, SignatureReport, SubIndication, Verdict,
+    Coverage, DssSummary, Indication, ModificationLevel, Note, PadesLevel, Report,
+    RevocationSummary, SignatureKind, SignatureReport, SubIndication, Verdict,
 };
 
 /// Most signatures examined in one file.
@@ -181,10 +186,10 @@ struct Checked {
     parsed: Option<ParsedSignedData>,
     signer_cert: Option<X509>,
     intact: bool,
-    failure: Option<(Indication, SubIndication, String)>,
+    failure: Option<(Indication, SubIndication, Note)>,
     /// For document time-stamps: the token itself; for signatures: the signature time-stamp.
     token: Option<TimestampToken>,
-    problems: Vec<String>,
+    problems: Vec<Note>,
 }
 
 fn verify_reader<S: Source>(
@@ -206,32 +211,7 @@ fn verify_reader<S: Source>(
         certified_from: None,
     };
     let dss = read_dss(&reader);
-    let mut found = Vec::new();
-    for f in reader.fields()? {
-        if f.field_type.as_deref() != Some(b"Sig") {
-            continue;
-        }
-        let Some(v) = f.dict.get("V") else { continue };
-        // A signed field whose value cannot be read is a broken signature, not no signature.
-        let (mut sig, unreadable) = match reader.resolve_dict(v) {
-            Ok(sig) => (sig, false),
-            Err(_) => (Dictionary::new(), true),
-        };
-        let contents_digest = sig.remove("Contents").and_then(|c| {
-            c.as_string()
-                .map(|s| DigestAlgorithm::Sha256.digest(&s.bytes))
-        });
-        found.push(Found {
-            field: f.name,
-            field_dict: f.dict,
-            sig,
-            unreadable,
-            contents_digest,
-        });
-        if found.len() >= MAX_SIGNATURES {
-            break;
-        }
-    }
+    let found = signed_fields(&reader)?;
     let mut checked: Vec<Checked> = found
         .into_iter()
         .map(|f| check_integrity(&reader, &dss, f))
@@ -280,6 +260,110 @@ fn verify_reader<S: Source>(
         dss_summary,
         reader.revisions().len(),
     ))
+}
+
+/// Most earlier revisions opened to look for signature fields a later revision dropped.
+const MAX_FORM_REVISIONS: usize = MAX_SIGNATURES;
+
+/// Signature fields with a value, from the AcroForm of every revision, newest first: a later
+/// revision that drops the AcroForm, or a field from /Fields, must not make the signatures it
+/// held disappear from the report (the difference analysis judges the removal itself).
+fn signed_fields<S: Source>(reader: &Reader<S>) -> Result<Vec<Found>, VerifyError> {
+    let mut found = Vec::new();
+    let mut seen = HashSet::new();
+    let (fields, mut read) = reader.form_fields()?;
+    collect_signed(reader, fields, &mut seen, &mut found);
+
+    // Going back one revision at a time: revision k has the fields of revision k+1 unless
+    // k+1 rewrote or freed an object the form walk of k+1 read, or changed the catalog.
+    let revisions = reader.revisions();
+    let mut root = reader.trailer().get("Root").cloned();
+    let mut opened = 0;
+    for k in (0..revisions.len().saturating_sub(1)).rev() {
+        let next = &revisions[k + 1];
+        let this_root = revisions[k].trailer.get("Root").cloned();
+        let touched = next
+            .objects
+            .iter()
+            .map(|(n, _)| n)
+            .chain(&next.freed)
+            .any(|n| read.contains(n));
+        if !touched && this_root == root {
+            continue;
+        }
+        if opened >= MAX_FORM_REVISIONS || found.len() >= MAX_SIGNATURES {
+            break;
+        }
+        opened += 1;
+        let Ok(old) = Reader::new(Prefix {
+            src: reader.source(),
+            len: revisions[k].end,
+        }) else {
+            continue;
+        };
+        // A repaired revision says nothing reliable about which fields it had.
+        if old.is_damaged() {
+            continue;
+        }
+        let Ok((fields, old_read)) = old.form_fields() else {
+            continue;
+        };
+        collect_signed(&old, fields, &mut seen, &mut found);
+        read = old_read;
+        root = this_root;
+    }
+    Ok(found)
+}
+
+/// The signature a field holds: its value's object, or the field for a direct value.
+#[derive(PartialEq, Eq, Hash)]
+enum SignatureKey {
+    Value(ObjectId),
+    Field(ObjectId),
+}
+
+/// Adds the signature fields among `fields` (read with `r`) whose signature is not in
+/// `seen` yet.
+fn collect_signed<T: Source>(
+    r: &Reader<T>,
+    fields: Vec<crate::pdf::Field>,
+    seen: &mut HashSet<SignatureKey>,
+    found: &mut Vec<Found>,
+) {
+    for f in fields {
+        if f.field_type.as_deref() != Some(b"Sig") || found.len() >= MAX_SIGNATURES {
+            continue;
+        }
+        let Some(v) = f.value else { continue };
+        let key = match v.as_reference() {
+            Some(id) => SignatureKey::Value(id),
+            None => SignatureKey::Field(f.id),
+        };
+        if !seen.insert(key) {
+            continue;
+        }
+        // A signed field whose value cannot be read is a broken signature, not no signature.
+        let (mut sig, unreadable) = match r.resolve_dict(&v) {
+            Ok(sig) => (sig, false),
+            Err(_) => (Dictionary::new(), true),
+        };
+        // Resolved in the revision the field was found in, which may be all that still
+        // refers to it.
+        if let Some(range) = sig.get("ByteRange").and_then(|b| r.resolve(b).ok()) {
+            sig.set("ByteRange", range);
+        }
+        let contents_digest = sig.remove("Contents").and_then(|c| {
+            c.as_string()
+                .map(|s| DigestAlgorithm::Sha256.digest(&s.bytes))
+        });
+        found.push(Found {
+            field: f.name,
+            field_dict: f.dict,
+            sig,
+            unreadable,
+            contents_digest,
+        });
+    }
 }
 
 fn kind_of(sig: &Dictionary) -> SignatureKind {
@@ -356,8 +440,7 @@ fn field_lock<S: Source>(reader: &Reader<S>, found: &Found) -> Option<diff::Fiel
     })
 }
 
-fn fail(c: &mut Checked, indication: Indication, sub: SubIndication, why: impl Into<String>) {
-    let why = why.into();
+fn fail(c: &mut Checked, indication: Indication, sub: SubIndication, why: Note) {
     c.problems.push(why.clone());
     c.intact = false;
     if c.failure.is_none() {
@@ -387,7 +470,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            "the signature dictionary is damaged and cannot be read",
+            Note::new(
+                "the signature dictionary is damaged and cannot be read",
+                "từ điển chữ ký bị hỏng, không đọc được",
+            ),
         );
         return c;
     }
@@ -417,9 +503,15 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             .as_ref()
             .is_some_and(|r| r.len() == 4 && r[2].saturating_add(r[3]) > file_len as i64)
         {
-            "the signed byte range extends beyond the end of the file (truncated or damaged)"
+            Note::new(
+                "the signed byte range extends beyond the end of the file (truncated or damaged)",
+                "vùng dữ liệu được ký vượt quá cuối tệp (tệp bị cắt cụt hoặc bị hỏng)",
+            )
         } else {
-            "the /ByteRange is missing or malformed"
+            Note::new(
+                "the /ByteRange is missing or malformed",
+                "thiếu /ByteRange hoặc /ByteRange sai cấu trúc",
+            )
         };
         fail(
             &mut c,
@@ -440,7 +532,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            "the /Contents gap has an impossible size",
+            Note::new(
+                "the /Contents gap has an impossible size",
+                "khoảng trống /Contents có kích thước không thể có",
+            ),
         );
         return c;
     }
@@ -451,7 +546,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 &mut c,
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
-                "the /Contents gap cannot be read",
+                Note::new(
+                    "the /Contents gap cannot be read",
+                    "không đọc được khoảng trống /Contents",
+                ),
             );
             return c;
         }
@@ -463,7 +561,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 &mut c,
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
-                "the bytes outside the signed range are not exactly the /Contents hex string",
+                Note::new(
+                    "the bytes outside the signed range are not exactly the /Contents hex string",
+                    "phần nằm ngoài vùng được ký không đúng là chuỗi hex /Contents",
+                ),
             );
             return c;
         }
@@ -475,7 +576,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            "the unsigned gap does not hold this signature's /Contents",
+            Note::new(
+                "the unsigned gap does not hold this signature's /Contents",
+                "khoảng trống không được ký không chứa /Contents của chữ ký này",
+            ),
         );
         return c;
     }
@@ -486,17 +590,18 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 &mut c,
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
-                format!("the signature container is malformed: {e}"),
+                Note::new(
+                    format!("the signature container is malformed: {e}"),
+                    format!("khối dữ liệu chữ ký (CMS) sai cấu trúc: {e}"),
+                ),
             );
             return c;
         }
     };
-    let digest_for = |alg: DigestAlgorithm| -> Option<Vec<u8>> {
-        let mut h = alg.hasher().ok()?;
-        let mut sink = |chunk: &[u8]| h.update(chunk).map_err(std::io::Error::other);
-        reader.copy_range(0, b, &mut sink).ok()?;
-        reader.copy_range(gap_end, d, &mut sink).ok()?;
-        h.finish().ok().map(|d| d.to_vec())
+    let signed = SignedRanges {
+        reader,
+        ranges: [(0, b), (gap_end, d)],
+        digests: std::cell::RefCell::new(Vec::new()),
     };
 
     if c.kind == SignatureKind::DocumentTimestamp {
@@ -504,19 +609,47 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             Ok(token) => {
                 let imprint_ok = token
                     .digest
-                    .and_then(digest_for)
-                    .is_some_and(|dg| dg == token.imprint);
-                if !imprint_ok {
+                    .map(|alg| signed.digest(alg).is_some_and(|dg| dg == token.imprint));
+                if imprint_ok == Some(false) {
                     fail(
                         &mut c,
                         Indication::TotalFailed,
                         SubIndication::HashFailure,
-                        "the document time-stamp does not match the document",
+                        Note::new(
+                            "the document time-stamp does not match the document",
+                            "dấu thời gian tài liệu không khớp với tài liệu",
+                        ),
+                    );
+                } else if imprint_ok.is_none() || unverifiable_by_policy(&token.integrity) {
+                    // Nothing could be checked, so nothing is known to be intact; but this is
+                    // the policy speaking, not a mismatch.
+                    let alg = token.rejected_algorithm().unwrap_or_default();
+                    fail(
+                        &mut c,
+                        Indication::Indeterminate,
+                        SubIndication::CryptoConstraintsFailure,
+                        Note::new(
+                            format!(
+                                "the document time-stamp uses algorithm {alg}, which this \
+                                 verifier does not know, so it cannot be checked"
+                            ),
+                            format!(
+                                "dấu thời gian tài liệu dùng thuật toán {alg} mà chương trình \
+                                 kiểm tra không hỗ trợ, nên không kiểm tra được"
+                            ),
+                        ),
                     );
                 } else if !token.integrity.intact() {
-                    let why = token.integrity.problem.clone().unwrap_or_else(|| {
-                        "the time-stamp token's signature does not verify".into()
-                    });
+                    let why = match &token.integrity.problem {
+                        Some(p) => Note::new(
+                            p.clone(),
+                            format!("không kiểm tra được chữ ký của dấu thời gian ({p})"),
+                        ),
+                        None => Note::new(
+                            "the time-stamp token's signature does not verify",
+                            "chữ ký của dấu thời gian không đúng",
+                        ),
+                    };
                     fail(
                         &mut c,
                         Indication::TotalFailed,
@@ -534,7 +667,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 &mut c,
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
-                format!("the document time-stamp is malformed: {e}"),
+                Note::new(
+                    format!("the document time-stamp is malformed: {e}"),
+                    format!("dấu thời gian tài liệu sai cấu trúc: {e}"),
+                ),
             ),
         }
         c.parsed = Some(parsed);
@@ -546,22 +682,34 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            format!(
-                "a PDF signature holds exactly one signer, this one holds {}",
-                parsed.signer_count
+            Note::new(
+                format!(
+                    "a PDF signature holds exactly one signer, this one holds {}",
+                    parsed.signer_count
+                ),
+                format!(
+                    "chữ ký PDF chỉ có đúng một người ký, chữ ký này có {}",
+                    parsed.signer_count
+                ),
             ),
         );
         c.parsed = Some(parsed);
         return c;
     }
-    let Some(alg) = parsed.signer.digest else {
+    let Some(alg) = parsed.signer.digest.filter(|d| d.is_accepted()) else {
         fail(
             &mut c,
             Indication::Indeterminate,
             SubIndication::CryptoConstraintsFailure,
-            format!(
-                "digest algorithm {} is not accepted",
-                parsed.signer.digest_oid
+            Note::new(
+                format!(
+                    "digest algorithm {} is not accepted",
+                    parsed.signer.digest_oid
+                ),
+                format!(
+                    "thuật toán băm {} không được chấp nhận",
+                    parsed.signer.digest_oid
+                ),
             ),
         );
         c.parsed = Some(parsed);
@@ -578,59 +726,97 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
             &mut c,
             Indication::Indeterminate,
             SubIndication::NoSigningCertificateFound,
-            "the signer's certificate is not in the signature",
+            Note::new(
+                "the signer's certificate is not in the signature",
+                "chứng thư số của người ký không có trong chữ ký",
+            ),
         );
         c.parsed = Some(parsed);
         return c;
     };
     c.signer_cert = trust::parse_certificate(&cert_der);
-    let Some(document_digest) = digest_for(alg) else {
+    if signed.digest(alg).is_none() {
         fail(
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            "the signed bytes cannot be read",
+            Note::new(
+                "the signed bytes cannot be read",
+                "không đọc được phần dữ liệu được ký",
+            ),
         );
         c.parsed = Some(parsed);
         return c;
-    };
-    let check = cms::check_integrity(&parsed, &cert_der, &document_digest);
+    }
+    let check = cms::check_integrity(&parsed, &cert_der, &signed);
     let detached_data = parsed.econtent_type == cms::ID_DATA && parsed.econtent.is_none();
     if !check.content_type_ok || !detached_data {
         fail(
             &mut c,
             Indication::TotalFailed,
             SubIndication::FormatFailure,
-            "the signature does not sign detached data (content type mismatch)",
+            Note::new(
+                "the signature does not sign detached data (content type mismatch)",
+                "chữ ký không ký dữ liệu tách rời (kiểu nội dung không khớp)",
+            ),
         );
     } else if let Some(p) = &check.problem {
         fail(
             &mut c,
             Indication::Indeterminate,
             SubIndication::CryptoConstraintsFailure,
-            p.clone(),
+            Note::new(p.clone(), format!("không kiểm tra được chữ ký ({p})")),
         );
     } else if !check.message_digest_ok {
         fail(
             &mut c,
             Indication::TotalFailed,
             SubIndication::HashFailure,
-            "the document was changed inside the signed range (digest mismatch)",
+            Note::new(
+                "the document was changed inside the signed range (digest mismatch)",
+                "tài liệu đã bị thay đổi trong vùng được ký (giá trị băm không khớp)",
+            ),
         );
     } else if !check.signature_ok {
         fail(
             &mut c,
             Indication::TotalFailed,
             SubIndication::SigCryptoFailure,
-            "the signature value does not verify",
+            Note::new(
+                "the signature value does not verify",
+                "giá trị chữ ký không đúng",
+            ),
+        );
+    } else if let Some(alg) = &check.rejected_algorithm {
+        fail(
+            &mut c,
+            Indication::Indeterminate,
+            SubIndication::CryptoConstraintsFailure,
+            Note::new(
+                format!("the signature uses {alg}, which the validation policy does not accept"),
+                format!("chữ ký dùng {alg}, thuật toán không được chính sách kiểm tra chấp nhận"),
+            ),
         );
     } else if check.signing_certificate_ok == Some(false) {
         fail(
             &mut c,
             Indication::Indeterminate,
             SubIndication::NoSigningCertificateFound,
-            "signing-certificate attribute names another certificate",
+            Note::new(
+                "signing-certificate attribute names another certificate",
+                "thuộc tính signing-certificate chỉ tới một chứng thư số khác",
+            ),
         );
+    }
+    if c.intact && parsed.signer.signed_attrs_der.is_none() {
+        // Legal in ISO 32000 (adbe.pkcs7.detached), but PAdES needs signed attributes: the
+        // clerk should know the signature reaches no PAdES level, not that it is broken.
+        c.problems.push(Note::new(
+            "the signature has no signed attributes (ISO 32000 adbe.pkcs7.detached): it was \
+             verified directly over the document, but it is not a PAdES signature",
+            "chữ ký không có thuộc tính được ký (kiểu adbe.pkcs7.detached của ISO 32000): đã \
+             kiểm tra trực tiếp trên tài liệu, nhưng đây không phải chữ ký PAdES",
+        ));
     }
     if parsed
         .signer
@@ -638,8 +824,10 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         .contains(&cms::ID_SIGNING_TIME)
         && c.found.sig.name_is("SubFilter", "ETSI.CAdES.detached")
     {
-        c.problems
-            .push("signing-time is a signed attribute, which PAdES baseline forbids".into());
+        c.problems.push(Note::new(
+            "signing-time is a signed attribute, which PAdES baseline forbids",
+            "signing-time nằm trong các thuộc tính được ký, điều PAdES baseline không cho phép",
+        ));
     }
 
     // Signature time-stamp: its imprint is the digest of the signature value.
@@ -648,22 +836,31 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         helpers.extend(dss.certs.iter().cloned());
         match tsa::read_token(token_der, &helpers) {
             Ok(token) => {
-                let imprint_ok = token
+                // A token whose algorithms the policy rejects (SHA-1) or does not know is
+                // judged with its authority: it proves no time, and the signature it was meant
+                // to date stays intact.
+                let covers = token
                     .digest
-                    .is_some_and(|d| d.digest(&parsed.signer.signature) == token.imprint);
-                if !imprint_ok {
+                    .map(|d| d.digest(&parsed.signer.signature) == token.imprint);
+                if covers == Some(false) {
                     fail(
                         &mut c,
                         Indication::TotalFailed,
                         SubIndication::HashFailure,
-                        "the signature time-stamp does not cover this signature",
+                        Note::new(
+                            "the signature time-stamp does not cover this signature",
+                            "dấu thời gian không phải là dấu thời gian của chữ ký này",
+                        ),
                     );
-                } else if !token.integrity.intact() {
+                } else if !token.integrity.intact() && !unverifiable_by_policy(&token.integrity) {
                     fail(
                         &mut c,
                         Indication::TotalFailed,
                         SubIndication::SigCryptoFailure,
-                        "the signature time-stamp's own signature does not verify",
+                        Note::new(
+                            "the signature time-stamp's own signature does not verify",
+                            "chữ ký của chính dấu thời gian không đúng",
+                        ),
                     );
                 }
                 c.token = Some(token);
@@ -672,12 +869,67 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 &mut c,
                 Indication::TotalFailed,
                 SubIndication::FormatFailure,
-                format!("the signature time-stamp is malformed: {e}"),
+                Note::new(
+                    format!("the signature time-stamp is malformed: {e}"),
+                    format!("dấu thời gian của chữ ký sai cấu trúc: {e}"),
+                ),
             ),
         }
     }
     c.parsed = Some(parsed);
     c
+}
+
+/// Most bytes of signed content held in memory at once: only EdDSA signatures without signed
+/// attributes need the content itself rather than its digest.
+const MAX_HELD_CONTENT: u64 = 256 << 20;
+
+/// The two byte ranges a signature covers, hashed from the file piece by piece; each digest is
+/// computed once, however many checks ask for it.
+struct SignedRanges<'a, S: Source> {
+    reader: &'a Reader<S>,
+    ranges: [(u64, u64); 2],
+    digests: std::cell::RefCell<Vec<(HashAlgorithm, Option<Vec<u8>>)>>,
+}
+
+impl<S: Source> SignedContent for SignedRanges<'_, S> {
+    fn digest(&self, algorithm: HashAlgorithm) -> Option<Vec<u8>> {
+        if let Some((_, d)) = self.digests.borrow().iter().find(|(a, _)| *a == algorithm) {
+            return d.clone();
+        }
+        let compute = || {
+            let mut h = algorithm.hasher().ok()?;
+            let mut sink = |chunk: &[u8]| h.update(chunk).map_err(std::io::Error::other);
+            for (offset, len) in self.ranges {
+                self.reader.copy_range(offset, len, &mut sink).ok()?;
+            }
+            algorithm.finish(&mut h).ok()
+        };
+        let d = compute();
+        self.digests.borrow_mut().push((algorithm, d.clone()));
+        d
+    }
+
+    fn bytes(&self) -> Option<Vec<u8>> {
+        let total: u64 = self.ranges.iter().map(|(_, len)| len).sum();
+        if total > MAX_HELD_CONTENT {
+            return None;
+        }
+        let mut out = Vec::with_capacity(usize::try_from(total).ok()?);
+        let mut sink = |chunk: &[u8]| {
+            out.extend_from_slice(chunk);
+            Ok(())
+        };
+        for (offset, len) in self.ranges {
+            self.reader.copy_range(offset, len, &mut sink).ok()?;
+        }
+        Some(out)
+    }
+}
+
+/// The check stopped at an algorithm the verifier does not know: no verdict on the data.
+fn unverifiable_by_policy(check: &cms::IntegrityCheck) -> bool {
+    check.problem.is_some() && check.rejected_algorithm.is_some()
 }
 
 /// The hex digits between `<` and `>`, decoded; `None` when the gap holds anything else.
@@ -694,11 +946,23 @@ fn decode_gap(gap: &[u8]) -> Option<Vec<u8>> {
     hex::decode(&digits).ok()
 }
 
+/// Most white space (NUL included) after a revision's `%%EOF` that a signature may cover and
+/// still cover exactly that revision.
+const MAX_REVISION_PADDING: u64 = 1024;
+
 fn coverage_of<S: Source>(reader: &Reader<S>, end: u64) -> Coverage {
     if end == reader.len() {
         return Coverage::EntireFile;
     }
-    // A revision ends after %%EOF and its end-of-line; signers may leave the EOL out.
+    let blank = |from: u64, len: u64| {
+        read_range(reader.source(), from, len as usize)
+            .map(|b| {
+                b.len() as u64 == len && b.iter().all(|c| crate::pdf::object::is_whitespace(*c))
+            })
+            .unwrap_or(false)
+    };
+    // A revision ends after %%EOF and its end-of-line; signers may leave the EOL out, or sign
+    // white space after it (padding qpdf reads without a warning), which changes nothing.
     let on_boundary = reader.revisions().iter().any(|r| {
         r.end == end
             || (r.end > end
@@ -706,6 +970,7 @@ fn coverage_of<S: Source>(reader: &Reader<S>, end: u64) -> Coverage {
                 && read_range(reader.source(), end, (r.end - end) as usize)
                     .map(|b| b.iter().all(|c| *c == b'\r' || *c == b'\n'))
                     .unwrap_or(false))
+            || (end > r.end && end - r.end <= MAX_REVISION_PADDING && blank(r.end, end - r.end))
     });
     if on_boundary {
         Coverage::EntireRevision
@@ -723,15 +988,38 @@ fn tsa_trust(
     ocsps: &[Vec<u8>],
     options: &VerifyOptions,
 ) -> TsaTrust {
+    if let Some(alg) = token.rejected_algorithm() {
+        return TsaTrust {
+            problems: vec![Note::new(
+                format!(
+                    "the time-stamp uses {alg}, which the validation policy does not accept, \
+                     so it proves no time"
+                ),
+                format!(
+                    "dấu thời gian dùng {alg}, thuật toán không được chính sách kiểm tra chấp \
+                     nhận, nên không chứng minh được thời điểm"
+                ),
+            )],
+            chain: vec![],
+            revocation: RevocationSummary::NotChecked,
+            algorithm_rejected: true,
+            no_chain: false,
+        };
+    }
     let Some(cert) = token
         .tsa_certificate
         .as_deref()
         .and_then(trust::parse_certificate)
     else {
         return TsaTrust {
-            problems: vec!["the time-stamp authority's certificate is missing".into()],
+            problems: vec![Note::new(
+                "the time-stamp authority's certificate is missing",
+                "thiếu chứng thư số của đơn vị cấp dấu thời gian",
+            )],
             chain: vec![],
             revocation: RevocationSummary::NotChecked,
+            algorithm_rejected: false,
+            no_chain: true,
         };
     };
     let helpers: Vec<X509> = token
@@ -743,13 +1031,14 @@ fn tsa_trust(
     let path = trust::validate_path(&options.anchors, &cert, &helpers, token.gen_time);
     let mut problems = Vec::new();
     if path.status != PathStatus::Valid {
-        problems.push(format!(
-            "time-stamp authority not trusted: {}",
-            path_text(&path.status)
+        let why = path_text(&path.status);
+        problems.push(Note::new(
+            format!("time-stamp authority not trusted: {}", why.en),
+            format!("đơn vị cấp dấu thời gian không tin cậy được: {}", why.vi),
         ));
     }
     if let Err(e) = trust::check_usage(&cert, Usage::TimeStamping) {
-        problems.push(e);
+        problems.push(usage_note(Usage::TimeStamping, e));
     }
     let revs = trust::check_revocation(&path.chain, &options.anchors, crls, ocsps, token.gen_time);
     let revocation = if path.status != PathStatus::Valid {
@@ -758,7 +1047,10 @@ fn tsa_trust(
         .iter()
         .any(|r| matches!(r.status, RevocationStatus::Revoked { .. }))
     {
-        problems.push("the time-stamp authority's certificate is revoked".into());
+        problems.push(Note::new(
+            "the time-stamp authority's certificate is revoked",
+            "chứng thư số của đơn vị cấp dấu thời gian đã bị thu hồi",
+        ));
         RevocationSummary::Revoked
     } else if revs.iter().any(|r| r.status == RevocationStatus::Unknown) {
         RevocationSummary::Unknown
@@ -767,29 +1059,73 @@ fn tsa_trust(
     };
     TsaTrust {
         problems,
+        no_chain: matches!(path.status, PathStatus::NoChain(_)),
         chain: path.chain,
         revocation,
+        algorithm_rejected: false,
     }
 }
 
 /// What was found about a time-stamp authority.
 struct TsaTrust {
     /// Why it is not trusted; empty when trusted.
-    problems: Vec<String>,
+    problems: Vec<Note>,
     /// Its certification path (leaf first).
     chain: Vec<X509>,
     /// Revocation status of that path.
     revocation: RevocationSummary,
+    /// The token's algorithms fall outside the validation policy (the first problem says
+    /// which): INDETERMINATE / CRYPTO_CONSTRAINTS_FAILURE rather than a path failure.
+    algorithm_rejected: bool,
+    /// No path to a trust anchor was found (NO_CERTIFICATE_CHAIN_FOUND).
+    no_chain: bool,
 }
 
-fn path_text(s: &PathStatus) -> String {
-    match s {
-        PathStatus::Valid => "valid".into(),
-        PathStatus::NoChain(t) => format!("no path to a trust anchor ({t})"),
-        PathStatus::Expired(t) => format!("certificate expired ({t})"),
-        PathStatus::NotYetValid(t) => format!("certificate not yet valid ({t})"),
-        PathStatus::Invalid(t) => format!("certificate path invalid ({t})"),
+impl TsaTrust {
+    /// The sub-indication of the first problem: an algorithm outside the policy, no path to
+    /// an anchor (a self-signed or unknown authority), or another path or usage failure.
+    fn sub_indication(&self) -> SubIndication {
+        if self.algorithm_rejected {
+            SubIndication::CryptoConstraintsFailure
+        } else if self.no_chain {
+            SubIndication::NoCertificateChainFound
+        } else {
+            SubIndication::CertificateChainGeneralFailure
+        }
     }
+}
+
+fn path_text(s: &PathStatus) -> Note {
+    match s {
+        PathStatus::Valid => Note::new("valid", "hợp lệ"),
+        PathStatus::NoChain(t) => Note::new(
+            format!("no path to a trust anchor ({t})"),
+            format!("không có đường dẫn tới chứng thư gốc tin cậy ({t})"),
+        ),
+        PathStatus::Expired(t) => Note::new(
+            format!("certificate expired ({t})"),
+            format!("chứng thư số đã hết hạn ({t})"),
+        ),
+        PathStatus::NotYetValid(t) => Note::new(
+            format!("certificate not yet valid ({t})"),
+            format!("chứng thư số chưa có hiệu lực ({t})"),
+        ),
+        PathStatus::Invalid(t) => Note::new(
+            format!("certificate path invalid ({t})"),
+            format!("đường dẫn chứng thư không hợp lệ ({t})"),
+        ),
+    }
+}
+
+/// A key-usage failure from [`trust::check_usage`] (worded in English there) for the report.
+fn usage_note(usage: Usage, en: String) -> Note {
+    let vi = match usage {
+        Usage::DocumentSigning => "mục đích sử dụng khóa của chứng thư số không cho phép ký",
+        Usage::TimeStamping => {
+            "chứng thư số của đơn vị cấp dấu thời gian thiếu mục đích sử dụng timeStamping"
+        }
+    };
+    Note::new(en, vi)
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -882,10 +1218,11 @@ fn judge<S: Source>(
     // pyHanko, rather than silently falling back to B-B.
     let mut timestamp_untrusted = false;
     if let Some(token) = c.token.as_ref().filter(|_| c.intact) {
-        timestamp_time = Some(rfc3339(token.gen_time));
         let t = tsa_trust(token, &helpers_der, &crls, &ocsps, options);
         tsa_chain = t.chain.clone();
         if t.problems.is_empty() {
+            // Only a trusted authority's time is reported as the signature's time.
+            timestamp_time = Some(rfc3339(token.gen_time));
             own_poe = Some(token.gen_time);
         } else {
             problems.extend(t.problems.iter().cloned());
@@ -893,7 +1230,7 @@ fn judge<S: Source>(
                 timestamp_untrusted = true;
                 failure.get_or_insert((
                     Indication::Indeterminate,
-                    SubIndication::CertificateChainGeneralFailure,
+                    t.sub_indication(),
                     t.problems[0].clone(),
                 ));
             }
@@ -928,7 +1265,7 @@ fn judge<S: Source>(
                 if let Some(p) = tsa.problems.first() {
                     failure.get_or_insert((
                         Indication::Indeterminate,
-                        SubIndication::NoCertificateChainFound,
+                        tsa.sub_indication(),
                         p.clone(),
                     ));
                 }
@@ -971,7 +1308,10 @@ fn judge<S: Source>(
                     {
                         trusted = false;
                         revocation = RevocationSummary::Revoked;
-                        let why = format!("certificate of {} is revoked", r.subject);
+                        let why = Note::new(
+                            format!("certificate of {} is revoked", r.subject),
+                            format!("chứng thư số của {} đã bị thu hồi", r.subject),
+                        );
                         problems.push(why.clone());
                         let sub = if proven.is_some() {
                             SubIndication::Revoked
@@ -986,13 +1326,16 @@ fn judge<S: Source>(
                         failure.get_or_insert((ind, sub, why));
                     } else if revs.iter().any(|r| r.status == RevocationStatus::Unknown) {
                         revocation = RevocationSummary::Unknown;
-                        problems.push(
-                            "no revocation data for part of the chain (checked soft-fail)".into(),
-                        );
+                        problems.push(Note::new(
+                            "no revocation data for part of the chain (checked soft-fail)",
+                            "không có dữ liệu thu hồi cho một phần chuỗi chứng thư \
+                             (kiểm tra theo chế độ soft-fail: không ảnh hưởng kết luận)",
+                        ));
                     } else {
                         revocation = RevocationSummary::Good;
                     }
                     if let Err(e) = trust::check_usage(cert, Usage::DocumentSigning) {
+                        let e = usage_note(Usage::DocumentSigning, e);
                         trusted = false;
                         problems.push(e.clone());
                         failure.get_or_insert((
@@ -1077,10 +1420,16 @@ fn judge<S: Source>(
         modification != ModificationLevel::Other && level_value(modification) <= allowed;
     if !docmdp_ok && c.intact {
         let why = match permission {
-            Some(p) if modification != ModificationLevel::Other => {
-                format!("changes after signing exceed the certification's permission (P={p})")
-            }
-            _ => "the document was changed after signing in ways no rule allows".to_string(),
+            Some(p) if modification != ModificationLevel::Other => Note::new(
+                format!("changes after signing exceed the certification's permission (P={p})"),
+                format!(
+                    "các thay đổi sau khi ký vượt quá quyền mà chữ ký chứng nhận cho phép (P={p})"
+                ),
+            ),
+            _ => Note::new(
+                "the document was changed after signing in ways no rule allows",
+                "tài liệu đã bị thay đổi sau khi ký theo cách không quy tắc nào cho phép",
+            ),
         };
         problems.push(why.clone());
         failure.get_or_insert((
@@ -1133,6 +1482,7 @@ fn judge<S: Source>(
             dedup.push(p);
         }
     }
+    let (problems, problems_vi) = dedup.into_iter().map(|n| (n.en, n.vi)).unzip();
     SignatureReport {
         field: c.found.field.clone(),
         kind: c.kind,
@@ -1170,7 +1520,8 @@ fn judge<S: Source>(
         indication,
         sub_indication,
         status,
-        problems: dedup,
+        problems,
+        problems_vi,
     }
 }
 

@@ -1,7 +1,30 @@
 //! The verification report: per-signature facts, ETSI EN 319 102-1 indications, the file
 //! verdict, and short summaries in Vietnamese and English.
 
+use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
+
+/// Offset of the times in the summaries: Indochina Time, the clerk's clock (UTC+07:00).
+const SUMMARY_OFFSET_SECONDS: i32 = 7 * 3600;
+
+/// A finding about a signature, worded for the clerk in both report languages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// English wording.
+    pub en: String,
+    /// Vietnamese wording.
+    pub vi: String,
+}
+
+impl Note {
+    /// A note from its English and Vietnamese wording.
+    pub fn new(en: impl Into<String>, vi: impl Into<String>) -> Self {
+        Self {
+            en: en.into(),
+            vi: vi.into(),
+        }
+    }
+}
 
 /// The file's verdict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -291,7 +314,8 @@ pub struct SignatureReport {
     pub level: Option<PadesLevel>,
     /// Claimed signing time (/M), RFC 3339.
     pub signing_time: Option<String>,
-    /// Time from a valid signature time-stamp (the document time-stamp's own time for those).
+    /// Time from a signature time-stamp whose authority is trusted (the document time-stamp's
+    /// own time for those).
     pub timestamp_time: Option<String>,
     /// The time at which certificates were judged.
     pub validation_time: String,
@@ -309,8 +333,10 @@ pub struct SignatureReport {
     pub sub_indication: Option<SubIndication>,
     /// This signature's own status on the verdict scale.
     pub status: Verdict,
-    /// Human-readable problems found, for the clerk.
+    /// Human-readable problems found, for the clerk, in English.
     pub problems: Vec<String>,
+    /// The same problems in Vietnamese, in the same order.
+    pub problems_vi: Vec<String>,
 }
 
 /// Counts of the document security store's content.
@@ -371,8 +397,9 @@ impl Report {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into())
     }
 
-    /// The short summary in one language; `problems` are worded in English only, so only the
-    /// English text quotes the first one.
+    /// The short summary in one language. Each signature's first problem is quoted in the
+    /// language of the summary, so both summaries carry the same warnings; times are shown
+    /// in +07:00.
     fn text(&self, w: &Wording) -> String {
         let mut s = format!("{}: {}.", w.conclusion, (w.verdict)(self.verdict));
         if self.signatures.is_empty() {
@@ -409,17 +436,15 @@ impl Report {
                 .as_deref()
                 .or(sig.signing_time.as_deref())
             {
-                s.push_str(&format!(", {} {t}", w.time));
+                s.push_str(&format!(", {} {}", w.time, summary_time(t)));
             }
             s.push_str(&format!(" — {}.", (w.verdict)(sig.status)));
             if !sig.visible_changes.is_empty() {
                 let list: Vec<String> = sig.visible_changes.iter().map(w.shown).collect();
                 s.push_str(&format!(" {}: {}.", w.shown_warning, list.join("; ")));
             }
-            if w.quotes_problems {
-                if let Some(p) = sig.problems.first() {
-                    s.push_str(&format!(" {p}."));
-                }
+            if let Some(p) = (w.problems)(sig).first() {
+                s.push_str(&format!(" {p}."));
             }
         }
         s
@@ -443,7 +468,8 @@ struct Wording {
     /// None, LTA updates, form filling, annotations, other.
     changes: [&'static str; 5],
     time: &'static str,
-    quotes_problems: bool,
+    /// The signature's problems worded in this language.
+    problems: fn(&SignatureReport) -> &[String],
     /// Leads the list of allowed changes that alter what the page shows.
     shown_warning: &'static str,
     shown: fn(&ShownChange) -> String,
@@ -470,7 +496,7 @@ const ENGLISH: Wording = Wording {
         "CONTENT CHANGED after signing",
     ],
     time: "time",
-    quotes_problems: true,
+    problems: |s| &s.problems,
     shown_warning: "Warning: the page now shows what the signer did not sign",
     shown: ShownChange::english,
 };
@@ -496,10 +522,25 @@ const VIETNAMESE: Wording = Wording {
         "NỘI DUNG ĐÃ BỊ THAY ĐỔI sau khi ký",
     ],
     time: "thời điểm",
-    quotes_problems: false,
+    problems: |s| &s.problems_vi,
     shown_warning: "Cảnh báo: trang hiện hiển thị nội dung mà người ký không ký",
     shown: ShownChange::vietnamese,
 };
+
+/// An RFC 3339 time as shown in the summaries: in +07:00, whatever offset it was recorded in
+/// (time-stamps are UTC, /M carries the signer's offset). Text that is not RFC 3339 is shown
+/// as it is.
+fn summary_time(t: &str) -> String {
+    match (
+        DateTime::parse_from_rfc3339(t),
+        FixedOffset::east_opt(SUMMARY_OFFSET_SECONDS),
+    ) {
+        (Ok(time), Some(offset)) => time
+            .with_timezone(&offset)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        _ => t.to_string(),
+    }
+}
 
 /// The worst signature status wins; no signatures means unsigned.
 fn file_verdict(signatures: &[SignatureReport]) -> Verdict {
@@ -541,6 +582,7 @@ mod tests {
             sub_indication: None,
             status,
             problems: vec![],
+            problems_vi: vec![],
         }
     }
 
