@@ -373,6 +373,11 @@ fn the_walk_from_receipt_to_completion() {
         (200, Some("05")),
         "{noted}"
     );
+    // Due by the deadline, and on the lead's own list; not on the leader's.
+    let due = format!("due_by={}", deadline());
+    assert!(ids(&list(&server, &clerk, &due)).contains(&id));
+    assert!(ids(&list(&server, &specialist, "assigned_to=me")).contains(&id));
+    assert!(!ids(&list(&server, &leader, "assigned_to=me")).contains(&id));
     let (status, done) = step(
         &server,
         &specialist,
@@ -386,6 +391,7 @@ fn the_walk_from_receipt_to_completion() {
         "{done}"
     );
     assert_eq!(done["interchange_status"], "06");
+    assert!(!ids(&list(&server, &clerk, &due)).contains(&id));
 
     let full = detail(&server, &clerk, id);
     assert_eq!(full["arrival_number"], next);

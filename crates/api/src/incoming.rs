@@ -451,9 +451,16 @@ pub struct IncomingQuery {
     /// (`dao tao` finds `đào tạo`). At most 200 characters.
     #[param(max_length = 200, example = "dao tao")]
     pub q: Option<String>,
+    /// Only documents still being handled whose deadline is on or before this day: the
+    /// due-soon list (yesterday gives the overdue list).
+    pub due_by: Option<NaiveDate>,
+    /// `me`: only documents handed to the caller or to the unit they act for.
+    #[param(pattern = "^me$", example = "me")]
+    pub assigned_to: Option<String>,
 }
 
-fn parse_filter(query: &str) -> Result<IncomingFilter, ApiError> {
+/// Reads the list's filters; `me` are the assignees the caller is or acts for.
+fn parse_filter(query: &str, me: &[Assignee]) -> Result<IncomingFilter, ApiError> {
     let params = web::Query::<HashMap<String, String>>::from_query(query)
         .map_err(|e| ApiError::InvalidQuery {
             field: "query".into(),
@@ -497,11 +504,32 @@ fn parse_filter(query: &str) -> Result<IncomingFilter, ApiError> {
             detail: format!("search for at most {MAX_SEARCH_CHARS} characters"),
         });
     }
+    let due_by = params
+        .get("due_by")
+        .map(|d| {
+            NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| ApiError::InvalidQuery {
+                field: "due_by".into(),
+                detail: format!("'{d}' is not a date like 2026-12-31"),
+            })
+        })
+        .transpose()?;
+    let assigned_to = match params.get("assigned_to").map(String::as_str) {
+        None => None,
+        Some("me") => Some(me.to_vec()),
+        Some(other) => {
+            return Err(ApiError::InvalidQuery {
+                field: "assigned_to".into(),
+                detail: format!("'{other}' is not understood; use assigned_to=me"),
+            })
+        }
+    };
     Ok(IncomingFilter {
         state,
         urgency,
         year,
         search,
+        due_by,
+        assigned_to,
     })
 }
 
@@ -661,6 +689,7 @@ pub async fn receive(
 
 /// The incoming documents the caller may see (their unit's, their subtree's for auditors,
 /// and those handed to them or their unit), most urgent first, then newest first.
+/// `due_by` and `assigned_to=me` give the due-soon, overdue and personal lists.
 #[utoipa::path(
     get,
     path = "/api/v1/incoming",
@@ -679,9 +708,9 @@ pub async fn list(
     auth: Authenticated,
     page: Pagination,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = parse_filter(req.query_string())?;
-    let scope = auth.actor.visible_scope();
     let handed_to = auth.actor.assignee_identities();
+    let filter = parse_filter(req.query_string(), &handed_to)?;
+    let scope = auth.actor.visible_scope();
     let paged =
         web::block(move || state.db.list_incoming(&scope, &handed_to, &filter, page.0)).await??;
     Ok(HttpResponse::Ok().json(Page::from_paged(paged, IncomingView::from)))
@@ -960,7 +989,7 @@ mod tests {
     use super::*;
 
     fn field_of(query: &str) -> String {
-        match parse_filter(query).unwrap_err() {
+        match parse_filter(query, &[]).unwrap_err() {
             ApiError::InvalidQuery { field, .. } => field,
             other => panic!("{other:?}"),
         }
@@ -968,13 +997,21 @@ mod tests {
 
     #[test]
     fn filters_are_checked_and_named() {
-        let f =
-            parse_filter("state=in_progress&urgency=hoa_toc&year=2026&q=dao%20tao&page=2").unwrap();
+        let me = [Assignee::User(UserId::new(3).unwrap())];
+        let f = parse_filter(
+            "state=in_progress&urgency=hoa_toc&year=2026&q=dao%20tao&page=2&due_by=2026-12-31&assigned_to=me",
+            &me,
+        )
+        .unwrap();
+        assert_eq!(f.due_by, NaiveDate::from_ymd_opt(2026, 12, 31));
+        assert_eq!(f.assigned_to.as_deref(), Some(&me[..]));
         assert_eq!(f.state, Some(IncomingState::InProgress));
         assert_eq!(f.urgency, Some(Urgency::HoaToc));
         assert_eq!(f.year, Some(2026));
         assert_eq!(f.search.as_deref(), Some("dao tao"));
-        assert_eq!(parse_filter("").unwrap(), IncomingFilter::default());
+        assert_eq!(parse_filter("", &me).unwrap(), IncomingFilter::default());
+        assert_eq!(field_of("due_by=31/12/2026"), "due_by");
+        assert_eq!(field_of("assigned_to=7"), "assigned_to");
         assert_eq!(field_of("state=open"), "state");
         assert_eq!(field_of("urgency=3"), "urgency");
         assert_eq!(field_of("year=26"), "year");

@@ -173,6 +173,12 @@ pub struct IncomingFilter {
     /// Words to find in the number/notation, summary or issuing body, with or without
     /// diacritics.
     pub search: Option<String>,
+    /// Only documents still being handled (assigned or in progress) whose lead's deadline
+    /// is on or before this day: the due-soon list, or with yesterday the overdue one.
+    pub due_by: Option<NaiveDate>,
+    /// Only documents handed to one of these (the person's own list); `None` does not
+    /// filter.
+    pub assigned_to: Option<Vec<Assignee>>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -465,6 +471,19 @@ fn check_assignee(
         }
     }
     Ok(())
+}
+
+/// The ids of the people and of the units among `assignees`, for `IN (...)` filters.
+fn split_assignees(assignees: &[Assignee]) -> (Vec<i64>, Vec<i64>) {
+    let mut users = Vec::new();
+    let mut units = Vec::new();
+    for a in assignees {
+        match a {
+            Assignee::User(id) => users.push(id.get()),
+            Assignee::Unit(id) => units.push(id.get()),
+        }
+    }
+    (users, units)
 }
 
 /// `LIKE` pattern finding `text` anywhere, with `\` escaping the pattern's own characters.
@@ -778,20 +797,8 @@ impl Database {
         filter: &IncomingFilter,
         page: PageRequest,
     ) -> Result<Paged<IncomingDocument>, StoreError> {
-        let user_ids: Vec<i64> = handed_to
-            .iter()
-            .filter_map(|a| match a {
-                Assignee::User(id) => Some(id.get()),
-                Assignee::Unit(_) => None,
-            })
-            .collect();
-        let unit_ids: Vec<i64> = handed_to
-            .iter()
-            .filter_map(|a| match a {
-                Assignee::Unit(id) => Some(id.get()),
-                Assignee::User(_) => None,
-            })
-            .collect();
+        let (user_ids, unit_ids) = split_assignees(handed_to);
+        let assigned_to = filter.assigned_to.as_deref().map(split_assignees);
         let search = filter
             .search
             .as_deref()
@@ -836,6 +843,28 @@ impl Database {
                         .like(pattern.clone())
                         .escape('\\'),
                 );
+            }
+            if let Some(due_by) = filter.due_by {
+                let due = incoming_assignees::table
+                    .filter(incoming_assignees::position.eq(0))
+                    // ISO dates compare as text in date order.
+                    .filter(incoming_assignees::deadline.le(format_date(due_by)))
+                    .select(incoming_assignees::document_id);
+                let open =
+                    [IncomingState::Assigned, IncomingState::InProgress].map(IncomingState::as_str);
+                query = query
+                    .filter(incoming_documents::id.eq_any(due))
+                    .filter(incoming_documents::state.eq_any(open));
+            }
+            if let Some((users, units)) = &assigned_to {
+                let mine = incoming_assignees::table
+                    .filter(
+                        incoming_assignees::user_id
+                            .eq_any(users.clone())
+                            .or(incoming_assignees::unit_id.eq_any(units.clone())),
+                    )
+                    .select(incoming_assignees::document_id);
+                query = query.filter(incoming_documents::id.eq_any(mine));
             }
             query
         };
@@ -1436,7 +1465,7 @@ mod tests {
                 state,
                 urgency,
                 year,
-                search: None,
+                ..IncomingFilter::default()
             }
         };
         assert_eq!(
@@ -1483,6 +1512,39 @@ mod tests {
             list(commune(), &clerk_ids, IncomingFilter::default()),
             [elsewhere.id]
         );
+
+        // Due-soon and per-person lists: only open documents, by the lead's deadline.
+        let due = |due_by: &str, assigned_to: Option<Vec<Assignee>>| IncomingFilter {
+            due_by: Some(day(due_by)),
+            assigned_to,
+            ..IncomingFilter::default()
+        };
+        assert_eq!(list(district(), &me, due("2026-12-15", None)), [plain.id]);
+        assert_eq!(list(district(), &me, due("2026-12-31", None)), [plain.id]);
+        assert!(list(district(), &me, due("2026-12-14", None)).is_empty());
+        let to_commune = Some(vec![Assignee::Unit(f.t.commune.id)]);
+        assert_eq!(
+            list(district(), &me, due("2026-12-15", to_commune.clone())),
+            [plain.id]
+        );
+        let to_clerk = Some(vec![Assignee::User(f.clerk.id)]);
+        assert!(list(district(), &me, due("2026-12-15", to_clerk.clone())).is_empty());
+        let mine = |assigned_to| IncomingFilter {
+            assigned_to,
+            ..IncomingFilter::default()
+        };
+        assert_eq!(list(district(), &me, mine(to_commune)), [plain.id]);
+        assert!(list(district(), &me, mine(to_clerk)).is_empty());
+        // A completed document is no longer due.
+        db.complete_incoming(
+            plain.id,
+            IncomingState::Assigned,
+            f.specialist.id,
+            None,
+            at(NOON),
+        )
+        .unwrap();
+        assert!(list(district(), &me, due("2026-12-31", None)).is_empty());
 
         let page = db
             .list_incoming(
