@@ -288,6 +288,7 @@ fn the_walk_from_receipt_to_completion() {
         (Some("khan"), Some(1), Some(true))
     );
     assert!(received.get("arrival_number").is_none(), "{received}");
+    assert_eq!(received["possible_duplicates"], json!([]));
 
     // The demo district has registered documents already: this one comes next.
     let next = last_arrival_number(&server, &clerk) + 1;
@@ -452,6 +453,15 @@ fn the_walk_from_receipt_to_completion() {
     // The commune sees none of it.
     let commune_clerk = server.demo_login("commune.clerk");
     assert!(!ids(&list(&server, &commune_clerk, "per_page=200")).contains(&id));
+
+    // The same document received again is kept, with a warning naming the first.
+    let again = receive(
+        &server,
+        &clerk,
+        &metadata("123/ubnd-vp", "Về việc triển khai đào tạo cán bộ"),
+        &pdfs().signed,
+    );
+    assert_eq!(again["possible_duplicates"], json!([id]));
     expect_problem(
         server.get(&format!("/api/v1/incoming/{id}"), &commune_clerk),
         404,

@@ -314,6 +314,18 @@ pub struct IncomingDetail {
     pub verification_report: serde_json::Value,
 }
 
+/// A document just received, with the warning Decree 30 asks for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceivedView {
+    /// The document.
+    #[serde(flatten)]
+    pub document: IncomingView,
+    /// Earlier documents of the unit with the same number/notation and issuing body
+    /// (ignoring case and diacritics): the same document received twice, most likely.
+    /// Kept all the same; the clerk decides.
+    pub possible_duplicates: Vec<i64>,
+}
+
 /// The `metadata` part of a receipt.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -595,7 +607,7 @@ fn is_multipart(req: &HttpRequest) -> bool {
     request_body(content = IncomingUpload, content_type = "multipart/form-data", description = "Part `metadata`: the JSON object IncomingMetadataBody; part `file`: the PDF (up to the upload limit)"),
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Received; Location names the document", body = IncomingView),
+        (status = 201, description = "Received; Location names the document", body = ReceivedView),
         (status = 400, description = "Malformed form or metadata JSON, or a part missing", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only clerks receive documents", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -672,10 +684,16 @@ pub async fn receive(
         verification: report.verdict.as_str().to_owned(),
         verification_report: serde_json::to_string(&report).map_err(ApiError::internal)?,
     };
-    let document = web::block(move || state.db.receive_incoming(&new)).await??;
+    let (document, duplicates) = web::block(move || -> Result<_, ApiError> {
+        let document = state.db.receive_incoming(&new)?;
+        let duplicates = state.db.incoming_duplicates(&document)?;
+        Ok((document, duplicates))
+    })
+    .await??;
     tracing::info!(
         id = %document.id,
         verification = %document.verification,
+        duplicates = duplicates.len(),
         by = %auth.user.id,
         "incoming document received"
     );
@@ -684,7 +702,10 @@ pub async fn receive(
             header::LOCATION,
             format!("/api/v1/incoming/{}", document.id),
         ))
-        .json(IncomingView::from(document)))
+        .json(ReceivedView {
+            document: document.into(),
+            possible_duplicates: duplicates.iter().map(|id| id.get()).collect(),
+        }))
 }
 
 /// The incoming documents the caller may see (their unit's, their subtree's for auditors,

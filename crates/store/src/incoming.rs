@@ -573,6 +573,35 @@ impl Database {
         })
     }
 
+    /// Other documents of `unit` with the same number/notation and issuing body as
+    /// `document` (compared without case and diacritics), oldest first: the duplicates the
+    /// clerk is warned of at receipt (Appendix VI).
+    pub fn incoming_duplicates(
+        &self,
+        document: &IncomingDocument,
+    ) -> Result<Vec<IncomingId>, StoreError> {
+        let m = &document.metadata;
+        // The number part is digits only, so it needs no LIKE escaping.
+        let same_number = format!("{}/%", m.number_notation.number());
+        let rows: Vec<(i64, String, String)> = incoming_documents::table
+            .filter(incoming_documents::unit_id.eq(document.unit_id.get()))
+            .filter(incoming_documents::id.ne(document.id.get()))
+            .filter(incoming_documents::number_notation.like(same_number))
+            .order(incoming_documents::id.asc())
+            .select((
+                incoming_documents::id,
+                incoming_documents::number_notation,
+                incoming_documents::issuing_body,
+            ))
+            .load(&mut *self.conn()?)?;
+        let notation = fold_for_search(m.number_notation.as_str());
+        let body = fold_for_search(m.issuing_body.as_str());
+        rows.into_iter()
+            .filter(|(_, n, b)| fold_for_search(n) == notation && fold_for_search(b) == body)
+            .map(|(id, _, _)| IncomingId::new(id).map_err(StoreError::corrupt))
+            .collect()
+    }
+
     /// The incoming document with this id.
     pub fn get_incoming(&self, id: IncomingId) -> Result<IncomingDocument, StoreError> {
         self.read(|conn| load_incoming(conn, id))
@@ -1123,6 +1152,44 @@ mod tests {
             db.get_incoming(IncomingId::new(999).unwrap()),
             Err(StoreError::NotFound { entity: ENTITY })
         ));
+        assert!(db.incoming_duplicates(&doc).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_same_number_notation_and_issuing_body_are_duplicates() {
+        let tdb = TestDatabase::create();
+        let f = fixture(&tdb);
+        let db = &f.db;
+        let commune_clerk = user(db, "commune.clerk", &f.t.commune, &[Role::Clerk]);
+        let m = |notation: &str, body: &str| metadata(notation, "Về việc", body, Urgency::Normal);
+        let first = receive_in(db, &f.t.district, &f.clerk, m("12/UBND-VP", "UBND tỉnh"), 1);
+        // Another number, another body, another unit: not duplicates.
+        receive_in(
+            db,
+            &f.t.district,
+            &f.clerk,
+            m("120/UBND-VP", "UBND tỉnh"),
+            2,
+        );
+        receive_in(
+            db,
+            &f.t.district,
+            &f.clerk,
+            m("12/UBND-VP", "UBND huyện"),
+            3,
+        );
+        receive_in(
+            db,
+            &f.t.commune,
+            &commune_clerk,
+            m("12/UBND-VP", "UBND tỉnh"),
+            4,
+        );
+        assert!(db.incoming_duplicates(&first).unwrap().is_empty());
+        // The same, typed in another case and without diacritics.
+        let again = receive_in(db, &f.t.district, &f.clerk, m("12/ubnd-vp", "ubnd tinh"), 5);
+        assert_eq!(db.incoming_duplicates(&again).unwrap(), [first.id]);
+        assert_eq!(db.incoming_duplicates(&first).unwrap(), [again.id]);
     }
 
     #[test]
