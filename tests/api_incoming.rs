@@ -475,6 +475,135 @@ fn the_walk_from_receipt_to_completion() {
 }
 
 #[test]
+fn a_department_forwards_to_its_specialist_who_completes() {
+    let env = TestEnv::new();
+    let server = start(&env);
+    let clerk = server.demo_login("district.clerk");
+    let leader = server.demo_login("district.leader");
+    let admin = server.demo_login("district.admin");
+    let department = unit_by_code(&server, &admin, DEPARTMENT)["id"]
+        .as_i64()
+        .unwrap();
+    for (username, role) in [("tckh.leader", "leader"), ("tckh.specialist", "specialist")] {
+        let (status, body) = status_json(server.post(
+            "/api/v1/users",
+            &admin,
+            &json!({ "username": username, "display_name": "Cán bộ Phòng TC-KH", "unit_id": department, "roles": [role], "password": "mat-khau-dai" }),
+        ));
+        assert_eq!(status, 201, "{body}");
+    }
+    let head = server.login("tckh.leader", "mat-khau-dai");
+    let specialist = server.login("tckh.specialist", "mat-khau-dai");
+    let specialist_id = user_id(&server, &specialist);
+
+    let id = receive(
+        &server,
+        &clerk,
+        &metadata("88/STC-NS", "Về việc dự toán"),
+        &pdfs().signed,
+    )["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(step(&server, &clerk, id, "register", &json!({})).0, 200);
+    let to_department = json!({
+        "lead": { "kind": "unit", "id": department },
+        "instruction": "Phòng Tài chính - Kế hoạch chủ trì",
+        "deadline": deadline(),
+    });
+    assert_eq!(step(&server, &leader, id, "assign", &to_department).0, 200);
+
+    // Forwarding is the lead's: the district leader may not.
+    let to_specialist =
+        json!({ "to": { "kind": "user", "id": specialist_id }, "note": "Giao đồng chí xử lý" });
+    expect_problem(
+        server.post(
+            &format!("/api/v1/incoming/{id}/forward"),
+            &leader,
+            &to_specialist,
+        ),
+        403,
+        "forbidden",
+    );
+    // Nor to someone outside the department.
+    let district_specialist = user_id(&server, &server.demo_login("district.specialist"));
+    let problem = expect_problem(
+        server.post(
+            &format!("/api/v1/incoming/{id}/forward"),
+            &head,
+            &json!({ "to": { "kind": "user", "id": district_specialist } }),
+        ),
+        422,
+        "validation_failed",
+    );
+    assert_eq!(problem["field"], "to");
+    let (status, forwarded) = step(&server, &head, id, "forward", &to_specialist);
+    assert_eq!(status, 200, "{forwarded}");
+    assert_eq!(forwarded["state"], "assigned");
+    assert_eq!(
+        forwarded["assignment"]["lead"],
+        json!({ "kind": "user", "id": specialist_id })
+    );
+    assert_eq!(
+        forwarded["assignment"]["co_handlers"],
+        json!([{ "kind": "unit", "id": department }])
+    );
+    // The department no longer leads, so its head may not forward again.
+    expect_problem(
+        server.post(
+            &format!("/api/v1/incoming/{id}/forward"),
+            &head,
+            &to_specialist,
+        ),
+        403,
+        "forbidden",
+    );
+
+    // The department still sees it and notes progress; only the specialist completes.
+    assert_eq!(
+        step(
+            &server,
+            &head,
+            id,
+            "progress",
+            &json!({ "note": "Đã giao" })
+        )
+        .0,
+        200
+    );
+    expect_problem(
+        server.post(
+            &format!("/api/v1/incoming/{id}/complete"),
+            &head,
+            &json!({}),
+        ),
+        403,
+        "forbidden",
+    );
+    let (status, done) = step(
+        &server,
+        &specialist,
+        id,
+        "complete",
+        &json!({ "note": "Đã trả lời" }),
+    );
+    assert_eq!(
+        (status, done["state"].as_str()),
+        (200, Some("completed")),
+        "{done}"
+    );
+    let actions: Vec<String> = detail(&server, &clerk, id)["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        actions,
+        ["receive", "register", "assign", "forward", "progress", "complete"]
+    );
+}
+
+#[test]
 fn lists_filter_and_search_with_or_without_diacritics() {
     let env = TestEnv::new();
     let server = start(&env);

@@ -433,6 +433,22 @@ pub struct ProgressBody {
     pub note: String,
 }
 
+/// Body of `/forward`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardBody {
+    /// The new lead: a leader or specialist of your unit or of a unit below it, or a unit
+    /// below yours; not someone already handling the document.
+    pub to: AssigneeRef,
+    /// Why, or what to do, 1 to 2000 characters.
+    #[schema(
+        example = "Giao đồng chí Thu xử lý, báo cáo trước hạn",
+        min_length = 1,
+        max_length = 2000
+    )]
+    pub note: Option<String>,
+}
+
 /// Body of `/complete`; may be `{}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -964,6 +980,60 @@ pub async fn progress(
             .record_incoming_progress(document.id, document.state, by, &note, Utc::now())
     })
     .await??;
+    Ok(ok(document))
+}
+
+/// Hands the lead on to someone in the lead's own unit or below it (the lead); the state
+/// stays as it is.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incoming/{id}/forward",
+    tag = "incoming",
+    params(("id" = i64, Path, description = "Document id")),
+    request_body = ForwardBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Forwarded; `assignment.lead` is the new lead", body = IncomingView),
+        (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the lead forwards", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not assigned, already completed, or forwarded by someone else meanwhile; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Someone outside your unit, already handling it, or not a leader or specialist (`to`), or a bad note", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn forward(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    body: Json<ForwardBody>,
+) -> Result<HttpResponse, ApiError> {
+    let document = authorized(&state, &auth, &id, Action::ForwardIncoming).await?;
+    let body = body.0;
+    let to = body.to.to_assignee("to")?;
+    let note = body.note.map(|n| HandlingNote::parse(&n)).transpose()?;
+    // The policy let only the lead through, so there is one.
+    let lead = document
+        .assignment
+        .as_ref()
+        .map(|a| a.lead)
+        .ok_or(ApiError::Forbidden)?;
+    let (by, within) = (auth.user.id, auth.unit.path.clone());
+    let document = web::block(move || {
+        state.db.forward_incoming(
+            document.id,
+            document.state,
+            lead,
+            to,
+            &within,
+            by,
+            note.as_ref(),
+            Utc::now(),
+        )
+    })
+    .await??;
+    tracing::info!(id = %document.id, by = %by, "incoming document forwarded");
     Ok(ok(document))
 }
 

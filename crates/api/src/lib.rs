@@ -120,6 +120,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(incoming::progress)),
                 )
                 .service(
+                    resource("/incoming/{id}/forward", POST)
+                        .route(web::post().to(incoming::forward)),
+                )
+                .service(
                     resource("/incoming/{id}/complete", POST)
                         .route(web::post().to(incoming::complete)),
                 )

@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         crate::incoming::return_to_sender,
         crate::incoming::assign,
         crate::incoming::progress,
+        crate::incoming::forward,
         crate::incoming::complete,
         crate::verify::verify_upload,
         crate::health::healthz,

@@ -12,7 +12,8 @@
 //! - Incoming documents: the clerk of the receiving unit receives, registers and returns them;
 //!   its leader assigns them. The people and units they are handed to see them too (however
 //!   far down the tree they sit): every assignee records progress, the lead assignee
-//!   completes. Of a unit named as assignee, its leaders and specialists act for it.
+//!   completes them or forwards the lead. Of a unit named as assignee, its leaders and
+//!   specialists act for it.
 
 use serde::Serialize;
 use thiserror::Error;
@@ -115,6 +116,8 @@ pub enum Action {
     RecordProgress,
     /// Declare the handling of an incoming document finished.
     CompleteIncoming,
+    /// Hand the lead of an incoming document on to someone else.
+    ForwardIncoming,
 }
 
 /// Someone a document was handed to: a person, or a unit whose leaders and specialists then
@@ -229,7 +232,7 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         }
         Action::AssignIncoming => own_unit && actor.has_role(Role::Leader),
         Action::RecordProgress => is_handler,
-        Action::CompleteIncoming => is_lead,
+        Action::CompleteIncoming | Action::ForwardIncoming => is_lead,
     };
     if allowed {
         Ok(())
@@ -341,7 +344,7 @@ mod tests {
         check(&[Role::Auditor], "/1/21/", NOTHING);
     }
 
-    const INCOMING: [Action; 8] = [
+    const INCOMING: [Action; 9] = [
         Action::ReceiveIncoming,
         Action::ReadIncoming,
         Action::RegisterIncoming,
@@ -350,6 +353,7 @@ mod tests {
         Action::RecordProgress,
         Action::CompleteIncoming,
         Action::VerifyDocument,
+        Action::ForwardIncoming,
     ];
 
     /// Like [`check`], over the `INCOMING` actions and for any actor and target.
@@ -368,22 +372,26 @@ mod tests {
     #[test]
     fn clerks_receive_and_register_leaders_assign_in_their_own_unit() {
         let unassigned = Target::in_unit(path(OWN));
-        check_incoming(&actor(&[Role::Clerk]), &unassigned, "oooofffo");
-        check_incoming(&actor(&[Role::Leader]), &unassigned, "foffoffo");
-        check_incoming(&actor(&[Role::Specialist]), &unassigned, "fofffffo");
-        check_incoming(&actor(&[Role::Auditor]), &unassigned, "fofffffo");
+        check_incoming(&actor(&[Role::Clerk]), &unassigned, "oooofffof");
+        check_incoming(&actor(&[Role::Leader]), &unassigned, "foffoffof");
+        check_incoming(&actor(&[Role::Specialist]), &unassigned, "fofffffof");
+        check_incoming(&actor(&[Role::Auditor]), &unassigned, "fofffffof");
         check_incoming(
             &actor(&[Role::Auditor]),
             &Target::in_unit(path(CHILD)),
-            "fofffffo",
+            "fofffffof",
         );
         for role in [Role::Clerk, Role::Leader, Role::Admin] {
-            check_incoming(&actor(&[role]), &Target::in_unit(path(SIBLING)), "nnnnnnnn");
+            check_incoming(
+                &actor(&[role]),
+                &Target::in_unit(path(SIBLING)),
+                "nnnnnnnnn",
+            );
         }
         check_incoming(
             &actor(&[Role::Clerk]),
             &Target::in_unit(path(CHILD)),
-            "nnnnnnnn",
+            "nnnnnnnnn",
         );
     }
 
@@ -397,12 +405,12 @@ mod tests {
         };
         // A document of the parent unit, handed to this specialist: visible, and theirs to
         // handle and complete.
-        check_incoming(&me, &Target::handled(path(PARENT), lead_me), "fofffooo");
+        check_incoming(&me, &Target::handled(path(PARENT), lead_me), "fofffoooo");
         let co_me = Handling {
             lead: Some(Assignee::Unit(department)),
             co_handlers: vec![Assignee::User(me.user_id)],
         };
-        check_incoming(&me, &Target::handled(path(PARENT), co_me), "fofffofo");
+        check_incoming(&me, &Target::handled(path(PARENT), co_me), "fofffofof");
         // A unit as lead: its leaders and specialists act for it, its clerk does not.
         let child_actor = |roles: &[Role]| Actor {
             user_id: UserId::new(11).unwrap(),
@@ -415,11 +423,11 @@ mod tests {
             co_handlers: vec![],
         };
         let target = Target::handled(path(OWN), lead_department);
-        check_incoming(&child_actor(&[Role::Specialist]), &target, "fofffooo");
-        check_incoming(&child_actor(&[Role::Leader]), &target, "fofffooo");
-        check_incoming(&child_actor(&[Role::Clerk]), &target, "nnnnnnnn");
+        check_incoming(&child_actor(&[Role::Specialist]), &target, "fofffoooo");
+        check_incoming(&child_actor(&[Role::Leader]), &target, "fofffoooo");
+        check_incoming(&child_actor(&[Role::Clerk]), &target, "nnnnnnnnn");
         // Someone else in the receiving unit sees the document but may not handle it.
-        check_incoming(&actor(&[Role::Specialist]), &target, "fofffffo");
+        check_incoming(&actor(&[Role::Specialist]), &target, "fofffffof");
     }
 
     #[test]

@@ -16,6 +16,8 @@ use vanthu_domain::ValidationError;
 ///                                                                ▼                   │
 ///                                                            completed ◀──complete───┘
 /// ```
+///
+/// `forward` hands the lead to someone else and leaves `assigned` or `in_progress` as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IncomingState {
@@ -59,7 +61,7 @@ impl IncomingState {
     /// The state `step` leads to from here, or why it may not be taken.
     pub fn apply(self, step: Step) -> Result<IncomingState, TransitionError> {
         if step.allowed_from().contains(&self) {
-            Ok(step.target())
+            Ok(step.target(self))
         } else {
             Err(TransitionError { from: self, step })
         }
@@ -88,6 +90,11 @@ impl IncomingState {
     /// Finishes the handling.
     pub fn complete(self) -> Result<IncomingState, TransitionError> {
         self.apply(Step::Complete)
+    }
+
+    /// Hands the lead to someone else.
+    pub fn forward(self) -> Result<IncomingState, TransitionError> {
+        self.apply(Step::Forward)
     }
 
     /// The status the sender is shown, in the interchange vocabulary.
@@ -139,6 +146,8 @@ pub enum Step {
     Assign,
     /// A handler notes progress.
     Progress,
+    /// The lead hands the document on within their unit (chuyển xử lý).
+    Forward,
     /// The lead handler finishes it.
     Complete,
 }
@@ -151,6 +160,7 @@ impl Step {
             Step::Return => "return",
             Step::Assign => "assign",
             Step::Progress => "progress",
+            Step::Forward => "forward",
             Step::Complete => "complete",
         }
     }
@@ -162,13 +172,14 @@ impl Step {
         match self {
             Step::Register | Step::Return => &[Received],
             Step::Assign => &[Registered],
-            Step::Progress | Step::Complete => &[Assigned, InProgress],
+            Step::Progress | Step::Forward | Step::Complete => &[Assigned, InProgress],
         }
     }
 
-    /// The state the step leads to.
-    pub fn target(self) -> IncomingState {
+    /// The state the step leads to from `from`.
+    pub fn target(self, from: IncomingState) -> IncomingState {
         match self {
+            Step::Forward => from,
             Step::Register => IncomingState::Registered,
             Step::Return => IncomingState::Returned,
             Step::Assign => IncomingState::Assigned,
@@ -197,12 +208,13 @@ pub enum TraceAction {
 
 impl TraceAction {
     /// Every action, in life-cycle order.
-    pub const ALL: [TraceAction; 6] = [
+    pub const ALL: [TraceAction; 7] = [
         TraceAction::Receive,
         TraceAction::Step(Step::Register),
         TraceAction::Step(Step::Return),
         TraceAction::Step(Step::Assign),
         TraceAction::Step(Step::Progress),
+        TraceAction::Step(Step::Forward),
         TraceAction::Step(Step::Complete),
     ];
 
@@ -255,7 +267,7 @@ impl TransitionError {
             (Assigned | InProgress, Step::Assign) => {
                 "this document is already assigned; reload it to see to whom"
             }
-            (Received | Registered, Step::Progress | Step::Complete) => {
+            (Received | Registered, Step::Progress | Step::Forward | Step::Complete) => {
                 "this document has not been assigned yet; it can be handled once a leader \
                  assigns it"
             }
@@ -303,11 +315,12 @@ mod tests {
     use super::IncomingState::*;
     use super::*;
 
-    const STEPS: [Step; 5] = [
+    const STEPS: [Step; 6] = [
         Step::Register,
         Step::Return,
         Step::Assign,
         Step::Progress,
+        Step::Forward,
         Step::Complete,
     ];
 
@@ -330,12 +343,12 @@ mod tests {
     #[test]
     fn every_pair_of_state_and_step() {
         let expected = [
-            (Received, "rt---"),
-            (Registered, "--a--"),
-            (Assigned, "---ic"),
-            (InProgress, "---ic"),
-            (Completed, "-----"),
-            (Returned, "-----"),
+            (Received, "rt----"),
+            (Registered, "--a---"),
+            (Assigned, "---iac"),
+            (InProgress, "---iic"),
+            (Completed, "------"),
+            (Returned, "------"),
         ];
         for (state, row) in expected {
             let got: String = STEPS

@@ -338,7 +338,7 @@ const INCOMING: [DemoIncoming; 6] = [
         document_type: "Công văn",
         summary: "Về việc đào tạo, bồi dưỡng cán bộ, công chức cấp xã",
         urgency: Urgency::Normal,
-        steps: &[Step::Register, Step::Assign],
+        steps: &[Step::Register, Step::Assign, Step::Forward],
         tampered: false,
     },
     DemoIncoming {
@@ -448,10 +448,8 @@ pub fn seed_incoming(
                     leader,
                     &Assignment::new(
                         Assignee::User(specialist),
-                        vec![Assignee::Unit(department.id)],
-                        Instruction::parse(
-                            "Giao chuyên viên chủ trì, Phòng Tài chính - Kế hoạch phối hợp",
-                        )?,
+                        Vec::new(),
+                        Instruction::parse("Giao chuyên viên Phạm Thị Lan chủ trì tham mưu")?,
                         today + TimeDelta::days(10),
                         today,
                     )?,
@@ -462,6 +460,18 @@ pub fn seed_incoming(
                     state,
                     specialist,
                     &HandlingNote::parse("Đã tổng hợp số liệu, đang dự thảo văn bản trả lời")?,
+                    now,
+                )?,
+                Step::Forward => db.forward_incoming(
+                    id,
+                    state,
+                    Assignee::User(specialist),
+                    Assignee::Unit(department.id),
+                    &district.path,
+                    specialist,
+                    Some(&HandlingNote::parse(
+                        "Chuyển Phòng Tài chính - Kế hoạch chủ trì theo chức năng",
+                    )?),
                     now,
                 )?,
                 Step::Complete => db.complete_incoming(

@@ -728,6 +728,104 @@ impl Database {
         })
     }
 
+    /// Hands the lead from `expected_lead` to `to`, with an optional note, if the document
+    /// is still `expected` and still led by `expected_lead`: of two forwards at once, one
+    /// wins and the other changes nothing. `to` must be a unit below `within` or a leader or
+    /// specialist of it or of a unit below it (the forwarding lead's own unit), and not
+    /// already an assignee. The former lead stays on as the last co-handler, so a department
+    /// that forwards to one of its specialists still sees the document and can note progress.
+    #[allow(clippy::too_many_arguments)] // One argument per fact the check needs.
+    pub fn forward_incoming(
+        &self,
+        id: IncomingId,
+        expected: IncomingState,
+        expected_lead: Assignee,
+        to: Assignee,
+        within: &UnitPath,
+        by: UserId,
+        note: Option<&HandlingNote>,
+        at: DateTime<Utc>,
+    ) -> Result<IncomingDocument, StoreError> {
+        self.transaction(|conn| {
+            let document = load_incoming(conn, id)?;
+            check_assignee(conn, within, to, "to")?;
+            if document
+                .assignment
+                .as_ref()
+                .is_some_and(|a| a.lead == to || a.co_handlers.contains(&to))
+            {
+                return Err(ValidationError::new(
+                    "to",
+                    "is already handling this document; forward to someone else",
+                )
+                .into());
+            }
+            let (user, unit) = match to {
+                Assignee::User(u) => (Some(u.get()), None),
+                Assignee::Unit(u) => (None, Some(u.get())),
+            };
+            let lead = incoming_assignees::table
+                .filter(incoming_assignees::document_id.eq(id.get()))
+                .filter(incoming_assignees::position.eq(0));
+            let changed = match expected_lead {
+                Assignee::User(u) => {
+                    diesel::update(lead.filter(incoming_assignees::user_id.eq(u.get())))
+                        .set((
+                            incoming_assignees::user_id.eq(user),
+                            incoming_assignees::unit_id.eq(unit),
+                        ))
+                        .execute(conn)?
+                }
+                Assignee::Unit(u) => {
+                    diesel::update(lead.filter(incoming_assignees::unit_id.eq(u.get())))
+                        .set((
+                            incoming_assignees::user_id.eq(user),
+                            incoming_assignees::unit_id.eq(unit),
+                        ))
+                        .execute(conn)?
+                }
+            };
+            if changed == 0 {
+                return Err(StoreError::Stale {
+                    entity: ENTITY,
+                    now: "led by someone else".into(),
+                });
+            }
+            let last: Option<i32> = incoming_assignees::table
+                .filter(incoming_assignees::document_id.eq(id.get()))
+                .select(diesel::dsl::max(incoming_assignees::position))
+                .first(conn)?;
+            let (old_user, old_unit) = match expected_lead {
+                Assignee::User(u) => (Some(u.get()), None),
+                Assignee::Unit(u) => (None, Some(u.get())),
+            };
+            let deadline = document
+                .assignment
+                .as_ref()
+                .map(|a| format_date(a.deadline))
+                .ok_or_else(|| StoreError::corrupt("a lead without an assignment"))?;
+            diesel::insert_into(incoming_assignees::table)
+                .values((
+                    incoming_assignees::document_id.eq(id.get()),
+                    incoming_assignees::position.eq(last.unwrap_or(0) + 1),
+                    incoming_assignees::user_id.eq(old_user),
+                    incoming_assignees::unit_id.eq(old_unit),
+                    incoming_assignees::deadline.eq(deadline),
+                ))
+                .execute(conn)?;
+            transition(
+                conn,
+                id,
+                expected,
+                Step::Forward,
+                by,
+                at,
+                note.map(HandlingNote::as_str),
+            )?;
+            load_incoming(conn, id)
+        })
+    }
+
     /// Finishes the handling, with an optional closing note, if the document is still
     /// `expected`.
     pub fn complete_incoming(
@@ -1153,6 +1251,104 @@ mod tests {
             Err(StoreError::NotFound { entity: ENTITY })
         ));
         assert!(db.incoming_duplicates(&doc).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_lead_unit_forwards_to_one_of_its_people_once() {
+        let tdb = TestDatabase::create();
+        let f = fixture(&tdb);
+        let db = &f.db;
+        let commune_leader = user(db, "commune.leader", &f.t.commune, &[Role::Leader]);
+        let commune_specialist = user(db, "commune.specialist", &f.t.commune, &[Role::Specialist]);
+        let doc = receive(&f, 1);
+        db.register_incoming(doc.id, IncomingState::Received, f.clerk.id, at(NOON))
+            .unwrap();
+        let commune = Assignee::Unit(f.t.commune.id);
+        db.assign_incoming(
+            doc.id,
+            IncomingState::Registered,
+            f.leader.id,
+            &assignment(commune, vec![]),
+            at(NOON),
+        )
+        .unwrap();
+        let to = Assignee::User(commune_specialist.id);
+        let note = HandlingNote::parse("Giao đồng chí Thu xử lý").unwrap();
+        // Only within the forwarding lead's unit, and not to someone handling it already.
+        let err = db
+            .forward_incoming(
+                doc.id,
+                IncomingState::Assigned,
+                commune,
+                Assignee::User(f.specialist.id),
+                &f.t.commune.path,
+                commune_leader.id,
+                Some(&note),
+                at(NOON),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Invalid(v) if v.field == "to"),
+            "{err}"
+        );
+        let err = db
+            .forward_incoming(
+                doc.id,
+                IncomingState::Assigned,
+                commune,
+                Assignee::Unit(f.t.commune.id),
+                &f.t.district.path,
+                commune_leader.id,
+                None,
+                at(NOON),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Invalid(v) if v.field == "to"),
+            "{err}"
+        );
+        let forwarded = db
+            .forward_incoming(
+                doc.id,
+                IncomingState::Assigned,
+                commune,
+                to,
+                &f.t.commune.path,
+                commune_leader.id,
+                Some(&note),
+                at(NOON),
+            )
+            .unwrap();
+        assert_eq!(forwarded.state, IncomingState::Assigned);
+        let handlers = forwarded.assignment.clone().unwrap();
+        assert_eq!((handlers.lead, handlers.co_handlers), (to, vec![commune]));
+        // A second forward by someone who read the old lead changes nothing.
+        let other = user(db, "commune.specialist2", &f.t.commune, &[Role::Specialist]);
+        assert!(matches!(
+            db.forward_incoming(
+                doc.id,
+                IncomingState::Assigned,
+                commune,
+                Assignee::User(other.id),
+                &f.t.commune.path,
+                commune_leader.id,
+                None,
+                at(NOON)
+            ),
+            Err(StoreError::Stale { .. })
+        ));
+        assert_eq!(db.get_incoming(doc.id).unwrap(), forwarded);
+        let trace = db.incoming_trace(doc.id).unwrap();
+        let last = trace.last().unwrap();
+        assert_eq!(
+            (last.action, last.note.as_deref(), last.actor_id),
+            (
+                TraceAction::Step(Step::Forward),
+                Some("Giao đồng chí Thu xử lý"),
+                commune_leader.id
+            )
+        );
+        assert_eq!(trace.len(), 4);
     }
 
     #[test]

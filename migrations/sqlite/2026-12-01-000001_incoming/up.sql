@@ -53,7 +53,7 @@ CREATE TABLE incoming_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     document_id BIGINT NOT NULL REFERENCES incoming_documents (id),
     action TEXT NOT NULL CHECK (action IN
-        ('receive', 'register', 'return', 'assign', 'progress', 'complete')),
+        ('receive', 'register', 'return', 'assign', 'progress', 'forward', 'complete')),
     -- The state the action left the document in.
     state TEXT NOT NULL,
     actor_id BIGINT NOT NULL REFERENCES users (id),
