@@ -41,6 +41,28 @@ pub enum ApiError {
         /// What to send instead.
         expected: &'static str,
     },
+    /// The upload is not a PDF, judged by its first bytes.
+    #[error("{}", if *empty {
+        "the file is empty; choose the PDF of the document and upload it again"
+    } else {
+        "the file is not a PDF (it does not begin with %PDF-); save or scan the document as PDF and upload it again"
+    })]
+    NotPdf {
+        /// Whether nothing at all was sent.
+        empty: bool,
+    },
+    /// The file starts like a PDF but cannot be read as one.
+    #[error("the file cannot be read as a PDF ({0}); it may be damaged or cut short: upload it again or ask the sender for a new copy")]
+    UnreadablePdf(String),
+    /// A multipart/form-data body that cannot be parsed.
+    #[error("the form could not be read ({0}); send multipart/form-data with the parts `metadata` and `file`")]
+    InvalidMultipart(String),
+    /// A required part of a multipart form is missing.
+    #[error("the form has no `{part}` part; send the metadata as JSON in `metadata` and the PDF in `file`")]
+    MissingPart {
+        /// The part's name.
+        part: &'static str,
+    },
     /// The body is larger than the configured limit.
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -90,6 +112,10 @@ pub enum ApiError {
     /// The change clashes with existing data.
     #[error("{0}")]
     Conflict(String),
+    /// The document is not in a state that allows the step, or changed while the request
+    /// ran; nothing was changed.
+    #[error("{0}")]
+    StateConflict(String),
     /// The database cannot be reached.
     #[error("the database is not reachable")]
     Unavailable,
@@ -112,6 +138,10 @@ impl ApiError {
             ApiError::InvalidQuery { .. } => "invalid_query",
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::NotPdf { .. } => "not_a_pdf",
+            ApiError::UnreadablePdf(_) => "unreadable_pdf",
+            ApiError::InvalidMultipart(_) => "invalid_multipart",
+            ApiError::MissingPart { .. } => "missing_part",
             ApiError::Validation(_) => "validation_failed",
             ApiError::Unauthorized => "unauthorized",
             ApiError::TokenExpired => "token_expired",
@@ -121,6 +151,7 @@ impl ApiError {
             ApiError::NotFound { .. } | ApiError::NoRoute => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
+            ApiError::StateConflict(_) => "state_conflict",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -133,6 +164,10 @@ impl ApiError {
             ApiError::InvalidQuery { .. } => "Invalid query parameter",
             ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
             ApiError::PayloadTooLarge { .. } => "Request body too large",
+            ApiError::NotPdf { .. } => "Not a PDF",
+            ApiError::UnreadablePdf(_) => "Unreadable PDF",
+            ApiError::InvalidMultipart(_) => "Malformed form",
+            ApiError::MissingPart { .. } => "Missing form part",
             ApiError::Validation(_) => "Invalid value",
             ApiError::Unauthorized => "Authentication required",
             ApiError::TokenExpired => "Session expired",
@@ -142,6 +177,7 @@ impl ApiError {
             ApiError::NotFound { .. } | ApiError::NoRoute => "Not found",
             ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::Conflict(_) => "Conflict",
+            ApiError::StateConflict(_) => "Not possible in the document's state",
             ApiError::Unavailable => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         }
@@ -151,6 +187,7 @@ impl ApiError {
         match self {
             ApiError::InvalidJson { field, .. } => field.clone(),
             ApiError::InvalidQuery { field, .. } => Some(field.clone()),
+            ApiError::MissingPart { part } => Some((*part).to_owned()),
             ApiError::Validation(e) => Some(e.field.to_owned()),
             _ => None,
         }
@@ -182,7 +219,8 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong in this request and what to do about it.
     pub detail: String,
-    /// Stable machine-readable code, e.g. `invalid_json`, `not_found`, `too_many_attempts`.
+    /// Stable machine-readable code, e.g. `invalid_json`, `not_found`, `too_many_attempts`,
+    /// `state_conflict`, `not_a_pdf`.
     pub code: String,
     /// The request field at fault, for input errors.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -194,8 +232,13 @@ impl ResponseError for ApiError {
         match self {
             ApiError::InvalidJson { .. }
             | ApiError::IncompleteBody(_)
-            | ApiError::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
-            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            | ApiError::InvalidQuery { .. }
+            | ApiError::InvalidMultipart(_)
+            | ApiError::MissingPart { .. } => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType { .. } | ApiError::NotPdf { .. } => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
+            ApiError::UnreadablePdf(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized | ApiError::TokenExpired | ApiError::InvalidCredentials => {
@@ -205,7 +248,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::StateConflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -239,6 +282,9 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound { entity } => ApiError::NotFound { what: entity },
             e @ StoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
+            e @ (StoreError::Transition(_) | StoreError::Stale { .. }) => {
+                ApiError::StateConflict(e.to_string())
+            }
             StoreError::Invalid(e) => ApiError::Validation(e),
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "database unavailable");

@@ -5,16 +5,18 @@
 //! file under a final name.
 
 use std::io::{self, Read};
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 use vanthu_domain::access::{AccessError, Action, Target};
 use vanthu_domain::Sha256Digest;
+use vanthu_store::blob::{BlobRef, BlobStore};
 use vanthu_store::NewFile;
 
 use crate::auth::Authenticated;
@@ -59,6 +61,84 @@ impl Read for ChannelReader {
         buf[..n].copy_from_slice(&self.current.split_to(n));
         Ok(n)
     }
+}
+
+/// What an upload must hold, checked on its first bytes as they arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// Any content, even empty.
+    Anything,
+    /// A PDF: at least one byte, starting with the `%PDF-` header.
+    Pdf,
+}
+
+/// The header every PDF file starts with (ISO 32000-2, 7.5.2).
+pub(crate) const PDF_MAGIC: &[u8] = b"%PDF-";
+
+/// Streams `chunks` into the blob store and returns the blob. More than `limit` bytes,
+/// content that is not what `expect` asks for, or a broken stream stop the write, and the
+/// blob store deletes its temporary file, so nothing is stored.
+pub(crate) async fn store_stream<S, E>(
+    blobs: Arc<dyn BlobStore>,
+    mut chunks: S,
+    limit: u64,
+    expect: Expect,
+) -> Result<BlobRef, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
+    let writer = web::block(move || {
+        blobs.put(&mut ChannelReader {
+            chunks: rx,
+            current: Bytes::new(),
+        })
+    });
+    let mut received: u64 = 0;
+    let mut head: Vec<u8> = Vec::with_capacity(PDF_MAGIC.len());
+    let mut failure = None;
+    while let Some(chunk) = chunks.next().await {
+        match chunk {
+            Ok(chunk) => {
+                received += chunk.len() as u64;
+                if received > limit {
+                    failure = Some(ApiError::PayloadTooLarge { limit });
+                    break;
+                }
+                if expect == Expect::Pdf && head.len() < PDF_MAGIC.len() {
+                    let take = chunk.len().min(PDF_MAGIC.len() - head.len());
+                    head.extend_from_slice(&chunk[..take]);
+                    if !PDF_MAGIC.starts_with(&head) {
+                        failure = Some(ApiError::NotPdf { empty: false });
+                        break;
+                    }
+                }
+                if tx.send(Ok(chunk)).await.is_err() {
+                    // The writer stopped early; its own error is reported below.
+                    break;
+                }
+            }
+            Err(e) => {
+                failure = Some(ApiError::IncompleteBody(e.to_string()));
+                break;
+            }
+        }
+    }
+    if failure.is_none() && expect == Expect::Pdf && head.len() < PDF_MAGIC.len() {
+        failure = Some(ApiError::NotPdf {
+            empty: received == 0,
+        });
+    }
+    if let Some(failure) = failure {
+        // Make the writer fail so it deletes its temporary file instead of storing a prefix.
+        let _ = tx.send(Err(io::Error::other("upload aborted"))).await;
+        drop(tx);
+        let _ = writer.await;
+        return Err(failure);
+    }
+    drop(tx);
+    Ok(writer.await?.map_err(vanthu_store::StoreError::from)?)
 }
 
 /// The media type to record; form encodings mean the client did not send the raw file.
@@ -106,7 +186,7 @@ pub async fn upload(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: Authenticated,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     auth.authorize(
         Action::UploadFile,
@@ -115,49 +195,11 @@ pub async fn upload(
     )?;
     let media_type = upload_media_type(&req)?;
     let limit = Limits::of(&req).upload;
-    let too_large = ApiError::PayloadTooLarge { limit };
     if declared_length(&req).is_some_and(|n| n > limit) {
-        return Err(too_large);
+        return Err(ApiError::PayloadTooLarge { limit });
     }
 
-    let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
-    let blobs = state.blobs.clone();
-    let writer = web::block(move || {
-        blobs.put(&mut ChannelReader {
-            chunks: rx,
-            current: Bytes::new(),
-        })
-    });
-    let mut received: u64 = 0;
-    let mut failure = None;
-    while let Some(chunk) = payload.next().await {
-        match chunk {
-            Ok(chunk) => {
-                received += chunk.len() as u64;
-                if received > limit {
-                    failure = Some(too_large);
-                    break;
-                }
-                if tx.send(Ok(chunk)).await.is_err() {
-                    // The writer stopped early; its own error is reported below.
-                    break;
-                }
-            }
-            Err(e) => {
-                failure = Some(ApiError::IncompleteBody(e.to_string()));
-                break;
-            }
-        }
-    }
-    if let Some(failure) = failure {
-        // Make the writer fail so it deletes its temporary file instead of storing a prefix.
-        let _ = tx.send(Err(io::Error::other("upload aborted"))).await;
-        drop(tx);
-        let _ = writer.await;
-        return Err(failure);
-    }
-    drop(tx);
-    let blob = writer.await?.map_err(vanthu_store::StoreError::from)?;
+    let blob = store_stream(state.blobs.clone(), payload, limit, Expect::Anything).await?;
 
     let new = NewFile {
         sha256: blob.sha256.clone(),
@@ -216,7 +258,19 @@ pub async fn download(
         Err(AccessError::NotFound) => return Err(ApiError::NotFound { what: FILE }),
     };
 
+    serve_blob(&state, sha256, record.size, &record.media_type).await
+}
+
+/// Streams a stored blob as the response body, read on a blocking thread so memory use does
+/// not grow with the file.
+pub(crate) async fn serve_blob(
+    state: &web::Data<AppState>,
+    sha256: Sha256Digest,
+    size: u64,
+    media_type: &str,
+) -> Result<HttpResponse, ApiError> {
     let blobs = state.blobs.clone();
+    let etag = format!("\"{sha256}\"");
     let mut reader = web::block(move || blobs.open(&sha256))
         .await?
         .map_err(vanthu_store::StoreError::from)?;
@@ -241,9 +295,9 @@ pub async fn download(
         rx.recv().await.map(|item| (item, rx))
     });
     Ok(HttpResponse::Ok()
-        .content_type(record.media_type.clone())
-        .insert_header((header::ETAG, format!("\"{}\"", record.sha256)))
+        .content_type(media_type.to_owned())
+        .insert_header((header::ETAG, etag))
         .insert_header(("X-Content-Type-Options", "nosniff"))
-        .no_chunking(record.size)
+        .no_chunking(size)
         .streaming(body))
 }

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod error;
 pub mod files;
 pub mod health;
+pub mod incoming;
 pub mod json;
 pub mod metrics;
 pub mod openapi;
@@ -20,6 +21,7 @@ pub mod token;
 pub mod units;
 pub mod users;
 mod validation;
+pub mod verify;
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -92,6 +94,40 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(resource("/files", POST).route(web::post().to(files::upload)))
                 .service(resource("/files/{sha256}", GET).route(web::get().to(files::download)))
+                .service(
+                    resource("/incoming", GET_POST)
+                        .route(web::get().to(incoming::list))
+                        .route(web::post().to(incoming::receive)),
+                )
+                .service(resource("/incoming/{id}", GET).route(web::get().to(incoming::get)))
+                .service(
+                    resource("/incoming/{id}/files/{revision}", GET)
+                        .route(web::get().to(incoming::download)),
+                )
+                .service(
+                    resource("/incoming/{id}/register", POST)
+                        .route(web::post().to(incoming::register)),
+                )
+                .service(
+                    resource("/incoming/{id}/return", POST)
+                        .route(web::post().to(incoming::return_to_sender)),
+                )
+                .service(
+                    resource("/incoming/{id}/assign", POST).route(web::post().to(incoming::assign)),
+                )
+                .service(
+                    resource("/incoming/{id}/progress", POST)
+                        .route(web::post().to(incoming::progress)),
+                )
+                .service(
+                    resource("/incoming/{id}/forward", POST)
+                        .route(web::post().to(incoming::forward)),
+                )
+                .service(
+                    resource("/incoming/{id}/complete", POST)
+                        .route(web::post().to(incoming::complete)),
+                )
+                .service(resource("/verify", POST).route(web::post().to(verify::verify_upload)))
                 .default_service(web::to(no_route)),
         );
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest};
+use vanthu_pades::verify::VerifyOptions;
 use vanthu_store::blob::BlobStore;
 use vanthu_store::Database;
 
@@ -48,4 +49,7 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Lockout state of usernames that match no account.
     pub unknown_accounts: UnknownAccounts,
+    /// How signatures on uploaded PDFs are verified: the trust anchors, and offline, since
+    /// the server must not fetch addresses that an uploaded file's certificates name.
+    pub verification: VerifyOptions,
 }

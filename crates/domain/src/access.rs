@@ -9,6 +9,11 @@
 //! - Admins create and update units and users in their subtree. Clerks, leaders and
 //!   specialists, who handle documents, upload files into their own unit. Reading is open to
 //!   anyone who can see the object.
+//! - Incoming documents: the clerk of the receiving unit receives, registers and returns them;
+//!   its leader assigns them. The people and units they are handed to see them too (however
+//!   far down the tree they sit): every assignee records progress, the lead assignee
+//!   completes them or forwards the lead. Of a unit named as assignee, its leaders and
+//!   specialists act for it.
 
 use serde::Serialize;
 use thiserror::Error;
@@ -95,6 +100,45 @@ pub enum Action {
     UploadFile,
     /// Read a file held by the target unit.
     ReadFile,
+    /// Check the signatures of an uploaded PDF without keeping it.
+    VerifyDocument,
+    /// Record an incoming document (văn bản đến) received by the target unit.
+    ReceiveIncoming,
+    /// See an incoming document and its trace.
+    ReadIncoming,
+    /// Give an incoming document its arrival number.
+    RegisterIncoming,
+    /// Send an incoming document back to its sender as invalid or misaddressed.
+    ReturnIncoming,
+    /// Hand an incoming document to a lead and co-handlers with an instruction and deadline.
+    AssignIncoming,
+    /// Note how the handling of an incoming document is going.
+    RecordProgress,
+    /// Declare the handling of an incoming document finished.
+    CompleteIncoming,
+    /// Hand the lead of an incoming document on to someone else.
+    ForwardIncoming,
+}
+
+/// Someone a document was handed to: a person, or a unit whose leaders and specialists then
+/// act for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Assignee {
+    /// One official.
+    User(UserId),
+    /// A unit, typically a department below the receiving unit.
+    Unit(UnitId),
+}
+
+/// Who an object was handed to; empty for objects that are not handled (units, users, files)
+/// and for documents not yet assigned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Handling {
+    /// The one in charge (chủ trì).
+    pub lead: Option<Assignee>,
+    /// Those who support the lead (phối hợp).
+    pub co_handlers: Vec<Assignee>,
 }
 
 /// Where the object acted on lives: the path of its unit (for a unit, its own path; for a new
@@ -103,12 +147,25 @@ pub enum Action {
 pub struct Target {
     /// Path of the unit the object belongs to.
     pub unit_path: UnitPath,
+    /// Who the object was handed to.
+    pub handling: Handling,
 }
 
 impl Target {
     /// An object living in the unit with this path.
     pub fn in_unit(unit_path: UnitPath) -> Self {
-        Self { unit_path }
+        Self {
+            unit_path,
+            handling: Handling::default(),
+        }
+    }
+
+    /// A document of the unit with this path, handed to these assignees.
+    pub fn handled(unit_path: UnitPath, handling: Handling) -> Self {
+        Self {
+            unit_path,
+            handling,
+        }
     }
 
     /// The unit itself, or an object living in it.
@@ -128,23 +185,54 @@ pub enum AccessError {
     Forbidden,
 }
 
+impl Actor {
+    /// The assignees this actor is or acts for: themselves, and their unit when their roles
+    /// let them act for it (leaders and specialists). Lists of handed-over documents are
+    /// filtered by it.
+    pub fn assignee_identities(&self) -> Vec<Assignee> {
+        let mut ids = vec![Assignee::User(self.user_id)];
+        if self.has_role(Role::Leader) || self.has_role(Role::Specialist) {
+            ids.push(Assignee::Unit(self.unit_id));
+        }
+        ids
+    }
+
+    fn acts_as(&self, assignee: Assignee) -> bool {
+        self.assignee_identities().contains(&assignee)
+    }
+}
+
 /// Decides whether `actor` may perform `action` on an object located at `target`.
 pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), AccessError> {
-    if !actor.visible_scope().contains(&target.unit_path) {
+    let handling = &target.handling;
+    let is_lead = handling.lead.is_some_and(|a| actor.acts_as(a));
+    let is_handler = is_lead || handling.co_handlers.iter().any(|&a| actor.acts_as(a));
+    if !is_handler && !actor.visible_scope().contains(&target.unit_path) {
         return Err(AccessError::NotFound);
     }
+    let own_unit = target.unit_path == actor.unit_path;
     let allowed = match action {
-        Action::ReadUnit | Action::ReadUser | Action::ReadFile => true,
+        Action::ReadUnit
+        | Action::ReadUser
+        | Action::ReadFile
+        | Action::ReadIncoming
+        | Action::VerifyDocument => true,
         // Visibility already confines an admin to their subtree.
         Action::CreateUnit | Action::UpdateUnit | Action::CreateUser | Action::UpdateUser => {
             actor.has_role(Role::Admin)
         }
         Action::UploadFile => {
-            target.unit_path == actor.unit_path
+            own_unit
                 && [Role::Clerk, Role::Leader, Role::Specialist]
                     .into_iter()
                     .any(|r| actor.has_role(r))
         }
+        Action::ReceiveIncoming | Action::RegisterIncoming | Action::ReturnIncoming => {
+            own_unit && actor.has_role(Role::Clerk)
+        }
+        Action::AssignIncoming => own_unit && actor.has_role(Role::Leader),
+        Action::RecordProgress => is_handler,
+        Action::CompleteIncoming | Action::ForwardIncoming => is_lead,
     };
     if allowed {
         Ok(())
@@ -254,6 +342,92 @@ mod tests {
         // `/1/21/` starts with the characters `/1/2` but is a sibling, not a child.
         check(&[Role::Admin], "/1/21/", NOTHING);
         check(&[Role::Auditor], "/1/21/", NOTHING);
+    }
+
+    const INCOMING: [Action; 9] = [
+        Action::ReceiveIncoming,
+        Action::ReadIncoming,
+        Action::RegisterIncoming,
+        Action::ReturnIncoming,
+        Action::AssignIncoming,
+        Action::RecordProgress,
+        Action::CompleteIncoming,
+        Action::VerifyDocument,
+        Action::ForwardIncoming,
+    ];
+
+    /// Like [`check`], over the `INCOMING` actions and for any actor and target.
+    fn check_incoming(actor: &Actor, target: &Target, expected: &str) {
+        let got: String = INCOMING
+            .iter()
+            .map(|&a| match authorize(actor, a, target) {
+                Ok(()) => 'o',
+                Err(AccessError::Forbidden) => 'f',
+                Err(AccessError::NotFound) => 'n',
+            })
+            .collect();
+        assert_eq!(got, expected, "{actor:?} on {target:?}");
+    }
+
+    #[test]
+    fn clerks_receive_and_register_leaders_assign_in_their_own_unit() {
+        let unassigned = Target::in_unit(path(OWN));
+        check_incoming(&actor(&[Role::Clerk]), &unassigned, "oooofffof");
+        check_incoming(&actor(&[Role::Leader]), &unassigned, "foffoffof");
+        check_incoming(&actor(&[Role::Specialist]), &unassigned, "fofffffof");
+        check_incoming(&actor(&[Role::Auditor]), &unassigned, "fofffffof");
+        check_incoming(
+            &actor(&[Role::Auditor]),
+            &Target::in_unit(path(CHILD)),
+            "fofffffof",
+        );
+        for role in [Role::Clerk, Role::Leader, Role::Admin] {
+            check_incoming(
+                &actor(&[role]),
+                &Target::in_unit(path(SIBLING)),
+                "nnnnnnnnn",
+            );
+        }
+        check_incoming(
+            &actor(&[Role::Clerk]),
+            &Target::in_unit(path(CHILD)),
+            "nnnnnnnnn",
+        );
+    }
+
+    #[test]
+    fn assignees_see_and_handle_what_they_were_handed() {
+        let me = actor(&[Role::Specialist]);
+        let department = UnitId::new(5).unwrap();
+        let lead_me = Handling {
+            lead: Some(Assignee::User(me.user_id)),
+            co_handlers: vec![],
+        };
+        // A document of the parent unit, handed to this specialist: visible, and theirs to
+        // handle and complete.
+        check_incoming(&me, &Target::handled(path(PARENT), lead_me), "fofffoooo");
+        let co_me = Handling {
+            lead: Some(Assignee::Unit(department)),
+            co_handlers: vec![Assignee::User(me.user_id)],
+        };
+        check_incoming(&me, &Target::handled(path(PARENT), co_me), "fofffofof");
+        // A unit as lead: its leaders and specialists act for it, its clerk does not.
+        let child_actor = |roles: &[Role]| Actor {
+            user_id: UserId::new(11).unwrap(),
+            unit_id: department,
+            unit_path: path(CHILD),
+            roles: roles.iter().copied().collect(),
+        };
+        let lead_department = Handling {
+            lead: Some(Assignee::Unit(department)),
+            co_handlers: vec![],
+        };
+        let target = Target::handled(path(OWN), lead_department);
+        check_incoming(&child_actor(&[Role::Specialist]), &target, "fofffoooo");
+        check_incoming(&child_actor(&[Role::Leader]), &target, "fofffoooo");
+        check_incoming(&child_actor(&[Role::Clerk]), &target, "nnnnnnnnn");
+        // Someone else in the receiving unit sees the document but may not handle it.
+        check_incoming(&actor(&[Role::Specialist]), &target, "fofffffof");
     }
 
     #[test]

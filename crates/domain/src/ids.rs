@@ -69,6 +69,11 @@ row_id!(
     UserId,
     "user_id"
 );
+row_id!(
+    /// Identifier of an incoming document.
+    IncomingId,
+    "id"
+);
 
 /// SHA-256 digest of a stored file, as 64 lowercase hexadecimal digits.
 ///

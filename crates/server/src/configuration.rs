@@ -86,6 +86,12 @@ pub struct ServeArgs {
     /// Allow development keys and certificates (certs-dev/) without seeding the demo
     #[arg(long, env = "VANTHU_DEV")]
     pub dev: bool,
+
+    /// Trust anchors for verifying signatures on received documents: a PEM bundle or a
+    /// folder of certificates; repeatable, or comma-separated in VANTHU_TRUST. Replaces the
+    /// `trust` list of vanthu.toml. --dev and --demo add the development root
+    #[arg(long, env = "VANTHU_TRUST", value_name = "PEM", value_delimiter = ',')]
+    pub trust: Vec<PathBuf>,
 }
 
 /// The contents of `vanthu.toml`; every key is optional.
@@ -101,6 +107,7 @@ struct FileSettings {
     max_upload: Option<u64>,
     demo: Option<bool>,
     dev: Option<bool>,
+    trust: Option<Vec<PathBuf>>,
 }
 
 /// `token_ttl = 900` and `token_ttl = "15m"` both read naturally in TOML.
@@ -157,6 +164,9 @@ pub struct ServeSettings {
     pub demo: bool,
     /// Allow development keys without seeding.
     pub dev: bool,
+    /// PEM bundles or folders of trust anchors for verifying received documents (without
+    /// the development root, which `demo` or `dev` add).
+    pub trust: Vec<PathBuf>,
 }
 
 /// A configuration that cannot be used, with the setting to fix.
@@ -280,6 +290,11 @@ impl ServeArgs {
             max_upload,
             demo: self.demo || file.demo.unwrap_or(false),
             dev: self.dev || file.dev.unwrap_or(false),
+            trust: if self.trust.is_empty() {
+                file.trust.unwrap_or_default()
+            } else {
+                self.trust.clone()
+            },
         })
     }
 }
@@ -319,6 +334,7 @@ mod tests {
             max_upload: None,
             demo: false,
             dev: false,
+            trust: Vec::new(),
         }
     }
 
@@ -354,6 +370,7 @@ mod tests {
         assert_eq!(settings.log_format, LogFormat::Text);
         assert!(settings.demo);
         assert!(!settings.dev);
+        assert!(settings.trust.is_empty());
 
         let config = write_config(dir.path(), "");
         let mut args = no_flags(&config);
@@ -368,6 +385,29 @@ mod tests {
         );
         assert_eq!(settings.token_ttl, Duration::from_secs(5));
         assert_eq!(settings.max_body, DEFAULT_MAX_BODY);
+    }
+
+    #[test]
+    fn trust_anchors_come_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(
+            dir.path(),
+            "trust = [\"/etc/vanthu/root.pem\", \"/etc/vanthu/cas\"]\n",
+        );
+        let settings = no_flags(&config).resolve().unwrap();
+        assert_eq!(
+            settings.trust,
+            [
+                PathBuf::from("/etc/vanthu/root.pem"),
+                PathBuf::from("/etc/vanthu/cas")
+            ]
+        );
+        let mut args = no_flags(&config);
+        args.trust = vec![PathBuf::from("/srv/anchors.pem")];
+        assert_eq!(
+            args.resolve().unwrap().trust,
+            [PathBuf::from("/srv/anchors.pem")]
+        );
     }
 
     #[test]

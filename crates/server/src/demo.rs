@@ -1,16 +1,29 @@
 //! The demo organisation seeded by `vanthu serve --demo`: a province, a district people's
 //! committee with two departments and three communes, five accounts in the district and five
-//! in the first commune, and certificates from the development PKI for every leader and every
-//! organisation. Seeding is idempotent: what exists is left alone, what is missing is added.
+//! in the first commune, certificates from the development PKI for every leader and every
+//! organisation, and incoming documents of the district in every state. Seeding is
+//! idempotent: what exists is left alone, what is missing is added.
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use openssl::asn1::{Asn1Time, Asn1TimeRef};
+use openssl::pkcs12::Pkcs12;
+use openssl::stack::Stack;
 use openssl::symm::Cipher;
 use openssl::x509::X509Ref;
-use vanthu_domain::{Name, Role, Roles, Unit, UnitCode, UnitLevel, Username};
+use vanthu_domain::access::{Assignee, VisibleScope};
+use vanthu_domain::{Name, PageRequest, Role, Roles, Unit, UnitCode, UnitLevel, UserId, Username};
+use vanthu_pades::sign::SignOptions;
+use vanthu_pades::signer::{Pkcs12Signer, SignerOptions};
+use vanthu_pades::verify::VerifyOptions;
+use vanthu_routing::{
+    vietnam_today, Assignment, DocumentType, HandlingNote, IncomingMetadata, Instruction,
+    IssuingBody, NumberNotation, ReturnReason, Step, Summary, Urgency,
+};
+use vanthu_store::blob::BlobStore;
 use vanthu_store::{
-    CertificateOwner, CertificatePurpose, Database, NewCertificate, NewUnit, NewUser, StoreError,
+    CertificateOwner, CertificatePurpose, Database, IncomingFilter, NewCertificate, NewIncoming,
+    NewUnit, NewUser, StoreError,
 };
 
 use crate::devpki::{DevPki, KeyKind};
@@ -31,6 +44,7 @@ struct DemoUnit {
 
 const PROVINCE: usize = 0;
 const DISTRICT: usize = 1;
+const FINANCE_DEPARTMENT: usize = 3;
 const FIRST_COMMUNE: usize = 4;
 
 const UNITS: [DemoUnit; 7] = [
@@ -277,9 +291,256 @@ pub fn login_instructions(base_url: &str) -> String {
          TOKEN=$(curl -s -X POST {base_url}/api/v1/auth/login -H 'Content-Type: application/json' \
          -d '{{\"username\":\"district.clerk\",\"password\":\"{PASSWORD}\"}}' | sed 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/')\n  \
          curl -s {base_url}/api/v1/units -H \"Authorization: Bearer $TOKEN\"\n\
+         The district's incoming documents, one in each state, the most urgent first:\n  \
+         curl -s {base_url}/api/v1/incoming -H \"Authorization: Bearer $TOKEN\"\n\
          API documentation: {base_url}/api/docs/",
         district = UNITS[DISTRICT].name,
         district_accounts = accounts[..5].join(", "),
         commune_accounts = accounts[5..].join(", "),
     )
+}
+
+/// An incoming document of the demo: who sent it, what it is, and how far the district got.
+struct DemoIncoming {
+    issuing_body: &'static str,
+    number_notation: &'static str,
+    document_type: &'static str,
+    summary: &'static str,
+    urgency: Urgency,
+    /// Steps the district has taken, in order.
+    steps: &'static [Step],
+    /// Whether the copy that arrived was altered after signing (its signature is broken).
+    tampered: bool,
+}
+
+const INCOMING: [DemoIncoming; 6] = [
+    DemoIncoming {
+        issuing_body: "Ủy ban nhân dân tỉnh Vĩnh Phúc",
+        number_notation: "1520/UBND-VP",
+        document_type: "Công điện",
+        summary: "Về việc chủ động ứng phó với mưa lũ trên địa bàn tỉnh",
+        urgency: Urgency::HoaToc,
+        steps: &[],
+        tampered: false,
+    },
+    DemoIncoming {
+        issuing_body: "Sở Tài chính tỉnh Vĩnh Phúc",
+        number_notation: "212/STC-NS",
+        document_type: "Công văn",
+        summary: "Về việc lập dự toán ngân sách năm 2027",
+        urgency: Urgency::Khan,
+        steps: &[Step::Register],
+        tampered: false,
+    },
+    DemoIncoming {
+        issuing_body: "Sở Nội vụ tỉnh Vĩnh Phúc",
+        number_notation: "87/SNV-CCVC",
+        document_type: "Công văn",
+        summary: "Về việc đào tạo, bồi dưỡng cán bộ, công chức cấp xã",
+        urgency: Urgency::Normal,
+        steps: &[Step::Register, Step::Assign, Step::Forward],
+        tampered: false,
+    },
+    DemoIncoming {
+        issuing_body: "Ủy ban nhân dân xã Đồng Cương",
+        number_notation: "45/BC-UBND",
+        document_type: "Báo cáo",
+        summary: "Báo cáo kết quả chuyển đổi số năm 2026",
+        urgency: Urgency::Normal,
+        steps: &[Step::Register, Step::Assign, Step::Progress],
+        tampered: false,
+    },
+    DemoIncoming {
+        issuing_body: "Sở Thông tin và Truyền thông tỉnh Vĩnh Phúc",
+        number_notation: "301/STTTT-CĐS",
+        document_type: "Công văn",
+        summary: "Về việc sử dụng chữ ký số trong văn bản điện tử",
+        urgency: Urgency::Normal,
+        steps: &[Step::Register, Step::Assign, Step::Progress, Step::Complete],
+        tampered: false,
+    },
+    DemoIncoming {
+        issuing_body: "Ủy ban nhân dân xã Tề Lỗ",
+        number_notation: "12/TTr-UBND",
+        document_type: "Tờ trình",
+        summary: "Tờ trình đề nghị hỗ trợ kinh phí sửa chữa trường học",
+        urgency: Urgency::Khan,
+        steps: &[Step::Return],
+        tampered: true,
+    },
+];
+
+/// Gives the demo district a few incoming documents in every state, signed with development
+/// certificates (one of them altered after signing, so its signature is broken), unless it
+/// has incoming documents already. Returns how many were added.
+pub fn seed_incoming(
+    db: &Database,
+    blobs: &dyn BlobStore,
+    verification: &VerifyOptions,
+) -> anyhow::Result<usize> {
+    let district = db.get_unit_by_code(&UnitCode::parse(UNITS[DISTRICT].code)?)?;
+    let existing = db.list_incoming(
+        &VisibleScope::Unit(district.id),
+        &[],
+        &IncomingFilter::default(),
+        PageRequest::default(),
+    )?;
+    if existing.total > 0 {
+        return Ok(0);
+    }
+    let account = |name: &str| -> anyhow::Result<UserId> {
+        Ok(db.get_user_by_username(&Username::parse(name)?)?.id)
+    };
+    let (clerk, leader, specialist) = (
+        account("district.clerk")?,
+        account("district.leader")?,
+        account("district.specialist")?,
+    );
+    let department = db.get_unit_by_code(&UnitCode::parse(UNITS[FINANCE_DEPARTMENT].code)?)?;
+    let pki = DevPki::load().context("cannot load the embedded development PKI")?;
+    let now = Utc::now();
+    let today = vietnam_today(now);
+    for demo in &INCOMING {
+        let mut pdf = signed_letter(&pki, demo)?;
+        if demo.tampered {
+            let at = pdf
+                .windows(demo.number_notation.len())
+                .position(|w| w == demo.number_notation.as_bytes())
+                .context("the demo letter shows its number")?;
+            pdf[at] = b'9';
+        }
+        let blob = blobs.put(&mut pdf.as_slice())?;
+        let report = vanthu_pades::verify::verify_bytes(&pdf, verification)
+            .context("cannot verify a demo letter")?;
+        let document = db.receive_incoming(&NewIncoming {
+            unit_id: district.id,
+            received_by: clerk,
+            received_at: now,
+            metadata: IncomingMetadata {
+                issuing_body: IssuingBody::parse(demo.issuing_body)?,
+                number_notation: NumberNotation::parse(demo.number_notation)?,
+                document_date: today,
+                document_type: DocumentType::parse(demo.document_type)?,
+                summary: Summary::parse(demo.summary)?,
+                urgency: demo.urgency,
+                due_date: None,
+            },
+            sha256: blob.sha256,
+            size: blob.size,
+            verification: report.verdict.as_str().to_owned(),
+            verification_report: serde_json::to_string(&report)?,
+        })?;
+        let mut state = document.state;
+        for step in demo.steps {
+            let id = document.id;
+            state = match step {
+                Step::Register => db.register_incoming(id, state, clerk, now)?,
+                Step::Return => db.return_incoming(
+                    id,
+                    state,
+                    clerk,
+                    &ReturnReason::parse("Chữ ký số không hợp lệ: văn bản đã bị sửa sau khi ký")?,
+                    now,
+                )?,
+                Step::Assign => db.assign_incoming(
+                    id,
+                    state,
+                    leader,
+                    &Assignment::new(
+                        Assignee::User(specialist),
+                        Vec::new(),
+                        Instruction::parse("Giao chuyên viên Phạm Thị Lan chủ trì tham mưu")?,
+                        today + TimeDelta::days(10),
+                        today,
+                    )?,
+                    now,
+                )?,
+                Step::Progress => db.record_incoming_progress(
+                    id,
+                    state,
+                    specialist,
+                    &HandlingNote::parse("Đã tổng hợp số liệu, đang dự thảo văn bản trả lời")?,
+                    now,
+                )?,
+                Step::Forward => db.forward_incoming(
+                    id,
+                    state,
+                    Assignee::User(specialist),
+                    Assignee::Unit(department.id),
+                    &district.path,
+                    specialist,
+                    Some(&HandlingNote::parse(
+                        "Chuyển Phòng Tài chính - Kế hoạch chủ trì theo chức năng",
+                    )?),
+                    now,
+                )?,
+                Step::Complete => db.complete_incoming(
+                    id,
+                    state,
+                    specialist,
+                    Some(&HandlingNote::parse("Đã trả lời bằng văn bản")?),
+                    now,
+                )?,
+            }
+            .state;
+        }
+    }
+    Ok(INCOMING.len())
+}
+
+/// A one-page letter showing the document's number, signed (PAdES B-B) with a fresh
+/// development certificate in the sender's name.
+fn signed_letter(pki: &DevPki, demo: &DemoIncoming) -> anyhow::Result<Vec<u8>> {
+    let issued = pki.issue(KeyKind::Personal, "Văn thư", demo.issuing_body)?;
+    let mut chain = Stack::new()?;
+    chain.push(pki.issuing_ca().clone())?;
+    let p12 = Pkcs12::builder()
+        .name("demo")
+        .pkey(&issued.key)
+        .cert(&issued.certificate)
+        .ca(chain)
+        .build2(PASSWORD)?;
+    let signer = Pkcs12Signer::from_der(&p12.to_der()?, PASSWORD, SignerOptions::default())?;
+    let text = format!("VAN BAN SO {}", demo.number_notation);
+    let (signed, _) =
+        vanthu_pades::sign::sign_bytes(&one_page_pdf(&text), &signer, &SignOptions::default())?;
+    Ok(signed)
+}
+
+/// A minimal PDF with `text` (ASCII) on an A4 page in Helvetica.
+fn one_page_pdf(text: &str) -> Vec<u8> {
+    let content = format!("BT /F1 14 Tf 72 760 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R \
+         /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_owned(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
+    ];
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(pdf.len());
+        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = pdf.len();
+    pdf.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    pdf.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    pdf
 }

@@ -14,7 +14,8 @@ use openssl::x509::extension::{
 };
 use openssl::x509::{X509Extension, X509NameBuilder, X509Ref, X509};
 
-const ROOT_CA_PEM: &[u8] = include_bytes!("../../../certs-dev/root-ca.pem");
+/// The development root CA, which `--dev` and `--demo` add to the trust anchors.
+pub const ROOT_CA_PEM: &[u8] = include_bytes!("../../../certs-dev/root-ca.pem");
 const ISSUING_CA_PEM: &[u8] = include_bytes!("../../../certs-dev/issuing-ca.pem");
 const ISSUING_CA_KEY: &[u8] = include_bytes!("../../../certs-dev/issuing-ca.key");
 
@@ -128,6 +129,11 @@ impl DevPki {
             certificate: builder.build(),
             key,
         })
+    }
+
+    /// The issuing CA that signs every certificate [`DevPki::issue`] makes.
+    pub fn issuing_ca(&self) -> &X509 {
+        &self.issuing
     }
 
     /// Whether `cert` is one of the development CAs or was signed by one of them.

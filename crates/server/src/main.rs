@@ -43,6 +43,7 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
   --max-upload BYTES     VANTHU_MAX_UPLOAD    max_upload     104857600
   --demo                 VANTHU_DEMO          demo           off: seed the demo organisation
   --dev                  VANTHU_DEV           dev            off: allow development keys
+  --trust PEM            VANTHU_TRUST         trust          none (+ dev root with --dev/--demo)
 `vanthu check` takes --config, --data and --database-url too. Log levels: RUST_LOG.";
 
 #[derive(Debug, Subcommand)]

@@ -327,6 +327,18 @@ macro_rules! insert_returning_id {
 }
 pub(crate) use insert_returning_id;
 
+/// Runs `$body` with `$c` bound to the concrete connection, for the statements the shared
+/// backend lacks (`ON CONFLICT`, `RETURNING` of other columns); the body is written once.
+macro_rules! per_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use per_backend;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use thiserror::Error;
 use vanthu_domain::ValidationError;
+use vanthu_routing::TransitionError;
 
 use crate::blob::BlobError;
 
@@ -20,6 +21,21 @@ pub enum StoreError {
         entity: &'static str,
         /// The field whose value is taken: `code`, `username`, ...
         field: &'static str,
+    },
+    /// The step is not possible in the state the document is in (HTTP 409).
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The object changed between the caller reading it and the change; nothing was written
+    /// (HTTP 409).
+    #[error(
+        "this {entity} changed while you were working on it (it is now {now}); reload it and \
+         try again"
+    )]
+    Stale {
+        /// The kind of object: `incoming document`.
+        entity: &'static str,
+        /// Its state now.
+        now: String,
     },
     /// The change breaks a domain rule, e.g. a commune placed under a commune (HTTP 422).
     #[error(transparent)]

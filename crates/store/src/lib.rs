@@ -11,6 +11,7 @@ pub mod check;
 mod db;
 mod error;
 mod files;
+mod incoming;
 mod schema;
 mod sessions;
 #[cfg(any(test, feature = "testing"))]
@@ -23,6 +24,10 @@ pub use certificates::{Certificate, CertificateOwner, CertificatePurpose, NewCer
 pub use db::{Backend, Database};
 pub use error::StoreError;
 pub use files::{FileRecord, NewFile};
+pub use incoming::{
+    Arrival, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
+    TraceEntry,
+};
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
 pub use units::{NewUnit, UnitChanges};
 pub use users::{

@@ -67,8 +67,87 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    incoming_documents (id) {
+        id -> BigInt,
+        unit_id -> BigInt,
+        state -> Text,
+        issuing_body -> Text,
+        number_notation -> Text,
+        document_date -> Text,
+        document_type -> Text,
+        summary -> Text,
+        urgency -> Integer,
+        due_date -> Nullable<Text>,
+        search_text -> Text,
+        verification -> Text,
+        verification_report -> Text,
+        received_by -> BigInt,
+        received_at -> BigInt,
+        received_year -> Integer,
+        arrival_year -> Nullable<Integer>,
+        arrival_number -> Nullable<BigInt>,
+        registered_at -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    incoming_files (document_id, revision) {
+        document_id -> BigInt,
+        revision -> Integer,
+        sha256 -> Text,
+        size -> BigInt,
+        added_by -> BigInt,
+        added_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    incoming_events (id) {
+        id -> BigInt,
+        document_id -> BigInt,
+        action -> Text,
+        state -> Text,
+        actor_id -> BigInt,
+        at -> BigInt,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    incoming_assignees (document_id, position) {
+        document_id -> BigInt,
+        position -> Integer,
+        user_id -> Nullable<BigInt>,
+        unit_id -> Nullable<BigInt>,
+        deadline -> Text,
+    }
+}
+
+diesel::table! {
+    incoming_register_counters (unit_id, year) {
+        unit_id -> BigInt,
+        year -> Integer,
+        last_number -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> units (unit_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(files -> units (unit_id));
+diesel::joinable!(incoming_documents -> units (unit_id));
+diesel::joinable!(incoming_events -> users (actor_id));
 
-diesel::allow_tables_to_appear_in_same_query!(units, users, sessions, files, certificates);
+diesel::allow_tables_to_appear_in_same_query!(
+    units,
+    users,
+    sessions,
+    files,
+    certificates,
+    incoming_documents,
+    incoming_files,
+    incoming_events,
+    incoming_assignees,
+    incoming_register_counters,
+);

@@ -8,12 +8,14 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use vanthu_api::{AppState, Limits, Metrics, UnknownAccounts};
+use vanthu_pades::trust::TrustAnchors;
+use vanthu_pades::verify::VerifyOptions;
 use vanthu_store::blob::{BlobStore, FsBlobStore};
 use vanthu_store::Database;
 
 use crate::configuration::{ServeArgs, ServeSettings};
 use crate::demo;
-use crate::devpki::DevPki;
+use crate::devpki::{self, DevPki};
 use crate::secret::ServerSecret;
 use crate::telemetry;
 
@@ -49,6 +51,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     guard_development_keys(&db, &settings)?;
+    let verification = VerifyOptions {
+        anchors: trust_anchors(&settings)?,
+        offline: true,
+        now: None,
+    };
+    if settings.demo {
+        let added = demo::seed_incoming(&db, &blobs, &verification)
+            .context("cannot seed the demo's incoming documents")?;
+        tracing::info!(incoming = added, "demo incoming documents ready");
+    }
 
     let listener = TcpListener::bind(&settings.listen)
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -73,6 +85,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         token_ttl: settings.token_ttl,
         metrics: Metrics::new()?,
         unknown_accounts: UnknownAccounts::default(),
+        verification,
     };
     actix_web::rt::System::new().block_on(async move {
         let server = vanthu_api::serve(listener, state)?;
@@ -80,6 +93,31 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The anchors received documents are verified against: the configured ones, plus the
+/// development root under --dev or --demo only, since anyone can sign with its keys.
+fn trust_anchors(settings: &ServeSettings) -> anyhow::Result<TrustAnchors> {
+    let mut anchors = TrustAnchors::empty();
+    for path in &settings.trust {
+        anchors
+            .add_path(path)
+            .with_context(|| format!("invalid setting trust: {}", path.display()))?;
+    }
+    if settings.demo || settings.dev {
+        anchors
+            .add_bytes(devpki::ROOT_CA_PEM)
+            .map_err(|e| anyhow::anyhow!("development root: {e}"))?;
+    }
+    if anchors.is_empty() {
+        tracing::warn!(
+            "no trust anchors configured (--trust): signatures on received documents will be \
+             reported untrusted"
+        );
+    } else {
+        tracing::info!(anchors = anchors.len(), "trust anchors loaded");
+    }
+    Ok(anchors)
 }
 
 /// Development keys are public: a server trusting them must say so explicitly.
@@ -107,4 +145,55 @@ fn guard_development_keys(db: &Database, settings: &ServeSettings) -> anyhow::Re
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::configuration::StorageArgs;
+
+    fn settings(dev: bool, trust: Vec<PathBuf>) -> ServeSettings {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("vanthu.toml");
+        std::fs::write(&config, "").unwrap();
+        ServeArgs {
+            storage: StorageArgs {
+                config: Some(config),
+                data: None,
+                database_url: None,
+            },
+            listen: None,
+            log_format: None,
+            token_ttl: None,
+            max_body: None,
+            max_upload: None,
+            demo: false,
+            dev,
+            trust,
+        }
+        .resolve()
+        .unwrap()
+    }
+
+    fn certs_dev(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../certs-dev")
+            .join(name)
+    }
+
+    #[test]
+    fn the_development_root_is_trusted_only_in_development_mode() {
+        assert!(trust_anchors(&settings(false, vec![])).unwrap().is_empty());
+        assert_eq!(trust_anchors(&settings(true, vec![])).unwrap().len(), 1);
+        let configured = settings(false, vec![certs_dev("root-ca.pem")]);
+        assert_eq!(trust_anchors(&configured).unwrap().len(), 1);
+        let missing = settings(false, vec![certs_dev("no-such.pem")]);
+        let err = trust_anchors(&missing).unwrap_err().to_string();
+        assert!(
+            err.contains("trust") && err.contains("no-such.pem"),
+            "{err}"
+        );
+    }
 }

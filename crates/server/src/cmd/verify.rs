@@ -12,9 +12,6 @@ use clap::Args;
 use vanthu_pades::trust::TrustAnchors;
 use vanthu_pades::verify::{self, Verdict, VerifyOptions};
 
-/// The development root CA, trusted only with `--dev`.
-const DEV_ROOT_PEM: &[u8] = include_bytes!("../../../../certs-dev/root-ca.pem");
-
 /// Arguments of `vanthu verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -42,7 +39,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     }
     if args.dev {
         anchors
-            .add_bytes(DEV_ROOT_PEM)
+            .add_bytes(crate::devpki::ROOT_CA_PEM)
             .map_err(|e| anyhow::anyhow!("development root: {e}"))?;
     }
     let options = VerifyOptions {
