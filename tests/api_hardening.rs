@@ -79,3 +79,176 @@ fn metrics_stay_bounded_whatever_clients_send() {
         after.len()
     );
 }
+
+/// Asserts the headers every response carries and returns its Content-Security-Policy.
+fn assert_security_headers(r: &reqwest::blocking::Response, what: &str) -> String {
+    let header = |name: &str| {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("{what}: no {name} header"))
+            .to_owned()
+    };
+    assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
+    assert_eq!(header("x-frame-options"), "DENY", "{what}");
+    let csp = header("content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+    csp
+}
+
+#[test]
+fn every_response_carries_security_headers_and_errors_are_problems() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&["--max-body", "1024"]);
+    let r = server.try_login("district.clerk", common::DEMO_PASSWORD);
+    assert_eq!(r.status(), 200);
+    assert_security_headers(&r, "login");
+    assert_eq!(r.headers()["cache-control"], "no-store", "a token response");
+    let token = server.login("district.clerk", common::DEMO_PASSWORD);
+
+    // Successes and errors of the API: a policy that lets nothing load or run.
+    for (method, path) in [
+        (Method::GET, "/healthz"),
+        (Method::GET, "/metrics"),
+        (Method::GET, "/api/openapi.json"),
+        (Method::GET, "/api/v1/me"),
+        (Method::GET, "/api/v1/nowhere"),
+        (Method::DELETE, "/api/v1/me"),
+    ] {
+        let r = server.request(method.clone(), path, &token).send().unwrap();
+        let csp = assert_security_headers(&r, path);
+        assert!(csp.starts_with("default-src 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("script-src"), "{path}: {csp}");
+    }
+
+    // The docs page: its scripts, styles and the OpenAPI document come from this server, and
+    // its page has no inline script, so `'self'` is all it needs.
+    let r = server.client.get(server.url("/api/docs/")).send().unwrap();
+    let csp = assert_security_headers(&r, "/api/docs/");
+    for directive in [
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    let html = r.text().unwrap();
+    let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+    assert!(!scripts.is_empty(), "{html}");
+    for script in scripts {
+        let (attributes, rest) = script.split_once('>').unwrap();
+        assert!(
+            attributes.contains("src=\"./"),
+            "a script from elsewhere: {script}"
+        );
+        let inline = rest.split("</script>").next().unwrap();
+        assert!(inline.trim().is_empty(), "an inline script: {inline}");
+    }
+    for asset in [
+        "swagger-ui.css",
+        "swagger-ui-bundle.js",
+        "swagger-initializer.js",
+    ] {
+        let r = server
+            .client
+            .get(server.url(&format!("/api/docs/{asset}")))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{asset}");
+        assert_eq!(assert_security_headers(&r, asset), csp);
+    }
+
+    // Errors from anywhere, including actix's own defaults and the docs service, are problem
+    // documents with the security headers.
+    let big = format!("{{\"username\": \"{}\"}}", "x".repeat(2000));
+    for (method, path, body, status, code) in [
+        (
+            Method::GET,
+            "/api/docs/no-such-asset.js",
+            None,
+            404,
+            "not_found",
+        ),
+        (Method::GET, "/%ff%fe", None, 404, "not_found"),
+        (
+            Method::GET,
+            "/api/v1/units/99999999999999999999999",
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            Method::from_bytes(b"BREW").unwrap(),
+            "/healthz",
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            Method::POST,
+            "/api/v1/units",
+            Some(big),
+            413,
+            "payload_too_large",
+        ),
+    ] {
+        let mut request = server.request(method.clone(), path, &token);
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body);
+        }
+        let r = request.send().unwrap();
+        assert_security_headers(&r, path);
+        if status == 405 {
+            assert_eq!(r.headers()["allow"], "GET, HEAD", "{path}");
+        }
+        common::expect_problem(r, status, code);
+    }
+}
+
+#[test]
+fn head_is_answered_like_get_without_a_body() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&[]);
+    let token = server.demo_login("district.clerk");
+    let (status, me) = common::status_json(server.get("/api/v1/me", &token));
+    assert_eq!(status, 200, "{me}");
+    let unit = me["unit"]["id"].as_i64().expect("the caller's unit id");
+    let unit_path = format!("/api/v1/units/{unit}");
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/api/v1/me",
+        unit_path.as_str(),
+        "/api/v1/units/999999",
+        "/api/openapi.json",
+        "/api/docs/",
+        "/api/docs/swagger-ui.css",
+    ] {
+        let get = server.request(Method::GET, path, &token).send().unwrap();
+        let head = server.request(Method::HEAD, path, &token).send().unwrap();
+        assert_eq!(head.status(), get.status(), "{path}");
+        for name in [
+            "content-type",
+            "content-length",
+            "content-security-policy",
+            "x-content-type-options",
+        ] {
+            assert_eq!(
+                head.headers().get(name),
+                get.headers().get(name),
+                "{path}: {name}"
+            );
+        }
+        assert!(head.headers().contains_key("content-length"), "{path}");
+        assert!(head.bytes().unwrap().is_empty(), "{path}: HEAD with a body");
+    }
+    // HEAD where only POST is served: 405, naming what is allowed.
+    let r = server
+        .request(Method::HEAD, "/api/v1/auth/login", &token)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "POST");
+}
