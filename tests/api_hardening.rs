@@ -252,3 +252,75 @@ fn head_is_answered_like_get_without_a_body() {
     assert_eq!(r.status(), 405);
     assert_eq!(r.headers()["allow"], "POST");
 }
+
+/// A body of unknown length, so it is sent chunked; empty readers send no chunk at all.
+struct Streamed(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for Streamed {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+#[test]
+fn uploads_download_as_sandboxed_attachments_and_empty_ones_are_refused() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&[]);
+    let clerk = server.demo_login("district.clerk");
+    let upload = |body: reqwest::blocking::Body| {
+        server
+            .request(Method::POST, "/api/v1/files", &clerk)
+            .header("Content-Type", "text/html")
+            .body(body)
+            .send()
+            .unwrap()
+    };
+
+    // Empty bodies, with a length of 0 and streamed: refused, and nothing stored.
+    for body in [
+        reqwest::blocking::Body::from(Vec::new()),
+        reqwest::blocking::Body::new(Streamed(std::io::Cursor::new(Vec::new()))),
+    ] {
+        let problem = common::expect_problem(upload(body), 422, "validation_failed");
+        assert_eq!(problem["field"], "body", "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("empty"),
+            "{problem}"
+        );
+    }
+    assert!(common::files_under(&env.blob_dir().join("sha256")).is_empty());
+
+    // A file that a browser would run as a page of this origin if it rendered it.
+    let page = b"<html><script>alert(document.cookie)</script></html>".to_vec();
+    let (status, stored) = common::status_json(upload(reqwest::blocking::Body::new(Streamed(
+        std::io::Cursor::new(page.clone()),
+    ))));
+    assert_eq!(status, 201, "{stored}");
+    let sha256 = stored["sha256"].as_str().unwrap();
+    let path = format!("/api/v1/files/{sha256}");
+    for method in [Method::GET, Method::HEAD] {
+        let r = server
+            .request(method.clone(), &path, &clerk)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "{method}");
+        assert_eq!(
+            r.headers()["content-disposition"],
+            format!("attachment; filename=\"{sha256}\"").as_str(),
+            "{method}"
+        );
+        let csp = assert_security_headers(&r, "download");
+        assert!(
+            csp.split(';')
+                .any(|directive| directive.trim() == "sandbox"),
+            "{csp}"
+        );
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        let body = r.bytes().unwrap();
+        if method == Method::GET {
+            assert_eq!(body.as_ref(), page.as_slice());
+        } else {
+            assert!(body.is_empty());
+        }
+    }
+}

@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 use vanthu_domain::access::{AccessError, Action, Target};
-use vanthu_domain::Sha256Digest;
+use vanthu_domain::{Sha256Digest, ValidationError};
 use vanthu_store::NewFile;
 
 use crate::auth::Authenticated;
@@ -27,6 +27,8 @@ const CHANNEL_DEPTH: usize = 16;
 /// Size of the chunks a download is read in.
 const READ_CHUNK: usize = 64 * 1024;
 const FILE: &str = "file";
+/// The policy of a downloaded file: a unique origin with nothing allowed to load or run.
+const DOWNLOAD_CSP: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
 
 /// A stored file.
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,9 +99,12 @@ fn upload_media_type(req: &HttpRequest) -> Result<String, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 201, body = FileView),
+        (status = 400, description = "The body was interrupted", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 413, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The file is empty", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn upload(
@@ -119,6 +124,24 @@ pub async fn upload(
     if declared_length(&req).is_some_and(|n| n > limit) {
         return Err(too_large);
     }
+
+    // Wait for the first bytes before anything is written: an empty file is no document, and
+    // refusing it here leaves no empty blob behind.
+    let first = loop {
+        match payload.next().await {
+            Some(Ok(chunk)) if chunk.is_empty() => continue,
+            Some(Ok(chunk)) => break chunk,
+            Some(Err(e)) => return Err(ApiError::IncompleteBody(e.to_string())),
+            None => {
+                return Err(ValidationError::new(
+                    "body",
+                    "the file is empty; send the file's bytes as the request body",
+                )
+                .into())
+            }
+        }
+    };
+    let mut payload = futures_util::stream::iter([Ok(first)]).chain(payload);
 
     let (tx, rx) = mpsc::channel(CHANNEL_DEPTH);
     let blobs = state.blobs.clone();
@@ -185,7 +208,10 @@ pub async fn upload(
     params(("sha256" = String, Path, description = "SHA-256 of the content, 64 hex digits")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
+        (status = 200, description = "The file's bytes, as an attachment with a sandboxing Content-Security-Policy", content_type = "application/octet-stream",
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"<sha256>\"`"))),
+        (status = 401, description = "Not signed in", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Your roles do not allow reading files of that unit", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such file, or held only by units outside yours", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -243,7 +269,14 @@ pub async fn download(
     Ok(HttpResponse::Ok()
         .content_type(record.media_type.clone())
         .insert_header((header::ETAG, format!("\"{}\"", record.sha256)))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
+        // An uploaded file is whatever its uploader sent: a browser must save it, never
+        // render it as a page of this origin, and anything it holds may not run.
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", record.sha256),
+        ))
+        .insert_header((header::CONTENT_SECURITY_POLICY, DOWNLOAD_CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .no_chunking(record.size)
         .streaming(body))
 }
