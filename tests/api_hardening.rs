@@ -324,3 +324,70 @@ fn uploads_download_as_sandboxed_attachments_and_empty_ones_are_refused() {
         }
     }
 }
+
+#[test]
+fn data_files_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let env = TestEnv::new();
+    // The binary under a umask that would leave everything world-readable and writable.
+    let template = env.command();
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "umask 000; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_vanthu"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--demo"])
+        .current_dir(env.dir.path());
+    for (key, value) in template.get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    if !env.db.url().starts_with("postgres") {
+        // The built-in database in the data directory, created by the server itself.
+        cmd.env_remove("DATABASE_URL");
+    }
+    let server = Server::start(cmd);
+    let clerk = server.demo_login("district.clerk");
+    let r = server
+        .request(Method::POST, "/api/v1/files", &clerk)
+        .header("Content-Type", "application/pdf")
+        .body(b"%PDF-1.7\nprivate".to_vec())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let data = env.data_dir();
+    let mut dirs = vec![data.clone()];
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().any(|n| n == "server-secret"), "{names:?}");
+    assert!(
+        common::files_under(&env.blob_dir().join("sha256")).len() == 1,
+        "{names:?}"
+    );
+    if !env.db.url().starts_with("postgres") {
+        for db_file in ["vanthu.db", "vanthu.db-wal", "vanthu.db-shm"] {
+            assert!(names.iter().any(|n| n == db_file), "{db_file}: {names:?}");
+        }
+    }
+    for file in &files {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+}

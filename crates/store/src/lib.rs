@@ -11,6 +11,7 @@ pub mod check;
 mod db;
 mod error;
 mod files;
+pub mod private;
 mod schema;
 mod sessions;
 #[cfg(any(test, feature = "testing"))]
