@@ -231,8 +231,16 @@ fn malformed_requests_name_the_problem_and_write_nothing() {
         expect_problem(server.get("/no/such/page", &admin), 404, "not_found")
     );
     for (method, path, allow) in [
-        (Method::DELETE, "/api/v1/units".to_owned(), "GET, POST"),
-        (Method::PUT, format!("/api/v1/units/{parent}"), "GET, PATCH"),
+        (
+            Method::DELETE,
+            "/api/v1/units".to_owned(),
+            "GET, HEAD, POST",
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/units/{parent}"),
+            "GET, HEAD, PATCH",
+        ),
         (Method::GET, "/api/v1/auth/login".to_owned(), "POST"),
     ] {
         let r = server.request(method, &path, &admin).send().unwrap();

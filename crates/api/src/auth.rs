@@ -126,7 +126,7 @@ pub struct LoginResponse {
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 200, description = "Signed in", body = LoginResponse, headers(("Cache-Control" = String, description = "Always `no-store`: the body holds a bearer token"))),
         (status = 400, description = "Malformed body", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Account temporarily locked", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -181,7 +181,10 @@ pub async fn login(
         Ok(LoginResponse { token, expires_at })
     })
     .await??;
-    Ok(HttpResponse::Ok().json(token))
+    // A bearer token must not be kept by a browser or proxy cache.
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(token))
 }
 
 /// The answer to an admitted attempt whose password was wrong: 429 when it was the last one

@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 use vanthu_domain::access::{AccessError, Action, Target};
-use vanthu_domain::Sha256Digest;
+use vanthu_domain::{Sha256Digest, ValidationError};
 use vanthu_store::blob::{BlobRef, BlobStore};
 use vanthu_store::NewFile;
 
@@ -29,6 +29,8 @@ const CHANNEL_DEPTH: usize = 16;
 /// Size of the chunks a download is read in.
 const READ_CHUNK: usize = 64 * 1024;
 const FILE: &str = "file";
+/// The policy of a downloaded file: a unique origin with nothing allowed to load or run.
+const DOWNLOAD_CSP: &str = "sandbox; default-src 'none'; frame-ancestors 'none'";
 
 /// A stored file.
 #[derive(Debug, Serialize, ToSchema)]
@@ -66,7 +68,7 @@ impl Read for ChannelReader {
 /// What an upload must hold, checked on its first bytes as they arrive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Expect {
-    /// Any content, even empty.
+    /// Any content of at least one byte (an empty file is no document).
     Anything,
     /// A PDF: at least one byte, starting with the `%PDF-` header.
     Pdf,
@@ -130,6 +132,15 @@ where
             empty: received == 0,
         });
     }
+    if failure.is_none() && received == 0 {
+        failure = Some(
+            ValidationError::new(
+                "body",
+                "the file is empty; send the file's bytes as the request body",
+            )
+            .into(),
+        );
+    }
     if let Some(failure) = failure {
         // Make the writer fail so it deletes its temporary file instead of storing a prefix.
         let _ = tx.send(Err(io::Error::other("upload aborted"))).await;
@@ -177,9 +188,12 @@ fn upload_media_type(req: &HttpRequest) -> Result<String, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 201, body = FileView),
+        (status = 400, description = "The body was interrupted", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not signed in", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 413, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The file is empty", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn upload(
@@ -227,7 +241,10 @@ pub async fn upload(
     params(("sha256" = String, Path, description = "SHA-256 of the content, 64 hex digits")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The file's bytes", content_type = "application/octet-stream"),
+        (status = 200, description = "The file's bytes, as an attachment with a sandboxing Content-Security-Policy", content_type = "application/octet-stream",
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"<sha256>\"`"))),
+        (status = 401, description = "Not signed in", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Your roles do not allow reading files of that unit", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such file, or held only by units outside yours", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -271,6 +288,7 @@ pub(crate) async fn serve_blob(
 ) -> Result<HttpResponse, ApiError> {
     let blobs = state.blobs.clone();
     let etag = format!("\"{sha256}\"");
+    let name = sha256.to_string();
     let mut reader = web::block(move || blobs.open(&sha256))
         .await?
         .map_err(vanthu_store::StoreError::from)?;
@@ -297,7 +315,14 @@ pub(crate) async fn serve_blob(
     Ok(HttpResponse::Ok()
         .content_type(media_type.to_owned())
         .insert_header((header::ETAG, etag))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
+        // An uploaded file is whatever its uploader sent: a browser must save it, never
+        // render it as a page of this origin, and anything it holds may not run.
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .insert_header((header::CONTENT_SECURITY_POLICY, DOWNLOAD_CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .no_chunking(size)
         .streaming(body))
 }

@@ -15,6 +15,7 @@ pub mod openapi;
 pub mod page;
 pub mod password;
 pub mod request_span;
+pub mod security;
 pub mod state;
 pub mod throttle;
 pub mod token;
@@ -48,9 +49,11 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .wrap(from_fn(security::head_as_get))
             .wrap(from_fn(metrics::record))
             .wrap(TracingLogger::<request_span::RequestSpan>::new())
             .wrap(from_fn(request_span::assign_request_id))
+            .wrap(from_fn(security::harden))
             .configure(routes)
             .service(web::redirect("/api/docs", "/api/docs/"))
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
@@ -132,10 +135,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-const GET: &str = "GET";
+// HEAD is answered wherever GET is (see `security::head_as_get`).
+const GET: &str = "GET, HEAD";
 const POST: &str = "POST";
-const GET_POST: &str = "GET, POST";
-const GET_PATCH: &str = "GET, PATCH";
+const GET_POST: &str = "GET, HEAD, POST";
+const GET_PATCH: &str = "GET, HEAD, PATCH";
 
 /// A resource answering other methods with 405 and the `Allow` header.
 fn resource(path: &str, allow: &'static str) -> actix_web::Resource {

@@ -1,11 +1,14 @@
 //! Prometheus metrics: a request counter by method, route and status, and a latency histogram
-//! by method and route. Routes are the templates (`/api/v1/units/{id}`), never raw paths, so
-//! the number of series stays bounded whatever clients send.
+//! by method and route. Every label comes from a fixed set, so the number of series stays
+//! bounded whatever clients send: routes are the templates (`/api/v1/units/{id}`), never raw
+//! paths, with every unmatched path under one label, and methods outside the standard ones
+//! are counted together as `OTHER` (HTTP lets a client invent any method name).
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpResponse};
 use prometheus::{
@@ -14,6 +17,25 @@ use prometheus::{
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The route label of requests that match no route.
+const UNMATCHED: &str = "unmatched";
+
+/// The method label: the standard methods by name, any other token as `OTHER`.
+fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "OTHER",
+    }
+}
 
 /// The registry and the HTTP instruments.
 #[derive(Clone)]
@@ -72,10 +94,8 @@ pub async fn record(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let method = req.method().to_string();
-    let route = req
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = method_label(req.method());
+    let route = req.match_pattern().unwrap_or_else(|| UNMATCHED.to_owned());
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|state| state.metrics.clone());
@@ -85,7 +105,7 @@ pub async fn record(
             Ok(response) => response.status().as_u16(),
             Err(error) => error.as_response_error().status_code().as_u16(),
         };
-        metrics.observe(&method, &route, status, started.elapsed().as_secs_f64());
+        metrics.observe(method, &route, status, started.elapsed().as_secs_f64());
     }
     result
 }

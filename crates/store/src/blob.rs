@@ -86,8 +86,9 @@ impl FsBlobStore {
     /// Opens (creating if needed) a blob store rooted at `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Result<FsBlobStore, BlobError> {
         let store = FsBlobStore { root: dir.into() };
-        for d in [store.objects_dir(), store.tmp_dir()] {
-            fs::create_dir_all(&d).map_err(io_at(&d))?;
+        // Temporary files are created 0600 by `tempfile` and keep that mode when renamed.
+        for d in [store.root.clone(), store.objects_dir(), store.tmp_dir()] {
+            crate::private::create_dir(&d).map_err(io_at(&d))?;
         }
         Ok(store)
     }
@@ -169,7 +170,7 @@ impl BlobStore for FsBlobStore {
             .parent()
             .expect("blob paths have a shard directory");
         if !shard.exists() {
-            fs::create_dir_all(shard).map_err(io_at(shard))?;
+            crate::private::create_dir(shard).map_err(io_at(shard))?;
             sync_dir(&self.objects_dir())?;
         }
         tmp.persist(&final_path)

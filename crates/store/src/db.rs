@@ -184,8 +184,17 @@ impl Database {
         let location = Location::parse(url)?;
         if let Location::Sqlite(path) = &location {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    StoreError::Connect(format!("cannot create {}: {e}", parent.display()))
+                if !parent.exists() {
+                    crate::private::create_dir(parent).map_err(|e| {
+                        StoreError::Connect(format!("cannot create {}: {e}", parent.display()))
+                    })?;
+                }
+            }
+            // SQLite would create the file with 0644 less the umask; created here first, it
+            // is private, and SQLite gives its -wal and -shm files the same mode.
+            if path.as_os_str() != ":memory:" {
+                crate::private::create_file(path).map_err(|e| {
+                    StoreError::Connect(format!("cannot create {}: {e}", path.display()))
                 })?;
             }
         }

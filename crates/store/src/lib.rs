@@ -12,6 +12,7 @@ mod db;
 mod error;
 mod files;
 mod incoming;
+pub mod private;
 mod schema;
 mod sessions;
 #[cfg(any(test, feature = "testing"))]

@@ -24,7 +24,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let settings = args.resolve()?;
     telemetry::init(settings.log_format);
     let storage = &settings.storage;
-    std::fs::create_dir_all(&storage.data_dir).with_context(|| {
+    vanthu_store::private::create_dir(&storage.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
             storage.data_dir.display()
