@@ -170,6 +170,24 @@ fn step(server: &Server, token: &str, id: i64, action: &str, body: &Value) -> (u
     status_json(server.post(&format!("/api/v1/incoming/{id}/{action}"), token, body))
 }
 
+/// A step the server must refuse with this status and problem code.
+#[track_caller]
+fn refused(
+    server: &Server,
+    token: &str,
+    id: i64,
+    action: &str,
+    body: &Value,
+    status: u16,
+    code: &str,
+) -> Value {
+    expect_problem(
+        server.post(&format!("/api/v1/incoming/{id}/{action}"), token, body),
+        status,
+        code,
+    )
+}
+
 fn detail(server: &Server, token: &str, id: i64) -> Value {
     let (status, body) = status_json(server.get(&format!("/api/v1/incoming/{id}"), token));
     assert_eq!(status, 200, "{body}");
@@ -353,12 +371,12 @@ fn the_walk_from_receipt_to_completion() {
         (200, Some("in_progress")),
         "{noted}"
     );
-    expect_problem(
-        server.post(
-            &format!("/api/v1/incoming/{id}/complete"),
-            &department_specialist,
-            &json!({}),
-        ),
+    refused(
+        &server,
+        &department_specialist,
+        id,
+        "complete",
+        &json!({}),
         403,
         "forbidden",
     );
@@ -570,15 +588,7 @@ fn a_department_forwards_to_its_specialist_who_completes() {
         .0,
         200
     );
-    expect_problem(
-        server.post(
-            &format!("/api/v1/incoming/{id}/complete"),
-            &head,
-            &json!({}),
-        ),
-        403,
-        "forbidden",
-    );
+    refused(&server, &head, id, "complete", &json!({}), 403, "forbidden");
     let (status, done) = step(
         &server,
         &specialist,
@@ -888,12 +898,12 @@ fn bad_input_is_refused_with_a_clear_problem_and_changes_nothing() {
         403,
         "forbidden",
     );
-    expect_problem(
-        server.post(
-            &format!("/api/v1/incoming/{id}/register"),
-            &specialist,
-            &json!({}),
-        ),
+    refused(
+        &server,
+        &specialist,
+        id,
+        "register",
+        &json!({}),
         403,
         "forbidden",
     );
@@ -911,21 +921,21 @@ fn bad_input_is_refused_with_a_clear_problem_and_changes_nothing() {
         403,
         "forbidden",
     );
-    expect_problem(
-        server.post(
-            &format!("/api/v1/incoming/{id}/register"),
-            &commune_clerk,
-            &json!({}),
-        ),
+    refused(
+        &server,
+        &commune_clerk,
+        id,
+        "register",
+        &json!({}),
         404,
         "not_found",
     );
-    expect_problem(
-        server.post(
-            &format!("/api/v1/incoming/{id}/return"),
-            &commune_clerk,
-            &json!({ "reason": "Sai" }),
-        ),
+    refused(
+        &server,
+        &commune_clerk,
+        id,
+        "return",
+        &json!({ "reason": "Sai" }),
         404,
         "not_found",
     );
@@ -958,31 +968,31 @@ fn bad_input_is_refused_with_a_clear_problem_and_changes_nothing() {
             .contains("register this document first"),
         "{problem}"
     );
-    expect_problem(
-        server.post(
-            &format!("/api/v1/incoming/{id}/progress"),
-            &specialist,
-            &json!({ "note": "x" }),
-        ),
+    refused(
+        &server,
+        &specialist,
+        id,
+        "progress",
+        &json!({ "note": "x" }),
         403,
         "forbidden",
     );
     // Bad bodies on a step.
-    expect_problem(
-        server.post(
-            &format!("/api/v1/incoming/{id}/return"),
-            &clerk,
-            &json!({ "reason": " " }),
-        ),
+    refused(
+        &server,
+        &clerk,
+        id,
+        "return",
+        &json!({ "reason": " " }),
         422,
         "validation_failed",
     );
-    expect_problem(
-        server.post(
-            &format!("/api/v1/incoming/{id}/return"),
-            &clerk,
-            &json!({ "why": "x" }),
-        ),
+    refused(
+        &server,
+        &clerk,
+        id,
+        "return",
+        &json!({ "why": "x" }),
         400,
         "invalid_json",
     );
