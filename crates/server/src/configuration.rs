@@ -315,12 +315,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Arguments as clap produces them when no flag and no environment variable is set;
     /// built by hand so the tests do not depend on the environment they run in.
-    fn no_flags(config: &Path) -> ServeArgs {
+    pub(crate) fn no_flags(config: &Path) -> ServeArgs {
         ServeArgs {
             storage: StorageArgs {
                 config: Some(config.to_owned()),

@@ -152,26 +152,16 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use super::*;
-    use crate::configuration::StorageArgs;
+    use crate::configuration::tests::no_flags;
 
     fn settings(dev: bool, trust: Vec<PathBuf>) -> ServeSettings {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("vanthu.toml");
         std::fs::write(&config, "").unwrap();
         ServeArgs {
-            storage: StorageArgs {
-                config: Some(config),
-                data: None,
-                database_url: None,
-            },
-            listen: None,
-            log_format: None,
-            token_ttl: None,
-            max_body: None,
-            max_upload: None,
-            demo: false,
             dev,
             trust,
+            ..no_flags(&config)
         }
         .resolve()
         .unwrap()
