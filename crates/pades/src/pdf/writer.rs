@@ -8,6 +8,29 @@ use super::object::{write_dict, write_name, write_object, Dictionary, Object, Ob
 use super::reader::{Reader, Source, XrefKind};
 use super::PdfError;
 
+/// A whole PDF from the bodies of objects 1..=n (object 1 the catalog), with one classic
+/// cross-reference table: for generated documents (the demo's, tests') whose bytes should
+/// be exactly what they say.
+pub fn whole_file<S: AsRef<str>>(objects: &[S]) -> Vec<u8> {
+    let mut out = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        let _ = write!(out, "{} 0 obj\n{}\nendobj\n", i + 1, body.as_ref());
+    }
+    let xref = out.len();
+    let size = objects.len() + 1;
+    let _ = write!(out, "xref\n0 {size}\n0000000000 65535 f \n");
+    for offset in offsets {
+        let _ = writeln!(out, "{offset:010} 00000 n ");
+    }
+    let _ = write!(
+        out,
+        "trailer\n<< /Size {size} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
+    );
+    out
+}
+
 /// A value written with a fixed width so it can be patched after the bytes are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaceholderSpec {
