@@ -374,23 +374,22 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
         // Validation data, metadata and document information may change freely only when
         // that is all the object is: listing a document's object there makes it no fairer game.
         let housekeeping = |r: &Role| matches!(r, Role::Dss | Role::Metadata | Role::Info);
-        if !created && roles.iter().any(housekeeping) {
-            if let Some(other) = roles.iter().find(|r| !housekeeping(r)) {
-                let listed = roles.iter().find(|r| housekeeping(r)).copied();
-                let rule = match listed {
-                    Some(Role::Dss) => Rule::DssCompare,
-                    Some(Role::Metadata) => Rule::MetadataUpdate,
-                    _ => Rule::DocInfo,
-                };
-                self.other(
-                    rule,
-                    format!(
-                        "object {num} changed: listed as {} but also {}",
-                        role_name(listed.unwrap_or(Role::Info)),
-                        role_name(*other)
-                    ),
-                );
-            }
+        let listed = roles.iter().copied().find(|r| housekeeping(r));
+        let other = roles.iter().copied().find(|r| !housekeeping(r));
+        if let (false, Some(listed), Some(other)) = (created, listed, other) {
+            let rule = match listed {
+                Role::Dss => Rule::DssCompare,
+                Role::Metadata => Rule::MetadataUpdate,
+                _ => Rule::DocInfo,
+            };
+            self.other(
+                rule,
+                format!(
+                    "object {num} changed: listed as {} but also {}",
+                    role_name(listed),
+                    role_name(other)
+                ),
+            );
         }
         for role in roles {
             self.judge(role, num, &o, &n, created);
