@@ -883,11 +883,10 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
             area && !hidden
         };
         self.new_use
-            .widgets
+            .widgets_of(field)
             .iter()
-            .filter(|(_, f)| **f == field)
             .take(1000)
-            .any(|(w, _)| shows(*w))
+            .any(|w| shows(*w))
     }
 
     /// Fields filled in after signing whose appearance does not show their value.
@@ -928,11 +927,10 @@ impl<O: Source, N: Source> Analysis<'_, O, N> {
             .unwrap_or_else(|| b"Off".to_vec());
         let states: Vec<Vec<u8>> = self
             .new_use
-            .widgets
+            .widgets_of(field)
             .iter()
-            .filter(|(_, f)| **f == field)
             .take(1000)
-            .filter_map(|(w, _)| resolve(*w).get_name("AS").map(<[u8]>::to_vec))
+            .filter_map(|w| resolve(*w).get_name("AS").map(<[u8]>::to_vec))
             .collect();
         if value == b"Off" {
             states.iter().all(|s| s == b"Off")

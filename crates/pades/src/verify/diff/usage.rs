@@ -84,6 +84,8 @@ pub struct Usage {
     pub fields: HashMap<u32, FieldInfo>,
     /// Widget object number -> its field.
     pub widgets: HashMap<u32, u32>,
+    /// Field -> its widgets (the reverse of `widgets`).
+    field_widgets: HashMap<u32, Vec<u32>>,
     /// Page object number -> page index (0-based).
     pub pages: HashMap<u32, usize>,
     /// Indirect /Annots array -> its page's object number.
@@ -150,9 +152,9 @@ impl Usage {
         self.roles.get(&num).map_or(&[], Vec::as_slice)
     }
 
-    /// True when the object plays this role.
-    pub fn has(&self, num: u32, role: Role) -> bool {
-        self.roles(num).contains(&role)
+    /// The widgets of a field.
+    pub fn widgets_of(&self, field: u32) -> &[u32] {
+        self.field_widgets.get(&field).map_or(&[], Vec::as_slice)
     }
 
     /// Records a role; false when the object already had it (or the walk is over its bound).
@@ -440,7 +442,9 @@ impl Usage {
     /// A widget of `field`: its appearance streams and other parts.
     fn widget<S: Source>(&mut self, r: &Reader<S>, field: u32, widget: u32, d: &Dictionary) {
         self.tag(widget, Role::Widget(field));
-        self.widgets.insert(widget, field);
+        if self.widgets.insert(widget, field).is_none() {
+            self.field_widgets.entry(field).or_default().push(widget);
+        }
         if widget == field {
             // A merged field and widget: the field walk handles the other keys.
             if let Some(ap) = d.get("AP") {
