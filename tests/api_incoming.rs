@@ -533,12 +533,12 @@ fn a_department_forwards_to_its_specialist_who_completes() {
     // Forwarding is the lead's: the district leader may not.
     let to_specialist =
         json!({ "to": { "kind": "user", "id": specialist_id }, "note": "Giao đồng chí xử lý" });
-    expect_problem(
-        server.post(
-            &format!("/api/v1/incoming/{id}/forward"),
-            &leader,
-            &to_specialist,
-        ),
+    refused(
+        &server,
+        &leader,
+        id,
+        "forward",
+        &to_specialist,
         403,
         "forbidden",
     );
@@ -566,12 +566,12 @@ fn a_department_forwards_to_its_specialist_who_completes() {
         json!([{ "kind": "unit", "id": department }])
     );
     // The department no longer leads, so its head may not forward again.
-    expect_problem(
-        server.post(
-            &format!("/api/v1/incoming/{id}/forward"),
-            &head,
-            &to_specialist,
-        ),
+    refused(
+        &server,
+        &head,
+        id,
+        "forward",
+        &to_specialist,
         403,
         "forbidden",
     );
@@ -794,52 +794,38 @@ fn bad_input_is_refused_with_a_clear_problem_and_changes_nothing() {
     let pdf_type = "application/pdf";
 
     // Not a PDF, empty, too large: refused before anything is stored.
-    let problem = expect_problem(
-        send_form(
-            &server,
-            &clerk,
-            &[
-                ("metadata", json_type, m.as_bytes()),
-                ("file", pdf_type, b"<html>not a pdf</html>"),
-            ],
-        ),
-        415,
-        "not_a_pdf",
-    );
-    assert!(
-        problem["detail"].as_str().unwrap().contains("not a PDF"),
-        "{problem}"
-    );
-    let problem = expect_problem(
-        send_form(
-            &server,
-            &clerk,
-            &[
-                ("metadata", json_type, m.as_bytes()),
-                ("file", pdf_type, b""),
-            ],
-        ),
-        415,
-        "not_a_pdf",
-    );
-    assert!(
-        problem["detail"].as_str().unwrap().contains("empty"),
-        "{problem}"
-    );
     let mut oversized = b"%PDF-1.7\n".to_vec();
     oversized.resize(MAX_UPLOAD as usize + 1, b' ');
-    expect_problem(
-        send_form(
-            &server,
-            &clerk,
-            &[
-                ("metadata", json_type, m.as_bytes()),
-                ("file", pdf_type, &oversized),
-            ],
+    let refused_files: [(&[u8], u16, &str, Option<&str>); 3] = [
+        (
+            b"<html>not a pdf</html>",
+            415,
+            "not_a_pdf",
+            Some("not a PDF"),
         ),
-        413,
-        "payload_too_large",
-    );
+        (b"", 415, "not_a_pdf", Some("empty")),
+        (&oversized, 413, "payload_too_large", None),
+    ];
+    for (file, status, code, detail) in refused_files {
+        let problem = expect_problem(
+            send_form(
+                &server,
+                &clerk,
+                &[
+                    ("metadata", json_type, m.as_bytes()),
+                    ("file", pdf_type, file),
+                ],
+            ),
+            status,
+            code,
+        );
+        if let Some(detail) = detail {
+            assert!(
+                problem["detail"].as_str().unwrap().contains(detail),
+                "{problem}"
+            );
+        }
+    }
     // A malformed form, a missing part, metadata that breaks a rule.
     let problem = expect_problem(
         send_form(&server, &clerk, &[("metadata", json_type, m.as_bytes())]),
@@ -912,15 +898,7 @@ fn bad_input_is_refused_with_a_clear_problem_and_changes_nothing() {
         "instruction": "Xử lý",
         "deadline": deadline(),
     });
-    expect_problem(
-        server.post(
-            &format!("/api/v1/incoming/{id}/assign"),
-            &clerk,
-            &assignment,
-        ),
-        403,
-        "forbidden",
-    );
+    refused(&server, &clerk, id, "assign", &assignment, 403, "forbidden");
     refused(
         &server,
         &commune_clerk,
