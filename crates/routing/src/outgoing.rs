@@ -264,9 +264,7 @@ impl OutgoingTransitionError {
             (Signed | Issued | Released, S::Approve) => "this document is already approved",
             (Issued | Released, S::Sign) => "this document is already signed",
             (Issued | Released, S::Issue) => "this document is already issued with its number",
-            (Approved | Signed | Issued, S::Recall) => {
-                "only a released document can be recalled"
-            }
+            (Approved | Signed | Issued, S::Recall) => "only a released document can be recalled",
             _ => "this step is not possible in the document's current state",
         }
     }
@@ -540,6 +538,28 @@ impl DocumentIdentifier {
         Self(format!("{agency},{},{number}", date.format("%Y/%m/%d")))
     }
 
+    /// Reads an identifier back: agency code, date and number/notation, comma-separated.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let invalid = || {
+            ValidationError::new(
+                "document_identifier",
+                format!(
+                    "'{}' is not a document identifier like 000.00.31.H56,2026/12/02,01/QĐ-UBND",
+                    s.chars().take(80).collect::<String>()
+                ),
+            )
+        };
+        let mut parts = s.splitn(3, ',');
+        let (Some(agency), Some(date), Some(number)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        let agency = UnitCode::parse(agency).map_err(|_| invalid())?;
+        let date = NaiveDate::parse_from_str(date, "%Y/%m/%d").map_err(|_| invalid())?;
+        let number = NumberNotation::parse(number).map_err(|_| invalid())?;
+        Ok(Self::new(&agency, date, &number))
+    }
+
     /// The identifier.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -687,14 +707,21 @@ mod tests {
         for m in AuthorityMode::ALL {
             assert_eq!(m.as_str().parse::<AuthorityMode>().unwrap(), m);
         }
-        assert_eq!("x".parse::<Confidentiality>().unwrap_err().field, "confidentiality");
+        assert_eq!(
+            "x".parse::<Confidentiality>().unwrap_err().field,
+            "confidentiality"
+        );
         assert_eq!(AuthorityMode::Kt.prefix(), "KT.");
     }
 
     #[test]
     fn secret_documents_have_their_own_series() {
         assert_eq!(Confidentiality::Normal.series(), RegisterSeries::Regular);
-        for c in [Confidentiality::Mat, Confidentiality::ToiMat, Confidentiality::TuyetMat] {
+        for c in [
+            Confidentiality::Mat,
+            Confidentiality::ToiMat,
+            Confidentiality::TuyetMat,
+        ] {
             assert_eq!(c.series(), RegisterSeries::Secret);
         }
     }
@@ -705,7 +732,10 @@ mod tests {
         let one = DocumentNumber::new(1).unwrap().with_notation(&notation);
         assert_eq!(one.as_str(), "01/QĐ-UBND");
         assert_eq!(
-            DocumentNumber::new(123).unwrap().with_notation(&notation).as_str(),
+            DocumentNumber::new(123)
+                .unwrap()
+                .with_notation(&notation)
+                .as_str(),
             "123/QĐ-UBND"
         );
         assert!(DocumentNumber::new(0).is_err());
@@ -715,6 +745,8 @@ mod tests {
             &one,
         );
         assert_eq!(id.as_str(), "000.00.31.H56,2026/12/02,01/QĐ-UBND");
+        assert_eq!(DocumentIdentifier::parse(id.as_str()).unwrap(), id);
+        assert!(DocumentIdentifier::parse("000.00.31.H56,2026-12-02,01/QĐ-UBND").is_err());
         for bad in ["", "-VP", "UBND VP", &"A".repeat(31)] {
             assert_eq!(Notation::parse(bad).unwrap_err().field, "notation", "{bad}");
         }
@@ -740,7 +772,10 @@ mod tests {
         };
         assert!(m.check_recipients().is_ok());
         m.internal_recipients.push(unit(2));
-        assert_eq!(m.check_recipients().unwrap_err().field, "internal_recipients");
+        assert_eq!(
+            m.check_recipients().unwrap_err().field,
+            "internal_recipients"
+        );
         m.internal_recipients = (1..=201).map(unit).collect();
         assert_eq!(m.check_recipients().unwrap_err().field, "recipients");
     }

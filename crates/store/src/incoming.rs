@@ -12,7 +12,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use vanthu_domain::access::{Assignee, Handling, VisibleScope};
 use vanthu_domain::{
-    IncomingId, PageRequest, Paged, Role, Sha256Digest, UnitId, UnitPath, UserId, ValidationError,
+    IncomingId, OutgoingId, PageRequest, Paged, Role, Sha256Digest, UnitId, UnitPath, UserId,
+    ValidationError,
 };
 use vanthu_routing::{
     fold_for_search, register_year, ArrivalNumber, Assignment, DocumentType, HandlingNote,
@@ -203,12 +204,12 @@ struct IncomingRow {
     updated_at: i64,
 }
 
-fn parse_date(s: &str) -> Result<NaiveDate, StoreError> {
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, StoreError> {
     NaiveDate::parse_from_str(s, DATE_FORMAT)
         .map_err(|e| StoreError::corrupt(format!("date '{s}': {e}")))
 }
 
-fn format_date(d: NaiveDate) -> String {
+pub(crate) fn format_date(d: NaiveDate) -> String {
     d.format(DATE_FORMAT).to_string()
 }
 
@@ -319,7 +320,10 @@ fn load_assignments(
     Ok(out)
 }
 
-fn load_incoming(conn: &mut DbConnection, id: IncomingId) -> Result<IncomingDocument, StoreError> {
+pub(crate) fn load_incoming(
+    conn: &mut DbConnection,
+    id: IncomingId,
+) -> Result<IncomingDocument, StoreError> {
     let (row, path): (IncomingRow, String) = incoming_documents::table
         .inner_join(units::table)
         .filter(incoming_documents::id.eq(id.get()))
@@ -487,7 +491,7 @@ fn split_assignees(assignees: &[Assignee]) -> (Vec<i64>, Vec<i64>) {
 }
 
 /// `LIKE` pattern finding `text` anywhere, with `\` escaping the pattern's own characters.
-fn contains_pattern(text: &str) -> String {
+pub(crate) fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for c in text.chars() {
@@ -500,22 +504,23 @@ fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-impl Database {
-    /// Records a received document with its file as revision 1 and the first trace entry;
-    /// the receiving unit also holds the file, as if uploaded.
-    pub fn receive_incoming(&self, new: &NewIncoming) -> Result<IncomingDocument, StoreError> {
-        let size =
-            i64::try_from(new.size).map_err(|_| ValidationError::new("file", "is too large"))?;
-        let m = &new.metadata;
-        let search_text = fold_for_search(&format!(
-            "{} {} {}",
-            m.number_notation, m.summary, m.issuing_body
-        ));
-        let at = to_millis(new.received_at);
-        self.transaction(|conn| {
-            load_unit(conn, new.unit_id)?;
-            load_user(conn, new.received_by)?;
-            per_backend!(&mut *conn, c => diesel::insert_into(files::table)
+/// Records a received document inside the caller's transaction; `source` is the outgoing
+/// document it is a copy of when it arrived by release from a unit of this installation.
+pub(crate) fn insert_received(
+    conn: &mut DbConnection,
+    new: &NewIncoming,
+    source: Option<OutgoingId>,
+) -> Result<IncomingId, StoreError> {
+    let size = i64::try_from(new.size).map_err(|_| ValidationError::new("file", "is too large"))?;
+    let m = &new.metadata;
+    let search_text = fold_for_search(&format!(
+        "{} {} {}",
+        m.number_notation, m.summary, m.issuing_body
+    ));
+    let at = to_millis(new.received_at);
+    load_unit(conn, new.unit_id)?;
+    load_user(conn, new.received_by)?;
+    per_backend!(&mut *conn, c => diesel::insert_into(files::table)
                 .values((
                     files::sha256.eq(new.sha256.as_str()),
                     files::unit_id.eq(new.unit_id.get()),
@@ -526,49 +531,59 @@ impl Database {
                 ))
                 .on_conflict_do_nothing()
                 .execute(c))?;
-            let id = insert_returning_id!(
-                &mut *conn,
-                incoming_documents::table,
-                (
-                    incoming_documents::unit_id.eq(new.unit_id.get()),
-                    incoming_documents::state.eq(IncomingState::Received.as_str()),
-                    incoming_documents::issuing_body.eq(m.issuing_body.as_str()),
-                    incoming_documents::number_notation.eq(m.number_notation.as_str()),
-                    incoming_documents::document_date.eq(format_date(m.document_date)),
-                    incoming_documents::document_type.eq(m.document_type.as_str()),
-                    incoming_documents::summary.eq(m.summary.as_str()),
-                    incoming_documents::urgency.eq(i32::from(m.urgency.priority())),
-                    incoming_documents::due_date.eq(m.due_date.map(format_date)),
-                    incoming_documents::search_text.eq(&search_text),
-                    incoming_documents::verification.eq(&new.verification),
-                    incoming_documents::verification_report.eq(&new.verification_report),
-                    incoming_documents::received_by.eq(new.received_by.get()),
-                    incoming_documents::received_at.eq(at),
-                    incoming_documents::received_year.eq(register_year(new.received_at)),
-                    incoming_documents::updated_at.eq(at),
-                ),
-                incoming_documents::id
-            )?;
-            let id = IncomingId::new(id).map_err(StoreError::corrupt)?;
-            diesel::insert_into(incoming_files::table)
-                .values((
-                    incoming_files::document_id.eq(id.get()),
-                    incoming_files::revision.eq(1),
-                    incoming_files::sha256.eq(new.sha256.as_str()),
-                    incoming_files::size.eq(size),
-                    incoming_files::added_by.eq(new.received_by.get()),
-                    incoming_files::added_at.eq(at),
-                ))
-                .execute(conn)?;
-            record_event(
-                conn,
-                id,
-                TraceAction::Receive,
-                IncomingState::Received,
-                new.received_by,
-                new.received_at,
-                None,
-            )?;
+    let id = insert_returning_id!(
+        &mut *conn,
+        incoming_documents::table,
+        (
+            incoming_documents::unit_id.eq(new.unit_id.get()),
+            incoming_documents::state.eq(IncomingState::Received.as_str()),
+            incoming_documents::issuing_body.eq(m.issuing_body.as_str()),
+            incoming_documents::number_notation.eq(m.number_notation.as_str()),
+            incoming_documents::document_date.eq(format_date(m.document_date)),
+            incoming_documents::document_type.eq(m.document_type.as_str()),
+            incoming_documents::summary.eq(m.summary.as_str()),
+            incoming_documents::urgency.eq(i32::from(m.urgency.priority())),
+            incoming_documents::due_date.eq(m.due_date.map(format_date)),
+            incoming_documents::search_text.eq(&search_text),
+            incoming_documents::verification.eq(&new.verification),
+            incoming_documents::verification_report.eq(&new.verification_report),
+            incoming_documents::received_by.eq(new.received_by.get()),
+            incoming_documents::received_at.eq(at),
+            incoming_documents::received_year.eq(register_year(new.received_at)),
+            incoming_documents::updated_at.eq(at),
+            incoming_documents::source_outgoing_id.eq(source.map(OutgoingId::get)),
+        ),
+        incoming_documents::id
+    )?;
+    let id = IncomingId::new(id).map_err(StoreError::corrupt)?;
+    diesel::insert_into(incoming_files::table)
+        .values((
+            incoming_files::document_id.eq(id.get()),
+            incoming_files::revision.eq(1),
+            incoming_files::sha256.eq(new.sha256.as_str()),
+            incoming_files::size.eq(size),
+            incoming_files::added_by.eq(new.received_by.get()),
+            incoming_files::added_at.eq(at),
+        ))
+        .execute(conn)?;
+    record_event(
+        conn,
+        id,
+        TraceAction::Receive,
+        IncomingState::Received,
+        new.received_by,
+        new.received_at,
+        None,
+    )?;
+    Ok(id)
+}
+
+impl Database {
+    /// Records a received document with its file as revision 1 and the first trace entry;
+    /// the receiving unit also holds the file, as if uploaded.
+    pub fn receive_incoming(&self, new: &NewIncoming) -> Result<IncomingDocument, StoreError> {
+        self.transaction(|conn| {
+            let id = insert_received(conn, new, None)?;
             load_incoming(conn, id)
         })
     }

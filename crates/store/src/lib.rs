@@ -12,6 +12,7 @@ mod db;
 mod error;
 mod files;
 mod incoming;
+mod outgoing;
 pub mod private;
 mod schema;
 mod sessions;
@@ -28,6 +29,11 @@ pub use files::{FileRecord, NewFile};
 pub use incoming::{
     Arrival, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
     TraceEntry,
+};
+pub use outgoing::{
+    IssueRecord, Medium, NewDraft, NewPaperDocument, NewRevision, OutgoingDocument, OutgoingFile,
+    OutgoingFilter, OutgoingTraceEntry, PreparedSignature, RecipientStatus, RevisionKind,
+    SignatureKind,
 };
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
 pub use units::{NewUnit, UnitChanges};
