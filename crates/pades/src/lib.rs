@@ -4,6 +4,7 @@ pub mod algorithms;
 pub mod appearance;
 
 pub mod cms;
+pub mod external;
 pub mod ltv;
 pub mod pdf;
 pub mod revocation;
