@@ -354,4 +354,64 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("do not belong"), "{e}");
     }
+
+    #[test]
+    fn number_fields_added_before_signing_are_filled_as_form_filling() {
+        use crate::appearance::Rect;
+        use crate::sign::{add_text_fields_bytes, fill_fields_bytes, TextField};
+        use crate::verify::report::ModificationLevel;
+
+        let field = |name: &str, x: f32| TextField {
+            name: name.into(),
+            page: 1,
+            rect: Rect {
+                x,
+                y: 700.0,
+                width: 150.0,
+                height: 16.0,
+            },
+        };
+        let fields = [field("so_ky_hieu", 60.0), field("ngay_ban_hanh", 350.0)];
+        let with_fields = add_text_fields_bytes(&simple_pdf(), &fields).unwrap();
+        // Adding them again changes nothing.
+        assert_eq!(
+            add_text_fields_bytes(&with_fields, &fields).unwrap(),
+            with_fields
+        );
+        let key = rsa_signer();
+        let prepared = prepare(
+            &with_fields,
+            key.certificate(),
+            key.chain(),
+            &SignOptions::default(),
+        )
+        .unwrap();
+        let signed = complete(
+            &prepared,
+            key.certificate(),
+            key.chain(),
+            &token_signature(&prepared),
+        )
+        .unwrap();
+        let filled = fill_fields_bytes(
+            &signed,
+            &[
+                ("so_ky_hieu".into(), "Số: 01/UBND-VP".into()),
+                ("ngay_ban_hanh".into(), "ngày 02 tháng 12 năm 2026".into()),
+            ],
+        )
+        .unwrap();
+        let options = VerifyOptions {
+            offline: true,
+            ..VerifyOptions::default()
+        };
+        let report = verify_bytes(&filled, &options).unwrap();
+        let signature = &report.signatures[0];
+        assert!(signature.intact);
+        assert_eq!(
+            signature.modification,
+            ModificationLevel::FormFilling,
+            "{signature:?}"
+        );
+    }
 }
