@@ -9,7 +9,7 @@
 
 use std::sync::Mutex;
 
-use der::{Decode, Encode};
+use der::Decode;
 use x509_cert::attr::Attribute;
 use x509_cert::der::asn1::SetOfVec;
 
