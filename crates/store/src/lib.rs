@@ -15,6 +15,7 @@ mod incoming;
 pub mod private;
 mod schema;
 mod sessions;
+mod signing_keys;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod time;
@@ -30,6 +31,10 @@ pub use incoming::{
     TraceEntry,
 };
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
+pub use signing_keys::{
+    GrantedSignature, NewSigningSession, PinAttempt, PinFailure, SessionUse, SigningKey,
+    MAX_PIN_ATTEMPTS,
+};
 pub use units::{NewUnit, UnitChanges};
 pub use users::{
     Credentials, LoginAttempt, NewUser, UserChanges, LOGIN_LOCKOUT, MAX_FAILED_LOGINS,
