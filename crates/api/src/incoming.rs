@@ -586,7 +586,10 @@ fn ok(document: IncomingDocument) -> HttpResponse {
 }
 
 /// Reads a form part into memory, up to `limit` bytes.
-async fn read_part(field: &mut actix_multipart::Field, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_part(
+    field: &mut actix_multipart::Field,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
     let mut body = Vec::new();
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(|e| ApiError::InvalidMultipart(e.to_string()))?;
@@ -600,7 +603,7 @@ async fn read_part(field: &mut actix_multipart::Field, limit: usize) -> Result<V
     Ok(body)
 }
 
-fn is_multipart(req: &HttpRequest) -> bool {
+pub(crate) fn is_multipart(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

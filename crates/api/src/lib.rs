@@ -16,6 +16,7 @@ pub mod page;
 pub mod password;
 pub mod request_span;
 pub mod security;
+pub mod signing_keys;
 pub mod state;
 pub mod throttle;
 pub mod token;
@@ -36,7 +37,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use crate::error::ApiError;
 pub use crate::metrics::Metrics;
-pub use crate::state::{AppState, Limits};
+pub use crate::state::{AppState, Limits, SigningSettings};
 pub use crate::throttle::UnknownAccounts;
 
 /// How long running requests may finish after a shutdown signal.
@@ -75,6 +76,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource("/auth/login", POST).route(web::post().to(auth::login)))
                 .service(resource("/auth/logout", POST).route(web::post().to(auth::logout)))
                 .service(resource("/me", GET).route(web::get().to(users::me)))
+                .service(
+                    resource("/me/signing-key", GET_POST)
+                        .route(web::get().to(signing_keys::status))
+                        .route(web::post().to(signing_keys::enrol)),
+                )
+                .service(
+                    resource("/me/signing-pin", PUT).route(web::put().to(signing_keys::change_pin)),
+                )
+                .service(
+                    resource("/me/signing-sessions", POST)
+                        .route(web::post().to(signing_keys::open_session)),
+                )
+                .service(
+                    resource("/me/signing-sessions/{id}", DELETE)
+                        .route(web::delete().to(signing_keys::end_session)),
+                )
                 .service(
                     resource("/units", GET_POST)
                         .route(web::get().to(units::list_units))
@@ -140,6 +157,8 @@ const GET: &str = "GET, HEAD";
 const POST: &str = "POST";
 const GET_POST: &str = "GET, HEAD, POST";
 const GET_PATCH: &str = "GET, HEAD, PATCH";
+const PUT: &str = "PUT";
+const DELETE: &str = "DELETE";
 
 /// A resource answering other methods with 405 and the `Allow` header.
 fn resource(path: &str, allow: &'static str) -> actix_web::Resource {

@@ -14,6 +14,8 @@
 //!   far down the tree they sit): every assignee records progress, the lead assignee
 //!   completes them or forwards the lead. Of a unit named as assignee, its leaders and
 //!   specialists act for it.
+//! - A personal signing key is its owner's alone: only the owner, and only while a leader,
+//!   enrols it, changes its PIN, unlocks it or signs with it. Admins included, nobody else.
 
 use serde::Serialize;
 use thiserror::Error;
@@ -118,6 +120,9 @@ pub enum Action {
     CompleteIncoming,
     /// Hand the lead of an incoming document on to someone else.
     ForwardIncoming,
+    /// Enrol, read, re-PIN, unlock or sign with a personal signing key (the target names
+    /// its owner).
+    UsePersonalKey,
 }
 
 /// Someone a document was handed to: a person, or a unit whose leaders and specialists then
@@ -149,6 +154,8 @@ pub struct Target {
     pub unit_path: UnitPath,
     /// Who the object was handed to.
     pub handling: Handling,
+    /// The person the object belongs to, for personal objects such as a signing key.
+    pub owner: Option<UserId>,
 }
 
 impl Target {
@@ -157,14 +164,23 @@ impl Target {
         Self {
             unit_path,
             handling: Handling::default(),
+            owner: None,
+        }
+    }
+
+    /// A personal object of `owner`, who belongs to the unit with this path.
+    pub fn personal(unit_path: UnitPath, owner: UserId) -> Self {
+        Self {
+            owner: Some(owner),
+            ..Self::in_unit(unit_path)
         }
     }
 
     /// A document of the unit with this path, handed to these assignees.
     pub fn handled(unit_path: UnitPath, handling: Handling) -> Self {
         Self {
-            unit_path,
             handling,
+            ..Self::in_unit(unit_path)
         }
     }
 
@@ -233,6 +249,9 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         Action::AssignIncoming => own_unit && actor.has_role(Role::Leader),
         Action::RecordProgress => is_handler,
         Action::CompleteIncoming | Action::ForwardIncoming => is_lead,
+        Action::UsePersonalKey => {
+            target.owner == Some(actor.user_id) && actor.has_role(Role::Leader)
+        }
     };
     if allowed {
         Ok(())
@@ -428,6 +447,43 @@ mod tests {
         check_incoming(&child_actor(&[Role::Clerk]), &target, "nnnnnnnnn");
         // Someone else in the receiving unit sees the document but may not handle it.
         check_incoming(&actor(&[Role::Specialist]), &target, "fofffffof");
+    }
+
+    #[test]
+    fn a_personal_key_is_its_leader_owners_alone() {
+        let me = actor(&[Role::Leader]);
+        let mine = Target::personal(path(OWN), me.user_id);
+        assert_eq!(authorize(&me, Action::UsePersonalKey, &mine), Ok(()));
+        let colleague = Target::personal(path(OWN), UserId::new(11).unwrap());
+        assert_eq!(
+            authorize(&me, Action::UsePersonalKey, &colleague),
+            Err(AccessError::Forbidden)
+        );
+        for roles in [&[Role::Admin][..], &[Role::Clerk], &[Role::Specialist], &[]] {
+            let not_leader = Actor {
+                roles: roles.iter().copied().collect(),
+                ..me.clone()
+            };
+            assert_eq!(
+                authorize(&not_leader, Action::UsePersonalKey, &mine),
+                Err(AccessError::Forbidden),
+                "{roles:?}"
+            );
+        }
+        let admin_above = Actor {
+            roles: [Role::Admin, Role::Leader].into_iter().collect(),
+            unit_path: path(PARENT),
+            user_id: UserId::new(12).unwrap(),
+            ..me.clone()
+        };
+        assert_eq!(
+            authorize(&admin_above, Action::UsePersonalKey, &mine),
+            Err(AccessError::Forbidden)
+        );
+        assert_eq!(
+            authorize(&me, Action::UsePersonalKey, &Target::in_unit(path(OWN))),
+            Err(AccessError::Forbidden)
+        );
     }
 
     #[test]

@@ -431,6 +431,36 @@ impl Pkcs12Signer {
 
 software_signer!(Pkcs12Signer);
 
+/// A PKCS#8 key and its certificates held in memory as DER, e.g. a stored key just unwrapped.
+#[derive(Debug)]
+pub struct DerSigner(SoftwareKey);
+
+impl DerSigner {
+    /// Builds a signer from an unencrypted PKCS#8 key (DER), the signing certificate (DER)
+    /// and its issuers (DER, from the signer's issuer upwards).
+    pub fn from_der(
+        pkcs8: &[u8],
+        certificate: &[u8],
+        chain: &[Vec<u8>],
+        options: SignerOptions,
+    ) -> Result<Self, SignerError> {
+        let unreadable = |what: &'static str| SignerError::Read {
+            what,
+            path: "<memory>".into(),
+            reason: "not valid DER".into(),
+        };
+        let key = PKey::private_key_from_pkcs8(pkcs8).map_err(|_| unreadable("private key"))?;
+        let cert = X509::from_der(certificate).map_err(|_| unreadable("certificate"))?;
+        let issuers = chain
+            .iter()
+            .map(|der| X509::from_der(der).map_err(|_| unreadable("certificate chain")))
+            .collect::<Result<Vec<_>, _>>()?;
+        SoftwareKey::new(key, &cert, issuers, options).map(Self)
+    }
+}
+
+software_signer!(DerSigner);
+
 /// Loads OpenSSL's legacy provider (next to the default one) once per process; false when it is
 /// not installed.
 fn load_legacy_provider() -> bool {
@@ -649,6 +679,31 @@ pub(crate) mod tests {
         let s = PemSigner::from_files(&kp, &cp, None, SignerOptions::default()).unwrap();
         assert_eq!(s.signature_algorithm(), SignatureAlgorithm::RsaPss);
         assert!(verify(&s, b"y", &s.sign(b"y").unwrap()));
+    }
+
+    #[test]
+    fn der_keys_held_in_memory_sign() {
+        let p12 = Pkcs12Signer::from_file(
+            &dev("signer-ec.p12"),
+            "vanthu-dev",
+            SignerOptions::default(),
+        )
+        .unwrap();
+        let pem = std::fs::read(dev("signer-ec.key")).unwrap();
+        let key = PKey::private_key_from_pem(&pem).unwrap();
+        let pkcs8 = key.private_key_to_pkcs8().unwrap();
+        let s = DerSigner::from_der(
+            &pkcs8,
+            p12.certificate(),
+            p12.chain(),
+            SignerOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(s.chain(), p12.chain());
+        assert!(verify(&s, b"z", &s.sign(b"z").unwrap()));
+        let e = DerSigner::from_der(b"junk", p12.certificate(), &[], SignerOptions::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("private key"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,6 @@ mod cmd;
 mod configuration;
 mod demo;
 mod devpki;
-mod secret;
 mod telemetry;
 
 use std::process::ExitCode;
@@ -44,6 +43,12 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
   --demo                 VANTHU_DEMO          demo           off: seed the demo organisation
   --dev                  VANTHU_DEV           dev            off: allow development keys
   --trust PEM            VANTHU_TRUST         trust          none (+ dev root with --dev/--demo)
+  --kek-file FILE        VANTHU_KEK_FILE      kek_file       required unless --demo/--dev
+                         VANTHU_KEK (base64 key itself, environment only)
+  --signing-session-ttl DURATION
+                         VANTHU_SIGNING_SESSION_TTL  signing_session_ttl  5m
+  --signing-session-signatures COUNT
+                         VANTHU_SIGNING_SESSION_SIGNATURES  signing_session_signatures  50
 `vanthu check` takes --config, --data and --database-url too. Log levels: RUST_LOG.";
 
 #[derive(Debug, Subcommand)]

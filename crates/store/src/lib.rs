@@ -16,6 +16,7 @@ mod outgoing;
 pub mod private;
 mod schema;
 mod sessions;
+mod signing_keys;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod time;
@@ -36,6 +37,10 @@ pub use outgoing::{
     SignatureKind,
 };
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
+pub use signing_keys::{
+    GrantedSignature, NewSigningSession, PinAttempt, PinFailure, SessionUse, SigningKey,
+    MAX_PIN_ATTEMPTS,
+};
 pub use units::{NewUnit, UnitChanges};
 pub use users::{
     Credentials, LoginAttempt, NewUser, UserChanges, LOGIN_LOCKOUT, MAX_FAILED_LOGINS,

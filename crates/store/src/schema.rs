@@ -62,8 +62,39 @@ diesel::table! {
         not_before -> BigInt,
         not_after -> BigInt,
         cert_pem -> Text,
-        key_pkcs8_encrypted -> Nullable<Binary>,
         created_at -> BigInt,
+        chain_pem -> Text,
+    }
+}
+
+diesel::table! {
+    signing_keys (id) {
+        id -> BigInt,
+        certificate_id -> BigInt,
+        owner_user_id -> Nullable<BigInt>,
+        owner_unit_id -> Nullable<BigInt>,
+        wrap -> Text,
+        kdf -> Nullable<Text>,
+        salt -> Nullable<Binary>,
+        nonce -> Binary,
+        ciphertext -> Binary,
+        failed_attempts -> Integer,
+        blocked_at -> Nullable<BigInt>,
+        pin_changed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_sessions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        signing_key_id -> BigInt,
+        nonce -> Binary,
+        sealed_key -> Binary,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        signatures_left -> Integer,
     }
 }
 
@@ -234,6 +265,8 @@ diesel::joinable!(incoming_documents -> units (unit_id));
 diesel::joinable!(incoming_events -> users (actor_id));
 diesel::joinable!(outgoing_documents -> units (unit_id));
 diesel::joinable!(outgoing_events -> users (actor_id));
+diesel::joinable!(signing_keys -> certificates (certificate_id));
+diesel::joinable!(signing_sessions -> signing_keys (signing_key_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
@@ -241,6 +274,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     files,
     certificates,
+    signing_keys,
+    signing_sessions,
     incoming_documents,
     incoming_files,
     incoming_events,
