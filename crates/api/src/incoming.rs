@@ -38,7 +38,7 @@ const INCOMING: &str = "incoming document";
 
 /// A string schema limited to `names`, so the OpenAPI document lists the values the
 /// domain defines instead of a copy of them.
-fn names_schema<'a>(names: impl IntoIterator<Item = &'a str>) -> Object {
+pub(crate) fn names_schema<'a>(names: impl IntoIterator<Item = &'a str>) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(names.into_iter().map(str::to_owned)))
@@ -49,7 +49,7 @@ fn state_schema() -> Object {
     names_schema(IncomingState::ALL.map(IncomingState::as_str))
 }
 
-fn urgency_schema() -> Object {
+pub(crate) fn urgency_schema() -> Object {
     names_schema(Urgency::ALL.map(Urgency::as_str))
 }
 
@@ -61,7 +61,7 @@ fn trace_action_schema() -> Object {
     names_schema(TraceAction::ALL.map(TraceAction::as_str))
 }
 /// Longest search text accepted, in characters.
-const MAX_SEARCH_CHARS: usize = 200;
+pub(crate) const MAX_SEARCH_CHARS: usize = 200;
 
 /// A person or a unit a document is handed to.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]

@@ -12,6 +12,7 @@ pub mod incoming;
 pub mod json;
 pub mod metrics;
 pub mod openapi;
+pub mod outgoing;
 pub mod page;
 pub mod password;
 pub mod request_span;
@@ -146,6 +147,53 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource("/incoming/{id}/complete", POST)
                         .route(web::post().to(incoming::complete)),
+                )
+                .service(
+                    resource("/outgoing", GET_POST)
+                        .route(web::get().to(outgoing::list))
+                        .route(web::post().to(outgoing::create)),
+                )
+                .service(
+                    resource("/outgoing/paper", POST).route(web::post().to(outgoing::record_paper)),
+                )
+                .service(resource("/outgoing/{id}", GET).route(web::get().to(outgoing::get)))
+                .service(
+                    resource("/outgoing/{id}/files/{revision}", GET)
+                        .route(web::get().to(outgoing::download)),
+                )
+                .service(
+                    resource("/outgoing/{id}/revisions", POST)
+                        .route(web::post().to(outgoing::revise)),
+                )
+                .service(
+                    resource("/outgoing/{id}/comments", POST)
+                        .route(web::post().to(outgoing::comment)),
+                )
+                .service(
+                    resource("/outgoing/{id}/approve", POST)
+                        .route(web::post().to(outgoing::approve)),
+                )
+                .service(
+                    resource("/outgoing/{id}/return", POST)
+                        .route(web::post().to(outgoing::return_draft)),
+                )
+                .service(
+                    resource("/outgoing/{id}/sign", POST).route(web::post().to(outgoing::sign)),
+                )
+                .service(
+                    resource("/outgoing/{id}/sign/prepare", POST)
+                        .route(web::post().to(outgoing::prepare_signature)),
+                )
+                .service(
+                    resource("/outgoing/{id}/sign/complete", POST)
+                        .route(web::post().to(outgoing::complete_signature)),
+                )
+                .service(
+                    resource("/outgoing/{id}/issue", POST).route(web::post().to(outgoing::issue)),
+                )
+                .service(
+                    resource("/outgoing/{id}/release", POST)
+                        .route(web::post().to(outgoing::release)),
                 )
                 .service(resource("/verify", POST).route(web::post().to(verify::verify_upload)))
                 .default_service(web::to(no_route)),
