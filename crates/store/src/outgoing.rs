@@ -479,10 +479,7 @@ fn load_recipients(
     Ok(by_document)
 }
 
-fn latest_revisions(
-    conn: &mut DbConnection,
-    ids: &[i64],
-) -> Result<HashMap<i64, u32>, StoreError> {
+fn latest_revisions(conn: &mut DbConnection, ids: &[i64]) -> Result<HashMap<i64, u32>, StoreError> {
     let rows: Vec<(i64, Option<i32>)> = outgoing_files::table
         .filter(outgoing_files::document_id.eq_any(ids))
         .group_by(outgoing_files::document_id)
