@@ -153,8 +153,8 @@ impl Walk {
     }
 
     /// The district finds the released document in its incoming queue, verified, and the
-    /// commune sees it arrive, then registered.
-    fn check_arrival(&self, id: i64, released: &Value) {
+    /// commune sees it arrive, then registered. Returns the district's copy's id.
+    fn check_arrival(&self, id: i64, released: &Value) -> i64 {
         let (_, page) = status_json(self.server.get(
             "/api/v1/incoming?q=UBND-VP&per_page=100",
             &self.district_clerk,
@@ -182,6 +182,7 @@ impl Walk {
         assert_eq!(status, 200);
         let recipients = &self.detail(&self.clerk, id)["recipients"];
         assert_eq!(recipients[0]["status_code"], "03", "{recipients}");
+        copy_id
     }
 }
 
@@ -313,7 +314,78 @@ fn a_commune_document_walks_to_the_district_signed_with_the_pin() {
         .collect();
     assert_eq!(trace, ["draft", "approve", "sign", "issue", "release"]);
     judge_released(&pdf, &number);
-    walk.check_arrival(id, &released);
+    let copy = walk.check_arrival(id, &released);
+
+    // The commune recalls it: its copy at the district is frozen until the district answers.
+    let recalled = walk.step(
+        &walk.clerk,
+        id,
+        "recall",
+        &json!({"reason": "Ban hành nhầm"}),
+    );
+    assert_eq!(recalled["state"], "recalled");
+    expect_problem(
+        walk.server.post(
+            &format!("/api/v1/outgoing/{id}/recall"),
+            &walk.clerk,
+            &json!({"reason": "x"}),
+        ),
+        409,
+        "state_conflict",
+    );
+    let (_, at_district) = status_json(
+        walk.server
+            .get(&format!("/api/v1/incoming/{copy}"), &walk.district_clerk),
+    );
+    assert_eq!(at_district["recall"]["state"], "requested", "{at_district}");
+    let district_leader = walk.server.demo_login("district.leader");
+    let assign = json!({
+        "lead": {"kind": "user", "id": user_id(&walk.server, &district_leader)},
+        "instruction": "Xử lý",
+        "deadline": "2099-01-01",
+    });
+    expect_problem(
+        walk.server.post(
+            &format!("/api/v1/incoming/{copy}/assign"),
+            &district_leader,
+            &assign,
+        ),
+        409,
+        "state_conflict",
+    );
+    assert_eq!(
+        walk.detail(&walk.clerk, id)["recipients"][0]["status_code"],
+        "13"
+    );
+    let answer = |accept: bool| {
+        walk.server.post(
+            &format!("/api/v1/incoming/{copy}/recall-response"),
+            &walk.district_clerk,
+            &json!({"accept": accept, "note": "Đồng ý thu hồi"}),
+        )
+    };
+    let (status, answered) = status_json(answer(true));
+    assert_eq!(status, 200, "{answered}");
+    assert_eq!(answered["recall"]["state"], "accepted");
+    expect_problem(answer(false), 409, "state_conflict");
+    // Withdrawn from the district's lists, kept, and the commune sees the answer.
+    let (_, page) = status_json(
+        walk.server
+            .get("/api/v1/incoming?per_page=100", &walk.district_clerk),
+    );
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["id"] != copy),
+        "{page}"
+    );
+    let detail = walk.detail(&walk.clerk, id);
+    assert_eq!(detail["recipients"][0]["status_code"], "15");
+    let last = detail["trace"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "recall_accepted", "{last}");
+    assert!(last["note"].as_str().unwrap().contains("Đồng ý thu hồi"));
 }
 
 /// Signs `data` with the development RSA key as a USB token would (PKCS#1 v1.5, SHA-256).
@@ -678,7 +750,11 @@ fn bad_input_is_refused_and_changes_nothing() {
     // Neither a PIN nor a session, or both.
     expect_problem(post(&walk.leader, "sign", json!({})), 400, "invalid_json");
     expect_problem(
-        post(&walk.leader, "sign", json!({"pin": PIN, "signing_session": "x"})),
+        post(
+            &walk.leader,
+            "sign",
+            json!({"pin": PIN, "signing_session": "x"}),
+        ),
         400,
         "invalid_json",
     );

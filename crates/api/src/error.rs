@@ -359,6 +359,7 @@ impl From<StoreError> for ApiError {
             e @ StoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
             e @ (StoreError::Transition(_)
             | StoreError::OutgoingTransition(_)
+            | StoreError::Frozen(_)
             | StoreError::Stale { .. }) => ApiError::StateConflict(e.to_string()),
             StoreError::Invalid(e) => ApiError::Validation(e),
             StoreError::Unavailable(reason) => {

@@ -195,6 +195,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/outgoing/{id}/release", POST)
                         .route(web::post().to(outgoing::release)),
                 )
+                .service(
+                    resource("/outgoing/{id}/recall", POST).route(web::post().to(outgoing::recall)),
+                )
+                .service(
+                    resource("/incoming/{id}/recall-response", POST)
+                        .route(web::post().to(incoming::recall_response)),
+                )
                 .service(resource("/verify", POST).route(web::post().to(verify::verify_upload)))
                 .default_service(web::to(no_route)),
         );

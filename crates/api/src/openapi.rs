@@ -56,6 +56,8 @@ use utoipa::{Modify, OpenApi};
         crate::outgoing::complete_signature,
         crate::outgoing::issue,
         crate::outgoing::release,
+        crate::outgoing::recall,
+        crate::incoming::recall_response,
         crate::verify::verify_upload,
         crate::health::healthz,
         crate::health::readyz,

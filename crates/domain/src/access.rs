@@ -138,6 +138,8 @@ pub enum Action {
     /// Number, date, seal and release a signed document, or record one issued on paper, or
     /// recall a released one: the unit's clerk.
     IssueOutgoing,
+    /// Recall a released document: the unit's clerks and leaders.
+    RecallOutgoing,
 }
 
 /// Someone a document was handed to: a person, or a unit whose leaders and specialists then
@@ -280,6 +282,9 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         }
         Action::ApproveOutgoing => own_unit && actor.has_role(Role::Leader),
         Action::IssueOutgoing => own_unit && actor.has_role(Role::Clerk),
+        Action::RecallOutgoing => {
+            own_unit && (actor.has_role(Role::Clerk) || actor.has_role(Role::Leader))
+        }
     };
     if allowed {
         Ok(())
@@ -534,7 +539,7 @@ mod tests {
         }
     }
 
-    const OUTGOING: [Action; 7] = [
+    const OUTGOING: [Action; 8] = [
         Action::DraftOutgoing,
         Action::ReadOutgoing,
         Action::ReviseOutgoing,
@@ -542,6 +547,7 @@ mod tests {
         Action::ApproveOutgoing,
         Action::SignOutgoing,
         Action::IssueOutgoing,
+        Action::RecallOutgoing,
     ];
 
     fn check_outgoing(actor: &Actor, target: &Target, expected: &str) {
@@ -562,23 +568,23 @@ mod tests {
         let someone = UserId::new(11).unwrap();
         let mine = Target::personal(path(OWN), me);
         let theirs = Target::personal(path(OWN), someone);
-        check_outgoing(&actor(&[Role::Specialist]), &mine, "oooofff");
-        check_outgoing(&actor(&[Role::Specialist]), &theirs, "oofofff");
-        check_outgoing(&actor(&[Role::Leader]), &mine, "oooooof");
+        check_outgoing(&actor(&[Role::Specialist]), &mine, "ooooffff");
+        check_outgoing(&actor(&[Role::Specialist]), &theirs, "oofoffff");
+        check_outgoing(&actor(&[Role::Leader]), &mine, "oooooofo");
         // Only the assigned signer signs, and only with the leader's role.
-        check_outgoing(&actor(&[Role::Leader]), &theirs, "oofooff");
-        check_outgoing(&actor(&[Role::Clerk]), &theirs, "fofoffo");
-        check_outgoing(&actor(&[Role::Admin]), &mine, "fooffff");
+        check_outgoing(&actor(&[Role::Leader]), &theirs, "oofooffo");
+        check_outgoing(&actor(&[Role::Clerk]), &theirs, "fofoffoo");
+        check_outgoing(&actor(&[Role::Admin]), &mine, "foofffff");
         check_outgoing(
             &actor(&[Role::Auditor]),
             &Target::in_unit(path(CHILD)),
-            "fofffff",
+            "foffffff",
         );
         for role in [Role::Clerk, Role::Leader, Role::Specialist] {
             check_outgoing(
                 &actor(&[role]),
                 &Target::personal(path(SIBLING), me),
-                "nnnnnnn",
+                "nnnnnnnn",
             );
         }
     }

@@ -20,7 +20,8 @@ pub use metadata::{DocumentType, IncomingMetadata, IssuingBody, NumberNotation, 
 pub use outgoing::{
     AuthorityMode, Confidentiality, DocumentIdentifier, DocumentNumber, ExternalRecipient,
     Notation, OutgoingAction, OutgoingMetadata, OutgoingState, OutgoingStep,
-    OutgoingTransitionError, Position, RecipientName, RegisterSeries, SignerAssignment,
+    OutgoingTransitionError, Position, RecallState, RecipientName, RegisterSeries,
+    SignerAssignment,
 };
 pub use search::fold_for_search;
 pub use state::{IncomingState, InterchangeStatus, Step, TraceAction, TransitionError};

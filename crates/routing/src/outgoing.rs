@@ -192,6 +192,10 @@ pub enum OutgoingAction {
     RecordPaper,
     /// Someone commented on the draft.
     Comment,
+    /// A recipient accepted the recall of its copy.
+    RecallAccepted,
+    /// A recipient refused the recall of its copy.
+    RecallRefused,
     /// One of the steps of the life cycle.
     #[serde(untagged)]
     Step(OutgoingStep),
@@ -199,10 +203,12 @@ pub enum OutgoingAction {
 
 impl OutgoingAction {
     /// Every action.
-    pub const ALL: [OutgoingAction; 10] = [
+    pub const ALL: [OutgoingAction; 12] = [
         OutgoingAction::Draft,
         OutgoingAction::RecordPaper,
         OutgoingAction::Comment,
+        OutgoingAction::RecallAccepted,
+        OutgoingAction::RecallRefused,
         OutgoingAction::Step(OutgoingStep::Revise),
         OutgoingAction::Step(OutgoingStep::Approve),
         OutgoingAction::Step(OutgoingStep::Return),
@@ -218,6 +224,8 @@ impl OutgoingAction {
             OutgoingAction::Draft => "draft",
             OutgoingAction::RecordPaper => "record_paper",
             OutgoingAction::Comment => "comment",
+            OutgoingAction::RecallAccepted => "recall_accepted",
+            OutgoingAction::RecallRefused => "recall_refused",
             OutgoingAction::Step(step) => step.as_str(),
         }
     }
@@ -267,6 +275,59 @@ impl OutgoingTransitionError {
             (Approved | Signed | Issued, S::Recall) => "only a released document can be recalled",
             _ => "this step is not possible in the document's current state",
         }
+    }
+}
+
+/// Where the recall of a recipient's copy stands (Art. 18.4, Appendix VI III.8): the copy is
+/// frozen once recalled; the recipient accepts (the copy is withdrawn, kept, marked) or
+/// refuses (it stays in their queue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecallState {
+    /// The sender recalled it; the recipient has not answered.
+    Requested,
+    /// The recipient accepted: withdrawn from their queue.
+    Accepted,
+    /// The recipient refused: it stays with them.
+    Refused,
+}
+
+impl RecallState {
+    /// Stable name, as stored and sent over the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecallState::Requested => "requested",
+            RecallState::Accepted => "accepted",
+            RecallState::Refused => "refused",
+        }
+    }
+
+    /// The status the sender is shown, in the interchange vocabulary.
+    pub fn interchange_status(self) -> crate::InterchangeStatus {
+        match self {
+            RecallState::Requested => crate::InterchangeStatus::Recall,
+            RecallState::Accepted => crate::InterchangeStatus::RecallAccepted,
+            RecallState::Refused => crate::InterchangeStatus::RecallRefused,
+        }
+    }
+
+    /// Whether the copy is frozen: no step may be taken on it.
+    pub fn freezes(self) -> bool {
+        self != RecallState::Refused
+    }
+}
+
+impl FromStr for RecallState {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            RecallState::Requested,
+            RecallState::Accepted,
+            RecallState::Refused,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+        .ok_or_else(|| ValidationError::new("recall", format!("'{s}' is not a recall state")))
     }
 }
 

@@ -40,6 +40,9 @@ pub enum StoreError {
         /// Its state now.
         now: String,
     },
+    /// The document is frozen (recalled by its sender); nothing was written (HTTP 409).
+    #[error("{0}")]
+    Frozen(&'static str),
     /// The change breaks a domain rule, e.g. a commune placed under a commune (HTTP 422).
     #[error(transparent)]
     Invalid(#[from] ValidationError),

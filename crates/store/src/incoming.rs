@@ -17,8 +17,8 @@ use vanthu_domain::{
 };
 use vanthu_routing::{
     fold_for_search, register_year, ArrivalNumber, Assignment, DocumentType, HandlingNote,
-    IncomingMetadata, IncomingState, Instruction, IssuingBody, NumberNotation, ReturnReason, Step,
-    Summary, TraceAction, Urgency,
+    IncomingMetadata, IncomingState, Instruction, IssuingBody, NumberNotation, RecallState,
+    ReturnReason, Step, Summary, TraceAction, Urgency,
 };
 
 use crate::db::{insert_returning_id, per_backend, DbConnection};
@@ -118,6 +118,21 @@ pub struct IncomingDocument {
     pub updated_at: DateTime<Utc>,
     /// Whom it was handed to, once assigned.
     pub assignment: Option<AssignmentRecord>,
+    /// The outgoing document it is a copy of, when it arrived by release from a unit here.
+    pub source: Option<OutgoingId>,
+    /// Its recall by the sender, if recalled.
+    pub recall: Option<RecallRecord>,
+}
+
+/// The sender's recall of a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecallRecord {
+    /// Where it stands.
+    pub state: RecallState,
+    /// The sender's reason.
+    pub reason: String,
+    /// When the sender recalled it.
+    pub at: DateTime<Utc>,
 }
 
 impl IncomingDocument {
@@ -202,6 +217,10 @@ struct IncomingRow {
     arrival_number: Option<i64>,
     registered_at: Option<i64>,
     updated_at: i64,
+    source_outgoing_id: Option<i64>,
+    recall: Option<String>,
+    recall_reason: Option<String>,
+    recalled_at: Option<i64>,
 }
 
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, StoreError> {
@@ -252,6 +271,20 @@ fn to_document(
         received_at: from_millis(row.received_at)?,
         updated_at: from_millis(row.updated_at)?,
         assignment,
+        source: row
+            .source_outgoing_id
+            .map(OutgoingId::new)
+            .transpose()
+            .map_err(bad)?,
+        recall: match (row.recall.as_deref(), row.recall_reason, row.recalled_at) {
+            (Some(state), Some(reason), Some(at)) => Some(RecallRecord {
+                state: state.parse().map_err(bad)?,
+                reason,
+                at: from_millis(at)?,
+            }),
+            (None, _, _) => None,
+            _ => return Err(bad(ValidationError::new("recall", "is partly recorded"))),
+        },
     })
 }
 
@@ -368,6 +401,19 @@ fn transition(
     note: Option<&str>,
 ) -> Result<(), StoreError> {
     let next = expected.apply(step)?;
+    let recall: Option<Option<String>> = incoming_documents::table
+        .find(id.get())
+        .select(incoming_documents::recall)
+        .first(conn)
+        .optional()?;
+    if let Some(state) = recall.flatten() {
+        let state: RecallState = state.parse().map_err(StoreError::corrupt)?;
+        if state.freezes() {
+            return Err(StoreError::Frozen(
+                "its sender recalled this document; it is frozen as it was",
+            ));
+        }
+    }
     let updated = diesel::update(
         incoming_documents::table
             .filter(incoming_documents::id.eq(id.get()))
@@ -970,6 +1016,13 @@ impl Database {
                         .or(incoming_documents::id.eq_any(handed)),
                 ),
             };
+            // A copy whose recall the recipient accepted is withdrawn from the lists (kept,
+            // and still reachable by its id).
+            query = query.filter(
+                incoming_documents::recall
+                    .is_null()
+                    .or(incoming_documents::recall.ne(RecallState::Accepted.as_str())),
+            );
             if let Some(state) = filter.state {
                 query = query.filter(incoming_documents::state.eq(state.as_str()));
             }

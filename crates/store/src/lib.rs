@@ -29,7 +29,7 @@ pub use error::StoreError;
 pub use files::{FileRecord, NewFile};
 pub use incoming::{
     Arrival, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
-    TraceEntry,
+    RecallRecord, TraceEntry,
 };
 pub use outgoing::{
     IssueRecord, Medium, NewDraft, NewPaperDocument, NewRevision, OutgoingDocument, OutgoingFile,

@@ -20,8 +20,8 @@ use vanthu_domain::{
 use vanthu_routing::{
     fold_for_search, register_year, DocumentIdentifier, DocumentNumber, DocumentType,
     ExternalRecipient, IncomingState, Notation, NumberNotation, OutgoingAction, OutgoingMetadata,
-    OutgoingState, OutgoingStep, Position, RecipientName, RegisterSeries, SignerAssignment,
-    Summary, Urgency,
+    OutgoingState, OutgoingStep, Position, RecallState, RecipientName, RegisterSeries,
+    SignerAssignment, Summary, Urgency,
 };
 
 use crate::db::{insert_returning_id, per_backend, DbConnection};
@@ -34,7 +34,7 @@ use crate::schema::{
 use crate::time::{from_millis, to_millis};
 use crate::units::{load_unit, offset, subtree_pattern};
 use crate::users::load_user;
-use crate::{Database, NewIncoming, StoreError};
+use crate::{Database, IncomingDocument, NewIncoming, StoreError};
 
 const ENTITY: &str = "outgoing document";
 const PDF: &str = "application/pdf";
@@ -256,6 +256,8 @@ pub struct RecipientStatus {
     pub external: Option<ExternalRecipient>,
     /// The recipient's copy and where it stands there.
     pub copy: Option<(IncomingId, IncomingState)>,
+    /// Where the recall of the copy stands, once recalled.
+    pub recall: Option<RecallState>,
 }
 
 /// A signature prepared for an external key (the official's token).
@@ -1264,6 +1266,101 @@ impl Database {
         })
     }
 
+    /// Recalls a released document, if it is still `expected`: it is frozen, and every copy
+    /// in a recipient's queue is frozen too and awaits the recipient's answer.
+    pub fn recall_outgoing(
+        &self,
+        id: OutgoingId,
+        expected: OutgoingState,
+        by: UserId,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<OutgoingDocument, StoreError> {
+        self.transaction(|conn| {
+            transition(
+                conn,
+                id,
+                expected,
+                None,
+                OutgoingStep::Recall,
+                by,
+                at,
+                Some(reason),
+            )?;
+            diesel::update(
+                incoming_documents::table
+                    .filter(incoming_documents::source_outgoing_id.eq(id.get())),
+            )
+            .set((
+                incoming_documents::recall.eq(Some(RecallState::Requested.as_str())),
+                incoming_documents::recall_reason.eq(Some(reason)),
+                incoming_documents::recalled_at.eq(Some(to_millis(at))),
+            ))
+            .execute(conn)?;
+            load_outgoing(conn, id)
+        })
+    }
+
+    /// The recipient's answer to the recall of its copy `incoming`: accepted (the copy is
+    /// withdrawn from the lists, kept) or refused (it stays). The sender's trace records it.
+    pub fn answer_recall(
+        &self,
+        incoming: IncomingId,
+        by: UserId,
+        at: DateTime<Utc>,
+        accept: bool,
+        note: Option<&str>,
+    ) -> Result<IncomingDocument, StoreError> {
+        let answer = if accept {
+            RecallState::Accepted
+        } else {
+            RecallState::Refused
+        };
+        self.transaction(|conn| {
+            let updated = diesel::update(
+                incoming_documents::table
+                    .filter(incoming_documents::id.eq(incoming.get()))
+                    .filter(incoming_documents::recall.eq(RecallState::Requested.as_str())),
+            )
+            .set((
+                incoming_documents::recall.eq(Some(answer.as_str())),
+                incoming_documents::recall_answered_by.eq(Some(by.get())),
+                incoming_documents::recall_answered_at.eq(Some(to_millis(at))),
+            ))
+            .execute(conn)?;
+            let copy = crate::incoming::load_incoming(conn, incoming)?;
+            if updated == 0 {
+                return Err(StoreError::Frozen(match copy.recall {
+                    None => "its sender has not recalled this document",
+                    Some(_) => "the recall of this document was already answered",
+                }));
+            }
+            let source = copy.source.ok_or_else(|| {
+                StoreError::corrupt(format!("recalled copy {incoming} has no source"))
+            })?;
+            let action = if accept {
+                OutgoingAction::RecallAccepted
+            } else {
+                OutgoingAction::RecallRefused
+            };
+            let unit = load_unit(conn, copy.unit_id)?;
+            let note = match note {
+                Some(n) => format!("{}: {n}", unit.name),
+                None => unit.name.to_string(),
+            };
+            record_event(
+                conn,
+                source,
+                action,
+                OutgoingState::Recalled,
+                by,
+                at,
+                Some(&note),
+            )?;
+            Ok(copy)
+        })
+    }
+
     /// The recipients with, for units here, where their copy stands.
     pub fn outgoing_recipients(&self, id: OutgoingId) -> Result<Vec<RecipientStatus>, StoreError> {
         self.read(|conn| {
@@ -1272,18 +1369,24 @@ impl Database {
                 .unwrap_or_default();
             let mut out = Vec::with_capacity(rows.len());
             for (_, unit, name, code, incoming) in rows {
-                let copy = match incoming {
+                let (copy, recall) = match incoming {
                     Some(incoming) => {
-                        let state: String = incoming_documents::table
+                        let (state, recall): (String, Option<String>) = incoming_documents::table
                             .find(incoming)
-                            .select(incoming_documents::state)
+                            .select((incoming_documents::state, incoming_documents::recall))
                             .first(conn)?;
-                        Some((
-                            IncomingId::new(incoming).map_err(StoreError::corrupt)?,
-                            state.parse().map_err(StoreError::corrupt)?,
-                        ))
+                        (
+                            Some((
+                                IncomingId::new(incoming).map_err(StoreError::corrupt)?,
+                                state.parse().map_err(StoreError::corrupt)?,
+                            )),
+                            recall
+                                .map(|r| r.parse())
+                                .transpose()
+                                .map_err(StoreError::corrupt)?,
+                        )
                     }
-                    None => None,
+                    None => (None, None),
                 };
                 let external = match (name, code) {
                     (Some(name), Some(code)) => Some(ExternalRecipient {
@@ -1299,6 +1402,7 @@ impl Database {
                         .map_err(StoreError::corrupt)?,
                     external,
                     copy,
+                    recall,
                 });
             }
             Ok(out)

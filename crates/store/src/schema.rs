@@ -121,6 +121,11 @@ diesel::table! {
         registered_at -> Nullable<BigInt>,
         updated_at -> BigInt,
         source_outgoing_id -> Nullable<BigInt>,
+        recall -> Nullable<Text>,
+        recall_reason -> Nullable<Text>,
+        recalled_at -> Nullable<BigInt>,
+        recall_answered_by -> Nullable<BigInt>,
+        recall_answered_at -> Nullable<BigInt>,
     }
 }
 

@@ -68,7 +68,8 @@ CREATE TABLE outgoing_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     document_id BIGINT NOT NULL REFERENCES outgoing_documents (id),
     action TEXT NOT NULL CHECK (action IN ('draft', 'record_paper', 'comment', 'revise',
-        'approve', 'return', 'sign', 'issue', 'release', 'recall')),
+        'approve', 'return', 'sign', 'issue', 'release', 'recall', 'recall_accepted',
+        'recall_refused')),
     state TEXT NOT NULL,
     actor_id BIGINT NOT NULL REFERENCES users (id),
     at BIGINT NOT NULL,
@@ -115,5 +116,12 @@ CREATE TABLE outgoing_prepared_signatures (
     expires_at BIGINT NOT NULL
 );
 
--- An incoming document that arrived by release from a unit of this installation.
+-- An incoming document that arrived by release from a unit of this installation, and the
+-- recall of it by its sender: 'requested' freezes it, 'accepted' withdraws it (kept,
+-- marked), 'refused' leaves it with the recipient.
 ALTER TABLE incoming_documents ADD COLUMN source_outgoing_id BIGINT REFERENCES outgoing_documents (id);
+ALTER TABLE incoming_documents ADD COLUMN recall TEXT CHECK (recall IN ('requested', 'accepted', 'refused'));
+ALTER TABLE incoming_documents ADD COLUMN recall_reason TEXT;
+ALTER TABLE incoming_documents ADD COLUMN recalled_at BIGINT;
+ALTER TABLE incoming_documents ADD COLUMN recall_answered_by BIGINT REFERENCES users (id);
+ALTER TABLE incoming_documents ADD COLUMN recall_answered_at BIGINT;

@@ -420,8 +420,9 @@ pub struct RecipientView {
     /// `returned`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incoming_state: Option<String>,
-    /// The same as the interchange StatusCode: 01 arrived, 02 returned, 03 registered,
-    /// 04 assigned, 05 in progress, 06 completed.
+    /// The interchange StatusCode: 01 arrived, 02 returned, 03 registered, 04 assigned,
+    /// 05 in progress, 06 completed; once recalled 13 (awaiting the answer), 15 (accepted) or
+    /// 16 (refused).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<String>,
 }
@@ -436,9 +437,11 @@ impl From<RecipientStatus> for RecipientView {
             }),
             incoming_id: r.copy.map(|(id, _)| id.get()),
             incoming_state: r.copy.map(|(_, s)| s.as_str().to_owned()),
-            status_code: r
-                .copy
-                .map(|(_, s)| s.interchange_status().code().to_owned()),
+            status_code: match (r.recall, r.copy) {
+                (Some(recall), _) => Some(recall.interchange_status().code().to_owned()),
+                (None, Some((_, s))) => Some(s.interchange_status().code().to_owned()),
+                (None, None) => None,
+            },
         }
     }
 }
@@ -488,6 +491,19 @@ pub struct ApproveBody {
 pub struct ReturnDraftBody {
     /// Why the draft goes back to its drafter, 1 to 500 characters.
     #[schema(example = "Sửa lại trích yếu", min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+/// Body of `/recall`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecallBody {
+    /// Why the document is recalled, for the recipients: 1 to 500 characters.
+    #[schema(
+        example = "Văn bản ban hành chưa đúng thẩm quyền",
+        min_length = 1,
+        max_length = 500
+    )]
     pub reason: String,
 }
 
@@ -1589,5 +1605,46 @@ pub async fn release(
     })
     .await??;
     tracing::info!(id = %document.id, by = %by, "outgoing document released");
+    Ok(ok(document))
+}
+
+/// Recalls a released document (the unit's clerks and leaders): it is frozen, the copies in
+/// recipients' queues here are frozen and await each recipient's answer
+/// (`POST /api/v1/incoming/{id}/recall-response`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/outgoing/{id}/recall",
+    tag = "outgoing",
+    params(("id" = i64, Path, description = "Document id")),
+    request_body = RecallBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Recalled", body = OutgoingView),
+        (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the unit's clerks and leaders recall", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not released, or already recalled; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn recall(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    body: Json<RecallBody>,
+) -> Result<HttpResponse, ApiError> {
+    let document = authorized(&state, &auth, &id, Action::RecallOutgoing).await?;
+    let reason = vanthu_routing::ReturnReason::parse(&body.0.reason)
+        .map_err(|e| ValidationError::new("reason", e.message))?;
+    let by = auth.user.id;
+    let document = web::block(move || {
+        state
+            .db
+            .recall_outgoing(document.id, document.state, by, Utc::now(), reason.as_str())
+    })
+    .await??;
+    tracing::info!(id = %document.id, by = %by, "outgoing document recalled");
     Ok(ok(document))
 }
