@@ -277,7 +277,7 @@ impl DigestAlgorithm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdf::reader::tests_support::simple_pdf;
+    use crate::pdf::testing::simple_pdf;
     use crate::signer::tests::rsa_signer;
     use crate::verify::{verify_bytes, VerifyOptions};
 

@@ -14,12 +14,12 @@ use std::str::FromStr;
 use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::appearance::{self, Appearance, AppearanceError, Rect};
+use crate::byte_range;
 use crate::cms::{self, CmsError};
 use crate::ltv::{self, LtvError, RevocationMode};
 use crate::pdf::reader::Field;
 use crate::pdf::{
-    Dictionary, IncrementalUpdate, Object, ObjectId, PdfError, PdfString, PlaceholderSpec, Reader,
-    Source,
+    Dictionary, IncrementalUpdate, Object, ObjectId, PdfError, PdfString, Reader, Source,
 };
 use crate::signer::{DigestAlgorithm, Signer, SignerError};
 use crate::tsa::{TsaClient, TsaError};
@@ -674,7 +674,7 @@ fn check_on_page<S: Source>(reader: &Reader<S>, page: usize, rect: Rect) -> Resu
 pub fn signer_name(signer: &dyn Signer) -> Result<String, SignError> {
     let cert = openssl::x509::X509::from_der(signer.certificate())
         .map_err(|e| SignError::Options(format!("the signing certificate cannot be read: {e}")))?;
-    Ok(crate::trust::subject_label(&cert))
+    Ok(crate::certificate::subject_label(&cert))
 }
 
 /// The image-less visible signature: "Ký bởi / Signed by", the signer's name and the signing
@@ -954,14 +954,7 @@ fn build_field_update<S: Source>(
         sigref.set("TransformParams", params);
         sig.set("Reference", vec![Object::Dictionary(sigref)]);
     }
-    update.set_with_placeholders(
-        sig_id,
-        sig,
-        &[
-            ("ByteRange", PlaceholderSpec::ByteRange),
-            ("Contents", PlaceholderSpec::Contents(plan.contents_len)),
-        ],
-    );
+    byte_range::reserve(&mut update, sig_id, sig, plan.contents_len);
     Ok((update, field_name))
 }
 
@@ -1066,7 +1059,7 @@ fn finish_update<S: Source>(
     produce: impl FnOnce(&[u8]) -> Result<Vec<u8>, SignError>,
 ) -> Result<(Vec<u8>, [u64; 4], usize), SignError> {
     let mut written = update.write()?;
-    let range = written.patch_byte_range()?;
+    let range = byte_range::patch_byte_range(&mut written)?;
     let mut hasher = digest
         .hasher()
         .map_err(|e| SignError::Io(io::Error::other(e.to_string())))?;
@@ -1076,7 +1069,7 @@ fn finish_update<S: Source>(
             .map_err(|e| io::Error::other(e.to_string()))
     };
     reader.copy_range(0, written.base_len, &mut feed)?;
-    let (before, after) = written.signed_parts()?;
+    let (before, after) = byte_range::signed_parts(&written)?;
     feed(before)?;
     feed(after)?;
     let digest_value = hasher
@@ -1089,7 +1082,7 @@ fn finish_update<S: Source>(
             reserved,
         });
     }
-    written.patch_contents(&der)?;
+    byte_range::patch_contents(&mut written, &der)?;
     Ok((written.bytes, range, der.len()))
 }
 
@@ -1421,7 +1414,7 @@ fn fill_update<S: Source>(
 mod tests {
     use super::*;
     use crate::cms::{check_integrity, ParsedSignedData};
-    use crate::pdf::reader::tests_support::simple_pdf;
+    use crate::pdf::testing::simple_pdf;
     use crate::signer::tests::rsa_signer;
 
     /// Checks the newest signature: byte range over everything but /Contents, CMS intact.
@@ -1890,7 +1883,7 @@ mod tests {
 
     #[test]
     fn signs_hybrid_reference_files() {
-        let input = crate::pdf::reader::tests::hybrid_pdf();
+        let input = crate::pdf::testing::hybrid_pdf();
         let (out, _) = sign_bytes(&input, &rsa_signer(), &SignOptions::default()).unwrap();
         assert!(out.starts_with(&input));
         assert_last_signature_intact(&out);

@@ -57,9 +57,10 @@ enum Command {
     Serve(configuration::ServeArgs),
     /// Check that the database and the blob store agree; exit status 1 if they do not
     Check(cmd::check::CheckArgs),
-    /// Sign a PDF (PAdES B-B, B-T, B-LT or B-LTA), or extend its signatures with --extend
+    /// Sign PDFs (PAdES B-B, B-T, B-LT or B-LTA), or extend their signatures with --extend
     Sign(Box<cmd::sign::SignArgs>),
-    /// Verify every signature in a PDF; exit 0 when valid, 1 otherwise, 2 when unreadable
+    /// Verify every signature in PDFs; exit 0 when all are valid, 1 otherwise, 2 when one is
+    /// unreadable
     Verify(cmd::verify::VerifyArgs),
     /// Run an RFC 3161 time-stamp authority (development certificate unless --cert/--key)
     Tsa(cmd::tsa::TsaArgs),

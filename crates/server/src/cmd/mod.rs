@@ -1,5 +1,6 @@
 //! One module per subcommand. Each exposes `run(args) -> anyhow::Result<ExitCode>`.
 
+mod batch;
 pub mod bench;
 pub mod check;
 pub mod serve;
