@@ -208,9 +208,18 @@ pub struct AuditRecord {
 pub struct AuditEntry {
     /// Its place in the log, counted from 0: the index of its leaf in the tree.
     pub seq: u64,
+    /// The leaf hash of the entry before it (zeros for the first). The tree already binds
+    /// every entry; this link lets a verifier name the one entry that was changed between
+    /// two checkpoints, because the next entry still records its true hash.
+    #[serde(serialize_with = "hex_hash")]
+    pub previous: Hash,
     /// What happened.
     #[serde(flatten)]
     pub record: AuditRecord,
+}
+
+fn hex_hash<S: Serializer>(h: &Hash, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(h))
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -236,6 +245,7 @@ impl AuditEntry {
         let mut out = Vec::with_capacity(128);
         out.push(ENCODING_VERSION);
         out.extend_from_slice(&self.seq.to_be_bytes());
+        out.extend_from_slice(&self.previous);
         out.extend_from_slice(&r.time_ms.to_be_bytes());
         put_opt_id(&mut out, r.actor.map(UserId::get));
         put_opt_id(&mut out, r.actor_unit.map(UnitId::get));
@@ -280,6 +290,7 @@ impl AuditEntry {
             )));
         }
         let seq = u64::from_be_bytes(r.array()?);
+        let previous = r.array()?;
         let time_ms = i64::from_be_bytes(r.array()?);
         let actor = r.opt_id()?.map(UserId::new).transpose().map_err(invalid)?;
         let actor_unit = r.opt_id()?.map(UnitId::new).transpose().map_err(invalid)?;
@@ -320,6 +331,7 @@ impl AuditEntry {
         }
         Ok(AuditEntry {
             seq,
+            previous,
             record: AuditRecord {
                 time_ms,
                 actor,
@@ -398,6 +410,7 @@ mod tests {
     fn sample() -> AuditEntry {
         AuditEntry {
             seq: 7,
+            previous: [0x11; 32],
             record: AuditRecord {
                 time_ms: 1_764_633_600_000,
                 actor: Some(UserId::new(3).unwrap()),
@@ -424,6 +437,7 @@ mod tests {
         // The layout of docs/audit.md, field by field.
         let mut expected = vec![1];
         expected.extend(7u64.to_be_bytes());
+        expected.extend([0x11; 32]);
         expected.extend(1_764_633_600_000i64.to_be_bytes());
         expected.extend([1, 0, 0, 0, 0, 0, 0, 0, 3]);
         expected.extend([1, 0, 0, 0, 0, 0, 0, 0, 2]);
@@ -442,6 +456,7 @@ mod tests {
 
         let bare = AuditEntry {
             seq: 0,
+            previous: [0; 32],
             record: AuditRecord {
                 actor: None,
                 actor_unit: None,
@@ -470,7 +485,7 @@ mod tests {
         version[0] = 2;
         assert!(AuditEntry::from_bytes(&version).is_err());
         let mut flag = bytes.clone();
-        flag[17] = 2;
+        flag[49] = 2;
         assert!(AuditEntry::from_bytes(&flag).is_err());
         // The two detail entries swapped: same content, not canonical.
         let mut swapped = bytes[..bytes.len() - 58].to_vec();

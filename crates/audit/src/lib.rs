@@ -11,6 +11,7 @@ mod entry;
 mod error;
 pub mod merkle;
 mod note;
+pub mod verify;
 
 pub use checkpoint::Checkpoint;
 pub use entry::{AuditAction, AuditEntry, AuditRecord, ObjectKind, ObjectRef, Outcome};
