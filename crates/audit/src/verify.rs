@@ -220,7 +220,7 @@ impl LogCheck {
             }
         }
         // Largest last, so the next one due is popped from the end.
-        pending.sort_by(|a, b| b.checkpoint.size.cmp(&a.checkpoint.size));
+        pending.sort_by_key(|p| std::cmp::Reverse(p.checkpoint.size));
         let mut check = Self {
             pending,
             range: CompactRange::new(),
