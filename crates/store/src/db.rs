@@ -386,11 +386,14 @@ mod tests {
         db.ping().unwrap();
         // A second start finds the schema current and keeps the data.
         let root = db
-            .insert_unit(&crate::test_support::new_unit(
+            .insert_unit(
                 None,
-                "000.00.00.H26",
-                vanthu_domain::UnitLevel::Province,
-            ))
+                &crate::test_support::new_unit(
+                    None,
+                    "000.00.00.H26",
+                    vanthu_domain::UnitLevel::Province,
+                ),
+            )
             .unwrap();
         drop(db);
         let again = tdb.connect();

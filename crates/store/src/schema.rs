@@ -133,6 +133,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    audit_queue (id) {
+        id -> BigInt,
+        entry -> Binary,
+        unit_path -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_entries (seq) {
+        seq -> BigInt,
+        entry -> Binary,
+        leaf_hash -> Binary,
+        time_ms -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_unit_id -> Nullable<BigInt>,
+        unit_path -> Nullable<Text>,
+        action -> Text,
+        object_kind -> Nullable<Text>,
+        object_id -> Nullable<BigInt>,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (id) {
+        id -> BigInt,
+        size -> BigInt,
+        root -> Binary,
+        note -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_tree (id) {
+        id -> Integer,
+        size -> BigInt,
+        root -> Binary,
+        border -> Binary,
+        last_leaf -> Binary,
+    }
+}
+
 diesel::joinable!(users -> units (unit_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(files -> units (unit_id));
@@ -150,4 +194,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     incoming_events,
     incoming_assignees,
     incoming_register_counters,
+    audit_queue,
+    audit_entries,
+    audit_checkpoints,
+    audit_tree,
 );
