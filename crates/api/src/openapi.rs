@@ -38,6 +38,12 @@ use utoipa::{Modify, OpenApi};
         crate::incoming::forward,
         crate::incoming::complete,
         crate::verify::verify_upload,
+        crate::audit::entries,
+        crate::audit::history,
+        crate::audit::checkpoint,
+        crate::audit::key,
+        crate::audit::inclusion,
+        crate::audit::consistency,
         crate::health::healthz,
         crate::health::readyz,
         crate::metrics::metrics,
@@ -50,6 +56,7 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "User accounts"),
         (name = "files", description = "Document files by content digest"),
         (name = "incoming", description = "Incoming documents (văn bản đến): receive, register, return, assign, handle; signature verification"),
+        (name = "audit", description = "The tamper-evident audit log: entries, signed checkpoints, verifier key, Merkle proofs"),
         (name = "operations", description = "Probes and metrics"),
     )
 )]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest};
+use vanthu_audit::NoteVerifier;
 use vanthu_pades::verify::VerifyOptions;
 use vanthu_store::blob::BlobStore;
 use vanthu_store::Database;
@@ -52,4 +53,6 @@ pub struct AppState {
     /// How signatures on uploaded PDFs are verified: the trust anchors, and offline, since
     /// the server must not fetch addresses that an uploaded file's certificates name.
     pub verification: VerifyOptions,
+    /// The verifier key of the audit log's checkpoints, published at `/api/v1/audit/key`.
+    pub audit_key: NoteVerifier,
 }

@@ -22,6 +22,10 @@ pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(8 * 3600);
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
 /// Scanned documents at 200 dpi in colour reach tens of megabytes.
 pub const DEFAULT_MAX_UPLOAD: u64 = 100 * 1024 * 1024;
+/// Names the audit log when nothing says otherwise; a deployment names it after its domain.
+pub const DEFAULT_AUDIT_ORIGIN: &str = "vanthu.local/audit";
+/// A minute: witnesses and auditors see a new tree head soon after an action.
+pub const DEFAULT_AUDIT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Options shared by every command that opens the data directory and the database.
 #[derive(Debug, Clone, clap::Args)]
@@ -40,6 +44,11 @@ pub struct StorageArgs {
     /// [default: the SQLite file vanthu.db in the data directory]
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// Name of the audit log (the checkpoints' origin line and the signing key's name), used
+    /// when the audit key is first created [default: vanthu.local/audit]
+    #[arg(long, env = "VANTHU_AUDIT_ORIGIN", value_name = "NAME")]
+    pub audit_origin: Option<String>,
 }
 
 /// How log lines are written to standard error.
@@ -92,6 +101,11 @@ pub struct ServeArgs {
     /// `trust` list of vanthu.toml. --dev and --demo add the development root
     #[arg(long, env = "VANTHU_TRUST", value_name = "PEM", value_delimiter = ',')]
     pub trust: Vec<PathBuf>,
+
+    /// How often a signed checkpoint of the audit log is issued when the log grew: seconds,
+    /// or a duration such as `30s` or `5m` [default: 60s]
+    #[arg(long, env = "VANTHU_AUDIT_CHECKPOINT_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
+    pub audit_checkpoint_interval: Option<Duration>,
 }
 
 /// The contents of `vanthu.toml`; every key is optional.
@@ -108,6 +122,8 @@ struct FileSettings {
     demo: Option<bool>,
     dev: Option<bool>,
     trust: Option<Vec<PathBuf>>,
+    audit_origin: Option<String>,
+    audit_checkpoint_interval: Option<DurationSetting>,
 }
 
 /// `token_ttl = 900` and `token_ttl = "15m"` both read naturally in TOML.
@@ -125,6 +141,8 @@ pub struct StorageSettings {
     pub data_dir: PathBuf,
     /// Database URL, always explicit after resolution.
     pub database_url: String,
+    /// Name of the audit log, for a key created now.
+    pub audit_origin: String,
 }
 
 impl StorageSettings {
@@ -167,6 +185,8 @@ pub struct ServeSettings {
     /// PEM bundles or folders of trust anchors for verifying received documents (without
     /// the development root, which `demo` or `dev` add).
     pub trust: Vec<PathBuf>,
+    /// How often a checkpoint is issued when the audit log grew.
+    pub audit_checkpoint_interval: Duration,
 }
 
 /// A configuration that cannot be used, with the setting to fix.
@@ -213,9 +233,27 @@ impl StorageArgs {
             Some(url) => url,
             None => sqlite_url(&data_dir.join("vanthu.db")),
         };
+        let audit_origin = self
+            .audit_origin
+            .clone()
+            .or_else(|| file.audit_origin.clone())
+            .unwrap_or_else(|| DEFAULT_AUDIT_ORIGIN.to_owned());
+        if audit_origin.is_empty()
+            || audit_origin.contains('+')
+            || audit_origin.chars().any(char::is_whitespace)
+        {
+            return Err(ConfigError::Invalid {
+                key: "audit_origin",
+                message: format!(
+                    "'{audit_origin}' cannot name a key: use a name without spaces or '+', \
+                     such as vanban.example.gov.vn/audit"
+                ),
+            });
+        }
         Ok(StorageSettings {
             data_dir,
             database_url,
+            audit_origin,
         })
     }
 
@@ -242,23 +280,18 @@ impl ServeArgs {
     pub fn resolve(&self) -> Result<ServeSettings, ConfigError> {
         let file = self.storage.load_file()?;
         let storage = self.storage.resolve_with(&file)?;
-        let token_ttl = match (self.token_ttl, &file.token_ttl) {
-            (Some(ttl), _) => ttl,
-            (None, Some(DurationSetting::Seconds(s))) => Duration::from_secs(*s),
-            (None, Some(DurationSetting::Text(t))) => {
-                parse_duration(t).map_err(|message| ConfigError::Invalid {
-                    key: "token_ttl",
-                    message,
-                })?
-            }
-            (None, None) => DEFAULT_TOKEN_TTL,
-        };
-        if token_ttl.is_zero() {
-            return Err(ConfigError::Invalid {
-                key: "token_ttl",
-                message: "must be longer than zero".into(),
-            });
-        }
+        let token_ttl = duration(
+            "token_ttl",
+            self.token_ttl,
+            &file.token_ttl,
+            DEFAULT_TOKEN_TTL,
+        )?;
+        let audit_checkpoint_interval = duration(
+            "audit_checkpoint_interval",
+            self.audit_checkpoint_interval,
+            &file.audit_checkpoint_interval,
+            DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
+        )?;
         let max_body = self.max_body.or(file.max_body).unwrap_or(DEFAULT_MAX_BODY);
         let max_upload = self
             .max_upload
@@ -295,8 +328,33 @@ impl ServeArgs {
             } else {
                 self.trust.clone()
             },
+            audit_checkpoint_interval,
         })
     }
+}
+
+/// A duration from the flag, else the file, else the default; zero is refused.
+fn duration(
+    key: &'static str,
+    flag: Option<Duration>,
+    file: &Option<DurationSetting>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let value = match (flag, file) {
+        (Some(d), _) => d,
+        (None, Some(DurationSetting::Seconds(s))) => Duration::from_secs(*s),
+        (None, Some(DurationSetting::Text(t))) => {
+            parse_duration(t).map_err(|message| ConfigError::Invalid { key, message })?
+        }
+        (None, None) => default,
+    };
+    if value.is_zero() {
+        return Err(ConfigError::Invalid {
+            key,
+            message: "must be longer than zero".into(),
+        });
+    }
+    Ok(value)
 }
 
 /// The URL of a SQLite database file.
@@ -326,6 +384,7 @@ pub(crate) mod tests {
                 config: Some(config.to_owned()),
                 data: None,
                 database_url: None,
+                audit_origin: None,
             },
             listen: None,
             log_format: None,
@@ -335,6 +394,7 @@ pub(crate) mod tests {
             demo: false,
             dev: false,
             trust: Vec::new(),
+            audit_checkpoint_interval: None,
         }
     }
 

@@ -555,6 +555,16 @@ impl Database {
         })
     }
 
+    /// The leaf hash of entry `seq`.
+    pub fn audit_leaf_hash(&self, seq: u64) -> Result<Hash, StoreError> {
+        let hash: Vec<u8> = audit_entries::table
+            .find(signed(seq)?)
+            .select(audit_entries::leaf_hash)
+            .first(&mut *self.conn()?)
+            .map_err(crate::error::missing("audit entry"))?;
+        hash_of(hash, "a leaf hash")
+    }
+
     /// The consistency proof from the tree of `from` entries to that of `to`.
     pub fn audit_consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
         self.read(|conn| {

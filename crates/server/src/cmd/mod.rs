@@ -1,5 +1,6 @@
 //! One module per subcommand. Each exposes `run(args) -> anyhow::Result<ExitCode>`.
 
+pub mod audit;
 pub mod bench;
 pub mod check;
 pub mod serve;
