@@ -308,18 +308,23 @@ impl LogCheck {
         }
     }
 
-    /// Compares the log's head (size and root) where the holder keeps one.
+    /// Compares the log's head (size and root) where the holder keeps one: entries filed
+    /// beyond its size were added behind the log's back.
     pub fn check_head(&mut self, size: u64, root: &Hash) {
-        if size != self.range.size() {
+        if self.expected > size {
+            let added = if self.expected - 1 == size {
+                format!("entry {size} lies beyond it")
+            } else {
+                format!("entries {size} to {} lie beyond it", self.expected - 1)
+            };
+            self.findings.push(Finding::Head {
+                why: format!("it holds {size} entries and {added}: added behind the log's back"),
+            });
+        } else if self.range.size() != size {
             self.findings.push(Finding::Head {
                 why: format!(
-                    "it counts {size} entries but {} were found{}",
-                    self.range.size(),
-                    if size < self.range.size() {
-                        format!(": entries {size} and later were added behind the log's back")
-                    } else {
-                        String::new()
-                    }
+                    "it counts {size} entries but {} were found",
+                    self.range.size()
                 ),
             });
         } else if *root != self.range.root() {
