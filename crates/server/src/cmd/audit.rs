@@ -299,8 +299,8 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
 
 fn checkpoint(args: CheckpointArgs) -> anyhow::Result<ExitCode> {
     let storage = args.storage.resolve()?;
-    let signer = audit_key::load_or_create(&storage)?;
     let db = open(&storage)?;
+    let signer = audit_key::load_or_create(&storage)?;
     let issued = db
         .issue_checkpoint(&signer, false, Utc::now())?
         .context("no checkpoint was issued")?;
