@@ -156,14 +156,20 @@ fn parse_filter(params: &HashMap<String, String>) -> Result<AuditFilter, ApiErro
     })
 }
 
-/// A whole number query parameter that must be present.
-fn required_count(params: &HashMap<String, String>, field: &str) -> Result<u64, ApiError> {
-    let raw = params
-        .get(field)
-        .ok_or_else(|| invalid(field, "is required"))?;
-    raw.trim()
-        .parse()
-        .map_err(|_| invalid(field, format!("'{raw}' is not a whole number")))
+/// The whole-number query parameters `fields`, all required.
+fn counts<const N: usize>(req: &HttpRequest, fields: [&str; N]) -> Result<[u64; N], ApiError> {
+    let params = query_params(req)?;
+    let mut out = [0; N];
+    for (value, field) in out.iter_mut().zip(fields) {
+        let raw = params
+            .get(field)
+            .ok_or_else(|| invalid(field, "is required"))?;
+        *value = raw
+            .trim()
+            .parse()
+            .map_err(|_| invalid(field, format!("'{raw}' is not a whole number")))?;
+    }
+    Ok(out)
 }
 
 /// Proof parameters the log cannot answer are the caller's mistake: 400 on the parameter.
@@ -317,17 +323,10 @@ pub async fn inclusion(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let params = query_params(&req)?;
-    let seq = required_count(&params, "seq")?;
-    let size = required_count(&params, "size")?;
-    let (leaf, proof) = web::block(move || -> Result<_, ApiError> {
-        let proof = state
-            .db
-            .audit_inclusion_proof(seq, size)
-            .map_err(proof_error)?;
-        Ok((state.db.audit_leaf_hash(seq)?, proof))
-    })
-    .await??;
+    let [seq, size] = counts(&req, ["seq", "size"])?;
+    let (leaf, proof) = web::block(move || state.db.audit_inclusion_proof(seq, size))
+        .await?
+        .map_err(proof_error)?;
     Ok(HttpResponse::Ok().json(InclusionProof {
         seq,
         size,
@@ -374,9 +373,7 @@ pub async fn consistency(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let params = query_params(&req)?;
-    let from = required_count(&params, "from")?;
-    let to = required_count(&params, "to")?;
+    let [from, to] = counts(&req, ["from", "to"])?;
     let proof = web::block(move || state.db.audit_consistency_proof(from, to))
         .await?
         .map_err(proof_error)?;

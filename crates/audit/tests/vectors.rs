@@ -73,6 +73,7 @@ struct InclusionProbe {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ConsistencyProbe {
     size1: u64,
     size2: u64,
@@ -80,60 +81,86 @@ struct ConsistencyProbe {
     root2: Option<String>,
     proof: Option<Vec<String>>,
     desc: String,
-    #[serde(rename = "wantErr")]
     want_err: bool,
+}
+
+const NOT_HASHES: &str = "not 32-byte hashes";
+
+/// A probe file: what to verify, and whether it must fail.
+trait Probe: for<'de> Deserialize<'de> {
+    fn verify(&self) -> Result<(), String>;
+    fn want_err(&self) -> bool;
+    fn desc(&self) -> &str;
+}
+
+impl Probe for InclusionProbe {
+    fn verify(&self) -> Result<(), String> {
+        match (hash(&self.leaf_hash), hash(&self.root), hashes(&self.proof)) {
+            (Some(leaf), Some(head), Some(proof)) => {
+                verify_inclusion(self.leaf_idx, self.tree_size, &leaf, &proof, &head)
+                    .map_err(|e| e.to_string())
+            }
+            _ => Err(NOT_HASHES.to_owned()),
+        }
+    }
+    fn want_err(&self) -> bool {
+        self.want_err
+    }
+    fn desc(&self) -> &str {
+        &self.desc
+    }
+}
+
+impl Probe for ConsistencyProbe {
+    fn verify(&self) -> Result<(), String> {
+        match (hash(&self.root1), hash(&self.root2), hashes(&self.proof)) {
+            (Some(r1), Some(r2), Some(proof)) => {
+                verify_consistency(self.size1, self.size2, &proof, &r1, &r2)
+                    .map_err(|e| e.to_string())
+            }
+            _ => Err(NOT_HASHES.to_owned()),
+        }
+    }
+    fn want_err(&self) -> bool {
+        self.want_err
+    }
+    fn desc(&self) -> &str {
+        &self.desc
+    }
+}
+
+/// Checks that every probe of `kind` fails exactly when it should; returns how many passed.
+fn run_probes<P: Probe>(kind: &str) -> usize {
+    let all = probes::<P>(kind);
+    assert!(all.len() > 90, "{} {kind} probes", all.len());
+    let mut verified = 0;
+    for (file, p) in all {
+        let result = p.verify();
+        if file.ends_with(NOT_HASHES_YET_VALID) {
+            assert_eq!(result, Err(NOT_HASHES.to_owned()));
+            continue;
+        }
+        assert_eq!(
+            result.is_err(),
+            p.want_err(),
+            "{}: {} {result:?}",
+            file.display(),
+            p.desc()
+        );
+        verified += usize::from(result.is_ok());
+    }
+    verified
 }
 
 #[test]
 fn inclusion_probes_verify_exactly_when_they_should() {
-    let all = probes::<InclusionProbe>("inclusion");
-    assert!(all.len() > 90, "{} probes", all.len());
-    let mut verified = 0;
-    for (file, p) in all {
-        let result = match (hash(&p.leaf_hash), hash(&p.root), hashes(&p.proof)) {
-            (Some(leaf), Some(head), Some(proof)) => {
-                verify_inclusion(p.leaf_idx, p.tree_size, &leaf, &proof, &head)
-                    .map_err(|e| e.to_string())
-            }
-            _ => Err("not 32-byte hashes".to_owned()),
-        };
-        assert_eq!(
-            result.is_err(),
-            p.want_err,
-            "{}: {} {result:?}",
-            file.display(),
-            p.desc
-        );
-        verified += usize::from(result.is_ok());
-    }
+    let verified = run_probes::<InclusionProbe>("inclusion");
     assert!(verified >= 5, "only {verified} happy paths");
 }
 
 #[test]
 fn consistency_probes_verify_exactly_when_they_should() {
-    let all = probes::<ConsistencyProbe>("consistency");
-    assert!(all.len() > 90, "{} probes", all.len());
-    let mut verified = 0;
-    for (file, p) in all {
-        let result = match (hash(&p.root1), hash(&p.root2), hashes(&p.proof)) {
-            (Some(r1), Some(r2), Some(proof)) => {
-                verify_consistency(p.size1, p.size2, &proof, &r1, &r2).map_err(|e| e.to_string())
-            }
-            _ => Err("not 32-byte hashes".to_owned()),
-        };
-        if file.ends_with(NOT_HASHES_YET_VALID) {
-            assert_eq!(result, Err("not 32-byte hashes".to_owned()));
-            continue;
-        }
-        assert_eq!(
-            result.is_err(),
-            p.want_err,
-            "{}: {} {result:?}",
-            file.display(),
-            p.desc
-        );
-        verified += usize::from(result.is_ok());
-    }
+    let verified = run_probes::<ConsistencyProbe>("consistency");
     assert!(verified >= 4, "only {verified} happy paths");
 }
 

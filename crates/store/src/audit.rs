@@ -9,10 +9,10 @@ use diesel::prelude::*;
 use vanthu_audit::merkle::{self, leaf_hash, Hash};
 use vanthu_audit::verify::{Finding, FoundEntry, LogCheck, Report};
 use vanthu_audit::{
-    AuditAction, AuditEntry, AuditRecord, Checkpoint, CompactRange, NoteSigner, NoteVerifier,
-    ObjectRef, Outcome,
+    AuditAction, AuditEntry, AuditError, AuditRecord, Checkpoint, CompactRange, NoteSigner,
+    NoteVerifier, ObjectRef, Outcome,
 };
-use vanthu_domain::{PageRequest, Paged, Sha256Digest, UnitPath, UserId};
+use vanthu_domain::{PageRequest, Paged, Sha256Digest, UnitPath, UserId, ValidationError};
 
 use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::schema::{audit_checkpoints, audit_entries, audit_queue, audit_tree};
@@ -543,38 +543,41 @@ impl Database {
             .collect()
     }
 
-    /// The inclusion proof of entry `seq` in the tree of the first `size` entries.
-    pub fn audit_inclusion_proof(&self, seq: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+    /// Runs `prove` over the leaf hashes of the first `size` entries; a proof it cannot give
+    /// is the asker's mistake, reported on `field`.
+    fn prove<T>(
+        &self,
+        size: u64,
+        field: &'static str,
+        prove: impl FnOnce(&[Hash]) -> Result<T, AuditError>,
+    ) -> Result<T, StoreError> {
         self.read(|conn| {
             let (range, _) = load_head(conn)?;
             if size > range.size() {
                 return Err(tree_too_small(size, range.size()));
             }
-            merkle::inclusion_proof(&leaf_hashes(conn, size)?, seq)
-                .map_err(|e| vanthu_domain::ValidationError::new("seq", e.to_string()).into())
+            prove(&leaf_hashes(conn, size)?)
+                .map_err(|e| ValidationError::new(field, e.to_string()).into())
         })
     }
 
-    /// The leaf hash of entry `seq`.
-    pub fn audit_leaf_hash(&self, seq: u64) -> Result<Hash, StoreError> {
-        let hash: Vec<u8> = audit_entries::table
-            .find(signed(seq)?)
-            .select(audit_entries::leaf_hash)
-            .first(&mut *self.conn()?)
-            .map_err(crate::error::missing("audit entry"))?;
-        hash_of(hash, "a leaf hash")
+    /// The leaf hash of entry `seq` and its inclusion proof in the tree of the first `size`
+    /// entries.
+    pub fn audit_inclusion_proof(
+        &self,
+        seq: u64,
+        size: u64,
+    ) -> Result<(Hash, Vec<Hash>), StoreError> {
+        self.prove(size, "seq", |leaves| {
+            let proof = merkle::inclusion_proof(leaves, seq)?;
+            // The proof exists, so `seq` indexes `leaves`.
+            Ok((leaves[seq as usize], proof))
+        })
     }
 
     /// The consistency proof from the tree of `from` entries to that of `to`.
     pub fn audit_consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
-        self.read(|conn| {
-            let (range, _) = load_head(conn)?;
-            if to > range.size() {
-                return Err(tree_too_small(to, range.size()));
-            }
-            merkle::consistency_proof(&leaf_hashes(conn, to)?, from)
-                .map_err(|e| vanthu_domain::ValidationError::new("from", e.to_string()).into())
-        })
+        self.prove(to, "from", |leaves| merkle::consistency_proof(leaves, from))
     }
 
     /// Calls `visit` with every entry as stored, in sequence order, and the stored columns
@@ -650,7 +653,7 @@ impl Database {
 }
 
 fn tree_too_small(size: u64, now: u64) -> StoreError {
-    vanthu_domain::ValidationError::new(
+    ValidationError::new(
         "size",
         format!("the log holds {now} entries; ask for a size up to that, not {size}"),
     )
@@ -793,8 +796,9 @@ mod tests {
             v
         };
         assert_eq!(merkle::root(&leaves), head.root);
-        let proof = db.audit_inclusion_proof(4, 9).unwrap();
-        verify_inclusion(4, 9, &leaves[4], &proof, &head.root).unwrap();
+        let (leaf, proof) = db.audit_inclusion_proof(4, 9).unwrap();
+        assert_eq!(leaf, leaves[4]);
+        verify_inclusion(4, 9, &leaf, &proof, &head.root).unwrap();
         let proof = db.audit_consistency_proof(3, 9).unwrap();
         verify_consistency(3, 9, &proof, &merkle::root(&leaves[..3]), &head.root).unwrap();
         assert!(matches!(
