@@ -466,11 +466,6 @@ impl Database {
         self.read(|conn| Ok(load_checkpoint_rows(conn, true)?.pop()))
     }
 
-    /// Every checkpoint, oldest first.
-    pub fn audit_checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
-        self.read(|conn| load_checkpoint_rows(conn, false))
-    }
-
     /// Entries whose actor belonged to a unit of `subtree` when acting, newest first; entries
     /// without a unit (sign-ins under unknown names) only for a whole tree.
     pub fn list_audit(
@@ -580,20 +575,24 @@ impl Database {
         self.prove(to, "from", |leaves| merkle::consistency_proof(leaves, from))
     }
 
-    /// Calls `visit` with every entry as stored, in sequence order, and the stored columns
-    /// that disagree with its bytes (read in chunks, so the log need not fit in memory).
-    pub fn for_each_audit_entry(
+    /// Reads the whole log as one state, however long it takes and whatever is appended
+    /// meanwhile: `start` gets every checkpoint, then `visit` every entry as stored, in
+    /// sequence order, with the stored columns that disagree with its bytes (read in chunks,
+    /// so the log need not fit in memory). Returns what `start` made and the tree head.
+    pub fn read_audit_log<V>(
         &self,
-        mut visit: impl FnMut(FoundEntry, Vec<&'static str>) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let mut after: Option<i64> = None;
-        loop {
-            let rows: Vec<CheckedRow> = self.read(|conn| {
+        start: impl FnOnce(Vec<StoredCheckpoint>) -> V,
+        mut visit: impl FnMut(&mut V, FoundEntry, Vec<&'static str>) -> Result<(), StoreError>,
+    ) -> Result<(V, TreeHead), StoreError> {
+        self.snapshot(|conn| {
+            let mut state = start(load_checkpoint_rows(conn, false)?);
+            let mut after: Option<i64> = None;
+            loop {
                 let mut query = audit_entries::table.into_boxed();
                 if let Some(after) = after {
                     query = query.filter(audit_entries::seq.gt(after));
                 }
-                Ok(query
+                let rows: Vec<CheckedRow> = query
                     .order(audit_entries::seq.asc())
                     .limit(READ_CHUNK)
                     .select((
@@ -608,37 +607,44 @@ impl Database {
                         audit_entries::object_id,
                         audit_entries::outcome,
                     ))
-                    .load(conn)?)
-            })?;
-            let Some(last) = rows.last().map(|r| r.0) else {
-                return Ok(());
-            };
-            for row in rows {
-                let columns = AuditEntry::from_bytes(&row.1)
-                    .map(|e| disagreeing_columns(&row, &e))
-                    .unwrap_or_default();
-                let found = FoundEntry {
-                    seq: count(row.0)?,
-                    // A stored hash of the wrong length can match nothing: all ones stands in.
-                    leaf_hash: Hash::try_from(row.2.as_slice()).unwrap_or([0xff; 32]),
-                    bytes: row.1,
+                    .load(conn)?;
+                let Some(last) = rows.last().map(|r| r.0) else {
+                    break;
                 };
-                visit(found, columns)?;
+                for row in rows {
+                    let columns = AuditEntry::from_bytes(&row.1)
+                        .map(|e| disagreeing_columns(&row, &e))
+                        .unwrap_or_default();
+                    let found = FoundEntry {
+                        seq: count(row.0)?,
+                        // A stored hash of the wrong length matches nothing: all ones stands in.
+                        leaf_hash: Hash::try_from(row.2.as_slice()).unwrap_or([0xff; 32]),
+                        bytes: row.1,
+                    };
+                    visit(&mut state, found, columns)?;
+                }
+                after = Some(last);
             }
-            after = Some(last);
-        }
+            let (range, _) = load_head(conn)?;
+            let head = TreeHead {
+                size: range.size(),
+                root: range.root(),
+            };
+            Ok((state, head))
+        })
     }
 
     /// Recomputes the tree from every entry and checks it against the head and against
     /// every checkpoint, which must be signed by `key`.
     pub fn check_audit_log(&self, key: &NoteVerifier) -> Result<Report, StoreError> {
-        let checkpoints: Vec<(String, String)> = self
-            .audit_checkpoints()?
-            .into_iter()
-            .map(|c| (format!("#{}", c.id), c.note))
-            .collect();
-        let mut check = LogCheck::new(key, key.name(), &checkpoints);
-        self.for_each_audit_entry(|found, columns| {
+        let start = |checkpoints: Vec<StoredCheckpoint>| {
+            let notes: Vec<(String, String)> = checkpoints
+                .into_iter()
+                .map(|c| (format!("#{}", c.id), c.note))
+                .collect();
+            LogCheck::new(key, key.name(), &notes)
+        };
+        let (mut check, head) = self.read_audit_log(start, |check, found, columns| {
             let seq = found.seq;
             check.push(&found);
             for column in columns {
@@ -646,7 +652,6 @@ impl Database {
             }
             Ok(())
         })?;
-        let head = self.audit_head()?;
         check.check_head(head.size, &head.root);
         Ok(check.finish())
     }
@@ -785,16 +790,17 @@ mod tests {
             2
         );
 
-        let leaves: Vec<Hash> = {
-            let mut v = Vec::new();
-            db.for_each_audit_entry(|f, columns| {
-                assert!(columns.is_empty());
-                v.push(f.leaf_hash);
-                Ok(())
-            })
+        let (leaves, read_head) = db
+            .read_audit_log(
+                |_| Vec::new(),
+                |leaves: &mut Vec<Hash>, f, columns| {
+                    assert!(columns.is_empty());
+                    leaves.push(f.leaf_hash);
+                    Ok(())
+                },
+            )
             .unwrap();
-            v
-        };
+        assert_eq!(read_head, head);
         assert_eq!(merkle::root(&leaves), head.root);
         let (leaf, proof) = db.audit_inclusion_proof(4, 9).unwrap();
         assert_eq!(leaf, leaves[4]);
@@ -841,7 +847,8 @@ mod tests {
             db.audit_head().unwrap().root
         );
         assert_eq!(db.latest_checkpoint().unwrap(), Some(second.clone()));
-        assert_eq!(db.audit_checkpoints().unwrap(), vec![first, second]);
+        let (all, _) = db.read_audit_log(|all| all, |_, _, _| Ok(())).unwrap();
+        assert_eq!(all, vec![first, second]);
         let report = db.check_audit_log(&key.verifier()).unwrap();
         assert_eq!(report.findings, vec![]);
         assert_eq!((report.entries, report.checkpoints), (4, 2));
@@ -924,6 +931,38 @@ mod tests {
         let report = db.check_audit_log(&key.verifier()).unwrap();
         assert_eq!(report.findings, vec![]);
         assert_eq!(report.entries, 5 + 100);
+    }
+
+    #[test]
+    fn a_check_while_the_log_grows_sees_one_state_and_finds_nothing_wrong() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let key = signer();
+        tree(&db);
+        db.issue_checkpoint(&key, false, crate::time::now())
+            .unwrap();
+        let (url, secret) = (tdb.url().to_owned(), key.to_key_string().unwrap());
+        let writer = std::thread::spawn(move || {
+            let own = Database::connect(&url).unwrap();
+            let key = NoteSigner::from_key_string(&secret).unwrap();
+            for i in 0..60 {
+                own.record_login_failure(None, "someone", "unknown account", crate::time::now())
+                    .unwrap();
+                own.integrate_audit().unwrap();
+                if i % 10 == 0 {
+                    own.issue_checkpoint(&key, false, crate::time::now())
+                        .unwrap();
+                }
+            }
+        });
+        let mut checks = 0;
+        while !writer.is_finished() || checks == 0 {
+            let report = db.check_audit_log(&key.verifier()).unwrap();
+            assert_eq!(report.findings, vec![], "after {} entries", report.entries);
+            checks += 1;
+        }
+        writer.join().unwrap();
+        assert_eq!(db.check_audit_log(&key.verifier()).unwrap().entries, 64);
     }
 
     /// Drops the append-only triggers, as someone editing the database by hand would.

@@ -257,24 +257,29 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     db.integrate_audit()?;
     fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
+    // Entries, checkpoints and key from one state of the log, even while servers append.
     let mut count = 0u64;
+    let mut checkpoints = Vec::new();
     write_file(&args.out, ENTRIES, |w| {
-        db.for_each_audit_entry(|found, _| {
-            let line = ExportedEntry {
-                seq: found.seq,
-                entry: BASE64.encode(&found.bytes),
-                leaf_hash: hex::encode(found.leaf_hash),
-                decoded: AuditEntry::from_bytes(&found.bytes).ok(),
-            };
-            serde_json::to_writer(&mut *w, &line)
-                .and_then(|()| w.write_all(b"\n").map_err(serde_json::Error::io))
-                .map_err(|e| vanthu_store::StoreError::Database(Box::new(e)))?;
-            count += 1;
-            Ok(())
-        })?;
+        let (kept, _) = db.read_audit_log(
+            |all| all,
+            |_, found, _| {
+                let line = ExportedEntry {
+                    seq: found.seq,
+                    entry: BASE64.encode(&found.bytes),
+                    leaf_hash: hex::encode(found.leaf_hash),
+                    decoded: AuditEntry::from_bytes(&found.bytes).ok(),
+                };
+                serde_json::to_writer(&mut *w, &line)
+                    .and_then(|()| w.write_all(b"\n").map_err(serde_json::Error::io))
+                    .map_err(|e| vanthu_store::StoreError::Database(Box::new(e)))?;
+                count += 1;
+                Ok(())
+            },
+        )?;
+        checkpoints = kept;
         Ok(())
     })?;
-    let checkpoints = db.audit_checkpoints()?;
     write_file(&args.out, CHECKPOINTS, |w| {
         for c in &checkpoints {
             let line = ExportedCheckpoint {
