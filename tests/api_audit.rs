@@ -560,3 +560,45 @@ fn two_servers_appending_at_once_keep_one_log() {
     assert_eq!(code, 0, "{said}");
     assert!(Path::new(&env.data_dir().join("audit-key")).exists());
 }
+
+#[test]
+fn audit_commands_refuse_in_one_line_what_they_cannot_check() {
+    let env = TestEnv::new();
+    let key = env.dir.path().join("key.txt");
+    let signer = vanthu_audit::NoteSigner::generate("vanthu.local/audit").unwrap();
+    std::fs::write(&key, format!("{}\n", signer.verifier())).unwrap();
+    let empty = env.dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (empty, key) = (empty.to_str().unwrap(), key.to_str().unwrap());
+    // A PostgreSQL test database exists already; a SQLite file is only there once opened.
+    let sqlite = !env.db.url().starts_with("postgres");
+    let no_database = sqlite
+        .then(|| {
+            [
+                (vec!["audit", "verify", "--key", key], "no database"),
+                (vec!["audit", "checkpoint"], "no database"),
+            ]
+        })
+        .into_iter()
+        .flatten();
+    for (args, says) in [
+        (vec!["audit", "verify", "--export", empty], "--key"),
+        (
+            vec!["audit", "verify", "--export", empty, "--key", key],
+            "cannot read",
+        ),
+        (vec!["audit", "verify"], "no audit key"),
+    ]
+    .into_iter()
+    .chain(no_database)
+    {
+        let out = env.run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+    // Nothing was created on the way: no key without a log to sign.
+    assert!(!env.data_dir().join("audit-key").exists());
+    assert!(!sqlite || !env.data_dir().join("vanthu.db").exists());
+}

@@ -12,18 +12,28 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::openapi::Object;
 use utoipa::{IntoParams, ToSchema};
-use vanthu_audit::{AuditAction, AuditEntry, Hash, ObjectRef};
+use vanthu_audit::{AuditAction, AuditEntry, Hash, ObjectRef, Outcome};
 use vanthu_domain::access::{Action, Target};
 use vanthu_domain::UserId;
 use vanthu_store::{AuditFilter, StoreError};
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
+use crate::incoming::names_schema;
 use crate::page::{Page, PageParams, Pagination};
 use crate::state::AppState;
 
 const TEXT: &str = "text/plain; charset=utf-8";
+
+fn action_schema() -> Object {
+    names_schema(AuditAction::ALL.iter().map(|a| a.as_str()))
+}
+
+fn outcome_schema() -> Object {
+    names_schema(Outcome::ALL.iter().map(|o| o.as_str()))
+}
 
 /// One entry of the audit log.
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,15 +50,15 @@ pub struct AuditEntryView {
     #[schema(value_type = Option<i64>, example = 4)]
     pub actor_unit_id: Option<i64>,
     /// What was done, e.g. `incoming.register`, `login.failure`, `user.update`.
-    #[schema(example = "incoming.register")]
+    #[schema(schema_with = action_schema, example = "incoming.register")]
     pub action: String,
     /// What it was done to, `kind:id` (`incoming:12`, `user:7`, `unit:4`).
     #[schema(example = "incoming:12")]
     pub object: Option<String>,
     /// SHA-256 of the file involved, hex.
     pub file_sha256: Option<String>,
-    /// `success` or `failure`.
-    #[schema(example = "success")]
+    /// How it ended.
+    #[schema(schema_with = outcome_schema, example = "success")]
     pub outcome: String,
     /// Further facts: the state reached, a note, the fields an admin changed.
     pub details: BTreeMap<String, String>,
@@ -90,7 +100,7 @@ pub struct EntriesQuery {
     #[param(minimum = 1, example = 7)]
     pub actor: Option<i64>,
     /// Entries of this action.
-    #[param(example = "incoming.register")]
+    #[param(schema_with = action_schema, example = "incoming.register")]
     pub action: Option<String>,
     /// Entries about this object, `kind:id`.
     #[param(pattern = "^(incoming|user|unit):[0-9]+$", example = "incoming:12")]

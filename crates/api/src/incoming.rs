@@ -38,7 +38,7 @@ const INCOMING: &str = "incoming document";
 
 /// A string schema limited to `names`, so the OpenAPI document lists the values the
 /// domain defines instead of a copy of them.
-fn names_schema<'a>(names: impl IntoIterator<Item = &'a str>) -> Object {
+pub(crate) fn names_schema<'a>(names: impl IntoIterator<Item = &'a str>) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(names.into_iter().map(str::to_owned)))

@@ -127,11 +127,12 @@ fn read_verifier(file: &Path) -> anyhow::Result<NoteVerifier> {
         .with_context(|| format!("{} holds no verifier key", file.display()))
 }
 
-fn data_dir_verifier(storage: &StorageSettings) -> anyhow::Result<NoteVerifier> {
+/// The data directory's verifier key; `hint` says what to do when there is none.
+fn data_dir_verifier(storage: &StorageSettings, hint: &str) -> anyhow::Result<NoteVerifier> {
     match audit_key::load(&storage.data_dir)? {
         Some(signer) => Ok(signer.verifier()),
         None => bail!(
-            "no audit key at {}: give the verifier key with --key",
+            "no audit key at {}: {hint}",
             audit_key::path(&storage.data_dir).display()
         ),
     }
@@ -149,7 +150,7 @@ fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             let storage = args.storage.resolve()?;
             let key = match &args.key {
                 Some(file) => read_verifier(file)?,
-                None => data_dir_verifier(&storage)?,
+                None => data_dir_verifier(&storage, "give the verifier key with --key")?,
             };
             open(&storage)?.check_audit_log(&key)?
         }
@@ -252,7 +253,10 @@ fn write_file(
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let storage = args.storage.resolve()?;
-    let key = data_dir_verifier(&storage)?;
+    let key = data_dir_verifier(
+        &storage,
+        "this is not the data directory of the server that keeps the log (wrong --data?)",
+    )?;
     let db = open(&storage)?;
     db.integrate_audit()?;
     fs::create_dir_all(&args.out)
