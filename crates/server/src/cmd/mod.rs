@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bench_audit;
 pub mod check;
 pub mod serve;
 pub mod sign;
