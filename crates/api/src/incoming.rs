@@ -592,7 +592,7 @@ fn incoming_id(raw: &str) -> Result<IncomingId, ApiError> {
 }
 
 /// Loads a document and asks the access policy whether the caller may take `action` on it.
-async fn authorized(
+pub(crate) async fn authorized(
     state: &web::Data<AppState>,
     auth: &Authenticated,
     raw_id: &str,

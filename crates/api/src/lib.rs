@@ -4,6 +4,7 @@
 //! policy through [`auth::Authenticated::authorize`], call the store on a blocking thread and
 //! return [`error::ApiError`], which [`error`] turns into `application/problem+json`.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod files;
@@ -203,6 +204,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(incoming::recall_response)),
                 )
                 .service(resource("/verify", POST).route(web::post().to(verify::verify_upload)))
+                .service(resource("/audit/entries", GET).route(web::get().to(audit::entries)))
+                .service(resource("/audit/checkpoint", GET).route(web::get().to(audit::checkpoint)))
+                .service(resource("/audit/key", GET).route(web::get().to(audit::key)))
+                .service(
+                    resource("/audit/proof/inclusion", GET).route(web::get().to(audit::inclusion)),
+                )
+                .service(
+                    resource("/audit/proof/consistency", GET)
+                        .route(web::get().to(audit::consistency)),
+                )
+                .service(
+                    resource("/documents/{id}/history", GET).route(web::get().to(audit::history)),
+                )
                 .default_service(web::to(no_route)),
         );
 }

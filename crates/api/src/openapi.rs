@@ -59,6 +59,12 @@ use utoipa::{Modify, OpenApi};
         crate::outgoing::recall,
         crate::incoming::recall_response,
         crate::verify::verify_upload,
+        crate::audit::entries,
+        crate::audit::history,
+        crate::audit::checkpoint,
+        crate::audit::key,
+        crate::audit::inclusion,
+        crate::audit::consistency,
         crate::health::healthz,
         crate::health::readyz,
         crate::metrics::metrics,
@@ -73,6 +79,7 @@ use utoipa::{Modify, OpenApi};
         (name = "files", description = "Document files by content digest"),
         (name = "incoming", description = "Incoming documents (văn bản đến): receive, register, return, assign, handle; signature verification"),
         (name = "outgoing", description = "Outgoing documents (văn bản đi): draft, approve, sign (server-held key or your token), issue with number and seal, release"),
+        (name = "audit", description = "The tamper-evident audit log: entries, signed checkpoints, verifier key, Merkle proofs"),
         (name = "operations", description = "Probes and metrics"),
     )
 )]

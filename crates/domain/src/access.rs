@@ -140,6 +140,8 @@ pub enum Action {
     IssueOutgoing,
     /// Recall a released document: the unit's clerks and leaders.
     RecallOutgoing,
+    /// Read the audit log of what was done in the target unit's subtree.
+    ReadAudit,
 }
 
 /// Someone a document was handed to: a person, or a unit whose leaders and specialists then
@@ -285,6 +287,7 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         Action::RecallOutgoing => {
             own_unit && (actor.has_role(Role::Clerk) || actor.has_role(Role::Leader))
         }
+        Action::ReadAudit => actor.has_role(Role::Auditor) || actor.has_role(Role::Admin),
     };
     if allowed {
         Ok(())
@@ -387,6 +390,41 @@ mod tests {
         // The auditor role reveals the child, but uploads happen only in one's own unit.
         check(r, CHILD, "offofffo");
         check(r, SIBLING, NOTHING);
+    }
+
+    #[test]
+    fn auditors_and_admins_read_the_audit_log_of_their_subtree_only() {
+        for (roles, own, child) in [
+            (&[Role::Auditor][..], Ok(()), Ok(())),
+            (&[Role::Admin], Ok(()), Ok(())),
+            (
+                &[Role::Clerk],
+                Err(AccessError::Forbidden),
+                Err(AccessError::NotFound),
+            ),
+            (
+                &[Role::Leader, Role::Specialist],
+                Err(AccessError::Forbidden),
+                Err(AccessError::NotFound),
+            ),
+        ] {
+            let a = actor(roles);
+            assert_eq!(
+                authorize(&a, Action::ReadAudit, &Target::in_unit(path(OWN))),
+                own,
+                "{roles:?}"
+            );
+            assert_eq!(
+                authorize(&a, Action::ReadAudit, &Target::in_unit(path(CHILD))),
+                child,
+                "{roles:?}"
+            );
+            assert_eq!(
+                authorize(&a, Action::ReadAudit, &Target::in_unit(path(PARENT))),
+                Err(AccessError::NotFound),
+                "{roles:?}"
+            );
+        }
     }
 
     #[test]

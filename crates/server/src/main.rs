@@ -1,6 +1,7 @@
 //! The `vanthu` command: parses the command line and hands over to one module per subcommand
 //! in [`cmd`].
 
+mod audit_key;
 mod cmd;
 mod configuration;
 mod demo;
@@ -66,6 +67,8 @@ enum Command {
     Tsa(cmd::tsa::TsaArgs),
     /// Measure signing and verification speed beside OpenSSL's raw limits and pyHanko
     Bench(cmd::bench::BenchArgs),
+    /// Verify or export the tamper-evident audit log, or issue a signed checkpoint now
+    Audit(cmd::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cmd::verify::run(args),
         Command::Tsa(args) => cmd::tsa::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Audit(args) => cmd::audit::run(args),
     };
     cmd::exit(result)
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use vanthu_audit::{AuditAction, ObjectRef};
 use vanthu_domain::access::{Assignee, Handling, VisibleScope};
 use vanthu_domain::{
     IncomingId, OutgoingId, PageRequest, Paged, Role, Sha256Digest, UnitId, UnitPath, UserId,
@@ -21,6 +22,7 @@ use vanthu_routing::{
     ReturnReason, Step, Summary, TraceAction, Urgency,
 };
 
+use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::error::missing;
 use crate::schema::{
@@ -367,6 +369,22 @@ pub(crate) fn load_incoming(
     to_document(row, path, assignments.remove(&id.get()))
 }
 
+/// The audit log's name for a trace action.
+fn audit_action(action: TraceAction) -> AuditAction {
+    match action {
+        TraceAction::Receive => AuditAction::IncomingReceive,
+        TraceAction::Step(Step::Register) => AuditAction::IncomingRegister,
+        TraceAction::Step(Step::Return) => AuditAction::IncomingReturn,
+        TraceAction::Step(Step::Assign) => AuditAction::IncomingAssign,
+        TraceAction::Step(Step::Progress) => AuditAction::IncomingProgress,
+        TraceAction::Step(Step::Forward) => AuditAction::IncomingForward,
+        TraceAction::Step(Step::Complete) => AuditAction::IncomingComplete,
+    }
+}
+
+/// Adds a line to the document's trace and queues its audit entry, in the caller's
+/// transaction; `file` is the PDF the action brought in, if it brought one.
+#[allow(clippy::too_many_arguments)] // One argument per fact the trace and the log keep.
 fn record_event(
     conn: &mut DbConnection,
     id: IncomingId,
@@ -375,7 +393,17 @@ fn record_event(
     by: UserId,
     at: DateTime<Utc>,
     note: Option<&str>,
+    file: Option<&Sha256Digest>,
 ) -> Result<(), StoreError> {
+    let mut event =
+        Event::done(audit_action(action), ObjectRef::incoming(id)).with("state", state.as_str());
+    if let Some(note) = note {
+        event = event.with("note", note);
+    }
+    if let Some(file) = file {
+        event = event.file(file);
+    }
+    audit::record(conn, Some(by), at, event)?;
     diesel::insert_into(incoming_events::table)
         .values((
             incoming_events::document_id.eq(id.get()),
@@ -444,7 +472,7 @@ fn transition(
             },
         });
     }
-    record_event(conn, id, TraceAction::Step(step), next, by, at, note)
+    record_event(conn, id, TraceAction::Step(step), next, by, at, note, None)
 }
 
 /// The next arrival number of `unit`'s register for `year`, taken inside the caller's
@@ -620,6 +648,7 @@ pub(crate) fn insert_received(
         new.received_by,
         new.received_at,
         None,
+        Some(&new.sha256),
     )?;
     Ok(id)
 }

@@ -5,6 +5,7 @@
 //! run them on a blocking thread pool. Files are kept in a [`blob::BlobStore`] by SHA-256, and
 //! [`check::check`] compares the two.
 
+mod audit;
 pub mod blob;
 mod certificates;
 pub mod check;
@@ -23,6 +24,7 @@ mod time;
 mod units;
 mod users;
 
+pub use audit::{AuditFilter, StoredCheckpoint, TreeHead};
 pub use certificates::{Certificate, CertificateOwner, CertificatePurpose, NewCertificate};
 pub use db::{Backend, Database};
 pub use error::StoreError;

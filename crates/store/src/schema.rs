@@ -205,6 +205,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_queue (id) {
+        id -> BigInt,
+        entry -> Binary,
+        unit_path -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     outgoing_files (document_id, revision) {
         document_id -> BigInt,
         revision -> Integer,
@@ -229,6 +237,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_entries (seq) {
+        seq -> BigInt,
+        entry -> Binary,
+        leaf_hash -> Binary,
+        time_ms -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_unit_id -> Nullable<BigInt>,
+        unit_path -> Nullable<Text>,
+        action -> Text,
+        object_kind -> Nullable<Text>,
+        object_id -> Nullable<BigInt>,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
     outgoing_recipients (document_id, position) {
         document_id -> BigInt,
         position -> Integer,
@@ -236,6 +260,16 @@ diesel::table! {
         name -> Nullable<Text>,
         agency_code -> Nullable<Text>,
         incoming_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (id) {
+        id -> BigInt,
+        size -> BigInt,
+        root -> Binary,
+        note -> Text,
+        created_at -> BigInt,
     }
 }
 
@@ -260,6 +294,16 @@ diesel::table! {
         signature_algorithm -> Text,
         prepared_by -> BigInt,
         expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_tree (id) {
+        id -> Integer,
+        size -> BigInt,
+        root -> Binary,
+        border -> Binary,
+        last_leaf -> Binary,
     }
 }
 
@@ -292,4 +336,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outgoing_recipients,
     outgoing_register_counters,
     outgoing_prepared_signatures,
+    audit_queue,
+    audit_entries,
+    audit_checkpoints,
+    audit_tree,
 );

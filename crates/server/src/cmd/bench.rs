@@ -49,6 +49,8 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// PAdES B-B signing and verification of 25 KB, 1 MB and 10 MB PDFs
     Pades(PadesArgs),
+    /// Audit log: durable appends, integration, checking a million entries, proofs
+    Audit(super::bench_audit::AuditBenchArgs),
 }
 
 /// Options of `vanthu bench pades`.
@@ -75,6 +77,7 @@ pub struct PadesArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what {
         BenchWhat::Pades(a) => pades(a),
+        BenchWhat::Audit(a) => super::bench_audit::run(a),
     }
 }
 
@@ -300,7 +303,7 @@ fn print_rows(rows: &[Row]) {
     }
 }
 
-fn mark(ok: bool) -> &'static str {
+pub(crate) fn mark(ok: bool) -> &'static str {
     if ok {
         " ok"
     } else {
@@ -392,7 +395,7 @@ impl KeyFiles {
     }
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
