@@ -103,7 +103,10 @@ pub struct EntriesQuery {
     #[param(schema_with = action_schema, example = "incoming.register")]
     pub action: Option<String>,
     /// Entries about this object, `kind:id`.
-    #[param(pattern = "^(incoming|user|unit):[0-9]+$", example = "incoming:12")]
+    #[param(
+        pattern = "^(incoming|outgoing|user|unit):[0-9]+$",
+        example = "incoming:12"
+    )]
     pub object: Option<String>,
 }
 
