@@ -12,7 +12,7 @@ use common::{files_under, status_json, Server, TestEnv, DEMO_PASSWORD};
 use reqwest::Method;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use vanthu_store::MAX_FAILED_LOGINS;
+use vanthu_domain::SlowDown;
 
 /// Requests in flight at once in each round.
 const THREADS: usize = 16;
@@ -134,13 +134,13 @@ fn parallel_wrong_guesses(server: &Server, username: &str) -> Vec<u16> {
 fn parallel_wrong_passwords_get_no_more_guesses_than_sequential_ones() {
     let env = TestEnv::new();
     let server = env.serve_demo(&[]);
-    // As with one guess after another: the first MAX - 1 failures are answered 401, the
-    // MAX-th locks the account (429), and every other attempt finds it locked.
-    let allowed = MAX_FAILED_LOGINS as usize - 1;
+    // As with one guess after another: the first free failures but one are answered 401,
+    // the last free one sets a wait (429), and every other attempt finds it waiting.
+    let allowed = SlowDown::DEFAULT.free_failures as usize - 1;
     let mut expected = vec![401; allowed];
     expected.extend(vec![429; THREADS - allowed]);
-    // Real accounts (counted in the database) and a name that matches none (counted in
-    // memory, locked the same way so that 429 does not reveal which accounts exist).
+    // Real accounts and a name that matches none, counted alike so that 429 does not reveal
+    // which accounts exist.
     let accounts = [
         "district.clerk",
         "commune.leader",
@@ -152,9 +152,9 @@ fn parallel_wrong_passwords_get_no_more_guesses_than_sequential_ones() {
         assert_eq!(
             parallel_wrong_guesses(&server, username),
             expected,
-            "{username}: every attempt beyond the first {allowed} must find the account locked"
+            "{username}: every attempt beyond the first {allowed} must find a wait"
         );
-        // Locked: even the right password is refused now.
+        // Waiting: even the right password is refused now.
         let r = server.try_login(username, DEMO_PASSWORD);
         assert_eq!(r.status(), 429, "{username}");
     }

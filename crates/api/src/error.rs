@@ -83,12 +83,12 @@ pub enum ApiError {
     /// Username or password is wrong; deliberately does not say which.
     #[error("wrong username or password")]
     InvalidCredentials,
-    /// Too many failed logins for this account.
+    /// Too many failed sign-ins with this username from this address.
     #[error(
-        "too many failed sign-in attempts for this account; try again in {retry_after} seconds"
+        "too many failed sign-ins with this username from your address; try again in {retry_after} seconds"
     )]
     TooManyAttempts {
-        /// Seconds until the account unlocks (the `Retry-After` header).
+        /// Seconds until the next attempt is allowed (the `Retry-After` header).
         retry_after: u64,
     },
     /// The caller sees the object but may not perform the action.

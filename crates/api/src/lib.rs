@@ -17,7 +17,6 @@ pub mod password;
 pub mod request_span;
 pub mod security;
 pub mod state;
-pub mod throttle;
 pub mod token;
 pub mod units;
 pub mod users;
@@ -37,7 +36,6 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use crate::error::ApiError;
 pub use crate::metrics::Metrics;
 pub use crate::state::{AppState, Limits};
-pub use crate::throttle::UnknownAccounts;
 
 /// How long running requests may finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

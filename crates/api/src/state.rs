@@ -9,7 +9,6 @@ use vanthu_store::blob::BlobStore;
 use vanthu_store::Database;
 
 use crate::metrics::Metrics;
-use crate::throttle::UnknownAccounts;
 
 /// Request size limits, in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -47,8 +46,6 @@ pub struct AppState {
     pub token_ttl: Duration,
     /// Prometheus instruments.
     pub metrics: Metrics,
-    /// Lockout state of usernames that match no account.
-    pub unknown_accounts: UnknownAccounts,
     /// How signatures on uploaded PDFs are verified: the trust anchors, and offline, since
     /// the server must not fetch addresses that an uploaded file's certificates name.
     pub verification: VerifyOptions,

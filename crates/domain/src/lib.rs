@@ -7,6 +7,7 @@
 pub mod access;
 mod error;
 mod ids;
+mod login;
 mod page;
 mod text;
 mod unit;
@@ -14,6 +15,7 @@ mod user;
 
 pub use error::ValidationError;
 pub use ids::{IncomingId, Sha256Digest, UnitId, UserId};
+pub use login::{SlowDown, ThrottleKey};
 pub use page::{PageRequest, Paged, MAX_PER_PAGE};
 pub use text::{Name, UnitCode, Username};
 pub use unit::{Unit, UnitLevel, UnitPath};

@@ -31,9 +31,7 @@ pub use incoming::{
 };
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
 pub use units::{NewUnit, UnitChanges};
-pub use users::{
-    Credentials, LoginAttempt, NewUser, UserChanges, LOGIN_LOCKOUT, MAX_FAILED_LOGINS,
-};
+pub use users::{Credentials, LoginAttempt, NewUser, UserChanges};
 
 #[cfg(test)]
 mod test_support;

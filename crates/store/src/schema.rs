@@ -22,8 +22,6 @@ diesel::table! {
         roles -> Text,
         password_hash -> Text,
         disabled -> Bool,
-        failed_logins -> Integer,
-        locked_until -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
     }
@@ -130,6 +128,16 @@ diesel::table! {
         unit_id -> BigInt,
         year -> Integer,
         last_number -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_throttle (account, client) {
+        account -> Text,
+        client -> Text,
+        failures -> Integer,
+        last_failure_at -> BigInt,
+        throttled_until -> BigInt,
     }
 }
 

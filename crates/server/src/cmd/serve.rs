@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use vanthu_api::{AppState, Limits, Metrics, UnknownAccounts};
+use vanthu_api::{AppState, Limits, Metrics};
 use vanthu_pades::trust::TrustAnchors;
 use vanthu_pades::verify::VerifyOptions;
 use vanthu_store::blob::{BlobStore, FsBlobStore};
@@ -84,7 +84,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
         token_ttl: settings.token_ttl,
         metrics: Metrics::new()?,
-        unknown_accounts: UnknownAccounts::default(),
         verification,
     };
     actix_web::rt::System::new().block_on(async move {
