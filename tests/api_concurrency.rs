@@ -161,3 +161,58 @@ fn parallel_wrong_passwords_get_no_more_guesses_than_sequential_ones() {
     // Others are not affected.
     server.demo_login("commune.clerk");
 }
+
+/// Everyone signs in at once with the right password: the statuses, sorted, and whether
+/// every 503 came as a problem with `Retry-After`.
+fn parallel_sign_ins(server: &Server) -> (Vec<u16>, bool) {
+    let base_url = server.base_url.clone();
+    let answers = all_at_once(move |i| {
+        let username = ["district.clerk", "commune.leader", "district.admin"][i % 3];
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{base_url}/api/v1/auth/login"))
+            .json(&serde_json::json!({ "username": username, "password": DEMO_PASSWORD }))
+            .send()
+            .expect("login request");
+        let status = r.status().as_u16();
+        let well_formed = status != 503 || {
+            let retry_after = r.headers().get("retry-after").cloned();
+            let (_, problem) = status_json(r);
+            retry_after.is_some_and(|v| v.to_str().unwrap().parse::<u64>().unwrap() >= 1)
+                && problem["code"] == "busy"
+        };
+        (status, well_formed)
+    });
+    let mut statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    statuses.sort_unstable();
+    (statuses, answers.iter().all(|(_, ok)| *ok))
+}
+
+#[test]
+fn password_hashing_runs_under_a_limit_and_the_excess_is_told_to_retry() {
+    let env = TestEnv::new();
+    // One hash at a time and no waiting: sign-ins arriving together find the slot taken.
+    let strict = env.serve_demo(&["--hash-concurrency", "1", "--hash-wait", "0"]);
+    let mut busy = 0;
+    for round in 0..ROUNDS {
+        let (statuses, well_formed) = parallel_sign_ins(&strict);
+        assert!(
+            well_formed,
+            "round {round}: a 503 without Retry-After or code"
+        );
+        assert!(
+            statuses.iter().all(|s| [200, 503].contains(s)),
+            "round {round}: {statuses:?}"
+        );
+        assert!(statuses.contains(&200), "round {round}: {statuses:?}");
+        busy += statuses.iter().filter(|s| **s == 503).count();
+    }
+    assert!(busy > 0, "no sign-in was refused with one slot and no wait");
+    drop(strict);
+
+    // The defaults (a slot per CPU, a few seconds' wait) absorb the same burst.
+    let server = env.serve_demo(&[]);
+    for round in 0..ROUNDS {
+        let (statuses, _) = parallel_sign_ins(&server);
+        assert_eq!(statuses, vec![200; THREADS], "round {round}");
+    }
+}

@@ -134,6 +134,8 @@ pub struct LoginResponse {
         (status = 401, description = "Wrong username or password", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failures for this username from this address: wait as `Retry-After` says", body = crate::error::Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait before the next attempt"))),
+        (status = 503, description = "Too many passwords being checked at once: try again as `Retry-After` says", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 pub async fn login(
@@ -148,7 +150,11 @@ pub async fn login(
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
     let token_ttl = TimeDelta::from_std(state.token_ttl).map_err(ApiError::internal)?;
+    // Held by the worker until the password is checked: every attempt, whatever its outcome,
+    // costs at most one hash, and only so many run at once.
+    let slot = state.hashing.slot().await?;
     let token = web::block(move || -> Result<LoginResponse, ApiError> {
+        let _slot = slot;
         // Millisecond precision, as stored, so the expiry returned is the one enforced.
         let now = Utc::now().trunc_subsecs(3);
         let key = ThrottleKey::new(&username, client);

@@ -119,6 +119,12 @@ pub enum ApiError {
     /// The database cannot be reached.
     #[error("the database is not reachable")]
     Unavailable,
+    /// Every password-hashing slot stayed taken for the configured wait.
+    #[error("the server is busy checking other passwords; try again in {retry_after} seconds")]
+    Busy {
+        /// Seconds to wait before trying again (the `Retry-After` header).
+        retry_after: u64,
+    },
     /// A bug or an environment failure; details go to the log, never to the client.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -153,6 +159,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::StateConflict(_) => "state_conflict",
             ApiError::Unavailable => "unavailable",
+            ApiError::Busy { .. } => "busy",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -179,6 +186,7 @@ impl ApiError {
             ApiError::Conflict(_) => "Conflict",
             ApiError::StateConflict(_) => "Not possible in the document's state",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::Busy { .. } => "Server busy",
             ApiError::Internal(_) => "Internal server error",
         }
     }
@@ -249,7 +257,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound { .. } | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::StateConflict(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -261,7 +269,7 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);
         match self {
-            ApiError::TooManyAttempts { retry_after } => {
+            ApiError::TooManyAttempts { retry_after } | ApiError::Busy { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             ApiError::Unauthorized | ApiError::TokenExpired => {

@@ -35,6 +35,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use crate::error::ApiError;
 pub use crate::metrics::Metrics;
+pub use crate::password::Hashing;
 pub use crate::state::{AppState, Limits};
 
 /// How long running requests may finish after a shutdown signal.

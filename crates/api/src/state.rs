@@ -9,6 +9,7 @@ use vanthu_store::blob::BlobStore;
 use vanthu_store::Database;
 
 use crate::metrics::Metrics;
+use crate::password::Hashing;
 
 /// Request size limits, in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -46,6 +47,8 @@ pub struct AppState {
     pub token_ttl: Duration,
     /// Prometheus instruments.
     pub metrics: Metrics,
+    /// The limit on password hashes computed at once.
+    pub hashing: Hashing,
     /// How signatures on uploaded PDFs are verified: the trust anchors, and offline, since
     /// the server must not fetch addresses that an uploaded file's certificates name.
     pub verification: VerifyOptions,

@@ -125,10 +125,14 @@ fn check_password(password: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-async fn hash(password: String) -> Result<String, ApiError> {
-    web::block(move || hash_password(&password))
-        .await?
-        .map_err(|e| ApiError::internal(e.to_string()))
+async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
+    let slot = state.hashing.slot().await?;
+    web::block(move || {
+        let _slot = slot;
+        hash_password(&password)
+    })
+    .await?
+    .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// Loads an account the caller may act on in the given way.
@@ -222,6 +226,8 @@ pub async fn get_user(
         (status = 404, description = "Unit not found or outside your units", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username taken", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords being hashed at once: try again as `Retry-After` says", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 pub async fn create_user(
@@ -244,7 +250,7 @@ pub async fn create_user(
         display_name,
         unit_id,
         roles,
-        password_hash: hash(body.password).await?,
+        password_hash: hash(&state, body.password).await?,
     };
     let user = web::block(move || state.db.insert_user(&new)).await??;
     tracing::info!(user_id = %user.id, by = %auth.user.id, "user created");
@@ -266,6 +272,8 @@ pub async fn create_user(
         (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords being hashed at once: try again as `Retry-After` says", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 pub async fn update_user(
@@ -279,7 +287,7 @@ pub async fn update_user(
     let password_hash = match body.password {
         Some(password) => {
             check_password(&password)?;
-            Some(hash(password).await?)
+            Some(hash(&state, password).await?)
         }
         None => None,
     };

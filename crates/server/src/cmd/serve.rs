@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use vanthu_api::{AppState, Limits, Metrics};
+use vanthu_api::{AppState, Hashing, Limits, Metrics};
 use vanthu_pades::trust::TrustAnchors;
 use vanthu_pades::verify::VerifyOptions;
 use vanthu_store::blob::{BlobStore, FsBlobStore};
@@ -84,6 +84,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
         token_ttl: settings.token_ttl,
         metrics: Metrics::new()?,
+        hashing: Hashing::new(settings.hash_concurrency, settings.hash_wait),
         verification,
     };
     actix_web::rt::System::new().block_on(async move {
