@@ -74,9 +74,11 @@ fn identical_uploads_racing_store_one_blob_and_one_row_per_unit() {
     for round in 0..ROUNDS {
         // Large enough that the writes overlap on disk, not only in the database.
         let content: Arc<Vec<u8>> = Arc::new(
-            format!("Công văn số {round}/UBND: nội dung giống hệt nhau.\n")
-                .repeat(20_000)
-                .into_bytes(),
+            format!(
+                "%PDF-1.7\n{}",
+                format!("Công văn số {round}/UBND: nội dung giống hệt nhau.\n").repeat(20_000)
+            )
+            .into_bytes(),
         );
         let sha = hex::encode(Sha256::digest(content.as_slice()));
         let (base_url, tokens_, content_) =

@@ -287,8 +287,15 @@ fn refused_uploads_leave_no_file_behind() {
         "unsupported_media_type",
     );
     // A streamed body without Content-Length is cut off at the limit too.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        (0..10).map(|_| Ok(vec![b'y'; 300])).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..10)
+        .map(|i| {
+            Ok(if i == 0 {
+                b"%PDF-1.7\n".to_vec()
+            } else {
+                vec![b'y'; 300]
+            })
+        })
+        .collect();
     let r = server
         .request(Method::POST, "/api/v1/files", &clerk)
         .header("Content-Type", "application/pdf")
@@ -299,10 +306,12 @@ fn refused_uploads_leave_no_file_behind() {
     assert_eq!(files_under(&env.blob_dir()), seeded);
     before.assert_unchanged(&db.snapshot(), "refused uploads");
 
-    // Within the limit it is stored, and no media type means octet-stream.
-    let (status, body) = status_json(upload(None, vec![b'z'; 1000]));
+    // Within the limit it is stored.
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(1000, b'z');
+    let (status, body) = status_json(upload(Some("application/pdf"), pdf));
     assert_eq!(status, 201, "{body}");
-    assert_eq!(body["media_type"], "application/octet-stream");
+    assert_eq!(body["media_type"], "application/pdf");
     assert_eq!(
         files_under(&env.blob_dir().join("sha256")).len(),
         seeded.len() + 1

@@ -35,19 +35,31 @@ pub enum ApiError {
         /// What is wrong with its value.
         detail: String,
     },
-    /// The body has a media type the endpoint does not take.
-    #[error("expected a body of type {expected}")]
-    UnsupportedMediaType {
-        /// What to send instead.
-        expected: &'static str,
-    },
+    /// The body has a media type the endpoint does not take; the sentence says what to
+    /// send instead.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The upload is not a PDF, judged by its first bytes.
     #[error("{}", if *empty {
         "the file is empty; choose the PDF of the document and upload it again"
     } else {
-        "the file is not a PDF (it does not begin with %PDF-); save or scan the document as PDF and upload it again"
+        "the file is not a PDF (there is no %PDF- header in its first 1024 bytes); save or scan the document as PDF and upload it again"
     })]
     NotPdf {
+        /// Whether nothing at all was sent.
+        empty: bool,
+    },
+    /// The upload's content is not of the kind its media type names.
+    #[error("{}", if *empty {
+        "the file is empty; choose the file and upload it again".to_owned()
+    } else {
+        format!("the file is not {name}, though it was sent as {media_type}; send it with the media type of what it is, or save it as {name} and upload it again")
+    })]
+    ContentMismatch {
+        /// The kind it was sent as, in words.
+        name: &'static str,
+        /// The media type it was sent as.
+        media_type: &'static str,
         /// Whether nothing at all was sent.
         empty: bool,
     },
@@ -142,9 +154,10 @@ impl ApiError {
             ApiError::InvalidJson { .. } => "invalid_json",
             ApiError::IncompleteBody(_) => "incomplete_body",
             ApiError::InvalidQuery { .. } => "invalid_query",
-            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::NotPdf { .. } => "not_a_pdf",
+            ApiError::ContentMismatch { .. } => "content_mismatch",
             ApiError::UnreadablePdf(_) => "unreadable_pdf",
             ApiError::InvalidMultipart(_) => "invalid_multipart",
             ApiError::MissingPart { .. } => "missing_part",
@@ -169,9 +182,10 @@ impl ApiError {
             ApiError::InvalidJson { .. } => "Malformed JSON body",
             ApiError::IncompleteBody(_) => "Incomplete request body",
             ApiError::InvalidQuery { .. } => "Invalid query parameter",
-            ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
+            ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::PayloadTooLarge { .. } => "Request body too large",
             ApiError::NotPdf { .. } => "Not a PDF",
+            ApiError::ContentMismatch { .. } => "Content does not match its type",
             ApiError::UnreadablePdf(_) => "Unreadable PDF",
             ApiError::InvalidMultipart(_) => "Malformed form",
             ApiError::MissingPart { .. } => "Missing form part",
@@ -243,9 +257,9 @@ impl ResponseError for ApiError {
             | ApiError::InvalidQuery { .. }
             | ApiError::InvalidMultipart(_)
             | ApiError::MissingPart { .. } => StatusCode::BAD_REQUEST,
-            ApiError::UnsupportedMediaType { .. } | ApiError::NotPdf { .. } => {
-                StatusCode::UNSUPPORTED_MEDIA_TYPE
-            }
+            ApiError::UnsupportedMediaType(_)
+            | ApiError::NotPdf { .. }
+            | ApiError::ContentMismatch { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::UnreadablePdf(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -28,8 +28,9 @@ use vanthu_store::{
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::files::{serve_blob, store_stream, Expect};
+use crate::files::{serve_blob, store_stream};
 use crate::json::{declared_length, parse, Json};
+use crate::media::FileKind;
 use crate::page::{Page, PageParams, Pagination};
 use crate::state::{AppState, Limits};
 use crate::verify::verify_blob;
@@ -644,9 +645,11 @@ pub async fn receive(
         INCOMING,
     )?;
     if !is_multipart(&req) {
-        return Err(ApiError::UnsupportedMediaType {
-            expected: "multipart/form-data with the parts `metadata` (JSON) and `file` (PDF)",
-        });
+        return Err(ApiError::UnsupportedMediaType(
+            "send the form as multipart/form-data, with the parts `metadata` (JSON) and `file` \
+             (the PDF)"
+                .into(),
+        ));
     }
     let limits = Limits::of(&req);
     // The form carries the metadata beside the file: allow for it on top of the file limit.
@@ -671,7 +674,7 @@ pub async fn receive(
             }
             Some("file") if blob.is_none() => {
                 blob = Some(
-                    store_stream(state.blobs.clone(), field, limits.upload, Expect::Pdf).await?,
+                    store_stream(state.blobs.clone(), field, limits.upload, FileKind::PDF).await?,
                 );
             }
             Some(name @ ("metadata" | "file")) => {

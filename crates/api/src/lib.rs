@@ -10,6 +10,7 @@ pub mod files;
 pub mod health;
 pub mod incoming;
 pub mod json;
+pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod page;
