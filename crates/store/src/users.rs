@@ -258,7 +258,11 @@ impl Database {
                     .execute(conn)?;
                 // A new password is a fresh start: nobody waits for guesses at the old one.
                 let account = ThrottleKey::account_of(&before.username);
-                diesel::delete(login_throttle::table.filter(login_throttle::account.eq(account)))
+                diesel::update(login_throttle::table.filter(login_throttle::account.eq(account)))
+                    .set((
+                        login_throttle::failures.eq(0),
+                        login_throttle::throttled_until.eq(0_i64),
+                    ))
                     .execute(conn)?;
             }
             if changes.disabled == Some(true) || changes.password_hash.is_some() {
@@ -327,29 +331,45 @@ impl Database {
                     .filter(login_throttle::throttled_until.le(at)),
             )
             .execute(conn)?;
-            per_backend!(conn, c => diesel::insert_into(login_throttle::table)
-                .values((
-                    login_throttle::account.eq(key.account()),
-                    login_throttle::client.eq(key.client()),
-                    login_throttle::failures.eq(0),
-                    login_throttle::last_failure_at.eq(at),
-                    login_throttle::throttled_until.eq(0_i64),
-                ))
-                .on_conflict_do_nothing()
-                .execute(c))?;
-            // The wait is checked by the statement that counts (and so holds the row): a
-            // check made before counting would let every parallel attempt through.
-            let counted = diesel::update(this().filter(login_throttle::throttled_until.le(at)))
-                .set((
-                    login_throttle::failures.eq(login_throttle::failures + 1),
-                    login_throttle::last_failure_at.eq(at),
-                ))
-                .execute(conn)?;
+            // The row may be reset or forgotten by another attempt between these statements
+            // (PostgreSQL runs them in read-committed mode): then start again.
+            let mut counted = 0;
+            for _ in 0..3 {
+                per_backend!(conn, c => diesel::insert_into(login_throttle::table)
+                    .values((
+                        login_throttle::account.eq(key.account()),
+                        login_throttle::client.eq(key.client()),
+                        login_throttle::failures.eq(0),
+                        login_throttle::last_failure_at.eq(at),
+                        login_throttle::throttled_until.eq(0_i64),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
+                // The wait is checked by the statement that counts (and so holds the row): a
+                // check made before counting would let every parallel attempt through.
+                counted = diesel::update(this().filter(login_throttle::throttled_until.le(at)))
+                    .set((
+                        login_throttle::failures.eq(login_throttle::failures + 1),
+                        login_throttle::last_failure_at.eq(at),
+                    ))
+                    .execute(conn)?;
+                if counted > 0 {
+                    break;
+                }
+                let until: Option<i64> = this()
+                    .select(login_throttle::throttled_until)
+                    .first(conn)
+                    .optional()?;
+                if let Some(until) = until {
+                    return Ok(LoginAttempt::Throttled {
+                        until: from_millis(until)?,
+                    });
+                }
+            }
             if counted == 0 {
-                let until: i64 = this().select(login_throttle::throttled_until).first(conn)?;
-                return Ok(LoginAttempt::Throttled {
-                    until: from_millis(until)?,
-                });
+                return Err(StoreError::Unavailable(
+                    "the sign-in count kept changing under this attempt".into(),
+                ));
             }
             let failures: i32 = this().select(login_throttle::failures).first(conn)?;
             let consecutive_failures = u32::try_from(failures).map_err(StoreError::corrupt)?;
@@ -370,13 +390,19 @@ impl Database {
         })
     }
 
-    /// Clears the failure count of `key` after a successful sign-in.
+    /// Clears the failure count of `key` after a successful sign-in. The row is reset, not
+    /// deleted, so an attempt running alongside never finds it gone; idle rows are deleted
+    /// once forgotten.
     pub fn record_login_success(&self, key: &ThrottleKey) -> Result<(), StoreError> {
-        diesel::delete(
+        diesel::update(
             login_throttle::table
                 .filter(login_throttle::account.eq(key.account()))
                 .filter(login_throttle::client.eq(key.client())),
         )
+        .set((
+            login_throttle::failures.eq(0),
+            login_throttle::throttled_until.eq(0_i64),
+        ))
         .execute(&mut *self.conn()?)?;
         Ok(())
     }
@@ -669,9 +695,13 @@ mod tests {
         let rows = || {
             let mut conn = db.conn().unwrap();
             login_throttle::table
-                .select((login_throttle::account, login_throttle::client))
+                .select((
+                    login_throttle::account,
+                    login_throttle::client,
+                    login_throttle::failures,
+                ))
                 .order((login_throttle::account, login_throttle::client))
-                .load::<(String, String)>(&mut *conn)
+                .load::<(String, String, i32)>(&mut *conn)
                 .unwrap()
         };
         for i in 0..20u8 {
@@ -688,11 +718,12 @@ mod tests {
         assert_eq!(rows().len(), 21);
         db.begin_login_attempt(&key("someone", [192, 0, 2, 9]), later, &POLICY)
             .unwrap();
+        let free = i32::try_from(POLICY.free_failures).unwrap();
         assert_eq!(
             rows(),
             [
-                ("commune.clerk".to_owned(), "192.0.2.1".to_owned()),
-                ("someone".to_owned(), "192.0.2.9".to_owned())
+                ("commune.clerk".to_owned(), "192.0.2.1".to_owned(), free),
+                ("someone".to_owned(), "192.0.2.9".to_owned(), 1)
             ]
         );
         assert_eq!(
@@ -711,7 +742,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             rows(),
-            [("someone".to_owned(), "192.0.2.9".to_owned())],
+            [
+                ("commune.clerk".to_owned(), "192.0.2.1".to_owned(), 0),
+                ("someone".to_owned(), "192.0.2.9".to_owned(), 1)
+            ],
             "the new password cleared every count of the account"
         );
         assert_eq!(
@@ -757,6 +791,26 @@ mod tests {
             assert_eq!(counts, (1..=free).collect::<Vec<_>>(), "round {round}");
             assert_eq!(waits, [now + POLICY.first_delay], "round {round}");
             assert_eq!(refused, THREADS - free as usize, "round {round}");
+        }
+    }
+
+    #[test]
+    fn successes_racing_other_attempts_never_make_them_fail() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let now = Utc::now().trunc_subsecs(3);
+        for round in 0..4 {
+            let outcomes = race(16, {
+                let db = db.clone();
+                let key = key(&format!("leader.{round}"), [127, 0, 0, 1]);
+                move || {
+                    let attempt = db.begin_login_attempt(&key, now, &POLICY);
+                    db.record_login_success(&key).map(|()| attempt)
+                }
+            });
+            for outcome in outcomes {
+                assert!(matches!(outcome, Ok(Ok(_))), "round {round}: {outcome:?}");
+            }
         }
     }
 
