@@ -12,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vanthu_domain::access::{self, AccessError, Action, Actor, Target};
-use vanthu_domain::{SlowDown, ThrottleKey, Unit, User, Username};
+use vanthu_domain::{Password, SlowDown, ThrottleKey, Unit, User, Username};
 use vanthu_store::{hash_token, LoginAttempt, NewSession, SessionLookup, StoreError};
 
 use crate::error::ApiError;
@@ -176,7 +176,9 @@ pub async fn login(
             Err(_) => None,
         };
         // An unknown name, a disabled account and a wrong password each cost one hash and
-        // get the same answer, so neither the answer nor its time tells them apart.
+        // get the same answer, so neither the answer nor its time tells them apart. The
+        // password is checked in the form it was hashed in when set.
+        let password = Password::normalise(&password);
         let signed_in = match credentials {
             Some(c) => {
                 (verify_password(&password, &c.password_hash) && !c.user.disabled).then_some(c)

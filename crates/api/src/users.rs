@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vanthu_domain::access::{Action, Target};
-use vanthu_domain::{Name, Role, Roles, Unit, UnitId, User, UserId, Username, ValidationError};
+use vanthu_domain::{
+    Name, Password, Role, Roles, Unit, UnitId, User, UserId, Username, ValidationError,
+};
 use vanthu_store::{NewUser, UserChanges};
 
 use crate::auth::Authenticated;
@@ -16,9 +18,6 @@ use crate::password::hash_password;
 use crate::state::AppState;
 use crate::units::UnitView;
 use crate::validation::named;
-
-/// Shortest password accepted when an admin sets one.
-pub const MIN_PASSWORD_CHARS: usize = 8;
 
 /// A user account; never includes the password hash.
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,8 +85,9 @@ pub struct CreateUser {
     /// Some of `admin`, `clerk`, `leader`, `specialist`, `auditor`.
     #[schema(example = json!(["clerk"]))]
     pub roles: Vec<String>,
-    /// At least 8 characters.
-    #[schema(format = Password)]
+    /// 8 to 1024 characters (counted after Unicode NFC normalisation), not the username and
+    /// not among the 20,000 most common passwords.
+    #[schema(format = Password, min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
@@ -102,8 +102,9 @@ pub struct UpdateUser {
     pub roles: Option<Vec<String>>,
     /// Disable (true) or re-enable (false) the account.
     pub disabled: Option<bool>,
-    /// New password, at least 8 characters.
-    #[schema(format = Password)]
+    /// New password: 8 to 1024 characters (counted after Unicode NFC normalisation), not
+    /// the username and not among the 20,000 most common passwords.
+    #[schema(format = Password, min_length = 8, max_length = 1024)]
     pub password: Option<String>,
 }
 
@@ -115,21 +116,11 @@ fn parse_roles(raw: Vec<String>) -> Result<Roles, ValidationError> {
         .collect::<Result<Roles, _>>()
 }
 
-fn check_password(password: &str) -> Result<(), ValidationError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ValidationError {
-            field: "password",
-            message: format!("must be at least {MIN_PASSWORD_CHARS} characters long"),
-        });
-    }
-    Ok(())
-}
-
-async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
+async fn hash(state: &AppState, password: Password) -> Result<String, ApiError> {
     let slot = state.hashing.slot().await?;
     web::block(move || {
         let _slot = slot;
-        hash_password(&password)
+        hash_password(password.as_str())
     })
     .await?
     .map_err(|e| ApiError::internal(e.to_string()))
@@ -244,13 +235,13 @@ pub async fn create_user(
     let username = named(Username::parse(&body.username), "username")?;
     let display_name = named(Name::parse(&body.display_name), "display_name")?;
     let roles = parse_roles(body.roles)?;
-    check_password(&body.password)?;
+    let password = Password::new(&body.password, &username)?;
     let new = NewUser {
         username,
         display_name,
         unit_id,
         roles,
-        password_hash: hash(&state, body.password).await?,
+        password_hash: hash(&state, password).await?,
     };
     let user = web::block(move || state.db.insert_user(&new)).await??;
     tracing::info!(user_id = %user.id, by = %auth.user.id, "user created");
@@ -285,8 +276,8 @@ pub async fn update_user(
     let user = visible_user(&state, &auth, &id, Action::UpdateUser).await?;
     let body = body.0;
     let password_hash = match body.password {
-        Some(password) => {
-            check_password(&password)?;
+        Some(typed) => {
+            let password = Password::new(&typed, &user.username)?;
             Some(hash(&state, password).await?)
         }
         None => None,
