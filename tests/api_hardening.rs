@@ -186,6 +186,21 @@ fn every_response_carries_security_headers_and_errors_are_problems() {
             405,
             "method_not_allowed",
         ),
+        // The documentation answers GET only, like any other route.
+        (
+            Method::POST,
+            "/api/openapi.json",
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            Method::DELETE,
+            "/api/docs/swagger-ui.css",
+            None,
+            405,
+            "method_not_allowed",
+        ),
         (
             Method::POST,
             "/api/v1/units",

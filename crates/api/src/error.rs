@@ -299,6 +299,28 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Error handlers for actix's own JSON, query and path extractors, so that their failures
+/// are problem documents like every other error.
+pub fn extractor_errors(cfg: &mut actix_web::web::ServiceConfig) {
+    use actix_web::web::{JsonConfig, PathConfig, QueryConfig};
+    cfg.app_data(JsonConfig::default().error_handler(|e, _| {
+        ApiError::InvalidJson {
+            field: None,
+            detail: format!("the body is not valid JSON of the expected shape: {e}"),
+        }
+        .into()
+    }))
+    .app_data(QueryConfig::default().error_handler(|e, _| {
+        ApiError::InvalidQuery {
+            field: "query".into(),
+            detail: e.to_string(),
+        }
+        .into()
+    }))
+    // A path segment that is not even text names nothing.
+    .app_data(PathConfig::default().error_handler(|_, _| ApiError::NoRoute.into()));
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -320,5 +342,62 @@ impl From<StoreError> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::internal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{test, web, App, HttpResponse};
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Body {
+        #[allow(dead_code)] // Only its parsing matters here.
+        n: u32,
+    }
+
+    async fn takes_all(
+        _path: web::Path<u32>,
+        _query: web::Query<Body>,
+        _body: web::Json<Body>,
+    ) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+
+    #[actix_web::test]
+    async fn actix_extractor_failures_are_problems() {
+        let app = test::init_service(
+            App::new()
+                .configure(extractor_errors)
+                .route("/things/{n}", web::post().to(takes_all)),
+        )
+        .await;
+        let json = ("Content-Type", "application/json");
+        for (uri, body, status, code) in [
+            ("/things/x?n=1", "{\"n\": 1}", 404, "not_found"),
+            ("/things/1?n=x", "{\"n\": 1}", 400, "invalid_query"),
+            ("/things/1?n=1", "{\"n\": \"x\"}", 400, "invalid_json"),
+            ("/things/1?n=1", "{\"n\": 1}", 204, ""),
+        ] {
+            let request = test::TestRequest::post()
+                .uri(uri)
+                .insert_header(json)
+                .set_payload(body)
+                .to_request();
+            let response = test::call_service(&app, request).await;
+            assert_eq!(response.status().as_u16(), status, "{uri} {body}");
+            if status == 204 {
+                continue;
+            }
+            assert_eq!(
+                response.headers().get(header::CONTENT_TYPE).unwrap(),
+                PROBLEM_JSON,
+                "{uri}"
+            );
+            let problem: serde_json::Value = test::read_body_json(response).await;
+            assert_eq!(problem["code"], code, "{uri} {body}: {problem}");
+        }
     }
 }

@@ -13,7 +13,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::mpsc;
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 use vanthu_domain::access::{AccessError, Action, Target};
 use vanthu_domain::Sha256Digest;
 use vanthu_store::blob::{BlobRef, BlobStore};
@@ -44,6 +44,58 @@ pub struct FileView {
     /// Media type declared at upload.
     #[schema(example = "application/pdf")]
     pub media_type: String,
+}
+
+/// The raw bytes of a file, as a request or response body: for the API description only
+/// (a binary string), the handlers stream the bytes themselves.
+pub struct FileBytes;
+
+impl utoipa::PartialSchema for FileBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl ToSchema for FileBytes {}
+
+/// Lists every accepted kind of file ([`FileKind::ACCEPTED`]) as the media types of the
+/// upload's body and of the download, so the description follows the table.
+pub(crate) struct AcceptedKinds;
+
+impl utoipa::Modify for AcceptedKinds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let paths = &mut openapi.paths.paths;
+        if let Some(body) = paths
+            .get_mut("/api/v1/files")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|operation| operation.request_body.as_mut())
+        {
+            body.content = accepted_contents();
+        }
+        if let Some(utoipa::openapi::RefOr::T(ok)) = paths
+            .get_mut("/api/v1/files/{sha256}")
+            .and_then(|item| item.get.as_mut())
+            .and_then(|operation| operation.responses.responses.get_mut("200"))
+        {
+            ok.content = accepted_contents();
+        }
+    }
+}
+
+fn accepted_contents<C: FromIterator<(String, utoipa::openapi::Content)>>() -> C {
+    FileKind::ACCEPTED
+        .into_iter()
+        .map(|kind| {
+            let content = utoipa::openapi::ContentBuilder::new()
+                .schema(Some(FileBytes::schema()))
+                .build();
+            (kind.media_type.to_owned(), content)
+        })
+        .collect()
 }
 
 /// Feeds chunks arriving on the async side to the blocking blob writer.
@@ -193,23 +245,7 @@ fn upload_kind(req: &HttpRequest) -> Result<FileKind, ApiError> {
     post,
     path = "/api/v1/files",
     tag = "files",
-    request_body(
-        description = "The file's bytes, with its media type in Content-Type",
-        content(
-            (Vec<u8> = "application/pdf"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-            (Vec<u8> = "application/msword"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-            (Vec<u8> = "application/vnd.ms-excel"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
-            (Vec<u8> = "application/vnd.ms-powerpoint"),
-            (Vec<u8> = "application/vnd.oasis.opendocument.text"),
-            (Vec<u8> = "application/vnd.oasis.opendocument.spreadsheet"),
-            (Vec<u8> = "image/png"),
-            (Vec<u8> = "image/jpeg"),
-            (Vec<u8> = "image/tiff"),
-        )
-    ),
+    request_body(content = FileBytes, content_type = "application/pdf", description = "The file's bytes, with its media type in Content-Type: any of the kinds listed here"),
     security(("bearer" = [])),
     responses(
         (status = 201, body = FileView, headers(("Location" = String, description = "The file's address"))),
@@ -265,7 +301,7 @@ pub async fn upload(
     params(("sha256" = String, Path, description = "SHA-256 of the content, 64 hex digits")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The file's bytes, as an attachment with a sandboxing Content-Security-Policy", content_type = "application/octet-stream",
+        (status = 200, description = "The file's bytes, as an attachment with a sandboxing Content-Security-Policy, of the media type it was uploaded as", body = FileBytes, content_type = "application/pdf",
             headers(("Content-Disposition" = String, description = "`attachment; filename=\"<sha256>\"`"))),
         (status = 401, description = "Not signed in", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Your roles do not allow reading files of that unit", body = crate::error::Problem, content_type = "application/problem+json"),

@@ -54,9 +54,13 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap(TracingLogger::<request_span::RequestSpan>::new())
             .wrap(from_fn(request_span::assign_request_id))
             .wrap(from_fn(security::harden))
+            .configure(error::extractor_errors)
             .configure(routes)
             .service(web::redirect("/api/docs", "/api/docs/"))
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
+            // The documentation service answers GET only; other methods reach these: 405.
+            .service(resource("/api/openapi.json", GET))
+            .service(resource("/api/docs/{_:.*}", GET))
             .default_service(web::to(no_route))
     })
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs())

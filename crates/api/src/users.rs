@@ -17,7 +17,7 @@ use crate::page::{Page, PageParams, Pagination};
 use crate::password::hash_password;
 use crate::state::AppState;
 use crate::units::UnitView;
-use crate::validation::named;
+use crate::validation::{name_schema, named, password_schema, roles_schema, username_schema};
 
 /// A user account; never includes the password hash.
 #[derive(Debug, Serialize, ToSchema)]
@@ -73,21 +73,22 @@ pub struct Me {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    /// Login name: 3 to 64 of a-z, 0-9, '.', '_' and '-'.
-    #[schema(example = "commune.clerk2")]
+    /// Login name: 3 to 64 of a-z, 0-9, '.', '_' and '-' (upper-case letters are folded to
+    /// lower case), starting with a letter or digit.
+    #[schema(example = "commune.clerk2", schema_with = username_schema)]
     pub username: String,
-    /// Full name.
-    #[schema(example = "Trần Văn Nam")]
+    /// Full name, 1 to 200 characters.
+    #[schema(example = "Trần Văn Nam", schema_with = name_schema)]
     pub display_name: String,
     /// The user's unit; must be in the caller's subtree.
-    #[schema(example = 7)]
+    #[schema(example = 7, minimum = 1)]
     pub unit_id: i64,
     /// Some of `admin`, `clerk`, `leader`, `specialist`, `auditor`.
-    #[schema(example = json!(["clerk"]))]
+    #[schema(example = json!(["clerk"]), schema_with = roles_schema)]
     pub roles: Vec<String>,
     /// 8 to 1024 characters (counted after Unicode NFC normalisation), not the username and
     /// not among the 20,000 most common passwords.
-    #[schema(format = Password, min_length = 8, max_length = 1024)]
+    #[schema(schema_with = password_schema)]
     pub password: String,
 }
 
@@ -96,15 +97,17 @@ pub struct CreateUser {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
-    /// New full name.
+    /// New full name, 1 to 200 characters.
+    #[schema(schema_with = name_schema)]
     pub display_name: Option<String>,
     /// New set of roles (replaces the old one).
+    #[schema(schema_with = roles_schema)]
     pub roles: Option<Vec<String>>,
     /// Disable (true) or re-enable (false) the account.
     pub disabled: Option<bool>,
     /// New password: 8 to 1024 characters (counted after Unicode NFC normalisation), not
     /// the username and not among the 20,000 most common passwords.
-    #[schema(format = Password, min_length = 8, max_length = 1024)]
+    #[schema(schema_with = password_schema)]
     pub password: Option<String>,
 }
 

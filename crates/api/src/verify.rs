@@ -47,7 +47,7 @@ fn verify_bytes(bytes: &[u8], state: &AppState) -> Result<Report, ApiError> {
     post,
     path = "/api/v1/verify",
     tag = "incoming",
-    request_body(content = Vec<u8>, content_type = "application/pdf", description = "The PDF's bytes"),
+    request_body(content = crate::files::FileBytes, content_type = "application/pdf", description = "The PDF's bytes"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The verification report: `verdict` (valid, untrusted, modified, invalid or unsigned), one entry per signature in `signatures`, and summaries in Vietnamese and English", body = Object),

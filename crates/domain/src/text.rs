@@ -58,6 +58,13 @@ macro_rules! text_newtype_impls {
 pub struct UnitCode(String);
 
 impl UnitCode {
+    /// Longest accepted code: 6 groups of 8 and the dots between them.
+    pub const MAX_LEN: usize = 53;
+
+    /// The rule as a regular expression (ECMA-262), for API descriptions; surrounding
+    /// spaces are trimmed before it applies.
+    pub const PATTERN: &'static str = r"^\s*[A-Za-z0-9]{1,8}(\.[A-Za-z0-9]{1,8}){1,5}\s*$";
+
     /// Validates and normalises (trim, upper case) a unit code.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         let s = s.trim();
@@ -99,6 +106,9 @@ impl Username {
     pub const MIN_LEN: usize = 3;
     /// Longest accepted username.
     pub const MAX_LEN: usize = 64;
+
+    /// The rule as a regular expression (ECMA-262), for API descriptions.
+    pub const PATTERN: &'static str = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 
     /// Validates and lower-cases a username.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
@@ -147,6 +157,10 @@ pub struct Name(String);
 impl Name {
     /// Longest accepted name, in characters.
     pub const MAX_CHARS: usize = 200;
+
+    /// The rule as a regular expression (ECMA-262), for API descriptions: something besides
+    /// spaces, and none of the refused characters (the length counts after trimming).
+    pub const PATTERN: &'static str = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u061C\\u200B-\\u200F\\u202A-\\u202E\\u2060\\u2066-\\u2069\\uFEFF][^\\u0000-\\u001F\\u007F-\\u009F\\u061C\\u200B-\\u200F\\u202A-\\u202E\\u2060\\u2066-\\u2069\\uFEFF]*$";
 
     /// Validates, normalises (NFC) and trims a name.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
