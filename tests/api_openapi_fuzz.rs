@@ -85,13 +85,7 @@ fn generated_requests_get_only_the_answers_the_description_lists() {
         "only {tested} requests were generated:\n{report}"
     );
     // Every operation but the excluded sign-out was tried.
-    let doc: serde_json::Value = server
-        .client
-        .get(server.url("/api/openapi.json"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let doc = server.openapi();
     let operations: usize = doc["paths"]
         .as_object()
         .unwrap()
