@@ -21,9 +21,9 @@ use vanthu_store::{AuditFilter, StoreError};
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::incoming::names_schema;
 use crate::page::{Page, PageParams, Pagination};
 use crate::state::AppState;
+use crate::validation::names_schema;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 

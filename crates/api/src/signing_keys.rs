@@ -550,9 +550,11 @@ pub async fn enrol(
 ) -> Result<HttpResponse, ApiError> {
     authorize_own_key(&auth)?;
     if !is_multipart(&req) {
-        return Err(ApiError::UnsupportedMediaType {
-            expected: "multipart/form-data with the parts `pkcs12`, `password` and `pin`",
-        });
+        return Err(ApiError::UnsupportedMediaType(
+            "send the form as multipart/form-data, with the parts `pkcs12` (your .p12 file), \
+             `password` and `pin`"
+                .into(),
+        ));
     }
     let parts = read_enrolment(&req, payload).await?;
     let pkcs12 = parts.pkcs12.ok_or_else(|| missing("pkcs12"))?;
