@@ -381,3 +381,29 @@ pub fn unit_by_code(server: &Server, token: &str, code: &str) -> Value {
         .unwrap_or_else(|| panic!("unit {code} not visible: {page}"))
         .clone()
 }
+
+const BOUNDARY: &str = "vanthu-test-7d1f0c";
+
+/// A multipart/form-data body of these parts, in this order: (name, content type, bytes).
+/// The parts that carry files (`file`, `pkcs12`) get a file name, as browsers send them.
+pub fn form(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let mut body = Vec::new();
+    for (name, content_type, bytes) in parts {
+        let filename = match *name {
+            "file" => "; filename=\"van-ban.pdf\"",
+            "pkcs12" => "; filename=\"chu-ky-so.p12\"",
+            _ => "",
+        };
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\
+                 Content-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
+}
