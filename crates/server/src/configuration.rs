@@ -32,8 +32,8 @@ pub struct StorageArgs {
     #[arg(long, env = "VANTHU_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Data directory holding the SQLite database, the blob store and the server secret
-    /// [default: ./data]
+    /// Data directory holding the SQLite database, the blob store and, under --demo or --dev
+    /// only, the demonstration key-encryption key [default: ./data]
     #[arg(long, env = "VANTHU_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
 
