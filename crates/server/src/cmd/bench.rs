@@ -2,7 +2,7 @@
 //! beside the raw limits measured in the same run (RSA-2048 signatures and SHA-256 through
 //! OpenSSL) and beside pyHanko on the same files when a Python with pyHanko is available.
 //! `--large` signs a ~210 MB scanned-like PDF in a child process and reports wall time and peak
-//! memory for vanthu and pyHanko.
+//! memory for vanthu and pyHanko. `vanthu bench keys` lives in `bench_keys`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -22,9 +22,9 @@ use vanthu_pades::trust::TrustAnchors;
 use vanthu_pades::verify::{self, VerifyOptions};
 
 /// The development RSA-2048 signer: benchmarks sign with it so no key needs to be supplied.
-const SIGNER_KEY: &[u8] = include_bytes!("../../../../certs-dev/signer-rsa.key");
-const SIGNER_CERT: &[u8] = include_bytes!("../../../../certs-dev/signer-rsa.pem");
-const CHAIN: &[u8] = include_bytes!("../../../../certs-dev/chain.pem");
+pub(crate) const SIGNER_KEY: &[u8] = include_bytes!("../../../../certs-dev/signer-rsa.key");
+pub(crate) const SIGNER_CERT: &[u8] = include_bytes!("../../../../certs-dev/signer-rsa.pem");
+pub(crate) const CHAIN: &[u8] = include_bytes!("../../../../certs-dev/chain.pem");
 const ROOT: &[u8] = include_bytes!("../../../../certs-dev/root-ca.pem");
 
 /// Targets of issue 3, printed beside the figures.
@@ -45,6 +45,9 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// PAdES B-B signing and verification of 25 KB, 1 MB and 10 MB PDFs
     Pades(PadesArgs),
+    /// Unlocking a personal key with its PIN, and signing through a signing session, beside
+    /// signing with a key already in memory
+    Keys(crate::cmd::bench_keys::KeysArgs),
 }
 
 /// Options of `vanthu bench pades`.
@@ -71,6 +74,7 @@ pub struct PadesArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what {
         BenchWhat::Pades(a) => pades(a),
+        BenchWhat::Keys(a) => crate::cmd::bench_keys::run(a),
     }
 }
 
@@ -293,7 +297,10 @@ fn thread_cpu() -> Duration {
 /// Runs `f` repeatedly on this thread for at least `budget` of its CPU time (and at least
 /// twice); returns runs per CPU-second and the last result. CPU time rather than wall time,
 /// because the build machines are shared: other processes would otherwise count against us.
-fn rate<T>(budget: Duration, mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<(f64, T)> {
+pub(crate) fn rate<T>(
+    budget: Duration,
+    mut f: impl FnMut() -> anyhow::Result<T>,
+) -> anyhow::Result<(f64, T)> {
     // One warm-up run outside the clock: first-touch page faults and lazy initialisation.
     let mut last = f()?;
     let start = thread_cpu();
@@ -350,7 +357,7 @@ impl KeyFiles {
     }
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes `run(args) -> anyhow::Result<ExitCode>`.
 
 pub mod bench;
+pub mod bench_keys;
 pub mod check;
 pub mod serve;
 pub mod sign;
