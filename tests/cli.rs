@@ -193,6 +193,10 @@ fn demo_seeding_is_idempotent_and_prints_how_to_sign_in() {
     let printed = server.stdout_until("API documentation").join("\n");
     assert!(printed.contains("vanthu-demo"), "{printed}");
     assert!(
+        printed.contains("signing PIN: 246810") && printed.contains("for show"),
+        "{printed}"
+    );
+    assert!(
         printed.contains("district.clerk") && printed.contains("commune.admin"),
         "{printed}"
     );
