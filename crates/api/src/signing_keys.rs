@@ -417,10 +417,13 @@ pub fn wrap_seal_key(
     Ok((record, wrapped))
 }
 
-/// Opens an uploaded PKCS#12 file and checks that it can sign now: the key type and size
-/// the signer accepts, a key that matches the certificate, a certificate valid today whose
-/// key usage allows signing.
-fn open_pkcs12(der: &[u8], password: &str) -> Result<(PKey<Private>, X509, Vec<X509>), ApiError> {
+/// Opens a PKCS#12 file and checks that it can sign now: the key type and size the signer
+/// accepts, a key that matches the certificate, a certificate valid today whose key usage
+/// allows signing. Returns the key, the certificate and its issuers.
+pub fn open_signing_pkcs12(
+    der: &[u8],
+    password: &str,
+) -> Result<(PKey<Private>, X509, Vec<X509>), ApiError> {
     // The signer's checks first (it also loads OpenSSL's legacy provider for old files).
     Pkcs12Signer::from_der(der, password, SignerOptions::default()).map_err(|e| match e {
         SignerError::Pkcs12(_) => ApiError::Pkcs12Unreadable,
@@ -561,7 +564,7 @@ pub async fn enrol(
     let user = auth.user.id;
     let kdf = state.signing.kdf;
     let key = web::block(move || -> Result<SigningKey, ApiError> {
-        let (key, cert, chain) = open_pkcs12(&pkcs12, &password)?;
+        let (key, cert, chain) = open_signing_pkcs12(&pkcs12, &password)?;
         let (record, wrapped) = wrap_personal_key(user, &key, &cert, &chain, &pin, kdf)?;
         Ok(state.db.enrol_signing_key(&record, &wrapped)?)
     })
@@ -849,7 +852,7 @@ mod tests {
         /// Enrols the development signer's EC key for `user` under the PIN.
         fn enrol(&self, user: UserId) {
             let der = std::fs::read(dev("signer-ec.p12")).unwrap();
-            let (key, cert, chain) = open_pkcs12(&der, "vanthu-dev").unwrap();
+            let (key, cert, chain) = open_signing_pkcs12(&der, "vanthu-dev").unwrap();
             let pin = SigningPin::parse(PIN).unwrap();
             let (record, wrapped) =
                 wrap_personal_key(user, &key, &cert, &chain, &pin, self.state.signing.kdf).unwrap();
@@ -1016,7 +1019,7 @@ mod tests {
         assert!(matches!(missing, Err(ApiError::NoSealKey)), "{missing:?}");
 
         let der = std::fs::read(dev("seal.p12")).unwrap();
-        let (key, cert, chain) = open_pkcs12(&der, "vanthu-dev").unwrap();
+        let (key, cert, chain) = open_signing_pkcs12(&der, "vanthu-dev").unwrap();
         let (record, wrapped) =
             wrap_seal_key(f.unit.id, &key, &cert, &chain, &f.state.kek).unwrap();
         f.state.db.enrol_signing_key(&record, &wrapped).unwrap();

@@ -94,6 +94,22 @@ pub struct ServeArgs {
     #[arg(long, env = "VANTHU_TRUST", value_name = "PEM", value_delimiter = ',')]
     pub trust: Vec<PathBuf>,
 
+    #[command(flatten)]
+    pub keys: KekArgs,
+
+    /// How long a signing session opened with the PIN lasts: seconds, or e.g. `5m`
+    /// [default: 5m]
+    #[arg(long, env = "VANTHU_SIGNING_SESSION_TTL", value_name = "DURATION", value_parser = parse_duration)]
+    pub signing_session_ttl: Option<Duration>,
+
+    /// How many signatures one signing session allows [default: 50]
+    #[arg(long, env = "VANTHU_SIGNING_SESSION_SIGNATURES", value_name = "COUNT")]
+    pub signing_session_signatures: Option<u32>,
+}
+
+/// Where the key-encryption key comes from, for every command that opens organisation keys.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KekArgs {
     /// File holding the key-encryption key (44 characters of base64, mode 0600, outside the
     /// data directory) that seals organisation keys; make one with `openssl rand -base64 32`.
     /// Or give the key itself in the environment variable VANTHU_KEK. Required unless --demo
@@ -105,15 +121,26 @@ pub struct ServeArgs {
     /// visible to every user of the machine.
     #[arg(skip = std::env::var("VANTHU_KEK").ok())]
     pub kek: Option<String>,
+}
 
-    /// How long a signing session opened with the PIN lasts: seconds, or e.g. `5m`
-    /// [default: 5m]
-    #[arg(long, env = "VANTHU_SIGNING_SESSION_TTL", value_name = "DURATION", value_parser = parse_duration)]
-    pub signing_session_ttl: Option<Duration>,
-
-    /// How many signatures one signing session allows [default: 50]
-    #[arg(long, env = "VANTHU_SIGNING_SESSION_SIGNATURES", value_name = "COUNT")]
-    pub signing_session_signatures: Option<u32>,
+impl KekArgs {
+    /// The source configured by flag, environment or file (`kek_file`); at most one.
+    fn resolve_with(&self, file: &FileSettings) -> Result<Option<KekSource>, ConfigError> {
+        match (
+            self.kek_file.clone().or_else(|| file.kek_file.clone()),
+            &self.kek,
+        ) {
+            (Some(_), Some(_)) => Err(ConfigError::Invalid {
+                key: "kek_file",
+                message: "set either kek_file (--kek-file, VANTHU_KEK_FILE) or VANTHU_KEK, \
+                          not both"
+                    .into(),
+            }),
+            (Some(path), None) => Ok(Some(KekSource::File(path))),
+            (None, Some(text)) => Ok(Some(KekSource::Environment(text.clone()))),
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 /// Where the key-encryption key comes from. `Debug` never shows the key.
@@ -242,6 +269,16 @@ impl StorageArgs {
         self.resolve_with(&file)
     }
 
+    /// Reads the configuration file and resolves the storage settings and the source of
+    /// the key-encryption key.
+    pub fn resolve_with_kek(
+        &self,
+        keys: &KekArgs,
+    ) -> Result<(StorageSettings, Option<KekSource>), ConfigError> {
+        let file = self.load_file()?;
+        Ok((self.resolve_with(&file)?, keys.resolve_with(&file)?))
+    }
+
     fn resolve_with(&self, file: &FileSettings) -> Result<StorageSettings, ConfigError> {
         let data_dir = self
             .data
@@ -313,20 +350,7 @@ impl ServeArgs {
                 message: "must be at least 1".into(),
             });
         }
-        let kek_file = self.kek_file.clone().or(file.kek_file);
-        let kek = match (kek_file, &self.kek) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    key: "kek_file",
-                    message: "set either kek_file (--kek-file, VANTHU_KEK_FILE) or VANTHU_KEK, \
-                              not both"
-                        .into(),
-                })
-            }
-            (Some(path), None) => Some(KekSource::File(path)),
-            (None, Some(text)) => Some(KekSource::Environment(text.clone())),
-            (None, None) => None,
-        };
+        let kek = self.keys.resolve_with(&file)?;
         let max_body = self.max_body.or(file.max_body).unwrap_or(DEFAULT_MAX_BODY);
         let max_upload = self
             .max_upload
@@ -430,8 +454,10 @@ pub(crate) mod tests {
             demo: false,
             dev: false,
             trust: Vec::new(),
-            kek_file: None,
-            kek: None,
+            keys: KekArgs {
+                kek_file: None,
+                kek: None,
+            },
             signing_session_ttl: None,
             signing_session_signatures: None,
         }

@@ -5,6 +5,7 @@ mod cmd;
 mod configuration;
 mod demo;
 mod devpki;
+mod kek;
 mod telemetry;
 
 use std::process::ExitCode;
@@ -65,6 +66,9 @@ enum Command {
     Tsa(cmd::tsa::TsaArgs),
     /// Measure signing and verification speed beside OpenSSL's raw limits and pyHanko
     Bench(cmd::bench::BenchArgs),
+    /// Install an organisation's seal key from a PKCS#12 file, sealed under the
+    /// key-encryption key
+    SealKey(cmd::seal_key::SealKeyArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cmd::verify::run(args),
         Command::Tsa(args) => cmd::tsa::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::SealKey(args) => cmd::seal_key::run(args),
     };
     cmd::exit(result)
 }

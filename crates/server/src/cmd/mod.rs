@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_keys;
 pub mod check;
+pub mod seal_key;
 pub mod serve;
 pub mod sign;
 pub mod tsa;
