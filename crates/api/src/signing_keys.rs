@@ -56,6 +56,26 @@ pub enum Unlock {
     Session(SessionToken),
 }
 
+impl Unlock {
+    /// The unlock a signing request asks for: its `pin`, or the `session` token of an open
+    /// signing session, exactly one of them. A PIN against the rules is a 422 naming `pin`;
+    /// a token vanthu cannot have issued is `signing_session_invalid`.
+    pub fn from_request(pin: Option<&str>, session: Option<&str>) -> Result<Unlock, ApiError> {
+        match (pin, session) {
+            (Some(pin), None) => Ok(Unlock::Pin(SigningPin::parse(pin)?)),
+            (None, Some(token)) => SessionToken::parse(token)
+                .map(Unlock::Session)
+                .map_err(|_| ApiError::SigningSessionInvalid("token is malformed")),
+            _ => Err(vanthu_domain::ValidationError::new(
+                "pin",
+                "send either your signing PIN as `pin` or a signing session's token as \
+                 `session`, not both",
+            )
+            .into()),
+        }
+    }
+}
+
 /// What the owner sees of their key; never key material.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SigningKeyView {
@@ -1010,6 +1030,33 @@ mod tests {
             matches!(late, Err(ApiError::SigningSessionInvalid(why)) if why.contains("expired")),
             "{late:?}"
         );
+    }
+
+    #[test]
+    fn a_signing_request_names_one_way_to_unlock() {
+        assert!(matches!(
+            Unlock::from_request(Some(PIN), None),
+            Ok(Unlock::Pin(_))
+        ));
+        let token = SessionToken::generate().to_text();
+        assert!(matches!(
+            Unlock::from_request(None, Some(&token)),
+            Ok(Unlock::Session(_))
+        ));
+        for (pin, session) in [(None, None), (Some(PIN), Some(token.as_str()))] {
+            let Err(ApiError::Validation(e)) = Unlock::from_request(pin, session) else {
+                panic!("{pin:?} {session:?} is refused");
+            };
+            assert_eq!(e.field, "pin");
+        }
+        assert!(matches!(
+            Unlock::from_request(Some("123456"), None),
+            Err(ApiError::Validation(_))
+        ));
+        assert!(matches!(
+            Unlock::from_request(None, Some("not a token")),
+            Err(ApiError::SigningSessionInvalid(_))
+        ));
     }
 
     #[actix_web::test]
