@@ -122,7 +122,7 @@ impl From<SigningKey> for SigningKeyView {
 pub struct SigningKeyUpload {
     /// The PKCS#12 (.p12/.pfx) file with the private key and certificate (up to 64 KiB):
     /// RSA of 2048 bits or more, or ECDSA P-256/P-384; the certificate valid now, its key
-    /// usage allowing digitalSignature or nonRepudiation.
+    /// usage, when stated, allowing digitalSignature or nonRepudiation.
     #[schema(value_type = String, format = Binary)]
     pub pkcs12: Vec<u8>,
     /// The PKCS#12 file's password; used once, never stored.
@@ -438,8 +438,9 @@ pub fn wrap_seal_key(
 }
 
 /// Opens a PKCS#12 file and checks that it can sign now: the key type and size the signer
-/// accepts, a key that matches the certificate, a certificate valid today whose key usage
-/// allows signing. Returns the key, the certificate and its issuers.
+/// accepts, a key that matches the certificate, a certificate valid today whose key usage,
+/// when stated, allows signing (as the verifier requires). Returns the key, the certificate
+/// and its issuers.
 pub fn open_signing_pkcs12(
     der: &[u8],
     password: &str,
