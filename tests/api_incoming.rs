@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::{Arc, Barrier, OnceLock};
 
 use chrono::{TimeDelta, Utc};
-use common::{expect_problem, files_under, form, status_json, unit_by_code, Server, TestEnv};
+use common::{expect_problem, files_under, multipart, status_json, unit_by_code, Server, TestEnv};
 use lopdf::{dictionary, Document, Object, Stream};
 use reqwest::blocking::Response;
 use serde_json::{json, Value};
@@ -111,7 +111,7 @@ fn metadata(number_notation: &str, summary: &str) -> Value {
 }
 
 fn send_form(server: &Server, token: &str, parts: &[(&str, &str, &[u8])]) -> Response {
-    let (content_type, body) = form(parts);
+    let (content_type, body) = multipart(parts);
     server
         .request(reqwest::Method::POST, "/api/v1/incoming", token)
         .header("Content-Type", content_type)

@@ -10,7 +10,7 @@ use std::process::Command;
 use reqwest::blocking::Response;
 use serde_json::{json, Value};
 
-use common::{expect_problem, form, status_json, Server, TestEnv};
+use common::{expect_problem, multipart, status_json, Server, TestEnv};
 
 /// The demo leaders' signing PIN.
 const DEMO_PIN: &str = "246810";
@@ -26,7 +26,7 @@ fn dev(name: &str) -> PathBuf {
 }
 
 fn enrol(server: &Server, token: &str, parts: &[(&str, &str, &[u8])]) -> Response {
-    let (content_type, body) = form(parts);
+    let (content_type, body) = multipart(parts);
     server
         .request(reqwest::Method::POST, KEY, token)
         .header("Content-Type", content_type)

@@ -368,12 +368,15 @@ fn seal_key_installs_an_organisations_key_under_the_kek() {
     let env = TestEnv::new();
     let db = env.db.connect();
     let unit = db
-        .insert_unit(&vanthu_store::NewUnit {
-            parent_id: None,
-            code: UnitCode::parse("000.00.31.H56").unwrap(),
-            name: vanthu_domain::Name::parse("Ủy ban nhân dân huyện Yên Lạc").unwrap(),
-            level: vanthu_domain::UnitLevel::District,
-        })
+        .insert_unit(
+            None,
+            &vanthu_store::NewUnit {
+                parent_id: None,
+                code: UnitCode::parse("000.00.31.H56").unwrap(),
+                name: vanthu_domain::Name::parse("Ủy ban nhân dân huyện Yên Lạc").unwrap(),
+                level: vanthu_domain::UnitLevel::District,
+            },
+        )
         .unwrap();
     let p12 = concat!(env!("CARGO_MANIFEST_DIR"), "/../../certs-dev/seal.p12");
     let install = |code: &str, password: &str, configure: &dyn Fn(&mut Command)| {

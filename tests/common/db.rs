@@ -129,6 +129,32 @@ impl DbObserver {
         }
     }
 
+    /// Whether the database is PostgreSQL (SQL that differs between engines asks).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.conn, Conn::Pg(_))
+    }
+
+    /// Runs statements behind the server's back, as someone with database access could.
+    pub fn execute(&mut self, sql: &str) {
+        self.try_execute(sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Like [`DbObserver::execute`], returning the database's refusal.
+    pub fn try_execute(&mut self, sql: &str) -> Result<(), String> {
+        use diesel::connection::SimpleConnection;
+        match &mut self.conn {
+            Conn::Pg(c) => c.batch_execute(sql),
+            Conn::Sqlite(c) => c.batch_execute(sql),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    /// The single text column `row` of each row `sql` selects.
+    pub fn texts(&mut self, sql: &str) -> Vec<String> {
+        self.rows(sql)
+    }
+
     fn rows(&mut self, sql: &str) -> Vec<String> {
         let query = diesel::sql_query(sql);
         let rows: Vec<Row> = match &mut self.conn {

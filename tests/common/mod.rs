@@ -386,7 +386,7 @@ const BOUNDARY: &str = "vanthu-test-7d1f0c";
 
 /// A multipart/form-data body of these parts, in this order: (name, content type, bytes).
 /// The parts that carry files (`file`, `pkcs12`) get a file name, as browsers send them.
-pub fn form(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+pub fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
     let mut body = Vec::new();
     for (name, content_type, bytes) in parts {
         let filename = match *name {

@@ -155,17 +155,35 @@ pub async fn login(
             // Answered exactly like an account: same work, same lockout, same messages.
             let attempt = state.unknown_accounts.begin_attempt(&username, now);
             if let LoginAttempt::Locked { until } = attempt {
+                state
+                    .db
+                    .record_login_failure(None, &username, "locked", now)?;
                 return Err(too_many_attempts(until, now));
             }
             verify_against_dummy(&password);
+            state
+                .db
+                .record_login_failure(None, &username, "unknown account", now)?;
             return Err(refusal(attempt, now));
         };
-        let attempt = state.db.begin_login_attempt(credentials.user.id, now)?;
+        let id = credentials.user.id;
+        let attempt = state.db.begin_login_attempt(id, now)?;
         if let LoginAttempt::Locked { until } = attempt {
+            state
+                .db
+                .record_login_failure(Some(id), &username, "locked", now)?;
             return Err(too_many_attempts(until, now));
         }
         // A disabled account is refused like a wrong password, and counted like one.
         if !verify_password(&password, &credentials.password_hash) || credentials.user.disabled {
+            let reason = if credentials.user.disabled {
+                "disabled account"
+            } else {
+                "wrong password"
+            };
+            state
+                .db
+                .record_login_failure(Some(id), &username, reason, now)?;
             return Err(refusal(attempt, now));
         }
         state.db.record_login_success(credentials.user.id)?;

@@ -144,6 +144,14 @@ pub enum ApiError {
     /// The certificate or key cannot be used to sign.
     #[error("{0}")]
     UnusableCertificate(String),
+    /// An external signature that does not fit what was prepared, or a certificate that is
+    /// not the assigned signer's; nothing was changed.
+    #[error("{0}")]
+    SignatureRefused(String),
+    /// No prepared signature to complete: none was prepared, it expired, or the document
+    /// changed since; nothing was changed.
+    #[error("{0}")]
+    PreparedSignatureGone(String),
     /// The database cannot be reached.
     #[error("the database is not reachable")]
     Unavailable,
@@ -187,6 +195,8 @@ impl ApiError {
             ApiError::SigningSessionInvalid(_) => "signing_session_invalid",
             ApiError::Pkcs12Unreadable => "pkcs12_unreadable",
             ApiError::UnusableCertificate(_) => "unusable_certificate",
+            ApiError::SignatureRefused(_) => "signature_refused",
+            ApiError::PreparedSignatureGone(_) => "prepared_signature_gone",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -220,6 +230,8 @@ impl ApiError {
             ApiError::SigningSessionInvalid(_) => "Signing session not usable",
             ApiError::Pkcs12Unreadable => "Unreadable PKCS#12 file",
             ApiError::UnusableCertificate(_) => "Certificate not usable for signing",
+            ApiError::SignatureRefused(_) => "Signature refused",
+            ApiError::PreparedSignatureGone(_) => "No prepared signature",
             ApiError::Unavailable => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         }
@@ -304,13 +316,14 @@ impl ResponseError for ApiError {
             ApiError::NotFound { .. } | ApiError::NoRoute | ApiError::NoSigningKey => {
                 StatusCode::NOT_FOUND
             }
-            ApiError::Pkcs12Unreadable | ApiError::UnusableCertificate(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Pkcs12Unreadable
+            | ApiError::UnusableCertificate(_)
+            | ApiError::SignatureRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) | ApiError::StateConflict(_) | ApiError::NoSealKey => {
-                StatusCode::CONFLICT
-            }
+            ApiError::Conflict(_)
+            | ApiError::StateConflict(_)
+            | ApiError::NoSealKey
+            | ApiError::PreparedSignatureGone(_) => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -344,9 +357,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound { entity } => ApiError::NotFound { what: entity },
             e @ StoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
-            e @ (StoreError::Transition(_) | StoreError::Stale { .. }) => {
-                ApiError::StateConflict(e.to_string())
-            }
+            e @ (StoreError::Transition(_)
+            | StoreError::OutgoingTransition(_)
+            | StoreError::Frozen(_)
+            | StoreError::Stale { .. }) => ApiError::StateConflict(e.to_string()),
             StoreError::Invalid(e) => ApiError::Validation(e),
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "database unavailable");

@@ -4,6 +4,7 @@
 //! policy through [`auth::Authenticated::authorize`], call the store on a blocking thread and
 //! return [`error::ApiError`], which [`error`] turns into `application/problem+json`.
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod files;
@@ -12,6 +13,7 @@ pub mod incoming;
 pub mod json;
 pub mod metrics;
 pub mod openapi;
+pub mod outgoing;
 pub mod page;
 pub mod password;
 pub mod request_span;
@@ -156,7 +158,74 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/incoming/{id}/complete", POST)
                         .route(web::post().to(incoming::complete)),
                 )
+                .service(
+                    resource("/outgoing", GET_POST)
+                        .route(web::get().to(outgoing::list))
+                        .route(web::post().to(outgoing::create)),
+                )
+                .service(
+                    resource("/outgoing/paper", POST).route(web::post().to(outgoing::record_paper)),
+                )
+                .service(resource("/outgoing/{id}", GET).route(web::get().to(outgoing::get)))
+                .service(
+                    resource("/outgoing/{id}/files/{revision}", GET)
+                        .route(web::get().to(outgoing::download)),
+                )
+                .service(
+                    resource("/outgoing/{id}/revisions", POST)
+                        .route(web::post().to(outgoing::revise)),
+                )
+                .service(
+                    resource("/outgoing/{id}/comments", POST)
+                        .route(web::post().to(outgoing::comment)),
+                )
+                .service(
+                    resource("/outgoing/{id}/approve", POST)
+                        .route(web::post().to(outgoing::approve)),
+                )
+                .service(
+                    resource("/outgoing/{id}/return", POST)
+                        .route(web::post().to(outgoing::return_draft)),
+                )
+                .service(
+                    resource("/outgoing/{id}/sign", POST).route(web::post().to(outgoing::sign)),
+                )
+                .service(
+                    resource("/outgoing/{id}/sign/prepare", POST)
+                        .route(web::post().to(outgoing::prepare_signature)),
+                )
+                .service(
+                    resource("/outgoing/{id}/sign/complete", POST)
+                        .route(web::post().to(outgoing::complete_signature)),
+                )
+                .service(
+                    resource("/outgoing/{id}/issue", POST).route(web::post().to(outgoing::issue)),
+                )
+                .service(
+                    resource("/outgoing/{id}/release", POST)
+                        .route(web::post().to(outgoing::release)),
+                )
+                .service(
+                    resource("/outgoing/{id}/recall", POST).route(web::post().to(outgoing::recall)),
+                )
+                .service(
+                    resource("/incoming/{id}/recall-response", POST)
+                        .route(web::post().to(incoming::recall_response)),
+                )
                 .service(resource("/verify", POST).route(web::post().to(verify::verify_upload)))
+                .service(resource("/audit/entries", GET).route(web::get().to(audit::entries)))
+                .service(resource("/audit/checkpoint", GET).route(web::get().to(audit::checkpoint)))
+                .service(resource("/audit/key", GET).route(web::get().to(audit::key)))
+                .service(
+                    resource("/audit/proof/inclusion", GET).route(web::get().to(audit::inclusion)),
+                )
+                .service(
+                    resource("/audit/proof/consistency", GET)
+                        .route(web::get().to(audit::consistency)),
+                )
+                .service(
+                    resource("/documents/{id}/history", GET).route(web::get().to(audit::history)),
+                )
                 .default_service(web::to(no_route)),
         );
 }

@@ -818,6 +818,9 @@ mod tests {
             verification: VerifyOptions::default(),
             kek: Arc::new(kek),
             signing,
+            audit_key: vanthu_audit::NoteSigner::generate("vanthu.test/audit")
+                .unwrap()
+                .verifier(),
         }
     }
 
@@ -825,12 +828,15 @@ mod tests {
         let tdb = TestDatabase::create();
         let db = tdb.connect();
         let unit = db
-            .insert_unit(&NewUnit {
-                parent_id: None,
-                code: UnitCode::parse("000.00.31.H56").unwrap(),
-                name: Name::parse("Ủy ban nhân dân huyện Yên Lạc").unwrap(),
-                level: UnitLevel::District,
-            })
+            .insert_unit(
+                None,
+                &NewUnit {
+                    parent_id: None,
+                    code: UnitCode::parse("000.00.31.H56").unwrap(),
+                    name: Name::parse("Ủy ban nhân dân huyện Yên Lạc").unwrap(),
+                    level: UnitLevel::District,
+                },
+            )
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let state = app_state(db, dir.path(), signing, Kek::generate());
@@ -848,13 +854,16 @@ mod tests {
             let user = self
                 .state
                 .db
-                .insert_user(&NewUser {
-                    username: Username::parse(username).unwrap(),
-                    display_name: Name::parse("Lê Văn Thắng").unwrap(),
-                    unit_id: self.unit.id,
-                    roles: roles.iter().copied().collect::<Roles>(),
-                    password_hash: "unused".into(),
-                })
+                .insert_user(
+                    None,
+                    &NewUser {
+                        username: Username::parse(username).unwrap(),
+                        display_name: Name::parse("Lê Văn Thắng").unwrap(),
+                        unit_id: self.unit.id,
+                        roles: roles.iter().copied().collect::<Roles>(),
+                        password_hash: "unused".into(),
+                    },
+                )
                 .unwrap();
             let token = crate::token::generate();
             let now = Utc::now();

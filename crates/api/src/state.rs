@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest};
+use vanthu_audit::NoteVerifier;
 use vanthu_keys::{KdfParams, Kek};
 use vanthu_pades::verify::VerifyOptions;
 use vanthu_store::blob::BlobStore;
@@ -87,4 +88,6 @@ pub struct AppState {
     pub kek: Arc<Kek>,
     /// Personal key wrapping and signing sessions.
     pub signing: SigningSettings,
+    /// The verifier key of the audit log's checkpoints, published at `/api/v1/audit/key`.
+    pub audit_key: NoteVerifier,
 }

@@ -174,7 +174,8 @@ pub async fn create_unit(
         name: named(Name::parse(&body.name), "name")?,
         level: named(body.level.parse(), "level")?,
     };
-    let unit = web::block(move || state.db.insert_unit(&new)).await??;
+    let by = auth.user.id;
+    let unit = web::block(move || state.db.insert_unit(Some(by), &new)).await??;
     tracing::info!(unit_id = %unit.id, by = %auth.user.id, "unit created");
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/units/{}", unit.id)))
@@ -216,7 +217,8 @@ pub async fn update_unit(
             .map(|n| named(Name::parse(&n), "name"))
             .transpose()?,
     };
-    let unit = web::block(move || state.db.update_unit(id, &changes)).await??;
+    let by = auth.user.id;
+    let unit = web::block(move || state.db.update_unit(Some(by), id, &changes)).await??;
     tracing::info!(unit_id = %unit.id, by = %auth.user.id, "unit updated");
     Ok(HttpResponse::Ok().json(UnitView::from(unit)))
 }

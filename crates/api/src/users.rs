@@ -246,7 +246,8 @@ pub async fn create_user(
         roles,
         password_hash: hash(body.password).await?,
     };
-    let user = web::block(move || state.db.insert_user(&new)).await??;
+    let by = auth.user.id;
+    let user = web::block(move || state.db.insert_user(Some(by), &new)).await??;
     tracing::info!(user_id = %user.id, by = %auth.user.id, "user created");
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/users/{}", user.id)))
@@ -293,7 +294,8 @@ pub async fn update_user(
         password_hash,
     };
     let id = user.id;
-    let user = web::block(move || state.db.update_user(id, &changes)).await??;
+    let by = auth.user.id;
+    let user = web::block(move || state.db.update_user(Some(by), id, &changes)).await??;
     tracing::info!(user_id = %user.id, by = %auth.user.id, "user updated");
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }

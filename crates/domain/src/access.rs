@@ -123,6 +123,25 @@ pub enum Action {
     /// Enrol, read, re-PIN, unlock or sign with a personal signing key (the target names
     /// its owner).
     UsePersonalKey,
+    /// Upload a new outgoing draft (văn bản đi) in the target unit.
+    DraftOutgoing,
+    /// See an outgoing document, its revisions and its trace.
+    ReadOutgoing,
+    /// Upload a new revision of a draft: its drafter, the target's owner.
+    ReviseOutgoing,
+    /// Comment on a draft.
+    CommentOutgoing,
+    /// Approve a draft or return it to its drafter: the unit head.
+    ApproveOutgoing,
+    /// Sign an approved document: the assigned signer, the target's owner, a leader.
+    SignOutgoing,
+    /// Number, date, seal and release a signed document, or record one issued on paper, or
+    /// recall a released one: the unit's clerk.
+    IssueOutgoing,
+    /// Recall a released document: the unit's clerks and leaders.
+    RecallOutgoing,
+    /// Read the audit log of what was done in the target unit's subtree.
+    ReadAudit,
 }
 
 /// Someone a document was handed to: a person, or a unit whose leaders and specialists then
@@ -232,6 +251,7 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         | Action::ReadUser
         | Action::ReadFile
         | Action::ReadIncoming
+        | Action::ReadOutgoing
         | Action::VerifyDocument => true,
         // Visibility already confines an admin to their subtree.
         Action::CreateUnit | Action::UpdateUnit | Action::CreateUser | Action::UpdateUser => {
@@ -249,9 +269,25 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         Action::AssignIncoming => own_unit && actor.has_role(Role::Leader),
         Action::RecordProgress => is_handler,
         Action::CompleteIncoming | Action::ForwardIncoming => is_lead,
-        Action::UsePersonalKey => {
+        Action::UsePersonalKey | Action::SignOutgoing => {
             target.owner == Some(actor.user_id) && actor.has_role(Role::Leader)
         }
+        Action::DraftOutgoing => {
+            own_unit && (actor.has_role(Role::Specialist) || actor.has_role(Role::Leader))
+        }
+        Action::ReviseOutgoing => target.owner == Some(actor.user_id),
+        Action::CommentOutgoing => {
+            own_unit
+                && [Role::Clerk, Role::Leader, Role::Specialist]
+                    .into_iter()
+                    .any(|r| actor.has_role(r))
+        }
+        Action::ApproveOutgoing => own_unit && actor.has_role(Role::Leader),
+        Action::IssueOutgoing => own_unit && actor.has_role(Role::Clerk),
+        Action::RecallOutgoing => {
+            own_unit && (actor.has_role(Role::Clerk) || actor.has_role(Role::Leader))
+        }
+        Action::ReadAudit => actor.has_role(Role::Auditor) || actor.has_role(Role::Admin),
     };
     if allowed {
         Ok(())
@@ -354,6 +390,41 @@ mod tests {
         // The auditor role reveals the child, but uploads happen only in one's own unit.
         check(r, CHILD, "offofffo");
         check(r, SIBLING, NOTHING);
+    }
+
+    #[test]
+    fn auditors_and_admins_read_the_audit_log_of_their_subtree_only() {
+        for (roles, own, child) in [
+            (&[Role::Auditor][..], Ok(()), Ok(())),
+            (&[Role::Admin], Ok(()), Ok(())),
+            (
+                &[Role::Clerk],
+                Err(AccessError::Forbidden),
+                Err(AccessError::NotFound),
+            ),
+            (
+                &[Role::Leader, Role::Specialist],
+                Err(AccessError::Forbidden),
+                Err(AccessError::NotFound),
+            ),
+        ] {
+            let a = actor(roles);
+            assert_eq!(
+                authorize(&a, Action::ReadAudit, &Target::in_unit(path(OWN))),
+                own,
+                "{roles:?}"
+            );
+            assert_eq!(
+                authorize(&a, Action::ReadAudit, &Target::in_unit(path(CHILD))),
+                child,
+                "{roles:?}"
+            );
+            assert_eq!(
+                authorize(&a, Action::ReadAudit, &Target::in_unit(path(PARENT))),
+                Err(AccessError::NotFound),
+                "{roles:?}"
+            );
+        }
     }
 
     #[test]
@@ -503,6 +574,56 @@ mod tests {
                 let read = authorize(&a, Action::ReadUnit, &Target::in_unit(path(target)));
                 assert_eq!(visible, read.is_ok(), "{roles:?} {target}");
             }
+        }
+    }
+
+    const OUTGOING: [Action; 8] = [
+        Action::DraftOutgoing,
+        Action::ReadOutgoing,
+        Action::ReviseOutgoing,
+        Action::CommentOutgoing,
+        Action::ApproveOutgoing,
+        Action::SignOutgoing,
+        Action::IssueOutgoing,
+        Action::RecallOutgoing,
+    ];
+
+    fn check_outgoing(actor: &Actor, target: &Target, expected: &str) {
+        let got: String = OUTGOING
+            .iter()
+            .map(|&a| match authorize(actor, a, target) {
+                Ok(()) => 'o',
+                Err(AccessError::Forbidden) => 'f',
+                Err(AccessError::NotFound) => 'n',
+            })
+            .collect();
+        assert_eq!(got, expected, "{actor:?} on {target:?}");
+    }
+
+    #[test]
+    fn drafters_revise_their_drafts_heads_approve_signers_sign_clerks_issue() {
+        let me = UserId::new(10).unwrap();
+        let someone = UserId::new(11).unwrap();
+        let mine = Target::personal(path(OWN), me);
+        let theirs = Target::personal(path(OWN), someone);
+        check_outgoing(&actor(&[Role::Specialist]), &mine, "ooooffff");
+        check_outgoing(&actor(&[Role::Specialist]), &theirs, "oofoffff");
+        check_outgoing(&actor(&[Role::Leader]), &mine, "oooooofo");
+        // Only the assigned signer signs, and only with the leader's role.
+        check_outgoing(&actor(&[Role::Leader]), &theirs, "oofooffo");
+        check_outgoing(&actor(&[Role::Clerk]), &theirs, "fofoffoo");
+        check_outgoing(&actor(&[Role::Admin]), &mine, "foofffff");
+        check_outgoing(
+            &actor(&[Role::Auditor]),
+            &Target::in_unit(path(CHILD)),
+            "foffffff",
+        );
+        for role in [Role::Clerk, Role::Leader, Role::Specialist] {
+            check_outgoing(
+                &actor(&[role]),
+                &Target::personal(path(SIBLING), me),
+                "nnnnnnnn",
+            );
         }
     }
 }

@@ -13,6 +13,9 @@ use openssl::rsa::Padding;
 use openssl::sign::RsaPssSaltlen;
 use openssl::x509::X509;
 
+// Kept at this path for callers: the helper lives in `certificate` now.
+pub use crate::certificate::parse_certificates;
+
 /// Smallest RSA modulus accepted for signing (ETSI TS 119 312 and the floor).
 pub const MIN_RSA_BITS: u32 = 2048;
 
@@ -302,22 +305,6 @@ pub fn read_certificates(path: &Path) -> Result<Vec<X509>, SignerError> {
     parse_certificates(&bytes).map_err(|r| bad_content("certificates", path, r))
 }
 
-/// Parses a PEM bundle or a single DER certificate held in memory.
-pub fn parse_certificates(bytes: &[u8]) -> Result<Vec<X509>, &'static str> {
-    if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        let certs =
-            X509::stack_from_pem(bytes).map_err(|_| "not a valid PEM certificate bundle")?;
-        if certs.is_empty() {
-            return Err("no certificate in the PEM file");
-        }
-        Ok(certs)
-    } else {
-        X509::from_der(bytes)
-            .map(|c| vec![c])
-            .map_err(|_| "neither PEM nor DER certificate")
-    }
-}
-
 /// A key and certificate from PEM files (PKCS#8, PKCS#1 or SEC1 key; unencrypted).
 #[derive(Debug)]
 pub struct PemSigner(SoftwareKey);
@@ -473,7 +460,7 @@ fn load_legacy_provider() -> bool {
 
 /// Largest signature the certificate's key can produce, in bytes.
 pub fn signature_len_bound(certificate_der: &[u8]) -> Option<usize> {
-    let key = crate::trust::parse_certificate(certificate_der)?
+    let key = crate::certificate::parse_certificate(certificate_der)?
         .public_key()
         .ok()?;
     match key.id() {

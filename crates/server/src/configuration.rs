@@ -23,6 +23,10 @@ pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(8 * 3600);
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
 /// Scanned documents at 200 dpi in colour reach tens of megabytes.
 pub const DEFAULT_MAX_UPLOAD: u64 = 100 * 1024 * 1024;
+/// Names the audit log when nothing says otherwise; a deployment names it after its domain.
+pub const DEFAULT_AUDIT_ORIGIN: &str = "vanthu.local/audit";
+/// A minute: witnesses and auditors see a new tree head soon after an action.
+pub const DEFAULT_AUDIT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Options shared by every command that opens the data directory and the database.
 #[derive(Debug, Clone, clap::Args)]
@@ -41,6 +45,11 @@ pub struct StorageArgs {
     /// [default: the SQLite file vanthu.db in the data directory]
     #[arg(long, env = "DATABASE_URL", value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// Name of the audit log (the checkpoints' origin line and the signing key's name), used
+    /// when the audit key is first created [default: vanthu.local/audit]
+    #[arg(long, env = "VANTHU_AUDIT_ORIGIN", value_name = "NAME")]
+    pub audit_origin: Option<String>,
 }
 
 /// How log lines are written to standard error.
@@ -105,6 +114,11 @@ pub struct ServeArgs {
     /// How many signatures one signing session allows [default: 50]
     #[arg(long, env = "VANTHU_SIGNING_SESSION_SIGNATURES", value_name = "COUNT")]
     pub signing_session_signatures: Option<u32>,
+
+    /// How often a signed checkpoint of the audit log is issued when the log grew: seconds,
+    /// or a duration such as `30s` or `5m` [default: 60s]
+    #[arg(long, env = "VANTHU_AUDIT_CHECKPOINT_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
+    pub audit_checkpoint_interval: Option<Duration>,
 }
 
 /// Where the key-encryption key comes from, for every command that opens organisation keys.
@@ -178,6 +192,8 @@ struct FileSettings {
     kek_file: Option<PathBuf>,
     signing_session_ttl: Option<DurationSetting>,
     signing_session_signatures: Option<u32>,
+    audit_origin: Option<String>,
+    audit_checkpoint_interval: Option<DurationSetting>,
 }
 
 /// `token_ttl = 900` and `token_ttl = "15m"` both read naturally in TOML.
@@ -195,6 +211,8 @@ pub struct StorageSettings {
     pub data_dir: PathBuf,
     /// Database URL, always explicit after resolution.
     pub database_url: String,
+    /// Name of the audit log, for a key created now.
+    pub audit_origin: String,
 }
 
 impl StorageSettings {
@@ -243,6 +261,8 @@ pub struct ServeSettings {
     pub signing_session_ttl: Duration,
     /// How many signatures one signing session allows.
     pub signing_session_signatures: u32,
+    /// How often a checkpoint is issued when the audit log grew.
+    pub audit_checkpoint_interval: Duration,
 }
 
 /// A configuration that cannot be used, with the setting to fix.
@@ -299,9 +319,27 @@ impl StorageArgs {
             Some(url) => url,
             None => sqlite_url(&data_dir.join("vanthu.db")),
         };
+        let audit_origin = self
+            .audit_origin
+            .clone()
+            .or_else(|| file.audit_origin.clone())
+            .unwrap_or_else(|| DEFAULT_AUDIT_ORIGIN.to_owned());
+        if audit_origin.is_empty()
+            || audit_origin.contains('+')
+            || audit_origin.chars().any(char::is_whitespace)
+        {
+            return Err(ConfigError::Invalid {
+                key: "audit_origin",
+                message: format!(
+                    "'{audit_origin}' cannot name a key: use a name without spaces or '+', \
+                     such as vanban.example.gov.vn/audit"
+                ),
+            });
+        }
         Ok(StorageSettings {
             data_dir,
             database_url,
+            audit_origin,
         })
     }
 
@@ -351,6 +389,12 @@ impl ServeArgs {
             });
         }
         let kek = self.keys.resolve_with(&file)?;
+        let audit_checkpoint_interval = duration_setting(
+            "audit_checkpoint_interval",
+            self.audit_checkpoint_interval,
+            &file.audit_checkpoint_interval,
+            DEFAULT_AUDIT_CHECKPOINT_INTERVAL,
+        )?;
         let max_body = self.max_body.or(file.max_body).unwrap_or(DEFAULT_MAX_BODY);
         let max_upload = self
             .max_upload
@@ -390,6 +434,7 @@ impl ServeArgs {
             kek,
             signing_session_ttl,
             signing_session_signatures,
+            audit_checkpoint_interval,
         })
     }
 }
@@ -445,6 +490,7 @@ pub(crate) mod tests {
                 config: Some(config.to_owned()),
                 data: None,
                 database_url: None,
+                audit_origin: None,
             },
             listen: None,
             log_format: None,
@@ -460,6 +506,7 @@ pub(crate) mod tests {
             },
             signing_session_ttl: None,
             signing_session_signatures: None,
+            audit_checkpoint_interval: None,
         }
     }
 

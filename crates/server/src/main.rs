@@ -1,6 +1,7 @@
 //! The `vanthu` command: parses the command line and hands over to one module per subcommand
 //! in [`cmd`].
 
+mod audit_key;
 mod cmd;
 mod configuration;
 mod demo;
@@ -58,9 +59,10 @@ enum Command {
     Serve(configuration::ServeArgs),
     /// Check that the database and the blob store agree; exit status 1 if they do not
     Check(cmd::check::CheckArgs),
-    /// Sign a PDF (PAdES B-B, B-T, B-LT or B-LTA), or extend its signatures with --extend
+    /// Sign PDFs (PAdES B-B, B-T, B-LT or B-LTA), or extend their signatures with --extend
     Sign(Box<cmd::sign::SignArgs>),
-    /// Verify every signature in a PDF; exit 0 when valid, 1 otherwise, 2 when unreadable
+    /// Verify every signature in PDFs; exit 0 when all are valid, 1 otherwise, 2 when one is
+    /// unreadable
     Verify(cmd::verify::VerifyArgs),
     /// Run an RFC 3161 time-stamp authority (development certificate unless --cert/--key)
     Tsa(cmd::tsa::TsaArgs),
@@ -69,6 +71,8 @@ enum Command {
     /// Install an organisation's seal key from a PKCS#12 file, sealed under the
     /// key-encryption key
     SealKey(cmd::seal_key::SealKeyArgs),
+    /// Verify or export the tamper-evident audit log, or issue a signed checkpoint now
+    Audit(cmd::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Tsa(args) => cmd::tsa::run(args),
         Command::Bench(args) => cmd::bench::run(args),
         Command::SealKey(args) => cmd::seal_key::run(args),
+        Command::Audit(args) => cmd::audit::run(args),
     };
     cmd::exit(result)
 }

@@ -289,6 +289,23 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Runs `f`, which only reads, in one transaction that sees one state of the database
+    /// however long it runs and whatever commits meanwhile: PostgreSQL's REPEATABLE READ; a
+    /// SQLite read transaction under WAL is such a snapshot already.
+    pub(crate) fn snapshot<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        (*self.conn()?).transaction(|conn| {
+            if let DbConnection::Postgresql(c) = conn {
+                diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(c)?;
+            }
+            f(conn)
+        })
+    }
+}
+
 fn sqlite(conn: &mut DbConnection) -> Option<&mut SqliteConnection> {
     match conn {
         DbConnection::Sqlite(c) => Some(c),
@@ -386,11 +403,14 @@ mod tests {
         db.ping().unwrap();
         // A second start finds the schema current and keeps the data.
         let root = db
-            .insert_unit(&crate::test_support::new_unit(
+            .insert_unit(
                 None,
-                "000.00.00.H26",
-                vanthu_domain::UnitLevel::Province,
-            ))
+                &crate::test_support::new_unit(
+                    None,
+                    "000.00.00.H26",
+                    vanthu_domain::UnitLevel::Province,
+                ),
+            )
             .unwrap();
         drop(db);
         let again = tdb.connect();

@@ -5,6 +5,7 @@
 //! run them on a blocking thread pool. Files are kept in a [`blob::BlobStore`] by SHA-256, and
 //! [`check::check`] compares the two.
 
+mod audit;
 pub mod blob;
 mod certificates;
 pub mod check;
@@ -12,6 +13,7 @@ mod db;
 mod error;
 mod files;
 mod incoming;
+mod outgoing;
 pub mod private;
 mod schema;
 mod sessions;
@@ -22,13 +24,19 @@ mod time;
 mod units;
 mod users;
 
+pub use audit::{AuditFilter, StoredCheckpoint, TreeHead};
 pub use certificates::{Certificate, CertificateOwner, CertificatePurpose, NewCertificate};
 pub use db::{Backend, Database};
 pub use error::StoreError;
 pub use files::{FileRecord, NewFile};
 pub use incoming::{
     Arrival, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
-    TraceEntry,
+    RecallRecord, TraceEntry,
+};
+pub use outgoing::{
+    IssueRecord, Medium, NewDraft, NewPaperDocument, NewRevision, OutgoingDocument, OutgoingFile,
+    OutgoingFilter, OutgoingTraceEntry, PreparedSignature, RecipientStatus, RevisionKind,
+    SignatureKind,
 };
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
 pub use signing_keys::{

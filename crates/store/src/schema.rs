@@ -120,6 +120,12 @@ diesel::table! {
         arrival_number -> Nullable<BigInt>,
         registered_at -> Nullable<BigInt>,
         updated_at -> BigInt,
+        source_outgoing_id -> Nullable<BigInt>,
+        recall -> Nullable<Text>,
+        recall_reason -> Nullable<Text>,
+        recalled_at -> Nullable<BigInt>,
+        recall_answered_by -> Nullable<BigInt>,
+        recall_answered_at -> Nullable<BigInt>,
     }
 }
 
@@ -164,11 +170,150 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outgoing_documents (id) {
+        id -> BigInt,
+        unit_id -> BigInt,
+        state -> Text,
+        medium -> Text,
+        document_type -> Text,
+        summary -> Text,
+        urgency -> Integer,
+        confidentiality -> Text,
+        notation -> Text,
+        signer_id -> BigInt,
+        signer_position -> Text,
+        authority -> Text,
+        due_date -> Nullable<Text>,
+        search_text -> Text,
+        drafted_by -> BigInt,
+        drafted_at -> BigInt,
+        drafted_year -> Integer,
+        signature -> Nullable<Text>,
+        signed_at -> Nullable<BigInt>,
+        register_year -> Nullable<Integer>,
+        series -> Nullable<Text>,
+        number -> Nullable<BigInt>,
+        number_notation -> Nullable<Text>,
+        issued_date -> Nullable<Text>,
+        issued_at -> Nullable<BigInt>,
+        issued_by -> Nullable<BigInt>,
+        document_identifier -> Nullable<Text>,
+        released_at -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_queue (id) {
+        id -> BigInt,
+        entry -> Binary,
+        unit_path -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    outgoing_files (document_id, revision) {
+        document_id -> BigInt,
+        revision -> Integer,
+        kind -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        added_by -> BigInt,
+        added_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    outgoing_events (id) {
+        id -> BigInt,
+        document_id -> BigInt,
+        action -> Text,
+        state -> Text,
+        actor_id -> BigInt,
+        at -> BigInt,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_entries (seq) {
+        seq -> BigInt,
+        entry -> Binary,
+        leaf_hash -> Binary,
+        time_ms -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        actor_unit_id -> Nullable<BigInt>,
+        unit_path -> Nullable<Text>,
+        action -> Text,
+        object_kind -> Nullable<Text>,
+        object_id -> Nullable<BigInt>,
+        outcome -> Text,
+    }
+}
+
+diesel::table! {
+    outgoing_recipients (document_id, position) {
+        document_id -> BigInt,
+        position -> Integer,
+        unit_id -> Nullable<BigInt>,
+        name -> Nullable<Text>,
+        agency_code -> Nullable<Text>,
+        incoming_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (id) {
+        id -> BigInt,
+        size -> BigInt,
+        root -> Binary,
+        note -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    outgoing_register_counters (unit_id, year, series) {
+        unit_id -> BigInt,
+        year -> Integer,
+        series -> Text,
+        last_number -> BigInt,
+    }
+}
+
+diesel::table! {
+    outgoing_prepared_signatures (document_id) {
+        document_id -> BigInt,
+        base_revision -> Integer,
+        prepared_sha256 -> Text,
+        prepared_size -> BigInt,
+        certificate -> Binary,
+        signed_attributes -> Binary,
+        digest_algorithm -> Text,
+        signature_algorithm -> Text,
+        prepared_by -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_tree (id) {
+        id -> Integer,
+        size -> BigInt,
+        root -> Binary,
+        border -> Binary,
+        last_leaf -> Binary,
+    }
+}
+
 diesel::joinable!(users -> units (unit_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(files -> units (unit_id));
 diesel::joinable!(incoming_documents -> units (unit_id));
 diesel::joinable!(incoming_events -> users (actor_id));
+diesel::joinable!(outgoing_documents -> units (unit_id));
+diesel::joinable!(outgoing_events -> users (actor_id));
 diesel::joinable!(signing_keys -> certificates (certificate_id));
 diesel::joinable!(signing_sessions -> signing_keys (signing_key_id));
 
@@ -185,4 +330,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     incoming_events,
     incoming_assignees,
     incoming_register_counters,
+    outgoing_documents,
+    outgoing_files,
+    outgoing_events,
+    outgoing_recipients,
+    outgoing_register_counters,
+    outgoing_prepared_signatures,
+    audit_queue,
+    audit_entries,
+    audit_checkpoints,
+    audit_tree,
 );

@@ -4,8 +4,10 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
+use vanthu_audit::{AuditAction, ObjectRef};
 use vanthu_domain::{Sha256Digest, Unit, User, UserId};
 
+use crate::audit::{self, Event};
 use crate::db::insert_returning_id;
 use crate::error::classify;
 use crate::schema::sessions;
@@ -101,10 +103,13 @@ impl TryFrom<SessionRow> for Session {
 }
 
 impl Database {
-    /// Records a new session.
+    /// Records a new session: a successful sign-in, which the audit log records with it.
     pub fn insert_session(&self, new: &NewSession) -> Result<Session, StoreError> {
         self.transaction(|conn| {
-            load_user(conn, new.user_id)?;
+            let user = load_user(conn, new.user_id)?;
+            let event = Event::done(AuditAction::LoginSucceeded, ObjectRef::user(user.id))
+                .with("username", user.username.as_str());
+            audit::record(conn, Some(user.id), new.created_at, event)?;
             let id = insert_returning_id!(
                 &mut *conn,
                 sessions::table,
@@ -161,16 +166,34 @@ impl Database {
     }
 
     /// Ends the session with this token hash (logout). Returns whether a session that was
-    /// still open got revoked; revoking twice is harmless.
+    /// still open got revoked, and only then records the sign-out in the audit log; revoking
+    /// twice is harmless.
     pub fn revoke_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let n = diesel::update(
-            sessions::table
+        self.transaction(|conn| {
+            // The update decides: of two sign-outs at once, only the one that revoked is logged.
+            let revoked = diesel::update(
+                sessions::table
+                    .filter(sessions::token_hash.eq(token_hash))
+                    .filter(sessions::revoked_at.is_null()),
+            )
+            .set(sessions::revoked_at.eq(Some(to_millis(now))))
+            .execute(conn)?;
+            if revoked == 0 {
+                return Ok(false);
+            }
+            let user: i64 = sessions::table
                 .filter(sessions::token_hash.eq(token_hash))
-                .filter(sessions::revoked_at.is_null()),
-        )
-        .set(sessions::revoked_at.eq(Some(to_millis(now))))
-        .execute(&mut *self.conn()?)?;
-        Ok(n > 0)
+                .select(sessions::user_id)
+                .first(conn)?;
+            let user = UserId::new(user).map_err(StoreError::corrupt)?;
+            audit::record(
+                conn,
+                Some(user),
+                now,
+                Event::done(AuditAction::Logout, ObjectRef::user(user)),
+            )?;
+            Ok(true)
+        })
     }
 
     /// Ends every open session of a user; returns how many were open.

@@ -23,28 +23,25 @@ pub(crate) fn new_unit(parent: Option<&Unit>, code: &str, level: UnitLevel) -> N
 
 pub(crate) fn tree(db: &Database) -> Tree {
     let province = db
-        .insert_unit(&new_unit(None, "000.00.00.H26", UnitLevel::Province))
+        .insert_unit(None, &new_unit(None, "000.00.00.H26", UnitLevel::Province))
         .unwrap();
     let district = db
-        .insert_unit(&new_unit(
-            Some(&province),
-            "000.00.31.H26",
-            UnitLevel::District,
-        ))
+        .insert_unit(
+            None,
+            &new_unit(Some(&province), "000.00.31.H26", UnitLevel::District),
+        )
         .unwrap();
     let sibling = db
-        .insert_unit(&new_unit(
-            Some(&province),
-            "000.00.32.H26",
-            UnitLevel::District,
-        ))
+        .insert_unit(
+            None,
+            &new_unit(Some(&province), "000.00.32.H26", UnitLevel::District),
+        )
         .unwrap();
     let commune = db
-        .insert_unit(&new_unit(
-            Some(&district),
-            "000.31.01.H26",
-            UnitLevel::Commune,
-        ))
+        .insert_unit(
+            None,
+            &new_unit(Some(&district), "000.31.01.H26", UnitLevel::Commune),
+        )
         .unwrap();
     Tree {
         province,
@@ -65,7 +62,8 @@ pub(crate) fn new_user(username: &str, unit: UnitId, roles: &[Role]) -> NewUser 
 }
 
 pub(crate) fn user(db: &Database, username: &str, unit: &Unit, roles: &[Role]) -> User {
-    db.insert_user(&new_user(username, unit.id, roles)).unwrap()
+    db.insert_user(None, &new_user(username, unit.id, roles))
+        .unwrap()
 }
 
 /// Runs `f` on `threads` threads that a barrier releases at once, so the calls really

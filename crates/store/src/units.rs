@@ -1,11 +1,13 @@
 //! The unit tree.
 
 use diesel::prelude::*;
+use vanthu_audit::{AuditAction, ObjectRef};
 use vanthu_domain::access::VisibleScope;
 use vanthu_domain::{
-    Name, PageRequest, Paged, Unit, UnitCode, UnitId, UnitLevel, UnitPath, ValidationError,
+    Name, PageRequest, Paged, Unit, UnitCode, UnitId, UnitLevel, UnitPath, UserId, ValidationError,
 };
 
+use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, DbConnection};
 use crate::error::{classify, missing};
 use crate::schema::units;
@@ -75,8 +77,9 @@ impl Database {
     /// Creates a unit below `new.parent_id` (or a root), computing its path.
     ///
     /// Fails with `NotFound` if the parent does not exist, `Invalid` if the level cannot sit
-    /// below the parent's, `Conflict` if the code is taken.
-    pub fn insert_unit(&self, new: &NewUnit) -> Result<Unit, StoreError> {
+    /// below the parent's, `Conflict` if the code is taken. `by` is the admin, `None` the
+    /// server itself (seeding); the audit log records it.
+    pub fn insert_unit(&self, by: Option<UserId>, new: &NewUnit) -> Result<Unit, StoreError> {
         self.transaction(|conn| {
             let parent = match new.parent_id {
                 Some(pid) => {
@@ -118,6 +121,14 @@ impl Database {
             diesel::update(units::table.find(id.get()))
                 .set(units::path.eq(path.as_str()))
                 .execute(conn)?;
+            let mut event = Event::done(AuditAction::UnitCreate, ObjectRef::unit(id))
+                .with("code", new.code.as_str())
+                .with("name", new.name.as_str())
+                .with("level", new.level.as_str());
+            if let Some(parent) = new.parent_id {
+                event = event.with("parent_id", parent.to_string());
+            }
+            audit::record(conn, by, now(), event)?;
             load_unit(conn, id)
         })
     }
@@ -165,10 +176,24 @@ impl Database {
         })
     }
 
-    /// Changes a unit's name and/or code and returns the updated unit.
-    pub fn update_unit(&self, id: UnitId, changes: &UnitChanges) -> Result<Unit, StoreError> {
+    /// Changes a unit's name and/or code and returns the updated unit; `by` as for
+    /// [`Database::insert_unit`].
+    pub fn update_unit(
+        &self,
+        by: Option<UserId>,
+        id: UnitId,
+        changes: &UnitChanges,
+    ) -> Result<Unit, StoreError> {
         self.transaction(|conn| {
             load_unit(conn, id)?;
+            let mut event = Event::done(AuditAction::UnitUpdate, ObjectRef::unit(id));
+            if let Some(code) = &changes.code {
+                event = event.with("code", code.as_str());
+            }
+            if let Some(name) = &changes.name {
+                event = event.with("name", name.as_str());
+            }
+            audit::record(conn, by, now(), event)?;
             if let Some(code) = &changes.code {
                 diesel::update(units::table.find(id.get()))
                     .set(units::code.eq(code.as_str()))
@@ -188,7 +213,7 @@ impl Database {
     /// is returned unchanged. Safe to call from several processes at once.
     pub fn get_or_create_unit(&self, new: &NewUnit) -> Result<Unit, StoreError> {
         match self.get_unit_by_code(&new.code) {
-            Err(StoreError::NotFound { .. }) => match self.insert_unit(new) {
+            Err(StoreError::NotFound { .. }) => match self.insert_unit(None, new) {
                 Err(StoreError::Conflict { .. }) => self.get_unit_by_code(&new.code),
                 other => other,
             },
@@ -280,28 +305,26 @@ mod tests {
         let mut orphan = new_unit(None, "001.00.00.H01", UnitLevel::Commune);
         orphan.parent_id = Some(UnitId::new(4242).unwrap());
         assert!(matches!(
-            db.insert_unit(&orphan),
+            db.insert_unit(None, &orphan),
             Err(StoreError::NotFound {
                 entity: "parent unit"
             })
         ));
         let err = db
-            .insert_unit(&new_unit(
-                Some(&t.commune),
-                "001.00.00.H02",
-                UnitLevel::Commune,
-            ))
+            .insert_unit(
+                None,
+                &new_unit(Some(&t.commune), "001.00.00.H02", UnitLevel::Commune),
+            )
             .unwrap_err();
         assert!(
             matches!(&err, StoreError::Invalid(v) if v.field == "level"),
             "{err}"
         );
         assert!(matches!(
-            db.insert_unit(&new_unit(
-                Some(&t.province),
-                "000.00.31.h26",
-                UnitLevel::District
-            )),
+            db.insert_unit(
+                None,
+                &new_unit(Some(&t.province), "000.00.31.h26", UnitLevel::District)
+            ),
             Err(StoreError::Conflict {
                 entity: "unit",
                 field: "code"
@@ -322,11 +345,14 @@ mod tests {
         let trap = loop {
             n += 1;
             let u = db
-                .insert_unit(&new_unit(
-                    Some(&t.province),
-                    &format!("100.00.{n:02}.H26"),
-                    UnitLevel::Department,
-                ))
+                .insert_unit(
+                    None,
+                    &new_unit(
+                        Some(&t.province),
+                        &format!("100.00.{n:02}.H26"),
+                        UnitLevel::Department,
+                    ),
+                )
                 .unwrap();
             if u.id.get() >= trap_id {
                 break u;
@@ -379,7 +405,7 @@ mod tests {
             code: Some(UnitCode::parse("000.00.39.H26").unwrap()),
             name: Some(Name::parse("Ủy ban nhân dân huyện Yên Lạc").unwrap()),
         };
-        let updated = db.update_unit(t.district.id, &changes).unwrap();
+        let updated = db.update_unit(None, t.district.id, &changes).unwrap();
         assert_eq!(updated.code.as_str(), "000.00.39.H26");
         assert_eq!(updated.name.as_str(), "Ủy ban nhân dân huyện Yên Lạc");
         assert_eq!(
@@ -387,7 +413,7 @@ mod tests {
             (t.district.path.clone(), t.district.parent_id)
         );
         assert_eq!(
-            db.update_unit(t.district.id, &UnitChanges::default())
+            db.update_unit(None, t.district.id, &UnitChanges::default())
                 .unwrap(),
             updated
         );
@@ -398,12 +424,12 @@ mod tests {
             code: Some(t.sibling.code.clone()),
         };
         assert!(matches!(
-            db.update_unit(t.district.id, &clash),
+            db.update_unit(None, t.district.id, &clash),
             Err(StoreError::Conflict { field: "code", .. })
         ));
         assert_eq!(db.get_unit(t.district.id).unwrap(), updated);
         assert!(matches!(
-            db.update_unit(UnitId::new(777).unwrap(), &changes),
+            db.update_unit(None, UnitId::new(777).unwrap(), &changes),
             Err(StoreError::NotFound { .. })
         ));
     }

@@ -4,11 +4,13 @@ use std::fmt;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
+use vanthu_audit::{AuditAction, ObjectRef};
 use vanthu_domain::access::VisibleScope;
 use vanthu_domain::{
     Name, PageRequest, Paged, Roles, Unit, UnitId, User, UserId, Username, ValidationError,
 };
 
+use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, DbConnection};
 use crate::error::{classify, missing};
 use crate::schema::{sessions, units, users};
@@ -175,8 +177,9 @@ fn load_user_by_username(conn: &mut DbConnection, username: &Username) -> Result
 
 impl Database {
     /// Creates an account. Fails with `NotFound` if the unit does not exist and `Conflict` if
-    /// the username is taken.
-    pub fn insert_user(&self, new: &NewUser) -> Result<User, StoreError> {
+    /// the username is taken. `by` is the admin, `None` the server itself (seeding); the
+    /// audit log records it.
+    pub fn insert_user(&self, by: Option<UserId>, new: &NewUser) -> Result<User, StoreError> {
         self.transaction(|conn| {
             load_unit(conn, new.unit_id)?;
             let at = to_millis(now());
@@ -197,7 +200,13 @@ impl Database {
                 users::id
             )
             .map_err(classify("user", "username"))?;
-            load_user(conn, UserId::new(id).map_err(StoreError::corrupt)?)
+            let id = UserId::new(id).map_err(StoreError::corrupt)?;
+            let event = Event::done(AuditAction::UserCreate, ObjectRef::user(id))
+                .with("username", new.username.as_str())
+                .with("unit_id", new.unit_id.to_string())
+                .with("roles", new.roles.to_comma_list());
+            audit::record(conn, by, now(), event)?;
+            load_user(conn, id)
         })
     }
 
@@ -247,11 +256,32 @@ impl Database {
         })
     }
 
-    /// Applies `changes` to an account and returns it updated.
-    pub fn update_user(&self, id: UserId, changes: &UserChanges) -> Result<User, StoreError> {
+    /// Applies `changes` to an account and returns it updated; `by` as for
+    /// [`Database::insert_user`].
+    pub fn update_user(
+        &self,
+        by: Option<UserId>,
+        id: UserId,
+        changes: &UserChanges,
+    ) -> Result<User, StoreError> {
         self.transaction(|conn| {
             load_user(conn, id)?;
             let at = now();
+            let mut event = Event::done(AuditAction::UserUpdate, ObjectRef::user(id));
+            if let Some(name) = &changes.display_name {
+                event = event.with("display_name", name.as_str());
+            }
+            if let Some(roles) = &changes.roles {
+                event = event.with("roles", roles.to_comma_list());
+            }
+            if let Some(disabled) = changes.disabled {
+                event = event.with("disabled", disabled.to_string());
+            }
+            if changes.password_hash.is_some() {
+                // That it changed, never the hash.
+                event = event.with("password", "changed");
+            }
+            audit::record(conn, by, at, event)?;
             let target = users::table.find(id.get());
             if let Some(name) = &changes.display_name {
                 diesel::update(target)
@@ -291,7 +321,7 @@ impl Database {
     /// existing account is returned unchanged. Safe to call from several processes at once.
     pub fn get_or_create_user(&self, new: &NewUser) -> Result<User, StoreError> {
         match self.get_user_by_username(&new.username) {
-            Err(StoreError::NotFound { .. }) => match self.insert_user(new) {
+            Err(StoreError::NotFound { .. }) => match self.insert_user(None, new) {
                 Err(StoreError::Conflict { .. }) => self.get_user_by_username(&new.username),
                 other => other,
             },
@@ -436,14 +466,17 @@ mod tests {
             (u.clone(), t.district.clone())
         );
         assert!(matches!(
-            db.insert_user(&new_user("district.clerk", t.commune.id, &[])),
+            db.insert_user(None, &new_user("district.clerk", t.commune.id, &[])),
             Err(StoreError::Conflict {
                 entity: "user",
                 field: "username"
             })
         ));
         assert!(matches!(
-            db.insert_user(&new_user("nobody.here", UnitId::new(999).unwrap(), &[])),
+            db.insert_user(
+                None,
+                &new_user("nobody.here", UnitId::new(999).unwrap(), &[])
+            ),
             Err(StoreError::NotFound { entity: "unit" })
         ));
         assert!(matches!(
@@ -524,6 +557,7 @@ mod tests {
         login("t1");
         let renamed = db
             .update_user(
+                None,
                 u.id,
                 &UserChanges {
                     display_name: Some(Name::parse("Nguyễn Văn A").unwrap()),
@@ -542,6 +576,7 @@ mod tests {
 
         let changed = db
             .update_user(
+                None,
                 u.id,
                 &UserChanges {
                     password_hash: Some("$argon2id$new".into()),
@@ -562,6 +597,7 @@ mod tests {
         login("t2");
         let disabled = db
             .update_user(
+                None,
                 u.id,
                 &UserChanges {
                     disabled: Some(true),
@@ -580,7 +616,7 @@ mod tests {
             SessionLookup::UserDisabled
         );
         assert!(matches!(
-            db.update_user(UserId::new(999).unwrap(), &UserChanges::default()),
+            db.update_user(None, UserId::new(999).unwrap(), &UserChanges::default()),
             Err(StoreError::NotFound { entity: "user" })
         ));
     }

@@ -39,19 +39,25 @@ pub fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
         "sqlite://{}",
         dir.path().join("bench.db").display()
     ))?;
-    let unit = db.insert_unit(&NewUnit {
-        parent_id: None,
-        code: UnitCode::parse("000.00.31.H56")?,
-        name: Name::parse("Ủy ban nhân dân huyện Yên Lạc")?,
-        level: UnitLevel::District,
-    })?;
-    let leader = db.insert_user(&NewUser {
-        username: Username::parse("district.leader")?,
-        display_name: Name::parse("Lê Văn Thắng")?,
-        unit_id: unit.id,
-        roles: Roles::from([vanthu_domain::Role::Leader]),
-        password_hash: "unused".into(),
-    })?;
+    let unit = db.insert_unit(
+        None,
+        &NewUnit {
+            parent_id: None,
+            code: UnitCode::parse("000.00.31.H56")?,
+            name: Name::parse("Ủy ban nhân dân huyện Yên Lạc")?,
+            level: UnitLevel::District,
+        },
+    )?;
+    let leader = db.insert_user(
+        None,
+        &NewUser {
+            username: Username::parse("district.leader")?,
+            display_name: Name::parse("Lê Văn Thắng")?,
+            unit_id: unit.id,
+            roles: Roles::from([vanthu_domain::Role::Leader]),
+            password_hash: "unused".into(),
+        },
+    )?;
     let key = PKey::private_key_from_pem(SIGNER_KEY)?;
     let cert = X509::from_pem(SIGNER_CERT)?;
     let chain = X509::stack_from_pem(CHAIN)?;
@@ -81,10 +87,12 @@ pub fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
         &chain_der,
         SignerOptions::default(),
     )?;
-    let (plain, _) = rate(budget, || Ok(in_memory.sign(&data)?))?;
-    let (unlock, _) = rate(budget, || {
+    let plain = rate(budget, || Ok(in_memory.sign(&data)?))?.0.cpu;
+    let unlock = rate(budget, || {
         Ok(stored.wrapped.open_with_pin(&pin, &binding)?)
-    })?;
+    })?
+    .0
+    .cpu;
 
     let token = SessionToken::generate();
     let opened = stored.wrapped.open_with_pin(&pin, &binding)?;
@@ -98,7 +106,7 @@ pub fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
         expires_at: now + TimeDelta::hours(1),
         signatures: u32::MAX / 2,
     })?;
-    let (session, _) = rate(budget, || {
+    let session = rate(budget, || {
         let SessionUse::Granted(granted) =
             db.use_signing_session(token.id(), leader.id, Utc::now())?
         else {
@@ -112,7 +120,9 @@ pub fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
             SignerOptions::default(),
         )?;
         Ok(signer.sign(&data)?)
-    })?;
+    })?
+    .0
+    .cpu;
 
     println!("{:<52} {:>12} {:>10}", "", "per second", "ms each");
     for (label, per_second) in [

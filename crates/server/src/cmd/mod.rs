@@ -1,6 +1,9 @@
 //! One module per subcommand. Each exposes `run(args) -> anyhow::Result<ExitCode>`.
 
+pub mod audit;
+mod batch;
 pub mod bench;
+pub mod bench_audit;
 pub mod bench_keys;
 pub mod check;
 pub mod seal_key;

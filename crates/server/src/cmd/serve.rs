@@ -5,15 +5,18 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use vanthu_api::{AppState, Limits, Metrics, SigningSettings, UnknownAccounts};
+use vanthu_audit::NoteSigner;
 use vanthu_keys::KdfParams;
 use vanthu_pades::trust::TrustAnchors;
 use vanthu_pades::verify::VerifyOptions;
 use vanthu_store::blob::{BlobStore, FsBlobStore};
 use vanthu_store::Database;
 
+use crate::audit_key;
 use crate::configuration::{ServeArgs, ServeSettings};
 use crate::demo;
 use crate::devpki::{self, DevPki};
@@ -55,6 +58,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     guard_development_keys(&db, &settings)?;
+    let audit_signer = audit_key::load_or_create(storage)?;
     let verification = VerifyOptions {
         anchors: trust_anchors(&settings)?,
         offline: true,
@@ -96,13 +100,52 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             session_ttl: settings.signing_session_ttl,
             session_signatures: settings.signing_session_signatures,
         },
+        audit_key: audit_signer.verifier(),
     };
+    let keeper = (
+        state.db.clone(),
+        audit_signer,
+        settings.audit_checkpoint_interval,
+    );
     actix_web::rt::System::new().block_on(async move {
         let server = vanthu_api::serve(listener, state)?;
+        actix_web::rt::spawn(keep_audit_log(keeper.0, Arc::new(keeper.1), keeper.2));
         server.await
     })?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How often queued audit entries are filed in the log.
+const AUDIT_INTEGRATE_EVERY: Duration = Duration::from_secs(1);
+
+/// Files queued audit entries every second and issues a checkpoint every `checkpoint_every`
+/// when the log grew, for as long as the server runs. A failed round is logged and retried
+/// at the next tick: the entries wait in the queue.
+async fn keep_audit_log(db: Database, signer: Arc<NoteSigner>, checkpoint_every: Duration) {
+    let mut integrate = tokio::time::interval(AUDIT_INTEGRATE_EVERY);
+    let mut checkpoint = tokio::time::interval(checkpoint_every);
+    loop {
+        let issue = tokio::select! {
+            _ = integrate.tick() => false,
+            _ = checkpoint.tick() => true,
+        };
+        let (db, signer) = (db.clone(), signer.clone());
+        let round = actix_web::web::block(move || {
+            if issue {
+                db.issue_checkpoint(&signer, true, chrono::Utc::now())
+                    .map(|_| ())
+            } else {
+                db.integrate_audit().map(|_| ())
+            }
+        })
+        .await;
+        match round {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "audit log round failed; retrying"),
+            Err(e) => tracing::warn!(error = %e, "audit log round did not run; retrying"),
+        }
+    }
 }
 
 /// The anchors received documents are verified against: the configured ones, plus the
