@@ -318,7 +318,7 @@ fn refused_uploads_leave_no_file_behind() {
     );
     // Bad digests are simply not found.
     expect_problem(
-        server.get("/api/v1/files/..%2F..%2Fserver-secret", &clerk),
+        server.get("/api/v1/files/..%2F..%2Fdemo-kek", &clerk),
         404,
         "not_found",
     );

@@ -193,6 +193,10 @@ fn demo_seeding_is_idempotent_and_prints_how_to_sign_in() {
     let printed = server.stdout_until("API documentation").join("\n");
     assert!(printed.contains("vanthu-demo"), "{printed}");
     assert!(
+        printed.contains("signing PIN: 246810") && printed.contains("for show"),
+        "{printed}"
+    );
+    assert!(
         printed.contains("district.clerk") && printed.contains("commune.admin"),
         "{printed}"
     );
@@ -357,4 +361,75 @@ fn development_keys_need_demo_or_dev() {
     let (status, _) = status_json(server.client.get(server.url("/readyz")).send().unwrap());
     assert_eq!(status, 200);
     assert!(server.stderr().contains("development keys allowed"));
+}
+
+#[test]
+fn seal_key_installs_an_organisations_key_under_the_kek() {
+    let env = TestEnv::new();
+    let db = env.db.connect();
+    let unit = db
+        .insert_unit(
+            None,
+            &vanthu_store::NewUnit {
+                parent_id: None,
+                code: UnitCode::parse("000.00.31.H56").unwrap(),
+                name: vanthu_domain::Name::parse("Ủy ban nhân dân huyện Yên Lạc").unwrap(),
+                level: vanthu_domain::UnitLevel::District,
+            },
+        )
+        .unwrap();
+    let p12 = concat!(env!("CARGO_MANIFEST_DIR"), "/../../certs-dev/seal.p12");
+    let install = |code: &str, password: &str, configure: &dyn Fn(&mut Command)| {
+        let mut cmd = env.command();
+        configure(&mut cmd);
+        cmd.args(["seal-key", "--unit", code, "--p12", p12])
+            .env("VANTHU_P12_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let one_line_failure = |out: std::process::Output, needle: &str| {
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(!out.status.success(), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(needle), "{needle}: {stderr}");
+    };
+    one_line_failure(
+        install("000.00.99.H56", "vanthu-dev", &|_| {}),
+        "no organisation",
+    );
+    one_line_failure(install("000.00.31.H56", "wrong", &|_| {}), "password");
+    one_line_failure(
+        install("000.00.31.H56", "vanthu-dev", &|cmd| {
+            cmd.env_remove("VANTHU_KEK_FILE");
+        }),
+        "no key-encryption key",
+    );
+    let owner = vanthu_store::CertificateOwner::Unit(unit.id);
+    assert!(db.signing_key_of(owner).is_err(), "nothing installed yet");
+
+    let out = install("000.00.31.H56", "vanthu-dev", &|_| {});
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("seal key of Ủy ban nhân dân huyện Yên Lạc"),
+        "{stdout}"
+    );
+    let key = db.signing_key_of(owner).unwrap();
+    let cert = openssl::x509::X509::from_pem(key.certificate.cert_pem.as_bytes()).unwrap();
+    let binding = vanthu_keys::KeyBinding::new(
+        vanthu_keys::KeyOwner::Unit(unit.id),
+        &cert.to_der().unwrap(),
+    );
+    let kek = vanthu_keys::Kek::read_file(&env.kek_file()).unwrap();
+    let opened = key.wrapped.open_with_kek(&kek, &binding).unwrap();
+    let private = openssl::pkey::PKey::private_key_from_der(opened.pkcs8_der()).unwrap();
+    assert!(cert.public_key().unwrap().public_eq(&private));
+    assert!(key
+        .wrapped
+        .open_with_kek(&vanthu_keys::Kek::generate(), &binding)
+        .is_err());
 }

@@ -41,12 +41,12 @@ impl TestEnv {
                 .tempdir()
                 .expect("temporary directory"),
         };
-        // A key-encryption key outside the data directory, as an operator keeps one.
-        let kek = std::process::Command::new("openssl")
-            .args(["rand", "-base64", "32"])
-            .output()
-            .expect("run openssl rand");
-        assert!(kek.status.success(), "openssl rand -base64 32");
+        // A key-encryption key outside the data directory, as an operator keeps one: the
+        // base64 of 32 random bytes, as `openssl rand -base64 32` writes it.
+        let mut key = [0u8; 32];
+        openssl::rand::rand_bytes(&mut key).expect("random bytes");
+        use base64::Engine;
+        let kek = base64::engine::general_purpose::STANDARD.encode(key) + "\n";
         use std::os::unix::fs::OpenOptionsExt;
         let mut file = std::fs::OpenOptions::new()
             .write(true)
@@ -54,7 +54,7 @@ impl TestEnv {
             .mode(0o600)
             .open(env.kek_file())
             .expect("create the KEK file");
-        std::io::Write::write_all(&mut file, &kek.stdout).expect("write the KEK file");
+        std::io::Write::write_all(&mut file, kek.as_bytes()).expect("write the KEK file");
         env
     }
 
@@ -395,13 +395,14 @@ pub fn unit_by_code(server: &Server, token: &str, code: &str) -> Value {
 const BOUNDARY: &str = "vanthu-test-7d1f0c";
 
 /// A multipart/form-data body of these parts, in this order: (name, content type, bytes).
+/// The parts that carry files (`file`, `pkcs12`) get a file name, as browsers send them.
 pub fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
     let mut body = Vec::new();
     for (name, content_type, bytes) in parts {
-        let filename = if *name == "file" {
-            "; filename=\"van-ban.pdf\""
-        } else {
-            ""
+        let filename = match *name {
+            "file" => "; filename=\"van-ban.pdf\"",
+            "pkcs12" => "; filename=\"chu-ky-so.p12\"",
+            _ => "",
         };
         body.extend_from_slice(
             format!(

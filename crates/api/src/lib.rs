@@ -25,6 +25,15 @@ pub mod token;
 pub mod units;
 pub mod users;
 mod validation;
+
+/// The workspace's external judges for tests (`VANTHU_REQUIRE_TOOLS`): pyHanko's verdicts.
+#[cfg(test)]
+#[path = "../../../tests/common/oracles.rs"]
+mod oracles;
+/// The gate for the external tools `oracles` runs.
+#[cfg(test)]
+#[path = "../../../tests/common/tools.rs"]
+mod tools;
 pub mod verify;
 
 use std::net::TcpListener;

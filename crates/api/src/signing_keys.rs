@@ -56,6 +56,26 @@ pub enum Unlock {
     Session(SessionToken),
 }
 
+impl Unlock {
+    /// The unlock a signing request asks for: its `pin`, or the `session` token of an open
+    /// signing session, exactly one of them. A PIN against the rules is a 422 naming `pin`;
+    /// a token vanthu cannot have issued is `signing_session_invalid`.
+    pub fn from_request(pin: Option<&str>, session: Option<&str>) -> Result<Unlock, ApiError> {
+        match (pin, session) {
+            (Some(pin), None) => Ok(Unlock::Pin(SigningPin::parse(pin)?)),
+            (None, Some(token)) => SessionToken::parse(token)
+                .map(Unlock::Session)
+                .map_err(|_| ApiError::SigningSessionInvalid("token is malformed")),
+            _ => Err(vanthu_domain::ValidationError::new(
+                "pin",
+                "send either your signing PIN as `pin` or a signing session's token as \
+                 `session`, not both",
+            )
+            .into()),
+        }
+    }
+}
+
 /// What the owner sees of their key; never key material.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SigningKeyView {
@@ -102,7 +122,7 @@ impl From<SigningKey> for SigningKeyView {
 pub struct SigningKeyUpload {
     /// The PKCS#12 (.p12/.pfx) file with the private key and certificate (up to 64 KiB):
     /// RSA of 2048 bits or more, or ECDSA P-256/P-384; the certificate valid now, its key
-    /// usage allowing digitalSignature or nonRepudiation.
+    /// usage, when stated, allowing digitalSignature or nonRepudiation.
     #[schema(value_type = String, format = Binary)]
     pub pkcs12: Vec<u8>,
     /// The PKCS#12 file's password; used once, never stored.
@@ -417,10 +437,14 @@ pub fn wrap_seal_key(
     Ok((record, wrapped))
 }
 
-/// Opens an uploaded PKCS#12 file and checks that it can sign now: the key type and size
-/// the signer accepts, a key that matches the certificate, a certificate valid today whose
-/// key usage allows signing.
-fn open_pkcs12(der: &[u8], password: &str) -> Result<(PKey<Private>, X509, Vec<X509>), ApiError> {
+/// Opens a PKCS#12 file and checks that it can sign now: the key type and size the signer
+/// accepts, a key that matches the certificate, a certificate valid today whose key usage,
+/// when stated, allows signing (as the verifier requires). Returns the key, the certificate
+/// and its issuers.
+pub fn open_signing_pkcs12(
+    der: &[u8],
+    password: &str,
+) -> Result<(PKey<Private>, X509, Vec<X509>), ApiError> {
     // The signer's checks first (it also loads OpenSSL's legacy provider for old files).
     Pkcs12Signer::from_der(der, password, SignerOptions::default()).map_err(|e| match e {
         SignerError::Pkcs12(_) => ApiError::Pkcs12Unreadable,
@@ -563,7 +587,7 @@ pub async fn enrol(
     let user = auth.user.id;
     let kdf = state.signing.kdf;
     let key = web::block(move || -> Result<SigningKey, ApiError> {
-        let (key, cert, chain) = open_pkcs12(&pkcs12, &password)?;
+        let (key, cert, chain) = open_signing_pkcs12(&pkcs12, &password)?;
         let (record, wrapped) = wrap_personal_key(user, &key, &cert, &chain, &pin, kdf)?;
         Ok(state.db.enrol_signing_key(&record, &wrapped)?)
     })
@@ -740,4 +764,337 @@ pub async fn end_session(
         })?;
     tracing::info!(user_id = %user, session = %id, "signing session ended");
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use actix_web::test::{call_service, init_service, read_body_json, TestRequest};
+    use actix_web::{App, FromRequest};
+    use serde_json::{json, Value};
+    use vanthu_domain::{Name, Role, Roles, Unit, UnitCode, UnitLevel, User, Username};
+    use vanthu_pades::signer::Signer;
+    use vanthu_pades::verify::VerifyOptions;
+    use vanthu_store::blob::FsBlobStore;
+    use vanthu_store::testing::TestDatabase;
+    use vanthu_store::Database;
+    use vanthu_store::{hash_token, NewSession, NewUnit, NewUser};
+
+    use super::*;
+    use crate::{oracles, tools};
+    use crate::{Metrics, SigningSettings, UnknownAccounts};
+
+    const PIN: &str = "246810";
+
+    fn dev(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../certs-dev")
+            .join(name)
+    }
+
+    struct Fixture {
+        state: web::Data<AppState>,
+        unit: Unit,
+        _dir: tempfile::TempDir,
+        _db: TestDatabase,
+    }
+
+    fn app_state(
+        db: Database,
+        dir: &std::path::Path,
+        signing: SigningSettings,
+        kek: Kek,
+    ) -> AppState {
+        AppState {
+            db,
+            blobs: Arc::new(FsBlobStore::new(dir.join("blobs")).unwrap()),
+            limits: crate::Limits {
+                json: 64 * 1024,
+                upload: 1024 * 1024,
+            },
+            token_ttl: Duration::from_secs(3600),
+            metrics: Metrics::new().unwrap(),
+            unknown_accounts: UnknownAccounts::default(),
+            verification: VerifyOptions::default(),
+            kek: Arc::new(kek),
+            signing,
+            audit_key: vanthu_audit::NoteSigner::generate("vanthu.test/audit")
+                .unwrap()
+                .verifier(),
+        }
+    }
+
+    fn fixture(signing: SigningSettings) -> Fixture {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let unit = db
+            .insert_unit(
+                None,
+                &NewUnit {
+                    parent_id: None,
+                    code: UnitCode::parse("000.00.31.H56").unwrap(),
+                    name: Name::parse("Ủy ban nhân dân huyện Yên Lạc").unwrap(),
+                    level: UnitLevel::District,
+                },
+            )
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let state = app_state(db, dir.path(), signing, Kek::generate());
+        Fixture {
+            state: web::Data::new(state),
+            unit,
+            _dir: dir,
+            _db: tdb,
+        }
+    }
+
+    impl Fixture {
+        /// An account with `roles`, signed in: its bearer token.
+        fn account(&self, username: &str, roles: &[Role]) -> (User, String) {
+            let user = self
+                .state
+                .db
+                .insert_user(
+                    None,
+                    &NewUser {
+                        username: Username::parse(username).unwrap(),
+                        display_name: Name::parse("Lê Văn Thắng").unwrap(),
+                        unit_id: self.unit.id,
+                        roles: roles.iter().copied().collect::<Roles>(),
+                        password_hash: "unused".into(),
+                    },
+                )
+                .unwrap();
+            let token = crate::token::generate();
+            let now = Utc::now();
+            self.state
+                .db
+                .insert_session(&NewSession {
+                    token_hash: hash_token(&token),
+                    user_id: user.id,
+                    created_at: now,
+                    expires_at: now + TimeDelta::hours(1),
+                })
+                .unwrap();
+            (user, token)
+        }
+
+        /// Enrols the development signer's EC key for `user` under the PIN.
+        fn enrol(&self, user: UserId) {
+            let der = std::fs::read(dev("signer-ec.p12")).unwrap();
+            let (key, cert, chain) = open_signing_pkcs12(&der, "vanthu-dev").unwrap();
+            let pin = SigningPin::parse(PIN).unwrap();
+            let (record, wrapped) =
+                wrap_personal_key(user, &key, &cert, &chain, &pin, self.state.signing.kdf).unwrap();
+            self.state.db.enrol_signing_key(&record, &wrapped).unwrap();
+        }
+
+        async fn auth(&self, token: &str) -> Authenticated {
+            let req = TestRequest::default()
+                .insert_header(("Authorization", format!("Bearer {token}")))
+                .app_data(self.state.clone())
+                .to_http_request();
+            Authenticated::extract(&req).await.unwrap()
+        }
+
+        /// Opens a signing session through the route and returns its token.
+        async fn open_session(&self, bearer: &str) -> SessionToken {
+            let app = init_service(
+                App::new()
+                    .app_data(self.state.clone())
+                    .configure(crate::routes),
+            )
+            .await;
+            let response = call_service(
+                &app,
+                TestRequest::post()
+                    .uri("/api/v1/me/signing-sessions")
+                    .insert_header(("Authorization", format!("Bearer {bearer}")))
+                    .set_json(json!({ "pin": PIN }))
+                    .to_request(),
+            )
+            .await;
+            assert_eq!(response.status(), 201);
+            let body: Value = read_body_json(response).await;
+            SessionToken::parse(body["token"].as_str().unwrap()).unwrap()
+        }
+    }
+
+    /// Signs pyHanko's own B-B fixture once more with `signer` and returns pyHanko's report
+    /// on the signature added, trusting the development root; `None` when pyHanko is
+    /// missing and not required.
+    fn pyhanko_verdict(test: &str, signer: &dyn Signer) -> Option<Value> {
+        let input = include_bytes!("../../pades/tests/fixtures/pyhanko-b-b.pdf");
+        let (signed, _) = vanthu_pades::sign::sign_bytes(
+            input,
+            signer,
+            &vanthu_pades::sign::SignOptions::default(),
+        )
+        .unwrap();
+        let tools = tools::require(test, &[tools::Tool::PyHanko])?;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("signed.pdf");
+        std::fs::write(&file, signed).unwrap();
+        let report = oracles::pyhanko_report(&tools, &file, &dev("root-ca.pem"));
+        Some(
+            report["signatures"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .clone(),
+        )
+    }
+
+    fn assert_valid(verdict: Option<Value>) {
+        let Some(verdict) = verdict else { return };
+        for check in ["intact", "valid", "trusted"] {
+            assert_eq!(verdict[check], true, "{check}: {verdict}");
+        }
+    }
+
+    #[actix_web::test]
+    async fn the_personal_signer_signs_with_the_pin_or_a_session_and_pyhanko_accepts_it() {
+        let f = fixture(SigningSettings {
+            session_signatures: 2,
+            ..SigningSettings::default()
+        });
+        let (leader, bearer) = f.account("district.leader", &[Role::Leader]);
+        f.enrol(leader.id);
+        let auth = f.auth(&bearer).await;
+
+        let by_pin = personal_signer(
+            &f.state,
+            &auth,
+            Unlock::Pin(SigningPin::parse(PIN).unwrap()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            by_pin.chain().len(),
+            1,
+            "the issuing CA travels with the key"
+        );
+        assert_valid(pyhanko_verdict("personal_signer_pin", &by_pin));
+
+        let token = f.open_session(&bearer).await;
+        let text = token.to_text();
+        for _ in 0..2 {
+            let signer = personal_signer(
+                &f.state,
+                &auth,
+                Unlock::Session(SessionToken::parse(&text).unwrap()),
+            )
+            .await
+            .unwrap();
+            assert_valid(pyhanko_verdict("personal_signer_session", &signer));
+        }
+        let used_up = personal_signer(&f.state, &auth, Unlock::Session(token)).await;
+        assert!(
+            matches!(used_up, Err(ApiError::SigningSessionInvalid(why)) if why.contains("no signatures left")),
+            "{used_up:?}"
+        );
+
+        let wrong = personal_signer(
+            &f.state,
+            &auth,
+            Unlock::Pin(SigningPin::parse("135790").unwrap()),
+        )
+        .await;
+        assert!(
+            matches!(wrong, Err(ApiError::SigningPinWrong { attempts_left: 4 })),
+            "{wrong:?}"
+        );
+    }
+
+    #[actix_web::test]
+    async fn sessions_expire_and_open_for_their_owner_only() {
+        let f = fixture(SigningSettings {
+            session_ttl: Duration::from_millis(1500),
+            ..SigningSettings::default()
+        });
+        let (leader, bearer) = f.account("district.leader", &[Role::Leader]);
+        let (deputy, deputy_bearer) = f.account("district.deputy", &[Role::Leader]);
+        let (_, admin_bearer) = f.account("district.admin", &[Role::Admin]);
+        f.enrol(leader.id);
+        f.enrol(deputy.id);
+        let token = f.open_session(&bearer).await;
+        let text = token.to_text();
+        let session = || Unlock::Session(SessionToken::parse(&text).unwrap());
+
+        let deputy_auth = f.auth(&deputy_bearer).await;
+        let theirs = personal_signer(&f.state, &deputy_auth, session()).await;
+        assert!(
+            matches!(theirs, Err(ApiError::SigningSessionInvalid(_))),
+            "{theirs:?}"
+        );
+        let admin = f.auth(&admin_bearer).await;
+        let by_admin = personal_signer(&f.state, &admin, session()).await;
+        assert!(matches!(by_admin, Err(ApiError::Forbidden)), "{by_admin:?}");
+
+        let auth = f.auth(&bearer).await;
+        personal_signer(&f.state, &auth, session()).await.unwrap();
+        actix_web::rt::time::sleep(Duration::from_millis(1600)).await;
+        let late = personal_signer(&f.state, &auth, session()).await;
+        assert!(
+            matches!(late, Err(ApiError::SigningSessionInvalid(why)) if why.contains("expired")),
+            "{late:?}"
+        );
+    }
+
+    #[test]
+    fn a_signing_request_names_one_way_to_unlock() {
+        assert!(matches!(
+            Unlock::from_request(Some(PIN), None),
+            Ok(Unlock::Pin(_))
+        ));
+        let token = SessionToken::generate().to_text();
+        assert!(matches!(
+            Unlock::from_request(None, Some(&token)),
+            Ok(Unlock::Session(_))
+        ));
+        for (pin, session) in [(None, None), (Some(PIN), Some(token.as_str()))] {
+            let Err(ApiError::Validation(e)) = Unlock::from_request(pin, session) else {
+                panic!("{pin:?} {session:?} is refused");
+            };
+            assert_eq!(e.field, "pin");
+        }
+        assert!(matches!(
+            Unlock::from_request(Some("123456"), None),
+            Err(ApiError::Validation(_))
+        ));
+        assert!(matches!(
+            Unlock::from_request(None, Some("not a token")),
+            Err(ApiError::SigningSessionInvalid(_))
+        ));
+    }
+
+    #[actix_web::test]
+    async fn the_seal_signer_opens_under_the_kek_only() {
+        let f = fixture(SigningSettings::default());
+        let missing = seal_signer(&f.state, f.unit.id).await;
+        assert!(matches!(missing, Err(ApiError::NoSealKey)), "{missing:?}");
+
+        let der = std::fs::read(dev("seal.p12")).unwrap();
+        let (key, cert, chain) = open_signing_pkcs12(&der, "vanthu-dev").unwrap();
+        let (record, wrapped) =
+            wrap_seal_key(f.unit.id, &key, &cert, &chain, &f.state.kek).unwrap();
+        f.state.db.enrol_signing_key(&record, &wrapped).unwrap();
+        let seal = seal_signer(&f.state, f.unit.id).await.unwrap();
+        assert_valid(pyhanko_verdict("seal_signer", &seal));
+
+        let other = app_state(
+            f.state.db.clone(),
+            f._dir.path(),
+            SigningSettings::default(),
+            Kek::generate(),
+        );
+        let wrong_kek = seal_signer(&other, f.unit.id).await;
+        assert!(
+            matches!(wrong_kek, Err(ApiError::Internal(_))),
+            "{wrong_kek:?}"
+        );
+    }
 }

@@ -39,8 +39,8 @@ pub struct StorageArgs {
     #[arg(long, env = "VANTHU_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Data directory holding the SQLite database, the blob store and the server secret
-    /// [default: ./data]
+    /// Data directory holding the SQLite database, the blob store and, under --demo or --dev
+    /// only, the demonstration key-encryption key [default: ./data]
     #[arg(long, env = "VANTHU_DATA", value_name = "DIR")]
     pub data: Option<PathBuf>,
 
@@ -116,17 +116,8 @@ pub struct ServeArgs {
     #[arg(long, env = "VANTHU_TRUST", value_name = "PEM", value_delimiter = ',')]
     pub trust: Vec<PathBuf>,
 
-    /// File holding the key-encryption key (44 characters of base64, mode 0600, outside the
-    /// data directory) that seals organisation keys; make one with `openssl rand -base64 32`.
-    /// Or give the key itself in the environment variable VANTHU_KEK. Required unless --demo
-    /// or --dev, which keep a demonstration key in the data directory
-    #[arg(long, env = "VANTHU_KEK_FILE", value_name = "FILE")]
-    pub kek_file: Option<PathBuf>,
-
-    /// The key-encryption key as base64, from the environment only: a command line is
-    /// visible to every user of the machine.
-    #[arg(skip = std::env::var("VANTHU_KEK").ok())]
-    pub kek: Option<String>,
+    #[command(flatten)]
+    pub keys: KekArgs,
 
     /// How long a signing session opened with the PIN lasts: seconds, or e.g. `5m`
     /// [default: 5m]
@@ -141,6 +132,42 @@ pub struct ServeArgs {
     /// or a duration such as `30s` or `5m` [default: 60s]
     #[arg(long, env = "VANTHU_AUDIT_CHECKPOINT_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
     pub audit_checkpoint_interval: Option<Duration>,
+}
+
+/// Where the key-encryption key comes from, for every command that opens organisation keys.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KekArgs {
+    /// File holding the key-encryption key (44 characters of base64, mode 0600, outside the
+    /// data directory) that seals organisation keys; make one with `openssl rand -base64 32`.
+    /// Or give the key itself in the environment variable VANTHU_KEK. Required unless --demo
+    /// or --dev, which keep a demonstration key in the data directory
+    #[arg(long, env = "VANTHU_KEK_FILE", value_name = "FILE")]
+    pub kek_file: Option<PathBuf>,
+
+    /// The key-encryption key as base64, from the environment only: a command line is
+    /// visible to every user of the machine.
+    #[arg(skip = std::env::var("VANTHU_KEK").ok())]
+    pub kek: Option<String>,
+}
+
+impl KekArgs {
+    /// The source configured by flag, environment or file (`kek_file`); at most one.
+    fn resolve_with(&self, file: &FileSettings) -> Result<Option<KekSource>, ConfigError> {
+        match (
+            self.kek_file.clone().or_else(|| file.kek_file.clone()),
+            &self.kek,
+        ) {
+            (Some(_), Some(_)) => Err(ConfigError::Invalid {
+                key: "kek_file",
+                message: "set either kek_file (--kek-file, VANTHU_KEK_FILE) or VANTHU_KEK, \
+                          not both"
+                    .into(),
+            }),
+            (Some(path), None) => Ok(Some(KekSource::File(path))),
+            (None, Some(text)) => Ok(Some(KekSource::Environment(text.clone()))),
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 /// Where the key-encryption key comes from. `Debug` never shows the key.
@@ -281,6 +308,16 @@ impl StorageArgs {
         self.resolve_with(&file)
     }
 
+    /// Reads the configuration file and resolves the storage settings and the source of
+    /// the key-encryption key.
+    pub fn resolve_with_kek(
+        &self,
+        keys: &KekArgs,
+    ) -> Result<(StorageSettings, Option<KekSource>), ConfigError> {
+        let file = self.load_file()?;
+        Ok((self.resolve_with(&file)?, keys.resolve_with(&file)?))
+    }
+
     fn resolve_with(&self, file: &FileSettings) -> Result<StorageSettings, ConfigError> {
         let data_dir = self
             .data
@@ -370,20 +407,7 @@ impl ServeArgs {
                 message: "must be at least 1".into(),
             });
         }
-        let kek_file = self.kek_file.clone().or(file.kek_file);
-        let kek = match (kek_file, &self.kek) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    key: "kek_file",
-                    message: "set either kek_file (--kek-file, VANTHU_KEK_FILE) or VANTHU_KEK, \
-                              not both"
-                        .into(),
-                })
-            }
-            (Some(path), None) => Some(KekSource::File(path)),
-            (None, Some(text)) => Some(KekSource::Environment(text.clone())),
-            (None, None) => None,
-        };
+        let kek = self.keys.resolve_with(&file)?;
         let audit_checkpoint_interval = duration_setting(
             "audit_checkpoint_interval",
             self.audit_checkpoint_interval,
@@ -525,8 +549,10 @@ pub(crate) mod tests {
             demo: false,
             dev: false,
             trust: Vec::new(),
-            kek_file: None,
-            kek: None,
+            keys: KekArgs {
+                kek_file: None,
+                kek: None,
+            },
             signing_session_ttl: None,
             signing_session_signatures: None,
             audit_checkpoint_interval: None,

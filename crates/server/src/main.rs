@@ -6,6 +6,7 @@ mod cmd;
 mod configuration;
 mod demo;
 mod devpki;
+mod kek;
 mod telemetry;
 
 use std::process::ExitCode;
@@ -67,6 +68,9 @@ enum Command {
     Tsa(cmd::tsa::TsaArgs),
     /// Measure signing and verification speed beside OpenSSL's raw limits and pyHanko
     Bench(cmd::bench::BenchArgs),
+    /// Install an organisation's seal key from a PKCS#12 file, sealed under the
+    /// key-encryption key
+    SealKey(cmd::seal_key::SealKeyArgs),
     /// Verify or export the tamper-evident audit log, or issue a signed checkpoint now
     Audit(cmd::audit::AuditArgs),
 }
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => cmd::verify::run(args),
         Command::Tsa(args) => cmd::tsa::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::SealKey(args) => cmd::seal_key::run(args),
         Command::Audit(args) => cmd::audit::run(args),
     };
     cmd::exit(result)

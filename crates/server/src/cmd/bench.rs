@@ -4,7 +4,7 @@
 //! then the `vanthu` command on the same files, one process per file and in batches, beside
 //! the in-process rate ([`cli`]).
 //! `--large` signs a ~210 MB scanned-like PDF in a child process and reports wall time and peak
-//! memory for vanthu and pyHanko.
+//! memory for vanthu and pyHanko. `vanthu bench keys` lives in `bench_keys`.
 
 mod cli;
 
@@ -26,9 +26,9 @@ use vanthu_pades::trust::TrustAnchors;
 use vanthu_pades::verify::{self, VerifyOptions};
 
 /// The development RSA-2048 signer: benchmarks sign with it so no key needs to be supplied.
-const SIGNER_KEY: &[u8] = include_bytes!("../../../../certs-dev/signer-rsa.key");
-const SIGNER_CERT: &[u8] = include_bytes!("../../../../certs-dev/signer-rsa.pem");
-const CHAIN: &[u8] = include_bytes!("../../../../certs-dev/chain.pem");
+pub(crate) const SIGNER_KEY: &[u8] = include_bytes!("../../../../certs-dev/signer-rsa.key");
+pub(crate) const SIGNER_CERT: &[u8] = include_bytes!("../../../../certs-dev/signer-rsa.pem");
+pub(crate) const CHAIN: &[u8] = include_bytes!("../../../../certs-dev/chain.pem");
 const ROOT: &[u8] = include_bytes!("../../../../certs-dev/root-ca.pem");
 
 /// Targets of issue 3, printed beside the figures.
@@ -49,6 +49,9 @@ pub struct BenchArgs {
 pub enum BenchWhat {
     /// PAdES B-B signing and verification of 25 KB, 1 MB and 10 MB PDFs
     Pades(PadesArgs),
+    /// Unlocking a personal key with its PIN, and signing through a signing session, beside
+    /// signing with a key already in memory
+    Keys(crate::cmd::bench_keys::KeysArgs),
     /// Audit log: durable appends, integration, checking a million entries, proofs
     Audit(super::bench_audit::AuditBenchArgs),
 }
@@ -77,6 +80,7 @@ pub struct PadesArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.what {
         BenchWhat::Pades(a) => pades(a),
+        BenchWhat::Keys(a) => crate::cmd::bench_keys::run(a),
         BenchWhat::Audit(a) => super::bench_audit::run(a),
     }
 }
@@ -321,16 +325,16 @@ fn thread_cpu() -> Duration {
 
 /// Runs per CPU-second of the measuring thread and per wall-clock second, from one loop.
 #[derive(Clone, Copy)]
-struct Rates {
-    cpu: f64,
-    wall: f64,
+pub(crate) struct Rates {
+    pub(crate) cpu: f64,
+    pub(crate) wall: f64,
 }
 
 /// Runs `f` repeatedly on this thread for at least `budget` of its CPU time (and at least
 /// twice); returns its rates and the last result. CPU time is the figure read against the raw
 /// limits and pyHanko, because the build machines are shared: other processes would otherwise
 /// count against us. The wall-clock rate is the one child processes are read against.
-fn rate<T>(
+pub(crate) fn rate<T>(
     budget: Duration,
     mut f: impl FnMut() -> anyhow::Result<T>,
 ) -> anyhow::Result<(Rates, T)> {

@@ -10,17 +10,17 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use vanthu_api::{AppState, Hashing, Limits, Metrics, SigningSettings};
 use vanthu_audit::NoteSigner;
-use vanthu_keys::{KdfParams, Kek};
+use vanthu_keys::KdfParams;
 use vanthu_pades::trust::TrustAnchors;
 use vanthu_pades::verify::VerifyOptions;
 use vanthu_store::blob::{BlobStore, FsBlobStore};
 use vanthu_store::Database;
 
 use crate::audit_key;
-use crate::configuration::{KekSource, ServeArgs, ServeSettings};
+use crate::configuration::{ServeArgs, ServeSettings};
 use crate::demo;
 use crate::devpki::{self, DevPki};
-use crate::telemetry;
+use crate::{kek, telemetry};
 
 /// Runs the server until it is stopped (Ctrl-C or SIGTERM).
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -43,7 +43,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let kek = load_kek(&settings)?;
+    let kek = kek::load(
+        settings.kek.as_ref(),
+        &storage.data_dir,
+        settings.demo || settings.dev,
+    )?;
     if settings.demo {
         let seeded = demo::seed(&db, &kek).context("cannot seed the demo organisation")?;
         tracing::info!(
@@ -110,56 +114,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Name of the demonstration key-encryption key's file in the data directory.
-pub const DEMO_KEK_FILE: &str = "demo-kek";
-
-/// The key-encryption key from the configuration. Without one, only --demo and --dev start,
-/// with a demonstration key kept in the data directory: a copy of that directory then opens
-/// every seal key in it, which is acceptable for keys that are for show only.
-fn load_kek(settings: &ServeSettings) -> anyhow::Result<Kek> {
-    let data_dir = &settings.storage.data_dir;
-    let kek = match &settings.kek {
-        Some(KekSource::File(path)) => {
-            let inside = match (path.canonicalize(), data_dir.canonicalize()) {
-                (Ok(file), Ok(data)) => file.starts_with(data),
-                _ => false,
-            };
-            if inside {
-                bail!(
-                    "refusing to start: the key-encryption key file {} is inside the data \
-                     directory {}; keep it elsewhere, so that a copy of the data does not \
-                     carry the key that opens it",
-                    path.display(),
-                    data_dir.display()
-                );
-            }
-            Kek::read_file(path).context("invalid setting kek_file")?
-        }
-        Some(KekSource::Environment(text)) => {
-            Kek::from_base64(text).context("invalid environment variable VANTHU_KEK")?
-        }
-        None if settings.demo || settings.dev => {
-            let path = data_dir.join(DEMO_KEK_FILE);
-            let kek = Kek::read_or_create_file(&path)?;
-            tracing::warn!(
-                path = %path.display(),
-                kek = %kek.id(),
-                "DEMO KEY-ENCRYPTION KEY in the data directory (--demo/--dev): seal keys \
-                 stored here are for show only; configure --kek-file or VANTHU_KEK for real keys"
-            );
-            return Ok(kek);
-        }
-        None => bail!(
-            "refusing to start: no key-encryption key is configured. Make one outside the \
-             data directory with `openssl rand -base64 32 > /etc/vanthu/kek && chmod 600 \
-             /etc/vanthu/kek` and start with --kek-file /etc/vanthu/kek (or VANTHU_KEK_FILE, \
-             or the key itself in VANTHU_KEK); --demo and --dev use a demonstration key"
-        ),
-    };
-    tracing::info!(kek = %kek.id(), "key-encryption key loaded");
-    Ok(kek)
 }
 
 /// How often queued audit entries are filed in the log.
