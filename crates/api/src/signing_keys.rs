@@ -784,7 +784,7 @@ mod tests {
 
     use super::*;
     use crate::{oracles, tools};
-    use crate::{Metrics, SigningSettings, UnknownAccounts};
+    use crate::{Hashing, Metrics, SigningSettings};
 
     const PIN: &str = "246810";
 
@@ -816,7 +816,7 @@ mod tests {
             },
             token_ttl: Duration::from_secs(3600),
             metrics: Metrics::new().unwrap(),
-            unknown_accounts: UnknownAccounts::default(),
+            hashing: Hashing::new(1, Duration::from_secs(5)),
             verification: VerifyOptions::default(),
             kek: Arc::new(kek),
             signing,
