@@ -695,10 +695,46 @@ fn parallel_signatures_give_exactly_one() {
 }
 
 #[test]
+fn the_demo_shows_outgoing_documents_in_each_state_before_signing() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let (status, page) = status_json(
+        walk.server
+            .get("/api/v1/outgoing?per_page=50", &walk.leader),
+    );
+    assert_eq!(status, 200, "{page}");
+    let mut states: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["state"].as_str().unwrap())
+        .collect();
+    states.sort_unstable();
+    assert_eq!(
+        states,
+        ["approved", "draft", "issued", "returned"],
+        "{page}"
+    );
+    // The approved one waits for its signer, who signs it with the demo PIN.
+    let (_, mine) = status_json(
+        walk.server
+            .get("/api/v1/outgoing?signer=me&state=approved", &walk.leader),
+    );
+    let id = mine["items"][0]["id"].as_i64().unwrap();
+    let signed = walk.step(&walk.leader, id, "sign", &json!({"pin": PIN}));
+    assert_eq!(signed["state"], "signed");
+}
+
+#[test]
 fn bad_input_is_refused_and_changes_nothing() {
     let env = TestEnv::new();
     let walk = Walk::start(&env);
     let metadata = walk.metadata(walk.leader_id);
+    let count = || {
+        let (_, page) = status_json(walk.server.get("/api/v1/outgoing", &walk.clerk));
+        page["total"].as_u64().unwrap()
+    };
+    let before = count();
     // Not a PDF.
     expect_problem(
         draft_raw(
@@ -732,8 +768,7 @@ fn bad_input_is_refused_and_changes_nothing() {
         422,
         "validation_failed",
     );
-    let (_, page) = status_json(walk.server.get("/api/v1/outgoing", &walk.clerk));
-    assert_eq!(page["total"], 0, "{page}");
+    assert_eq!(count(), before);
 
     let id = walk.draft(walk.leader_id)["id"].as_i64().unwrap();
     let post = |token: &str, action: &str, body: Value| {

@@ -564,20 +564,20 @@ fn the_openapi_document_lists_the_signing_routes_and_their_answers() {
     };
     assert_eq!(
         statuses(KEY, "post"),
-        ["201", "400", "401", "403", "415", "422"]
+        ["201", "400", "401", "403", "413", "415", "422", "503"]
     );
-    assert_eq!(statuses(KEY, "get"), ["200", "401", "403", "404"]);
+    assert_eq!(statuses(KEY, "get"), ["200", "401", "403", "404", "503"]);
     assert_eq!(
         statuses("/api/v1/me/signing-pin", "put"),
-        ["200", "400", "401", "403", "404", "422", "423"]
+        ["200", "400", "401", "403", "404", "413", "415", "422", "423", "503"]
     );
     assert_eq!(
         statuses(SESSIONS, "post"),
-        ["201", "400", "401", "403", "404", "422", "423"]
+        ["201", "400", "401", "403", "404", "413", "415", "422", "423", "503"]
     );
     assert_eq!(
         statuses("/api/v1/me/signing-sessions/{id}", "delete"),
-        ["204", "401", "403", "404"]
+        ["204", "401", "403", "404", "503"]
     );
     assert!(doc["components"]["schemas"]["Problem"]["properties"]["attempts_left"].is_object());
 }

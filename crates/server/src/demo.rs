@@ -20,13 +20,14 @@ use vanthu_pades::sign::SignOptions;
 use vanthu_pades::signer::{Pkcs12Signer, SignerOptions};
 use vanthu_pades::verify::VerifyOptions;
 use vanthu_routing::{
-    vietnam_today, Assignment, DocumentType, HandlingNote, IncomingMetadata, Instruction,
-    IssuingBody, NumberNotation, ReturnReason, Step, Summary, Urgency,
+    vietnam_today, Assignment, AuthorityMode, Confidentiality, DocumentType, HandlingNote,
+    IncomingMetadata, Instruction, IssuingBody, Notation, NumberNotation, OutgoingMetadata,
+    Position, ReturnReason, SignerAssignment, Step, Summary, Urgency,
 };
 use vanthu_store::blob::BlobStore;
 use vanthu_store::{
-    CertificateOwner, Database, IncomingFilter, NewCertificate, NewIncoming, NewUnit, NewUser,
-    StoreError,
+    CertificateOwner, Database, IncomingFilter, NewCertificate, NewDraft, NewIncoming,
+    NewPaperDocument, NewRevision, NewUnit, NewUser, OutgoingFilter, StoreError,
 };
 
 use crate::devpki::{DevPki, Issued, KeyKind};
@@ -462,6 +463,117 @@ pub fn seed_incoming(
         }
     }
     Ok(INCOMING.len())
+}
+
+/// What the first commune's demo outgoing documents are about, and how far each went.
+const OUTGOING: [(&str, &str, DemoOutgoing); 4] = [
+    (
+        "Về việc đăng ký lịch tiếp công dân tháng 12",
+        "UBND-VP",
+        DemoOutgoing::Draft,
+    ),
+    (
+        "Về việc báo cáo kết quả chuyển đổi số năm 2026",
+        "BC-UBND",
+        DemoOutgoing::Returned,
+    ),
+    (
+        "Về việc đề nghị hỗ trợ kinh phí sửa chữa trường học",
+        "TTr-UBND",
+        DemoOutgoing::Approved,
+    ),
+    (
+        "Về việc khen thưởng tập thể, cá nhân năm 2026",
+        "QĐ-UBND",
+        DemoOutgoing::Paper,
+    ),
+];
+
+/// Where a demo outgoing document is left.
+enum DemoOutgoing {
+    Draft,
+    Returned,
+    Approved,
+    Paper,
+}
+
+/// Outgoing documents of the first commune, addressed to the district: a draft, a returned
+/// draft, an approved one waiting for its signer (the commune's leader signs it with the
+/// demo signing PIN) and one issued on paper. Added once; returns how many.
+pub fn seed_outgoing(db: &Database, blobs: &dyn BlobStore) -> anyhow::Result<usize> {
+    let commune = db.get_unit_by_code(&UnitCode::parse(UNITS[FIRST_COMMUNE].code)?)?;
+    let existing = db.list_outgoing(
+        &VisibleScope::Unit(commune.id),
+        &OutgoingFilter::default(),
+        PageRequest::default(),
+    )?;
+    if existing.total > 0 {
+        return Ok(0);
+    }
+    let district = db.get_unit_by_code(&UnitCode::parse(UNITS[DISTRICT].code)?)?;
+    let account = |name: &str| -> anyhow::Result<UserId> {
+        Ok(db.get_user_by_username(&Username::parse(name)?)?.id)
+    };
+    let (specialist, leader, clerk) = (
+        account("commune.specialist")?,
+        account("commune.leader")?,
+        account("commune.clerk")?,
+    );
+    let now = Utc::now();
+    for (summary, notation, end) in &OUTGOING {
+        let metadata = OutgoingMetadata {
+            document_type: DocumentType::parse("Công văn")?,
+            summary: Summary::parse(summary)?,
+            urgency: Urgency::Normal,
+            confidentiality: Confidentiality::Normal,
+            notation: Notation::parse(notation)?,
+            signer: SignerAssignment {
+                user: leader,
+                position: Position::parse("CHỦ TỊCH")?,
+                authority: AuthorityMode::Tm,
+            },
+            internal_recipients: vec![district.id],
+            external_recipients: Vec::new(),
+            due_date: None,
+        };
+        if let DemoOutgoing::Paper = end {
+            db.record_paper_outgoing(&NewPaperDocument {
+                unit_id: commune.id,
+                recorded_by: clerk,
+                at: now,
+                metadata,
+            })?;
+            continue;
+        }
+        let pdf = one_page_pdf(&format!("DU THAO {notation}"));
+        let blob = blobs.put(&mut pdf.as_slice())?;
+        let draft = db.create_outgoing_draft(&NewDraft {
+            unit_id: commune.id,
+            drafted_by: specialist,
+            at: now,
+            metadata,
+            file: NewRevision {
+                sha256: blob.sha256,
+                size: blob.size,
+            },
+        })?;
+        match end {
+            DemoOutgoing::Returned => {
+                db.return_outgoing(
+                    draft.id,
+                    draft.state,
+                    leader,
+                    now,
+                    "Đề nghị bổ sung số liệu quý IV",
+                )?;
+            }
+            DemoOutgoing::Approved => {
+                db.approve_outgoing(draft.id, draft.state, draft.revision, leader, now, None)?;
+            }
+            DemoOutgoing::Draft | DemoOutgoing::Paper => {}
+        }
+    }
+    Ok(OUTGOING.len())
 }
 
 /// A one-page letter showing the document's number, signed (PAdES B-B) with a fresh

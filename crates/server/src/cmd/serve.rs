@@ -68,6 +68,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let added = demo::seed_incoming(&db, &blobs, &verification)
             .context("cannot seed the demo's incoming documents")?;
         tracing::info!(incoming = added, "demo incoming documents ready");
+        let added = demo::seed_outgoing(&db, &blobs)
+            .context("cannot seed the demo's outgoing documents")?;
+        tracing::info!(outgoing = added, "demo outgoing documents ready");
     }
 
     let listener = TcpListener::bind(&settings.listen)
