@@ -544,13 +544,7 @@ fn a_leader_without_a_key_is_told_how_to_enrol() {
 fn the_openapi_document_lists_the_signing_routes_and_their_answers() {
     let env = TestEnv::new();
     let server = env.serve_demo(&[]);
-    let (status, doc) = status_json(
-        server
-            .client
-            .get(server.url("/api/openapi.json"))
-            .send()
-            .unwrap(),
-    );
+    let (status, doc) = status_json(server.get_anonymous("/api/openapi.json"));
     assert_eq!(status, 200);
     let statuses = |path: &str, method: &str| -> Vec<String> {
         let mut codes: Vec<String> = doc["paths"][path][method]["responses"]
