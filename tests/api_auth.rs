@@ -125,39 +125,85 @@ fn logout_revokes_only_that_token() {
     assert_eq!(server.get("/api/v1/me", &second).status(), StatusCode::OK);
 }
 
+/// A client whose requests come from `ip` (any address of 127.0.0.0/8 reaches the server).
+fn client_from(ip: [u8; 4]) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+fn login_from(
+    server: &common::Server,
+    client: &reqwest::blocking::Client,
+    username: &str,
+    password: &str,
+) -> reqwest::blocking::Response {
+    client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .unwrap()
+}
+
+fn retry_after(r: &reqwest::blocking::Response) -> Option<u64> {
+    Some(
+        r.headers()
+            .get("retry-after")?
+            .to_str()
+            .ok()?
+            .parse()
+            .unwrap(),
+    )
+}
+
 #[test]
-fn repeated_failures_lock_the_account_for_a_while() {
+fn repeated_failures_slow_down_that_address_without_locking_the_user_out() {
     let env = TestEnv::new();
     let server = env.serve_demo(&[]);
+    let attacker = client_from([127, 0, 0, 1]);
+    let user = client_from([127, 0, 0, 2]);
     let mut statuses = Vec::new();
     for _ in 0..5 {
-        statuses.push(server.try_login("commune.clerk", "guess").status().as_u16());
+        statuses.push(
+            login_from(&server, &attacker, "commune.clerk", "guess")
+                .status()
+                .as_u16(),
+        );
     }
     assert_eq!(statuses, [401, 401, 401, 401, 429]);
 
-    // Locked: even the right password is refused, with a hint when to retry.
-    let r = server.try_login("commune.clerk", DEMO_PASSWORD);
-    let retry_after: u64 = r
-        .headers()
-        .get("retry-after")
-        .expect("Retry-After header")
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=300).contains(&retry_after), "{retry_after}");
+    // Slowed down: even the right password is refused from that address, with a hint when
+    // to retry (the first wait is 30 seconds).
+    let r = login_from(&server, &attacker, "commune.clerk", DEMO_PASSWORD);
+    let wait = retry_after(&r).expect("Retry-After header");
+    assert!((1..=30).contains(&wait), "{wait}");
     let body = expect_problem(r, 429, "too_many_attempts");
-    assert!(body["detail"].as_str().unwrap().contains("try again"));
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("from your address")
+            && detail.contains(&format!("try again in {wait} seconds")),
+        "{detail}"
+    );
 
-    // Other accounts are not affected.
-    server.demo_login("commune.leader");
+    // The real user, from elsewhere, signs in at once; the attacker still waits.
+    let r = login_from(&server, &user, "commune.clerk", DEMO_PASSWORD);
+    assert_eq!(r.status(), 200);
+    let r = login_from(&server, &attacker, "commune.clerk", DEMO_PASSWORD);
+    expect_problem(r, 429, "too_many_attempts");
+    // Other accounts from the attacker's address are not affected either.
+    assert_eq!(
+        login_from(&server, &attacker, "commune.leader", DEMO_PASSWORD).status(),
+        200
+    );
 
-    // A name that matches no account locks the same way, so the 429 does not reveal which
-    // accounts exist.
+    // A name that matches no account is slowed down the same way, so the 429 does not reveal
+    // which accounts exist.
     let mut unknown = Vec::new();
     for _ in 0..6 {
-        let r = server.try_login("commune.nobody", "guess");
-        unknown.push((r.status().as_u16(), r.headers().contains_key("retry-after")));
+        let r = login_from(&server, &attacker, "commune.nobody", "guess");
+        unknown.push((r.status().as_u16(), retry_after(&r).is_some()));
     }
     assert_eq!(
         unknown,
@@ -170,6 +216,28 @@ fn repeated_failures_lock_the_account_for_a_while() {
             (429, true)
         ]
     );
+}
+
+#[test]
+fn unknown_names_are_counted_alike_by_every_server_instance() {
+    let env = TestEnv::new();
+    let first = env.serve_demo(&[]);
+    let second = env.serve(&["--dev"]);
+    let guess =
+        |server: &common::Server| server.try_login("ghost.account", "guess").status().as_u16();
+    // Failures spread over two processes sharing one database add up.
+    let statuses = [
+        guess(&first),
+        guess(&second),
+        guess(&first),
+        guess(&second),
+        guess(&first),
+        guess(&second),
+    ];
+    assert_eq!(statuses, [401, 401, 401, 401, 429, 429]);
+    let r = second.try_login("ghost.account", "guess");
+    assert!(retry_after(&r).is_some());
+    expect_problem(r, 429, "too_many_attempts");
 }
 
 #[test]
@@ -188,9 +256,21 @@ fn a_disabled_account_loses_its_sessions_and_cannot_sign_in() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["disabled"], true);
     expect_problem(server.get("/api/v1/me", &specialist), 401, "unauthorized");
-    expect_problem(
-        server.try_login("district.specialist", DEMO_PASSWORD),
+
+    // With the right password, a disabled account gets exactly the answer of a wrong
+    // password (its hash is checked all the same), and the attempt counts like one.
+    let wrong = expect_problem(
+        server.try_login("commune.specialist", "not-the-password"),
         401,
         "invalid_credentials",
     );
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let r = server.try_login("district.specialist", DEMO_PASSWORD);
+        statuses.push(r.status().as_u16());
+        assert_eq!(expect_problem(r, 401, "invalid_credentials"), wrong);
+    }
+    let r = server.try_login("district.specialist", DEMO_PASSWORD);
+    assert!(r.headers().contains_key("retry-after"));
+    expect_problem(r, 429, "too_many_attempts");
 }

@@ -12,7 +12,7 @@ use common::{files_under, status_json, Server, TestEnv, DEMO_PASSWORD};
 use reqwest::Method;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use vanthu_store::MAX_FAILED_LOGINS;
+use vanthu_domain::SlowDown;
 
 /// Requests in flight at once in each round.
 const THREADS: usize = 16;
@@ -74,9 +74,11 @@ fn identical_uploads_racing_store_one_blob_and_one_row_per_unit() {
     for round in 0..ROUNDS {
         // Large enough that the writes overlap on disk, not only in the database.
         let content: Arc<Vec<u8>> = Arc::new(
-            format!("Công văn số {round}/UBND: nội dung giống hệt nhau.\n")
-                .repeat(20_000)
-                .into_bytes(),
+            format!(
+                "%PDF-1.7\n{}",
+                format!("Công văn số {round}/UBND: nội dung giống hệt nhau.\n").repeat(20_000)
+            )
+            .into_bytes(),
         );
         let sha = hex::encode(Sha256::digest(content.as_slice()));
         let (base_url, tokens_, content_) =
@@ -134,13 +136,13 @@ fn parallel_wrong_guesses(server: &Server, username: &str) -> Vec<u16> {
 fn parallel_wrong_passwords_get_no_more_guesses_than_sequential_ones() {
     let env = TestEnv::new();
     let server = env.serve_demo(&[]);
-    // As with one guess after another: the first MAX - 1 failures are answered 401, the
-    // MAX-th locks the account (429), and every other attempt finds it locked.
-    let allowed = MAX_FAILED_LOGINS as usize - 1;
+    // As with one guess after another: the first free failures but one are answered 401,
+    // the last free one sets a wait (429), and every other attempt finds it waiting.
+    let allowed = SlowDown::DEFAULT.free_failures as usize - 1;
     let mut expected = vec![401; allowed];
     expected.extend(vec![429; THREADS - allowed]);
-    // Real accounts (counted in the database) and a name that matches none (counted in
-    // memory, locked the same way so that 429 does not reveal which accounts exist).
+    // Real accounts and a name that matches none, counted alike so that 429 does not reveal
+    // which accounts exist.
     let accounts = [
         "district.clerk",
         "commune.leader",
@@ -152,12 +154,67 @@ fn parallel_wrong_passwords_get_no_more_guesses_than_sequential_ones() {
         assert_eq!(
             parallel_wrong_guesses(&server, username),
             expected,
-            "{username}: every attempt beyond the first {allowed} must find the account locked"
+            "{username}: every attempt beyond the first {allowed} must find a wait"
         );
-        // Locked: even the right password is refused now.
+        // Waiting: even the right password is refused now.
         let r = server.try_login(username, DEMO_PASSWORD);
         assert_eq!(r.status(), 429, "{username}");
     }
     // Others are not affected.
     server.demo_login("commune.clerk");
+}
+
+/// Everyone signs in at once with the right password: the statuses, sorted, and whether
+/// every 503 came as a problem with `Retry-After`.
+fn parallel_sign_ins(server: &Server) -> (Vec<u16>, bool) {
+    let base_url = server.base_url.clone();
+    let answers = all_at_once(move |i| {
+        let username = ["district.clerk", "commune.leader", "district.admin"][i % 3];
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{base_url}/api/v1/auth/login"))
+            .json(&serde_json::json!({ "username": username, "password": DEMO_PASSWORD }))
+            .send()
+            .expect("login request");
+        let status = r.status().as_u16();
+        let well_formed = status != 503 || {
+            let retry_after = r.headers().get("retry-after").cloned();
+            let (_, problem) = status_json(r);
+            retry_after.is_some_and(|v| v.to_str().unwrap().parse::<u64>().unwrap() >= 1)
+                && problem["code"] == "busy"
+        };
+        (status, well_formed)
+    });
+    let mut statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
+    statuses.sort_unstable();
+    (statuses, answers.iter().all(|(_, ok)| *ok))
+}
+
+#[test]
+fn password_hashing_runs_under_a_limit_and_the_excess_is_told_to_retry() {
+    let env = TestEnv::new();
+    // One hash at a time and no waiting: sign-ins arriving together find the slot taken.
+    let strict = env.serve_demo(&["--hash-concurrency", "1", "--hash-wait", "0"]);
+    let mut busy = 0;
+    for round in 0..ROUNDS {
+        let (statuses, well_formed) = parallel_sign_ins(&strict);
+        assert!(
+            well_formed,
+            "round {round}: a 503 without Retry-After or code"
+        );
+        assert!(
+            statuses.iter().all(|s| [200, 503].contains(s)),
+            "round {round}: {statuses:?}"
+        );
+        assert!(statuses.contains(&200), "round {round}: {statuses:?}");
+        busy += statuses.iter().filter(|s| **s == 503).count();
+    }
+    assert!(busy > 0, "no sign-in was refused with one slot and no wait");
+    drop(strict);
+
+    // The defaults (a slot per CPU, a few seconds' wait) absorb the same burst.
+    let server = env.serve_demo(&[]);
+    for round in 0..ROUNDS {
+        let (statuses, _) = parallel_sign_ins(&server);
+        assert_eq!(statuses, vec![200; THREADS], "round {round}");
+    }
 }

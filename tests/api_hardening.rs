@@ -1,5 +1,6 @@
 //! Abuse resistance through HTTP: bounded metrics, security headers, HEAD, problem+json for
-//! every error, downloads that cannot run in the browser, and private files on disk.
+//! every error, uploads only of the kinds vanthu handles, downloads that cannot run in the
+//! browser, and private files on disk.
 
 mod common;
 
@@ -185,6 +186,21 @@ fn every_response_carries_security_headers_and_errors_are_problems() {
             405,
             "method_not_allowed",
         ),
+        // The documentation answers GET only, like any other route.
+        (
+            Method::POST,
+            "/api/openapi.json",
+            None,
+            405,
+            "method_not_allowed",
+        ),
+        (
+            Method::DELETE,
+            "/api/docs/swagger-ui.css",
+            None,
+            405,
+            "method_not_allowed",
+        ),
         (
             Method::POST,
             "/api/v1/units",
@@ -271,7 +287,7 @@ fn uploads_download_as_sandboxed_attachments_and_empty_ones_are_refused() {
     let upload = |body: reqwest::blocking::Body| {
         server
             .request(Method::POST, "/api/v1/files", &clerk)
-            .header("Content-Type", "text/html")
+            .header("Content-Type", "application/pdf")
             .body(body)
             .send()
             .unwrap()
@@ -284,8 +300,7 @@ fn uploads_download_as_sandboxed_attachments_and_empty_ones_are_refused() {
         reqwest::blocking::Body::from(Vec::new()),
         reqwest::blocking::Body::new(Streamed(std::io::Cursor::new(Vec::new()))),
     ] {
-        let problem = common::expect_problem(upload(body), 422, "validation_failed");
-        assert_eq!(problem["field"], "body", "{problem}");
+        let problem = common::expect_problem(upload(body), 415, "not_a_pdf");
         assert!(
             problem["detail"].as_str().unwrap().contains("empty"),
             "{problem}"
@@ -296,8 +311,9 @@ fn uploads_download_as_sandboxed_attachments_and_empty_ones_are_refused() {
         blobs_before
     );
 
-    // A file that a browser would run as a page of this origin if it rendered it.
-    let page = b"<html><script>alert(document.cookie)</script></html>".to_vec();
+    // A page that is a PDF too (readers look for the header in the first kilobyte): a
+    // browser rendering it would run its script as a page of this origin.
+    let page = b"<html><script>alert(document.cookie)</script></html>\n%PDF-1.7\n".to_vec();
     let (status, stored) = common::status_json(upload(reqwest::blocking::Body::new(Streamed(
         std::io::Cursor::new(page.clone()),
     ))));
@@ -329,6 +345,119 @@ fn uploads_download_as_sandboxed_attachments_and_empty_ones_are_refused() {
             assert!(body.is_empty());
         }
     }
+}
+
+/// Whether a problem's detail reads as a sentence: words, not a fragment after a colon
+/// or a bare type name.
+fn assert_sentence(problem: &serde_json::Value) {
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.split_whitespace().count() >= 6 && detail.starts_with(char::is_lowercase),
+        "not a sentence: {detail}"
+    );
+    assert!(!detail.contains("expected a body of type"), "{detail}");
+}
+
+#[test]
+fn uploads_are_accepted_only_in_the_kinds_vanthu_handles() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&[]);
+    let clerk = server.demo_login("district.clerk");
+    let upload = |content_type: Option<&str>, body: &[u8]| {
+        let mut request = server
+            .request(Method::POST, "/api/v1/files", &clerk)
+            .body(body.to_vec());
+        if let Some(content_type) = content_type {
+            request = request.header("Content-Type", content_type);
+        }
+        request.send().unwrap()
+    };
+    let mut db = common::db::DbObserver::open(&env);
+    let before = db.snapshot();
+
+    // Media types vanthu does not handle, or none: a sentence saying what to send.
+    for content_type in [
+        Some("text/html"),
+        Some("image/svg+xml"),
+        Some("application/octet-stream"),
+        Some("application/zip"),
+        Some("multipart/form-data; boundary=x"),
+        None,
+    ] {
+        let problem = common::expect_problem(
+            upload(content_type, b"%PDF-1.7\n"),
+            415,
+            "unsupported_media_type",
+        );
+        assert_sentence(&problem);
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains("PDF"), "{detail}");
+        if let Some(essence) = content_type.filter(|t| !t.starts_with("multipart")) {
+            assert!(detail.contains(essence), "{detail}");
+        }
+    }
+    // Content that is not what its type says.
+    let mut far = vec![b' '; 1100];
+    far.extend_from_slice(b"%PDF-1.7\n");
+    for body in [&b"<html></html>"[..], &far] {
+        let problem =
+            common::expect_problem(upload(Some("application/pdf"), body), 415, "not_a_pdf");
+        assert_sentence(&problem);
+    }
+    let problem = common::expect_problem(
+        upload(Some("image/png"), b"%PDF-1.7\n"),
+        415,
+        "content_mismatch",
+    );
+    assert_sentence(&problem);
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("a PNG image") && detail.contains("image/png"),
+        "{detail}"
+    );
+    before.assert_unchanged(&db.snapshot(), "refused uploads");
+
+    // Accepted kinds, recorded under their canonical media type.
+    let mut late_header = vec![b'\n'; 1000];
+    late_header.extend_from_slice(b"%PDF-1.4\n");
+    for (content_type, body, recorded) in [
+        ("application/pdf", &late_header[..], "application/pdf"),
+        ("IMAGE/PNG", &b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"[..], "image/png"),
+        ("image/jpeg", &b"\xFF\xD8\xFF\xE0\0\x10JFIF"[..], "image/jpeg"),
+        (
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document; charset=binary",
+            &b"PK\x03\x04\x14\0\x06\0"[..],
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        (
+            "application/vnd.ms-excel",
+            &b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\0\0"[..],
+            "application/vnd.ms-excel",
+        ),
+    ] {
+        let (status, stored) = common::status_json(upload(Some(content_type), body));
+        assert_eq!(status, 201, "{content_type}: {stored}");
+        assert_eq!(stored["media_type"], recorded, "{content_type}");
+        let r = server.get(&format!("/api/v1/files/{}", stored["sha256"].as_str().unwrap()), &clerk);
+        assert_eq!(r.headers()["content-type"], recorded);
+    }
+
+    // Verification reads PDFs the same way.
+    let verify = |body: &[u8]| {
+        server
+            .request(Method::POST, "/api/v1/verify", &clerk)
+            .header("Content-Type", "application/pdf")
+            .body(body.to_vec())
+            .send()
+            .unwrap()
+    };
+    common::expect_problem(verify(&far), 415, "not_a_pdf");
+    let r = verify(&late_header);
+    assert_ne!(
+        r.status(),
+        415,
+        "a header within the first kilobyte is a PDF's"
+    );
 }
 
 #[test]

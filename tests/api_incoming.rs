@@ -1120,13 +1120,7 @@ fn the_demo_district_has_incoming_documents_in_every_state_once() {
 fn the_openapi_document_lists_every_status_these_routes_answer() {
     let env = TestEnv::new();
     let server = env.serve(&[]);
-    let doc: Value = server
-        .client
-        .get(server.url("/api/openapi.json"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let doc = server.openapi();
     // Every status the tests above provoke, route by route.
     let protected = ["401"];
     for (path, method, statuses) in [

@@ -287,8 +287,15 @@ fn refused_uploads_leave_no_file_behind() {
         "unsupported_media_type",
     );
     // A streamed body without Content-Length is cut off at the limit too.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
-        (0..10).map(|_| Ok(vec![b'y'; 300])).collect();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..10)
+        .map(|i| {
+            Ok(if i == 0 {
+                b"%PDF-1.7\n".to_vec()
+            } else {
+                vec![b'y'; 300]
+            })
+        })
+        .collect();
     let r = server
         .request(Method::POST, "/api/v1/files", &clerk)
         .header("Content-Type", "application/pdf")
@@ -299,10 +306,12 @@ fn refused_uploads_leave_no_file_behind() {
     assert_eq!(files_under(&env.blob_dir()), seeded);
     before.assert_unchanged(&db.snapshot(), "refused uploads");
 
-    // Within the limit it is stored, and no media type means octet-stream.
-    let (status, body) = status_json(upload(None, vec![b'z'; 1000]));
+    // Within the limit it is stored.
+    let mut pdf = b"%PDF-1.7\n".to_vec();
+    pdf.resize(1000, b'z');
+    let (status, body) = status_json(upload(Some("application/pdf"), pdf));
     assert_eq!(status, 201, "{body}");
-    assert_eq!(body["media_type"], "application/octet-stream");
+    assert_eq!(body["media_type"], "application/pdf");
     assert_eq!(
         files_under(&env.blob_dir().join("sha256")).len(),
         seeded.len() + 1
@@ -504,4 +513,102 @@ fn readiness_fails_when_the_database_goes_away() {
             .status(),
         200
     );
+}
+
+#[test]
+fn passwords_and_names_follow_their_rules() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&[]);
+    let admin = server.demo_login("district.admin");
+    let district = unit_by_code(&server, &admin, "000.00.31.H56");
+    let parent = district["id"].as_i64().unwrap();
+    let mut db = DbObserver::open(&env);
+    let before = db.snapshot();
+    let new_user = |password: &str, display_name: &str| json!({ "username": "Le.Van.B", "display_name": display_name, "unit_id": parent, "roles": ["clerk"], "password": password });
+    let refused = |body: Value, path: &str, field: &str, says: &str| {
+        let r = if path == "/api/v1/users" || path == "/api/v1/units" {
+            server.post(path, &admin, &body)
+        } else {
+            server.patch(path, &admin, &body)
+        };
+        let problem = expect_problem(r, 422, "validation_failed");
+        assert_eq!(problem["field"], field, "{problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{detail}");
+    };
+
+    // Passwords: length in characters, not the username, not a common one.
+    for (password, says) in [
+        ("ễễễễễễễ", "at least 8"),
+        (&"p".repeat(1025), "at most 1024"),
+        ("LE.VAN.B", "username"),
+        ("password1", "most common"),
+        ("Qwertyuiop", "most common"),
+    ] {
+        refused(
+            new_user(password, "Lê Văn B"),
+            "/api/v1/users",
+            "password",
+            says,
+        );
+    }
+    // Names: no bidirectional controls or zero-width characters, for people and units.
+    for (c, code) in [
+        ('\u{202E}', "U+202E"),
+        ('\u{200B}', "U+200B"),
+        ('\u{2066}', "U+2066"),
+    ] {
+        refused(
+            new_user("mat-khau-dai", &format!("Lê Văn{c} B")),
+            "/api/v1/users",
+            "display_name",
+            code,
+        );
+        refused(
+            json!({ "parent_id": parent, "code": "001.00.31.H56", "name": format!("Phòng{c} Tư pháp"), "level": "department" }),
+            "/api/v1/units",
+            "name",
+            code,
+        );
+    }
+    before.assert_unchanged(&db.snapshot(), "refused passwords and names");
+
+    // Accents typed decomposed are stored composed, in names and passwords alike: the
+    // password set with combining marks signs in typed precomposed.
+    let decomposed_password = "Ng\u{0103}\u{0301}n-Mu\u{0323}c-Ti\u{0301}m";
+    let (status, created) = status_json(server.post(
+        "/api/v1/users",
+        &admin,
+        &new_user(decomposed_password, "Le\u{0302}\u{0303} Va\u{0306}n B"),
+    ));
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["display_name"], "Lễ Văn B");
+    assert_eq!(created["username"], "le.van.b");
+    server.login("le.van.b", "Ngắn-Mục-Tím");
+    server.login("le.van.b", decomposed_password);
+
+    // A new password follows the same rules.
+    let path = format!("/api/v1/users/{}", created["id"]);
+    refused(
+        json!({ "password": "12345678" }),
+        &path,
+        "password",
+        "most common",
+    );
+    refused(
+        json!({ "password": "le.van.b" }),
+        &path,
+        "password",
+        "username",
+    );
+    refused(
+        json!({ "display_name": "\u{FEFF}Lê" }),
+        &path,
+        "display_name",
+        "U+FEFF",
+    );
+    let (status, body) =
+        status_json(server.patch(&path, &admin, &json!({ "password": "một mật khẩu dài" })));
+    assert_eq!(status, 200, "{body}");
+    server.login("le.van.b", "một mật khẩu dài");
 }

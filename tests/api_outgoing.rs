@@ -386,6 +386,55 @@ fn a_commune_document_walks_to_the_district_signed_with_the_pin() {
     let last = detail["trace"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["action"], "recall_accepted", "{last}");
     assert!(last["note"].as_str().unwrap().contains("Đồng ý thu hồi"));
+
+    // Every step is in the audit log, the signed and sealed files by their digests; the
+    // district's auditor sees the commune's steps and the district's answer.
+    let auditor = walk.server.demo_login("district.auditor");
+    let expected = [
+        "outgoing.draft",
+        "outgoing.approve",
+        "outgoing.sign",
+        "outgoing.issue",
+        "outgoing.seal",
+        "outgoing.release",
+        "outgoing.recall",
+        "incoming.recall_answer",
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let entries = loop {
+        let (status, page) = status_json(walk.server.get(
+            &format!("/api/v1/audit/entries?object=outgoing:{id}&per_page=100"),
+            &auditor,
+        ));
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().unwrap().clone();
+        if items.len() >= expected.len() || std::time::Instant::now() > deadline {
+            break items;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let mut actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    actions.sort_unstable();
+    let mut wanted = expected.to_vec();
+    wanted.sort_unstable();
+    assert_eq!(actions, wanted, "{entries:?}");
+    let sealed = entries
+        .iter()
+        .find(|e| e["action"] == "outgoing.seal")
+        .unwrap();
+    let sha = openssl::sha::sha256(&pdf);
+    assert_eq!(
+        sealed["file_sha256"].as_str(),
+        Some(hex(&sha).as_str()),
+        "{sealed}"
+    );
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Signs `data` with the development RSA key as a USB token would (PKCS#1 v1.5, SHA-256).

@@ -98,10 +98,13 @@ fn sigkill_during_an_upload_leaves_no_partial_blob_and_check_sees_damage() {
     let seeded = files_under(&env.blob_dir().join("sha256")).len();
 
     // One complete file more, so the store has something of this test's in it.
-    let letter = "Công văn số 123/UBND-VP về việc triển khai chữ ký số\n".repeat(2000);
+    let letter = format!(
+        "%PDF-1.7\n{}",
+        "Công văn số 123/UBND-VP về việc triển khai chữ ký số\n".repeat(2000)
+    );
     let r = server
         .request(reqwest::Method::POST, "/api/v1/files", &token)
-        .header("Content-Type", "text/plain; charset=utf-8")
+        .header("Content-Type", "application/pdf")
         .body(letter.clone())
         .send()
         .unwrap();
@@ -120,7 +123,9 @@ fn sigkill_during_an_upload_leaves_no_partial_blob_and_check_sees_damage() {
          Content-Type: application/pdf\r\nContent-Length: {declared}\r\n\r\n"
     )
     .unwrap();
-    let chunk: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
+    // A PDF header first, so the upload is accepted and written until the server dies.
+    let mut chunk: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
+    chunk[..9].copy_from_slice(b"%PDF-1.7\n");
     let tmp_dir = env.blob_dir().join("tmp");
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut sent = 0;

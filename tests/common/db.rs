@@ -36,8 +36,6 @@ const TABLES: [(&str, &str, &[&str]); 5] = [
             "roles",
             "password_hash",
             "disabled",
-            "failed_logins",
-            "locked_until",
             "created_at",
             "updated_at",
         ],

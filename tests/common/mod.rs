@@ -276,6 +276,16 @@ impl Server {
             .bearer_auth(token)
     }
 
+    /// The served OpenAPI description.
+    pub fn openapi(&self) -> Value {
+        self.client
+            .get(self.url("/api/openapi.json"))
+            .send()
+            .expect("GET /api/openapi.json")
+            .json()
+            .expect("the OpenAPI description is JSON")
+    }
+
     /// Kills the server with SIGKILL, as a crash would.
     pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL the server");

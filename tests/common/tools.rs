@@ -36,6 +36,8 @@ pub enum Tool {
     Chromium,
     /// `xmlsec1`, for XML signature tests.
     Xmlsec1,
+    /// Schemathesis in the Python of [`python_path`], for schema-driven API tests.
+    Schemathesis,
 }
 
 impl Tool {
@@ -51,6 +53,7 @@ impl Tool {
             Tool::SoftHsm => "softhsm2-util",
             Tool::Chromium => "chromium",
             Tool::Xmlsec1 => "xmlsec1",
+            Tool::Schemathesis => "schemathesis",
         }
     }
 
@@ -60,7 +63,9 @@ impl Tool {
             Tool::Openssl => "Debian openssl",
             Tool::Pdftotext | Tool::Pdftoppm | Tool::Pdfsig => "Debian poppler-utils",
             Tool::Qpdf => "Debian qpdf",
-            Tool::PyHanko => "tests/interop/requirements.txt in a venv; see VANTHU_PYTHON",
+            Tool::PyHanko | Tool::Schemathesis => {
+                "tests/interop/requirements.txt in a venv; see VANTHU_PYTHON"
+            }
             Tool::SoftHsm => "Debian softhsm2",
             Tool::Chromium => "Debian chromium",
             Tool::Xmlsec1 => "Debian xmlsec1",
@@ -82,6 +87,7 @@ impl Tool {
             Tool::SoftHsm => (Path::new("softhsm2-util"), &["--version"]),
             Tool::Chromium => (Path::new("chromium"), &["--version"]),
             Tool::Xmlsec1 => (Path::new("xmlsec1"), &["--version"]),
+            Tool::Schemathesis => (python, &["-c", "import schemathesis"]),
         };
         let mut cmd = Command::new(program);
         cmd.args(args).stdout(Stdio::null()).stderr(Stdio::null());
@@ -100,7 +106,8 @@ pub struct Tools {
 }
 
 impl Tools {
-    /// The Python that imports pyHanko (meaningful when [`Tool::PyHanko`] was required).
+    /// The Python that imports pyHanko or Schemathesis (meaningful when [`Tool::PyHanko`] or
+    /// [`Tool::Schemathesis`] was required).
     pub fn python(&self) -> &Path {
         &self.python
     }
@@ -131,7 +138,12 @@ pub fn require(test: &str, tools: &[Tool]) -> Option<Tools> {
         .iter()
         .filter(|tool| !tool.present(&python))
         .map(|tool| match tool {
-            Tool::PyHanko => format!("pyHanko with {} ({})", python.display(), tool.source()),
+            Tool::PyHanko | Tool::Schemathesis => format!(
+                "{} with {} ({})",
+                tool.name(),
+                python.display(),
+                tool.source()
+            ),
             _ => format!("{} ({})", tool.name(), tool.source()),
         })
         .collect();

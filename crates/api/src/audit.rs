@@ -21,9 +21,9 @@ use vanthu_store::{AuditFilter, StoreError};
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::incoming::names_schema;
 use crate::page::{Page, PageParams, Pagination};
 use crate::state::AppState;
+use crate::validation::names_schema;
 
 const TEXT: &str = "text/plain; charset=utf-8";
 
@@ -103,7 +103,10 @@ pub struct EntriesQuery {
     #[param(schema_with = action_schema, example = "incoming.register")]
     pub action: Option<String>,
     /// Entries about this object, `kind:id`.
-    #[param(pattern = "^(incoming|user|unit):[0-9]+$", example = "incoming:12")]
+    #[param(
+        pattern = "^(incoming|outgoing|user|unit):[0-9]+$",
+        example = "incoming:12"
+    )]
     pub object: Option<String>,
 }
 

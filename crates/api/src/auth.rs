@@ -2,6 +2,8 @@
 //! takes. Authorisation goes through [`Authenticated::authorize`], the single door to
 //! [`vanthu_domain::access::authorize`].
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
@@ -10,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vanthu_domain::access::{self, AccessError, Action, Actor, Target};
-use vanthu_domain::{Unit, User, Username};
+use vanthu_domain::{Password, SlowDown, ThrottleKey, Unit, User, Username};
 use vanthu_store::{hash_token, LoginAttempt, NewSession, SessionLookup, StoreError};
 
 use crate::error::ApiError;
@@ -118,8 +120,9 @@ pub struct LoginResponse {
 
 /// Sign in with username and password.
 ///
-/// Failed attempts are counted per account; after several in a row the account is locked for
-/// a few minutes and every attempt gets 429 with `Retry-After`.
+/// Failed attempts are counted per username and client address: after a few in a row, each
+/// failure makes the next attempt from that address wait, twice as long each time (429 with
+/// `Retry-After`). Other addresses are not slowed down, so nobody can lock a user out.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
@@ -129,18 +132,44 @@ pub struct LoginResponse {
         (status = 200, description = "Signed in", body = LoginResponse, headers(("Cache-Control" = String, description = "Always `no-store`: the body holds a bearer token"))),
         (status = 400, description = "Malformed body", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Wrong username or password", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Account temporarily locked", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures for this username from this address: wait as `Retry-After` says", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before the next attempt"))),
+        (status = 503, description = "Too many passwords being checked at once: try again as `Retry-After` says", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.0;
+    // Counted against the connection's own address, never a forwarded-for header a client
+    // could choose freely. Only non-TCP transports lack one; they share a single count.
+    let client = req
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
     let token_ttl = TimeDelta::from_std(state.token_ttl).map_err(ApiError::internal)?;
+    // Held by the worker until the password is checked: every attempt, whatever its outcome,
+    // costs at most one hash, and only so many run at once.
+    let slot = state.hashing.slot().await?;
     let token = web::block(move || -> Result<LoginResponse, ApiError> {
+        let _slot = slot;
         // Millisecond precision, as stored, so the expiry returned is the one enforced.
         let now = Utc::now().trunc_subsecs(3);
+        let key = ThrottleKey::new(&username, client);
+        // The throttle admits (and counts) the attempt before the password is checked, so
+        // that attempts in parallel get no more checks than attempts one after another.
+        // Names that match no account are counted alike, so a 429 reveals nothing.
+        let attempt = state
+            .db
+            .begin_login_attempt(&key, now, &SlowDown::DEFAULT)?;
+        if let LoginAttempt::Throttled { until } = attempt {
+            state
+                .db
+                .record_login_failure(None, &username, "throttled", now)?;
+            return Err(too_many_attempts(until, now));
+        }
         let credentials = match Username::parse(&username) {
             Ok(username) => match state.db.credentials(&username) {
                 Ok(credentials) => Some(credentials),
@@ -149,44 +178,34 @@ pub async fn login(
             },
             Err(_) => None,
         };
-        // The throttle admits (and counts) the attempt before the password is checked, so
-        // that attempts in parallel get no more checks than attempts one after another.
-        let Some(credentials) = credentials else {
-            // Answered exactly like an account: same work, same lockout, same messages.
-            let attempt = state.unknown_accounts.begin_attempt(&username, now);
-            if let LoginAttempt::Locked { until } = attempt {
+        // An unknown name, a disabled account and a wrong password each cost one hash and
+        // get the same answer, so neither the answer nor its time tells them apart. The
+        // password is checked in the form it was hashed in when set. The log keeps why.
+        let password = Password::normalise(&password);
+        let outcome = match credentials {
+            Some(c) => match (
+                verify_password(&password, &c.password_hash),
+                c.user.disabled,
+            ) {
+                (true, false) => Ok(c),
+                (true, true) => Err((Some(c.user.id), "disabled account")),
+                (false, _) => Err((Some(c.user.id), "wrong password")),
+            },
+            None => {
+                verify_against_dummy(&password);
+                Err((None, "unknown account"))
+            }
+        };
+        let credentials = match outcome {
+            Ok(credentials) => credentials,
+            Err((user, reason)) => {
                 state
                     .db
-                    .record_login_failure(None, &username, "locked", now)?;
-                return Err(too_many_attempts(until, now));
+                    .record_login_failure(user, &username, reason, now)?;
+                return Err(refusal(attempt, now));
             }
-            verify_against_dummy(&password);
-            state
-                .db
-                .record_login_failure(None, &username, "unknown account", now)?;
-            return Err(refusal(attempt, now));
         };
-        let id = credentials.user.id;
-        let attempt = state.db.begin_login_attempt(id, now)?;
-        if let LoginAttempt::Locked { until } = attempt {
-            state
-                .db
-                .record_login_failure(Some(id), &username, "locked", now)?;
-            return Err(too_many_attempts(until, now));
-        }
-        // A disabled account is refused like a wrong password, and counted like one.
-        if !verify_password(&password, &credentials.password_hash) || credentials.user.disabled {
-            let reason = if credentials.user.disabled {
-                "disabled account"
-            } else {
-                "wrong password"
-            };
-            state
-                .db
-                .record_login_failure(Some(id), &username, reason, now)?;
-            return Err(refusal(attempt, now));
-        }
-        state.db.record_login_success(credentials.user.id)?;
+        state.db.record_login_success(&key)?;
         let token = token::generate();
         let expires_at = now + token_ttl;
         state.db.insert_session(&NewSession {
@@ -205,25 +224,27 @@ pub async fn login(
         .json(token))
 }
 
-/// The answer to an admitted attempt whose password was wrong: 429 when it was the last one
-/// allowed, 401 before.
+/// The answer to an admitted attempt whose password was wrong: 429 when it makes the next
+/// attempt wait, 401 before.
 fn refusal(attempt: LoginAttempt, now: DateTime<Utc>) -> ApiError {
     match attempt {
         LoginAttempt::Admitted {
-            locked_until: Some(until),
+            throttled_until: Some(until),
             ..
         }
-        | LoginAttempt::Locked { until } => too_many_attempts(until, now),
+        | LoginAttempt::Throttled { until } => too_many_attempts(until, now),
         LoginAttempt::Admitted {
-            locked_until: None, ..
+            throttled_until: None,
+            ..
         } => ApiError::InvalidCredentials,
     }
 }
 
 fn too_many_attempts(until: DateTime<Utc>, now: DateTime<Utc>) -> ApiError {
-    let seconds = (until - now).num_seconds().max(1);
+    // Rounded up, so a client that waits as told is never refused again for a fraction.
+    let millis = (until - now).num_milliseconds().max(1);
     ApiError::TooManyAttempts {
-        retry_after: seconds.unsigned_abs(),
+        retry_after: millis.unsigned_abs().div_ceil(1000),
     }
 }
 

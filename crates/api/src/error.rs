@@ -35,19 +35,31 @@ pub enum ApiError {
         /// What is wrong with its value.
         detail: String,
     },
-    /// The body has a media type the endpoint does not take.
-    #[error("expected a body of type {expected}")]
-    UnsupportedMediaType {
-        /// What to send instead.
-        expected: &'static str,
-    },
+    /// The body has a media type the endpoint does not take; the sentence says what to
+    /// send instead.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The upload is not a PDF, judged by its first bytes.
     #[error("{}", if *empty {
         "the file is empty; choose the PDF of the document and upload it again"
     } else {
-        "the file is not a PDF (it does not begin with %PDF-); save or scan the document as PDF and upload it again"
+        "the file is not a PDF (there is no %PDF- header in its first 1024 bytes); save or scan the document as PDF and upload it again"
     })]
     NotPdf {
+        /// Whether nothing at all was sent.
+        empty: bool,
+    },
+    /// The upload's content is not of the kind its media type names.
+    #[error("{}", if *empty {
+        "the file is empty; choose the file and upload it again".to_owned()
+    } else {
+        format!("the file is not {name}, though it was sent as {media_type}; send it with the media type of what it is, or save it as {name} and upload it again")
+    })]
+    ContentMismatch {
+        /// The kind it was sent as, in words.
+        name: &'static str,
+        /// The media type it was sent as.
+        media_type: &'static str,
         /// Whether nothing at all was sent.
         empty: bool,
     },
@@ -87,12 +99,12 @@ pub enum ApiError {
     /// Username or password is wrong; deliberately does not say which.
     #[error("wrong username or password")]
     InvalidCredentials,
-    /// Too many failed logins for this account.
+    /// Too many failed sign-ins with this username from this address.
     #[error(
-        "too many failed sign-in attempts for this account; try again in {retry_after} seconds"
+        "too many failed sign-ins with this username from your address; try again in {retry_after} seconds"
     )]
     TooManyAttempts {
-        /// Seconds until the account unlocks (the `Retry-After` header).
+        /// Seconds until the next attempt is allowed (the `Retry-After` header).
         retry_after: u64,
     },
     /// The caller sees the object but may not perform the action.
@@ -155,6 +167,12 @@ pub enum ApiError {
     /// The database cannot be reached.
     #[error("the database is not reachable")]
     Unavailable,
+    /// Every password-hashing slot stayed taken for the configured wait.
+    #[error("the server is busy checking other passwords; try again in {retry_after} seconds")]
+    Busy {
+        /// Seconds to wait before trying again (the `Retry-After` header).
+        retry_after: u64,
+    },
     /// A bug or an environment failure; details go to the log, never to the client.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -172,9 +190,10 @@ impl ApiError {
             ApiError::InvalidJson { .. } => "invalid_json",
             ApiError::IncompleteBody(_) => "incomplete_body",
             ApiError::InvalidQuery { .. } => "invalid_query",
-            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::NotPdf { .. } => "not_a_pdf",
+            ApiError::ContentMismatch { .. } => "content_mismatch",
             ApiError::UnreadablePdf(_) => "unreadable_pdf",
             ApiError::InvalidMultipart(_) | ApiError::InvalidForm(_) => "invalid_multipart",
             ApiError::MissingPart { .. } => "missing_part",
@@ -198,6 +217,7 @@ impl ApiError {
             ApiError::SignatureRefused(_) => "signature_refused",
             ApiError::PreparedSignatureGone(_) => "prepared_signature_gone",
             ApiError::Unavailable => "unavailable",
+            ApiError::Busy { .. } => "busy",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -207,9 +227,10 @@ impl ApiError {
             ApiError::InvalidJson { .. } => "Malformed JSON body",
             ApiError::IncompleteBody(_) => "Incomplete request body",
             ApiError::InvalidQuery { .. } => "Invalid query parameter",
-            ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
+            ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::PayloadTooLarge { .. } => "Request body too large",
             ApiError::NotPdf { .. } => "Not a PDF",
+            ApiError::ContentMismatch { .. } => "Content does not match its type",
             ApiError::UnreadablePdf(_) => "Unreadable PDF",
             ApiError::InvalidMultipart(_) | ApiError::InvalidForm(_) => "Malformed form",
             ApiError::MissingPart { .. } => "Missing form part",
@@ -233,6 +254,7 @@ impl ApiError {
             ApiError::SignatureRefused(_) => "Signature refused",
             ApiError::PreparedSignatureGone(_) => "No prepared signature",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::Busy { .. } => "Server busy",
             ApiError::Internal(_) => "Internal server error",
         }
     }
@@ -299,9 +321,9 @@ impl ResponseError for ApiError {
             | ApiError::InvalidMultipart(_)
             | ApiError::InvalidForm(_)
             | ApiError::MissingPart { .. } => StatusCode::BAD_REQUEST,
-            ApiError::UnsupportedMediaType { .. } | ApiError::NotPdf { .. } => {
-                StatusCode::UNSUPPORTED_MEDIA_TYPE
-            }
+            ApiError::UnsupportedMediaType(_)
+            | ApiError::NotPdf { .. }
+            | ApiError::ContentMismatch { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::UnreadablePdf(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -324,7 +346,7 @@ impl ResponseError for ApiError {
             | ApiError::StateConflict(_)
             | ApiError::NoSealKey
             | ApiError::PreparedSignatureGone(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -336,7 +358,7 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         response.content_type(PROBLEM_JSON);
         match self {
-            ApiError::TooManyAttempts { retry_after } => {
+            ApiError::TooManyAttempts { retry_after } | ApiError::Busy { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             ApiError::Unauthorized | ApiError::TokenExpired => {
@@ -350,6 +372,28 @@ impl ResponseError for ApiError {
         }
         response.json(self.problem())
     }
+}
+
+/// Error handlers for actix's own JSON, query and path extractors, so that their failures
+/// are problem documents like every other error.
+pub fn extractor_errors(cfg: &mut actix_web::web::ServiceConfig) {
+    use actix_web::web::{JsonConfig, PathConfig, QueryConfig};
+    cfg.app_data(JsonConfig::default().error_handler(|e, _| {
+        ApiError::InvalidJson {
+            field: None,
+            detail: format!("the body is not valid JSON of the expected shape: {e}"),
+        }
+        .into()
+    }))
+    .app_data(QueryConfig::default().error_handler(|e, _| {
+        ApiError::InvalidQuery {
+            field: "query".into(),
+            detail: e.to_string(),
+        }
+        .into()
+    }))
+    // A path segment that is not even text names nothing.
+    .app_data(PathConfig::default().error_handler(|_, _| ApiError::NoRoute.into()));
 }
 
 impl From<StoreError> for ApiError {
@@ -374,5 +418,62 @@ impl From<StoreError> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
         ApiError::internal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{test, web, App, HttpResponse};
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Body {
+        #[allow(dead_code)] // Only its parsing matters here.
+        n: u32,
+    }
+
+    async fn takes_all(
+        _path: web::Path<u32>,
+        _query: web::Query<Body>,
+        _body: web::Json<Body>,
+    ) -> HttpResponse {
+        HttpResponse::NoContent().finish()
+    }
+
+    #[actix_web::test]
+    async fn actix_extractor_failures_are_problems() {
+        let app = test::init_service(
+            App::new()
+                .configure(extractor_errors)
+                .route("/things/{n}", web::post().to(takes_all)),
+        )
+        .await;
+        let json = ("Content-Type", "application/json");
+        for (uri, body, status, code) in [
+            ("/things/x?n=1", "{\"n\": 1}", 404, "not_found"),
+            ("/things/1?n=x", "{\"n\": 1}", 400, "invalid_query"),
+            ("/things/1?n=1", "{\"n\": \"x\"}", 400, "invalid_json"),
+            ("/things/1?n=1", "{\"n\": 1}", 204, ""),
+        ] {
+            let request = test::TestRequest::post()
+                .uri(uri)
+                .insert_header(json)
+                .set_payload(body)
+                .to_request();
+            let response = test::call_service(&app, request).await;
+            assert_eq!(response.status().as_u16(), status, "{uri} {body}");
+            if status == 204 {
+                continue;
+            }
+            assert_eq!(
+                response.headers().get(header::CONTENT_TYPE).unwrap(),
+                PROBLEM_JSON,
+                "{uri}"
+            );
+            let problem: serde_json::Value = test::read_body_json(response).await;
+            assert_eq!(problem["code"], code, "{uri} {body}: {problem}");
+        }
     }
 }

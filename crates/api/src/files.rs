@@ -13,15 +13,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::mpsc;
-use utoipa::ToSchema;
+use utoipa::{PartialSchema, ToSchema};
 use vanthu_domain::access::{AccessError, Action, Target};
-use vanthu_domain::{Sha256Digest, ValidationError};
+use vanthu_domain::Sha256Digest;
 use vanthu_store::blob::{BlobRef, BlobStore};
 use vanthu_store::NewFile;
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::json::declared_length;
+use crate::media::{FileKind, Judgement};
 use crate::state::{AppState, Limits};
 
 /// Chunks buffered between the network and the disk writer.
@@ -45,6 +46,58 @@ pub struct FileView {
     pub media_type: String,
 }
 
+/// The raw bytes of a file, as a request or response body: for the API description only
+/// (a binary string), the handlers stream the bytes themselves.
+pub struct FileBytes;
+
+impl utoipa::PartialSchema for FileBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .into()
+    }
+}
+
+impl ToSchema for FileBytes {}
+
+/// Lists every accepted kind of file ([`FileKind::ACCEPTED`]) as the media types of the
+/// upload's body and of the download, so the description follows the table.
+pub(crate) struct AcceptedKinds;
+
+impl utoipa::Modify for AcceptedKinds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let paths = &mut openapi.paths.paths;
+        if let Some(body) = paths
+            .get_mut("/api/v1/files")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|operation| operation.request_body.as_mut())
+        {
+            body.content = accepted_contents();
+        }
+        if let Some(utoipa::openapi::RefOr::T(ok)) = paths
+            .get_mut("/api/v1/files/{sha256}")
+            .and_then(|item| item.get.as_mut())
+            .and_then(|operation| operation.responses.responses.get_mut("200"))
+        {
+            ok.content = accepted_contents();
+        }
+    }
+}
+
+fn accepted_contents<C: FromIterator<(String, utoipa::openapi::Content)>>() -> C {
+    FileKind::ACCEPTED
+        .into_iter()
+        .map(|kind| {
+            let content = utoipa::openapi::ContentBuilder::new()
+                .schema(Some(FileBytes::schema()))
+                .build();
+            (kind.media_type.to_owned(), content)
+        })
+        .collect()
+}
+
 /// Feeds chunks arriving on the async side to the blocking blob writer.
 struct ChannelReader {
     chunks: mpsc::Receiver<io::Result<Bytes>>,
@@ -65,26 +118,14 @@ impl Read for ChannelReader {
     }
 }
 
-/// What an upload must hold, checked on its first bytes as they arrive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Expect {
-    /// Any content of at least one byte (an empty file is no document).
-    Anything,
-    /// A PDF: at least one byte, starting with the `%PDF-` header.
-    Pdf,
-}
-
-/// The header every PDF file starts with (ISO 32000-2, 7.5.2).
-pub(crate) const PDF_MAGIC: &[u8] = b"%PDF-";
-
 /// Streams `chunks` into the blob store and returns the blob. More than `limit` bytes,
-/// content that is not what `expect` asks for, or a broken stream stop the write, and the
-/// blob store deletes its temporary file, so nothing is stored.
+/// content that is not of `kind` (an empty file is of no kind), or a broken stream stop the
+/// write, and the blob store deletes its temporary file, so nothing is stored.
 pub(crate) async fn store_stream<S, E>(
     blobs: Arc<dyn BlobStore>,
     mut chunks: S,
     limit: u64,
-    expect: Expect,
+    kind: FileKind,
 ) -> Result<BlobRef, ApiError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -98,7 +139,8 @@ where
         })
     });
     let mut received: u64 = 0;
-    let mut head: Vec<u8> = Vec::with_capacity(PDF_MAGIC.len());
+    let mut head: Vec<u8> = Vec::with_capacity(kind.head_len());
+    let mut judged = false;
     let mut failure = None;
     while let Some(chunk) = chunks.next().await {
         match chunk {
@@ -108,12 +150,16 @@ where
                     failure = Some(ApiError::PayloadTooLarge { limit });
                     break;
                 }
-                if expect == Expect::Pdf && head.len() < PDF_MAGIC.len() {
-                    let take = chunk.len().min(PDF_MAGIC.len() - head.len());
+                if !judged {
+                    let take = chunk.len().min(kind.head_len() - head.len());
                     head.extend_from_slice(&chunk[..take]);
-                    if !PDF_MAGIC.starts_with(&head) {
-                        failure = Some(ApiError::NotPdf { empty: false });
-                        break;
+                    match kind.judge(&head, false) {
+                        Judgement::Matches => judged = true,
+                        Judgement::Differs => {
+                            failure = Some(not_of_kind(kind, false));
+                            break;
+                        }
+                        Judgement::NeedMore => {}
                     }
                 }
                 if tx.send(Ok(chunk)).await.is_err() {
@@ -127,19 +173,9 @@ where
             }
         }
     }
-    if failure.is_none() && expect == Expect::Pdf && head.len() < PDF_MAGIC.len() {
-        failure = Some(ApiError::NotPdf {
-            empty: received == 0,
-        });
-    }
-    if failure.is_none() && received == 0 {
-        failure = Some(
-            ValidationError::new(
-                "body",
-                "the file is empty; send the file's bytes as the request body",
-            )
-            .into(),
-        );
+    // Still undecided at the end: the whole file is shorter than its kind's signature.
+    if failure.is_none() && !judged {
+        failure = Some(not_of_kind(kind, received == 0));
     }
     if let Some(failure) = failure {
         // Make the writer fail so it deletes its temporary file instead of storing a prefix.
@@ -152,48 +188,72 @@ where
     Ok(writer.await?.map_err(vanthu_store::StoreError::from)?)
 }
 
-/// The media type to record; form encodings mean the client did not send the raw file.
-fn upload_media_type(req: &HttpRequest) -> Result<String, ApiError> {
-    let raw = match req.headers().get(header::CONTENT_TYPE) {
-        None => return Ok("application/octet-stream".to_owned()),
-        Some(v) => v.to_str().unwrap_or_default().trim().to_owned(),
-    };
+/// The refusal of a file that is not of `kind`.
+pub(crate) fn not_of_kind(kind: FileKind, empty: bool) -> ApiError {
+    if kind == FileKind::PDF {
+        ApiError::NotPdf { empty }
+    } else {
+        ApiError::ContentMismatch {
+            name: kind.name,
+            media_type: kind.media_type,
+            empty,
+        }
+    }
+}
+
+/// The accepted kind the upload's `Content-Type` names.
+fn upload_kind(req: &HttpRequest) -> Result<FileKind, ApiError> {
+    let raw = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or_default());
     let essence = raw
+        .unwrap_or_default()
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
         .to_ascii_lowercase();
-    let well_formed = raw.len() <= 255
-        && essence
-            .split_once('/')
-            .is_some_and(|(t, s)| !t.is_empty() && !s.is_empty());
-    if !well_formed
-        || essence == "multipart/form-data"
-        || essence == "application/x-www-form-urlencoded"
-    {
-        return Err(ApiError::UnsupportedMediaType {
-            expected: "the file itself as the request body, with its own media type (e.g. application/pdf)",
-        });
+    if let Some(kind) = FileKind::for_media_type(&essence) {
+        return Ok(kind);
     }
-    Ok(raw)
+    let sentence = match essence.as_str() {
+        "" => format!(
+            "the upload has no Content-Type; send the file's media type in that header, e.g. \
+             application/pdf (accepted are {})",
+            FileKind::ACCEPTED_IN_WORDS
+        ),
+        "multipart/form-data" | "application/x-www-form-urlencoded" => {
+            "send the file itself as the request body, not a form, with its media type in \
+             Content-Type, e.g. application/pdf for a PDF"
+                .to_owned()
+        }
+        other => format!(
+            "files of type {} are not accepted; upload {}",
+            other.chars().take(100).collect::<String>(),
+            FileKind::ACCEPTED_IN_WORDS
+        ),
+    };
+    Err(ApiError::UnsupportedMediaType(sentence))
 }
 
 /// Uploads a file as the raw request body; the unit of the uploader holds it.
+///
+/// Accepted are PDF documents and attachments in the common office and image formats; each
+/// is checked by its first bytes against the media type it is sent as.
 #[utoipa::path(
     post,
     path = "/api/v1/files",
     tag = "files",
-    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes, with its media type in Content-Type"),
+    request_body(content = FileBytes, content_type = "application/pdf", description = "The file's bytes, with its media type in Content-Type: any of the kinds listed here"),
     security(("bearer" = [])),
     responses(
-        (status = 201, body = FileView),
+        (status = 201, body = FileView, headers(("Location" = String, description = "The file's address"))),
         (status = 400, description = "The body was interrupted", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 413, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The file is empty", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Your roles do not allow uploading", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the upload limit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A media type vanthu does not handle, or content that is not what its media type says (a PDF needs %PDF- in its first 1024 bytes), or an empty file", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn upload(
@@ -207,18 +267,18 @@ pub async fn upload(
         &Target::in_unit(auth.actor.unit_path.clone()),
         FILE,
     )?;
-    let media_type = upload_media_type(&req)?;
+    let kind = upload_kind(&req)?;
     let limit = Limits::of(&req).upload;
     if declared_length(&req).is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
 
-    let blob = store_stream(state.blobs.clone(), payload, limit, Expect::Anything).await?;
+    let blob = store_stream(state.blobs.clone(), payload, limit, kind).await?;
 
     let new = NewFile {
         sha256: blob.sha256.clone(),
         size: blob.size,
-        media_type,
+        media_type: kind.media_type.to_owned(),
         unit_id: auth.actor.unit_id,
         uploaded_by: auth.user.id,
     };
@@ -241,7 +301,7 @@ pub async fn upload(
     params(("sha256" = String, Path, description = "SHA-256 of the content, 64 hex digits")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The file's bytes, as an attachment with a sandboxing Content-Security-Policy", content_type = "application/octet-stream",
+        (status = 200, description = "The file's bytes, as an attachment with a sandboxing Content-Security-Policy, of the media type it was uploaded as", body = FileBytes, content_type = "application/pdf",
             headers(("Content-Disposition" = String, description = "`attachment; filename=\"<sha256>\"`"))),
         (status = 401, description = "Not signed in", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Your roles do not allow reading files of that unit", body = crate::error::Problem, content_type = "application/problem+json"),

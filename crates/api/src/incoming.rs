@@ -13,7 +13,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+use utoipa::openapi::schema::Object;
 use utoipa::{IntoParams, ToSchema};
 use vanthu_domain::access::{Action, Assignee, Target};
 use vanthu_domain::{IncomingId, UnitId, UserId, ValidationError};
@@ -28,22 +28,15 @@ use vanthu_store::{
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::files::{serve_blob, store_stream, Expect};
+use crate::files::{serve_blob, store_stream};
 use crate::json::{declared_length, parse, Json};
+use crate::media::FileKind;
 use crate::page::{Page, PageParams, Pagination};
 use crate::state::{AppState, Limits};
+use crate::validation::names_schema;
 use crate::verify::verify_blob;
 
 const INCOMING: &str = "incoming document";
-
-/// A string schema limited to `names`, so the OpenAPI document lists the values the
-/// domain defines instead of a copy of them.
-pub(crate) fn names_schema<'a>(names: impl IntoIterator<Item = &'a str>) -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(names.into_iter().map(str::to_owned)))
-        .build()
-}
 
 fn state_schema() -> Object {
     names_schema(IncomingState::ALL.map(IncomingState::as_str))
@@ -71,7 +64,7 @@ pub struct AssigneeRef {
     #[schema(example = "unit")]
     pub kind: AssigneeKind,
     /// The user's or the unit's id.
-    #[schema(example = 3)]
+    #[schema(example = 3, minimum = 1)]
     pub id: i64,
 }
 
@@ -672,9 +665,11 @@ pub async fn receive(
         INCOMING,
     )?;
     if !is_multipart(&req) {
-        return Err(ApiError::UnsupportedMediaType {
-            expected: "multipart/form-data with the parts `metadata` (JSON) and `file` (PDF)",
-        });
+        return Err(ApiError::UnsupportedMediaType(
+            "send the form as multipart/form-data, with the parts `metadata` (JSON) and `file` \
+             (the PDF)"
+                .into(),
+        ));
     }
     let limits = Limits::of(&req);
     // The form carries the metadata beside the file: allow for it on top of the file limit.
@@ -699,7 +694,7 @@ pub async fn receive(
             }
             Some("file") if blob.is_none() => {
                 blob = Some(
-                    store_stream(state.blobs.clone(), field, limits.upload, Expect::Pdf).await?,
+                    store_stream(state.blobs.clone(), field, limits.upload, FileKind::PDF).await?,
                 );
             }
             Some(name @ ("metadata" | "file")) => {
@@ -829,7 +824,7 @@ pub async fn get(
     ),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The PDF", content_type = "application/pdf"),
+        (status = 200, description = "The PDF", body = crate::files::FileBytes, content_type = "application/pdf"),
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document or revision, or outside what you see", body = crate::error::Problem, content_type = "application/problem+json"),
     )

@@ -26,9 +26,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
         let mut payload = payload.take();
         Box::pin(async move {
             if !is_json {
-                return Err(ApiError::UnsupportedMediaType {
-                    expected: "application/json",
-                });
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as JSON, with the header Content-Type: application/json".into(),
+                ));
             }
             let too_large = ApiError::PayloadTooLarge {
                 limit: limit as u64,

@@ -11,6 +11,7 @@ pub mod files;
 pub mod health;
 pub mod incoming;
 pub mod json;
+pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod outgoing;
@@ -20,7 +21,6 @@ pub mod request_span;
 pub mod security;
 pub mod signing_keys;
 pub mod state;
-pub mod throttle;
 pub mod token;
 pub mod units;
 pub mod users;
@@ -48,8 +48,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use crate::error::ApiError;
 pub use crate::metrics::Metrics;
+pub use crate::password::Hashing;
 pub use crate::state::{AppState, Limits, SigningSettings};
-pub use crate::throttle::UnknownAccounts;
 
 /// How long running requests may finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -66,9 +66,13 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap(TracingLogger::<request_span::RequestSpan>::new())
             .wrap(from_fn(request_span::assign_request_id))
             .wrap(from_fn(security::harden))
+            .configure(error::extractor_errors)
             .configure(routes)
             .service(web::redirect("/api/docs", "/api/docs/"))
             .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", openapi.clone()))
+            // The documentation service answers GET only; other methods reach these: 405.
+            .service(resource("/api/openapi.json", GET))
+            .service(resource("/api/docs/{_:.*}", GET))
             .default_service(web::to(no_route))
     })
     .shutdown_timeout(SHUTDOWN_GRACE.as_secs())

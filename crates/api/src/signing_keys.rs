@@ -574,9 +574,11 @@ pub async fn enrol(
 ) -> Result<HttpResponse, ApiError> {
     authorize_own_key(&auth)?;
     if !is_multipart(&req) {
-        return Err(ApiError::UnsupportedMediaType {
-            expected: "multipart/form-data with the parts `pkcs12`, `password` and `pin`",
-        });
+        return Err(ApiError::UnsupportedMediaType(
+            "send the form as multipart/form-data, with the parts `pkcs12` (your .p12 file), \
+             `password` and `pin`"
+                .into(),
+        ));
     }
     let parts = read_enrolment(&req, payload).await?;
     let pkcs12 = parts.pkcs12.ok_or_else(|| missing("pkcs12"))?;
@@ -782,7 +784,7 @@ mod tests {
 
     use super::*;
     use crate::{oracles, tools};
-    use crate::{Metrics, SigningSettings, UnknownAccounts};
+    use crate::{Hashing, Metrics, SigningSettings};
 
     const PIN: &str = "246810";
 
@@ -814,7 +816,7 @@ mod tests {
             },
             token_ttl: Duration::from_secs(3600),
             metrics: Metrics::new().unwrap(),
-            unknown_accounts: UnknownAccounts::default(),
+            hashing: Hashing::new(1, Duration::from_secs(5)),
             verification: VerifyOptions::default(),
             kek: Arc::new(kek),
             signing,

@@ -12,7 +12,7 @@ use vanthu_store::blob::BlobStore;
 use vanthu_store::Database;
 
 use crate::metrics::Metrics;
-use crate::throttle::UnknownAccounts;
+use crate::password::Hashing;
 
 /// Request size limits, in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -79,8 +79,8 @@ pub struct AppState {
     pub token_ttl: Duration,
     /// Prometheus instruments.
     pub metrics: Metrics,
-    /// Lockout state of usernames that match no account.
-    pub unknown_accounts: UnknownAccounts,
+    /// The limit on password hashes computed at once.
+    pub hashing: Hashing,
     /// How signatures on uploaded PDFs are verified: the trust anchors, and offline, since
     /// the server must not fetch addresses that an uploaded file's certificates name.
     pub verification: VerifyOptions,

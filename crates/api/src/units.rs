@@ -13,7 +13,7 @@ use crate::error::ApiError;
 use crate::json::Json;
 use crate::page::{Page, PageParams, Pagination};
 use crate::state::AppState;
-use crate::validation::named;
+use crate::validation::{level_schema, name_schema, named, unit_code_schema};
 
 /// A unit (organisation or part of one).
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,16 +59,16 @@ impl From<Unit> for UnitView {
 #[serde(deny_unknown_fields)]
 pub struct CreateUnit {
     /// The new unit's parent; must be in the caller's subtree.
-    #[schema(example = 4)]
+    #[schema(example = 4, minimum = 1)]
     pub parent_id: i64,
     /// Electronic agency code, unused so far.
-    #[schema(example = "000.31.01.H56")]
+    #[schema(example = "000.31.01.H56", schema_with = unit_code_schema)]
     pub code: String,
-    /// Official name.
-    #[schema(example = "UBND xã Đồng Cương")]
+    /// Official name, 1 to 200 characters.
+    #[schema(example = "UBND xã Đồng Cương", schema_with = name_schema)]
     pub name: String,
     /// Must sit below the parent's level.
-    #[schema(example = "commune")]
+    #[schema(example = "commune", schema_with = level_schema)]
     pub level: String,
 }
 
@@ -77,8 +77,10 @@ pub struct CreateUnit {
 #[serde(deny_unknown_fields)]
 pub struct UpdateUnit {
     /// New electronic agency code.
+    #[schema(schema_with = unit_code_schema)]
     pub code: Option<String>,
-    /// New official name.
+    /// New official name, 1 to 200 characters.
+    #[schema(schema_with = name_schema)]
     pub name: Option<String>,
 }
 

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vanthu_domain::access::{Action, Target};
-use vanthu_domain::{Name, Role, Roles, Unit, UnitId, User, UserId, Username, ValidationError};
+use vanthu_domain::{
+    Name, Password, Role, Roles, Unit, UnitId, User, UserId, Username, ValidationError,
+};
 use vanthu_store::{NewUser, UserChanges};
 
 use crate::auth::Authenticated;
@@ -15,10 +17,7 @@ use crate::page::{Page, PageParams, Pagination};
 use crate::password::hash_password;
 use crate::state::AppState;
 use crate::units::UnitView;
-use crate::validation::named;
-
-/// Shortest password accepted when an admin sets one.
-pub const MIN_PASSWORD_CHARS: usize = 8;
+use crate::validation::{name_schema, named, password_schema, roles_schema, username_schema};
 
 /// A user account; never includes the password hash.
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,20 +73,22 @@ pub struct Me {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    /// Login name: 3 to 64 of a-z, 0-9, '.', '_' and '-'.
-    #[schema(example = "commune.clerk2")]
+    /// Login name: 3 to 64 of a-z, 0-9, '.', '_' and '-' (upper-case letters are folded to
+    /// lower case), starting with a letter or digit.
+    #[schema(example = "commune.clerk2", schema_with = username_schema)]
     pub username: String,
-    /// Full name.
-    #[schema(example = "Trần Văn Nam")]
+    /// Full name, 1 to 200 characters.
+    #[schema(example = "Trần Văn Nam", schema_with = name_schema)]
     pub display_name: String,
     /// The user's unit; must be in the caller's subtree.
-    #[schema(example = 7)]
+    #[schema(example = 7, minimum = 1)]
     pub unit_id: i64,
     /// Some of `admin`, `clerk`, `leader`, `specialist`, `auditor`.
-    #[schema(example = json!(["clerk"]))]
+    #[schema(example = json!(["clerk"]), schema_with = roles_schema)]
     pub roles: Vec<String>,
-    /// At least 8 characters.
-    #[schema(format = Password)]
+    /// 8 to 1024 characters (counted after Unicode NFC normalisation), not the username and
+    /// not among the 20,000 most common passwords.
+    #[schema(schema_with = password_schema)]
     pub password: String,
 }
 
@@ -96,14 +97,17 @@ pub struct CreateUser {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
-    /// New full name.
+    /// New full name, 1 to 200 characters.
+    #[schema(schema_with = name_schema)]
     pub display_name: Option<String>,
     /// New set of roles (replaces the old one).
+    #[schema(schema_with = roles_schema)]
     pub roles: Option<Vec<String>>,
     /// Disable (true) or re-enable (false) the account.
     pub disabled: Option<bool>,
-    /// New password, at least 8 characters.
-    #[schema(format = Password)]
+    /// New password: 8 to 1024 characters (counted after Unicode NFC normalisation), not
+    /// the username and not among the 20,000 most common passwords.
+    #[schema(schema_with = password_schema)]
     pub password: Option<String>,
 }
 
@@ -115,20 +119,14 @@ fn parse_roles(raw: Vec<String>) -> Result<Roles, ValidationError> {
         .collect::<Result<Roles, _>>()
 }
 
-fn check_password(password: &str) -> Result<(), ValidationError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ValidationError {
-            field: "password",
-            message: format!("must be at least {MIN_PASSWORD_CHARS} characters long"),
-        });
-    }
-    Ok(())
-}
-
-async fn hash(password: String) -> Result<String, ApiError> {
-    web::block(move || hash_password(&password))
-        .await?
-        .map_err(|e| ApiError::internal(e.to_string()))
+async fn hash(state: &AppState, password: Password) -> Result<String, ApiError> {
+    let slot = state.hashing.slot().await?;
+    web::block(move || {
+        let _slot = slot;
+        hash_password(password.as_str())
+    })
+    .await?
+    .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// Loads an account the caller may act on in the given way.
@@ -222,6 +220,8 @@ pub async fn get_user(
         (status = 404, description = "Unit not found or outside your units", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username taken", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords being hashed at once: try again as `Retry-After` says", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 pub async fn create_user(
@@ -238,13 +238,13 @@ pub async fn create_user(
     let username = named(Username::parse(&body.username), "username")?;
     let display_name = named(Name::parse(&body.display_name), "display_name")?;
     let roles = parse_roles(body.roles)?;
-    check_password(&body.password)?;
+    let password = Password::new(&body.password, &username)?;
     let new = NewUser {
         username,
         display_name,
         unit_id,
         roles,
-        password_hash: hash(body.password).await?,
+        password_hash: hash(&state, password).await?,
     };
     let by = auth.user.id;
     let user = web::block(move || state.db.insert_user(Some(by), &new)).await??;
@@ -267,6 +267,8 @@ pub async fn create_user(
         (status = 403, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many passwords being hashed at once: try again as `Retry-After` says", body = crate::error::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 pub async fn update_user(
@@ -278,9 +280,9 @@ pub async fn update_user(
     let user = visible_user(&state, &auth, &id, Action::UpdateUser).await?;
     let body = body.0;
     let password_hash = match body.password {
-        Some(password) => {
-            check_password(&password)?;
-            Some(hash(password).await?)
+        Some(typed) => {
+            let password = Password::new(&typed, &user.username)?;
+            Some(hash(&state, password).await?)
         }
         None => None,
     };

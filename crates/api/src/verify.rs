@@ -11,8 +11,9 @@ use vanthu_pades::verify::{self, Report};
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::files::PDF_MAGIC;
+use crate::files::not_of_kind;
 use crate::json::declared_length;
+use crate::media::{FileKind, Judgement};
 use crate::state::{AppState, Limits};
 
 /// Verifies a PDF already in the blob store.
@@ -46,13 +47,13 @@ fn verify_bytes(bytes: &[u8], state: &AppState) -> Result<Report, ApiError> {
     post,
     path = "/api/v1/verify",
     tag = "incoming",
-    request_body(content = Vec<u8>, content_type = "application/pdf", description = "The PDF's bytes"),
+    request_body(content = crate::files::FileBytes, content_type = "application/pdf", description = "The PDF's bytes"),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The verification report: `verdict` (valid, untrusted, modified, invalid or unsigned), one entry per signature in `signatures`, and summaries in Vietnamese and English", body = Object),
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than the upload limit", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Empty, or not a PDF (no %PDF- header)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Empty, or not a PDF (no %PDF- header in the first 1024 bytes)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Starts like a PDF but cannot be read as one", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -79,10 +80,8 @@ pub async fn verify_upload(
         }
         bytes.extend_from_slice(&chunk);
     }
-    if !bytes.starts_with(PDF_MAGIC) {
-        return Err(ApiError::NotPdf {
-            empty: bytes.is_empty(),
-        });
+    if FileKind::PDF.judge(&bytes, true) != Judgement::Matches {
+        return Err(not_of_kind(FileKind::PDF, bytes.is_empty()));
     }
     let report = web::block(move || verify_bytes(&bytes, &state)).await??;
     Ok(HttpResponse::Ok().json(report))

@@ -89,6 +89,30 @@ named_enum!(
         IncomingForward => "incoming.forward",
         /// Its handling was finished.
         IncomingComplete => "incoming.complete",
+        /// The recipient answered the sender's recall of it.
+        IncomingRecallAnswer => "incoming.recall_answer",
+        /// An outgoing draft was uploaded.
+        OutgoingDraft => "outgoing.draft",
+        /// A document issued on paper was recorded and numbered.
+        OutgoingRecordPaper => "outgoing.record_paper",
+        /// Someone commented on a draft.
+        OutgoingComment => "outgoing.comment",
+        /// The drafter uploaded a new revision.
+        OutgoingRevise => "outgoing.revise",
+        /// The unit head approved the draft.
+        OutgoingApprove => "outgoing.approve",
+        /// The unit head returned the draft to its drafter.
+        OutgoingReturn => "outgoing.return",
+        /// The signer signed it.
+        OutgoingSign => "outgoing.sign",
+        /// The clerk issued it: the next number of the unit's series was taken.
+        OutgoingIssue => "outgoing.issue",
+        /// The number and date were written into it and the organisation's seal signed it.
+        OutgoingSeal => "outgoing.seal",
+        /// The clerk released it to its recipients.
+        OutgoingRelease => "outgoing.release",
+        /// The sender recalled it.
+        OutgoingRecall => "outgoing.recall",
         /// An admin created a unit.
         UnitCreate => "unit.create",
         /// An admin changed a unit.
@@ -105,6 +129,8 @@ named_enum!(
     ObjectKind, "object kind" {
         /// An incoming document (văn bản đến).
         IncomingDocument => "incoming",
+        /// An outgoing document (văn bản đi).
+        OutgoingDocument => "outgoing",
         /// A user account.
         User => "user",
         /// A unit of the organisation.
@@ -136,6 +162,14 @@ impl ObjectRef {
     pub fn incoming(id: vanthu_domain::IncomingId) -> Self {
         Self {
             kind: ObjectKind::IncomingDocument,
+            id: id.get(),
+        }
+    }
+
+    /// An outgoing document.
+    pub fn outgoing(id: vanthu_domain::OutgoingId) -> Self {
+        Self {
+            kind: ObjectKind::OutgoingDocument,
             id: id.get(),
         }
     }

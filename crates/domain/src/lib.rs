@@ -7,14 +7,18 @@
 pub mod access;
 mod error;
 mod ids;
+mod login;
 mod page;
+mod password;
 mod text;
 mod unit;
 mod user;
 
 pub use error::ValidationError;
 pub use ids::{IncomingId, OutgoingId, Sha256Digest, UnitId, UserId};
+pub use login::{SlowDown, ThrottleKey};
 pub use page::{PageRequest, Paged, MAX_PER_PAGE};
+pub use password::Password;
 pub use text::{Name, UnitCode, Username};
 pub use unit::{Unit, UnitLevel, UnitPath};
 pub use user::{Role, Roles, User};

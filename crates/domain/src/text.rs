@@ -2,6 +2,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 use crate::ValidationError;
 
@@ -57,6 +58,13 @@ macro_rules! text_newtype_impls {
 pub struct UnitCode(String);
 
 impl UnitCode {
+    /// Longest accepted code: 6 groups of 8 and the dots between them.
+    pub const MAX_LEN: usize = 53;
+
+    /// The rule as a regular expression (ECMA-262), for API descriptions; surrounding
+    /// spaces are trimmed before it applies.
+    pub const PATTERN: &'static str = r"^\s*[A-Za-z0-9]{1,8}(\.[A-Za-z0-9]{1,8}){1,5}\s*$";
+
     /// Validates and normalises (trim, upper case) a unit code.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         let s = s.trim();
@@ -99,6 +107,9 @@ impl Username {
     /// Longest accepted username.
     pub const MAX_LEN: usize = 64;
 
+    /// The rule as a regular expression (ECMA-262), for API descriptions.
+    pub const PATTERN: &'static str = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
+
     /// Validates and lower-cases a username.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
         let lower = s.to_ascii_lowercase();
@@ -130,8 +141,15 @@ impl Username {
 
 text_newtype_impls!(Username);
 
-/// Human-readable name of a unit or a person: 1 to 200 characters after trimming, no control
-/// characters (200 is the OrganName limit of the document interchange metadata).
+/// Human-readable name of a unit or a person: 1 to 200 characters after Unicode NFC
+/// normalisation and trimming (200 is the OrganName limit of the document interchange
+/// metadata), with no control, bidirectional-control or zero-width characters.
+///
+/// Normalisation makes "Nguyễn" one spelling whichever way a keyboard composes the accents,
+/// so names compare and search alike. Bidirectional controls can make a name display in
+/// another order than it is stored (U+202E shows "nạoĐ" for "Đoạn"), and zero-width
+/// characters make two names that look identical differ: on a signature or a register,
+/// either misleads the reader.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Name(String);
@@ -140,9 +158,14 @@ impl Name {
     /// Longest accepted name, in characters.
     pub const MAX_CHARS: usize = 200;
 
-    /// Validates and trims a name.
+    /// The rule as a regular expression (ECMA-262), for API descriptions: something besides
+    /// spaces, and none of the refused characters (the length counts after trimming).
+    pub const PATTERN: &'static str = "^\\s*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u061C\\u200B-\\u200F\\u202A-\\u202E\\u2060\\u2066-\\u2069\\uFEFF][^\\u0000-\\u001F\\u007F-\\u009F\\u061C\\u200B-\\u200F\\u202A-\\u202E\\u2060\\u2066-\\u2069\\uFEFF]*$";
+
+    /// Validates, normalises (NFC) and trims a name.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        let s = s.trim();
+        let normalised: String = s.nfc().collect();
+        let s = normalised.trim();
         if s.is_empty() {
             return Err(ValidationError::new("name", "must not be empty"));
         }
@@ -158,11 +181,38 @@ impl Name {
                 "must not contain control characters such as line breaks or tabs",
             ));
         }
+        if let Some(c) = s.chars().find(|c| is_invisible_format(*c)) {
+            return Err(ValidationError::new(
+                "name",
+                format!(
+                    "must not contain invisible formatting characters (it holds U+{:04X}); type \
+                     the name again instead of pasting it",
+                    u32::from(c)
+                ),
+            ));
+        }
         Ok(Self(s.to_owned()))
     }
 }
 
 text_newtype_impls!(Name);
+
+/// Bidirectional controls (embeddings and overrides U+202A..U+202E, isolates U+2066..U+2069,
+/// the marks U+200E, U+200F and U+061C) and zero-width characters (U+200B..U+200D, U+2060,
+/// U+FEFF).
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{200B}'..='\u{200D}'
+            | '\u{2060}'
+            | '\u{FEFF}'
+    )
+}
 
 #[cfg(test)]
 mod tests {
@@ -232,5 +282,36 @@ mod tests {
         assert!(Name::parse("a\nb").is_err());
         assert!(Name::parse(&"ầ".repeat(200)).is_ok());
         assert!(Name::parse(&"ầ".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn names_are_normalised_and_invisible_formatting_is_refused() {
+        // "Nguyễn" with combining marks: stored precomposed, and counted as 6 characters.
+        let decomposed = "Nguye\u{0302}\u{0303}n";
+        assert_eq!(Name::parse(decomposed).unwrap().as_str(), "Nguyễn");
+        assert_eq!(
+            Name::parse(decomposed).unwrap(),
+            Name::parse("Nguyễn").unwrap()
+        );
+        assert!(Name::parse(&"e\u{0302}\u{0300}".repeat(200)).is_ok());
+        for c in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{200C}',
+            '\u{200D}', '\u{2060}', '\u{FEFF}',
+        ] {
+            let err = Name::parse(&format!("UBND{c} huyện")).unwrap_err();
+            assert_eq!(err.field, "name");
+            assert!(
+                err.message.contains(&format!("U+{:04X}", u32::from(c))),
+                "{}",
+                err.message
+            );
+        }
+        for c in ['\u{0000}', '\u{001B}', '\u{007F}', '\u{0085}'] {
+            assert!(Name::parse(&format!("a{c}b")).is_err(), "{c:?}");
+        }
+        // Letters and marks of other scripts are names, not formatting.
+        assert!(Name::parse("محمد").is_ok());
+        assert!(Name::parse("Đoàn Thị Ánh").is_ok());
     }
 }

@@ -27,6 +27,9 @@ pub const DEFAULT_MAX_UPLOAD: u64 = 100 * 1024 * 1024;
 pub const DEFAULT_AUDIT_ORIGIN: &str = "vanthu.local/audit";
 /// A minute: witnesses and auditors see a new tree head soon after an action.
 pub const DEFAULT_AUDIT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(60);
+/// A hash takes tens of milliseconds, so a few seconds' queue absorbs a morning's burst of
+/// sign-ins while a flood is still refused quickly.
+pub const DEFAULT_HASH_WAIT: Duration = Duration::from_secs(5);
 
 /// Options shared by every command that opens the data directory and the database.
 #[derive(Debug, Clone, clap::Args)]
@@ -88,6 +91,16 @@ pub struct ServeArgs {
     /// Largest uploaded file in bytes [default: 104857600]
     #[arg(long, env = "VANTHU_MAX_UPLOAD", value_name = "BYTES")]
     pub max_upload: Option<u64>,
+
+    /// Password hashes computed at once; each holds 19 MiB and a core, and further sign-ins
+    /// wait for a slot [default: the number of CPUs]
+    #[arg(long, env = "VANTHU_HASH_CONCURRENCY", value_name = "N")]
+    pub hash_concurrency: Option<usize>,
+
+    /// How long a sign-in waits for a hashing slot before it is answered 503 with
+    /// Retry-After: seconds, or a duration such as `500ms` [default: 5s]
+    #[arg(long, env = "VANTHU_HASH_WAIT", value_name = "DURATION", value_parser = parse_duration)]
+    pub hash_wait: Option<Duration>,
 
     /// Seed the demo organisation (idempotent) and allow the development PKI
     #[arg(long, env = "VANTHU_DEMO")]
@@ -186,6 +199,8 @@ struct FileSettings {
     token_ttl: Option<DurationSetting>,
     max_body: Option<usize>,
     max_upload: Option<u64>,
+    hash_concurrency: Option<usize>,
+    hash_wait: Option<DurationSetting>,
     demo: Option<bool>,
     dev: Option<bool>,
     trust: Option<Vec<PathBuf>>,
@@ -248,6 +263,10 @@ pub struct ServeSettings {
     pub max_body: usize,
     /// Largest uploaded file in bytes.
     pub max_upload: u64,
+    /// Password hashes computed at once.
+    pub hash_concurrency: usize,
+    /// How long a sign-in waits for a hashing slot.
+    pub hash_wait: Duration,
     /// Seed the demo organisation (implies development keys are allowed).
     pub demo: bool,
     /// Allow development keys without seeding.
@@ -410,6 +429,22 @@ impl ServeArgs {
                 message: "must be at least 1 byte".into(),
             });
         }
+        let hash_concurrency = match self.hash_concurrency.or(file.hash_concurrency) {
+            Some(0) => {
+                return Err(ConfigError::Invalid {
+                    key: "hash_concurrency",
+                    message: "must be at least 1".into(),
+                })
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        let hash_wait = resolve_duration(
+            self.hash_wait,
+            &file.hash_wait,
+            "hash_wait",
+            DEFAULT_HASH_WAIT,
+        )?;
         Ok(ServeSettings {
             storage,
             listen: self
@@ -424,6 +459,8 @@ impl ServeArgs {
             token_ttl,
             max_body,
             max_upload,
+            hash_concurrency,
+            hash_wait,
             demo: self.demo || file.demo.unwrap_or(false),
             dev: self.dev || file.dev.unwrap_or(false),
             trust: if self.trust.is_empty() {
@@ -446,14 +483,7 @@ fn duration_setting(
     file: &Option<DurationSetting>,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
-    let value = match (flag, file) {
-        (Some(value), _) => value,
-        (None, Some(DurationSetting::Seconds(s))) => Duration::from_secs(*s),
-        (None, Some(DurationSetting::Text(t))) => {
-            parse_duration(t).map_err(|message| ConfigError::Invalid { key, message })?
-        }
-        (None, None) => default,
-    };
+    let value = resolve_duration(flag, file, key, default)?;
     if value.is_zero() {
         return Err(ConfigError::Invalid {
             key,
@@ -461,6 +491,23 @@ fn duration_setting(
         });
     }
     Ok(value)
+}
+
+/// A duration from the flag (or environment), else the file (seconds or text), else `default`.
+fn resolve_duration(
+    flag: Option<Duration>,
+    file: &Option<DurationSetting>,
+    key: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match (flag, file) {
+        (Some(d), _) => Ok(d),
+        (None, Some(DurationSetting::Seconds(s))) => Ok(Duration::from_secs(*s)),
+        (None, Some(DurationSetting::Text(t))) => {
+            parse_duration(t).map_err(|message| ConfigError::Invalid { key, message })
+        }
+        (None, None) => Ok(default),
+    }
 }
 
 /// The URL of a SQLite database file.
@@ -497,6 +544,8 @@ pub(crate) mod tests {
             token_ttl: None,
             max_body: None,
             max_upload: None,
+            hash_concurrency: None,
+            hash_wait: None,
             demo: false,
             dev: false,
             trust: Vec::new(),
@@ -521,7 +570,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let config = write_config(
             dir.path(),
-            "listen = \"0.0.0.0:9000\"\ndata = \"/srv/vanthu\"\ntoken_ttl = \"15m\"\nmax_body = 1000\ndemo = true\n",
+            "listen = \"0.0.0.0:9000\"\ndata = \"/srv/vanthu\"\ntoken_ttl = \"15m\"\nmax_body = 1000\ndemo = true\nhash_concurrency = 3\nhash_wait = \"250ms\"\n",
         );
         let mut args = no_flags(&config);
         args.listen = Some("127.0.0.1:0".into());
@@ -539,6 +588,8 @@ pub(crate) mod tests {
         assert_eq!(settings.token_ttl, Duration::from_secs(900));
         assert_eq!(settings.max_body, 1000);
         assert_eq!(settings.max_upload, DEFAULT_MAX_UPLOAD);
+        assert_eq!(settings.hash_concurrency, 3);
+        assert_eq!(settings.hash_wait, Duration::from_millis(250));
         assert_eq!(settings.log_format, LogFormat::Text);
         assert!(settings.demo);
         assert!(!settings.dev);
@@ -557,6 +608,11 @@ pub(crate) mod tests {
         );
         assert_eq!(settings.token_ttl, Duration::from_secs(5));
         assert_eq!(settings.max_body, DEFAULT_MAX_BODY);
+        assert_eq!(
+            settings.hash_concurrency,
+            std::thread::available_parallelism().unwrap().get()
+        );
+        assert_eq!(settings.hash_wait, DEFAULT_HASH_WAIT);
     }
 
     #[test]
@@ -592,6 +648,10 @@ pub(crate) mod tests {
         let config = write_config(dir.path(), "token_ttl = \"soon\"\n");
         let err = no_flags(&config).resolve().unwrap_err().to_string();
         assert!(err.contains("token_ttl"), "{err}");
+
+        let config = write_config(dir.path(), "hash_concurrency = 0\n");
+        let err = no_flags(&config).resolve().unwrap_err().to_string();
+        assert!(err.contains("hash_concurrency"), "{err}");
 
         let config = write_config(dir.path(), "max_upload = 0\n");
         let err = no_flags(&config).resolve().unwrap_err().to_string();

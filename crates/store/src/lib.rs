@@ -44,9 +44,7 @@ pub use signing_keys::{
     MAX_PIN_ATTEMPTS,
 };
 pub use units::{NewUnit, UnitChanges};
-pub use users::{
-    Credentials, LoginAttempt, NewUser, UserChanges, LOGIN_LOCKOUT, MAX_FAILED_LOGINS,
-};
+pub use users::{Credentials, LoginAttempt, NewUser, UserChanges};
 
 #[cfg(test)]
 mod test_support;

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use vanthu_audit::{AuditAction, ObjectRef};
 use vanthu_domain::access::VisibleScope;
 use vanthu_domain::{
     IncomingId, OutgoingId, PageRequest, Paged, Sha256Digest, UnitCode, UnitId, UnitPath, UserId,
@@ -24,6 +25,7 @@ use vanthu_routing::{
     SignerAssignment, Summary, Urgency,
 };
 
+use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::error::missing;
 use crate::incoming::{contains_pattern, format_date, insert_received, parse_date};
@@ -527,6 +529,30 @@ fn load_outgoing(conn: &mut DbConnection, id: OutgoingId) -> Result<OutgoingDocu
         .ok_or_else(|| StoreError::not_found(ENTITY))
 }
 
+/// The audit log's name for a trace action.
+fn audit_action(action: OutgoingAction) -> AuditAction {
+    match action {
+        OutgoingAction::Draft => AuditAction::OutgoingDraft,
+        OutgoingAction::RecordPaper => AuditAction::OutgoingRecordPaper,
+        OutgoingAction::Comment => AuditAction::OutgoingComment,
+        OutgoingAction::RecallAccepted | OutgoingAction::RecallRefused => {
+            AuditAction::IncomingRecallAnswer
+        }
+        OutgoingAction::Step(step) => match step {
+            OutgoingStep::Revise => AuditAction::OutgoingRevise,
+            OutgoingStep::Approve => AuditAction::OutgoingApprove,
+            OutgoingStep::Return => AuditAction::OutgoingReturn,
+            OutgoingStep::Sign => AuditAction::OutgoingSign,
+            OutgoingStep::Issue => AuditAction::OutgoingIssue,
+            OutgoingStep::Release => AuditAction::OutgoingRelease,
+            OutgoingStep::Recall => AuditAction::OutgoingRecall,
+        },
+    }
+}
+
+/// Adds a line to the document's trace and queues its audit entry, in the caller's
+/// transaction; `file` is the PDF the action brought in, if it brought one.
+#[allow(clippy::too_many_arguments)] // One argument per fact the trace and the log keep.
 fn record_event(
     conn: &mut DbConnection,
     id: OutgoingId,
@@ -535,7 +561,17 @@ fn record_event(
     by: UserId,
     at: DateTime<Utc>,
     note: Option<&str>,
+    file: Option<&Sha256Digest>,
 ) -> Result<(), StoreError> {
+    let mut event =
+        Event::done(audit_action(action), ObjectRef::outgoing(id)).with("state", state.as_str());
+    if let Some(note) = note {
+        event = event.with("note", note);
+    }
+    if let Some(file) = file {
+        event = event.file(file);
+    }
+    audit::record(conn, Some(by), at, event)?;
     diesel::insert_into(outgoing_events::table)
         .values((
             outgoing_events::document_id.eq(id.get()),
@@ -561,6 +597,7 @@ fn transition(
     by: UserId,
     at: DateTime<Utc>,
     note: Option<&str>,
+    file: Option<&Sha256Digest>,
 ) -> Result<OutgoingState, StoreError> {
     let next = expected.apply(step)?;
     if let Some(expected_revision) = revision {
@@ -603,7 +640,16 @@ fn transition(
             },
         });
     }
-    record_event(conn, id, OutgoingAction::Step(step), next, by, at, note)?;
+    record_event(
+        conn,
+        id,
+        OutgoingAction::Step(step),
+        next,
+        by,
+        at,
+        note,
+        file,
+    )?;
     Ok(next)
 }
 
@@ -894,6 +940,7 @@ impl Database {
                 new.drafted_by,
                 new.at,
                 None,
+                Some(&new.file.sha256),
             )?;
             load_outgoing(conn, id)
         })
@@ -923,6 +970,7 @@ impl Database {
                 OutgoingState::Issued,
                 new.recorded_by,
                 new.at,
+                None,
                 None,
             )?;
             load_outgoing(conn, id)
@@ -958,6 +1006,7 @@ impl Database {
                 by,
                 at,
                 note,
+                Some(&file.sha256),
             )?;
             add_revision(
                 conn,
@@ -992,6 +1041,7 @@ impl Database {
                 by,
                 at,
                 Some(text),
+                None,
             )?;
             load_outgoing(conn, id)
         })
@@ -1017,6 +1067,7 @@ impl Database {
                 by,
                 at,
                 note,
+                None,
             )?;
             load_outgoing(conn, id)
         })
@@ -1041,6 +1092,7 @@ impl Database {
                 by,
                 at,
                 Some(reason),
+                None,
             )?;
             load_outgoing(conn, id)
         })
@@ -1150,6 +1202,7 @@ impl Database {
                 by,
                 at,
                 None,
+                Some(&file.sha256),
             )?;
             add_revision(
                 conn,
@@ -1195,6 +1248,7 @@ impl Database {
                 by,
                 at,
                 None,
+                None,
             )?;
             let issue = assign_number(conn, &document, by, at)?;
             let file = match produce(&issue) {
@@ -1214,6 +1268,11 @@ impl Database {
                 by,
                 at,
             )?;
+            let sealed = Event::done(AuditAction::OutgoingSeal, ObjectRef::outgoing(id))
+                .with("number_notation", issue.number_notation.as_str())
+                .with("document_identifier", issue.identifier.as_str())
+                .file(&file.sha256);
+            audit::record(conn, Some(by), at, sealed)?;
             load_outgoing(conn, id)
         })
     }
@@ -1239,6 +1298,7 @@ impl Database {
                 OutgoingStep::Release,
                 by,
                 at,
+                None,
                 None,
             )?;
             let wanted = &document.metadata.internal_recipients;
@@ -1286,6 +1346,7 @@ impl Database {
                 by,
                 at,
                 Some(reason),
+                None,
             )?;
             diesel::update(
                 incoming_documents::table
@@ -1356,6 +1417,7 @@ impl Database {
                 by,
                 at,
                 Some(&note),
+                None,
             )?;
             Ok(copy)
         })

@@ -22,8 +22,6 @@ diesel::table! {
         roles -> Text,
         password_hash -> Text,
         disabled -> Bool,
-        failed_logins -> Integer,
-        locked_until -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
     }
@@ -304,6 +302,16 @@ diesel::table! {
         root -> Binary,
         border -> Binary,
         last_leaf -> Binary,
+    }
+}
+
+diesel::table! {
+    login_throttle (account, client) {
+        account -> Text,
+        client -> Text,
+        failures -> Integer,
+        last_failure_at -> BigInt,
+        throttled_until -> BigInt,
     }
 }
 

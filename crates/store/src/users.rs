@@ -1,28 +1,23 @@
-//! User accounts and login throttling.
+//! User accounts and sign-in throttling.
 
 use std::fmt;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use vanthu_audit::{AuditAction, ObjectRef};
 use vanthu_domain::access::VisibleScope;
 use vanthu_domain::{
-    Name, PageRequest, Paged, Roles, Unit, UnitId, User, UserId, Username, ValidationError,
+    Name, PageRequest, Paged, Roles, SlowDown, ThrottleKey, Unit, UnitId, User, UserId, Username,
+    ValidationError,
 };
 
 use crate::audit::{self, Event};
-use crate::db::{insert_returning_id, DbConnection};
+use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::error::{classify, missing};
-use crate::schema::{sessions, units, users};
+use crate::schema::{login_throttle, sessions, units, users};
 use crate::time::{from_millis, now, to_millis};
 use crate::units::{load_unit, offset, paged, subtree_pattern};
 use crate::{Database, StoreError};
-
-/// Consecutive failed logins after which an account is locked.
-pub const MAX_FAILED_LOGINS: u32 = 5;
-
-/// How long an account stays locked after [`MAX_FAILED_LOGINS`] failures in a row.
-pub const LOGIN_LOCKOUT: TimeDelta = TimeDelta::minutes(5);
 
 /// An account to create.
 #[derive(Clone, PartialEq, Eq)]
@@ -86,15 +81,6 @@ pub struct Credentials {
     pub unit: Unit,
     /// Password hash (PHC string) to verify the password against.
     pub password_hash: String,
-    /// Set while the account is locked after too many failed logins.
-    pub locked_until: Option<DateTime<Utc>>,
-}
-
-impl Credentials {
-    /// Whether logins are refused at `now` because of earlier failures.
-    pub fn is_locked(&self, now: DateTime<Utc>) -> bool {
-        self.locked_until.is_some_and(|until| until > now)
-    }
 }
 
 impl fmt::Debug for Credentials {
@@ -102,17 +88,17 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("user", &self.user)
             .field("unit", &self.unit)
-            .field("locked_until", &self.locked_until)
             .finish_non_exhaustive()
     }
 }
 
-/// The throttle's answer to a login attempt, given before the password is checked.
+/// The throttle's answer to a sign-in attempt, given before the password is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginAttempt {
-    /// The account is locked: refuse without checking the password.
-    Locked {
-        /// When logins are allowed again.
+    /// Too many failures in a row for this name from this client: refuse without checking
+    /// the password until then.
+    Throttled {
+        /// When the next attempt is allowed.
         until: DateTime<Utc>,
     },
     /// Check the password. The attempt already counts as a failure, so that attempts made
@@ -121,9 +107,8 @@ pub enum LoginAttempt {
     Admitted {
         /// Failures in a row, this attempt included.
         consecutive_failures: u32,
-        /// Set when this is the last attempt allowed: the account is locked until then
-        /// unless the password is right.
-        locked_until: Option<DateTime<Utc>>,
+        /// Set when this attempt, if it fails, makes the next one wait until then.
+        throttled_until: Option<DateTime<Utc>>,
     },
 }
 
@@ -193,7 +178,6 @@ impl Database {
                     users::roles.eq(new.roles.to_comma_list()),
                     users::password_hash.eq(&new.password_hash),
                     users::disabled.eq(false),
-                    users::failed_logins.eq(0),
                     users::created_at.eq(at),
                     users::updated_at.eq(at),
                 ),
@@ -265,7 +249,7 @@ impl Database {
         changes: &UserChanges,
     ) -> Result<User, StoreError> {
         self.transaction(|conn| {
-            load_user(conn, id)?;
+            let before = load_user(conn, id)?;
             let at = now();
             let mut event = Event::done(AuditAction::UserUpdate, ObjectRef::user(id));
             if let Some(name) = &changes.display_name {
@@ -300,10 +284,14 @@ impl Database {
             }
             if let Some(hash) = &changes.password_hash {
                 diesel::update(target)
+                    .set(users::password_hash.eq(hash))
+                    .execute(conn)?;
+                // A new password is a fresh start: nobody waits for guesses at the old one.
+                let account = ThrottleKey::account_of(&before.username);
+                diesel::update(login_throttle::table.filter(login_throttle::account.eq(account)))
                     .set((
-                        users::password_hash.eq(hash),
-                        users::failed_logins.eq(0),
-                        users::locked_until.eq(None::<i64>),
+                        login_throttle::failures.eq(0),
+                        login_throttle::throttled_until.eq(0_i64),
                     ))
                     .execute(conn)?;
             }
@@ -329,91 +317,123 @@ impl Database {
         }
     }
 
-    /// Everything login needs for `username`: the account, its unit, the password hash and
-    /// the lock state.
+    /// Everything login needs for `username`: the account, its unit and the password hash.
     pub fn credentials(&self, username: &Username) -> Result<Credentials, StoreError> {
         self.read(|conn| {
             let user = load_user_by_username(conn, username)?;
-            let (password_hash, locked_until): (String, Option<i64>) = users::table
+            let password_hash: String = users::table
                 .find(user.id.get())
-                .select((users::password_hash, users::locked_until))
+                .select(users::password_hash)
                 .first(conn)?;
             let unit = load_unit(conn, user.unit_id)?;
             Ok(Credentials {
                 user,
                 unit,
                 password_hash,
-                locked_until: locked_until.map(from_millis).transpose()?,
             })
         })
     }
 
-    /// Admits a login attempt for the account, counting it as a failure, or refuses it while
-    /// the account is locked. The [`MAX_FAILED_LOGINS`]th attempt in a row locks the account
-    /// for [`LOGIN_LOCKOUT`] (a correct password then unlocks it again) and starts the count
-    /// again. Kept in the database so that every server instance sees the same count.
+    /// Admits a sign-in attempt for `key`, counting it as a failure, or refuses it while
+    /// earlier failures make it wait. Failures beyond the policy's free ones set a wait
+    /// before the next attempt (a correct password then clears the count); counts with no
+    /// failure for the policy's `forget_after` are dropped. Kept in the database, for names
+    /// that match no account too, so that every server instance answers alike.
     pub fn begin_login_attempt(
         &self,
-        id: UserId,
+        key: &ThrottleKey,
         now: DateTime<Utc>,
+        policy: &SlowDown,
     ) -> Result<LoginAttempt, StoreError> {
+        let at = to_millis(now);
+        let this = || {
+            login_throttle::table
+                .filter(login_throttle::account.eq(key.account()))
+                .filter(login_throttle::client.eq(key.client()))
+        };
         self.transaction(|conn| {
-            // The lock is checked by the statement that counts (and so holds the row): a
-            // check made before counting would let every parallel attempt through.
-            let unlocked = users::locked_until
-                .is_null()
-                .or(users::locked_until.le(to_millis(now)));
-            let counted = diesel::update(users::table.find(id.get()).filter(unlocked))
-                .set(users::failed_logins.eq(users::failed_logins + 1))
-                .execute(conn)?;
-            if counted == 0 {
-                let locked_until: Option<i64> = users::table
-                    .find(id.get())
-                    .select(users::locked_until)
-                    .first(conn)
-                    .optional()?
-                    .ok_or_else(|| StoreError::not_found("user"))?;
-                let until = locked_until
-                    .map(from_millis)
-                    .transpose()?
-                    .ok_or_else(|| StoreError::corrupt("a counted login left no lock"))?;
-                return Ok(LoginAttempt::Locked { until });
-            }
-            let failures: i32 = users::table
-                .find(id.get())
-                .select(users::failed_logins)
-                .first(conn)?;
-            let consecutive_failures = u32::try_from(failures).map_err(StoreError::corrupt)?;
-            let locked_until = if consecutive_failures >= MAX_FAILED_LOGINS {
-                let until = now + LOGIN_LOCKOUT;
-                diesel::update(users::table.find(id.get()))
+            // Forgotten counts go, so the table holds only recent failures whatever names
+            // and addresses attackers send.
+            let forgotten = at - policy.forget_after.num_milliseconds();
+            diesel::delete(
+                login_throttle::table
+                    .filter(login_throttle::last_failure_at.lt(forgotten))
+                    .filter(login_throttle::throttled_until.le(at)),
+            )
+            .execute(conn)?;
+            // The row may be reset or forgotten by another attempt between these statements
+            // (PostgreSQL runs them in read-committed mode): then start again.
+            let mut counted = 0;
+            for _ in 0..3 {
+                per_backend!(conn, c => diesel::insert_into(login_throttle::table)
+                    .values((
+                        login_throttle::account.eq(key.account()),
+                        login_throttle::client.eq(key.client()),
+                        login_throttle::failures.eq(0),
+                        login_throttle::last_failure_at.eq(at),
+                        login_throttle::throttled_until.eq(0_i64),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(c))?;
+                // The wait is checked by the statement that counts (and so holds the row): a
+                // check made before counting would let every parallel attempt through.
+                counted = diesel::update(this().filter(login_throttle::throttled_until.le(at)))
                     .set((
-                        users::failed_logins.eq(0),
-                        users::locked_until.eq(Some(to_millis(until))),
+                        login_throttle::failures.eq(login_throttle::failures + 1),
+                        login_throttle::last_failure_at.eq(at),
                     ))
                     .execute(conn)?;
-                Some(until)
-            } else {
-                None
+                if counted > 0 {
+                    break;
+                }
+                let until: Option<i64> = this()
+                    .select(login_throttle::throttled_until)
+                    .first(conn)
+                    .optional()?;
+                if let Some(until) = until {
+                    return Ok(LoginAttempt::Throttled {
+                        until: from_millis(until)?,
+                    });
+                }
+            }
+            if counted == 0 {
+                return Err(StoreError::Unavailable(
+                    "the sign-in count kept changing under this attempt".into(),
+                ));
+            }
+            let failures: i32 = this().select(login_throttle::failures).first(conn)?;
+            let consecutive_failures = u32::try_from(failures).map_err(StoreError::corrupt)?;
+            let throttled_until = match policy.delay_after(consecutive_failures) {
+                Some(delay) => {
+                    let until = now + delay;
+                    diesel::update(this())
+                        .set(login_throttle::throttled_until.eq(to_millis(until)))
+                        .execute(conn)?;
+                    Some(until)
+                }
+                None => None,
             };
             Ok(LoginAttempt::Admitted {
                 consecutive_failures,
-                locked_until,
+                throttled_until,
             })
         })
     }
 
-    /// Clears the failure count and any lock after a successful login.
-    pub fn record_login_success(&self, id: UserId) -> Result<(), StoreError> {
-        let updated = diesel::update(users::table.find(id.get()))
-            .set((
-                users::failed_logins.eq(0),
-                users::locked_until.eq(None::<i64>),
-            ))
-            .execute(&mut *self.conn()?)?;
-        if updated == 0 {
-            return Err(StoreError::not_found("user"));
-        }
+    /// Clears the failure count of `key` after a successful sign-in. The row is reset, not
+    /// deleted, so an attempt running alongside never finds it gone; idle rows are deleted
+    /// once forgotten.
+    pub fn record_login_success(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+        diesel::update(
+            login_throttle::table
+                .filter(login_throttle::account.eq(key.account()))
+                .filter(login_throttle::client.eq(key.client())),
+        )
+        .set((
+            login_throttle::failures.eq(0),
+            login_throttle::throttled_until.eq(0_i64),
+        ))
+        .execute(&mut *self.conn()?)?;
         Ok(())
     }
 }
@@ -436,11 +456,17 @@ pub(crate) fn revoke_sessions_of(
 #[cfg(test)]
 mod tests {
 
-    use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-    use vanthu_domain::access::VisibleScope;
-    use vanthu_domain::{Name, PageRequest, Role, Roles, UnitId, UserId, Username};
+    use std::net::IpAddr;
 
-    use super::{LoginAttempt, LOGIN_LOCKOUT, MAX_FAILED_LOGINS};
+    use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
+    use diesel::prelude::*;
+    use vanthu_domain::access::VisibleScope;
+    use vanthu_domain::{
+        Name, PageRequest, Role, Roles, SlowDown, ThrottleKey, UnitId, UserId, Username,
+    };
+
+    use super::LoginAttempt;
+    use crate::schema::login_throttle;
     use crate::test_support::{new_user, race, tree, user};
     use crate::testing::TestDatabase;
     use crate::{hash_token, NewSession, SessionLookup, StoreError, UserChanges};
@@ -492,10 +518,7 @@ mod tests {
             creds.password_hash,
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$District.Clerk"
         );
-        assert_eq!(
-            (creds.user, creds.unit, creds.locked_until),
-            (u, t.district, None)
-        );
+        assert_eq!((creds.user, creds.unit), (u, t.district));
         assert!(!format!("{:?}", new_user("x.y.z", t.commune.id, &[])).contains("argon2"));
     }
 
@@ -621,63 +644,151 @@ mod tests {
         ));
     }
 
-    fn admitted(failures: u32, locked_until: Option<DateTime<Utc>>) -> LoginAttempt {
+    fn admitted(failures: u32, throttled_until: Option<DateTime<Utc>>) -> LoginAttempt {
         LoginAttempt::Admitted {
             consecutive_failures: failures,
-            locked_until,
+            throttled_until,
         }
     }
 
+    fn key(name: &str, client: [u8; 4]) -> ThrottleKey {
+        ThrottleKey::new(name, IpAddr::from(client))
+    }
+
+    const POLICY: SlowDown = SlowDown::DEFAULT;
+
     #[test]
-    fn repeated_failures_lock_the_account_for_a_while() {
+    fn failures_slow_down_one_name_from_one_client_only() {
         let tdb = TestDatabase::create();
         let db = tdb.connect();
-        let t = tree(&db);
-        let u = user(&db, "district.leader", &t.district, &[Role::Leader]);
         // Stored to the millisecond.
         let now = Utc::now().trunc_subsecs(3);
-        for i in 1..MAX_FAILED_LOGINS {
+        let guesser = key("district.leader", [203, 0, 113, 7]);
+        let free = POLICY.free_failures;
+        for i in 1..free {
             assert_eq!(
-                db.begin_login_attempt(u.id, now).unwrap(),
+                db.begin_login_attempt(&guesser, now, &POLICY).unwrap(),
                 admitted(i, None)
             );
         }
         // A success in between starts the count again.
-        db.record_login_success(u.id).unwrap();
-        for i in 1..MAX_FAILED_LOGINS {
+        db.record_login_success(&guesser).unwrap();
+        for i in 1..free {
             assert_eq!(
-                db.begin_login_attempt(u.id, now).unwrap(),
+                db.begin_login_attempt(&guesser, now, &POLICY).unwrap(),
                 admitted(i, None)
             );
         }
-        let until = now + LOGIN_LOCKOUT;
+        let first = now + POLICY.first_delay;
         assert_eq!(
-            db.begin_login_attempt(u.id, now).unwrap(),
-            admitted(MAX_FAILED_LOGINS, Some(until)),
-            "the fifth attempt is checked and locks"
+            db.begin_login_attempt(&guesser, now, &POLICY).unwrap(),
+            admitted(free, Some(first)),
+            "the last free attempt is checked and sets the wait"
         );
-        let creds = db.credentials(&u.username).unwrap();
-        assert!(creds.is_locked(now));
-        assert!(creds.is_locked(until - TimeDelta::seconds(1)));
-        assert!(!creds.is_locked(until));
-        // Locked: attempts are refused, and not counted.
-        for at in [now, until - TimeDelta::milliseconds(1)] {
+        // Waiting: attempts are refused, and not counted.
+        for at in [now, first - TimeDelta::milliseconds(1)] {
             assert_eq!(
-                db.begin_login_attempt(u.id, at).unwrap(),
-                LoginAttempt::Locked { until }
+                db.begin_login_attempt(&guesser, at, &POLICY).unwrap(),
+                LoginAttempt::Throttled { until: first }
             );
         }
-        // After the lock the count starts from zero.
+        // The same name from another address, and another name from this one, go on freely.
+        for other in [
+            key("district.leader", [198, 51, 100, 1]),
+            key("district.clerk", [203, 0, 113, 7]),
+        ] {
+            assert_eq!(
+                db.begin_login_attempt(&other, now, &POLICY).unwrap(),
+                admitted(1, None)
+            );
+        }
+        // After the wait one more guess is allowed, and a failure doubles the wait: a slow
+        // down, never a lock.
+        let second = first + POLICY.first_delay * 2;
         assert_eq!(
-            db.begin_login_attempt(u.id, until).unwrap(),
+            db.begin_login_attempt(&guesser, first, &POLICY).unwrap(),
+            admitted(free + 1, Some(second))
+        );
+        assert_eq!(
+            db.begin_login_attempt(&guesser, second, &POLICY).unwrap(),
+            admitted(free + 2, Some(second + POLICY.first_delay * 4))
+        );
+        // A day without failures forgets the count.
+        let later = second + POLICY.forget_after + TimeDelta::hours(1);
+        assert_eq!(
+            db.begin_login_attempt(&guesser, later, &POLICY).unwrap(),
             admitted(1, None)
         );
-        db.record_login_success(u.id).unwrap();
-        assert_eq!(db.credentials(&u.username).unwrap().locked_until, None);
-        assert!(matches!(
-            db.begin_login_attempt(UserId::new(999).unwrap(), now),
-            Err(StoreError::NotFound { .. })
-        ));
+    }
+
+    #[test]
+    fn forgotten_counts_leave_the_table_and_a_new_password_clears_the_account() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let u = user(&db, "commune.clerk", &t.commune, &[Role::Clerk]);
+        let now = Utc::now().trunc_subsecs(3);
+        let rows = || {
+            let mut conn = db.conn().unwrap();
+            login_throttle::table
+                .select((
+                    login_throttle::account,
+                    login_throttle::client,
+                    login_throttle::failures,
+                ))
+                .order((login_throttle::account, login_throttle::client))
+                .load::<(String, String, i32)>(&mut *conn)
+                .unwrap()
+        };
+        for i in 0..20u8 {
+            db.begin_login_attempt(&key(&format!("ghost{i}"), [10, 0, 0, i]), now, &POLICY)
+                .unwrap();
+        }
+        // The account's guesser failed recently, when the ghosts' failures are a day old.
+        let later = now + POLICY.forget_after + TimeDelta::seconds(1);
+        let recently = later - TimeDelta::seconds(10);
+        let guesser = key("commune.clerk", [192, 0, 2, 1]);
+        for _ in 0..POLICY.free_failures {
+            db.begin_login_attempt(&guesser, recently, &POLICY).unwrap();
+        }
+        assert_eq!(rows().len(), 21);
+        db.begin_login_attempt(&key("someone", [192, 0, 2, 9]), later, &POLICY)
+            .unwrap();
+        let free = i32::try_from(POLICY.free_failures).unwrap();
+        assert_eq!(
+            rows(),
+            [
+                ("commune.clerk".to_owned(), "192.0.2.1".to_owned(), free),
+                ("someone".to_owned(), "192.0.2.9".to_owned(), 1)
+            ]
+        );
+        assert_eq!(
+            db.begin_login_attempt(&guesser, later, &POLICY).unwrap(),
+            LoginAttempt::Throttled {
+                until: recently + POLICY.first_delay
+            }
+        );
+        db.update_user(
+            None,
+            u.id,
+            &UserChanges {
+                password_hash: Some("$argon2id$reset".into()),
+                ..UserChanges::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            rows(),
+            [
+                ("commune.clerk".to_owned(), "192.0.2.1".to_owned(), 0),
+                ("someone".to_owned(), "192.0.2.9".to_owned(), 1)
+            ],
+            "the new password cleared every count of the account"
+        );
+        assert_eq!(
+            db.begin_login_attempt(&guesser, later, &POLICY).unwrap(),
+            admitted(1, None)
+        );
     }
 
     #[test]
@@ -685,46 +796,58 @@ mod tests {
         const THREADS: usize = 16;
         let tdb = TestDatabase::create();
         let db = tdb.connect();
-        let t = tree(&db);
         // Stored to the millisecond.
         let now = Utc::now().trunc_subsecs(3);
+        let free = POLICY.free_failures;
         for round in 0..4 {
-            let u = user(&db, &format!("clerk.{round}"), &t.district, &[Role::Clerk]);
             let attempts = race(THREADS, {
                 let db = db.clone();
-                move || db.begin_login_attempt(u.id, now).unwrap()
+                let key = key(&format!("clerk.{round}"), [127, 0, 0, 1]);
+                move || db.begin_login_attempt(&key, now, &POLICY).unwrap()
             });
             let mut counts = Vec::new();
-            let mut locks = Vec::new();
+            let mut waits = Vec::new();
             let mut refused = 0;
             for attempt in attempts {
                 match attempt {
                     LoginAttempt::Admitted {
                         consecutive_failures,
-                        locked_until,
+                        throttled_until,
                     } => {
                         counts.push(consecutive_failures);
-                        locks.extend(locked_until);
+                        waits.extend(throttled_until);
                     }
-                    LoginAttempt::Locked { until } => {
-                        assert_eq!(until, now + LOGIN_LOCKOUT);
+                    LoginAttempt::Throttled { until } => {
+                        assert_eq!(until, now + POLICY.first_delay);
                         refused += 1;
                     }
                 }
             }
             counts.sort();
             // Exactly the attempts one after another would get, every one counted once.
-            assert_eq!(
-                counts,
-                (1..=MAX_FAILED_LOGINS).collect::<Vec<_>>(),
-                "round {round}"
-            );
-            assert_eq!(locks, [now + LOGIN_LOCKOUT], "round {round}");
-            assert_eq!(
-                refused,
-                THREADS - MAX_FAILED_LOGINS as usize,
-                "round {round}"
-            );
+            assert_eq!(counts, (1..=free).collect::<Vec<_>>(), "round {round}");
+            assert_eq!(waits, [now + POLICY.first_delay], "round {round}");
+            assert_eq!(refused, THREADS - free as usize, "round {round}");
+        }
+    }
+
+    #[test]
+    fn successes_racing_other_attempts_never_make_them_fail() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let now = Utc::now().trunc_subsecs(3);
+        for round in 0..4 {
+            let outcomes = race(16, {
+                let db = db.clone();
+                let key = key(&format!("leader.{round}"), [127, 0, 0, 1]);
+                move || {
+                    let attempt = db.begin_login_attempt(&key, now, &POLICY);
+                    db.record_login_success(&key).map(|()| attempt)
+                }
+            });
+            for outcome in outcomes {
+                assert!(matches!(outcome, Ok(Ok(_))), "round {round}: {outcome:?}");
+            }
         }
     }
 

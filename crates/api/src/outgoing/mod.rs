@@ -42,12 +42,14 @@ use vanthu_store::{
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::files::{serve_blob, store_stream, Expect};
-use crate::incoming::{is_multipart, names_schema, read_part, urgency_schema, MAX_SEARCH_CHARS};
+use crate::files::{serve_blob, store_stream};
+use crate::incoming::{is_multipart, read_part, urgency_schema, MAX_SEARCH_CHARS};
 use crate::json::{declared_length, parse, Json};
+use crate::media::FileKind;
 use crate::page::{Page, PageParams, Pagination};
 use crate::signing_keys::{personal_signer, seal_signer, Unlock};
 use crate::state::{AppState, Limits};
+use crate::validation::names_schema;
 use crate::verify::verify_blob;
 
 const OUTGOING: &str = "outgoing document";
@@ -724,9 +726,9 @@ async fn read_form(
     other: &'static str,
 ) -> Result<(Option<Vec<u8>>, Option<BlobRef>), ApiError> {
     if !is_multipart(req) {
-        return Err(ApiError::UnsupportedMediaType {
-            expected: "multipart/form-data with a `file` part (PDF)",
-        });
+        return Err(ApiError::UnsupportedMediaType(
+            "send the form as multipart/form-data, with a `file` part (the PDF)".into(),
+        ));
     }
     let limits = Limits::of(req);
     let form_limit = limits.upload.saturating_add(limits.json as u64);
@@ -746,7 +748,7 @@ async fn read_form(
             }
             Some("file") if blob.is_none() => {
                 blob = Some(
-                    store_stream(state.blobs.clone(), field, limits.upload, Expect::Pdf).await?,
+                    store_stream(state.blobs.clone(), field, limits.upload, FileKind::PDF).await?,
                 );
             }
             Some(name) if name == other || name == "file" => {

@@ -10,13 +10,19 @@ use std::sync::mpsc;
 
 use anyhow::Context;
 
-/// How many threads to use for `inputs` files: `requested` (`--jobs`), else one per core,
-/// never more than there are files.
+/// How many threads to use for `inputs` files: `requested` (`--jobs`), else two per core,
+/// never more than there are files. Two, because each signed file waits for its flush to the
+/// disk, which leaves a core idle unless another file is being worked on meanwhile.
 pub fn threads(requested: Option<NonZeroUsize>, inputs: usize) -> usize {
-    let wanted = requested
-        .or_else(|| std::thread::available_parallelism().ok())
-        .map_or(1, NonZeroUsize::get);
-    wanted.min(inputs).max(1)
+    if inputs <= 1 {
+        // Not worth asking the system (cgroup files) how many cores there are.
+        return 1;
+    }
+    let wanted = requested.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| 2 * n.get()),
+        NonZeroUsize::get,
+    );
+    wanted.min(inputs)
 }
 
 /// Runs `work` on every item with at most `threads` running at once, and hands each result to
@@ -127,8 +133,10 @@ mod tests {
         let four = NonZeroUsize::new(4);
         assert_eq!(threads(four, 2), 2);
         assert_eq!(threads(four, 9), 4);
+        assert_eq!(threads(four, 1), 1);
         assert_eq!(threads(four, 0), 1);
-        assert!(threads(None, 1000) >= 1);
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(threads(None, 1000), (2 * cores).min(1000));
     }
 
     #[test]

@@ -199,9 +199,8 @@ fn pades(args: PadesArgs) -> anyhow::Result<ExitCode> {
          start-up {:.1} ms (vanthu --version)",
         start_up.as_secs_f64() * 1e3
     );
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    cli::print("vanthu sign", &cli_sign, cores);
-    cli::print("vanthu verify", &cli_verify, cores);
+    cli::print("vanthu sign", &cli_sign, children.jobs);
+    cli::print("vanthu verify", &cli_verify, children.jobs);
 
     if args.large {
         println!();

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use vanthu_api::{AppState, Limits, Metrics, SigningSettings, UnknownAccounts};
+use vanthu_api::{AppState, Hashing, Limits, Metrics, SigningSettings};
 use vanthu_audit::NoteSigner;
 use vanthu_keys::KdfParams;
 use vanthu_pades::trust::TrustAnchors;
@@ -92,7 +92,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
         token_ttl: settings.token_ttl,
         metrics: Metrics::new()?,
-        unknown_accounts: UnknownAccounts::default(),
+        hashing: Hashing::new(settings.hash_concurrency, settings.hash_wait),
         verification,
         kek: Arc::new(kek),
         signing: SigningSettings {

@@ -39,7 +39,7 @@ pub struct SignArgs {
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
 
-    /// Files signed at once with --out-dir [default: one per core]
+    /// Files signed at once with --out-dir [default: two per core]
     #[arg(long, value_name = "N", requires = "out_dir")]
     pub jobs: Option<NonZeroUsize>,
 

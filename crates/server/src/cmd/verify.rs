@@ -38,7 +38,7 @@ pub struct VerifyArgs {
     /// {"file": .., "error": ..} for a file that cannot be read
     #[arg(long)]
     pub json_lines: bool,
-    /// Files verified at once [default: one per core]
+    /// Files verified at once [default: two per core]
     #[arg(long, value_name = "N")]
     pub jobs: Option<NonZeroUsize>,
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::{measure, ChildCost, KeyFiles, Rates};
+use crate::cmd::batch;
 
 /// Batches write real files: at most this many bytes of output per batch run.
 const BATCH_BYTES: u64 = 256 << 20;
@@ -34,7 +35,8 @@ pub(super) struct CliRates {
     pub per_process: Rates,
     /// One `vanthu` process for the batch, `--jobs 1`.
     pub batch_one: Rates,
-    /// One `vanthu` process for the batch, one job per core (None on a single core).
+    /// One `vanthu` process for the batch, as many jobs as it takes by default (None when
+    /// that is one).
     pub batch_all: Option<Rates>,
 }
 
@@ -44,7 +46,8 @@ pub(super) struct Children<'a> {
     keys: &'a KeyFiles,
     dir: &'a Path,
     budget: Duration,
-    cores: usize,
+    /// `--jobs` by default for a large batch.
+    pub jobs: usize,
 }
 
 impl<'a> Children<'a> {
@@ -54,7 +57,7 @@ impl<'a> Children<'a> {
             keys,
             dir,
             budget,
-            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            jobs: batch::threads(None, usize::MAX),
         })
     }
 
@@ -104,7 +107,7 @@ impl<'a> Children<'a> {
             Ok(cost.rates(count as f64))
         };
         let batch_one = batch(1)?;
-        let batch_all = (self.cores > 1).then(|| batch(self.cores)).transpose()?;
+        let batch_all = (self.jobs > 1).then(|| batch(self.jobs)).transpose()?;
         std::fs::remove_dir_all(&inputs)?;
         std::fs::remove_dir_all(&outputs)?;
         Ok(CliRates {
@@ -186,9 +189,9 @@ fn fresh_folder(path: &Path) -> anyhow::Result<()> {
 
 /// The table of one operation: a row per file size, each figure by the wall clock and, in
 /// brackets, per CPU-second; the ratio is the best batch's wall-clock rate to the library's.
-pub(super) fn print(title: &str, rows: &[(&str, CliRates)], cores: usize) {
+pub(super) fn print(title: &str, rows: &[(&str, CliRates)], jobs: usize) {
     println!("{title}: files per wall-clock second (per CPU-second)");
-    let all = format!("batch -j{cores}");
+    let all = format!("batch -j{jobs}");
     println!(
         "{:>6} {:>17} {:>17} {:>17} {:>17} {:>7}",
         "file", "in-process", "per process", "batch -j1", all, "ratio"
