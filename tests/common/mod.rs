@@ -238,6 +238,11 @@ impl Server {
             .expect("login request")
     }
 
+    /// A GET without any token, as anyone on the network may send it.
+    pub fn get_anonymous(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().expect("GET")
+    }
+
     pub fn get(&self, path: &str, token: &str) -> Response {
         self.client
             .get(self.url(path))
