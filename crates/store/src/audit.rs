@@ -31,10 +31,15 @@ const READ_CHUNK: i64 = 10_000;
 /// An action to record, as the store's actions describe it; [`record`] adds who and when.
 #[derive(Debug, Clone)]
 pub(crate) struct Event {
+    /// What was done.
     pub action: AuditAction,
+    /// What it was done to.
     pub object: Option<ObjectRef>,
+    /// The file involved.
     pub file: Option<Sha256Digest>,
+    /// How it ended.
     pub outcome: Outcome,
+    /// Further facts, by name.
     pub details: BTreeMap<String, String>,
 }
 
