@@ -158,6 +158,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_nodes (node) {
+        node -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
     audit_checkpoints (id) {
         id -> BigInt,
         size -> BigInt,
@@ -196,6 +203,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     incoming_register_counters,
     audit_queue,
     audit_entries,
+    audit_nodes,
     audit_checkpoints,
     audit_tree,
 );
