@@ -230,9 +230,70 @@ impl EntryRow {
     }
 }
 
+/// Appends `leaf` to `range` and adds the subtrees it completes to `nodes`, keyed for
+/// `audit_nodes`.
+fn append_keeping(
+    range: &mut CompactRange,
+    leaf: Hash,
+    nodes: &mut Vec<(i64, Vec<u8>)>,
+) -> Result<(), StoreError> {
+    let mut failed = None;
+    range.append_reporting(leaf, |node, h| match node_key(node) {
+        Ok(key) => nodes.push((key, h.to_vec())),
+        Err(e) => failed = Some(e),
+    });
+    failed.map_or(Ok(()), Err)
+}
+
+/// Keeps the hashes of completed subtrees, `(node key, hash)`.
+fn insert_nodes(conn: &mut DbConnection, nodes: Vec<(i64, Vec<u8>)>) -> Result<(), StoreError> {
+    let rows: Vec<_> = nodes
+        .into_iter()
+        .map(|(node, hash)| (audit_nodes::node.eq(node), audit_nodes::hash.eq(hash)))
+        .collect();
+    // Two values a row, well under SQLite's limit of bound parameters.
+    for chunk in rows.chunks(5_000) {
+        per_backend!(&mut *conn, c => diesel::insert_into(audit_nodes::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the subtree hashes of a log filed before `audit_nodes` existed, from its leaf
+/// hashes; does nothing once the table holds any (a tree under two entries has none).
+fn backfill_nodes(conn: &mut DbConnection) -> Result<(), StoreError> {
+    let any: Option<i64> = audit_nodes::table
+        .select(audit_nodes::node)
+        .first(conn)
+        .optional()?;
+    let (head, _) = load_head(conn)?;
+    if any.is_some() || head.size() < 2 {
+        return Ok(());
+    }
+    let leaves: Vec<Vec<u8>> = audit_entries::table
+        .filter(audit_entries::seq.lt(signed(head.size())?))
+        .order(audit_entries::seq.asc())
+        .select(audit_entries::leaf_hash)
+        .load(conn)?;
+    let mut range = CompactRange::new();
+    let mut nodes = Vec::new();
+    for leaf in leaves {
+        append_keeping(&mut range, hash_of(leaf, "a leaf hash")?, &mut nodes)?;
+    }
+    if range.root() != head.root() {
+        return Err(StoreError::corrupt(
+            "the audit entries do not make the tree head; run vanthu audit verify",
+        ));
+    }
+    tracing::info!(nodes = nodes.len(), "audit tree nodes rebuilt");
+    insert_nodes(conn, nodes)
+}
+
 /// Files up to [`BATCH`] queued entries; returns how many.
 fn integrate_batch(conn: &mut DbConnection) -> Result<u64, StoreError> {
     lock_integrator(conn)?;
+    backfill_nodes(conn)?;
     let queued: Vec<(i64, Vec<u8>, Option<String>)> = audit_queue::table
         .order(audit_queue::id.asc())
         .limit(BATCH)
@@ -247,8 +308,7 @@ fn integrate_batch(conn: &mut DbConnection) -> Result<u64, StoreError> {
     let (mut range, mut previous) = load_head(conn)?;
     let old_size = range.size();
     let mut rows = Vec::with_capacity(queued.len());
-    let mut nodes: Vec<(i64, Vec<u8>)> = Vec::with_capacity(queued.len());
-    let mut node_error = None;
+    let mut nodes = Vec::with_capacity(queued.len());
     for (id, bytes, unit_path) in queued {
         let mut entry = AuditEntry::from_bytes(&bytes)
             .map_err(|e| StoreError::corrupt(format!("queued audit entry {id}: {e}")))?;
@@ -256,15 +316,9 @@ fn integrate_batch(conn: &mut DbConnection) -> Result<u64, StoreError> {
         entry.previous = previous;
         let bytes = entry.to_bytes();
         let hash = leaf_hash(&bytes);
-        range.append_reporting(hash, |node, h| match node_key(node) {
-            Ok(key) => nodes.push((key, h.to_vec())),
-            Err(e) => node_error = Some(e),
-        });
+        append_keeping(&mut range, hash, &mut nodes)?;
         previous = hash;
         rows.push(EntryRow::new(&entry, bytes, hash, unit_path)?);
-    }
-    if let Some(e) = node_error {
-        return Err(e);
     }
     let filed = rows.len() as u64;
     // SQLite allows 32,766 bound parameters a statement; 11 a row.
@@ -273,16 +327,7 @@ fn integrate_batch(conn: &mut DbConnection) -> Result<u64, StoreError> {
             .values(chunk)
             .execute(c))?;
     }
-    let nodes: Vec<_> = nodes
-        .into_iter()
-        .map(|(node, hash)| (audit_nodes::node.eq(node), audit_nodes::hash.eq(hash)))
-        .collect();
-    // Two values a row.
-    for chunk in nodes.chunks(5_000) {
-        per_backend!(&mut *conn, c => diesel::insert_into(audit_nodes::table)
-            .values(chunk)
-            .execute(c))?;
-    }
+    insert_nodes(conn, nodes)?;
     diesel::delete(audit_queue::table.filter(audit_queue::id.eq_any(&ids))).execute(conn)?;
     // Compare-and-swap on the size: if the head moved, nothing of this batch is kept.
     let swapped = diesel::update(
@@ -928,6 +973,25 @@ mod tests {
                 verify_consistency(from, size, &proof, &roots[from as usize], &root).unwrap();
             }
         }
+
+        // A log filed before the nodes were kept gets them from the next integrator run.
+        run_sql(
+            &db,
+            match db.backend() {
+                Backend::Sqlite => "DROP TRIGGER audit_nodes_no_delete; DELETE FROM audit_nodes;",
+                Backend::Postgres => {
+                    "DROP TRIGGER audit_nodes_append_only ON audit_nodes; DELETE FROM audit_nodes;"
+                }
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            db.audit_inclusion_proof(0, n),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert_eq!(db.integrate_audit().unwrap(), 0);
+        let (leaf, proof) = db.audit_inclusion_proof(5, n).unwrap();
+        verify_inclusion(5, n, &leaf, &proof, &roots[n as usize]).unwrap();
     }
 
     #[test]
@@ -975,6 +1039,8 @@ mod tests {
             "DELETE FROM audit_entries WHERE seq = 3",
             "UPDATE audit_checkpoints SET size = 1",
             "DELETE FROM audit_checkpoints",
+            "UPDATE audit_nodes SET hash = hash",
+            "DELETE FROM audit_nodes",
         ] {
             let err = run_sql(&db, sql).unwrap_err();
             assert!(err.contains("append-only"), "{sql}: {err}");

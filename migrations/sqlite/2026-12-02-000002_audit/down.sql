@@ -1,5 +1,4 @@
 DROP TABLE audit_tree;
 DROP TABLE audit_checkpoints;
-DROP TABLE audit_nodes;
 DROP TABLE audit_entries;
 DROP TABLE audit_queue;

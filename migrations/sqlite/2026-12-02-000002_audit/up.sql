@@ -32,15 +32,6 @@ CREATE INDEX audit_entries_object ON audit_entries (object_kind, object_id);
 CREATE INDEX audit_entries_time ON audit_entries (time_ms);
 CREATE INDEX audit_entries_actor ON audit_entries (actor_id);
 
--- Hashes of the tree's perfect interior subtrees, kept as the integrator completes them, so
--- a proof reads O(log n) of them instead of every leaf hash. `node` is level << 48 | index
--- (2^level leaves from leaf index << level on). A cache: `vanthu audit verify` recomputes the
--- tree from the entries, and a changed node can only make a proof fail to verify.
-CREATE TABLE audit_nodes (
-    node INTEGER PRIMARY KEY,
-    hash BLOB NOT NULL
-);
-
 -- Every signed checkpoint ever issued.
 CREATE TABLE audit_checkpoints (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
