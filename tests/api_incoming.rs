@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::{Arc, Barrier, OnceLock};
 
 use chrono::{TimeDelta, Utc};
-use common::{expect_problem, files_under, status_json, unit_by_code, Server, TestEnv};
+use common::{expect_problem, files_under, multipart, status_json, unit_by_code, Server, TestEnv};
 use lopdf::{dictionary, Document, Object, Stream};
 use reqwest::blocking::Response;
 use serde_json::{json, Value};
@@ -20,7 +20,6 @@ use serde_json::{json, Value};
 const MAX_UPLOAD: u64 = 64 * 1024;
 const DISTRICT: &str = "000.00.31.H56";
 const DEPARTMENT: &str = "000.02.31.H56";
-const BOUNDARY: &str = "vanthu-test-7d1f0c";
 /// Text on the page; changing one of its bytes after signing breaks the signature.
 const PAGE_TEXT: &[u8] = b"CONG VAN SO 123/UBND-VP";
 
@@ -111,31 +110,8 @@ fn metadata(number_notation: &str, summary: &str) -> Value {
     })
 }
 
-/// A multipart/form-data body of these parts, in this order: (name, content type, bytes).
-fn form(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
-    let mut body = Vec::new();
-    for (name, content_type, bytes) in parts {
-        let filename = if *name == "file" {
-            "; filename=\"van-ban.pdf\""
-        } else {
-            ""
-        };
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\
-                 Content-Type: {content_type}\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
-}
-
 fn send_form(server: &Server, token: &str, parts: &[(&str, &str, &[u8])]) -> Response {
-    let (content_type, body) = form(parts);
+    let (content_type, body) = multipart(parts);
     server
         .request(reqwest::Method::POST, "/api/v1/incoming", token)
         .header("Content-Type", content_type)

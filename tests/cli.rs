@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{status_json, wait_exit, Server, TestEnv};
@@ -209,46 +209,127 @@ fn demo_seeding_is_idempotent_and_prints_how_to_sign_in() {
     // for the district and each commune plus a personal certificate for each leader.
     assert_eq!(first, (7, 10, 6));
 
-    let secret_path = env.data_dir().join("server-secret");
-    let secret = std::fs::read(&secret_path).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(&secret_path)
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
-
     let server = env.serve_demo(&[]);
     server.demo_login("commune.specialist");
     drop(server);
     assert_eq!(demo_counts(&env), first);
-    assert_eq!(std::fs::read(&secret_path).unwrap(), secret);
 
-    // Keys are stored encrypted: leaders' under their password, seals under the server secret.
+    // Keys are stored sealed: leaders' under the demo signing PIN, seals under the
+    // configured key-encryption key; never in clear, never under the login password.
+    let kek = vanthu_keys::Kek::read_file(&env.kek_file()).unwrap();
+    let pin = vanthu_keys::SigningPin::parse("246810").unwrap();
+    let login_password = vanthu_keys::SigningPin::parse("vanthu-demo").unwrap();
     let db = env.db.connect();
+    let issuer =
+        openssl::x509::X509::from_pem(include_bytes!("../certs-dev/issuing-ca.pem")).unwrap();
     for certificate in db.all_certificates().unwrap() {
-        let der = certificate
-            .key_pkcs8_encrypted
-            .expect("demo certificates keep their key");
-        let passphrase: &[u8] = match certificate.purpose {
-            vanthu_store::CertificatePurpose::Personal => b"vanthu-demo",
-            _ => &secret,
-        };
-        assert!(
-            openssl::pkey::PKey::private_key_from_der(&der).is_err(),
-            "key stored in clear"
-        );
-        let key = openssl::pkey::PKey::private_key_from_pkcs8_passphrase(&der, passphrase)
-            .expect("key decrypts with its passphrase");
+        let key = db.signing_key_of(certificate.owner).unwrap();
+        assert_eq!(key.certificate, certificate);
         let cert = openssl::x509::X509::from_pem(certificate.cert_pem.as_bytes()).unwrap();
-        assert!(cert.public_key().unwrap().public_eq(&key));
-        let issuer =
-            openssl::x509::X509::from_pem(include_bytes!("../certs-dev/issuing-ca.pem")).unwrap();
+        let owner = match certificate.owner {
+            vanthu_store::CertificateOwner::User(u) => vanthu_keys::KeyOwner::User(u),
+            vanthu_store::CertificateOwner::Unit(u) => vanthu_keys::KeyOwner::Unit(u),
+            vanthu_store::CertificateOwner::System => panic!("no installation keys in the demo"),
+        };
+        let binding = vanthu_keys::KeyBinding::new(owner, &cert.to_der().unwrap());
+        let opened = match certificate.purpose {
+            vanthu_store::CertificatePurpose::Personal => {
+                assert!(key
+                    .wrapped
+                    .open_with_pin(&login_password, &binding)
+                    .is_err());
+                key.wrapped.open_with_pin(&pin, &binding).unwrap()
+            }
+            _ => key.wrapped.open_with_kek(&kek, &binding).unwrap(),
+        };
+        assert!(openssl::pkey::PKey::private_key_from_der(&key.wrapped.ciphertext).is_err());
+        let private = openssl::pkey::PKey::private_key_from_der(opened.pkcs8_der()).unwrap();
+        assert!(cert.public_key().unwrap().public_eq(&private));
         assert!(
             cert.verify(&issuer.public_key().unwrap()).unwrap(),
             "issued by the development CA"
         );
+        assert_eq!(
+            openssl::x509::X509::stack_from_pem(certificate.chain_pem.as_bytes()).unwrap()[0]
+                .to_der()
+                .unwrap(),
+            issuer.to_der().unwrap()
+        );
     }
+}
+
+#[test]
+fn serve_needs_a_key_encryption_key_outside_the_data_directory() {
+    let env = TestEnv::new();
+    let refused = |configure: &dyn Fn(&mut Command)| -> String {
+        let mut cmd = env.command();
+        configure(&mut cmd);
+        let child = cmd
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = wait_exit(child, Duration::from_secs(60));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(!out.status.success(), "{stderr}");
+        assert!(!String::from_utf8(out.stdout).unwrap().contains("listening"));
+        stderr.lines().last().unwrap_or_default().to_owned()
+    };
+    let none = refused(&|cmd| {
+        cmd.env_remove("VANTHU_KEK_FILE");
+    });
+    assert!(
+        none.contains("no key-encryption key") && none.contains("--kek-file"),
+        "{none}"
+    );
+
+    std::fs::create_dir_all(env.data_dir()).unwrap();
+    let inside = env.data_dir().join("kek");
+    std::fs::copy(env.kek_file(), &inside).unwrap();
+    let reason = refused(&|cmd| {
+        cmd.env("VANTHU_KEK_FILE", &inside);
+    });
+    assert!(reason.contains("inside the data directory"), "{reason}");
+
+    use std::os::unix::fs::PermissionsExt;
+    let readable = env.dir.path().join("kek-readable");
+    std::fs::copy(env.kek_file(), &readable).unwrap();
+    std::fs::set_permissions(&readable, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let reason = refused(&|cmd| {
+        cmd.env("VANTHU_KEK_FILE", &readable);
+    });
+    assert!(reason.contains("chmod 600"), "{reason}");
+
+    let reason = refused(&|cmd| {
+        cmd.env_remove("VANTHU_KEK_FILE")
+            .env("VANTHU_KEK", "c2hvcnQ=");
+    });
+    assert!(reason.contains("VANTHU_KEK"), "{reason}");
+
+    // The key itself in the environment works, and so does --dev without any key, with a
+    // demonstration key in the data directory and a loud warning.
+    let text = std::fs::read_to_string(env.kek_file()).unwrap();
+    let mut cmd = env.command();
+    cmd.env_remove("VANTHU_KEK_FILE")
+        .env("VANTHU_KEK", text.trim());
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    let server = Server::start(cmd);
+    assert!(server.stderr().contains("key-encryption key loaded"));
+    drop(server);
+
+    let mut cmd = env.command();
+    cmd.env_remove("VANTHU_KEK_FILE")
+        .args(["serve", "--listen", "127.0.0.1:0", "--dev"]);
+    let server = Server::start(cmd);
+    let log = server.stderr();
+    drop(server);
+    assert!(log.contains("DEMO KEY-ENCRYPTION KEY"), "{log}");
+    let demo_kek = env.data_dir().join("demo-kek");
+    let mode = std::fs::metadata(&demo_kek).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let demo_text = std::fs::read_to_string(&demo_kek).unwrap();
+    assert!(!log.contains(demo_text.trim()) && !log.contains(text.trim()));
 }
 
 #[test]

@@ -890,6 +890,101 @@ fn a_closed_stdout_does_not_fail_a_signature() {
 }
 
 #[test]
+fn a_batch_signs_every_good_input_and_names_each_bad_one() {
+    let Some(_tools) = require(
+        "a_batch_signs_every_good_input_and_names_each_bad_one",
+        &[Tool::Pdfsig],
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let template = make_input(dir.path());
+    let inputs = dir.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    let mut files: Vec<PathBuf> = (1..=6)
+        .map(|i| {
+            let file = inputs.join(format!("cong-van-{i}.pdf"));
+            std::fs::copy(&template, &file).unwrap();
+            file
+        })
+        .collect();
+    let not_pdf = inputs.join("note.pdf");
+    std::fs::write(&not_pdf, b"this is not a PDF").unwrap();
+    let missing = inputs.join("missing.pdf");
+    files.insert(2, not_pdf);
+    files.insert(5, missing);
+    let signed = dir.path().join("signed");
+    std::fs::create_dir(&signed).unwrap();
+    let args: Vec<&str> = files.iter().map(|f| p(f)).collect();
+    let p12 = cert("signer-rsa.p12");
+    let o = vanthu(
+        &[
+            &["sign"],
+            &args[..],
+            &["--out-dir", p(&signed), "--p12", &p12, "--jobs", "3"],
+        ]
+        .concat(),
+    );
+
+    // Each bad input is one line naming it; the exit status says not all went well.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().collect();
+    assert_eq!(errors.len(), 2, "{stderr}");
+    assert!(errors[0].contains("note.pdf"), "{stderr}");
+    assert!(errors[1].contains("missing.pdf"), "{stderr}");
+    // The good ones are reported in the order given and are complete, valid signed files.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let reported: Vec<&str> = stdout.lines().collect();
+    let good: Vec<&PathBuf> = files.iter().filter(|f| p(f).contains("cong-van")).collect();
+    assert_eq!(reported.len(), good.len(), "{stdout}");
+    for (line, input) in reported.iter().zip(&good) {
+        let output = signed.join(input.file_name().unwrap());
+        assert!(
+            line.starts_with(&format!("signed {}", output.display())),
+            "{line}"
+        );
+        assert_pdfsig_valid(&output, 1);
+    }
+    // Nothing else in the folder: no output for a bad input, no temporary file.
+    let mut written: Vec<String> = std::fs::read_dir(&signed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    let expected: Vec<String> = (1..=6).map(|i| format!("cong-van-{i}.pdf")).collect();
+    assert_eq!(written, expected);
+
+    // What cannot go well is refused before anything is signed.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let twin = dir.path().join("cong-van-1.pdf");
+    std::fs::copy(&template, &twin).unwrap();
+    let out_file = dir.path().join("out.pdf");
+    let gone = dir.path().join("no-such-folder");
+    for (args, wanted) in [
+        (
+            vec![p(&files[0]), p(&twin), "--out-dir", p(&other)],
+            "would both be written",
+        ),
+        (
+            vec![p(&files[0]), p(&files[1]), "-o", p(&out_file)],
+            "--out-dir",
+        ),
+        (vec![p(&files[0]), "--out-dir", p(&gone)], "no such folder"),
+    ] {
+        let o = vanthu(&[&["sign"], &args[..], &["--p12", &p12]].concat());
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(wanted), "{args:?}: {stderr}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 0);
+    assert!(!out_file.exists());
+}
+
+#[test]
 fn bad_input_gives_one_line_and_no_output() {
     let dir = tempfile::tempdir().unwrap();
     let not_pdf = dir.path().join("note.pdf");

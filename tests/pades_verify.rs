@@ -301,6 +301,84 @@ fn missing_file_and_directory_exit_2_with_one_line() {
     }
 }
 
+#[test]
+fn several_files_get_one_report_each_in_the_order_given() {
+    let fixtures = workspace().join("crates/pades/tests/fixtures");
+    let signed = fixtures.join("pyhanko-b-b.pdf");
+    let certified = fixtures.join("certified-p2-xref-stream.pdf");
+    let dir = tempfile::tempdir().unwrap();
+    let unsigned = dir.path().join("unsigned.pdf");
+    // The signed file's first revision: a PDF with no signature at all.
+    let bytes = std::fs::read(&signed).unwrap();
+    let first_eof = bytes.windows(5).position(|w| w == b"%%EOF").unwrap() + 5;
+    std::fs::write(&unsigned, &bytes[..first_eof]).unwrap();
+    let garbage = dir.path().join("note.pdf");
+    std::fs::write(&garbage, b"not a PDF").unwrap();
+    let root = workspace().join("certs-dev/root-ca.pem");
+    let run = |files: &[&Path], extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_vanthu"))
+            .arg("verify")
+            .args(files)
+            .args(["--offline", "--trust"])
+            .arg(&root)
+            .args(extra)
+            .output()
+            .expect("run vanthu verify")
+    };
+
+    // One JSON line per file in the order given, whatever order the threads finish in; the
+    // unreadable file gets an error line there and one line on stderr; the worst outcome
+    // decides the exit status.
+    let files = [&signed, &unsigned, &garbage, &certified].map(PathBuf::as_path);
+    let out = run(&files, &["--json-lines", "--jobs", "3"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let named: Vec<&str> = lines.iter().map(|l| l["file"].as_str().unwrap()).collect();
+    let given: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    assert_eq!(named, given);
+    let verdicts: Vec<&str> = lines
+        .iter()
+        .map(|l| l["report"]["verdict"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(verdicts, ["valid", "unsigned", "-", "valid"]);
+    assert!(
+        lines[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be read as a PDF"),
+        "{}",
+        lines[2]
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("note.pdf"), "{stderr}");
+
+    // Without the unreadable file the unsigned one makes it 1; valid files alone, 0.
+    assert_eq!(run(&[&signed, &unsigned], &[]).status.code(), Some(1));
+    let out = run(&[&signed, &certified], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    // Text summaries headed by each file's name, in order.
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (a, b) = (
+        text.find(&format!("{}:\n", signed.display())).unwrap(),
+        text.find(&format!("{}:\n", certified.display())).unwrap(),
+    );
+    assert!(a < b, "{text}");
+    assert_eq!(text.matches("Verdict: valid").count(), 2, "{text}");
+
+    // --json is one document: several files ask for --json-lines.
+    let out = run(&[&signed, &certified], &["--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--json-lines"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
 /// A `vanthu tsa` on a free local port, stopped when dropped.
 struct LocalTsa {
     child: std::process::Child,

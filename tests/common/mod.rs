@@ -34,13 +34,34 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub fn new() -> TestEnv {
-        TestEnv {
+        let env = TestEnv {
             db: TestDatabase::create(),
             dir: tempfile::Builder::new()
                 .prefix("vanthu-e2e-")
                 .tempdir()
                 .expect("temporary directory"),
-        }
+        };
+        // A key-encryption key outside the data directory, as an operator keeps one.
+        let kek = std::process::Command::new("openssl")
+            .args(["rand", "-base64", "32"])
+            .output()
+            .expect("run openssl rand");
+        assert!(kek.status.success(), "openssl rand -base64 32");
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(env.kek_file())
+            .expect("create the KEK file");
+        std::io::Write::write_all(&mut file, &kek.stdout).expect("write the KEK file");
+        env
+    }
+
+    /// The key-encryption key file every command of this environment is given
+    /// (`VANTHU_KEK_FILE`), beside the data directory.
+    pub fn kek_file(&self) -> PathBuf {
+        self.dir.path().join("kek")
     }
 
     /// The server's data directory.
@@ -66,6 +87,7 @@ impl TestEnv {
         cmd.current_dir(self.dir.path())
             .env("VANTHU_DATA", self.data_dir())
             .env("DATABASE_URL", self.db.url())
+            .env("VANTHU_KEK_FILE", self.kek_file())
             .env("RUST_LOG", "info");
         cmd
     }
@@ -358,4 +380,29 @@ pub fn unit_by_code(server: &Server, token: &str, code: &str) -> Value {
         .find(|u| u["code"] == code)
         .unwrap_or_else(|| panic!("unit {code} not visible: {page}"))
         .clone()
+}
+
+const BOUNDARY: &str = "vanthu-test-7d1f0c";
+
+/// A multipart/form-data body of these parts, in this order: (name, content type, bytes).
+pub fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
+    let mut body = Vec::new();
+    for (name, content_type, bytes) in parts {
+        let filename = if *name == "file" {
+            "; filename=\"van-ban.pdf\""
+        } else {
+            ""
+        };
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"{filename}\r\n\
+                 Content-Type: {content_type}\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }

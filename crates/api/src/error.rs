@@ -57,6 +57,10 @@ pub enum ApiError {
     /// A multipart/form-data body that cannot be parsed.
     #[error("the form could not be read ({0}); send multipart/form-data with the parts `metadata` and `file`")]
     InvalidMultipart(String),
+    /// A form other than the incoming-document one cannot be read or lacks a part; the text
+    /// names the parts expected.
+    #[error("{0}")]
+    InvalidForm(String),
     /// A required part of a multipart form is missing.
     #[error("the form has no `{part}` part; send the metadata as JSON in `metadata` and the PDF in `file`")]
     MissingPart {
@@ -116,6 +120,38 @@ pub enum ApiError {
     /// ran; nothing was changed.
     #[error("{0}")]
     StateConflict(String),
+    /// The signing PIN is wrong; the key blocks when no attempts are left.
+    #[error("the signing PIN is wrong; {attempts_left} attempt(s) left before signing with this key is blocked")]
+    SigningPinWrong {
+        /// Wrong PINs still allowed.
+        attempts_left: u32,
+    },
+    /// Five wrong PINs in a row blocked the key.
+    #[error("signing with this key is blocked after five wrong PINs; enrol your key again (POST /api/v1/me/signing-key with your PKCS#12 file) to set a new PIN")]
+    SigningKeyBlocked,
+    /// The organisation has no seal key installed.
+    #[error("this organisation has no seal key installed; ask the administrator of the installation to install one")]
+    NoSealKey,
+    /// The user has enrolled no signing key.
+    #[error("you have no signing key here; enrol yours with POST /api/v1/me/signing-key (your PKCS#12 file, its password and a new signing PIN)")]
+    NoSigningKey,
+    /// A signing session that cannot be used.
+    #[error("the signing session {0}; open a new one with your signing PIN")]
+    SigningSessionInvalid(&'static str),
+    /// The PKCS#12 file cannot be opened.
+    #[error("the PKCS#12 file cannot be opened: the password is wrong or the file is damaged")]
+    Pkcs12Unreadable,
+    /// The certificate or key cannot be used to sign.
+    #[error("{0}")]
+    UnusableCertificate(String),
+    /// An external signature that does not fit what was prepared, or a certificate that is
+    /// not the assigned signer's; nothing was changed.
+    #[error("{0}")]
+    SignatureRefused(String),
+    /// No prepared signature to complete: none was prepared, it expired, or the document
+    /// changed since; nothing was changed.
+    #[error("{0}")]
+    PreparedSignatureGone(String),
     /// The database cannot be reached.
     #[error("the database is not reachable")]
     Unavailable,
@@ -140,7 +176,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::NotPdf { .. } => "not_a_pdf",
             ApiError::UnreadablePdf(_) => "unreadable_pdf",
-            ApiError::InvalidMultipart(_) => "invalid_multipart",
+            ApiError::InvalidMultipart(_) | ApiError::InvalidForm(_) => "invalid_multipart",
             ApiError::MissingPart { .. } => "missing_part",
             ApiError::Validation(_) => "validation_failed",
             ApiError::Unauthorized => "unauthorized",
@@ -152,6 +188,15 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::StateConflict(_) => "state_conflict",
+            ApiError::SigningPinWrong { .. } => "signing_pin_wrong",
+            ApiError::SigningKeyBlocked => "signing_key_blocked",
+            ApiError::NoSigningKey => "no_signing_key",
+            ApiError::NoSealKey => "no_seal_key",
+            ApiError::SigningSessionInvalid(_) => "signing_session_invalid",
+            ApiError::Pkcs12Unreadable => "pkcs12_unreadable",
+            ApiError::UnusableCertificate(_) => "unusable_certificate",
+            ApiError::SignatureRefused(_) => "signature_refused",
+            ApiError::PreparedSignatureGone(_) => "prepared_signature_gone",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
@@ -166,7 +211,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "Request body too large",
             ApiError::NotPdf { .. } => "Not a PDF",
             ApiError::UnreadablePdf(_) => "Unreadable PDF",
-            ApiError::InvalidMultipart(_) => "Malformed form",
+            ApiError::InvalidMultipart(_) | ApiError::InvalidForm(_) => "Malformed form",
             ApiError::MissingPart { .. } => "Missing form part",
             ApiError::Validation(_) => "Invalid value",
             ApiError::Unauthorized => "Authentication required",
@@ -178,6 +223,15 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::Conflict(_) => "Conflict",
             ApiError::StateConflict(_) => "Not possible in the document's state",
+            ApiError::SigningPinWrong { .. } => "Wrong signing PIN",
+            ApiError::SigningKeyBlocked => "Signing key blocked",
+            ApiError::NoSigningKey => "No signing key",
+            ApiError::NoSealKey => "No seal key",
+            ApiError::SigningSessionInvalid(_) => "Signing session not usable",
+            ApiError::Pkcs12Unreadable => "Unreadable PKCS#12 file",
+            ApiError::UnusableCertificate(_) => "Certificate not usable for signing",
+            ApiError::SignatureRefused(_) => "Signature refused",
+            ApiError::PreparedSignatureGone(_) => "No prepared signature",
             ApiError::Unavailable => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         }
@@ -203,6 +257,11 @@ impl ApiError {
             detail: self.to_string(),
             code: self.code().to_owned(),
             field: self.field(),
+            attempts_left: match self {
+                ApiError::SigningPinWrong { attempts_left } => Some(*attempts_left),
+                ApiError::SigningKeyBlocked => Some(0),
+                _ => None,
+            },
         }
     }
 }
@@ -225,6 +284,10 @@ pub struct Problem {
     /// The request field at fault, for input errors.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Wrong signing PINs still allowed before the key blocks (`signing_pin_wrong`,
+    /// `signing_key_blocked`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts_left: Option<u32>,
 }
 
 impl ResponseError for ApiError {
@@ -234,6 +297,7 @@ impl ResponseError for ApiError {
             | ApiError::IncompleteBody(_)
             | ApiError::InvalidQuery { .. }
             | ApiError::InvalidMultipart(_)
+            | ApiError::InvalidForm(_)
             | ApiError::MissingPart { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType { .. } | ApiError::NotPdf { .. } => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
@@ -245,10 +309,21 @@ impl ResponseError for ApiError {
                 StatusCode::UNAUTHORIZED
             }
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
-            ApiError::NotFound { .. } | ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::Forbidden
+            | ApiError::SigningPinWrong { .. }
+            | ApiError::SigningSessionInvalid(_) => StatusCode::FORBIDDEN,
+            ApiError::SigningKeyBlocked => StatusCode::LOCKED,
+            ApiError::NotFound { .. } | ApiError::NoRoute | ApiError::NoSigningKey => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::Pkcs12Unreadable
+            | ApiError::UnusableCertificate(_)
+            | ApiError::SignatureRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) | ApiError::StateConflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_)
+            | ApiError::StateConflict(_)
+            | ApiError::NoSealKey
+            | ApiError::PreparedSignatureGone(_) => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -282,9 +357,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound { entity } => ApiError::NotFound { what: entity },
             e @ StoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
-            e @ (StoreError::Transition(_) | StoreError::Stale { .. }) => {
-                ApiError::StateConflict(e.to_string())
-            }
+            e @ (StoreError::Transition(_)
+            | StoreError::OutgoingTransition(_)
+            | StoreError::Frozen(_)
+            | StoreError::Stale { .. }) => ApiError::StateConflict(e.to_string()),
             StoreError::Invalid(e) => ApiError::Validation(e),
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "database unavailable");

@@ -49,7 +49,7 @@ fn state_schema() -> Object {
     names_schema(IncomingState::ALL.map(IncomingState::as_str))
 }
 
-fn urgency_schema() -> Object {
+pub(crate) fn urgency_schema() -> Object {
     names_schema(Urgency::ALL.map(Urgency::as_str))
 }
 
@@ -61,7 +61,7 @@ fn trace_action_schema() -> Object {
     names_schema(TraceAction::ALL.map(TraceAction::as_str))
 }
 /// Longest search text accepted, in characters.
-const MAX_SEARCH_CHARS: usize = 200;
+pub(crate) const MAX_SEARCH_CHARS: usize = 200;
 
 /// A person or a unit a document is handed to.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
@@ -205,6 +205,25 @@ pub struct IncomingView {
     /// Whom it was handed to, once assigned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assignment: Option<AssignmentView>,
+    /// The outgoing document it is a copy of, when released to this unit by a unit here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_outgoing_id: Option<i64>,
+    /// Its recall by the sender: while `requested` it is frozen; `accepted` withdraws it
+    /// from the lists; `refused` leaves it here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recall: Option<RecallView>,
+}
+
+/// The sender's recall of a copy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecallView {
+    /// `requested`, `accepted` or `refused`.
+    #[schema(example = "requested")]
+    pub state: String,
+    /// The sender's reason.
+    pub reason: String,
+    /// When the sender recalled it.
+    pub at: DateTime<Utc>,
 }
 
 impl From<IncomingDocument> for IncomingView {
@@ -234,6 +253,12 @@ impl From<IncomingDocument> for IncomingView {
             received_at: d.received_at,
             updated_at: d.updated_at,
             assignment: d.assignment.map(AssignmentView::from),
+            source_outgoing_id: d.source.map(|s| s.get()),
+            recall: d.recall.map(|r| RecallView {
+                state: r.state.as_str().to_owned(),
+                reason: r.reason,
+                at: r.at,
+            }),
         }
     }
 }
@@ -586,7 +611,10 @@ fn ok(document: IncomingDocument) -> HttpResponse {
 }
 
 /// Reads a form part into memory, up to `limit` bytes.
-async fn read_part(field: &mut actix_multipart::Field, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_part(
+    field: &mut actix_multipart::Field,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
     let mut body = Vec::new();
     while let Some(chunk) = field.next().await {
         let chunk = chunk.map_err(|e| ApiError::InvalidMultipart(e.to_string()))?;
@@ -600,7 +628,7 @@ async fn read_part(field: &mut actix_multipart::Field, limit: usize) -> Result<V
     Ok(body)
 }
 
-fn is_multipart(req: &HttpRequest) -> bool {
+pub(crate) fn is_multipart(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -1034,6 +1062,61 @@ pub async fn forward(
     })
     .await??;
     tracing::info!(id = %document.id, by = %by, "incoming document forwarded");
+    Ok(ok(document))
+}
+
+/// Body of `/recall-response`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecallResponseBody {
+    /// `true` to accept the recall (the copy is withdrawn, kept and marked), `false` to
+    /// refuse it (it stays).
+    pub accept: bool,
+    /// Why, 1 to 2000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub note: Option<String>,
+}
+
+/// Answers the sender's recall of a copy (the receiving unit's clerks); the sender's trace
+/// records the answer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incoming/{id}/recall-response",
+    tag = "incoming",
+    params(("id" = i64, Path, description = "Document id")),
+    request_body = RecallResponseBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Answered", body = IncomingView),
+        (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the receiving unit's clerks answer", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not recalled, or already answered; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn recall_response(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    body: Json<RecallResponseBody>,
+) -> Result<HttpResponse, ApiError> {
+    let document = authorized(&state, &auth, &id, Action::RegisterIncoming).await?;
+    let note = body
+        .0
+        .note
+        .map(|n| HandlingNote::parse(&n).map(String::from))
+        .transpose()?;
+    let by = auth.user.id;
+    let accept = body.0.accept;
+    let document = web::block(move || {
+        state
+            .db
+            .answer_recall(document.id, by, Utc::now(), accept, note.as_deref())
+    })
+    .await??;
     Ok(ok(document))
 }
 

@@ -13,10 +13,12 @@ pub mod incoming;
 pub mod json;
 pub mod metrics;
 pub mod openapi;
+pub mod outgoing;
 pub mod page;
 pub mod password;
 pub mod request_span;
 pub mod security;
+pub mod signing_keys;
 pub mod state;
 pub mod throttle;
 pub mod token;
@@ -37,7 +39,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub use crate::error::ApiError;
 pub use crate::metrics::Metrics;
-pub use crate::state::{AppState, Limits};
+pub use crate::state::{AppState, Limits, SigningSettings};
 pub use crate::throttle::UnknownAccounts;
 
 /// How long running requests may finish after a shutdown signal.
@@ -76,6 +78,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource("/auth/login", POST).route(web::post().to(auth::login)))
                 .service(resource("/auth/logout", POST).route(web::post().to(auth::logout)))
                 .service(resource("/me", GET).route(web::get().to(users::me)))
+                .service(
+                    resource("/me/signing-key", GET_POST)
+                        .route(web::get().to(signing_keys::status))
+                        .route(web::post().to(signing_keys::enrol)),
+                )
+                .service(
+                    resource("/me/signing-pin", PUT).route(web::put().to(signing_keys::change_pin)),
+                )
+                .service(
+                    resource("/me/signing-sessions", POST)
+                        .route(web::post().to(signing_keys::open_session)),
+                )
+                .service(
+                    resource("/me/signing-sessions/{id}", DELETE)
+                        .route(web::delete().to(signing_keys::end_session)),
+                )
                 .service(
                     resource("/units", GET_POST)
                         .route(web::get().to(units::list_units))
@@ -131,6 +149,60 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/incoming/{id}/complete", POST)
                         .route(web::post().to(incoming::complete)),
                 )
+                .service(
+                    resource("/outgoing", GET_POST)
+                        .route(web::get().to(outgoing::list))
+                        .route(web::post().to(outgoing::create)),
+                )
+                .service(
+                    resource("/outgoing/paper", POST).route(web::post().to(outgoing::record_paper)),
+                )
+                .service(resource("/outgoing/{id}", GET).route(web::get().to(outgoing::get)))
+                .service(
+                    resource("/outgoing/{id}/files/{revision}", GET)
+                        .route(web::get().to(outgoing::download)),
+                )
+                .service(
+                    resource("/outgoing/{id}/revisions", POST)
+                        .route(web::post().to(outgoing::revise)),
+                )
+                .service(
+                    resource("/outgoing/{id}/comments", POST)
+                        .route(web::post().to(outgoing::comment)),
+                )
+                .service(
+                    resource("/outgoing/{id}/approve", POST)
+                        .route(web::post().to(outgoing::approve)),
+                )
+                .service(
+                    resource("/outgoing/{id}/return", POST)
+                        .route(web::post().to(outgoing::return_draft)),
+                )
+                .service(
+                    resource("/outgoing/{id}/sign", POST).route(web::post().to(outgoing::sign)),
+                )
+                .service(
+                    resource("/outgoing/{id}/sign/prepare", POST)
+                        .route(web::post().to(outgoing::prepare_signature)),
+                )
+                .service(
+                    resource("/outgoing/{id}/sign/complete", POST)
+                        .route(web::post().to(outgoing::complete_signature)),
+                )
+                .service(
+                    resource("/outgoing/{id}/issue", POST).route(web::post().to(outgoing::issue)),
+                )
+                .service(
+                    resource("/outgoing/{id}/release", POST)
+                        .route(web::post().to(outgoing::release)),
+                )
+                .service(
+                    resource("/outgoing/{id}/recall", POST).route(web::post().to(outgoing::recall)),
+                )
+                .service(
+                    resource("/incoming/{id}/recall-response", POST)
+                        .route(web::post().to(incoming::recall_response)),
+                )
                 .service(resource("/verify", POST).route(web::post().to(verify::verify_upload)))
                 .service(resource("/audit/entries", GET).route(web::get().to(audit::entries)))
                 .service(resource("/audit/checkpoint", GET).route(web::get().to(audit::checkpoint)))
@@ -154,6 +226,8 @@ const GET: &str = "GET, HEAD";
 const POST: &str = "POST";
 const GET_POST: &str = "GET, HEAD, POST";
 const GET_PATCH: &str = "GET, HEAD, PATCH";
+const PUT: &str = "PUT";
+const DELETE: &str = "DELETE";
 
 /// A resource answering other methods with 405 and the `Allow` header.
 fn resource(path: &str, allow: &'static str) -> actix_web::Resource {

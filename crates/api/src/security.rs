@@ -127,5 +127,6 @@ fn problem_for(status: StatusCode) -> Problem {
         detail,
         code,
         field: None,
+        attempts_left: None,
     }
 }

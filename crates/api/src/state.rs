@@ -1,10 +1,12 @@
-//! What every handler shares: the database, the blob store, limits and settings, metrics.
+//! What every handler shares: the database, the blob store, the key-encryption key, limits
+//! and settings, metrics.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest};
 use vanthu_audit::NoteVerifier;
+use vanthu_keys::{KdfParams, Kek};
 use vanthu_pades::verify::VerifyOptions;
 use vanthu_store::blob::BlobStore;
 use vanthu_store::Database;
@@ -36,6 +38,35 @@ impl Limits {
     }
 }
 
+/// How personal keys are wrapped and how long an unlocked key stays usable.
+#[derive(Debug, Clone, Copy)]
+pub struct SigningSettings {
+    /// Argon2id parameters for keys enrolled or re-PINned from now on.
+    pub kdf: KdfParams,
+    /// How long a signing session lasts after the PIN opened it.
+    pub session_ttl: Duration,
+    /// How many signatures one session allows.
+    pub session_signatures: u32,
+}
+
+impl SigningSettings {
+    /// Five minutes: a leader signs a morning's batch without typing the PIN for each
+    /// document, and a forgotten session closes soon.
+    pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(5 * 60);
+    /// Enough for a batch, few enough that a stolen token is worth little.
+    pub const DEFAULT_SESSION_SIGNATURES: u32 = 50;
+}
+
+impl Default for SigningSettings {
+    fn default() -> Self {
+        SigningSettings {
+            kdf: KdfParams::DEFAULT,
+            session_ttl: Self::DEFAULT_SESSION_TTL,
+            session_signatures: Self::DEFAULT_SESSION_SIGNATURES,
+        }
+    }
+}
+
 /// Shared application state, one per server.
 pub struct AppState {
     /// The database.
@@ -53,6 +84,10 @@ pub struct AppState {
     /// How signatures on uploaded PDFs are verified: the trust anchors, and offline, since
     /// the server must not fetch addresses that an uploaded file's certificates name.
     pub verification: VerifyOptions,
+    /// Seals organisation keys at rest; from the configuration, never the data directory.
+    pub kek: Arc<Kek>,
+    /// Personal key wrapping and signing sessions.
+    pub signing: SigningSettings,
     /// The verifier key of the audit log's checkpoints, published at `/api/v1/audit/key`.
     pub audit_key: NoteVerifier,
 }

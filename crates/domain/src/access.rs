@@ -14,6 +14,8 @@
 //!   far down the tree they sit): every assignee records progress, the lead assignee
 //!   completes them or forwards the lead. Of a unit named as assignee, its leaders and
 //!   specialists act for it.
+//! - A personal signing key is its owner's alone: only the owner, and only while a leader,
+//!   enrols it, changes its PIN, unlocks it or signs with it. Admins included, nobody else.
 
 use serde::Serialize;
 use thiserror::Error;
@@ -118,6 +120,26 @@ pub enum Action {
     CompleteIncoming,
     /// Hand the lead of an incoming document on to someone else.
     ForwardIncoming,
+    /// Enrol, read, re-PIN, unlock or sign with a personal signing key (the target names
+    /// its owner).
+    UsePersonalKey,
+    /// Upload a new outgoing draft (văn bản đi) in the target unit.
+    DraftOutgoing,
+    /// See an outgoing document, its revisions and its trace.
+    ReadOutgoing,
+    /// Upload a new revision of a draft: its drafter, the target's owner.
+    ReviseOutgoing,
+    /// Comment on a draft.
+    CommentOutgoing,
+    /// Approve a draft or return it to its drafter: the unit head.
+    ApproveOutgoing,
+    /// Sign an approved document: the assigned signer, the target's owner, a leader.
+    SignOutgoing,
+    /// Number, date, seal and release a signed document, or record one issued on paper, or
+    /// recall a released one: the unit's clerk.
+    IssueOutgoing,
+    /// Recall a released document: the unit's clerks and leaders.
+    RecallOutgoing,
     /// Read the audit log of what was done in the target unit's subtree.
     ReadAudit,
 }
@@ -151,6 +173,8 @@ pub struct Target {
     pub unit_path: UnitPath,
     /// Who the object was handed to.
     pub handling: Handling,
+    /// The person the object belongs to, for personal objects such as a signing key.
+    pub owner: Option<UserId>,
 }
 
 impl Target {
@@ -159,14 +183,23 @@ impl Target {
         Self {
             unit_path,
             handling: Handling::default(),
+            owner: None,
+        }
+    }
+
+    /// A personal object of `owner`, who belongs to the unit with this path.
+    pub fn personal(unit_path: UnitPath, owner: UserId) -> Self {
+        Self {
+            owner: Some(owner),
+            ..Self::in_unit(unit_path)
         }
     }
 
     /// A document of the unit with this path, handed to these assignees.
     pub fn handled(unit_path: UnitPath, handling: Handling) -> Self {
         Self {
-            unit_path,
             handling,
+            ..Self::in_unit(unit_path)
         }
     }
 
@@ -218,6 +251,7 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         | Action::ReadUser
         | Action::ReadFile
         | Action::ReadIncoming
+        | Action::ReadOutgoing
         | Action::VerifyDocument => true,
         // Visibility already confines an admin to their subtree.
         Action::CreateUnit | Action::UpdateUnit | Action::CreateUser | Action::UpdateUser => {
@@ -235,6 +269,24 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         Action::AssignIncoming => own_unit && actor.has_role(Role::Leader),
         Action::RecordProgress => is_handler,
         Action::CompleteIncoming | Action::ForwardIncoming => is_lead,
+        Action::UsePersonalKey | Action::SignOutgoing => {
+            target.owner == Some(actor.user_id) && actor.has_role(Role::Leader)
+        }
+        Action::DraftOutgoing => {
+            own_unit && (actor.has_role(Role::Specialist) || actor.has_role(Role::Leader))
+        }
+        Action::ReviseOutgoing => target.owner == Some(actor.user_id),
+        Action::CommentOutgoing => {
+            own_unit
+                && [Role::Clerk, Role::Leader, Role::Specialist]
+                    .into_iter()
+                    .any(|r| actor.has_role(r))
+        }
+        Action::ApproveOutgoing => own_unit && actor.has_role(Role::Leader),
+        Action::IssueOutgoing => own_unit && actor.has_role(Role::Clerk),
+        Action::RecallOutgoing => {
+            own_unit && (actor.has_role(Role::Clerk) || actor.has_role(Role::Leader))
+        }
         Action::ReadAudit => actor.has_role(Role::Auditor) || actor.has_role(Role::Admin),
     };
     if allowed {
@@ -469,6 +521,43 @@ mod tests {
     }
 
     #[test]
+    fn a_personal_key_is_its_leader_owners_alone() {
+        let me = actor(&[Role::Leader]);
+        let mine = Target::personal(path(OWN), me.user_id);
+        assert_eq!(authorize(&me, Action::UsePersonalKey, &mine), Ok(()));
+        let colleague = Target::personal(path(OWN), UserId::new(11).unwrap());
+        assert_eq!(
+            authorize(&me, Action::UsePersonalKey, &colleague),
+            Err(AccessError::Forbidden)
+        );
+        for roles in [&[Role::Admin][..], &[Role::Clerk], &[Role::Specialist], &[]] {
+            let not_leader = Actor {
+                roles: roles.iter().copied().collect(),
+                ..me.clone()
+            };
+            assert_eq!(
+                authorize(&not_leader, Action::UsePersonalKey, &mine),
+                Err(AccessError::Forbidden),
+                "{roles:?}"
+            );
+        }
+        let admin_above = Actor {
+            roles: [Role::Admin, Role::Leader].into_iter().collect(),
+            unit_path: path(PARENT),
+            user_id: UserId::new(12).unwrap(),
+            ..me.clone()
+        };
+        assert_eq!(
+            authorize(&admin_above, Action::UsePersonalKey, &mine),
+            Err(AccessError::Forbidden)
+        );
+        assert_eq!(
+            authorize(&me, Action::UsePersonalKey, &Target::in_unit(path(OWN))),
+            Err(AccessError::Forbidden)
+        );
+    }
+
+    #[test]
     fn visible_scope_matches_authorize() {
         assert_eq!(
             actor(&[Role::Clerk]).visible_scope(),
@@ -485,6 +574,56 @@ mod tests {
                 let read = authorize(&a, Action::ReadUnit, &Target::in_unit(path(target)));
                 assert_eq!(visible, read.is_ok(), "{roles:?} {target}");
             }
+        }
+    }
+
+    const OUTGOING: [Action; 8] = [
+        Action::DraftOutgoing,
+        Action::ReadOutgoing,
+        Action::ReviseOutgoing,
+        Action::CommentOutgoing,
+        Action::ApproveOutgoing,
+        Action::SignOutgoing,
+        Action::IssueOutgoing,
+        Action::RecallOutgoing,
+    ];
+
+    fn check_outgoing(actor: &Actor, target: &Target, expected: &str) {
+        let got: String = OUTGOING
+            .iter()
+            .map(|&a| match authorize(actor, a, target) {
+                Ok(()) => 'o',
+                Err(AccessError::Forbidden) => 'f',
+                Err(AccessError::NotFound) => 'n',
+            })
+            .collect();
+        assert_eq!(got, expected, "{actor:?} on {target:?}");
+    }
+
+    #[test]
+    fn drafters_revise_their_drafts_heads_approve_signers_sign_clerks_issue() {
+        let me = UserId::new(10).unwrap();
+        let someone = UserId::new(11).unwrap();
+        let mine = Target::personal(path(OWN), me);
+        let theirs = Target::personal(path(OWN), someone);
+        check_outgoing(&actor(&[Role::Specialist]), &mine, "ooooffff");
+        check_outgoing(&actor(&[Role::Specialist]), &theirs, "oofoffff");
+        check_outgoing(&actor(&[Role::Leader]), &mine, "oooooofo");
+        // Only the assigned signer signs, and only with the leader's role.
+        check_outgoing(&actor(&[Role::Leader]), &theirs, "oofooffo");
+        check_outgoing(&actor(&[Role::Clerk]), &theirs, "fofoffoo");
+        check_outgoing(&actor(&[Role::Admin]), &mine, "foofffff");
+        check_outgoing(
+            &actor(&[Role::Auditor]),
+            &Target::in_unit(path(CHILD)),
+            "foffffff",
+        );
+        for role in [Role::Clerk, Role::Leader, Role::Specialist] {
+            check_outgoing(
+                &actor(&[role]),
+                &Target::personal(path(SIBLING), me),
+                "nnnnnnnn",
+            );
         }
     }
 }

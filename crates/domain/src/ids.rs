@@ -74,6 +74,11 @@ row_id!(
     IncomingId,
     "id"
 );
+row_id!(
+    /// Identifier of an outgoing document.
+    OutgoingId,
+    "id"
+);
 
 /// SHA-256 digest of a stored file, as 64 lowercase hexadecimal digits.
 ///

@@ -13,7 +13,7 @@ mod unit;
 mod user;
 
 pub use error::ValidationError;
-pub use ids::{IncomingId, Sha256Digest, UnitId, UserId};
+pub use ids::{IncomingId, OutgoingId, Sha256Digest, UnitId, UserId};
 pub use page::{PageRequest, Paged, MAX_PER_PAGE};
 pub use text::{Name, UnitCode, Username};
 pub use unit::{Unit, UnitLevel, UnitPath};

@@ -823,7 +823,7 @@ impl ParsedSignedData {
 }
 
 /// Whether the certificate is the one `sid` names. Issuer names compare by RFC 5280 rules
-/// ([`crate::trust::names_match`]): signers that re-encode the issuer (another string type,
+/// ([`crate::certificate::names_match`]): signers that re-encode the issuer (another string type,
 /// case, spacing) still name their certificate, whose key must then verify the signature.
 pub fn certificate_matches(cert_der: &[u8], sid: &SignerId) -> bool {
     identifies(cert_der, sid, false)
@@ -839,10 +839,10 @@ fn identifies(cert_der: &[u8], sid: &SignerId, exact: bool) -> bool {
                 && if exact {
                     cert_issuer.raw == issuer.as_slice()
                 } else {
-                    crate::trust::names_match(cert_issuer.raw, issuer)
+                    crate::certificate::names_match(cert_issuer.raw, issuer)
                 }
         }
-        SignerId::KeyId(kid) => crate::trust::parse_certificate(cert_der)
+        SignerId::KeyId(kid) => crate::certificate::parse_certificate(cert_der)
             .and_then(|c| c.subject_key_id().map(|k| k.as_slice() == kid.as_slice()))
             .unwrap_or(false),
     }
@@ -1149,7 +1149,7 @@ pub fn check_integrity<C: SignedContent + ?Sized>(
             HashAlgorithm::from_oid(&r.algorithm).is_some_and(|d| d.digest(cert_der) == r.hash)
         })
     });
-    let key = match crate::trust::parse_certificate(cert_der).map(|c| c.public_key()) {
+    let key = match crate::certificate::parse_certificate(cert_der).map(|c| c.public_key()) {
         Some(Ok(k)) => k,
         _ => {
             out.problem = Some("the signer certificate's public key cannot be read".into());

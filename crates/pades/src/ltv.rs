@@ -213,7 +213,7 @@ fn deflate(data: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdf::reader::tests_support::simple_pdf;
+    use crate::pdf::testing::simple_pdf;
     use crate::sign::{sign_bytes, SignOptions};
     use crate::signer::tests::rsa_signer;
     use crate::signer::Signer;

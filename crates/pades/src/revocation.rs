@@ -14,6 +14,8 @@ use openssl::x509::{X509Crl, X509};
 use x509_parser::extensions::{DistributionPointName, GeneralName, ParsedExtension};
 use x509_parser::prelude::FromDer;
 
+use crate::certificate::{display_name, is_self_issued, issued_by, names_equal};
+
 /// Largest CRL accepted (CRLs can be big; beyond this they are hostile or useless in a PDF).
 pub const MAX_CRL_LEN: u64 = 32 * 1024 * 1024;
 /// Largest OCSP response accepted.
@@ -153,7 +155,7 @@ impl Collector {
                 None => self.fetch_online(cert, issuer, &mut out.data),
             };
             if !covered {
-                out.missing.push(subject_line(cert));
+                out.missing.push(display_name(cert.subject_name()));
             }
         }
         Ok(out)
@@ -444,33 +446,6 @@ fn ocsp_certificates(resp_der: &[u8]) -> Vec<Vec<u8>> {
         )
     };
     inner().unwrap_or_default()
-}
-
-/// The same name: by RFC 5280 rules ([`crate::trust::names_match`]) or by OpenSSL's own
-/// comparison, which path building uses.
-pub(crate) fn names_equal(a: &openssl::x509::X509NameRef, b: &openssl::x509::X509NameRef) -> bool {
-    match (a.to_der(), b.to_der()) {
-        (Ok(x), Ok(y)) if crate::trust::names_match(&x, &y) => true,
-        _ => a.try_cmp(b).map(|o| o.is_eq()).unwrap_or(false),
-    }
-}
-
-/// Subject equals issuer.
-pub(crate) fn is_self_issued(cert: &X509) -> bool {
-    names_equal(cert.subject_name(), cert.issuer_name())
-}
-
-/// `cert` was issued by `issuer` (names match and the signature verifies).
-pub(crate) fn issued_by(cert: &X509, issuer: &X509) -> bool {
-    names_equal(cert.issuer_name(), issuer.subject_name())
-        && issuer
-            .public_key()
-            .and_then(|k| cert.verify(&k))
-            .unwrap_or(false)
-}
-
-fn subject_line(cert: &X509) -> String {
-    crate::trust::display_name(cert.subject_name())
 }
 
 #[cfg(test)]

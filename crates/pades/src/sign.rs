@@ -14,12 +14,12 @@ use std::str::FromStr;
 use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::appearance::{self, Appearance, AppearanceError, Rect};
+use crate::byte_range;
 use crate::cms::{self, CmsError};
 use crate::ltv::{self, LtvError, RevocationMode};
 use crate::pdf::reader::Field;
 use crate::pdf::{
-    Dictionary, IncrementalUpdate, Object, ObjectId, PdfError, PdfString, PlaceholderSpec, Reader,
-    Source,
+    Dictionary, IncrementalUpdate, Object, ObjectId, PdfError, PdfString, Reader, Source,
 };
 use crate::signer::{DigestAlgorithm, Signer, SignerError};
 use crate::tsa::{TsaClient, TsaError};
@@ -674,7 +674,7 @@ fn check_on_page<S: Source>(reader: &Reader<S>, page: usize, rect: Rect) -> Resu
 pub fn signer_name(signer: &dyn Signer) -> Result<String, SignError> {
     let cert = openssl::x509::X509::from_der(signer.certificate())
         .map_err(|e| SignError::Options(format!("the signing certificate cannot be read: {e}")))?;
-    Ok(crate::trust::subject_label(&cert))
+    Ok(crate::certificate::subject_label(&cert))
 }
 
 /// The image-less visible signature: "Ký bởi / Signed by", the signer's name and the signing
@@ -908,7 +908,8 @@ fn build_field_update<S: Source>(
             }
             update.set(widget_id, widget);
             add_annotation(reader, &mut update, page_id, widget_id)?;
-            catalog_changed |= add_to_acroform(reader, &mut update, &mut catalog, widget_id)?;
+            catalog_changed |=
+                add_to_acroform(reader, &mut update, &mut catalog, &[widget_id], true)?;
         }
     }
     if plan.certify {
@@ -953,14 +954,7 @@ fn build_field_update<S: Source>(
         sigref.set("TransformParams", params);
         sig.set("Reference", vec![Object::Dictionary(sigref)]);
     }
-    update.set_with_placeholders(
-        sig_id,
-        sig,
-        &[
-            ("ByteRange", PlaceholderSpec::ByteRange),
-            ("Contents", PlaceholderSpec::Contents(plan.contents_len)),
-        ],
-    );
+    byte_range::reserve(&mut update, sig_id, sig, plan.contents_len);
     Ok((update, field_name))
 }
 
@@ -980,12 +974,19 @@ fn add_annotation<S: Source>(
     page_id: ObjectId,
     widget: ObjectId,
 ) -> Result<(), PdfError> {
-    let mut page = reader.resolve_dict(&Object::Reference(page_id))?;
+    // The page or its /Annots may already be in this update (a second widget on one page).
+    let mut page = match update.get(page_id) {
+        Some(Object::Dictionary(d)) => d.clone(),
+        _ => reader.resolve_dict(&Object::Reference(page_id))?,
+    };
     match page.get("Annots").cloned() {
         Some(Object::Reference(arr_id)) => {
-            let mut arr = match reader.get(arr_id)? {
-                Object::Array(a) => a,
-                _ => Vec::new(),
+            let mut arr = match update.get(arr_id) {
+                Some(Object::Array(a)) => a.clone(),
+                _ => match reader.get(arr_id)? {
+                    Object::Array(a) => a,
+                    _ => Vec::new(),
+                },
             };
             arr.push(Object::Reference(widget));
             update.set(arr_id, Object::Array(arr));
@@ -1003,33 +1004,38 @@ fn add_annotation<S: Source>(
     Ok(())
 }
 
-/// Adds `field` to the AcroForm /Fields with /SigFlags 3; returns true when the catalog changed.
+/// Adds `fields` to the AcroForm /Fields, with /SigFlags 3 for signature fields; returns true
+/// when the catalog changed.
 fn add_to_acroform<S: Source>(
     reader: &Reader<S>,
     update: &mut IncrementalUpdate,
     catalog: &mut Dictionary,
-    field: ObjectId,
+    fields: &[ObjectId],
+    signature: bool,
 ) -> Result<bool, PdfError> {
     let (form_id, mut form) = match reader.acroform()? {
         Some((id, d)) => (id, d),
         None => (None, Dictionary::new()),
     };
+    let new = fields.iter().map(|&f| Object::Reference(f));
     match form.get("Fields").cloned() {
         Some(Object::Reference(arr_id)) => {
             let mut arr = match reader.get(arr_id)? {
                 Object::Array(a) => a,
                 _ => Vec::new(),
             };
-            arr.push(Object::Reference(field));
+            arr.extend(new);
             update.set(arr_id, Object::Array(arr));
         }
         Some(Object::Array(mut arr)) => {
-            arr.push(Object::Reference(field));
+            arr.extend(new);
             form.set("Fields", arr);
         }
-        _ => form.set("Fields", vec![Object::Reference(field)]),
+        _ => form.set("Fields", new.collect::<Vec<_>>()),
     }
-    form.set("SigFlags", 3);
+    if signature {
+        form.set("SigFlags", 3);
+    }
     match form_id {
         Some(id) => {
             update.set(id, form);
@@ -1053,7 +1059,7 @@ fn finish_update<S: Source>(
     produce: impl FnOnce(&[u8]) -> Result<Vec<u8>, SignError>,
 ) -> Result<(Vec<u8>, [u64; 4], usize), SignError> {
     let mut written = update.write()?;
-    let range = written.patch_byte_range()?;
+    let range = byte_range::patch_byte_range(&mut written)?;
     let mut hasher = digest
         .hasher()
         .map_err(|e| SignError::Io(io::Error::other(e.to_string())))?;
@@ -1063,7 +1069,7 @@ fn finish_update<S: Source>(
             .map_err(|e| io::Error::other(e.to_string()))
     };
     reader.copy_range(0, written.base_len, &mut feed)?;
-    let (before, after) = written.signed_parts()?;
+    let (before, after) = byte_range::signed_parts(&written)?;
     feed(before)?;
     feed(after)?;
     let digest_value = hasher
@@ -1076,7 +1082,7 @@ fn finish_update<S: Source>(
             reserved,
         });
     }
-    written.patch_contents(&der)?;
+    byte_range::patch_contents(&mut written, &der)?;
     Ok((written.bytes, range, der.len()))
 }
 
@@ -1238,6 +1244,75 @@ fn document_timestamp_attempt<S: Source>(
     Ok(bytes)
 }
 
+/// An empty text field to add to a document, for a value written in later (the number and
+/// date a clerk gives a signed document).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextField {
+    /// Field name (no `.`).
+    pub name: String,
+    /// Page number, 1-based.
+    pub page: usize,
+    /// Where on the page, in user space.
+    pub rect: Rect,
+}
+
+/// Adds empty text fields in an incremental update, skipping those the document already has
+/// by name. Returns the updated file (the input itself when nothing was missing).
+pub fn add_text_fields_bytes(input: &[u8], wanted: &[TextField]) -> Result<Vec<u8>, SignError> {
+    let reader = Reader::new(input)?;
+    if docmdp_permission(&reader)?.is_some() {
+        return Err(SignError::Refused(
+            "the document is certified: fields cannot be added to it".into(),
+        ));
+    }
+    let existing = reader.fields()?;
+    let missing: Vec<&TextField> = wanted
+        .iter()
+        .filter(|f| existing.iter().all(|e| e.name != f.name))
+        .collect();
+    if missing.is_empty() {
+        return Ok(input.to_vec());
+    }
+    let pages = reader.pages()?;
+    let (root_id, mut catalog) = reader.catalog()?;
+    let mut update = IncrementalUpdate::new(&reader)?;
+    let mut widgets = Vec::with_capacity(missing.len());
+    for field in missing {
+        if field.name.is_empty() || field.name.contains('.') {
+            return Err(SignError::Options(format!(
+                "invalid field name {:?}: it must be non-empty and contain no '.'",
+                field.name
+            )));
+        }
+        let page_id = *pages.get(field.page.wrapping_sub(1)).ok_or_else(|| {
+            SignError::Options(format!(
+                "page {} does not exist (the document has {} pages)",
+                field.page,
+                pages.len()
+            ))
+        })?;
+        check_on_page(&reader, field.page, field.rect)?;
+        let mut widget = Dictionary::new();
+        widget.set("Type", Object::name("Annot"));
+        widget.set("Subtype", Object::name("Widget"));
+        widget.set("FT", Object::name("Tx"));
+        widget.set("T", PdfString::text(&field.name));
+        widget.set("P", page_id);
+        widget.set("Rect", rect_object(field.rect));
+        // Printed.
+        widget.set("F", 4);
+        let widget_id = update.add(widget);
+        add_annotation(&reader, &mut update, page_id, widget_id)?;
+        widgets.push(widget_id);
+    }
+    if add_to_acroform(&reader, &mut update, &mut catalog, &widgets, false)? {
+        update.set(root_id, catalog);
+    }
+    let mut out = input.to_vec();
+    out.extend_from_slice(&update.write()?.bytes);
+    Ok(out)
+}
+
 /// Fills text fields by name in an incremental update (values and appearances only), so
 /// earlier signatures see form filling and stay valid. Returns the updated file.
 pub fn fill_fields_bytes(input: &[u8], values: &[(String, String)]) -> Result<Vec<u8>, SignError> {
@@ -1339,7 +1414,7 @@ fn fill_update<S: Source>(
 mod tests {
     use super::*;
     use crate::cms::{check_integrity, ParsedSignedData};
-    use crate::pdf::reader::tests_support::simple_pdf;
+    use crate::pdf::testing::simple_pdf;
     use crate::signer::tests::rsa_signer;
 
     /// Checks the newest signature: byte range over everything but /Contents, CMS intact.
@@ -1808,7 +1883,7 @@ mod tests {
 
     #[test]
     fn signs_hybrid_reference_files() {
-        let input = crate::pdf::reader::tests::hybrid_pdf();
+        let input = crate::pdf::testing::hybrid_pdf();
         let (out, _) = sign_bytes(&input, &rsa_signer(), &SignOptions::default()).unwrap();
         assert!(out.starts_with(&input));
         assert_last_signature_intact(&out);

@@ -13,6 +13,9 @@ use openssl::rsa::Padding;
 use openssl::sign::RsaPssSaltlen;
 use openssl::x509::X509;
 
+// Kept at this path for callers: the helper lives in `certificate` now.
+pub use crate::certificate::parse_certificates;
+
 /// Smallest RSA modulus accepted for signing (ETSI TS 119 312 and the floor).
 pub const MIN_RSA_BITS: u32 = 2048;
 
@@ -302,22 +305,6 @@ pub fn read_certificates(path: &Path) -> Result<Vec<X509>, SignerError> {
     parse_certificates(&bytes).map_err(|r| bad_content("certificates", path, r))
 }
 
-/// Parses a PEM bundle or a single DER certificate held in memory.
-pub fn parse_certificates(bytes: &[u8]) -> Result<Vec<X509>, &'static str> {
-    if bytes.windows(11).any(|w| w == b"-----BEGIN ") {
-        let certs =
-            X509::stack_from_pem(bytes).map_err(|_| "not a valid PEM certificate bundle")?;
-        if certs.is_empty() {
-            return Err("no certificate in the PEM file");
-        }
-        Ok(certs)
-    } else {
-        X509::from_der(bytes)
-            .map(|c| vec![c])
-            .map_err(|_| "neither PEM nor DER certificate")
-    }
-}
-
 /// A key and certificate from PEM files (PKCS#8, PKCS#1 or SEC1 key; unencrypted).
 #[derive(Debug)]
 pub struct PemSigner(SoftwareKey);
@@ -431,6 +418,36 @@ impl Pkcs12Signer {
 
 software_signer!(Pkcs12Signer);
 
+/// A PKCS#8 key and its certificates held in memory as DER, e.g. a stored key just unwrapped.
+#[derive(Debug)]
+pub struct DerSigner(SoftwareKey);
+
+impl DerSigner {
+    /// Builds a signer from an unencrypted PKCS#8 key (DER), the signing certificate (DER)
+    /// and its issuers (DER, from the signer's issuer upwards).
+    pub fn from_der(
+        pkcs8: &[u8],
+        certificate: &[u8],
+        chain: &[Vec<u8>],
+        options: SignerOptions,
+    ) -> Result<Self, SignerError> {
+        let unreadable = |what: &'static str| SignerError::Read {
+            what,
+            path: "<memory>".into(),
+            reason: "not valid DER".into(),
+        };
+        let key = PKey::private_key_from_pkcs8(pkcs8).map_err(|_| unreadable("private key"))?;
+        let cert = X509::from_der(certificate).map_err(|_| unreadable("certificate"))?;
+        let issuers = chain
+            .iter()
+            .map(|der| X509::from_der(der).map_err(|_| unreadable("certificate chain")))
+            .collect::<Result<Vec<_>, _>>()?;
+        SoftwareKey::new(key, &cert, issuers, options).map(Self)
+    }
+}
+
+software_signer!(DerSigner);
+
 /// Loads OpenSSL's legacy provider (next to the default one) once per process; false when it is
 /// not installed.
 fn load_legacy_provider() -> bool {
@@ -443,7 +460,7 @@ fn load_legacy_provider() -> bool {
 
 /// Largest signature the certificate's key can produce, in bytes.
 pub fn signature_len_bound(certificate_der: &[u8]) -> Option<usize> {
-    let key = crate::trust::parse_certificate(certificate_der)?
+    let key = crate::certificate::parse_certificate(certificate_der)?
         .public_key()
         .ok()?;
     match key.id() {
@@ -649,6 +666,31 @@ pub(crate) mod tests {
         let s = PemSigner::from_files(&kp, &cp, None, SignerOptions::default()).unwrap();
         assert_eq!(s.signature_algorithm(), SignatureAlgorithm::RsaPss);
         assert!(verify(&s, b"y", &s.sign(b"y").unwrap()));
+    }
+
+    #[test]
+    fn der_keys_held_in_memory_sign() {
+        let p12 = Pkcs12Signer::from_file(
+            &dev("signer-ec.p12"),
+            "vanthu-dev",
+            SignerOptions::default(),
+        )
+        .unwrap();
+        let pem = std::fs::read(dev("signer-ec.key")).unwrap();
+        let key = PKey::private_key_from_pem(&pem).unwrap();
+        let pkcs8 = key.private_key_to_pkcs8().unwrap();
+        let s = DerSigner::from_der(
+            &pkcs8,
+            p12.certificate(),
+            p12.chain(),
+            SignerOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(s.chain(), p12.chain());
+        assert!(verify(&s, b"z", &s.sign(b"z").unwrap()));
+        let e = DerSigner::from_der(b"junk", p12.certificate(), &[], SignerOptions::default())
+            .unwrap_err();
+        assert!(e.to_string().contains("private key"), "{e}");
     }
 
     #[test]

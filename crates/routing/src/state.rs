@@ -294,6 +294,12 @@ pub enum InterchangeStatus {
     InProgress,
     /// 06: hoàn thành, handling finished.
     Completed,
+    /// 13: thu hồi, the sender recalls the document.
+    Recall,
+    /// 15: the recipient accepted the recall.
+    RecallAccepted,
+    /// 16: the recipient refused the recall.
+    RecallRefused,
 }
 
 impl InterchangeStatus {
@@ -306,6 +312,9 @@ impl InterchangeStatus {
             InterchangeStatus::Assigned => "04",
             InterchangeStatus::InProgress => "05",
             InterchangeStatus::Completed => "06",
+            InterchangeStatus::Recall => "13",
+            InterchangeStatus::RecallAccepted => "15",
+            InterchangeStatus::RecallRefused => "16",
         }
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use vanthu_api::SigningSettings;
 
 /// Name of the configuration file looked up in the current directory.
 pub const DEFAULT_CONFIG_FILE: &str = "vanthu.toml";
@@ -102,10 +103,49 @@ pub struct ServeArgs {
     #[arg(long, env = "VANTHU_TRUST", value_name = "PEM", value_delimiter = ',')]
     pub trust: Vec<PathBuf>,
 
+    /// File holding the key-encryption key (44 characters of base64, mode 0600, outside the
+    /// data directory) that seals organisation keys; make one with `openssl rand -base64 32`.
+    /// Or give the key itself in the environment variable VANTHU_KEK. Required unless --demo
+    /// or --dev, which keep a demonstration key in the data directory
+    #[arg(long, env = "VANTHU_KEK_FILE", value_name = "FILE")]
+    pub kek_file: Option<PathBuf>,
+
+    /// The key-encryption key as base64, from the environment only: a command line is
+    /// visible to every user of the machine.
+    #[arg(skip = std::env::var("VANTHU_KEK").ok())]
+    pub kek: Option<String>,
+
+    /// How long a signing session opened with the PIN lasts: seconds, or e.g. `5m`
+    /// [default: 5m]
+    #[arg(long, env = "VANTHU_SIGNING_SESSION_TTL", value_name = "DURATION", value_parser = parse_duration)]
+    pub signing_session_ttl: Option<Duration>,
+
+    /// How many signatures one signing session allows [default: 50]
+    #[arg(long, env = "VANTHU_SIGNING_SESSION_SIGNATURES", value_name = "COUNT")]
+    pub signing_session_signatures: Option<u32>,
+
     /// How often a signed checkpoint of the audit log is issued when the log grew: seconds,
     /// or a duration such as `30s` or `5m` [default: 60s]
     #[arg(long, env = "VANTHU_AUDIT_CHECKPOINT_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
     pub audit_checkpoint_interval: Option<Duration>,
+}
+
+/// Where the key-encryption key comes from. `Debug` never shows the key.
+#[derive(Clone)]
+pub enum KekSource {
+    /// A file named in the configuration.
+    File(PathBuf),
+    /// The base64 text of `VANTHU_KEK`.
+    Environment(String),
+}
+
+impl std::fmt::Debug for KekSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KekSource::File(path) => f.debug_tuple("File").field(path).finish(),
+            KekSource::Environment(_) => f.write_str("Environment(<redacted>)"),
+        }
+    }
 }
 
 /// The contents of `vanthu.toml`; every key is optional.
@@ -122,6 +162,9 @@ struct FileSettings {
     demo: Option<bool>,
     dev: Option<bool>,
     trust: Option<Vec<PathBuf>>,
+    kek_file: Option<PathBuf>,
+    signing_session_ttl: Option<DurationSetting>,
+    signing_session_signatures: Option<u32>,
     audit_origin: Option<String>,
     audit_checkpoint_interval: Option<DurationSetting>,
 }
@@ -185,6 +228,12 @@ pub struct ServeSettings {
     /// PEM bundles or folders of trust anchors for verifying received documents (without
     /// the development root, which `demo` or `dev` add).
     pub trust: Vec<PathBuf>,
+    /// Where the key-encryption key comes from; `None` is allowed only with `demo` or `dev`.
+    pub kek: Option<KekSource>,
+    /// How long a signing session lasts.
+    pub signing_session_ttl: Duration,
+    /// How many signatures one signing session allows.
+    pub signing_session_signatures: u32,
     /// How often a checkpoint is issued when the audit log grew.
     pub audit_checkpoint_interval: Duration,
 }
@@ -280,13 +329,43 @@ impl ServeArgs {
     pub fn resolve(&self) -> Result<ServeSettings, ConfigError> {
         let file = self.storage.load_file()?;
         let storage = self.storage.resolve_with(&file)?;
-        let token_ttl = duration(
+        let token_ttl = duration_setting(
             "token_ttl",
             self.token_ttl,
             &file.token_ttl,
             DEFAULT_TOKEN_TTL,
         )?;
-        let audit_checkpoint_interval = duration(
+        let signing_session_ttl = duration_setting(
+            "signing_session_ttl",
+            self.signing_session_ttl,
+            &file.signing_session_ttl,
+            SigningSettings::DEFAULT_SESSION_TTL,
+        )?;
+        let signing_session_signatures = self
+            .signing_session_signatures
+            .or(file.signing_session_signatures)
+            .unwrap_or(SigningSettings::DEFAULT_SESSION_SIGNATURES);
+        if signing_session_signatures == 0 {
+            return Err(ConfigError::Invalid {
+                key: "signing_session_signatures",
+                message: "must be at least 1".into(),
+            });
+        }
+        let kek_file = self.kek_file.clone().or(file.kek_file);
+        let kek = match (kek_file, &self.kek) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "kek_file",
+                    message: "set either kek_file (--kek-file, VANTHU_KEK_FILE) or VANTHU_KEK, \
+                              not both"
+                        .into(),
+                })
+            }
+            (Some(path), None) => Some(KekSource::File(path)),
+            (None, Some(text)) => Some(KekSource::Environment(text.clone())),
+            (None, None) => None,
+        };
+        let audit_checkpoint_interval = duration_setting(
             "audit_checkpoint_interval",
             self.audit_checkpoint_interval,
             &file.audit_checkpoint_interval,
@@ -328,20 +407,23 @@ impl ServeArgs {
             } else {
                 self.trust.clone()
             },
+            kek,
+            signing_session_ttl,
+            signing_session_signatures,
             audit_checkpoint_interval,
         })
     }
 }
 
-/// A duration from the flag, else the file, else the default; zero is refused.
-fn duration(
+/// A duration from the flag or environment, else the file, else `default`; never zero.
+fn duration_setting(
     key: &'static str,
     flag: Option<Duration>,
     file: &Option<DurationSetting>,
     default: Duration,
 ) -> Result<Duration, ConfigError> {
     let value = match (flag, file) {
-        (Some(d), _) => d,
+        (Some(value), _) => value,
         (None, Some(DurationSetting::Seconds(s))) => Duration::from_secs(*s),
         (None, Some(DurationSetting::Text(t))) => {
             parse_duration(t).map_err(|message| ConfigError::Invalid { key, message })?
@@ -394,6 +476,10 @@ pub(crate) mod tests {
             demo: false,
             dev: false,
             trust: Vec::new(),
+            kek_file: None,
+            kek: None,
+            signing_session_ttl: None,
+            signing_session_signatures: None,
             audit_checkpoint_interval: None,
         }
     }

@@ -1,18 +1,21 @@
 //! The demo organisation seeded by `vanthu serve --demo`: a province, a district people's
 //! committee with two departments and three communes, five accounts in the district and five
-//! in the first commune, certificates from the development PKI for every leader and every
-//! organisation, and incoming documents of the district in every state. Seeding is
-//! idempotent: what exists is left alone, what is missing is added.
+//! in the first commune, keys and certificates from the development PKI for every leader
+//! (enrolled under the demo signing PIN) and every organisation (sealed under the
+//! key-encryption key), and incoming documents of the district in every state. Seeding is
+//! idempotent: what exists is left alone, what is missing is added. Every key here is for
+//! show: the development PKI is public.
 
 use anyhow::Context;
-use chrono::{DateTime, TimeDelta, Utc};
-use openssl::asn1::{Asn1Time, Asn1TimeRef};
+use chrono::{TimeDelta, Utc};
 use openssl::pkcs12::Pkcs12;
 use openssl::stack::Stack;
-use openssl::symm::Cipher;
-use openssl::x509::X509Ref;
+use openssl::x509::X509;
+use vanthu_api::signing_keys::{wrap_personal_key, wrap_seal_key};
+use vanthu_api::ApiError;
 use vanthu_domain::access::{Assignee, VisibleScope};
 use vanthu_domain::{Name, PageRequest, Role, Roles, Unit, UnitCode, UnitLevel, UserId, Username};
+use vanthu_keys::{KdfParams, Kek, SigningPin, WrappedKey};
 use vanthu_pades::sign::SignOptions;
 use vanthu_pades::signer::{Pkcs12Signer, SignerOptions};
 use vanthu_pades::verify::VerifyOptions;
@@ -22,15 +25,17 @@ use vanthu_routing::{
 };
 use vanthu_store::blob::BlobStore;
 use vanthu_store::{
-    CertificateOwner, CertificatePurpose, Database, IncomingFilter, NewCertificate, NewIncoming,
-    NewUnit, NewUser, StoreError,
+    CertificateOwner, Database, IncomingFilter, NewCertificate, NewIncoming, NewUnit, NewUser,
+    StoreError,
 };
 
-use crate::devpki::{DevPki, KeyKind};
-use crate::secret::ServerSecret;
+use crate::devpki::{DevPki, Issued, KeyKind};
 
 /// Password of every demo account.
 pub const PASSWORD: &str = "vanthu-demo";
+
+/// Signing PIN of every demo leader's key (not the login password, as in production).
+pub const SIGNING_PIN: &str = "246810";
 
 struct DemoUnit {
     code: &'static str,
@@ -149,9 +154,11 @@ pub struct Seeded {
     pub certificates: usize,
 }
 
-/// Creates whatever part of the demo organisation is missing.
-pub fn seed(db: &Database, secret: &ServerSecret) -> anyhow::Result<Seeded> {
+/// Creates whatever part of the demo organisation is missing; seal keys are sealed under
+/// `kek`.
+pub fn seed(db: &Database, kek: &Kek) -> anyhow::Result<Seeded> {
     let pki = DevPki::load().context("cannot load the embedded development PKI")?;
+    let pin = SigningPin::parse(SIGNING_PIN)?;
     let mut seeded = Seeded::default();
     let mut units: Vec<Unit> = Vec::with_capacity(UNITS.len());
     for demo in &UNITS {
@@ -170,15 +177,15 @@ pub fn seed(db: &Database, secret: &ServerSecret) -> anyhow::Result<Seeded> {
             Err(e) => return Err(e.into()),
         };
         if demo.seal {
-            let owner = CertificateOwner::Unit(unit.id);
-            seeded.certificates += ensure_certificate(
+            seeded.certificates += ensure_key(
                 db,
                 &pki,
-                owner,
-                KeyKind::Seal,
+                CertificateOwner::Unit(unit.id),
                 demo.name,
                 demo.name,
-                secret.expose(),
+                |issued, chain| {
+                    wrap_seal_key(unit.id, &issued.key, &issued.certificate, chain, kek)
+                },
             )?;
         }
         units.push(unit);
@@ -202,80 +209,47 @@ pub fn seed(db: &Database, secret: &ServerSecret) -> anyhow::Result<Seeded> {
             Err(e) => return Err(e.into()),
         };
         if role == Role::Leader {
-            seeded.certificates += ensure_certificate(
+            seeded.certificates += ensure_key(
                 db,
                 &pki,
                 CertificateOwner::User(user.id),
-                KeyKind::Personal,
                 full_name,
                 UNITS[unit_index].name,
-                PASSWORD,
+                |issued, chain| {
+                    let (cert, key) = (&issued.certificate, &issued.key);
+                    wrap_personal_key(user.id, key, cert, chain, &pin, KdfParams::DEFAULT)
+                },
             )?;
         }
     }
     Ok(seeded)
 }
 
-/// Issues and stores a certificate for `owner` unless it already has one for the purpose;
-/// returns how many were added (0 or 1). The private key is stored as PKCS#8 encrypted under
-/// `passphrase`.
-fn ensure_certificate(
+/// Issues a key and certificate for `owner` and enrols them, wrapped by `wrap`, unless the
+/// owner has a signing key already; returns how many were added (0 or 1).
+fn ensure_key(
     db: &Database,
     pki: &DevPki,
     owner: CertificateOwner,
-    kind: KeyKind,
     common_name: &str,
     organisation: &str,
-    passphrase: &str,
+    wrap: impl FnOnce(&Issued, &[X509]) -> Result<(NewCertificate, WrappedKey), ApiError>,
 ) -> anyhow::Result<usize> {
-    let purpose = match kind {
-        KeyKind::Personal => CertificatePurpose::Personal,
-        KeyKind::Seal => CertificatePurpose::Seal,
-    };
-    if db
-        .certificates_of(owner)?
-        .iter()
-        .any(|c| c.purpose == purpose)
-    {
-        return Ok(0);
+    match db.signing_key_of(owner) {
+        Ok(_) => return Ok(0),
+        Err(StoreError::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
     }
+    let kind = match owner {
+        CertificateOwner::User(_) => KeyKind::Personal,
+        _ => KeyKind::Seal,
+    };
     let issued = pki
         .issue(kind, common_name, organisation)
         .with_context(|| format!("cannot issue a demo certificate for {common_name}"))?;
-    let cert = &issued.certificate;
-    let key = issued
-        .key
-        .private_key_to_pkcs8_passphrase(Cipher::aes_256_cbc(), passphrase.as_bytes())?;
-    db.insert_certificate(&NewCertificate {
-        owner,
-        purpose,
-        subject: subject_line(cert),
-        serial: cert.serial_number().to_bn()?.to_hex_str()?.to_string(),
-        not_before: to_chrono(cert.not_before())?,
-        not_after: to_chrono(cert.not_after())?,
-        cert_pem: String::from_utf8(cert.to_pem()?)?,
-        key_pkcs8_encrypted: Some(key),
-    })?;
+    let (record, wrapped) = wrap(&issued, &[pki.issuing_ca().clone()])?;
+    db.enrol_signing_key(&record, &wrapped)?;
     Ok(1)
-}
-
-/// `C=VN, O=..., CN=...` with Vietnamese characters intact.
-fn subject_line(cert: &X509Ref) -> String {
-    cert.subject_name()
-        .entries()
-        .map(|entry| {
-            let key = entry.object().nid().short_name().unwrap_or("?");
-            let value = entry.data().to_string().unwrap_or_default();
-            format!("{key}={value}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn to_chrono(t: &Asn1TimeRef) -> anyhow::Result<DateTime<Utc>> {
-    let diff = Asn1Time::from_unix(0)?.diff(t)?;
-    let seconds = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
-    DateTime::from_timestamp(seconds, 0).context("certificate time out of range")
 }
 
 /// How to sign in, printed after start.
@@ -287,6 +261,8 @@ pub fn login_instructions(base_url: &str) -> String {
     format!(
         "Demo organisation: {district} and its communes.\n\
          Accounts (password {PASSWORD}):\n  {district_accounts}\n  {commune_accounts}\n\
+         The leaders' signing PIN: {SIGNING_PIN}. Every key of the demo is for show: its \
+         certificates come from the public development PKI.\n\
          Sign in and list your units:\n  \
          TOKEN=$(curl -s -X POST {base_url}/api/v1/auth/login -H 'Content-Type: application/json' \
          -d '{{\"username\":\"district.clerk\",\"password\":\"{PASSWORD}\"}}' | sed 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/')\n  \

@@ -6,7 +6,6 @@ mod cmd;
 mod configuration;
 mod demo;
 mod devpki;
-mod secret;
 mod telemetry;
 
 use std::process::ExitCode;
@@ -45,6 +44,12 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
   --demo                 VANTHU_DEMO          demo           off: seed the demo organisation
   --dev                  VANTHU_DEV           dev            off: allow development keys
   --trust PEM            VANTHU_TRUST         trust          none (+ dev root with --dev/--demo)
+  --kek-file FILE        VANTHU_KEK_FILE      kek_file       required unless --demo/--dev
+                         VANTHU_KEK (base64 key itself, environment only)
+  --signing-session-ttl DURATION
+                         VANTHU_SIGNING_SESSION_TTL  signing_session_ttl  5m
+  --signing-session-signatures COUNT
+                         VANTHU_SIGNING_SESSION_SIGNATURES  signing_session_signatures  50
 `vanthu check` takes --config, --data and --database-url too. Log levels: RUST_LOG.";
 
 #[derive(Debug, Subcommand)]
@@ -53,9 +58,10 @@ enum Command {
     Serve(configuration::ServeArgs),
     /// Check that the database and the blob store agree; exit status 1 if they do not
     Check(cmd::check::CheckArgs),
-    /// Sign a PDF (PAdES B-B, B-T, B-LT or B-LTA), or extend its signatures with --extend
+    /// Sign PDFs (PAdES B-B, B-T, B-LT or B-LTA), or extend their signatures with --extend
     Sign(Box<cmd::sign::SignArgs>),
-    /// Verify every signature in a PDF; exit 0 when valid, 1 otherwise, 2 when unreadable
+    /// Verify every signature in PDFs; exit 0 when all are valid, 1 otherwise, 2 when one is
+    /// unreadable
     Verify(cmd::verify::VerifyArgs),
     /// Run an RFC 3161 time-stamp authority (development certificate unless --cert/--key)
     Tsa(cmd::tsa::TsaArgs),

@@ -1,5 +1,5 @@
 //! Certificates of people (personal signing), units (organisation seal) and the time-stamping
-//! authority, with their encrypted private keys.
+//! authority. Certificates are public; their private keys live in `signing_keys`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use vanthu_domain::{UnitId, UserId, ValidationError};
 
-use crate::db::insert_returning_id;
+use crate::db::{insert_returning_id, DbConnection};
 use crate::error::missing;
 use crate::schema::certificates;
 use crate::time::{from_millis, now, to_millis};
@@ -71,7 +71,7 @@ pub enum CertificateOwner {
 }
 
 /// A certificate to store.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCertificate {
     /// Owner.
     pub owner: CertificateOwner,
@@ -87,12 +87,12 @@ pub struct NewCertificate {
     pub not_after: DateTime<Utc>,
     /// The certificate, PEM encoded.
     pub cert_pem: String,
-    /// Encrypted PKCS#8 private key; `None` when the key is held elsewhere (e.g. an HSM).
-    pub key_pkcs8_encrypted: Option<Vec<u8>>,
+    /// Its issuers, PEM encoded, from the issuer upwards; empty when unknown.
+    pub chain_pem: String,
 }
 
-/// A stored certificate. `Debug` never prints the key.
-#[derive(Clone, PartialEq, Eq)]
+/// A stored certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {
     /// Database id.
     pub id: i64,
@@ -110,58 +110,10 @@ pub struct Certificate {
     pub not_after: DateTime<Utc>,
     /// The certificate, PEM encoded.
     pub cert_pem: String,
-    /// Encrypted PKCS#8 private key, if stored here.
-    pub key_pkcs8_encrypted: Option<Vec<u8>>,
+    /// Its issuers, PEM encoded, from the issuer upwards; empty when unknown.
+    pub chain_pem: String,
     /// When it was stored.
     pub created_at: DateTime<Utc>,
-}
-
-fn debug_certificate(
-    f: &mut fmt::Formatter<'_>,
-    name: &str,
-    owner: &CertificateOwner,
-    purpose: CertificatePurpose,
-    subject: &str,
-    serial: &str,
-    has_key: bool,
-) -> fmt::Result {
-    f.debug_struct(name)
-        .field("owner", owner)
-        .field("purpose", &purpose)
-        .field("subject", &subject)
-        .field("serial", &serial)
-        .field("has_key", &has_key)
-        .finish_non_exhaustive()
-}
-
-impl fmt::Debug for NewCertificate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let has_key = self.key_pkcs8_encrypted.is_some();
-        debug_certificate(
-            f,
-            "NewCertificate",
-            &self.owner,
-            self.purpose,
-            &self.subject,
-            &self.serial,
-            has_key,
-        )
-    }
-}
-
-impl fmt::Debug for Certificate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let has_key = self.key_pkcs8_encrypted.is_some();
-        debug_certificate(
-            f,
-            "Certificate",
-            &self.owner,
-            self.purpose,
-            &self.subject,
-            &self.serial,
-            has_key,
-        )
-    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -176,7 +128,7 @@ struct CertificateRow {
     not_before: i64,
     not_after: i64,
     cert_pem: String,
-    key_pkcs8_encrypted: Option<Vec<u8>>,
+    chain_pem: String,
     created_at: i64,
 }
 
@@ -204,7 +156,7 @@ impl TryFrom<CertificateRow> for Certificate {
             not_before: from_millis(r.not_before)?,
             not_after: from_millis(r.not_after)?,
             cert_pem: r.cert_pem,
-            key_pkcs8_encrypted: r.key_pkcs8_encrypted,
+            chain_pem: r.chain_pem,
             created_at: from_millis(r.created_at)?,
         })
     }
@@ -218,53 +170,63 @@ fn owner_columns(owner: CertificateOwner) -> (Option<i64>, Option<i64>) {
     }
 }
 
+/// Stores a certificate within the caller's transaction.
+pub(crate) fn insert_certificate(
+    conn: &mut DbConnection,
+    new: &NewCertificate,
+) -> Result<Certificate, StoreError> {
+    match new.owner {
+        CertificateOwner::User(u) => {
+            crate::users::load_user(conn, u)?;
+        }
+        CertificateOwner::Unit(u) => {
+            crate::units::load_unit(conn, u)?;
+        }
+        CertificateOwner::System => {}
+    }
+    let (user, unit) = owner_columns(new.owner);
+    let id = insert_returning_id!(
+        &mut *conn,
+        certificates::table,
+        (
+            certificates::owner_user_id.eq(user),
+            certificates::owner_unit_id.eq(unit),
+            certificates::purpose.eq(new.purpose.as_str()),
+            certificates::subject.eq(&new.subject),
+            certificates::serial.eq(&new.serial),
+            certificates::not_before.eq(to_millis(new.not_before)),
+            certificates::not_after.eq(to_millis(new.not_after)),
+            certificates::cert_pem.eq(&new.cert_pem),
+            certificates::chain_pem.eq(&new.chain_pem),
+            certificates::created_at.eq(to_millis(now())),
+        ),
+        certificates::id
+    )?;
+    load_certificate(conn, id)
+}
+
+/// The certificate with this id, within the caller's transaction.
+pub(crate) fn load_certificate(
+    conn: &mut DbConnection,
+    id: i64,
+) -> Result<Certificate, StoreError> {
+    certificates::table
+        .find(id)
+        .select(CertificateRow::as_select())
+        .first(conn)
+        .map_err(missing("certificate"))?
+        .try_into()
+}
+
 impl Database {
     /// Stores a certificate. Fails with `NotFound` if the owner does not exist.
     pub fn insert_certificate(&self, new: &NewCertificate) -> Result<Certificate, StoreError> {
-        self.transaction(|conn| {
-            match new.owner {
-                CertificateOwner::User(u) => {
-                    crate::users::load_user(conn, u)?;
-                }
-                CertificateOwner::Unit(u) => {
-                    crate::units::load_unit(conn, u)?;
-                }
-                CertificateOwner::System => {}
-            }
-            let (user, unit) = owner_columns(new.owner);
-            let id = insert_returning_id!(
-                &mut *conn,
-                certificates::table,
-                (
-                    certificates::owner_user_id.eq(user),
-                    certificates::owner_unit_id.eq(unit),
-                    certificates::purpose.eq(new.purpose.as_str()),
-                    certificates::subject.eq(&new.subject),
-                    certificates::serial.eq(&new.serial),
-                    certificates::not_before.eq(to_millis(new.not_before)),
-                    certificates::not_after.eq(to_millis(new.not_after)),
-                    certificates::cert_pem.eq(&new.cert_pem),
-                    certificates::key_pkcs8_encrypted.eq(new.key_pkcs8_encrypted.as_deref()),
-                    certificates::created_at.eq(to_millis(now())),
-                ),
-                certificates::id
-            )?;
-            certificates::table
-                .find(id)
-                .select(CertificateRow::as_select())
-                .first(conn)?
-                .try_into()
-        })
+        self.transaction(|conn| insert_certificate(conn, new))
     }
 
     /// The certificate with this id.
     pub fn get_certificate(&self, id: i64) -> Result<Certificate, StoreError> {
-        certificates::table
-            .find(id)
-            .select(CertificateRow::as_select())
-            .first(&mut *self.conn()?)
-            .map_err(missing("certificate"))?
-            .try_into()
+        load_certificate(&mut *self.conn()?, id)
     }
 
     /// Every stored certificate, oldest first (e.g. to find development certificates before
@@ -311,7 +273,7 @@ mod tests {
     fn new_cert(
         owner: CertificateOwner,
         purpose: CertificatePurpose,
-        key: Option<&[u8]>,
+        chain_pem: &str,
     ) -> NewCertificate {
         let not_before = crate::time::now();
         NewCertificate {
@@ -322,7 +284,7 @@ mod tests {
             not_before,
             not_after: not_before + TimeDelta::days(365),
             cert_pem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
-            key_pkcs8_encrypted: key.map(<[u8]>::to_vec),
+            chain_pem: chain_pem.into(),
         }
     }
 
@@ -332,29 +294,29 @@ mod tests {
         let db = tdb.connect();
         let t = tree(&db);
         let leader = user(&db, "district.leader", &t.district, &[Role::Leader]);
-        let key = [0x30u8, 0x82, 0x00, 0xff, 0x00, 0x01];
+        let chain = "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
         let personal = db
             .insert_certificate(&new_cert(
                 CertificateOwner::User(leader.id),
                 CertificatePurpose::Personal,
-                Some(&key),
+                chain,
             ))
             .unwrap();
         let seal = db
             .insert_certificate(&new_cert(
                 CertificateOwner::Unit(t.district.id),
                 CertificatePurpose::Seal,
-                Some(&key),
+                chain,
             ))
             .unwrap();
         let tsa = db
             .insert_certificate(&new_cert(
                 CertificateOwner::System,
                 CertificatePurpose::Tsa,
-                None,
+                "",
             ))
             .unwrap();
-        assert_eq!(personal.key_pkcs8_encrypted.as_deref(), Some(&key[..]));
+        assert_eq!(personal.chain_pem, chain);
         assert_eq!(
             personal.subject,
             "CN=Nguyễn Văn A,O=UBND huyện Yên Lạc,C=VN"
@@ -378,7 +340,7 @@ mod tests {
             .certificates_of(CertificateOwner::Unit(t.commune.id))
             .unwrap()
             .is_empty());
-        assert_eq!(tsa.key_pkcs8_encrypted, None);
+        assert_eq!(tsa.chain_pem, "");
         assert!(matches!(
             db.get_certificate(9999),
             Err(StoreError::NotFound {
@@ -388,18 +350,12 @@ mod tests {
         let missing_owner = new_cert(
             CertificateOwner::User(UserId::new(999).unwrap()),
             CertificatePurpose::Personal,
-            None,
+            "",
         );
         assert!(matches!(
             db.insert_certificate(&missing_owner),
             Err(StoreError::NotFound { .. })
         ));
-
-        let shown = format!("{personal:?}");
-        assert!(
-            shown.contains("has_key: true") && !shown.contains("48, 130"),
-            "{shown}"
-        );
     }
 
     #[test]

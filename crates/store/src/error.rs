@@ -1,7 +1,7 @@
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use thiserror::Error;
 use vanthu_domain::ValidationError;
-use vanthu_routing::TransitionError;
+use vanthu_routing::{OutgoingTransitionError, TransitionError};
 
 use crate::blob::BlobError;
 
@@ -25,6 +25,9 @@ pub enum StoreError {
     /// The step is not possible in the state the document is in (HTTP 409).
     #[error(transparent)]
     Transition(#[from] TransitionError),
+    /// The step is not possible in the state the outgoing document is in (HTTP 409).
+    #[error(transparent)]
+    OutgoingTransition(#[from] OutgoingTransitionError),
     /// The object changed between the caller reading it and the change; nothing was written
     /// (HTTP 409).
     #[error(
@@ -37,6 +40,9 @@ pub enum StoreError {
         /// Its state now.
         now: String,
     },
+    /// The document is frozen (recalled by its sender); nothing was written (HTTP 409).
+    #[error("{0}")]
+    Frozen(&'static str),
     /// The change breaks a domain rule, e.g. a commune placed under a commune (HTTP 422).
     #[error(transparent)]
     Invalid(#[from] ValidationError),

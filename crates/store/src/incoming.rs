@@ -13,12 +13,13 @@ use diesel::prelude::*;
 use vanthu_audit::{AuditAction, ObjectRef};
 use vanthu_domain::access::{Assignee, Handling, VisibleScope};
 use vanthu_domain::{
-    IncomingId, PageRequest, Paged, Role, Sha256Digest, UnitId, UnitPath, UserId, ValidationError,
+    IncomingId, OutgoingId, PageRequest, Paged, Role, Sha256Digest, UnitId, UnitPath, UserId,
+    ValidationError,
 };
 use vanthu_routing::{
     fold_for_search, register_year, ArrivalNumber, Assignment, DocumentType, HandlingNote,
-    IncomingMetadata, IncomingState, Instruction, IssuingBody, NumberNotation, ReturnReason, Step,
-    Summary, TraceAction, Urgency,
+    IncomingMetadata, IncomingState, Instruction, IssuingBody, NumberNotation, RecallState,
+    ReturnReason, Step, Summary, TraceAction, Urgency,
 };
 
 use crate::audit::{self, Event};
@@ -119,6 +120,21 @@ pub struct IncomingDocument {
     pub updated_at: DateTime<Utc>,
     /// Whom it was handed to, once assigned.
     pub assignment: Option<AssignmentRecord>,
+    /// The outgoing document it is a copy of, when it arrived by release from a unit here.
+    pub source: Option<OutgoingId>,
+    /// Its recall by the sender, if recalled.
+    pub recall: Option<RecallRecord>,
+}
+
+/// The sender's recall of a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecallRecord {
+    /// Where it stands.
+    pub state: RecallState,
+    /// The sender's reason.
+    pub reason: String,
+    /// When the sender recalled it.
+    pub at: DateTime<Utc>,
 }
 
 impl IncomingDocument {
@@ -203,14 +219,18 @@ struct IncomingRow {
     arrival_number: Option<i64>,
     registered_at: Option<i64>,
     updated_at: i64,
+    source_outgoing_id: Option<i64>,
+    recall: Option<String>,
+    recall_reason: Option<String>,
+    recalled_at: Option<i64>,
 }
 
-fn parse_date(s: &str) -> Result<NaiveDate, StoreError> {
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, StoreError> {
     NaiveDate::parse_from_str(s, DATE_FORMAT)
         .map_err(|e| StoreError::corrupt(format!("date '{s}': {e}")))
 }
 
-fn format_date(d: NaiveDate) -> String {
+pub(crate) fn format_date(d: NaiveDate) -> String {
     d.format(DATE_FORMAT).to_string()
 }
 
@@ -253,6 +273,20 @@ fn to_document(
         received_at: from_millis(row.received_at)?,
         updated_at: from_millis(row.updated_at)?,
         assignment,
+        source: row
+            .source_outgoing_id
+            .map(OutgoingId::new)
+            .transpose()
+            .map_err(bad)?,
+        recall: match (row.recall.as_deref(), row.recall_reason, row.recalled_at) {
+            (Some(state), Some(reason), Some(at)) => Some(RecallRecord {
+                state: state.parse().map_err(bad)?,
+                reason,
+                at: from_millis(at)?,
+            }),
+            (None, _, _) => None,
+            _ => return Err(bad(ValidationError::new("recall", "is partly recorded"))),
+        },
     })
 }
 
@@ -321,7 +355,10 @@ fn load_assignments(
     Ok(out)
 }
 
-fn load_incoming(conn: &mut DbConnection, id: IncomingId) -> Result<IncomingDocument, StoreError> {
+pub(crate) fn load_incoming(
+    conn: &mut DbConnection,
+    id: IncomingId,
+) -> Result<IncomingDocument, StoreError> {
     let (row, path): (IncomingRow, String) = incoming_documents::table
         .inner_join(units::table)
         .filter(incoming_documents::id.eq(id.get()))
@@ -392,6 +429,19 @@ fn transition(
     note: Option<&str>,
 ) -> Result<(), StoreError> {
     let next = expected.apply(step)?;
+    let recall: Option<Option<String>> = incoming_documents::table
+        .find(id.get())
+        .select(incoming_documents::recall)
+        .first(conn)
+        .optional()?;
+    if let Some(state) = recall.flatten() {
+        let state: RecallState = state.parse().map_err(StoreError::corrupt)?;
+        if state.freezes() {
+            return Err(StoreError::Frozen(
+                "its sender recalled this document; it is frozen as it was",
+            ));
+        }
+    }
     let updated = diesel::update(
         incoming_documents::table
             .filter(incoming_documents::id.eq(id.get()))
@@ -515,7 +565,7 @@ fn split_assignees(assignees: &[Assignee]) -> (Vec<i64>, Vec<i64>) {
 }
 
 /// `LIKE` pattern finding `text` anywhere, with `\` escaping the pattern's own characters.
-fn contains_pattern(text: &str) -> String {
+pub(crate) fn contains_pattern(text: &str) -> String {
     let mut pattern = String::with_capacity(text.len() + 2);
     pattern.push('%');
     for c in text.chars() {
@@ -528,22 +578,23 @@ fn contains_pattern(text: &str) -> String {
     pattern
 }
 
-impl Database {
-    /// Records a received document with its file as revision 1 and the first trace entry;
-    /// the receiving unit also holds the file, as if uploaded.
-    pub fn receive_incoming(&self, new: &NewIncoming) -> Result<IncomingDocument, StoreError> {
-        let size =
-            i64::try_from(new.size).map_err(|_| ValidationError::new("file", "is too large"))?;
-        let m = &new.metadata;
-        let search_text = fold_for_search(&format!(
-            "{} {} {}",
-            m.number_notation, m.summary, m.issuing_body
-        ));
-        let at = to_millis(new.received_at);
-        self.transaction(|conn| {
-            load_unit(conn, new.unit_id)?;
-            load_user(conn, new.received_by)?;
-            per_backend!(&mut *conn, c => diesel::insert_into(files::table)
+/// Records a received document inside the caller's transaction; `source` is the outgoing
+/// document it is a copy of when it arrived by release from a unit of this installation.
+pub(crate) fn insert_received(
+    conn: &mut DbConnection,
+    new: &NewIncoming,
+    source: Option<OutgoingId>,
+) -> Result<IncomingId, StoreError> {
+    let size = i64::try_from(new.size).map_err(|_| ValidationError::new("file", "is too large"))?;
+    let m = &new.metadata;
+    let search_text = fold_for_search(&format!(
+        "{} {} {}",
+        m.number_notation, m.summary, m.issuing_body
+    ));
+    let at = to_millis(new.received_at);
+    load_unit(conn, new.unit_id)?;
+    load_user(conn, new.received_by)?;
+    per_backend!(&mut *conn, c => diesel::insert_into(files::table)
                 .values((
                     files::sha256.eq(new.sha256.as_str()),
                     files::unit_id.eq(new.unit_id.get()),
@@ -554,50 +605,60 @@ impl Database {
                 ))
                 .on_conflict_do_nothing()
                 .execute(c))?;
-            let id = insert_returning_id!(
-                &mut *conn,
-                incoming_documents::table,
-                (
-                    incoming_documents::unit_id.eq(new.unit_id.get()),
-                    incoming_documents::state.eq(IncomingState::Received.as_str()),
-                    incoming_documents::issuing_body.eq(m.issuing_body.as_str()),
-                    incoming_documents::number_notation.eq(m.number_notation.as_str()),
-                    incoming_documents::document_date.eq(format_date(m.document_date)),
-                    incoming_documents::document_type.eq(m.document_type.as_str()),
-                    incoming_documents::summary.eq(m.summary.as_str()),
-                    incoming_documents::urgency.eq(i32::from(m.urgency.priority())),
-                    incoming_documents::due_date.eq(m.due_date.map(format_date)),
-                    incoming_documents::search_text.eq(&search_text),
-                    incoming_documents::verification.eq(&new.verification),
-                    incoming_documents::verification_report.eq(&new.verification_report),
-                    incoming_documents::received_by.eq(new.received_by.get()),
-                    incoming_documents::received_at.eq(at),
-                    incoming_documents::received_year.eq(register_year(new.received_at)),
-                    incoming_documents::updated_at.eq(at),
-                ),
-                incoming_documents::id
-            )?;
-            let id = IncomingId::new(id).map_err(StoreError::corrupt)?;
-            diesel::insert_into(incoming_files::table)
-                .values((
-                    incoming_files::document_id.eq(id.get()),
-                    incoming_files::revision.eq(1),
-                    incoming_files::sha256.eq(new.sha256.as_str()),
-                    incoming_files::size.eq(size),
-                    incoming_files::added_by.eq(new.received_by.get()),
-                    incoming_files::added_at.eq(at),
-                ))
-                .execute(conn)?;
-            record_event(
-                conn,
-                id,
-                TraceAction::Receive,
-                IncomingState::Received,
-                new.received_by,
-                new.received_at,
-                None,
-                Some(&new.sha256),
-            )?;
+    let id = insert_returning_id!(
+        &mut *conn,
+        incoming_documents::table,
+        (
+            incoming_documents::unit_id.eq(new.unit_id.get()),
+            incoming_documents::state.eq(IncomingState::Received.as_str()),
+            incoming_documents::issuing_body.eq(m.issuing_body.as_str()),
+            incoming_documents::number_notation.eq(m.number_notation.as_str()),
+            incoming_documents::document_date.eq(format_date(m.document_date)),
+            incoming_documents::document_type.eq(m.document_type.as_str()),
+            incoming_documents::summary.eq(m.summary.as_str()),
+            incoming_documents::urgency.eq(i32::from(m.urgency.priority())),
+            incoming_documents::due_date.eq(m.due_date.map(format_date)),
+            incoming_documents::search_text.eq(&search_text),
+            incoming_documents::verification.eq(&new.verification),
+            incoming_documents::verification_report.eq(&new.verification_report),
+            incoming_documents::received_by.eq(new.received_by.get()),
+            incoming_documents::received_at.eq(at),
+            incoming_documents::received_year.eq(register_year(new.received_at)),
+            incoming_documents::updated_at.eq(at),
+            incoming_documents::source_outgoing_id.eq(source.map(OutgoingId::get)),
+        ),
+        incoming_documents::id
+    )?;
+    let id = IncomingId::new(id).map_err(StoreError::corrupt)?;
+    diesel::insert_into(incoming_files::table)
+        .values((
+            incoming_files::document_id.eq(id.get()),
+            incoming_files::revision.eq(1),
+            incoming_files::sha256.eq(new.sha256.as_str()),
+            incoming_files::size.eq(size),
+            incoming_files::added_by.eq(new.received_by.get()),
+            incoming_files::added_at.eq(at),
+        ))
+        .execute(conn)?;
+    record_event(
+        conn,
+        id,
+        TraceAction::Receive,
+        IncomingState::Received,
+        new.received_by,
+        new.received_at,
+        None,
+        Some(&new.sha256),
+    )?;
+    Ok(id)
+}
+
+impl Database {
+    /// Records a received document with its file as revision 1 and the first trace entry;
+    /// the receiving unit also holds the file, as if uploaded.
+    pub fn receive_incoming(&self, new: &NewIncoming) -> Result<IncomingDocument, StoreError> {
+        self.transaction(|conn| {
+            let id = insert_received(conn, new, None)?;
             load_incoming(conn, id)
         })
     }
@@ -984,6 +1045,13 @@ impl Database {
                         .or(incoming_documents::id.eq_any(handed)),
                 ),
             };
+            // A copy whose recall the recipient accepted is withdrawn from the lists (kept,
+            // and still reachable by its id).
+            query = query.filter(
+                incoming_documents::recall
+                    .is_null()
+                    .or(incoming_documents::recall.ne(RecallState::Accepted.as_str())),
+            );
             if let Some(state) = filter.state {
                 query = query.filter(incoming_documents::state.eq(state.as_str()));
             }

@@ -13,9 +13,11 @@ mod db;
 mod error;
 mod files;
 mod incoming;
+mod outgoing;
 pub mod private;
 mod schema;
 mod sessions;
+mod signing_keys;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod time;
@@ -29,9 +31,18 @@ pub use error::StoreError;
 pub use files::{FileRecord, NewFile};
 pub use incoming::{
     Arrival, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
-    TraceEntry,
+    RecallRecord, TraceEntry,
+};
+pub use outgoing::{
+    IssueRecord, Medium, NewDraft, NewPaperDocument, NewRevision, OutgoingDocument, OutgoingFile,
+    OutgoingFilter, OutgoingTraceEntry, PreparedSignature, RecipientStatus, RevisionKind,
+    SignatureKind,
 };
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
+pub use signing_keys::{
+    GrantedSignature, NewSigningSession, PinAttempt, PinFailure, SessionUse, SigningKey,
+    MAX_PIN_ATTEMPTS,
+};
 pub use units::{NewUnit, UnitChanges};
 pub use users::{
     Credentials, LoginAttempt, NewUser, UserChanges, LOGIN_LOCKOUT, MAX_FAILED_LOGINS,

@@ -62,8 +62,39 @@ diesel::table! {
         not_before -> BigInt,
         not_after -> BigInt,
         cert_pem -> Text,
-        key_pkcs8_encrypted -> Nullable<Binary>,
         created_at -> BigInt,
+        chain_pem -> Text,
+    }
+}
+
+diesel::table! {
+    signing_keys (id) {
+        id -> BigInt,
+        certificate_id -> BigInt,
+        owner_user_id -> Nullable<BigInt>,
+        owner_unit_id -> Nullable<BigInt>,
+        wrap -> Text,
+        kdf -> Nullable<Text>,
+        salt -> Nullable<Binary>,
+        nonce -> Binary,
+        ciphertext -> Binary,
+        failed_attempts -> Integer,
+        blocked_at -> Nullable<BigInt>,
+        pin_changed_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_sessions (id) {
+        id -> Text,
+        user_id -> BigInt,
+        signing_key_id -> BigInt,
+        nonce -> Binary,
+        sealed_key -> Binary,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        signatures_left -> Integer,
     }
 }
 
@@ -89,6 +120,12 @@ diesel::table! {
         arrival_number -> Nullable<BigInt>,
         registered_at -> Nullable<BigInt>,
         updated_at -> BigInt,
+        source_outgoing_id -> Nullable<BigInt>,
+        recall -> Nullable<Text>,
+        recall_reason -> Nullable<Text>,
+        recalled_at -> Nullable<BigInt>,
+        recall_answered_by -> Nullable<BigInt>,
+        recall_answered_at -> Nullable<BigInt>,
     }
 }
 
@@ -134,10 +171,68 @@ diesel::table! {
 }
 
 diesel::table! {
+    outgoing_documents (id) {
+        id -> BigInt,
+        unit_id -> BigInt,
+        state -> Text,
+        medium -> Text,
+        document_type -> Text,
+        summary -> Text,
+        urgency -> Integer,
+        confidentiality -> Text,
+        notation -> Text,
+        signer_id -> BigInt,
+        signer_position -> Text,
+        authority -> Text,
+        due_date -> Nullable<Text>,
+        search_text -> Text,
+        drafted_by -> BigInt,
+        drafted_at -> BigInt,
+        drafted_year -> Integer,
+        signature -> Nullable<Text>,
+        signed_at -> Nullable<BigInt>,
+        register_year -> Nullable<Integer>,
+        series -> Nullable<Text>,
+        number -> Nullable<BigInt>,
+        number_notation -> Nullable<Text>,
+        issued_date -> Nullable<Text>,
+        issued_at -> Nullable<BigInt>,
+        issued_by -> Nullable<BigInt>,
+        document_identifier -> Nullable<Text>,
+        released_at -> Nullable<BigInt>,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_queue (id) {
         id -> BigInt,
         entry -> Binary,
         unit_path -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    outgoing_files (document_id, revision) {
+        document_id -> BigInt,
+        revision -> Integer,
+        kind -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        added_by -> BigInt,
+        added_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    outgoing_events (id) {
+        id -> BigInt,
+        document_id -> BigInt,
+        action -> Text,
+        state -> Text,
+        actor_id -> BigInt,
+        at -> BigInt,
+        note -> Nullable<Text>,
     }
 }
 
@@ -165,12 +260,47 @@ diesel::table! {
 }
 
 diesel::table! {
+    outgoing_recipients (document_id, position) {
+        document_id -> BigInt,
+        position -> Integer,
+        unit_id -> Nullable<BigInt>,
+        name -> Nullable<Text>,
+        agency_code -> Nullable<Text>,
+        incoming_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     audit_checkpoints (id) {
         id -> BigInt,
         size -> BigInt,
         root -> Binary,
         note -> Text,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    outgoing_register_counters (unit_id, year, series) {
+        unit_id -> BigInt,
+        year -> Integer,
+        series -> Text,
+        last_number -> BigInt,
+    }
+}
+
+diesel::table! {
+    outgoing_prepared_signatures (document_id) {
+        document_id -> BigInt,
+        base_revision -> Integer,
+        prepared_sha256 -> Text,
+        prepared_size -> BigInt,
+        certificate -> Binary,
+        signed_attributes -> Binary,
+        digest_algorithm -> Text,
+        signature_algorithm -> Text,
+        prepared_by -> BigInt,
+        expires_at -> BigInt,
     }
 }
 
@@ -189,6 +319,10 @@ diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(files -> units (unit_id));
 diesel::joinable!(incoming_documents -> units (unit_id));
 diesel::joinable!(incoming_events -> users (actor_id));
+diesel::joinable!(outgoing_documents -> units (unit_id));
+diesel::joinable!(outgoing_events -> users (actor_id));
+diesel::joinable!(signing_keys -> certificates (certificate_id));
+diesel::joinable!(signing_sessions -> signing_keys (signing_key_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
@@ -196,11 +330,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     files,
     certificates,
+    signing_keys,
+    signing_sessions,
     incoming_documents,
     incoming_files,
     incoming_events,
     incoming_assignees,
     incoming_register_counters,
+    outgoing_documents,
+    outgoing_files,
+    outgoing_events,
+    outgoing_recipients,
+    outgoing_register_counters,
+    outgoing_prepared_signatures,
     audit_queue,
     audit_entries,
     audit_nodes,

@@ -5,8 +5,9 @@
 
 use super::tests::sign;
 use super::*;
-use crate::pdf::reader::tests_support::simple_pdf;
-use crate::pdf::{IncrementalUpdate, PdfString, PlaceholderSpec};
+use crate::byte_range;
+use crate::pdf::testing::simple_pdf;
+use crate::pdf::{IncrementalUpdate, PdfString};
 use crate::sign::{sign_bytes, SignOptions};
 use crate::signer::tests::{dev, rsa_signer};
 
@@ -110,17 +111,7 @@ fn sign_raw(base: &[u8], spec: &Spec<'_>, make_cms: impl FnOnce(&[u8]) -> Vec<u8
     if !spec.document_timestamp {
         sig.set("M", PdfString::literal("D:20260101090000+07'00'"));
     }
-    // Values the placeholders replace when written.
-    sig.set("ByteRange", Object::Null);
-    sig.set("Contents", Object::Null);
-    update.set_with_placeholders(
-        sig_id,
-        sig,
-        &[
-            ("ByteRange", PlaceholderSpec::ByteRange),
-            ("Contents", PlaceholderSpec::Contents(RESERVED)),
-        ],
-    );
+    byte_range::reserve(&mut update, sig_id, sig, RESERVED);
 
     let mut widget = Dictionary::new();
     widget.set("Type", Object::name("Annot"));
@@ -185,13 +176,13 @@ fn sign_raw(base: &[u8], spec: &Spec<'_>, make_cms: impl FnOnce(&[u8]) -> Vec<u8
         }
         RevisionEnd::Padded(n) => written.bytes.extend(std::iter::repeat_n(0u8, n)),
     }
-    written.patch_byte_range().unwrap();
-    let (before, after) = written.signed_parts().unwrap();
+    byte_range::patch_byte_range(&mut written).unwrap();
+    let (before, after) = byte_range::signed_parts(&written).unwrap();
     let mut signed = base.to_vec();
     signed.extend_from_slice(before);
     signed.extend_from_slice(after);
     let der = make_cms(&signed);
-    written.patch_contents(&der).unwrap();
+    byte_range::patch_contents(&mut written, &der).unwrap();
     let mut out = base.to_vec();
     out.extend_from_slice(&written.bytes);
     out
@@ -1434,7 +1425,7 @@ fn signature_fields_are_found_in_kids_and_in_earlier_revisions() {
 
 #[test]
 fn cross_reference_quirks_qpdf_reads_are_read_and_damage_stays_an_error() {
-    use crate::pdf::reader::quirks;
+    use crate::pdf::testing::quirks;
     let sign_as = |pdf: &[u8], field: &str| {
         sign_bytes(
             pdf,

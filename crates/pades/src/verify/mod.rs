@@ -16,6 +16,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
 use openssl::x509::X509;
 
 use crate::algorithms::HashAlgorithm;
+use crate::certificate;
 use crate::cms::{self, ParsedSignedData, SignedContent, MAX_CMS_LEN};
 use crate::pdf::reader::read_range;
 use crate::pdf::{Dictionary, Object, ObjectId, PdfError, Reader, Source};
@@ -660,7 +661,7 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
                 c.signer_cert = token
                     .tsa_certificate
                     .as_deref()
-                    .and_then(trust::parse_certificate);
+                    .and_then(certificate::parse_certificate);
                 c.token = Some(token);
             }
             Err(e) => fail(
@@ -734,7 +735,7 @@ fn check_integrity<S: Source>(reader: &Reader<S>, dss: &Dss, found: Found) -> Ch
         c.parsed = Some(parsed);
         return c;
     };
-    c.signer_cert = trust::parse_certificate(&cert_der);
+    c.signer_cert = certificate::parse_certificate(&cert_der);
     if signed.digest(alg).is_none() {
         fail(
             &mut c,
@@ -1009,7 +1010,7 @@ fn tsa_trust(
     let Some(cert) = token
         .tsa_certificate
         .as_deref()
-        .and_then(trust::parse_certificate)
+        .and_then(certificate::parse_certificate)
     else {
         return TsaTrust {
             problems: vec![Note::new(
@@ -1026,7 +1027,7 @@ fn tsa_trust(
         .certificates
         .iter()
         .chain(extra)
-        .filter_map(|d| trust::parse_certificate(d))
+        .filter_map(|d| certificate::parse_certificate(d))
         .collect();
     let path = trust::validate_path(&options.anchors, &cert, &helpers, token.gen_time);
     let mut problems = Vec::new();
@@ -1273,7 +1274,7 @@ fn judge<S: Source>(
         } else {
             let helpers: Vec<X509> = helpers_der
                 .iter()
-                .filter_map(|d| trust::parse_certificate(d))
+                .filter_map(|d| certificate::parse_certificate(d))
                 .collect();
             let path = trust::validate_path(&options.anchors, cert, &helpers, validation_time);
             signer_chain = path.chain.clone();
@@ -1489,15 +1490,15 @@ fn judge<S: Source>(
         sub_filter: sig
             .get_name("SubFilter")
             .map(|n| String::from_utf8_lossy(n).into_owned()),
-        signer: c.signer_cert.as_ref().map(trust::subject_label),
+        signer: c.signer_cert.as_ref().map(certificate::subject_label),
         signer_subject: c
             .signer_cert
             .as_ref()
-            .map(|x| trust::display_name(x.subject_name())),
+            .map(|x| certificate::display_name(x.subject_name())),
         issuer: c
             .signer_cert
             .as_ref()
-            .map(|x| trust::display_name(x.issuer_name())),
+            .map(|x| certificate::display_name(x.issuer_name())),
         intact: c.intact,
         trusted,
         coverage: c.coverage,
@@ -1646,7 +1647,7 @@ mod tests {
         assert!(report.signatures.is_empty());
     }
 
-    use crate::pdf::reader::tests_support::simple_pdf;
+    use crate::pdf::testing::simple_pdf;
     use crate::sign::{sign_bytes, SignOptions};
     use crate::signer::tests::{dev, rsa_signer};
     use crate::signer::{Pkcs12Signer, SignerOptions};

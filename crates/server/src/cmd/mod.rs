@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes `run(args) -> anyhow::Result<ExitCode>`.
 
 pub mod audit;
+mod batch;
 pub mod bench;
 pub mod bench_audit;
 pub mod check;

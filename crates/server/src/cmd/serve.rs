@@ -1,5 +1,5 @@
-//! `vanthu serve`: opens the data directory and database, seeds the demo if asked, refuses
-//! development keys in production, and serves the API.
+//! `vanthu serve`: opens the data directory and database, loads the key-encryption key, seeds
+//! the demo if asked, refuses development keys in production, and serves the API.
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -8,18 +8,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use vanthu_api::{AppState, Limits, Metrics, UnknownAccounts};
+use vanthu_api::{AppState, Limits, Metrics, SigningSettings, UnknownAccounts};
 use vanthu_audit::NoteSigner;
+use vanthu_keys::{KdfParams, Kek};
 use vanthu_pades::trust::TrustAnchors;
 use vanthu_pades::verify::VerifyOptions;
 use vanthu_store::blob::{BlobStore, FsBlobStore};
 use vanthu_store::Database;
 
 use crate::audit_key;
-use crate::configuration::{ServeArgs, ServeSettings};
+use crate::configuration::{KekSource, ServeArgs, ServeSettings};
 use crate::demo;
 use crate::devpki::{self, DevPki};
-use crate::secret::ServerSecret;
 use crate::telemetry;
 
 /// Runs the server until it is stopped (Ctrl-C or SIGTERM).
@@ -43,9 +43,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
+    let kek = load_kek(&settings)?;
     if settings.demo {
-        let secret = ServerSecret::load_or_create(&storage.data_dir)?;
-        let seeded = demo::seed(&db, &secret).context("cannot seed the demo organisation")?;
+        let seeded = demo::seed(&db, &kek).context("cannot seed the demo organisation")?;
         tracing::info!(
             units = seeded.units,
             users = seeded.users,
@@ -90,6 +90,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         metrics: Metrics::new()?,
         unknown_accounts: UnknownAccounts::default(),
         verification,
+        kek: Arc::new(kek),
+        signing: SigningSettings {
+            kdf: KdfParams::DEFAULT,
+            session_ttl: settings.signing_session_ttl,
+            session_signatures: settings.signing_session_signatures,
+        },
         audit_key: audit_signer.verifier(),
     };
     let keeper = (
@@ -104,6 +110,56 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Name of the demonstration key-encryption key's file in the data directory.
+pub const DEMO_KEK_FILE: &str = "demo-kek";
+
+/// The key-encryption key from the configuration. Without one, only --demo and --dev start,
+/// with a demonstration key kept in the data directory: a copy of that directory then opens
+/// every seal key in it, which is acceptable for keys that are for show only.
+fn load_kek(settings: &ServeSettings) -> anyhow::Result<Kek> {
+    let data_dir = &settings.storage.data_dir;
+    let kek = match &settings.kek {
+        Some(KekSource::File(path)) => {
+            let inside = match (path.canonicalize(), data_dir.canonicalize()) {
+                (Ok(file), Ok(data)) => file.starts_with(data),
+                _ => false,
+            };
+            if inside {
+                bail!(
+                    "refusing to start: the key-encryption key file {} is inside the data \
+                     directory {}; keep it elsewhere, so that a copy of the data does not \
+                     carry the key that opens it",
+                    path.display(),
+                    data_dir.display()
+                );
+            }
+            Kek::read_file(path).context("invalid setting kek_file")?
+        }
+        Some(KekSource::Environment(text)) => {
+            Kek::from_base64(text).context("invalid environment variable VANTHU_KEK")?
+        }
+        None if settings.demo || settings.dev => {
+            let path = data_dir.join(DEMO_KEK_FILE);
+            let kek = Kek::read_or_create_file(&path)?;
+            tracing::warn!(
+                path = %path.display(),
+                kek = %kek.id(),
+                "DEMO KEY-ENCRYPTION KEY in the data directory (--demo/--dev): seal keys \
+                 stored here are for show only; configure --kek-file or VANTHU_KEK for real keys"
+            );
+            return Ok(kek);
+        }
+        None => bail!(
+            "refusing to start: no key-encryption key is configured. Make one outside the \
+             data directory with `openssl rand -base64 32 > /etc/vanthu/kek && chmod 600 \
+             /etc/vanthu/kek` and start with --kek-file /etc/vanthu/kek (or VANTHU_KEK_FILE, \
+             or the key itself in VANTHU_KEK); --demo and --dev use a demonstration key"
+        ),
+    };
+    tracing::info!(kek = %kek.id(), "key-encryption key loaded");
+    Ok(kek)
 }
 
 /// How often queued audit entries are filed in the log.

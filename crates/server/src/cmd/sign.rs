@@ -1,7 +1,9 @@
-//! `vanthu sign`: signs a PDF at a PAdES baseline level, or extends an already signed PDF to
-//! B-LT/B-LTA with `--extend`.
+//! `vanthu sign`: signs PDFs at a PAdES baseline level, or extends already signed PDFs to
+//! B-LT/B-LTA with `--extend`: one file into `--output`, or many into `--out-dir` at once.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context};
@@ -12,15 +14,34 @@ use vanthu_pades::revocation;
 use vanthu_pades::sign::{self, Level, SignOptions, VisibleSignature};
 use vanthu_pades::signer::{DigestAlgorithm, PemSigner, Pkcs12Signer, Signer, SignerOptions};
 
+use super::batch;
+
 /// Options of `vanthu sign`.
 #[derive(Debug, Clone, Args)]
 pub struct SignArgs {
-    /// The PDF to sign
-    pub input: PathBuf,
+    /// The PDFs to sign (several need --out-dir)
+    #[arg(required = true, value_name = "PDF")]
+    pub inputs: Vec<PathBuf>,
 
-    /// Where to write the signed PDF (written atomically; never a partial file)
-    #[arg(short, long)]
-    pub output: PathBuf,
+    /// Where to write the signed PDF of the one input (written atomically; never a partial
+    /// file)
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        required_unless_present = "out_dir",
+        conflicts_with = "out_dir"
+    )]
+    pub output: Option<PathBuf>,
+
+    /// Write each signed PDF into this existing folder under its input's file name, several
+    /// at once; a failing input is reported and the others still complete
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+
+    /// Files signed at once with --out-dir [default: one per core]
+    #[arg(long, value_name = "N", requires = "out_dir")]
+    pub jobs: Option<NonZeroUsize>,
 
     /// PKCS#12 file holding the key, certificate and chain
     #[arg(long, value_name = "FILE", conflicts_with_all = ["key", "cert"])]
@@ -132,40 +153,132 @@ fn parse_visible(s: &str) -> Result<(usize, Rect), String> {
     ))
 }
 
-/// Runs `vanthu sign`.
+/// One input and where its result goes.
+struct Job {
+    input: PathBuf,
+    output: PathBuf,
+}
+
+/// Runs `vanthu sign`. With several inputs, each failing one is one line on stderr naming it
+/// while the others still complete, and the exit status is then 2; every file written is
+/// complete, and on disk (its folder flushed) before the command returns.
 pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
+    let jobs = jobs(&args)?;
     let revocation = if args.revocation.is_empty() {
         revocation::Source::Online
     } else {
         revocation::Source::Offline(args.revocation.clone())
     };
-    if args.extend {
-        let len = sign::extend_file(
-            &args.input,
-            &args.output,
-            args.level,
-            args.tsa.as_deref(),
-            &revocation,
-        )
-        .with_context(|| format!("cannot extend {}", args.input.display()))?;
-        say(format_args!(
-            "extended {} to {} ({len} bytes)",
-            args.output.display(),
-            args.level
-        ));
-        return Ok(ExitCode::SUCCESS);
-    }
-    let signer = load_signer(&args)?;
-    let signing_time = chrono::Utc::now().fixed_offset();
-    let open_input = || -> anyhow::Result<std::fs::File> {
-        std::fs::File::open(&args.input)
-            .with_context(|| format!("cannot read {}", args.input.display()))
+    // One key for the whole run: loading it (and deriving a PKCS#12 key) is paid once.
+    let signer = if args.extend {
+        None
+    } else {
+        Some(load_signer(&args)?)
     };
+    let threads = batch::threads(args.jobs, jobs.len());
+    let mut written = Vec::new();
+    let mut failed = false;
+    batch::run(
+        &jobs,
+        threads,
+        |job| match &signer {
+            Some(signer) => sign_one(&args, signer.as_ref(), &revocation, job)
+                .with_context(|| format!("cannot sign {}", job.input.display())),
+            None => extend_one(&args, &revocation, job)
+                .with_context(|| format!("cannot extend {}", job.input.display())),
+        },
+        |job, outcome| match outcome {
+            Ok(line) => {
+                say(format_args!("{line}"));
+                written.push(job.output.as_path());
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("vanthu: {e:#}");
+            }
+        },
+    );
+    batch::sync_folders(written)?;
+    Ok(if failed {
+        ExitCode::from(super::FAILURE)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Pairs each input with its output, refusing before any work what cannot go well: several
+/// inputs for one --output, a missing --out-dir, two inputs that would land on one name.
+fn jobs(args: &SignArgs) -> anyhow::Result<Vec<Job>> {
+    if let Some(output) = &args.output {
+        let [input] = &args.inputs[..] else {
+            bail!("--output names one file: sign several inputs with --out-dir DIR");
+        };
+        return Ok(vec![Job {
+            input: input.clone(),
+            output: output.clone(),
+        }]);
+    }
+    let dir = args
+        .out_dir
+        .as_deref()
+        .ok_or_else(|| anyhow!("say where to write: --output FILE or --out-dir DIR"))?;
+    if !dir.is_dir() {
+        bail!("cannot write into {}: no such folder", dir.display());
+    }
+    let mut taken: BTreeMap<PathBuf, &Path> = BTreeMap::new();
+    let mut jobs = Vec::with_capacity(args.inputs.len());
+    for input in &args.inputs {
+        let name = input
+            .file_name()
+            .ok_or_else(|| anyhow!("{} does not name a file", input.display()))?;
+        let output = dir.join(name);
+        if let Some(first) = taken.insert(output.clone(), input) {
+            bail!(
+                "{} and {} would both be written to {}: sign them in separate runs",
+                first.display(),
+                input.display(),
+                output.display()
+            );
+        }
+        jobs.push(Job {
+            input: input.clone(),
+            output,
+        });
+    }
+    Ok(jobs)
+}
+
+/// Extends one file's signatures; returns the line that reports it.
+fn extend_one(
+    args: &SignArgs,
+    revocation: &revocation::Source,
+    job: &Job,
+) -> anyhow::Result<String> {
+    let len = sign::extend_file(
+        &job.input,
+        &job.output,
+        args.level,
+        args.tsa.as_deref(),
+        revocation,
+    )?;
+    Ok(format!(
+        "extended {} to {} ({len} bytes)",
+        job.output.display(),
+        args.level
+    ))
+}
+
+/// Signs one file; returns the line that reports it.
+fn sign_one(
+    args: &SignArgs,
+    signer: &dyn Signer,
+    revocation: &revocation::Source,
+    job: &Job,
+) -> anyhow::Result<String> {
+    let signing_time = chrono::Utc::now().fixed_offset();
     let visible = match &args.visible {
         Some((page, rect)) => {
-            let file = open_input()?;
-            let reader = Reader::new(&file)
-                .with_context(|| format!("cannot read {}", args.input.display()))?;
+            let reader = Reader::new(std::fs::File::open(&job.input)?)?;
             let rect = sign::place_on_page(&reader, *page, *rect)?;
             let appearance = match &args.image {
                 Some(image) => {
@@ -173,7 +286,7 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
                         .with_context(|| format!("cannot read image {}", image.display()))?;
                     appearance::official(rect, &png, &[])?
                 }
-                None => sign::text_appearance(signer.as_ref(), rect, signing_time)?,
+                None => sign::text_appearance(signer, rect, signing_time)?,
             };
             Some(VisibleSignature {
                 page: *page,
@@ -185,9 +298,7 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
                 if number.trim().is_empty() {
                     bail!("--stamp needs the text to show, e.g. --stamp \"Số: 12/QĐ-UBND\"");
                 }
-                let file = open_input()?;
-                let reader = Reader::new(&file)
-                    .with_context(|| format!("cannot read {}", args.input.display()))?;
+                let reader = Reader::new(std::fs::File::open(&job.input)?)?;
                 // Top right of the page as shown, then carried into its user space.
                 let shown = sign::shown_page(&reader, 1)?;
                 let label = StampLabel::Number(number.clone());
@@ -213,20 +324,18 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
         contact: None,
         visible,
         tsa_url: args.tsa.clone(),
-        revocation,
+        revocation: revocation.clone(),
         signing_time: Some(signing_time),
     };
-    let report = sign::sign_file(&args.input, &args.output, signer.as_ref(), &opts)
-        .with_context(|| format!("cannot sign {}", args.input.display()))?;
-    say(format_args!(
+    let report = sign::sign_file(&job.input, &job.output, signer, &opts)?;
+    Ok(format!(
         "signed {} field {} at {} ({} of {} reserved bytes used)",
-        args.output.display(),
+        job.output.display(),
         report.field_name,
         report.level,
         report.used,
         report.reserved
-    ));
-    Ok(ExitCode::SUCCESS)
+    ))
 }
 
 /// Prints the outcome on stdout. The file is written by then, so a reader that went away

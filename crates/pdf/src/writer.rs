@@ -31,16 +31,16 @@ pub fn whole_file<S: AsRef<str>>(objects: &[S]) -> Vec<u8> {
     out
 }
 
-/// A value written with a fixed width so it can be patched after the bytes are laid out.
+/// A value written at a fixed width, to be filled in once the update is laid out: for values
+/// that depend on where bytes landed, which only the written update knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlaceholderSpec {
-    /// `/ByteRange [0 a b c]`, padded with spaces.
-    ByteRange,
-    /// `/Contents <00…>` reserving this many bytes of hex-encoded content.
-    Contents(usize),
+pub enum Placeholder {
+    /// The dictionary's own value for the key, padded with spaces to this many bytes;
+    /// [`WrittenUpdate::fill`] writes the final value over it.
+    Padded(usize),
+    /// A hex string `<00…>` holding this many bytes; [`WrittenUpdate::fill_hex`] writes them.
+    HexString(usize),
 }
-
-const BYTE_RANGE_WIDTH: usize = 64;
 
 /// Builder of one incremental update.
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ pub struct IncrementalUpdate {
     trailer: Dictionary,
     next_num: u32,
     objects: BTreeMap<u32, (ObjectId, Object)>,
-    placeholders: HashMap<u32, Vec<(String, PlaceholderSpec)>>,
+    placeholders: HashMap<u32, Vec<(String, Placeholder)>>,
 }
 
 /// The serialized update and where its placeholders landed.
@@ -128,7 +128,7 @@ impl IncrementalUpdate {
         &mut self,
         id: ObjectId,
         dict: Dictionary,
-        specs: &[(&str, PlaceholderSpec)],
+        specs: &[(&str, Placeholder)],
     ) {
         self.set(id, dict);
         self.placeholders.insert(
@@ -242,7 +242,7 @@ impl IncrementalUpdate {
     fn write_placeholder_dict(
         &self,
         d: &Dictionary,
-        specs: &[(String, PlaceholderSpec)],
+        specs: &[(String, Placeholder)],
         out: &mut Vec<u8>,
         map: &mut HashMap<String, (u64, usize)>,
     ) -> Result<(), PdfError> {
@@ -250,17 +250,19 @@ impl IncrementalUpdate {
         for (k, v) in d.iter() {
             write_name(k, out);
             out.push(b' ');
+            let at = self.base_len + out.len() as u64;
             match specs.iter().find(|(name, _)| name.as_bytes() == k) {
-                Some((name, PlaceholderSpec::ByteRange)) => {
-                    map.insert(
-                        name.clone(),
-                        (self.base_len + out.len() as u64, BYTE_RANGE_WIDTH),
-                    );
-                    out.extend_from_slice(b"[0 0 0 0]");
-                    out.extend(std::iter::repeat_n(b' ', BYTE_RANGE_WIDTH - 9));
+                Some((name, Placeholder::Padded(width))) => {
+                    let start = out.len();
+                    write_object(v, out);
+                    if out.len() - start > *width {
+                        return Err(PdfError::Limit("a value does not fit its placeholder"));
+                    }
+                    out.resize(start + width, b' ');
+                    map.insert(name.clone(), (at, *width));
                 }
-                Some((name, PlaceholderSpec::Contents(n))) => {
-                    map.insert(name.clone(), (self.base_len + out.len() as u64, 2 * n + 2));
+                Some((name, Placeholder::HexString(n))) => {
+                    map.insert(name.clone(), (at, 2 * n + 2));
                     out.push(b'<');
                     out.extend(std::iter::repeat_n(b'0', 2 * n));
                     out.push(b'>');
@@ -279,60 +281,49 @@ impl WrittenUpdate {
         self.base_len + self.bytes.len() as u64
     }
 
-    /// Fills `/ByteRange` so it covers everything except the `/Contents` hex string and
-    /// returns the range `[0, a, b, c]`.
-    pub fn patch_byte_range(&mut self) -> Result<[u64; 4], PdfError> {
-        let (c_at, c_len) = *self
-            .placeholders
-            .get("Contents")
-            .ok_or(PdfError::Unsupported("update has no /Contents placeholder"))?;
-        let (b_at, b_len) = *self
-            .placeholders
-            .get("ByteRange")
-            .ok_or(PdfError::Unsupported(
-                "update has no /ByteRange placeholder",
-            ))?;
-        let c_end = c_at + c_len as u64;
-        let range = [0, c_at, c_end, self.total_len() - c_end];
-        let text = format!("[{} {} {} {}]", range[0], range[1], range[2], range[3]);
-        if text.len() > b_len {
-            return Err(PdfError::Limit("byte range does not fit its placeholder"));
-        }
-        let start = (b_at - self.base_len) as usize;
-        self.bytes[start..start + text.len()].copy_from_slice(text.as_bytes());
-        self.bytes[start + text.len()..start + b_len].fill(b' ');
-        Ok(range)
+    /// Where the placeholder for `key` landed: its absolute offset and its length.
+    pub fn placeholder(&self, key: &str) -> Result<(u64, usize), PdfError> {
+        self.placeholders
+            .get(key)
+            .copied()
+            .ok_or(PdfError::Unsupported("the update has no such placeholder"))
     }
 
-    /// Writes `der` hex-encoded into the `/Contents` placeholder (zero padded).
-    pub fn patch_contents(&mut self, der: &[u8]) -> Result<(), PdfError> {
-        let (c_at, c_len) = *self
-            .placeholders
-            .get("Contents")
-            .ok_or(PdfError::Unsupported("update has no /Contents placeholder"))?;
-        if der.len() * 2 > c_len - 2 {
-            return Err(PdfError::Limit(
-                "signature does not fit the reserved /Contents space",
-            ));
+    /// The update's bytes before and after the placeholder for `key`.
+    pub fn around(&self, key: &str) -> Result<(&[u8], &[u8]), PdfError> {
+        let (at, len) = self.placeholder(key)?;
+        let start = (at - self.base_len) as usize;
+        Ok((&self.bytes[..start], &self.bytes[start + len..]))
+    }
+
+    /// Writes `value` over the [`Placeholder::Padded`] for `key`, padded with spaces.
+    pub fn fill(&mut self, key: &str, value: &Object) -> Result<(), PdfError> {
+        let (at, len) = self.placeholder(key)?;
+        let text = value.to_bytes();
+        if text.len() > len {
+            return Err(PdfError::Limit("a value does not fit its placeholder"));
+        }
+        let start = (at - self.base_len) as usize;
+        self.bytes[start..start + text.len()].copy_from_slice(&text);
+        self.bytes[start + text.len()..start + len].fill(b' ');
+        Ok(())
+    }
+
+    /// Writes `data` hex-encoded into the [`Placeholder::HexString`] for `key`; the rest of
+    /// it stays zeros.
+    pub fn fill_hex(&mut self, key: &str, data: &[u8]) -> Result<(), PdfError> {
+        let (at, len) = self.placeholder(key)?;
+        if data.len() * 2 > len - 2 {
+            return Err(PdfError::Limit("the data does not fit its placeholder"));
         }
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        let start = (c_at - self.base_len) as usize + 1;
-        let out = &mut self.bytes[start..start + 2 * der.len()];
-        for (pair, b) in out.chunks_exact_mut(2).zip(der) {
+        let start = (at - self.base_len) as usize + 1;
+        let out = &mut self.bytes[start..start + 2 * data.len()];
+        for (pair, b) in out.chunks_exact_mut(2).zip(data) {
             pair[0] = HEX[usize::from(b >> 4)];
             pair[1] = HEX[usize::from(b & 0x0f)];
         }
         Ok(())
-    }
-
-    /// The part of the update covered by the byte range: before and after `/Contents`.
-    pub fn signed_parts(&self) -> Result<(&[u8], &[u8]), PdfError> {
-        let (c_at, c_len) = *self
-            .placeholders
-            .get("Contents")
-            .ok_or(PdfError::Unsupported("update has no /Contents placeholder"))?;
-        let start = (c_at - self.base_len) as usize;
-        Ok((&self.bytes[..start], &self.bytes[start + c_len..]))
     }
 }
 
@@ -355,10 +346,10 @@ fn bytes_needed(v: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pdf::object::PdfString;
+    use crate::object::PdfString;
 
     fn simple() -> Vec<u8> {
-        crate::pdf::reader::tests_support::simple_pdf()
+        crate::testing::simple_pdf()
     }
 
     #[test]
@@ -388,37 +379,74 @@ mod tests {
     }
 
     #[test]
-    fn placeholders_are_patched() {
+    fn placeholders_are_filled_after_layout() {
         let base = simple();
         let reader = Reader::new(base.as_slice()).unwrap();
         let mut up = IncrementalUpdate::new(&reader).unwrap();
         let id = up.allocate();
-        let mut sig = Dictionary::new();
-        sig.set("Type", Object::name("Sig"));
-        sig.set("ByteRange", Object::Null);
-        sig.set("Contents", Object::Null);
+        let mut dict = Dictionary::new();
+        dict.set("Where", vec![Object::Integer(0)]);
+        dict.set("Data", Object::Null);
         up.set_with_placeholders(
             id,
-            sig,
+            dict,
             &[
-                ("ByteRange", PlaceholderSpec::ByteRange),
-                ("Contents", PlaceholderSpec::Contents(4)),
+                ("Where", Placeholder::Padded(24)),
+                ("Data", Placeholder::HexString(4)),
             ],
         );
         let mut w = up.write().unwrap();
-        let range = w.patch_byte_range().unwrap();
-        w.patch_contents(&[0xde, 0xad]).unwrap();
+        let (data_at, data_len) = w.placeholder("Data").unwrap();
+        assert_eq!(data_len, 10);
+        // A value that depends on where the hex string landed, written in front of it.
+        let whereabouts = vec![
+            Object::Integer(data_at as i64),
+            Object::Integer(data_len as i64),
+        ];
+        w.fill("Where", &Object::Array(whereabouts)).unwrap();
+        w.fill_hex("Data", &[0xde, 0xad]).unwrap();
+        let (before, after) = w.around("Data").unwrap();
+        assert_eq!(before.len() + data_len + after.len(), w.bytes.len());
         let mut file = base.clone();
         file.extend_from_slice(&w.bytes);
-        assert_eq!(&file[range[1] as usize..range[2] as usize], b"<DEAD0000>");
-        assert_eq!(range[2] + range[3], file.len() as u64);
+        assert_eq!(&file[data_at as usize..][..data_len], b"<DEAD0000>");
         let r2 = Reader::new(file.as_slice()).unwrap();
         let d = r2.resolve_dict(&Object::Reference(id)).unwrap();
         assert_eq!(
-            d.get("Contents").unwrap().as_string().unwrap().bytes,
+            d.get("Data").unwrap().as_string().unwrap().bytes,
             vec![0xde, 0xad, 0, 0]
         );
-        assert!(w.patch_contents(&[1, 2, 3, 4, 5]).is_err());
+        let read_back: Vec<i64> = d
+            .get("Where")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Object::as_int)
+            .collect();
+        assert_eq!(read_back, vec![data_at as i64, data_len as i64]);
+
+        // Too long for the placeholder, or no such placeholder: errors, nothing written.
+        let kept = w.bytes.clone();
+        assert!(w.fill_hex("Data", &[1, 2, 3, 4, 5]).is_err());
+        assert!(w
+            .fill("Where", &Object::Array(vec![Object::Integer(i64::MAX); 3]))
+            .is_err());
+        assert!(w.fill("Nowhere", &Object::Null).is_err());
+        assert!(w.around("Nowhere").is_err());
+        assert_eq!(w.bytes, kept);
+    }
+
+    #[test]
+    fn a_padded_value_wider_than_its_placeholder_is_refused() {
+        let base = simple();
+        let reader = Reader::new(base.as_slice()).unwrap();
+        let mut up = IncrementalUpdate::new(&reader).unwrap();
+        let id = up.allocate();
+        let mut dict = Dictionary::new();
+        dict.set("Where", vec![Object::Integer(1234567)]);
+        up.set_with_placeholders(id, dict, &[("Where", Placeholder::Padded(4))]);
+        assert!(matches!(up.write(), Err(PdfError::Limit(_))));
     }
 
     #[test]

@@ -1,15 +1,18 @@
-//! The PDF layer: a bounded, lazy reader over random-access sources and an incremental-update
-//! writer. Nothing here loads a whole document: a 210 MB scan is read object by object.
+//! The PDF layer of vanthu: a bounded, lazy reader over random-access sources, objects and
+//! stream filters, and an incremental-update writer. Nothing here loads a whole document (a
+//! 210 MB scan is read object by object), and nothing here knows of signatures.
 
 pub mod filter;
 pub mod object;
 pub mod parser;
 pub mod reader;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod writer;
 
 pub use object::{Dictionary, Object, ObjectId, PdfString, Stream};
 pub use reader::{Field, Reader, Revision, Source, XrefEntry, XrefKind};
-pub use writer::{IncrementalUpdate, PlaceholderSpec, WrittenUpdate};
+pub use writer::{IncrementalUpdate, Placeholder, WrittenUpdate};
 
 /// Why a PDF could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +109,7 @@ impl Default for Limits {
     }
 }
 
-/// Exercises the reader on arbitrary bytes the way the verifier does (cross-reference,
+/// Exercises the reader on arbitrary bytes the way a verifier walks a file (cross-reference,
 /// catalog, pages, fields, every object and stream), for fuzzing: it must return, never panic,
 /// and stay within the limits whatever the input.
 pub fn parse_for_fuzz(bytes: &[u8]) {

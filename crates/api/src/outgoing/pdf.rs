@@ -1,0 +1,172 @@
+//! What the outgoing workflow does to the PDF, by the Appendix I layout: before the leader
+//! signs, the number and date fields are added and the visible signature is placed; at issue
+//! the clerk's number and date are filled in and the organisation's seal signs over the left
+//! third of the leader's signature.
+//!
+//! Positions follow the usual layout of an administrative document on A4: the number under
+//! the issuing body at the top left of page 1, the date at the top right, the signature block
+//! at the bottom right of the last page. A draft that carries its own fields with the names
+//! below keeps them where its author put them.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use vanthu_pades::appearance::{self, Rect};
+use vanthu_pades::pdf::Reader;
+use vanthu_pades::sign::{
+    add_text_fields_bytes, fill_fields_bytes, place_on_page, shown_page, SignError, SignOptions,
+    TextField, VisibleSignature,
+};
+use vanthu_routing::NumberNotation;
+
+use crate::error::ApiError;
+
+/// Text field receiving `Số: 01/UBND-VP`.
+pub(crate) const NUMBER_FIELD: &str = "so_ky_hieu";
+/// Text field receiving `ngày 02 tháng 12 năm 2026`.
+pub(crate) const DATE_FIELD: &str = "ngay_ban_hanh";
+/// Signature field of the competent official.
+const OFFICIAL_FIELD: &str = "chu_ky_nguoi_ky";
+/// Signature field of the organisation's seal.
+const SEAL_FIELD: &str = "chu_ky_co_quan";
+
+/// Size of a seal drawn without an image, in points (about 35 mm).
+const SEAL_SIZE: f32 = 100.0;
+
+/// Refusals of the PDF layer become 422 with the reason: the file is the user's to fix.
+pub(crate) fn refused(e: SignError) -> ApiError {
+    match e {
+        SignError::Pdf(e) => ApiError::UnreadablePdf(e.to_string()),
+        SignError::Io(e) => ApiError::internal(e),
+        other => ApiError::SignatureRefused(other.to_string()),
+    }
+}
+
+fn page_count(pdf: &[u8]) -> Result<(Reader<&[u8]>, usize), SignError> {
+    let reader = Reader::new(pdf)?;
+    let pages = reader.pages()?.len();
+    Ok((reader, pages))
+}
+
+/// Where the official's signature goes: the bottom right of the last page.
+fn official_rect(pdf: &[u8]) -> Result<(usize, Rect), SignError> {
+    let (reader, last) = page_count(pdf)?;
+    let page = shown_page(&reader, last)?;
+    let shown = Rect {
+        x: page.width * 0.52,
+        y: page.height * 0.10,
+        width: page.width * 0.40,
+        height: 110.0_f32.min(page.height * 0.2),
+    };
+    Ok((last, place_on_page(&reader, last, shown)?))
+}
+
+/// The draft with its number and date fields, and the options for the official's visible
+/// signature: the signer's name, position and the signing time.
+pub(crate) fn signable(
+    draft: &[u8],
+    signer_name: &str,
+    position: &str,
+    at: DateTime<Utc>,
+) -> Result<(Vec<u8>, SignOptions), SignError> {
+    let (reader, _) = page_count(draft)?;
+    let first = shown_page(&reader, 1)?;
+    let field = |name: &str, shown: Rect| -> Result<TextField, SignError> {
+        Ok(TextField {
+            name: name.to_owned(),
+            page: 1,
+            rect: place_on_page(&reader, 1, shown)?,
+        })
+    };
+    let fields = [
+        field(
+            NUMBER_FIELD,
+            Rect {
+                x: first.width * 0.07,
+                y: first.height * 0.80,
+                width: first.width * 0.36,
+                height: 16.0,
+            },
+        )?,
+        field(
+            DATE_FIELD,
+            Rect {
+                x: first.width * 0.50,
+                y: first.height * 0.82,
+                width: first.width * 0.43,
+                height: 16.0,
+            },
+        )?,
+    ];
+    drop(reader);
+    let with_fields = add_text_fields_bytes(draft, &fields)?;
+    let (page, rect) = official_rect(&with_fields)?;
+    let time: DateTime<FixedOffset> = at.fixed_offset();
+    let lines = [
+        "Ký số bởi / Signed by".to_owned(),
+        signer_name.to_owned(),
+        position.to_owned(),
+        appearance::vietnam_time(time),
+    ];
+    let opts = SignOptions {
+        field_name: Some(OFFICIAL_FIELD.to_owned()),
+        reason: Some(format!("{position} ký ban hành")),
+        signing_time: Some(time),
+        visible: Some(VisibleSignature {
+            page,
+            appearance: appearance::text_only(rect, &lines)?,
+        }),
+        ..SignOptions::default()
+    };
+    Ok((with_fields, opts))
+}
+
+/// Số, ngày: the two values written into the signed file at issue.
+pub(crate) fn number_values(number: &NumberNotation, date: NaiveDate) -> Vec<(String, String)> {
+    vec![
+        (NUMBER_FIELD.to_owned(), format!("Số: {number}")),
+        (
+            DATE_FIELD.to_owned(),
+            date.format("ngày %d tháng %m năm %Y").to_string(),
+        ),
+    ]
+}
+
+/// The signed file with its number and date filled in, and the options for the seal
+/// signature over the left third of the official's signature: the organisation's seal image
+/// at its real size when there is one, else the organisation's name in a square.
+pub(crate) fn sealable(
+    signed: &[u8],
+    number: &NumberNotation,
+    date: NaiveDate,
+    organisation: &str,
+    seal_png: Option<&[u8]>,
+    at: DateTime<Utc>,
+) -> Result<(Vec<u8>, SignOptions), SignError> {
+    let filled = fill_fields_bytes(signed, &number_values(number, date))?;
+    let (page, official) = official_rect(&filled)?;
+    let time = at.fixed_offset();
+    let seal = match seal_png {
+        Some(png) => appearance::seal(official, png)?,
+        None => {
+            let rect = appearance::seal_rect(official, (SEAL_SIZE, SEAL_SIZE));
+            appearance::text_only(
+                rect,
+                &[
+                    organisation.to_owned(),
+                    number.to_string(),
+                    appearance::vietnam_time(time),
+                ],
+            )?
+        }
+    };
+    let opts = SignOptions {
+        field_name: Some(SEAL_FIELD.to_owned()),
+        reason: Some(format!("{organisation} phát hành")),
+        signing_time: Some(time),
+        visible: Some(VisibleSignature {
+            page,
+            appearance: seal,
+        }),
+        ..SignOptions::default()
+    };
+    Ok((filled, opts))
+}

@@ -1,0 +1,12 @@
+ALTER TABLE incoming_documents DROP COLUMN recall_answered_at;
+ALTER TABLE incoming_documents DROP COLUMN recall_answered_by;
+ALTER TABLE incoming_documents DROP COLUMN recalled_at;
+ALTER TABLE incoming_documents DROP COLUMN recall_reason;
+ALTER TABLE incoming_documents DROP COLUMN recall;
+ALTER TABLE incoming_documents DROP COLUMN source_outgoing_id;
+DROP TABLE outgoing_prepared_signatures;
+DROP TABLE outgoing_register_counters;
+DROP TABLE outgoing_recipients;
+DROP TABLE outgoing_events;
+DROP TABLE outgoing_files;
+DROP TABLE outgoing_documents;

@@ -1,0 +1,770 @@
+//! Outgoing documents (văn bản đi) through the real binary over HTTP, on SQLite or on
+//! PostgreSQL (`VANTHU_TEST_DATABASE`), on the demo organisation: a commune drafts, its
+//! leader approves and signs (with the signing PIN, or with a token through prepare and
+//! complete, the test signing with openssl as a token would), its clerk issues (number
+//! filled in, seal) and releases to the district, which finds it in its incoming queue,
+//! verified. pyHanko and pdfsig judge the released PDF. Also: 50 parallel issues give
+//! consecutive numbers, parallel signatures give one, and bad input changes nothing.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Barrier, OnceLock};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use common::oracles;
+use common::tools::{require, Tool};
+use common::{expect_problem, multipart, status_json, unit_by_code, Server, TestEnv};
+use lopdf::{dictionary, Document, Object, Stream};
+use serde_json::{json, Value};
+
+const DISTRICT: &str = "000.00.31.H56";
+const COMMUNE: &str = "000.31.01.H56";
+/// The demo leaders' signing PIN.
+const PIN: &str = "246810";
+const VALIDATORS: [Tool; 2] = [Tool::PyHanko, Tool::Pdfsig];
+
+fn certs() -> PathBuf {
+    common::tools::workspace().join("certs-dev")
+}
+
+/// A one-page A4 draft.
+fn draft_pdf() -> &'static [u8] {
+    static PDF: OnceLock<Vec<u8>> = OnceLock::new();
+    PDF.get_or_init(|| {
+        let mut doc = Document::with_version("1.7");
+        let pages_id = doc.new_object_id();
+        let font_id = doc.add_object(dictionary! {
+            "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+        });
+        let content = b"BT /F1 13 Tf 72 700 Td (CONG VAN VE VIEC CHUYEN DOI SO) Tj ET".to_vec();
+        let content_id = doc.add_object(Stream::new(dictionary! {}, content));
+        let page_id = doc.add_object(dictionary! {
+            "Type" => "Page", "Parent" => pages_id,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+            "Contents" => content_id,
+            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
+        });
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(
+                dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
+            ),
+        );
+        let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog_id);
+        let mut bytes = Vec::new();
+        doc.save_to(&mut bytes).unwrap();
+        bytes
+    })
+}
+
+/// The demo, with the people of the walk signed in.
+struct Walk {
+    server: Server,
+    specialist: String,
+    leader: String,
+    leader_id: i64,
+    clerk: String,
+    district: i64,
+    district_clerk: String,
+}
+
+impl Walk {
+    fn start(env: &TestEnv) -> Walk {
+        let server = env.serve_demo(&[]);
+        let leader = server.demo_login("commune.leader");
+        let district_clerk = server.demo_login("district.clerk");
+        let district = unit_by_code(&server, &district_clerk, DISTRICT)["id"]
+            .as_i64()
+            .unwrap();
+        Walk {
+            specialist: server.demo_login("commune.specialist"),
+            leader_id: user_id(&server, &leader),
+            leader,
+            clerk: server.demo_login("commune.clerk"),
+            district,
+            district_clerk,
+            server,
+        }
+    }
+
+    fn metadata(&self, signer: i64) -> Value {
+        json!({
+            "document_type": "Công văn",
+            "summary": "Về việc triển khai chuyển đổi số",
+            "urgency": "khan",
+            "notation": "UBND-VP",
+            "signer": {"user_id": signer, "position": "CHỦ TỊCH", "authority": "tm"},
+            "internal_recipients": [self.district],
+            "external_recipients": [{"name": "Sở Nội vụ tỉnh Vĩnh Phúc", "agency_code": "000.00.12.H56"}],
+        })
+    }
+
+    /// Drafts a document to be signed by `signer` and returns its JSON.
+    fn draft(&self, signer: i64) -> Value {
+        let (status, body) = status_json(draft_raw(
+            &self.server,
+            &self.specialist,
+            &self.metadata(signer),
+            draft_pdf(),
+        ));
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["state"], "draft");
+        body
+    }
+
+    fn step(&self, token: &str, id: i64, action: &str, body: &Value) -> Value {
+        let (status, out) = status_json(self.server.post(
+            &format!("/api/v1/outgoing/{id}/{action}"),
+            token,
+            body,
+        ));
+        assert_eq!(status, 200, "{action}: {out}");
+        out
+    }
+
+    fn detail(&self, token: &str, id: i64) -> Value {
+        let (status, body) = status_json(self.server.get(&format!("/api/v1/outgoing/{id}"), token));
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Issues and releases a signed document; returns the released JSON and the PDF.
+    fn issue_and_release(&self, id: i64) -> (Value, Vec<u8>) {
+        let issued = self.step(&self.clerk, id, "issue", &json!({}));
+        assert_eq!(issued["state"], "issued", "{issued}");
+        let released = self.step(&self.clerk, id, "release", &json!({}));
+        assert_eq!(released["state"], "released", "{released}");
+        let revision = released["revision"].as_u64().unwrap();
+        let pdf = self
+            .server
+            .get(
+                &format!("/api/v1/outgoing/{id}/files/{revision}"),
+                &self.clerk,
+            )
+            .bytes()
+            .unwrap()
+            .to_vec();
+        (released, pdf)
+    }
+
+    /// The district finds the released document in its incoming queue, verified, and the
+    /// commune sees it arrive, then registered. Returns the district's copy's id.
+    fn check_arrival(&self, id: i64, released: &Value) -> i64 {
+        let (_, page) = status_json(self.server.get(
+            "/api/v1/incoming?q=UBND-VP&per_page=100",
+            &self.district_clerk,
+        ));
+        let number = released["number_notation"].as_str().unwrap();
+        let copy = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["number_notation"] == number)
+            .unwrap_or_else(|| panic!("{number} not in the district's queue: {page}"))
+            .clone();
+        assert_eq!(copy["state"], "received");
+        assert_eq!(copy["verification"], "valid", "{copy}");
+        assert_eq!(copy["issuing_body"], "Ủy ban nhân dân xã Đồng Cương");
+        let recipients = &self.detail(&self.clerk, id)["recipients"];
+        assert_eq!(recipients[0]["status_code"], "01", "{recipients}");
+        assert_eq!(recipients[1]["external"]["agency_code"], "000.00.12.H56");
+        let copy_id = copy["id"].as_i64().unwrap();
+        let (status, _) = status_json(self.server.post(
+            &format!("/api/v1/incoming/{copy_id}/register"),
+            &self.district_clerk,
+            &json!({}),
+        ));
+        assert_eq!(status, 200);
+        let recipients = &self.detail(&self.clerk, id)["recipients"];
+        assert_eq!(recipients[0]["status_code"], "03", "{recipients}");
+        copy_id
+    }
+}
+
+fn user_id(server: &Server, token: &str) -> i64 {
+    let (_, me) = status_json(server.get("/api/v1/me", token));
+    me["user"]["id"].as_i64().unwrap()
+}
+
+fn draft_raw(
+    server: &Server,
+    token: &str,
+    metadata: &Value,
+    pdf: &[u8],
+) -> reqwest::blocking::Response {
+    let (content_type, body) = multipart(&[
+        (
+            "metadata",
+            "application/json",
+            metadata.to_string().as_bytes(),
+        ),
+        ("file", "application/pdf", pdf),
+    ]);
+    server
+        .request(reqwest::Method::POST, "/api/v1/outgoing", token)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .unwrap()
+}
+
+/// The text of a field of `pdf` (its /V, UTF-16 or PDFDocEncoding).
+fn field_value(pdf: &[u8], name: &str) -> Option<String> {
+    let doc = Document::load_mem(pdf).unwrap();
+    doc.objects.values().find_map(|o| {
+        let d = o.as_dict().ok()?;
+        let t = d.get(b"T").ok()?.as_str().ok()?;
+        if t != name.as_bytes() {
+            return None;
+        }
+        let v = d.get(b"V").ok()?.as_str().ok()?;
+        Some(match v.strip_prefix(&[0xfe, 0xff]) {
+            Some(utf16) => String::from_utf16(
+                &utf16
+                    .chunks(2)
+                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap(),
+            None => String::from_utf8_lossy(v).into_owned(),
+        })
+    })
+}
+
+/// pyHanko and pdfsig on the released PDF: the official's and the seal's signatures, both
+/// valid and trusted, the official's changed only by form filling; the number in its field.
+fn judge_released(pdf: &[u8], number: &str) {
+    let Some(tools) = require("judge_released", &VALIDATORS) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("released.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let report = oracles::pyhanko_report(&tools, &file, &certs().join("root-ca.pem"));
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 2, "{report}");
+    for s in signatures {
+        assert_eq!(s["bottom_line"], true, "{s}");
+        assert_eq!(s["trusted"], true, "{s}");
+    }
+    assert_eq!(signatures[0]["field"], "chu_ky_nguoi_ky");
+    assert_eq!(
+        signatures[0]["modification_level"], "FORM_FILLING",
+        "{report}"
+    );
+    assert_eq!(signatures[1]["field"], "chu_ky_co_quan");
+    let poppler: Vec<_> = oracles::pdfsig(&file)
+        .into_iter()
+        .filter(|s| s.signed)
+        .collect();
+    assert_eq!(poppler.len(), 2, "{poppler:?}");
+    for s in &poppler {
+        assert_eq!(s.validation, "Signature is Valid.", "{s:?}");
+    }
+    assert_eq!(
+        field_value(pdf, "so_ky_hieu").as_deref(),
+        Some(format!("Số: {number}").as_str())
+    );
+}
+
+#[test]
+fn a_commune_document_walks_to_the_district_signed_with_the_pin() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let id = walk.draft(walk.leader_id)["id"].as_i64().unwrap();
+    let approved = walk.step(&walk.leader, id, "approve", &json!({}));
+    assert_eq!(approved["state"], "approved");
+
+    // A wrong PIN counts down and signs nothing.
+    let wrong = expect_problem(
+        walk.server.post(
+            &format!("/api/v1/outgoing/{id}/sign"),
+            &walk.leader,
+            &json!({"pin": "135792"}),
+        ),
+        403,
+        "signing_pin_wrong",
+    );
+    assert!(
+        wrong["detail"].as_str().unwrap().contains("attempt"),
+        "{wrong}"
+    );
+    assert_eq!(walk.detail(&walk.leader, id)["state"], "approved");
+
+    let signed = walk.step(&walk.leader, id, "sign", &json!({"pin": PIN}));
+    assert_eq!(signed["state"], "signed");
+    assert_eq!(signed["signature"], "server_key");
+    let (released, pdf) = walk.issue_and_release(id);
+    let number = released["number_notation"].as_str().unwrap().to_owned();
+    assert!(number.ends_with("/UBND-VP"), "{released}");
+    assert!(number.split('/').next().unwrap().len() >= 2, "{number}");
+    let identifier = released["document_identifier"].as_str().unwrap();
+    assert!(identifier.starts_with("000.31.01.H56,"), "{identifier}");
+    assert!(identifier.ends_with(&format!(",{number}")), "{identifier}");
+    let trace: Vec<String> = walk.detail(&walk.clerk, id)["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(trace, ["draft", "approve", "sign", "issue", "release"]);
+    judge_released(&pdf, &number);
+    let copy = walk.check_arrival(id, &released);
+
+    // The commune recalls it: its copy at the district is frozen until the district answers.
+    let recalled = walk.step(
+        &walk.clerk,
+        id,
+        "recall",
+        &json!({"reason": "Ban hành nhầm"}),
+    );
+    assert_eq!(recalled["state"], "recalled");
+    expect_problem(
+        walk.server.post(
+            &format!("/api/v1/outgoing/{id}/recall"),
+            &walk.clerk,
+            &json!({"reason": "x"}),
+        ),
+        409,
+        "state_conflict",
+    );
+    let (_, at_district) = status_json(
+        walk.server
+            .get(&format!("/api/v1/incoming/{copy}"), &walk.district_clerk),
+    );
+    assert_eq!(at_district["recall"]["state"], "requested", "{at_district}");
+    let district_leader = walk.server.demo_login("district.leader");
+    let assign = json!({
+        "lead": {"kind": "user", "id": user_id(&walk.server, &district_leader)},
+        "instruction": "Xử lý",
+        "deadline": "2099-01-01",
+    });
+    expect_problem(
+        walk.server.post(
+            &format!("/api/v1/incoming/{copy}/assign"),
+            &district_leader,
+            &assign,
+        ),
+        409,
+        "state_conflict",
+    );
+    assert_eq!(
+        walk.detail(&walk.clerk, id)["recipients"][0]["status_code"],
+        "13"
+    );
+    let answer = |accept: bool| {
+        walk.server.post(
+            &format!("/api/v1/incoming/{copy}/recall-response"),
+            &walk.district_clerk,
+            &json!({"accept": accept, "note": "Đồng ý thu hồi"}),
+        )
+    };
+    let (status, answered) = status_json(answer(true));
+    assert_eq!(status, 200, "{answered}");
+    assert_eq!(answered["recall"]["state"], "accepted");
+    expect_problem(answer(false), 409, "state_conflict");
+    // Withdrawn from the district's lists, kept, and the commune sees the answer.
+    let (_, page) = status_json(
+        walk.server
+            .get("/api/v1/incoming?per_page=100", &walk.district_clerk),
+    );
+    assert!(
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["id"] != copy),
+        "{page}"
+    );
+    let detail = walk.detail(&walk.clerk, id);
+    assert_eq!(detail["recipients"][0]["status_code"], "15");
+    let last = detail["trace"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "recall_accepted", "{last}");
+    assert!(last["note"].as_str().unwrap().contains("Đồng ý thu hồi"));
+}
+
+/// Signs `data` with the development RSA key as a USB token would (PKCS#1 v1.5, SHA-256).
+fn token_sign(data: &[u8]) -> Vec<u8> {
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign"])
+        .arg(certs().join("signer-rsa.key"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run openssl");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+fn der_base64(pem: &Path) -> String {
+    let pem = std::fs::read(pem).unwrap();
+    STANDARD.encode(
+        openssl::x509::X509::from_pem(&pem)
+            .unwrap()
+            .to_der()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn the_same_walk_with_the_signers_own_token() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    // The official whose token holds the development RSA key (its certificate names them).
+    let admin = walk.server.demo_login("commune.admin");
+    let commune = unit_by_code(&walk.server, &admin, COMMUNE)["id"]
+        .as_i64()
+        .unwrap();
+    let (status, official) = status_json(walk.server.post(
+        "/api/v1/users",
+        &admin,
+        &json!({
+            "username": "commune.deputy",
+            "display_name": "Nguyễn Văn An",
+            "unit_id": commune,
+            "roles": ["leader"],
+            "password": "mat-khau-rat-dai-2026",
+        }),
+    ));
+    assert_eq!(status, 201, "{official}");
+    let official_id = official["id"].as_i64().unwrap();
+    let token = walk.server.login("commune.deputy", "mat-khau-rat-dai-2026");
+
+    let id = walk.draft(official_id)["id"].as_i64().unwrap();
+    walk.step(&walk.leader, id, "approve", &json!({}));
+    let certificate = der_base64(&certs().join("signer-rsa.pem"));
+    let chain = vec![der_base64(&certs().join("issuing-ca.pem"))];
+    let prepare = json!({"certificate": certificate, "chain": chain});
+
+    // Only the assigned signer prepares; a certificate of someone else is refused.
+    expect_problem(
+        walk.server.post(
+            &format!("/api/v1/outgoing/{id}/sign/prepare"),
+            &walk.leader,
+            &prepare,
+        ),
+        403,
+        "forbidden",
+    );
+    let other = json!({"certificate": der_base64(&certs().join("signer-ec.pem")), "chain": chain});
+    let refusal = expect_problem(
+        walk.server.post(
+            &format!("/api/v1/outgoing/{id}/sign/prepare"),
+            &token,
+            &other,
+        ),
+        422,
+        "signature_refused",
+    );
+    assert!(
+        refusal["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not to the assigned signer"),
+        "{refusal}"
+    );
+
+    let prepared = walk.step(&token, id, "sign/prepare", &prepare);
+    assert_eq!(prepared["digest_algorithm"], "sha256");
+    assert_eq!(prepared["signature_algorithm"], "rsa_pkcs1v15");
+    let attributes = STANDARD
+        .decode(prepared["signed_attributes"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        STANDARD
+            .decode(prepared["data_digest"].as_str().unwrap())
+            .unwrap(),
+        openssl::sha::sha256(&attributes)
+    );
+
+    // A signature over anything else, or a completion with another certificate, changes
+    // nothing.
+    let complete = |signature: &[u8], certificate: &str| {
+        walk.server.post(
+            &format!("/api/v1/outgoing/{id}/sign/complete"),
+            &token,
+            &json!({"signature": STANDARD.encode(signature), "certificate": certificate, "chain": chain}),
+        )
+    };
+    expect_problem(
+        complete(&token_sign(b"other data"), &certificate),
+        422,
+        "signature_refused",
+    );
+    expect_problem(
+        complete(
+            &token_sign(&attributes),
+            &der_base64(&certs().join("signer-ec.pem")),
+        ),
+        422,
+        "signature_refused",
+    );
+    assert_eq!(walk.detail(&token, id)["state"], "approved");
+
+    let (status, signed) = status_json(complete(&token_sign(&attributes), &certificate));
+    assert_eq!(status, 200, "{signed}");
+    assert_eq!(signed["signature"], "external");
+    // The preparation is consumed: a second completion finds the document signed.
+    expect_problem(
+        complete(&token_sign(&attributes), &certificate),
+        409,
+        "state_conflict",
+    );
+
+    let (released, pdf) = walk.issue_and_release(id);
+    judge_released(&pdf, released["number_notation"].as_str().unwrap());
+    walk.check_arrival(id, &released);
+}
+
+/// Drafts, approves and signs `n` documents through one signing session; returns their ids.
+fn signed_documents(walk: &Walk, n: usize) -> Vec<i64> {
+    let (status, session) = status_json(walk.server.post(
+        "/api/v1/me/signing-sessions",
+        &walk.leader,
+        &json!({"pin": PIN}),
+    ));
+    assert_eq!(status, 201, "{session}");
+    let session = session["token"].as_str().unwrap().to_owned();
+    (0..n)
+        .map(|_| {
+            let id = walk.draft(walk.leader_id)["id"].as_i64().unwrap();
+            walk.step(&walk.leader, id, "approve", &json!({}));
+            walk.step(
+                &walk.leader,
+                id,
+                "sign",
+                &json!({"signing_session": session}),
+            );
+            id
+        })
+        .collect()
+}
+
+/// Posts `action` on every document of `ids` from its own thread, all released at once.
+fn at_once(walk: &Walk, token: &str, ids: &[i64], action: &str, body: &Value) -> Vec<(u16, Value)> {
+    let barrier = Arc::new(Barrier::new(ids.len()));
+    let handles: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let client = walk.server.client.clone();
+            let url = walk.server.url(&format!("/api/v1/outgoing/{id}/{action}"));
+            let (barrier, token, body) = (barrier.clone(), token.to_owned(), body.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                status_json(
+                    client
+                        .post(url)
+                        .bearer_auth(token)
+                        .json(&body)
+                        .send()
+                        .unwrap(),
+                )
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+fn fifty_clerks_issuing_at_once_take_consecutive_numbers() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let ids = signed_documents(&walk, 50);
+    let answers = at_once(&walk, &walk.clerk, &ids, "issue", &json!({}));
+    let mut numbers: Vec<u64> = answers
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, 200, "{body}");
+            body["number"].as_u64().unwrap()
+        })
+        .collect();
+    numbers.sort_unstable();
+    let first = numbers[0];
+    assert_eq!(numbers, (first..first + 50).collect::<Vec<_>>());
+    // A paper document takes the next number of the same series.
+    let paper = json!({
+        "document_type": "Quyết định",
+        "summary": "Về việc khen thưởng",
+        "notation": "QĐ-UBND",
+        "signer": {"user_id": walk.leader_id, "position": "CHỦ TỊCH"},
+    });
+    let (status, recorded) = status_json(walk.server.post(
+        "/api/v1/outgoing/paper",
+        &walk.clerk,
+        &paper,
+    ));
+    assert_eq!(status, 201, "{recorded}");
+    assert_eq!(recorded["medium"], "paper");
+    assert_eq!(recorded["number"].as_u64(), Some(first + 50));
+    expect_problem(
+        walk.server.post(
+            &format!("/api/v1/outgoing/{}/release", recorded["id"]),
+            &walk.clerk,
+            &json!({}),
+        ),
+        409,
+        "state_conflict",
+    );
+}
+
+#[test]
+fn parallel_signatures_give_exactly_one() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let id = walk.draft(walk.leader_id)["id"].as_i64().unwrap();
+    walk.step(&walk.leader, id, "approve", &json!({}));
+    let (_, session) = status_json(walk.server.post(
+        "/api/v1/me/signing-sessions",
+        &walk.leader,
+        &json!({"pin": PIN}),
+    ));
+    let body = json!({"signing_session": session["token"]});
+    let answers = at_once(&walk, &walk.leader, &[id; 8], "sign", &body);
+    let ok = answers.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!(ok, 1, "{answers:?}");
+    for (status, body) in &answers {
+        assert!(
+            *status == 200 || (*status == 409 && body["code"] == "state_conflict"),
+            "{body}"
+        );
+    }
+    let files = &walk.detail(&walk.leader, id)["files"];
+    let kinds: Vec<&str> = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["draft", "signed"]);
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let metadata = walk.metadata(walk.leader_id);
+    // Not a PDF.
+    expect_problem(
+        draft_raw(
+            &walk.server,
+            &walk.specialist,
+            &metadata,
+            b"GIF89a not a pdf",
+        ),
+        415,
+        "not_a_pdf",
+    );
+    // Clerks do not draft; a signer who is not a leader of the unit is named as the field.
+    expect_problem(
+        draft_raw(&walk.server, &walk.clerk, &metadata, draft_pdf()),
+        403,
+        "forbidden",
+    );
+    let specialist_id = user_id(&walk.server, &walk.specialist);
+    let mut wrong_signer = metadata.clone();
+    wrong_signer["signer"]["user_id"] = json!(specialist_id);
+    let problem = expect_problem(
+        draft_raw(&walk.server, &walk.specialist, &wrong_signer, draft_pdf()),
+        422,
+        "validation_failed",
+    );
+    assert_eq!(problem["field"], "signer");
+    let mut twice = metadata.clone();
+    twice["internal_recipients"] = json!([walk.district, walk.district]);
+    expect_problem(
+        draft_raw(&walk.server, &walk.specialist, &twice, draft_pdf()),
+        422,
+        "validation_failed",
+    );
+    let (_, page) = status_json(walk.server.get("/api/v1/outgoing", &walk.clerk));
+    assert_eq!(page["total"], 0, "{page}");
+
+    let id = walk.draft(walk.leader_id)["id"].as_i64().unwrap();
+    let post = |token: &str, action: &str, body: Value| {
+        walk.server
+            .post(&format!("/api/v1/outgoing/{id}/{action}"), token, &body)
+    };
+    // Wrong role, wrong unit, wrong state.
+    expect_problem(
+        post(&walk.specialist, "approve", json!({})),
+        403,
+        "forbidden",
+    );
+    expect_problem(
+        post(&walk.district_clerk, "issue", json!({})),
+        404,
+        "not_found",
+    );
+    expect_problem(post(&walk.clerk, "issue", json!({})), 409, "state_conflict");
+    expect_problem(
+        post(&walk.leader, "sign", json!({"pin": PIN})),
+        409,
+        "state_conflict",
+    );
+    expect_problem(
+        post(&walk.leader, "approve", json!({"revision": 7})),
+        409,
+        "state_conflict",
+    );
+    // Returned with a reason, revised by the drafter, approved at the new revision.
+    walk.step(
+        &walk.leader,
+        id,
+        "return",
+        &json!({"reason": "Sửa lại trích yếu"}),
+    );
+    expect_problem(
+        post(&walk.leader, "approve", json!({})),
+        409,
+        "state_conflict",
+    );
+    let (content_type, body) = multipart(&[
+        ("file", "application/pdf", draft_pdf()),
+        ("note", "text/plain", "Đã sửa trích yếu".as_bytes()),
+    ]);
+    let revised = walk
+        .server
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/outgoing/{id}/revisions"),
+            &walk.specialist,
+        )
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .unwrap();
+    let (status, revised) = status_json(revised);
+    assert_eq!(status, 200, "{revised}");
+    assert_eq!(
+        (revised["state"].as_str(), revised["revision"].as_u64()),
+        (Some("draft"), Some(2))
+    );
+    walk.step(&walk.leader, id, "approve", &json!({"revision": 2}));
+    // Neither a PIN nor a session, or both.
+    expect_problem(post(&walk.leader, "sign", json!({})), 400, "invalid_json");
+    expect_problem(
+        post(
+            &walk.leader,
+            "sign",
+            json!({"pin": PIN, "signing_session": "x"}),
+        ),
+        400,
+        "invalid_json",
+    );
+    let detail = walk.detail(&walk.leader, id);
+    assert_eq!(detail["files"].as_array().unwrap().len(), 2);
+    let trace: Vec<&str> = detail["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(trace, ["draft", "return", "revise", "approve"]);
+}
