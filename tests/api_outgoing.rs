@@ -386,6 +386,34 @@ fn a_commune_document_walks_to_the_district_signed_with_the_pin() {
     let last = detail["trace"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["action"], "recall_accepted", "{last}");
     assert!(last["note"].as_str().unwrap().contains("Đồng ý thu hồi"));
+
+    // Every step is in the audit log, and the refused signature is not.
+    let auditor = walk.server.demo_login("district.auditor");
+    let (status, log) = status_json(walk.server.get(
+        &format!("/api/v1/audit/entries?object=outgoing:{id}"),
+        &auditor,
+    ));
+    assert_eq!(status, 200, "{log}");
+    let mut actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    actions.reverse();
+    assert_eq!(
+        actions,
+        [
+            "outgoing.draft",
+            "outgoing.approve",
+            "outgoing.sign",
+            "outgoing.issue",
+            "outgoing.release",
+            "outgoing.recall",
+            "outgoing.recall_accepted",
+        ],
+        "{log}"
+    );
 }
 
 /// Signs `data` with the development RSA key as a USB token would (PKCS#1 v1.5, SHA-256).

@@ -89,6 +89,30 @@ named_enum!(
         IncomingForward => "incoming.forward",
         /// Its handling was finished.
         IncomingComplete => "incoming.complete",
+        /// An outgoing document's draft was uploaded.
+        OutgoingDraft => "outgoing.draft",
+        /// A document issued on paper was recorded.
+        OutgoingRecordPaper => "outgoing.record_paper",
+        /// Someone commented on a draft.
+        OutgoingComment => "outgoing.comment",
+        /// A new revision of the draft.
+        OutgoingRevise => "outgoing.revise",
+        /// The draft was approved.
+        OutgoingApprove => "outgoing.approve",
+        /// The draft was sent back to its author.
+        OutgoingReturn => "outgoing.return",
+        /// It was signed.
+        OutgoingSign => "outgoing.sign",
+        /// It was numbered, dated and sealed.
+        OutgoingIssue => "outgoing.issue",
+        /// It was sent to its recipients.
+        OutgoingRelease => "outgoing.release",
+        /// Its sender recalled it.
+        OutgoingRecall => "outgoing.recall",
+        /// A recipient accepted the recall of its copy.
+        OutgoingRecallAccepted => "outgoing.recall_accepted",
+        /// A recipient refused the recall of its copy.
+        OutgoingRecallRefused => "outgoing.recall_refused",
         /// An admin created a unit.
         UnitCreate => "unit.create",
         /// An admin changed a unit.
@@ -105,6 +129,8 @@ named_enum!(
     ObjectKind, "object kind" {
         /// An incoming document (văn bản đến).
         IncomingDocument => "incoming",
+        /// An outgoing document (văn bản đi).
+        OutgoingDocument => "outgoing",
         /// A user account.
         User => "user",
         /// A unit of the organisation.
@@ -136,6 +162,14 @@ impl ObjectRef {
     pub fn incoming(id: vanthu_domain::IncomingId) -> Self {
         Self {
             kind: ObjectKind::IncomingDocument,
+            id: id.get(),
+        }
+    }
+
+    /// An outgoing document.
+    pub fn outgoing(id: vanthu_domain::OutgoingId) -> Self {
+        Self {
+            kind: ObjectKind::OutgoingDocument,
             id: id.get(),
         }
     }

@@ -65,6 +65,16 @@ impl Event {
         }
     }
 
+    /// A step of a document's life cycle: the state it left the document in, and the note,
+    /// reason or instruction given.
+    pub fn step(action: AuditAction, object: ObjectRef, state: &str, note: Option<&str>) -> Self {
+        let event = Self::done(action, object).with("state", state);
+        match note {
+            Some(note) => event.with("note", note),
+            None => event,
+        }
+    }
+
     /// Adds a detail.
     pub fn with(mut self, key: &str, value: impl Into<String>) -> Self {
         self.details.insert(key.to_owned(), value.into());

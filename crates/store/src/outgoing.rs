@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
+use vanthu_audit::{AuditAction, ObjectRef};
 use vanthu_domain::access::VisibleScope;
 use vanthu_domain::{
     IncomingId, OutgoingId, PageRequest, Paged, Sha256Digest, UnitCode, UnitId, UnitPath, UserId,
@@ -24,6 +25,7 @@ use vanthu_routing::{
     SignerAssignment, Summary, Urgency,
 };
 
+use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::error::missing;
 use crate::incoming::{contains_pattern, format_date, insert_received, parse_date};
@@ -527,6 +529,26 @@ fn load_outgoing(conn: &mut DbConnection, id: OutgoingId) -> Result<OutgoingDocu
         .ok_or_else(|| StoreError::not_found(ENTITY))
 }
 
+/// The audit log's name for a trace action.
+fn audit_action(action: OutgoingAction) -> AuditAction {
+    match action {
+        OutgoingAction::Draft => AuditAction::OutgoingDraft,
+        OutgoingAction::RecordPaper => AuditAction::OutgoingRecordPaper,
+        OutgoingAction::Comment => AuditAction::OutgoingComment,
+        OutgoingAction::RecallAccepted => AuditAction::OutgoingRecallAccepted,
+        OutgoingAction::RecallRefused => AuditAction::OutgoingRecallRefused,
+        OutgoingAction::Step(OutgoingStep::Revise) => AuditAction::OutgoingRevise,
+        OutgoingAction::Step(OutgoingStep::Approve) => AuditAction::OutgoingApprove,
+        OutgoingAction::Step(OutgoingStep::Return) => AuditAction::OutgoingReturn,
+        OutgoingAction::Step(OutgoingStep::Sign) => AuditAction::OutgoingSign,
+        OutgoingAction::Step(OutgoingStep::Issue) => AuditAction::OutgoingIssue,
+        OutgoingAction::Step(OutgoingStep::Release) => AuditAction::OutgoingRelease,
+        OutgoingAction::Step(OutgoingStep::Recall) => AuditAction::OutgoingRecall,
+    }
+}
+
+/// Adds a line to the document's trace and queues its audit entry, in the caller's
+/// transaction.
 fn record_event(
     conn: &mut DbConnection,
     id: OutgoingId,
@@ -536,6 +558,13 @@ fn record_event(
     at: DateTime<Utc>,
     note: Option<&str>,
 ) -> Result<(), StoreError> {
+    let event = Event::step(
+        audit_action(action),
+        ObjectRef::outgoing(id),
+        state.as_str(),
+        note,
+    );
+    audit::record(conn, Some(by), at, event)?;
     diesel::insert_into(outgoing_events::table)
         .values((
             outgoing_events::document_id.eq(id.get()),
