@@ -398,7 +398,7 @@ fn a_commune_document_walks_to_the_district_signed_with_the_pin() {
         "outgoing.seal",
         "outgoing.release",
         "outgoing.recall",
-        "incoming.recall_answer",
+        "outgoing.recall_accepted",
     ];
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let entries = loop {

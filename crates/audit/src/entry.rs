@@ -89,8 +89,6 @@ named_enum!(
         IncomingForward => "incoming.forward",
         /// Its handling was finished.
         IncomingComplete => "incoming.complete",
-        /// The recipient answered the sender's recall of it.
-        IncomingRecallAnswer => "incoming.recall_answer",
         /// An outgoing draft was uploaded.
         OutgoingDraft => "outgoing.draft",
         /// A document issued on paper was recorded and numbered.
@@ -113,6 +111,10 @@ named_enum!(
         OutgoingRelease => "outgoing.release",
         /// The sender recalled it.
         OutgoingRecall => "outgoing.recall",
+        /// A recipient accepted the recall of its copy.
+        OutgoingRecallAccepted => "outgoing.recall_accepted",
+        /// A recipient refused the recall of its copy.
+        OutgoingRecallRefused => "outgoing.recall_refused",
         /// An admin created a unit.
         UnitCreate => "unit.create",
         /// An admin changed a unit.

@@ -16,5 +16,5 @@ pub mod verify;
 pub use checkpoint::Checkpoint;
 pub use entry::{AuditAction, AuditEntry, AuditRecord, ObjectKind, ObjectRef, Outcome};
 pub use error::AuditError;
-pub use merkle::{CompactRange, Hash};
+pub use merkle::{CompactRange, Hash, NodeId};
 pub use note::{NoteSigner, NoteVerifier};

@@ -36,88 +36,178 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     h.finalize().into()
 }
 
-/// The largest power of two smaller than `n`, for `n >= 2`: where RFC 9162 splits a tree.
-fn split(n: usize) -> usize {
-    debug_assert!(n >= 2);
-    1 << (usize::BITS - 1 - (n - 1).leading_zeros())
-}
-
 /// `MTH(D[n])`: the head of the tree whose leaves have these hashes.
 pub fn root(leaves: &[Hash]) -> Hash {
     match leaves.len() {
         0 => empty_root(),
         1 => leaves[0],
         n => {
-            let k = split(n);
+            // A slice's length fits in u64 and the split is smaller than it.
+            let k = split(n as u64) as usize;
             node_hash(&root(&leaves[..k]), &root(&leaves[k..]))
         }
     }
 }
 
-fn index(value: u64, what: &str) -> Result<usize, AuditError> {
-    usize::try_from(value).map_err(|_| AuditError::Range(format!("{what} {value} is too large")))
+/// A perfect subtree: the `2^level` leaves from leaf `index << level` on. Every hash a proof
+/// needs is a fold of such subtrees, so a store that keeps their hashes answers proofs by
+/// reading O(log n) of them instead of rehashing the tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId {
+    /// Height above the leaves; 0 is a leaf.
+    pub level: u32,
+    /// Position among the subtrees of that height, from the left.
+    pub index: u64,
 }
 
-/// `PATH(m, D[n])`: the audit path of leaf `leaf_index` in the tree of `leaves`.
-pub fn inclusion_proof(leaves: &[Hash], leaf_index: u64) -> Result<Vec<Hash>, AuditError> {
-    let m = index(leaf_index, "leaf index")?;
-    if m >= leaves.len() {
+impl NodeId {
+    fn leaves(self) -> (u64, u64) {
+        let start = self.index << self.level;
+        (start, start + (1 << self.level))
+    }
+}
+
+/// A proof to be filled in: each element the head of a run of leaves, as the perfect
+/// subtrees whose hashes fold (right to left) into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofPlan {
+    elements: Vec<Vec<NodeId>>,
+}
+
+impl ProofPlan {
+    /// Every subtree whose hash the proof needs.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.elements.iter().flatten().copied()
+    }
+
+    /// The proof, from the hashes of the subtrees `hash` looks up.
+    pub fn fill<E>(&self, mut hash: impl FnMut(NodeId) -> Result<Hash, E>) -> Result<Vec<Hash>, E> {
+        self.elements
+            .iter()
+            .map(|nodes| {
+                let mut hashes = nodes.iter().rev();
+                let mut acc = match hashes.next() {
+                    Some(&last) => hash(last)?,
+                    None => empty_root(),
+                };
+                for &left in hashes {
+                    acc = node_hash(&hash(left)?, &acc);
+                }
+                Ok(acc)
+            })
+            .collect()
+    }
+
+    /// Adds the head of leaves `start..end` as the next element: the perfect subtrees that
+    /// make it up, largest first (RFC 9162's ranges start aligned, so these are exactly the
+    /// subtrees MTH splits them into).
+    fn push(&mut self, start: u64, end: u64) {
+        let mut nodes = Vec::new();
+        let mut at = start;
+        while at < end {
+            // The largest subtree that fits and starts at `at` (0 starts every size).
+            let fits = (end - at).ilog2();
+            let level = if at == 0 {
+                fits
+            } else {
+                fits.min(at.trailing_zeros())
+            };
+            nodes.push(NodeId {
+                level,
+                index: at >> level,
+            });
+            at += 1 << level;
+        }
+        self.elements.push(nodes);
+    }
+}
+
+/// The largest power of two smaller than `n`, for `n >= 2`: where RFC 9162 splits a tree.
+fn split(n: u64) -> u64 {
+    1 << (n - 1).ilog2()
+}
+
+/// What `PATH(leaf_index, D[tree_size])` is made of.
+pub fn inclusion_plan(leaf_index: u64, tree_size: u64) -> Result<ProofPlan, AuditError> {
+    if leaf_index >= tree_size {
         return Err(AuditError::Range(format!(
-            "entry {leaf_index} is not in a tree of {} entries",
-            leaves.len()
+            "entry {leaf_index} is not in a tree of {tree_size} entries"
         )));
     }
-    let mut proof = Vec::new();
-    path(m, leaves, &mut proof);
-    Ok(proof)
+    let mut plan = ProofPlan {
+        elements: Vec::new(),
+    };
+    path(leaf_index, 0, tree_size, &mut plan);
+    Ok(plan)
 }
 
-fn path(m: usize, leaves: &[Hash], proof: &mut Vec<Hash>) {
-    let n = leaves.len();
+fn path(m: u64, start: u64, end: u64, plan: &mut ProofPlan) {
+    let n = end - start;
     if n <= 1 {
         return;
     }
     let k = split(n);
     if m < k {
-        path(m, &leaves[..k], proof);
-        proof.push(root(&leaves[k..]));
+        path(m, start, start + k, plan);
+        plan.push(start + k, end);
     } else {
-        path(m - k, &leaves[k..], proof);
-        proof.push(root(&leaves[..k]));
+        path(m - k, start + k, end, plan);
+        plan.push(start, start + k);
     }
 }
 
-/// `PROOF(m, D[n])`: that the tree of the first `old_size` of `leaves` is a prefix of the
-/// tree of all of them. Empty when the sizes are equal.
-pub fn consistency_proof(leaves: &[Hash], old_size: u64) -> Result<Vec<Hash>, AuditError> {
-    let m = index(old_size, "tree size")?;
-    if m == 0 || m > leaves.len() {
+/// What `PROOF(old_size, D[tree_size])` is made of; empty when the sizes are equal.
+pub fn consistency_plan(old_size: u64, tree_size: u64) -> Result<ProofPlan, AuditError> {
+    if old_size == 0 || old_size > tree_size {
         return Err(AuditError::Range(format!(
-            "a consistency proof needs an old size from 1 to {}, not {old_size}",
-            leaves.len()
+            "a consistency proof needs an old size from 1 to {tree_size}, not {old_size}"
         )));
     }
-    let mut proof = Vec::new();
-    subproof(m, leaves, true, &mut proof);
-    Ok(proof)
+    let mut plan = ProofPlan {
+        elements: Vec::new(),
+    };
+    subproof(old_size, 0, tree_size, true, &mut plan);
+    Ok(plan)
 }
 
-fn subproof(m: usize, leaves: &[Hash], complete: bool, proof: &mut Vec<Hash>) {
-    let n = leaves.len();
+fn subproof(m: u64, start: u64, end: u64, complete: bool, plan: &mut ProofPlan) {
+    let n = end - start;
     if m == n {
         if !complete {
-            proof.push(root(leaves));
+            plan.push(start, end);
         }
         return;
     }
     let k = split(n);
     if m <= k {
-        subproof(m, &leaves[..k], complete, proof);
-        proof.push(root(&leaves[k..]));
+        subproof(m, start, start + k, complete, plan);
+        plan.push(start + k, end);
     } else {
-        subproof(m - k, &leaves[k..], false, proof);
-        proof.push(root(&leaves[..k]));
+        subproof(m - k, start + k, end, false, plan);
+        plan.push(start, start + k);
     }
+}
+
+/// Looks the subtree up in a tree held as its leaf hashes.
+fn subtree(leaves: &[Hash], node: NodeId) -> Result<Hash, AuditError> {
+    let (start, end) = node.leaves();
+    let range = usize::try_from(start)
+        .ok()
+        .zip(usize::try_from(end).ok())
+        .filter(|&(_, e)| e <= leaves.len())
+        .ok_or_else(|| AuditError::Range(format!("no subtree {node:?} in the tree")))?;
+    Ok(root(&leaves[range.0..range.1]))
+}
+
+/// `PATH(m, D[n])`: the audit path of leaf `leaf_index` in the tree of `leaves`.
+pub fn inclusion_proof(leaves: &[Hash], leaf_index: u64) -> Result<Vec<Hash>, AuditError> {
+    inclusion_plan(leaf_index, leaves.len() as u64)?.fill(|n| subtree(leaves, n))
+}
+
+/// `PROOF(m, D[n])`: that the tree of the first `old_size` of `leaves` is a prefix of the
+/// tree of all of them. Empty when the sizes are equal.
+pub fn consistency_proof(leaves: &[Hash], old_size: u64) -> Result<Vec<Hash>, AuditError> {
+    consistency_plan(old_size, leaves.len() as u64)?.fill(|n| subtree(leaves, n))
 }
 
 /// Checks an inclusion proof (RFC 9162 §2.1.3.2): leaf `leaf_index` with hash `leaf` is in
@@ -280,14 +370,28 @@ impl CompactRange {
 
     /// Appends one leaf hash.
     pub fn append(&mut self, leaf: Hash) {
+        self.append_reporting(leaf, |_, _| {});
+    }
+
+    /// Appends one leaf hash and tells `completed` of each interior subtree it completes,
+    /// so a store can keep their hashes for proofs.
+    pub fn append_reporting(&mut self, leaf: Hash, mut completed: impl FnMut(NodeId, Hash)) {
+        let index = self.size;
         let mut h = leaf;
-        let mut s = self.size;
-        while s & 1 == 1 {
+        let mut level = 0;
+        while (index >> level) & 1 == 1 {
             // The border has one hash per set bit, so a set bit always has one to pop.
             if let Some(left) = self.border.pop() {
                 h = node_hash(&left, &h);
             }
-            s >>= 1;
+            level += 1;
+            completed(
+                NodeId {
+                    level,
+                    index: index >> level,
+                },
+                h,
+            );
         }
         self.border.push(h);
         self.size += 1;
@@ -323,6 +427,24 @@ mod tests {
             assert_eq!(stored, range);
         }
         assert!(CompactRange::from_bytes(3, &[0; 32]).is_err());
+    }
+
+    #[test]
+    fn completed_subtrees_are_reported_with_their_hashes() {
+        let all = leaves(37);
+        let mut range = CompactRange::new();
+        let mut nodes = std::collections::HashMap::new();
+        for leaf in &all {
+            range.append_reporting(*leaf, |id, h| {
+                assert!(nodes.insert(id, h).is_none(), "{id:?} twice");
+            });
+        }
+        // Every perfect interior subtree of 37 leaves, exactly once, with its hash.
+        let expected: usize = (1..=5).map(|level| 37 >> level).sum();
+        assert_eq!(nodes.len(), expected);
+        for (id, h) in nodes {
+            assert_eq!(subtree(&all, id).unwrap(), h, "{id:?}");
+        }
     }
 
     #[test]

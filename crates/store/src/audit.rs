@@ -9,13 +9,13 @@ use diesel::prelude::*;
 use vanthu_audit::merkle::{self, leaf_hash, Hash};
 use vanthu_audit::verify::{Finding, FoundEntry, LogCheck, Report};
 use vanthu_audit::{
-    AuditAction, AuditEntry, AuditError, AuditRecord, Checkpoint, CompactRange, NoteSigner,
+    AuditAction, AuditEntry, AuditError, AuditRecord, Checkpoint, CompactRange, NodeId, NoteSigner,
     NoteVerifier, ObjectRef, Outcome,
 };
 use vanthu_domain::{PageRequest, Paged, Sha256Digest, UnitPath, UserId, ValidationError};
 
 use crate::db::{insert_returning_id, per_backend, DbConnection};
-use crate::schema::{audit_checkpoints, audit_entries, audit_queue, audit_tree};
+use crate::schema::{audit_checkpoints, audit_entries, audit_nodes, audit_queue, audit_tree};
 use crate::time::{from_millis, to_millis};
 use crate::units::{load_unit, offset, subtree_pattern};
 use crate::users::load_user;
@@ -27,14 +27,29 @@ const INTEGRATOR_LOCK_KEY: i64 = 0x61_75_64_69_74;
 const BATCH: i64 = 1_000;
 /// Entries read at a time by the log check and the export.
 const READ_CHUNK: i64 = 10_000;
+/// Where the level sits in an `audit_nodes.node` key: 2^48 leaves are never reached.
+const NODE_LEVEL_SHIFT: u32 = 48;
+
+/// The `audit_nodes` key of a subtree.
+fn node_key(id: NodeId) -> Result<i64, StoreError> {
+    if id.index >= 1 << NODE_LEVEL_SHIFT {
+        return Err(StoreError::corrupt("the audit tree outgrew its node keys"));
+    }
+    signed(u64::from(id.level) << NODE_LEVEL_SHIFT | id.index)
+}
 
 /// An action to record, as the store's actions describe it; [`record`] adds who and when.
 #[derive(Debug, Clone)]
 pub(crate) struct Event {
+    /// What was done.
     pub action: AuditAction,
+    /// What it was done to.
     pub object: Option<ObjectRef>,
+    /// The file involved.
     pub file: Option<Sha256Digest>,
+    /// How it ended.
     pub outcome: Outcome,
+    /// Further facts, by name.
     pub details: BTreeMap<String, String>,
 }
 
@@ -47,6 +62,16 @@ impl Event {
             file: None,
             outcome: Outcome::Success,
             details: BTreeMap::new(),
+        }
+    }
+
+    /// A step of a document's life cycle: the state it left the document in, and the note,
+    /// reason or instruction given.
+    pub fn step(action: AuditAction, object: ObjectRef, state: &str, note: Option<&str>) -> Self {
+        let event = Self::done(action, object).with("state", state);
+        match note {
+            Some(note) => event.with("note", note),
+            None => event,
         }
     }
 
@@ -215,9 +240,70 @@ impl EntryRow {
     }
 }
 
+/// Appends `leaf` to `range` and adds the subtrees it completes to `nodes`, keyed for
+/// `audit_nodes`.
+fn append_keeping(
+    range: &mut CompactRange,
+    leaf: Hash,
+    nodes: &mut Vec<(i64, Vec<u8>)>,
+) -> Result<(), StoreError> {
+    let mut failed = None;
+    range.append_reporting(leaf, |node, h| match node_key(node) {
+        Ok(key) => nodes.push((key, h.to_vec())),
+        Err(e) => failed = Some(e),
+    });
+    failed.map_or(Ok(()), Err)
+}
+
+/// Keeps the hashes of completed subtrees, `(node key, hash)`.
+fn insert_nodes(conn: &mut DbConnection, nodes: Vec<(i64, Vec<u8>)>) -> Result<(), StoreError> {
+    let rows: Vec<_> = nodes
+        .into_iter()
+        .map(|(node, hash)| (audit_nodes::node.eq(node), audit_nodes::hash.eq(hash)))
+        .collect();
+    // Two values a row, well under SQLite's limit of bound parameters.
+    for chunk in rows.chunks(5_000) {
+        per_backend!(&mut *conn, c => diesel::insert_into(audit_nodes::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Rebuilds the subtree hashes of a log filed before `audit_nodes` existed, from its leaf
+/// hashes; does nothing once the table holds any (a tree under two entries has none).
+fn backfill_nodes(conn: &mut DbConnection) -> Result<(), StoreError> {
+    let any: Option<i64> = audit_nodes::table
+        .select(audit_nodes::node)
+        .first(conn)
+        .optional()?;
+    let (head, _) = load_head(conn)?;
+    if any.is_some() || head.size() < 2 {
+        return Ok(());
+    }
+    let leaves: Vec<Vec<u8>> = audit_entries::table
+        .filter(audit_entries::seq.lt(signed(head.size())?))
+        .order(audit_entries::seq.asc())
+        .select(audit_entries::leaf_hash)
+        .load(conn)?;
+    let mut range = CompactRange::new();
+    let mut nodes = Vec::new();
+    for leaf in leaves {
+        append_keeping(&mut range, hash_of(leaf, "a leaf hash")?, &mut nodes)?;
+    }
+    if range.root() != head.root() {
+        return Err(StoreError::corrupt(
+            "the audit entries do not make the tree head; run vanthu audit verify",
+        ));
+    }
+    tracing::info!(nodes = nodes.len(), "audit tree nodes rebuilt");
+    insert_nodes(conn, nodes)
+}
+
 /// Files up to [`BATCH`] queued entries; returns how many.
 fn integrate_batch(conn: &mut DbConnection) -> Result<u64, StoreError> {
     lock_integrator(conn)?;
+    backfill_nodes(conn)?;
     let queued: Vec<(i64, Vec<u8>, Option<String>)> = audit_queue::table
         .order(audit_queue::id.asc())
         .limit(BATCH)
@@ -232,6 +318,7 @@ fn integrate_batch(conn: &mut DbConnection) -> Result<u64, StoreError> {
     let (mut range, mut previous) = load_head(conn)?;
     let old_size = range.size();
     let mut rows = Vec::with_capacity(queued.len());
+    let mut nodes = Vec::with_capacity(queued.len());
     for (id, bytes, unit_path) in queued {
         let mut entry = AuditEntry::from_bytes(&bytes)
             .map_err(|e| StoreError::corrupt(format!("queued audit entry {id}: {e}")))?;
@@ -239,7 +326,7 @@ fn integrate_batch(conn: &mut DbConnection) -> Result<u64, StoreError> {
         entry.previous = previous;
         let bytes = entry.to_bytes();
         let hash = leaf_hash(&bytes);
-        range.append(hash);
+        append_keeping(&mut range, hash, &mut nodes)?;
         previous = hash;
         rows.push(EntryRow::new(&entry, bytes, hash, unit_path)?);
     }
@@ -250,6 +337,7 @@ fn integrate_batch(conn: &mut DbConnection) -> Result<u64, StoreError> {
             .values(chunk)
             .execute(c))?;
     }
+    insert_nodes(conn, nodes)?;
     diesel::delete(audit_queue::table.filter(audit_queue::id.eq_any(&ids))).execute(conn)?;
     // Compare-and-swap on the size: if the head moved, nothing of this batch is kept.
     let swapped = diesel::update(
@@ -305,22 +393,47 @@ fn load_checkpoint_rows(
         .collect()
 }
 
-/// The leaf hashes of the first `size` entries, in order.
-fn leaf_hashes(conn: &mut DbConnection, size: u64) -> Result<Vec<Hash>, StoreError> {
-    let rows: Vec<Vec<u8>> = audit_entries::table
-        .filter(audit_entries::seq.lt(signed(size)?))
-        .order(audit_entries::seq.asc())
-        .select(audit_entries::leaf_hash)
+/// The hashes of the subtrees `plan` needs: leaves from the entries, interior nodes from
+/// `audit_nodes`, each in one query.
+fn plan_hashes(
+    conn: &mut DbConnection,
+    plan: &merkle::ProofPlan,
+) -> Result<std::collections::HashMap<NodeId, Hash>, StoreError> {
+    let (leaves, interior): (Vec<NodeId>, Vec<NodeId>) = plan.nodes().partition(|n| n.level == 0);
+    let seqs = leaves
+        .iter()
+        .map(|n| signed(n.index))
+        .collect::<Result<Vec<_>, _>>()?;
+    let keys = interior
+        .iter()
+        .map(|&n| node_key(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut found = std::collections::HashMap::new();
+    let leaf_rows: Vec<(i64, Vec<u8>)> = audit_entries::table
+        .filter(audit_entries::seq.eq_any(&seqs))
+        .select((audit_entries::seq, audit_entries::leaf_hash))
         .load(conn)?;
-    if rows.len() as u64 != size {
-        return Err(StoreError::corrupt(format!(
-            "the audit log should hold {size} entries below that size but holds {}",
-            rows.len()
-        )));
+    for (seq, hash) in leaf_rows {
+        let id = NodeId {
+            level: 0,
+            index: count(seq)?,
+        };
+        found.insert(id, hash_of(hash, "a leaf hash")?);
     }
-    rows.into_iter()
-        .map(|h| hash_of(h, "a leaf hash"))
-        .collect()
+    let node_rows: Vec<(i64, Vec<u8>)> = audit_nodes::table
+        .filter(audit_nodes::node.eq_any(&keys))
+        .select((audit_nodes::node, audit_nodes::hash))
+        .load(conn)?;
+    let mask = (1u64 << NODE_LEVEL_SHIFT) - 1;
+    for (key, hash) in node_rows {
+        let key = count(key)?;
+        let id = NodeId {
+            level: u32::try_from(key >> NODE_LEVEL_SHIFT).map_err(StoreError::corrupt)?,
+            index: key & mask,
+        };
+        found.insert(id, hash_of(hash, "a tree node")?);
+    }
+    Ok(found)
 }
 
 type CheckedRow = (
@@ -538,21 +651,27 @@ impl Database {
             .collect()
     }
 
-    /// Runs `prove` over the leaf hashes of the first `size` entries; a proof it cannot give
-    /// is the asker's mistake, reported on `field`.
-    fn prove<T>(
+    /// Fills in the proof `plan` makes for a tree of `size` entries, reading only the
+    /// subtree hashes it needs; a proof the plan cannot make is the asker's mistake,
+    /// reported on `field`.
+    fn prove(
         &self,
         size: u64,
         field: &'static str,
-        prove: impl FnOnce(&[Hash]) -> Result<T, AuditError>,
-    ) -> Result<T, StoreError> {
+        plan: impl FnOnce() -> Result<merkle::ProofPlan, AuditError>,
+    ) -> Result<Vec<Hash>, StoreError> {
         self.read(|conn| {
             let (range, _) = load_head(conn)?;
             if size > range.size() {
                 return Err(tree_too_small(size, range.size()));
             }
-            prove(&leaf_hashes(conn, size)?)
-                .map_err(|e| ValidationError::new(field, e.to_string()).into())
+            let plan = plan().map_err(|e| ValidationError::new(field, e.to_string()))?;
+            let hashes = plan_hashes(conn, &plan)?;
+            plan.fill(|node| {
+                hashes.get(&node).copied().ok_or_else(|| {
+                    StoreError::corrupt(format!("the audit tree lacks the hash of {node:?}"))
+                })
+            })
         })
     }
 
@@ -563,16 +682,18 @@ impl Database {
         seq: u64,
         size: u64,
     ) -> Result<(Hash, Vec<Hash>), StoreError> {
-        self.prove(size, "seq", |leaves| {
-            let proof = merkle::inclusion_proof(leaves, seq)?;
-            // The proof exists, so `seq` indexes `leaves`.
-            Ok((leaves[seq as usize], proof))
-        })
+        let proof = self.prove(size, "seq", || merkle::inclusion_plan(seq, size))?;
+        let leaf: Vec<u8> = audit_entries::table
+            .find(signed(seq)?)
+            .select(audit_entries::leaf_hash)
+            .first(&mut *self.conn()?)
+            .map_err(crate::error::missing("audit entry"))?;
+        Ok((hash_of(leaf, "a leaf hash")?, proof))
     }
 
     /// The consistency proof from the tree of `from` entries to that of `to`.
     pub fn audit_consistency_proof(&self, from: u64, to: u64) -> Result<Vec<Hash>, StoreError> {
-        self.prove(to, "from", |leaves| merkle::consistency_proof(leaves, from))
+        self.prove(to, "from", || merkle::consistency_plan(from, to))
     }
 
     /// Reads the whole log as one state, however long it takes and whatever is appended
@@ -822,6 +943,68 @@ mod tests {
     }
 
     #[test]
+    fn proofs_from_the_stored_nodes_verify_for_every_entry_and_size() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let mut leaves = Vec::new();
+        let mut roots = vec![merkle::empty_root()];
+        // Batches of uneven sizes, so subtrees are completed across integrator runs.
+        for batch in [1, 2, 5, 3, 8, 13, 1, 4] {
+            for _ in 0..batch {
+                db.record_login_failure(None, "someone", "unknown account", crate::time::now())
+                    .unwrap();
+            }
+            db.integrate_audit().unwrap();
+            let (found, _) = db
+                .read_audit_log(
+                    |_| Vec::new(),
+                    |v: &mut Vec<Hash>, f, _| {
+                        v.push(f.leaf_hash);
+                        Ok(())
+                    },
+                )
+                .unwrap();
+            leaves = found;
+            while roots.len() <= leaves.len() {
+                roots.push(merkle::root(&leaves[..roots.len()]));
+            }
+        }
+        let n = leaves.len() as u64;
+        assert_eq!(n, 37);
+        for size in 1..=n {
+            let root = roots[size as usize];
+            for seq in 0..size {
+                let (leaf, proof) = db.audit_inclusion_proof(seq, size).unwrap();
+                assert_eq!(leaf, leaves[seq as usize]);
+                verify_inclusion(seq, size, &leaf, &proof, &root).unwrap();
+            }
+            for from in 1..=size {
+                let proof = db.audit_consistency_proof(from, size).unwrap();
+                verify_consistency(from, size, &proof, &roots[from as usize], &root).unwrap();
+            }
+        }
+
+        // A log filed before the nodes were kept gets them from the next integrator run.
+        run_sql(
+            &db,
+            match db.backend() {
+                Backend::Sqlite => "DROP TRIGGER audit_nodes_no_delete; DELETE FROM audit_nodes;",
+                Backend::Postgres => {
+                    "DROP TRIGGER audit_nodes_append_only ON audit_nodes; DELETE FROM audit_nodes;"
+                }
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            db.audit_inclusion_proof(0, n),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert_eq!(db.integrate_audit().unwrap(), 0);
+        let (leaf, proof) = db.audit_inclusion_proof(5, n).unwrap();
+        verify_inclusion(5, n, &leaf, &proof, &roots[n as usize]).unwrap();
+    }
+
+    #[test]
     fn checkpoints_are_signed_kept_and_issued_only_when_asked_or_grown() {
         let tdb = TestDatabase::create();
         let db = tdb.connect();
@@ -866,6 +1049,8 @@ mod tests {
             "DELETE FROM audit_entries WHERE seq = 3",
             "UPDATE audit_checkpoints SET size = 1",
             "DELETE FROM audit_checkpoints",
+            "UPDATE audit_nodes SET hash = hash",
+            "DELETE FROM audit_nodes",
         ] {
             let err = run_sql(&db, sql).unwrap_err();
             assert!(err.contains("append-only"), "{sql}: {err}");

@@ -395,11 +395,12 @@ fn record_event(
     note: Option<&str>,
     file: Option<&Sha256Digest>,
 ) -> Result<(), StoreError> {
-    let mut event =
-        Event::done(audit_action(action), ObjectRef::incoming(id)).with("state", state.as_str());
-    if let Some(note) = note {
-        event = event.with("note", note);
-    }
+    let mut event = Event::step(
+        audit_action(action),
+        ObjectRef::incoming(id),
+        state.as_str(),
+        note,
+    );
     if let Some(file) = file {
         event = event.file(file);
     }

@@ -535,18 +535,15 @@ fn audit_action(action: OutgoingAction) -> AuditAction {
         OutgoingAction::Draft => AuditAction::OutgoingDraft,
         OutgoingAction::RecordPaper => AuditAction::OutgoingRecordPaper,
         OutgoingAction::Comment => AuditAction::OutgoingComment,
-        OutgoingAction::RecallAccepted | OutgoingAction::RecallRefused => {
-            AuditAction::IncomingRecallAnswer
-        }
-        OutgoingAction::Step(step) => match step {
-            OutgoingStep::Revise => AuditAction::OutgoingRevise,
-            OutgoingStep::Approve => AuditAction::OutgoingApprove,
-            OutgoingStep::Return => AuditAction::OutgoingReturn,
-            OutgoingStep::Sign => AuditAction::OutgoingSign,
-            OutgoingStep::Issue => AuditAction::OutgoingIssue,
-            OutgoingStep::Release => AuditAction::OutgoingRelease,
-            OutgoingStep::Recall => AuditAction::OutgoingRecall,
-        },
+        OutgoingAction::RecallAccepted => AuditAction::OutgoingRecallAccepted,
+        OutgoingAction::RecallRefused => AuditAction::OutgoingRecallRefused,
+        OutgoingAction::Step(OutgoingStep::Revise) => AuditAction::OutgoingRevise,
+        OutgoingAction::Step(OutgoingStep::Approve) => AuditAction::OutgoingApprove,
+        OutgoingAction::Step(OutgoingStep::Return) => AuditAction::OutgoingReturn,
+        OutgoingAction::Step(OutgoingStep::Sign) => AuditAction::OutgoingSign,
+        OutgoingAction::Step(OutgoingStep::Issue) => AuditAction::OutgoingIssue,
+        OutgoingAction::Step(OutgoingStep::Release) => AuditAction::OutgoingRelease,
+        OutgoingAction::Step(OutgoingStep::Recall) => AuditAction::OutgoingRecall,
     }
 }
 
@@ -563,11 +560,12 @@ fn record_event(
     note: Option<&str>,
     file: Option<&Sha256Digest>,
 ) -> Result<(), StoreError> {
-    let mut event =
-        Event::done(audit_action(action), ObjectRef::outgoing(id)).with("state", state.as_str());
-    if let Some(note) = note {
-        event = event.with("note", note);
-    }
+    let mut event = Event::step(
+        audit_action(action),
+        ObjectRef::outgoing(id),
+        state.as_str(),
+        note,
+    );
     if let Some(file) = file {
         event = event.file(file);
     }

@@ -251,6 +251,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_nodes (node) {
+        node -> BigInt,
+        hash -> Binary,
+    }
+}
+
+diesel::table! {
     outgoing_recipients (document_id, position) {
         document_id -> BigInt,
         position -> Integer,
@@ -346,6 +353,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outgoing_prepared_signatures,
     audit_queue,
     audit_entries,
+    audit_nodes,
     audit_checkpoints,
     audit_tree,
 );
