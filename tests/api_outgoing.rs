@@ -569,7 +569,48 @@ fn the_same_walk_with_the_signers_own_token() {
 
     let (released, pdf) = walk.issue_and_release(id);
     judge_released(&pdf, released["number_notation"].as_str().unwrap());
-    walk.check_arrival(id, &released);
+    let copy = walk.check_arrival(id, &released);
+
+    // The district's leader assigns it to a specialist, who completes it with the district's
+    // reply; a reply of another unit is refused and changes nothing.
+    let leader = walk.server.demo_login("district.leader");
+    let specialist = walk.server.demo_login("district.specialist");
+    let (status, assigned) = status_json(walk.server.post(
+        &format!("/api/v1/incoming/{copy}/assign"),
+        &leader,
+        &json!({
+            "lead": {"kind": "user", "id": user_id(&walk.server, &specialist)},
+            "instruction": "Đồng chí Lan soạn văn bản trả lời",
+            "deadline": "2099-01-01",
+        }),
+    ));
+    assert_eq!(status, 200, "{assigned}");
+    let reply = json!({
+        "document_type": "Công văn",
+        "summary": "Về việc trả lời đề nghị chuyển đổi số",
+        "notation": "UBND-TCKH",
+        "signer": {"user_id": user_id(&walk.server, &leader), "position": "CHỦ TỊCH"},
+        "internal_recipients": [unit_by_code(&walk.server, &leader, COMMUNE)["id"]],
+    });
+    let (status, answer) = status_json(draft_raw(&walk.server, &specialist, &reply, draft_pdf()));
+    assert_eq!(status, 201, "{answer}");
+    let complete = |reply: i64| {
+        walk.server.post(
+            &format!("/api/v1/incoming/{copy}/complete"),
+            &specialist,
+            &json!({"note": "Đã trả lời", "reply": reply}),
+        )
+    };
+    let refused = expect_problem(complete(id), 422, "validation_failed");
+    assert_eq!(refused["field"], "reply");
+    let (status, done) = status_json(complete(answer["id"].as_i64().unwrap()));
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["state"], "completed");
+    assert_eq!(done["reply_outgoing_id"], answer["id"]);
+    assert_eq!(
+        walk.detail(&walk.clerk, id)["recipients"][0]["status_code"],
+        "06"
+    );
 }
 
 /// Drafts, approves and signs `n` documents through one signing session; returns their ids.

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 use utoipa::{IntoParams, ToSchema};
 use vanthu_domain::access::{Action, Assignee, Target};
-use vanthu_domain::{IncomingId, UnitId, UserId, ValidationError};
+use vanthu_domain::{IncomingId, OutgoingId, UnitId, UserId, ValidationError};
 use vanthu_routing::{
     vietnam_today, Assignment, DocumentType, HandlingNote, IncomingMetadata, IncomingState,
     Instruction, IssuingBody, NumberNotation, ReturnReason, Summary, TraceAction, Urgency,
@@ -201,6 +201,9 @@ pub struct IncomingView {
     /// The outgoing document it is a copy of, when released to this unit by a unit here.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_outgoing_id: Option<i64>,
+    /// The outgoing document that answered it, once completed with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_outgoing_id: Option<i64>,
     /// Its recall by the sender: while `requested` it is frozen; `accepted` withdraws it
     /// from the lists; `refused` leaves it here.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -247,6 +250,7 @@ impl From<IncomingDocument> for IncomingView {
             updated_at: d.updated_at,
             assignment: d.assignment.map(AssignmentView::from),
             source_outgoing_id: d.source.map(|s| s.get()),
+            reply_outgoing_id: d.reply.map(|r| r.get()),
             recall: d.recall.map(|r| RecallView {
                 state: r.state.as_str().to_owned(),
                 reason: r.reason,
@@ -478,6 +482,9 @@ pub struct CompleteBody {
         max_length = 2000
     )]
     pub note: Option<String>,
+    /// The outgoing document that answers it (of the receiving unit or a unit below it).
+    #[schema(minimum = 1, example = 7)]
+    pub reply: Option<i64>,
 }
 
 /// Filters of the list, besides paging.
@@ -1142,11 +1149,24 @@ pub async fn complete(
 ) -> Result<HttpResponse, ApiError> {
     let document = authorized(&state, &auth, &id, Action::CompleteIncoming).await?;
     let note = body.0.note.map(|n| HandlingNote::parse(&n)).transpose()?;
+    let reply = body
+        .0
+        .reply
+        .map(|r| {
+            OutgoingId::new(r)
+                .map_err(|_| ValidationError::new("reply", "ids are positive numbers"))
+        })
+        .transpose()?;
     let by = auth.user.id;
     let document = web::block(move || {
-        state
-            .db
-            .complete_incoming(document.id, document.state, by, note.as_ref(), Utc::now())
+        state.db.complete_incoming(
+            document.id,
+            document.state,
+            by,
+            note.as_ref(),
+            Utc::now(),
+            reply,
+        )
     })
     .await??;
     tracing::info!(id = %document.id, by = %by, "incoming document completed");

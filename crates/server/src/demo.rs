@@ -457,6 +457,7 @@ pub fn seed_incoming(
                     specialist,
                     Some(&HandlingNote::parse("Đã trả lời bằng văn bản")?),
                     now,
+                    None,
                 )?,
             }
             .state;

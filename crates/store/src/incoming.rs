@@ -124,6 +124,8 @@ pub struct IncomingDocument {
     pub source: Option<OutgoingId>,
     /// Its recall by the sender, if recalled.
     pub recall: Option<RecallRecord>,
+    /// The outgoing document that answered it, when the lead linked one on completing.
+    pub reply: Option<OutgoingId>,
 }
 
 /// The sender's recall of a copy.
@@ -223,6 +225,7 @@ struct IncomingRow {
     recall: Option<String>,
     recall_reason: Option<String>,
     recalled_at: Option<i64>,
+    reply_outgoing_id: Option<i64>,
 }
 
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, StoreError> {
@@ -275,6 +278,11 @@ fn to_document(
         assignment,
         source: row
             .source_outgoing_id
+            .map(OutgoingId::new)
+            .transpose()
+            .map_err(bad)?,
+        reply: row
+            .reply_outgoing_id
             .map(OutgoingId::new)
             .transpose()
             .map_err(bad)?,
@@ -919,6 +927,8 @@ impl Database {
 
     /// Finishes the handling, with an optional closing note, if the document is still
     /// `expected`.
+    /// Finishes the handling, if the document is still `expected`; `reply` is the outgoing
+    /// document that answers it, which must belong to the receiving unit or a unit below it.
     pub fn complete_incoming(
         &self,
         id: IncomingId,
@@ -926,8 +936,29 @@ impl Database {
         by: UserId,
         note: Option<&HandlingNote>,
         at: DateTime<Utc>,
+        reply: Option<OutgoingId>,
     ) -> Result<IncomingDocument, StoreError> {
         self.transaction(|conn| {
+            if let Some(reply) = reply {
+                let document = load_incoming(conn, id)?;
+                let refuse = |message: String| {
+                    StoreError::Invalid(ValidationError::new("reply", message))
+                };
+                let answer = crate::outgoing::load_outgoing(conn, reply).map_err(|e| match e {
+                    StoreError::NotFound { .. } => {
+                        refuse(format!("there is no outgoing document {reply}"))
+                    }
+                    other => other,
+                })?;
+                if !answer.unit_path.is_within(&document.unit_path) {
+                    return Err(refuse(format!(
+                        "outgoing document {reply} is not of the receiving unit or a unit below                          it"
+                    )));
+                }
+                diesel::update(incoming_documents::table.find(id.get()))
+                    .set(incoming_documents::reply_outgoing_id.eq(Some(reply.get())))
+                    .execute(conn)?;
+            }
             transition(
                 conn,
                 id,
@@ -1298,6 +1329,7 @@ mod tests {
                 f.specialist.id,
                 Some(&done),
                 t1,
+                None,
             )
             .unwrap();
         assert_eq!(doc.state, IncomingState::Completed);
@@ -1584,7 +1616,14 @@ mod tests {
         .unwrap();
         let before = db.get_incoming(doc.id).unwrap();
         assert!(matches!(
-            db.complete_incoming(doc.id, IncomingState::Assigned, f.specialist.id, None, at(NOON)),
+            db.complete_incoming(
+                doc.id,
+                IncomingState::Assigned,
+                f.specialist.id,
+                None,
+                at(NOON),
+                None,
+            ),
             Err(StoreError::Stale { now, .. }) if now == "in_progress"
         ));
         assert_eq!(db.get_incoming(doc.id).unwrap(), before);
@@ -1903,6 +1942,7 @@ mod tests {
             f.specialist.id,
             None,
             at(NOON),
+            None,
         )
         .unwrap();
         assert!(list(district(), &me, due("2026-12-31", None)).is_empty());

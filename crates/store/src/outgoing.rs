@@ -517,7 +517,10 @@ fn assemble(
         .collect()
 }
 
-fn load_outgoing(conn: &mut DbConnection, id: OutgoingId) -> Result<OutgoingDocument, StoreError> {
+pub(crate) fn load_outgoing(
+    conn: &mut DbConnection,
+    id: OutgoingId,
+) -> Result<OutgoingDocument, StoreError> {
     let row: (OutgoingRow, String) = outgoing_documents::table
         .inner_join(units::table)
         .filter(outgoing_documents::id.eq(id.get()))

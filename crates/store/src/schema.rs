@@ -124,6 +124,7 @@ diesel::table! {
         recalled_at -> Nullable<BigInt>,
         recall_answered_by -> Nullable<BigInt>,
         recall_answered_at -> Nullable<BigInt>,
+        reply_outgoing_id -> Nullable<BigInt>,
     }
 }
 

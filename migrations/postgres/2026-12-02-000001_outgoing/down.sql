@@ -1,3 +1,4 @@
+ALTER TABLE incoming_documents DROP COLUMN reply_outgoing_id;
 ALTER TABLE incoming_documents DROP COLUMN recall_answered_at;
 ALTER TABLE incoming_documents DROP COLUMN recall_answered_by;
 ALTER TABLE incoming_documents DROP COLUMN recalled_at;

@@ -125,3 +125,5 @@ ALTER TABLE incoming_documents ADD COLUMN recall_reason TEXT;
 ALTER TABLE incoming_documents ADD COLUMN recalled_at BIGINT;
 ALTER TABLE incoming_documents ADD COLUMN recall_answered_by BIGINT REFERENCES users (id);
 ALTER TABLE incoming_documents ADD COLUMN recall_answered_at BIGINT;
+-- The outgoing document that answered it, linked by the lead on completing.
+ALTER TABLE incoming_documents ADD COLUMN reply_outgoing_id BIGINT REFERENCES outgoing_documents (id);
