@@ -590,7 +590,7 @@ fn the_same_walk_with_the_signers_own_token() {
         "summary": "Về việc trả lời đề nghị chuyển đổi số",
         "notation": "UBND-TCKH",
         "signer": {"user_id": user_id(&walk.server, &leader), "position": "CHỦ TỊCH"},
-        "internal_recipients": [unit_by_code(&walk.server, &leader, COMMUNE)["id"]],
+        "internal_recipients": [commune],
     });
     let (status, answer) = status_json(draft_raw(&walk.server, &specialist, &reply, draft_pdf()));
     assert_eq!(status, 201, "{answer}");
@@ -601,8 +601,10 @@ fn the_same_walk_with_the_signers_own_token() {
             &json!({"note": "Đã trả lời", "reply": reply}),
         )
     };
-    let refused = expect_problem(complete(id), 422, "validation_failed");
-    assert_eq!(refused["field"], "reply");
+    for wrong in [id, 999_999] {
+        let refused = expect_problem(complete(wrong), 422, "validation_failed");
+        assert_eq!(refused["field"], "reply");
+    }
     let (status, done) = status_json(complete(answer["id"].as_i64().unwrap()));
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["state"], "completed");

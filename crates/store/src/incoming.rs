@@ -950,6 +950,12 @@ impl Database {
                     }
                     other => other,
                 })?;
+                if document.source == Some(reply) {
+                    return Err(refuse(format!(
+                        "outgoing document {reply} is the one this document is a copy of; link \
+                         the document that answers it"
+                    )));
+                }
                 if !answer.unit_path.is_within(&document.unit_path) {
                     return Err(refuse(format!(
                         "outgoing document {reply} is not of the receiving unit or a unit below                          it"
