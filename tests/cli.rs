@@ -321,15 +321,34 @@ fn serve_needs_a_key_encryption_key_outside_the_data_directory() {
     let server = Server::start(cmd);
     assert!(server.stderr().contains("key-encryption key loaded"));
     drop(server);
+    // The audit key was sealed under that key: another one does not open it, and says so.
+    let other = env.dir.path().join("other-kek");
+    let mut bytes = [0u8; 32];
+    openssl::rand::rand_bytes(&mut bytes).unwrap();
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+    std::fs::write(&other, format!("{encoded}\n")).unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let reason = refused(&|cmd| {
+        cmd.env("VANTHU_KEK_FILE", &other);
+    });
+    assert!(
+        reason.contains("audit key") && reason.contains("does not open"),
+        "{reason}"
+    );
 
+    // In a data directory of its own: the one above holds an audit key sealed under the
+    // configured key, which the demonstration key does not open.
+    let dev_data = env.dir.path().join("data-dev");
     let mut cmd = env.command();
     cmd.env_remove("VANTHU_KEK_FILE")
+        .env("VANTHU_DATA", &dev_data)
         .args(["serve", "--listen", "127.0.0.1:0", "--dev"]);
     let server = Server::start(cmd);
     let log = server.stderr();
     drop(server);
     assert!(log.contains("DEMO KEY-ENCRYPTION KEY"), "{log}");
-    let demo_kek = env.data_dir().join("demo-kek");
+    let demo_kek = dev_data.join("demo-kek");
     let mode = std::fs::metadata(&demo_kek).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     let demo_text = std::fs::read_to_string(&demo_kek).unwrap();

@@ -1,6 +1,11 @@
-//! The audit log's Ed25519 signing key, kept in the data directory (mode 0600) in the private
-//! key format of Go's `sumdb/note`. Loading is this one function, so that keeping server keys
-//! under a key-encryption key later changes one place.
+//! The audit log's Ed25519 signing key, kept in the data directory (mode 0600) sealed under
+//! the key-encryption key, which never lives there: a copy of the data directory cannot sign
+//! checkpoints. The file also names the public verifier key, so checking the log needs no
+//! key-encryption key.
+//!
+//! The file is four lines: a format label, the verifier key (Go `sumdb/note` format), and the
+//! base64 nonce and ciphertext of the private key (its `sumdb/note` text) under AES-256-GCM,
+//! bound to the installation and to that verifier key.
 
 use std::fs;
 use std::io::Write;
@@ -8,29 +13,90 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use vanthu_audit::NoteSigner;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use vanthu_audit::{NoteSigner, NoteVerifier};
+use vanthu_keys::{Kek, KeyBinding, KeyOwner, WrapKind, WrappedKey};
 
 use crate::configuration::StorageSettings;
 
 /// File name of the key inside the data directory.
 pub const FILE_NAME: &str = "audit-key";
 
+/// First line of the file: what it holds.
+const LABEL: &str = "vanthu audit key, sealed under the key-encryption key, v1";
+
 /// Where the key of this data directory is kept.
 pub fn path(data_dir: &Path) -> PathBuf {
     data_dir.join(FILE_NAME)
 }
 
-/// Reads the audit key, creating it under the configured origin on first use. A key that
-/// exists keeps its name: checkpoints already signed name it as their origin.
-pub fn load_or_create(storage: &StorageSettings) -> anyhow::Result<NoteSigner> {
-    match load(&storage.data_dir)? {
-        Some(signer) => Ok(signer),
-        None => create(&path(&storage.data_dir), &storage.audit_origin),
+/// The sealed key as read from its file.
+struct SealedKey {
+    verifier: String,
+    wrapped: WrappedKey,
+}
+
+impl SealedKey {
+    fn binding(&self) -> KeyBinding {
+        KeyBinding::new(KeyOwner::Installation, self.verifier.as_bytes())
+    }
+
+    fn to_text(&self) -> String {
+        format!(
+            "{LABEL}\n{}\n{}\n{}\n",
+            self.verifier,
+            STANDARD.encode(&self.wrapped.nonce),
+            STANDARD.encode(&self.wrapped.ciphertext)
+        )
+    }
+
+    fn parse(text: &str) -> Option<SealedKey> {
+        let mut lines = text.lines();
+        if lines.next()? != LABEL {
+            return None;
+        }
+        let verifier = lines.next()?.to_owned();
+        let nonce = STANDARD.decode(lines.next()?).ok()?;
+        let ciphertext = STANDARD.decode(lines.next()?).ok()?;
+        Some(SealedKey {
+            verifier,
+            wrapped: WrappedKey {
+                kind: WrapKind::Kek,
+                nonce,
+                ciphertext,
+            },
+        })
     }
 }
 
-/// Reads the audit key of `data_dir`, or `None` if none was created yet.
-pub fn load(data_dir: &Path) -> anyhow::Result<Option<NoteSigner>> {
+/// Reads the audit key, creating it under the configured origin on first use. A key that
+/// exists keeps its name: checkpoints already signed name it as their origin.
+pub fn load_or_create(storage: &StorageSettings, kek: &Kek) -> anyhow::Result<NoteSigner> {
+    match read(&storage.data_dir)? {
+        Some(sealed) => open(&storage.data_dir, &sealed, kek),
+        None => create(&path(&storage.data_dir), &storage.audit_origin, kek),
+    }
+}
+
+/// The verifier key of `data_dir`'s audit key, or `None` if none was created yet.
+pub fn verifier(data_dir: &Path) -> anyhow::Result<Option<NoteVerifier>> {
+    let Some(sealed) = read(data_dir)? else {
+        return Ok(None);
+    };
+    NoteVerifier::parse(&sealed.verifier)
+        .map(Some)
+        .with_context(|| damaged(data_dir))
+}
+
+fn damaged(data_dir: &Path) -> String {
+    format!(
+        "{} is damaged; restore it from a backup",
+        path(data_dir).display()
+    )
+}
+
+fn read(data_dir: &Path) -> anyhow::Result<Option<SealedKey>> {
     let path = path(data_dir);
     match fs::read_to_string(&path) {
         Ok(text) => {
@@ -42,17 +108,37 @@ pub fn load(data_dir: &Path) -> anyhow::Result<Option<NoteSigner>> {
                     mode & 0o777
                 );
             }
-            NoteSigner::from_key_string(&text)
+            SealedKey::parse(&text)
                 .map(Some)
-                .with_context(|| format!("{} is damaged; restore it from a backup", path.display()))
+                .with_context(|| damaged(data_dir))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
 }
 
-fn create(path: &Path, origin: &str) -> anyhow::Result<NoteSigner> {
+fn open(data_dir: &Path, sealed: &SealedKey, kek: &Kek) -> anyhow::Result<NoteSigner> {
+    let opened = sealed
+        .wrapped
+        .open_with_kek(kek, &sealed.binding())
+        .with_context(|| {
+            format!(
+                "the audit key {} does not open with the configured key-encryption key ({}): \
+                 configure the key it was sealed with",
+                path(data_dir).display(),
+                kek.id()
+            )
+        })?;
+    let text = std::str::from_utf8(opened.pkcs8_der()).with_context(|| damaged(data_dir))?;
+    NoteSigner::from_key_string(text).with_context(|| damaged(data_dir))
+}
+
+fn create(path: &Path, origin: &str, kek: &Kek) -> anyhow::Result<NoteSigner> {
     let signer = NoteSigner::generate(origin)?;
+    let verifier = signer.verifier().to_string();
+    let binding = KeyBinding::new(KeyOwner::Installation, verifier.as_bytes());
+    let wrapped = WrappedKey::seal_with_kek(signer.to_key_string()?.as_bytes(), kek, &binding)?;
+    let sealed = SealedKey { verifier, wrapped };
     let dir = path.parent().unwrap_or(Path::new("."));
     vanthu_store::private::create_dir(dir)
         .with_context(|| format!("cannot create {}", dir.display()))?;
@@ -66,13 +152,13 @@ fn create(path: &Path, origin: &str) -> anyhow::Result<NoteSigner> {
         temp.path(),
         fs::Permissions::from_mode(vanthu_store::private::FILE_MODE),
     )?;
-    temp.write_all(signer.to_key_string()?.as_bytes())?;
+    temp.write_all(sealed.to_text().as_bytes())?;
     temp.as_file().sync_all()?;
     match fs::hard_link(temp.path(), path) {
         Ok(()) => Ok(signer),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let text = fs::read_to_string(path)?;
-            Ok(NoteSigner::from_key_string(&text)?)
+            let sealed = read(dir)?.with_context(|| damaged(dir))?;
+            open(dir, &sealed, kek)
         }
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
@@ -91,32 +177,48 @@ mod tests {
     }
 
     #[test]
-    fn the_key_is_created_private_once_and_then_kept() {
+    fn the_key_is_created_sealed_once_and_then_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let first = load_or_create(&storage(dir.path())).unwrap();
+        let kek = Kek::generate();
+        let first = load_or_create(&storage(dir.path()), &kek).unwrap();
         let file = path(dir.path());
         assert_eq!(
             fs::metadata(&file).unwrap().permissions().mode() & 0o777,
             0o600
         );
-        let again = load_or_create(&StorageSettings {
-            audit_origin: "renamed/audit".into(),
-            ..storage(dir.path())
-        })
+        // The private key is not in the file in the clear; the verifier key is.
+        let text = fs::read_to_string(&file).unwrap();
+        assert!(!text.contains("PRIVATE+KEY"), "{text}");
+        assert_eq!(
+            verifier(dir.path()).unwrap().unwrap().to_string(),
+            first.verifier().to_string()
+        );
+        let again = load_or_create(
+            &StorageSettings {
+                audit_origin: "renamed/audit".into(),
+                ..storage(dir.path())
+            },
+            &kek,
+        )
         .unwrap();
         assert_eq!(again.verifier(), first.verifier());
         assert_eq!(again.name(), "vanthu.test/audit");
         // Only the key file is left: no temporary file stays behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
 
+        // Another key-encryption key does not open it, and says so.
+        let err = load_or_create(&storage(dir.path()), &Kek::generate())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not open"), "{err}");
         fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
-        let err = load_or_create(&storage(dir.path()))
+        let err = load_or_create(&storage(dir.path()), &kek)
             .unwrap_err()
             .to_string();
         assert!(err.contains("chmod 600"), "{err}");
         fs::set_permissions(&file, fs::Permissions::from_mode(0o600)).unwrap();
         fs::write(&file, "PRIVATE+KEY+broken").unwrap();
-        let err = load_or_create(&storage(dir.path()))
+        let err = load_or_create(&storage(dir.path()), &kek)
             .unwrap_err()
             .to_string();
         assert!(err.contains("damaged"), "{err}");

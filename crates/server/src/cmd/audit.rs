@@ -16,8 +16,8 @@ use vanthu_audit::verify::{FoundEntry, LogCheck, Report};
 use vanthu_audit::{AuditEntry, Hash, NoteVerifier};
 use vanthu_store::Database;
 
-use crate::audit_key;
-use crate::configuration::{StorageArgs, StorageSettings};
+use crate::configuration::{KekArgs, StorageArgs, StorageSettings};
+use crate::{audit_key, kek};
 
 /// Options of `vanthu audit`.
 #[derive(Debug, Clone, Args)]
@@ -69,6 +69,15 @@ pub struct ExportArgs {
 pub struct CheckpointArgs {
     #[command(flatten)]
     pub storage: StorageArgs,
+
+    /// The key-encryption key the audit key is sealed under.
+    #[command(flatten)]
+    pub keys: KekArgs,
+
+    /// Without a configured key-encryption key, use the demonstration one in the data
+    /// directory (development installations only)
+    #[arg(long)]
+    pub dev: bool,
 }
 
 /// File names inside an export folder.
@@ -129,8 +138,8 @@ fn read_verifier(file: &Path) -> anyhow::Result<NoteVerifier> {
 
 /// The data directory's verifier key; `hint` says what to do when there is none.
 fn data_dir_verifier(storage: &StorageSettings, hint: &str) -> anyhow::Result<NoteVerifier> {
-    match audit_key::load(&storage.data_dir)? {
-        Some(signer) => Ok(signer.verifier()),
+    match audit_key::verifier(&storage.data_dir)? {
+        Some(verifier) => Ok(verifier),
         None => bail!(
             "no audit key at {}: {hint}",
             audit_key::path(&storage.data_dir).display()
@@ -307,9 +316,10 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn checkpoint(args: CheckpointArgs) -> anyhow::Result<ExitCode> {
-    let storage = args.storage.resolve()?;
+    let (storage, source) = args.storage.resolve_with_kek(&args.keys)?;
     let db = open(&storage)?;
-    let signer = audit_key::load_or_create(&storage)?;
+    let kek = kek::load(source.as_ref(), &storage.data_dir, args.dev)?;
+    let signer = audit_key::load_or_create(&storage, &kek)?;
     let issued = db
         .issue_checkpoint(&signer, false, Utc::now())?
         .context("no checkpoint was issued")?;

@@ -58,7 +58,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     guard_development_keys(&db, &settings)?;
-    let audit_signer = audit_key::load_or_create(storage)?;
+    let audit_signer = audit_key::load_or_create(storage, &kek)?;
     let verification = VerifyOptions {
         anchors: trust_anchors(&settings)?,
         offline: true,
