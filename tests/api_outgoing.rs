@@ -316,6 +316,49 @@ fn a_commune_document_walks_to_the_district_signed_with_the_pin() {
     judge_released(&pdf, &number);
     let copy = walk.check_arrival(id, &released);
 
+    // Both register books list it with the Appendix IV columns, as JSON and as CSV.
+    let (status, book) = status_json(walk.server.get("/api/v1/registers/outgoing", &walk.clerk));
+    assert_eq!(status, 200, "{book}");
+    let line = book
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["number_notation"] == number.as_str())
+        .unwrap_or_else(|| panic!("{number} not in the book: {book}"))
+        .clone();
+    assert_eq!(line["signer"], "Bùi Văn Long (TM.CHỦ TỊCH)", "{line}");
+    assert_eq!(line["copies"], 2);
+    assert_eq!(line["receipts"], 1);
+    let csv = walk.server.get(
+        "/api/v1/registers/incoming?format=csv",
+        &walk.district_clerk,
+    );
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().unwrap();
+    assert!(
+        text.starts_with("\u{feff}Ngày đến,Số đến,Tác giả"),
+        "{text}"
+    );
+    assert!(text.contains(&number), "{text}");
+    expect_problem(
+        walk.server.get(
+            &format!("/api/v1/registers/outgoing?unit={}", walk.district),
+            &walk.clerk,
+        ),
+        404,
+        "not_found",
+    );
+    expect_problem(
+        walk.server
+            .get("/api/v1/registers/outgoing?format=pdf", &walk.clerk),
+        400,
+        "invalid_query",
+    );
+
     // The commune recalls it: its copy at the district is frozen until the district answers.
     let recalled = walk.step(
         &walk.clerk,

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod outgoing;
 pub mod page;
 pub mod password;
+pub mod registers;
 pub mod request_span;
 pub mod security;
 pub mod signing_keys;
@@ -215,6 +216,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource("/incoming/{id}/recall-response", POST)
                         .route(web::post().to(incoming::recall_response)),
+                )
+                .service(
+                    resource("/registers/incoming", GET).route(web::get().to(registers::incoming)),
+                )
+                .service(
+                    resource("/registers/outgoing", GET).route(web::get().to(registers::outgoing)),
                 )
                 .service(resource("/verify", POST).route(web::post().to(verify::verify_upload)))
                 .service(resource("/audit/entries", GET).route(web::get().to(audit::entries)))

@@ -62,6 +62,8 @@ use crate::files::AcceptedKinds;
         crate::outgoing::release,
         crate::outgoing::recall,
         crate::incoming::recall_response,
+        crate::registers::incoming,
+        crate::registers::outgoing,
         crate::verify::verify_upload,
         crate::audit::entries,
         crate::audit::history,

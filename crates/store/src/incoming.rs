@@ -363,6 +363,21 @@ fn load_assignments(
     Ok(out)
 }
 
+/// Turns rows into documents with their assignments.
+fn with_assignments(
+    conn: &mut DbConnection,
+    rows: Vec<(IncomingRow, String)>,
+) -> Result<Vec<IncomingDocument>, StoreError> {
+    let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
+    let mut assignments = load_assignments(conn, &ids)?;
+    rows.into_iter()
+        .map(|(row, path)| {
+            let assignment = assignments.remove(&row.id);
+            to_document(row, path, assignment)
+        })
+        .collect()
+}
+
 pub(crate) fn load_incoming(
     conn: &mut DbConnection,
     id: IncomingId,
@@ -1043,6 +1058,24 @@ impl Database {
             .map_err(missing(ENTITY))
     }
 
+    /// Sổ văn bản đến: the documents `unit` registered in `year`, by arrival number.
+    pub fn incoming_register(
+        &self,
+        unit: UnitId,
+        year: i32,
+    ) -> Result<Vec<IncomingDocument>, StoreError> {
+        self.read(|conn| {
+            let rows: Vec<(IncomingRow, String)> = incoming_documents::table
+                .inner_join(units::table)
+                .filter(incoming_documents::unit_id.eq(unit.get()))
+                .filter(incoming_documents::arrival_year.eq(year))
+                .order(incoming_documents::arrival_number.asc())
+                .select((IncomingRow::as_select(), units::path))
+                .load(conn)?;
+            with_assignments(conn, rows)
+        })
+    }
+
     /// The documents the actor may see, most urgent first, then newest first: those of
     /// the units in `scope`, and those handed to one of `handed_to`.
     pub fn list_incoming(
@@ -1141,15 +1174,7 @@ impl Database {
                 .limit(i64::from(page.per_page()))
                 .offset(offset(page))
                 .load(conn)?;
-            let ids: Vec<i64> = rows.iter().map(|(r, _)| r.id).collect();
-            let mut assignments = load_assignments(conn, &ids)?;
-            let items = rows
-                .into_iter()
-                .map(|(row, path)| {
-                    let assignment = assignments.remove(&row.id);
-                    to_document(row, path, assignment)
-                })
-                .collect::<Result<_, _>>()?;
+            let items = with_assignments(conn, rows)?;
             Ok(Paged {
                 items,
                 page: page.page(),

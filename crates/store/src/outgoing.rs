@@ -1531,6 +1531,28 @@ impl Database {
             .collect()
     }
 
+    /// Sổ văn bản đi: the documents `unit` numbered in `year` (electronic and paper), in
+    /// register order: the regular series, then the secret one, each by number.
+    pub fn outgoing_register(
+        &self,
+        unit: UnitId,
+        year: i32,
+    ) -> Result<Vec<OutgoingDocument>, StoreError> {
+        self.read(|conn| {
+            let rows: Vec<(OutgoingRow, String)> = outgoing_documents::table
+                .inner_join(units::table)
+                .filter(outgoing_documents::unit_id.eq(unit.get()))
+                .filter(outgoing_documents::register_year.eq(year))
+                .order((
+                    outgoing_documents::series.asc(),
+                    outgoing_documents::number.asc(),
+                ))
+                .select((OutgoingRow::as_select(), units::path))
+                .load(conn)?;
+            assemble(conn, rows)
+        })
+    }
+
     /// The documents of the units in `scope`, most urgent first, then newest first.
     pub fn list_outgoing(
         &self,

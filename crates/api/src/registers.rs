@@ -1,0 +1,431 @@
+//! `/api/v1/registers/{incoming|outgoing}`: a unit's register books for a year with the
+//! columns of Decree 30/2020 Appendix IV, as JSON or CSV (UTF-8 with a byte-order mark, so
+//! spreadsheet programs show Vietnamese as written).
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+use vanthu_domain::access::{Action, Assignee, Target};
+use vanthu_domain::{Unit, UnitId, UserId};
+use vanthu_routing::{register_year, vietnam_today, Step, TraceAction};
+use vanthu_store::{Database, IncomingDocument, OutgoingDocument};
+
+use crate::auth::Authenticated;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Query of a register book.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RegisterQuery {
+    /// The unit whose book it is (default: your own); yours or, for auditors and admins, one of
+    /// your subtree.
+    #[param(minimum = 1)]
+    pub unit: Option<i64>,
+    /// The register year, Vietnam time (default: this year).
+    #[param(minimum = 2000, maximum = 9999)]
+    pub year: Option<i32>,
+    /// `json` (default) or `csv`.
+    #[param(pattern = "^(json|csv)$")]
+    pub format: Option<String>,
+}
+
+/// A line of the outgoing register (sổ đăng ký văn bản đi).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutgoingRegisterLine {
+    /// Số, ký hiệu văn bản.
+    pub number_notation: String,
+    /// Ngày tháng văn bản.
+    pub date: NaiveDate,
+    /// Tên loại và trích yếu nội dung.
+    pub document_type: String,
+    /// The summary (trích yếu).
+    pub summary: String,
+    /// Người ký: name and position.
+    pub signer: String,
+    /// Nơi nhận văn bản.
+    pub recipients: Vec<String>,
+    /// Đơn vị, người nhận bản lưu: the drafter.
+    pub file_copy: String,
+    /// Số lượng bản: one per recipient.
+    pub copies: usize,
+    /// Ngày chuyển: the release date, once released.
+    pub transfer_date: Option<NaiveDate>,
+    /// Ký nhận: receipts confirmed by recipients here (registered or further).
+    pub receipts: usize,
+    /// Ghi chú: medium, confidentiality, recall.
+    pub notes: String,
+}
+
+/// A line of the incoming register (sổ đăng ký văn bản đến).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncomingRegisterLine {
+    /// Ngày đến.
+    pub arrival_date: NaiveDate,
+    /// Số đến.
+    pub arrival_number: u32,
+    /// Tác giả: the issuing body.
+    pub issuing_body: String,
+    /// Số, ký hiệu.
+    pub number_notation: String,
+    /// Ngày tháng văn bản.
+    pub document_date: NaiveDate,
+    /// Tên loại.
+    pub document_type: String,
+    /// Trích yếu nội dung.
+    pub summary: String,
+    /// Đơn vị hoặc người nhận: the lead, once assigned.
+    pub receiver: Option<String>,
+    /// Ngày chuyển: the day it was assigned.
+    pub transfer_date: Option<NaiveDate>,
+    /// Ghi chú: the state, and the deadline when there is one.
+    pub notes: String,
+}
+
+const OUTGOING_COLUMNS: [&str; 10] = [
+    "Số, ký hiệu văn bản",
+    "Ngày tháng văn bản",
+    "Tên loại và trích yếu nội dung",
+    "Người ký",
+    "Nơi nhận văn bản",
+    "Đơn vị, người nhận bản lưu",
+    "Số lượng bản",
+    "Ngày chuyển",
+    "Ký nhận",
+    "Ghi chú",
+];
+
+const INCOMING_COLUMNS: [&str; 9] = [
+    "Ngày đến",
+    "Số đến",
+    "Tác giả",
+    "Số, ký hiệu",
+    "Ngày tháng",
+    "Tên loại và trích yếu nội dung",
+    "Đơn vị hoặc người nhận",
+    "Ngày chuyển",
+    "Ghi chú",
+];
+
+/// Names of units and people, each looked up once.
+struct Names<'a> {
+    db: &'a Database,
+    units: HashMap<UnitId, String>,
+    users: HashMap<UserId, String>,
+}
+
+impl<'a> Names<'a> {
+    fn new(db: &'a Database) -> Self {
+        Names {
+            db,
+            units: HashMap::new(),
+            users: HashMap::new(),
+        }
+    }
+
+    fn unit(&mut self, id: UnitId) -> Result<String, ApiError> {
+        if let Some(name) = self.units.get(&id) {
+            return Ok(name.clone());
+        }
+        let name = self.db.get_unit(id)?.name.to_string();
+        self.units.insert(id, name.clone());
+        Ok(name)
+    }
+
+    fn user(&mut self, id: UserId) -> Result<String, ApiError> {
+        if let Some(name) = self.users.get(&id) {
+            return Ok(name.clone());
+        }
+        let name = self.db.get_user(id)?.display_name.to_string();
+        self.users.insert(id, name.clone());
+        Ok(name)
+    }
+
+    fn assignee(&mut self, a: Assignee) -> Result<String, ApiError> {
+        match a {
+            Assignee::User(id) => self.user(id),
+            Assignee::Unit(id) => self.unit(id),
+        }
+    }
+}
+
+fn day(at: DateTime<Utc>) -> NaiveDate {
+    vietnam_today(at)
+}
+
+fn outgoing_line(
+    db: &Database,
+    names: &mut Names,
+    d: OutgoingDocument,
+) -> Result<Option<OutgoingRegisterLine>, ApiError> {
+    let Some(issue) = d.issue else {
+        return Ok(None);
+    };
+    let m = d.metadata;
+    let mut recipients = Vec::new();
+    for unit in &m.internal_recipients {
+        recipients.push(names.unit(*unit)?);
+    }
+    recipients.extend(m.external_recipients.iter().map(|r| r.name.to_string()));
+    let receipts = db
+        .outgoing_recipients(d.id)?
+        .iter()
+        .filter(|r| {
+            r.copy
+                .is_some_and(|(_, s)| s != vanthu_routing::IncomingState::Received)
+        })
+        .count();
+    let mut notes = vec![match d.medium {
+        vanthu_store::Medium::Paper => "bản giấy".to_owned(),
+        vanthu_store::Medium::Electronic => "điện tử".to_owned(),
+    }];
+    if m.confidentiality != vanthu_routing::Confidentiality::Normal {
+        notes.push(format!("độ mật: {}", m.confidentiality.as_str()));
+    }
+    if d.state == vanthu_routing::OutgoingState::Recalled {
+        notes.push("đã thu hồi".to_owned());
+    }
+    Ok(Some(OutgoingRegisterLine {
+        number_notation: issue.number_notation.to_string(),
+        date: issue.date,
+        document_type: m.document_type.to_string(),
+        summary: m.summary.to_string(),
+        signer: format!(
+            "{} ({}{})",
+            names.user(m.signer.user)?,
+            m.signer.authority.prefix(),
+            m.signer.position
+        ),
+        copies: recipients.len(),
+        recipients,
+        file_copy: names.user(d.drafted_by)?,
+        transfer_date: d.released_at.map(day),
+        receipts,
+        notes: notes.join("; "),
+    }))
+}
+
+fn incoming_line(
+    db: &Database,
+    names: &mut Names,
+    d: IncomingDocument,
+) -> Result<Option<IncomingRegisterLine>, ApiError> {
+    let Some(arrival) = d.arrival else {
+        return Ok(None);
+    };
+    let transfer_date = db
+        .incoming_trace(d.id)?
+        .iter()
+        .find(|e| e.action == TraceAction::Step(Step::Assign))
+        .map(|e| day(e.at));
+    let receiver = d
+        .assignment
+        .as_ref()
+        .map(|a| names.assignee(a.lead))
+        .transpose()?;
+    let mut notes = vec![d.state.as_str().to_owned()];
+    if let Some(a) = &d.assignment {
+        notes.push(format!("hạn xử lý {}", a.deadline));
+    }
+    let m = d.metadata;
+    Ok(Some(IncomingRegisterLine {
+        arrival_date: day(arrival.registered_at),
+        arrival_number: arrival.number.get(),
+        issuing_body: m.issuing_body.to_string(),
+        number_notation: m.number_notation.to_string(),
+        document_date: m.document_date,
+        document_type: m.document_type.to_string(),
+        summary: m.summary.to_string(),
+        receiver,
+        transfer_date,
+        notes: notes.join("; "),
+    }))
+}
+
+/// The book's unit, year and format from the query, with the unit authorised for `action`.
+async fn book_of(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    auth: &Authenticated,
+    action: Action,
+) -> Result<(Unit, i32, bool), ApiError> {
+    let params = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+        .map_err(|e| ApiError::InvalidQuery {
+            field: "query".into(),
+            detail: e.to_string(),
+        })?
+        .into_inner();
+    let invalid = |field: &str, detail: String| ApiError::InvalidQuery {
+        field: field.to_owned(),
+        detail,
+    };
+    let unit = match params.get("unit") {
+        Some(u) => u
+            .parse::<UnitId>()
+            .map_err(|_| invalid("unit", format!("'{u}' is not a unit id")))?,
+        None => auth.actor.unit_id,
+    };
+    let year = match params.get("year") {
+        Some(y) => y
+            .trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|y| (2000..=9999).contains(y))
+            .ok_or_else(|| invalid("year", format!("'{y}' is not a year from 2000 to 9999")))?,
+        None => register_year(Utc::now()),
+    };
+    let csv = match params.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(invalid(
+                "format",
+                format!("'{other}' is not a format; use json or csv"),
+            ))
+        }
+    };
+    let db = state.db.clone();
+    let unit = web::block(move || db.get_unit(unit)).await??;
+    auth.authorize(action, &Target::in_unit(unit.path.clone()), "unit")?;
+    Ok((unit, year, csv))
+}
+
+fn csv_response(
+    name: &str,
+    header_row: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Result<HttpResponse, ApiError> {
+    let mut out = "\u{feff}".as_bytes().to_vec();
+    {
+        let mut writer = csv::Writer::from_writer(&mut out);
+        writer
+            .write_record(header_row)
+            .map_err(ApiError::internal)?;
+        for row in rows {
+            writer.write_record(row).map_err(ApiError::internal)?;
+        }
+        writer.flush().map_err(ApiError::internal)?;
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.csv\""),
+        ))
+        .body(out))
+}
+
+fn opt(d: Option<NaiveDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// Sổ đăng ký văn bản đi: a unit's numbered documents of a year (electronic and paper), in
+/// register order, with the Appendix IV columns.
+#[utoipa::path(
+    get,
+    path = "/api/v1/registers/outgoing",
+    tag = "outgoing",
+    params(RegisterQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The book: JSON lines, or CSV with format=csv", content((Vec<OutgoingRegisterLine> = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "A query parameter is not understood", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such unit, or outside what you see", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn outgoing(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let (unit, year, csv) = book_of(&req, &state, &auth, Action::ReadOutgoing).await?;
+    let name = format!("so-van-ban-di-{}-{year}", unit.code);
+    let lines = web::block(move || -> Result<Vec<OutgoingRegisterLine>, ApiError> {
+        let mut names = Names::new(&state.db);
+        let mut lines = Vec::new();
+        for d in state.db.outgoing_register(unit.id, year)? {
+            lines.extend(outgoing_line(&state.db, &mut names, d)?);
+        }
+        Ok(lines)
+    })
+    .await??;
+    if !csv {
+        return Ok(HttpResponse::Ok().json(lines));
+    }
+    let rows = lines
+        .into_iter()
+        .map(|l| {
+            vec![
+                l.number_notation,
+                l.date.to_string(),
+                format!("{}: {}", l.document_type, l.summary),
+                l.signer,
+                l.recipients.join("; "),
+                l.file_copy,
+                l.copies.to_string(),
+                opt(l.transfer_date),
+                l.receipts.to_string(),
+                l.notes,
+            ]
+        })
+        .collect();
+    csv_response(&name, &OUTGOING_COLUMNS, rows)
+}
+
+/// Sổ đăng ký văn bản đến: a unit's registered documents of a year by arrival number, with the
+/// Appendix IV columns.
+#[utoipa::path(
+    get,
+    path = "/api/v1/registers/incoming",
+    tag = "incoming",
+    params(RegisterQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The book: JSON lines, or CSV with format=csv", content((Vec<IncomingRegisterLine> = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "A query parameter is not understood", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such unit, or outside what you see", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn incoming(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let (unit, year, csv) = book_of(&req, &state, &auth, Action::ReadIncoming).await?;
+    let name = format!("so-van-ban-den-{}-{year}", unit.code);
+    let lines = web::block(move || -> Result<Vec<IncomingRegisterLine>, ApiError> {
+        let mut names = Names::new(&state.db);
+        let mut lines = Vec::new();
+        for d in state.db.incoming_register(unit.id, year)? {
+            lines.extend(incoming_line(&state.db, &mut names, d)?);
+        }
+        Ok(lines)
+    })
+    .await??;
+    if !csv {
+        return Ok(HttpResponse::Ok().json(lines));
+    }
+    let rows = lines
+        .into_iter()
+        .map(|l| {
+            vec![
+                l.arrival_date.to_string(),
+                l.arrival_number.to_string(),
+                l.issuing_body,
+                l.number_notation,
+                l.document_date.to_string(),
+                format!("{}: {}", l.document_type, l.summary),
+                l.receiver.unwrap_or_default(),
+                opt(l.transfer_date),
+                l.notes,
+            ]
+        })
+        .collect();
+    csv_response(&name, &INCOMING_COLUMNS, rows)
+}
