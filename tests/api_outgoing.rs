@@ -446,19 +446,38 @@ fn a_commune_document_walks_to_the_district_signed_with_the_pin() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let entries = loop {
         let (status, page) = status_json(walk.server.get(
-            &format!("/api/v1/audit/entries?object=outgoing:{id}&per_page=100"),
+            &format!("/api/v1/audit/entries?object=outgoing:{id}&per_page=200"),
             &auditor,
         ));
         assert_eq!(status, 200, "{page}");
         let items = page["items"].as_array().unwrap().clone();
-        if items.len() >= expected.len() || std::time::Instant::now() > deadline {
+        let steps = items
+            .iter()
+            .filter(|e| {
+                let a = e["action"].as_str().unwrap_or_default();
+                !a.ends_with(".view") && !a.ends_with(".download")
+            })
+            .count();
+        if steps >= expected.len() || std::time::Instant::now() > deadline {
             break items;
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
+    // Every read is there too: the detail opened, the PDF downloaded with its digest.
+    let read = |action: &str| entries.iter().filter(|e| e["action"] == action).count();
+    assert!(read("outgoing.view") > 0, "{entries:?}");
+    let download = entries
+        .iter()
+        .find(|e| e["action"] == "outgoing.download")
+        .unwrap_or_else(|| panic!("no download entry: {entries:?}"));
+    assert_eq!(
+        download["file_sha256"].as_str(),
+        Some(hex(&openssl::sha::sha256(&pdf)).as_str())
+    );
     let mut actions: Vec<&str> = entries
         .iter()
         .map(|e| e["action"].as_str().unwrap())
+        .filter(|a| !a.ends_with(".view") && !a.ends_with(".download"))
         .collect();
     actions.sort_unstable();
     let mut wanted = expected.to_vec();

@@ -16,8 +16,8 @@ use utoipa::openapi::Object;
 use utoipa::{IntoParams, ToSchema};
 use vanthu_audit::{AuditAction, AuditEntry, Hash, ObjectRef, Outcome};
 use vanthu_domain::access::{Action, Target};
-use vanthu_domain::UserId;
-use vanthu_store::{AuditFilter, StoreError};
+use vanthu_domain::{Sha256Digest, UserId};
+use vanthu_store::{Access, AuditFilter, StoreError};
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
@@ -395,4 +395,19 @@ pub async fn consistency(
         to,
         proof: base64_all(&proof),
     }))
+}
+
+/// Records that the caller opened or downloaded a document, in the audit log; `file` is the
+/// revision downloaded. The read is answered only once its entry is queued.
+pub(crate) async fn record_access(
+    state: &web::Data<AppState>,
+    auth: &Authenticated,
+    object: ObjectRef,
+    access: Access,
+    file: Option<Sha256Digest>,
+) -> Result<(), ApiError> {
+    let db = state.db.clone();
+    let by = auth.user.id;
+    web::block(move || db.record_access(by, object, access, file.as_ref(), Utc::now())).await??;
+    Ok(())
 }

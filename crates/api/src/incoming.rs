@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 use utoipa::{IntoParams, ToSchema};
+use vanthu_audit::ObjectRef;
 use vanthu_domain::access::{Action, Assignee, Target};
 use vanthu_domain::{IncomingId, OutgoingId, UnitId, UserId, ValidationError};
 use vanthu_routing::{
@@ -23,9 +24,11 @@ use vanthu_routing::{
 };
 use vanthu_store::blob::BlobRef;
 use vanthu_store::{
-    AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming, TraceEntry,
+    Access, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
+    TraceEntry,
 };
 
+use crate::audit::record_access;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::files::{serve_blob, store_stream};
@@ -803,6 +806,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let document = authorized(&state, &auth, &id, Action::ReadIncoming).await?;
     let id = document.id;
+    record_access(&state, &auth, ObjectRef::incoming(id), Access::View, None).await?;
     let (trace, files, report) = web::block(move || -> Result<_, ApiError> {
         Ok((
             state.db.incoming_trace(id)?,
@@ -851,6 +855,14 @@ pub async fn download(
         .into_iter()
         .find(|f| f.revision == revision)
         .ok_or_else(missing)?;
+    record_access(
+        &state,
+        &auth,
+        ObjectRef::incoming(document.id),
+        Access::Download,
+        Some(file.sha256.clone()),
+    )
+    .await?;
     serve_blob(&state, file.sha256, file.size, "application/pdf").await
 }
 

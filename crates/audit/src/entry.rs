@@ -89,6 +89,14 @@ named_enum!(
         IncomingForward => "incoming.forward",
         /// Its handling was finished.
         IncomingComplete => "incoming.complete",
+        /// Someone opened an incoming document (its detail and trace).
+        IncomingView => "incoming.view",
+        /// Someone downloaded a revision of an incoming document's PDF.
+        IncomingDownload => "incoming.download",
+        /// Someone opened an outgoing document.
+        OutgoingView => "outgoing.view",
+        /// Someone downloaded a revision of an outgoing document's PDF.
+        OutgoingDownload => "outgoing.download",
         /// An outgoing draft was uploaded.
         OutgoingDraft => "outgoing.draft",
         /// A document issued on paper was recorded and numbered.

@@ -10,7 +10,7 @@ use vanthu_audit::merkle::{self, leaf_hash, Hash};
 use vanthu_audit::verify::{Finding, FoundEntry, LogCheck, Report};
 use vanthu_audit::{
     AuditAction, AuditEntry, AuditError, AuditRecord, Checkpoint, CompactRange, NodeId, NoteSigner,
-    NoteVerifier, ObjectRef, Outcome,
+    NoteVerifier, ObjectKind, ObjectRef, Outcome,
 };
 use vanthu_domain::{PageRequest, Paged, Sha256Digest, UnitPath, UserId, ValidationError};
 
@@ -475,7 +475,45 @@ fn disagreeing_columns(row: &CheckedRow, entry: &AuditEntry) -> Vec<&'static str
     out
 }
 
+/// What a read of a document was, for [`Database::record_access`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The document's detail was opened.
+    View,
+    /// A revision of its PDF was downloaded.
+    Download,
+}
+
 impl Database {
+    /// Queues the entry of a view or a download of a document (Decree 30 Appendix VI III.5.a
+    /// keeps the access history), in a transaction of its own; `file` is the revision
+    /// downloaded.
+    pub fn record_access(
+        &self,
+        by: UserId,
+        object: ObjectRef,
+        access: Access,
+        file: Option<&Sha256Digest>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let action = match (object.kind, access) {
+            (ObjectKind::IncomingDocument, Access::View) => AuditAction::IncomingView,
+            (ObjectKind::IncomingDocument, Access::Download) => AuditAction::IncomingDownload,
+            (ObjectKind::OutgoingDocument, Access::View) => AuditAction::OutgoingView,
+            (ObjectKind::OutgoingDocument, Access::Download) => AuditAction::OutgoingDownload,
+            (kind, _) => {
+                return Err(StoreError::corrupt(format!(
+                    "views are recorded for documents, not for a {kind}"
+                )))
+            }
+        };
+        let mut event = Event::done(action, object);
+        if let Some(file) = file {
+            event = event.file(file);
+        }
+        self.transaction(|conn| record(conn, Some(by), at, event))
+    }
+
     /// Queues an entry for an action that writes nothing else (a refused sign-in), in a
     /// transaction of its own.
     pub fn record_login_failure(

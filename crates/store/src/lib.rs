@@ -24,7 +24,7 @@ mod time;
 mod units;
 mod users;
 
-pub use audit::{AuditFilter, StoredCheckpoint, TreeHead};
+pub use audit::{Access, AuditFilter, StoredCheckpoint, TreeHead};
 pub use certificates::{Certificate, CertificateOwner, CertificatePurpose, NewCertificate};
 pub use db::{Backend, Database};
 pub use error::StoreError;

@@ -21,6 +21,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 use utoipa::{IntoParams, ToSchema};
+use vanthu_audit::ObjectRef;
 use vanthu_domain::access::{Action, Target};
 use vanthu_domain::{OutgoingId, Sha256Digest, UnitCode, UnitId, UserId, ValidationError};
 use vanthu_keys::{SessionToken, SigningPin};
@@ -35,11 +36,12 @@ use vanthu_routing::{
 };
 use vanthu_store::blob::BlobRef;
 use vanthu_store::{
-    CertificateOwner, NewDraft, NewIncoming, NewPaperDocument, NewRevision, OutgoingDocument,
-    OutgoingFile, OutgoingFilter, OutgoingTraceEntry, PreparedSignature, RecipientStatus,
-    SignatureKind,
+    Access, CertificateOwner, NewDraft, NewIncoming, NewPaperDocument, NewRevision,
+    OutgoingDocument, OutgoingFile, OutgoingFilter, OutgoingTraceEntry, PreparedSignature,
+    RecipientStatus, SignatureKind,
 };
 
+use crate::audit::record_access;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::files::{serve_blob, store_stream};
@@ -912,6 +914,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let document = authorized(&state, &auth, &id, Action::ReadOutgoing).await?;
     let id = document.id;
+    record_access(&state, &auth, ObjectRef::outgoing(id), Access::View, None).await?;
     let (trace, files, recipients) = web::block(move || -> Result<_, ApiError> {
         Ok((
             state.db.outgoing_trace(id)?,
@@ -959,6 +962,14 @@ pub async fn download(
         .into_iter()
         .find(|f| f.revision == revision)
         .ok_or_else(missing)?;
+    record_access(
+        &state,
+        &auth,
+        ObjectRef::outgoing(document.id),
+        Access::Download,
+        Some(file.sha256.clone()),
+    )
+    .await?;
     serve_blob(&state, file.sha256, file.size, "application/pdf").await
 }
 
