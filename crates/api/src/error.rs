@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 use vanthu_domain::ValidationError;
+use vanthu_routing::OutgoingTransitionError;
 use vanthu_store::StoreError;
 
 /// Media type of every error body.
@@ -394,6 +395,12 @@ pub fn extractor_errors(cfg: &mut actix_web::web::ServiceConfig) {
     }))
     // A path segment that is not even text names nothing.
     .app_data(PathConfig::default().error_handler(|_, _| ApiError::NoRoute.into()));
+}
+
+impl From<OutgoingTransitionError> for ApiError {
+    fn from(e: OutgoingTransitionError) -> Self {
+        ApiError::StateConflict(e.to_string())
+    }
 }
 
 impl From<StoreError> for ApiError {

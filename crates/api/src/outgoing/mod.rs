@@ -685,16 +685,22 @@ fn ok(document: OutgoingDocument) -> HttpResponse {
     HttpResponse::Ok().json(OutgoingView::from(document))
 }
 
+/// The record of the document's latest revision.
+fn latest_revision(
+    state: &AppState,
+    document: &OutgoingDocument,
+) -> Result<OutgoingFile, ApiError> {
+    state
+        .db
+        .outgoing_files(document.id)?
+        .into_iter()
+        .find(|f| f.revision == document.revision)
+        .ok_or_else(|| ApiError::internal(format!("outgoing document {} has no file", document.id)))
+}
+
 /// The bytes of the document's latest revision.
 fn latest_file(state: &AppState, document: &OutgoingDocument) -> Result<Vec<u8>, ApiError> {
-    let files = state.db.outgoing_files(document.id)?;
-    let file = files
-        .iter()
-        .find(|f| f.revision == document.revision)
-        .ok_or_else(|| {
-            ApiError::internal(format!("outgoing document {} has no file", document.id))
-        })?;
-    read_blob(state, &file.sha256)
+    read_blob(state, &latest_revision(state, document)?.sha256)
 }
 
 fn read_blob(state: &AppState, sha256: &Sha256Digest) -> Result<Vec<u8>, ApiError> {
@@ -1185,10 +1191,7 @@ pub async fn sign(
 ) -> Result<HttpResponse, ApiError> {
     let document = authorized(&state, &auth, &id, Action::SignOutgoing).await?;
     // Refuse a step the state does not allow before the PIN is tried.
-    document
-        .state
-        .apply(vanthu_routing::OutgoingStep::Sign)
-        .map_err(|e| ApiError::StateConflict(e.to_string()))?;
+    document.state.apply(vanthu_routing::OutgoingStep::Sign)?;
     let unlock = match (body.0.pin, body.0.signing_session) {
         (Some(pin), None) => Unlock::Pin(SigningPin::parse(&pin)?),
         (None, Some(token)) => Unlock::Session(
@@ -1339,10 +1342,7 @@ pub async fn prepare_signature(
     body: Json<PrepareBody>,
 ) -> Result<HttpResponse, ApiError> {
     let document = authorized(&state, &auth, &id, Action::SignOutgoing).await?;
-    document
-        .state
-        .apply(vanthu_routing::OutgoingStep::Sign)
-        .map_err(|e| ApiError::StateConflict(e.to_string()))?;
+    document.state.apply(vanthu_routing::OutgoingStep::Sign)?;
     let name = auth.user.display_name.to_string();
     let by = auth.user.id;
     let view = web::block(move || -> Result<PreparedView, ApiError> {
@@ -1410,10 +1410,7 @@ pub async fn complete_signature(
     body: Json<CompleteSignBody>,
 ) -> Result<HttpResponse, ApiError> {
     let document = authorized(&state, &auth, &id, Action::SignOutgoing).await?;
-    document
-        .state
-        .apply(vanthu_routing::OutgoingStep::Sign)
-        .map_err(|e| ApiError::StateConflict(e.to_string()))?;
+    document.state.apply(vanthu_routing::OutgoingStep::Sign)?;
     let by = auth.user.id;
     let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
         let at = Utc::now();
@@ -1505,10 +1502,7 @@ pub async fn issue(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let document = authorized(&state, &auth, &id, Action::IssueOutgoing).await?;
-    document
-        .state
-        .apply(vanthu_routing::OutgoingStep::Issue)
-        .map_err(|e| ApiError::StateConflict(e.to_string()))?;
+    document.state.apply(vanthu_routing::OutgoingStep::Issue)?;
     let seal = seal_signer(&state, document.unit_id).await?;
     let organisation = auth.unit.name.to_string();
     let by = auth.user.id;
@@ -1565,8 +1559,7 @@ pub async fn release(
     let document = authorized(&state, &auth, &id, Action::IssueOutgoing).await?;
     document
         .state
-        .apply(vanthu_routing::OutgoingStep::Release)
-        .map_err(|e| ApiError::StateConflict(e.to_string()))?;
+        .apply(vanthu_routing::OutgoingStep::Release)?;
     if document.medium == vanthu_store::Medium::Paper {
         return Err(ApiError::StateConflict(
             "this document was issued on paper; send the paper copies".into(),
@@ -1576,13 +1569,8 @@ pub async fn release(
         .issue
         .clone()
         .ok_or_else(|| ApiError::internal("an issued document has no number"))?;
-    let db = state.db.clone();
-    let current = document.clone();
-    let file = web::block(move || db.outgoing_files(current.id))
-        .await??
-        .into_iter()
-        .find(|f| f.revision == document.revision)
-        .ok_or_else(|| ApiError::internal("an issued document has no file"))?;
+    let (db_state, current) = (state.clone(), document.clone());
+    let file = web::block(move || latest_revision(&db_state, &current)).await??;
     let report = verify_blob(&state, file.sha256.clone()).await?;
     let verification_report = serde_json::to_string(&report).map_err(ApiError::internal)?;
     let at = Utc::now();
