@@ -90,14 +90,15 @@ pub struct Contribution {
 /// changes contributes the difference between its contributions after and before.
 pub fn contributions(document: &Facts<'_>) -> Vec<Contribution> {
     let mut out: Vec<Contribution> = Vec::new();
-    let mut add = |unit: i64, day: Day, metric: Metric, delta: i64| {
-        match out.iter_mut().find(|c| c.unit == unit && c.day == day) {
-            Some(c) => c.counts.add(metric, delta),
-            None => {
-                let mut counts = Counts::default();
-                counts.add(metric, delta);
-                out.push(Contribution { unit, day, counts });
-            }
+    let mut add = |unit: i64, day: Day, metric: Metric, delta: i64| match out
+        .iter_mut()
+        .find(|c| c.unit == unit && c.day == day)
+    {
+        Some(c) => c.counts.add(metric, delta),
+        None => {
+            let mut counts = Counts::default();
+            counts.add(metric, delta);
+            out.push(Contribution { unit, day, counts });
         }
     };
     match document {
@@ -287,9 +288,15 @@ mod tests {
     fn unregistered_or_returned_documents_are_never_overdue() {
         let mut d = received("2026-03-02");
         d.deadline = Some(date("2026-03-05"));
-        assert_eq!(overdue_on(&contributions(&Facts::Incoming(&d)), "2026-12-31"), 0);
+        assert_eq!(
+            overdue_on(&contributions(&Facts::Incoming(&d)), "2026-12-31"),
+            0
+        );
         d.returned = true;
-        assert_eq!(overdue_on(&contributions(&Facts::Incoming(&d)), "2026-12-31"), 0);
+        assert_eq!(
+            overdue_on(&contributions(&Facts::Incoming(&d)), "2026-12-31"),
+            0
+        );
     }
 
     #[test]

@@ -178,7 +178,10 @@ mod tests {
             to: day("2026-05-20"),
         };
         assert_eq!(inside.split().months, None);
-        assert_eq!(inside.split().days, vec![(day("2026-05-03"), day("2026-05-20"))]);
+        assert_eq!(
+            inside.split().days,
+            vec![(day("2026-05-03"), day("2026-05-20"))]
+        );
         let backwards = Period {
             from: day("2026-05-03"),
             to: day("2026-05-02"),

@@ -15,7 +15,9 @@ mod counts;
 mod day;
 mod ratios;
 
-pub use contributions::{contributions, Contribution, Facts, IncomingFacts, OutgoingFacts, Signatures};
+pub use contributions::{
+    contributions, Contribution, Facts, IncomingFacts, OutgoingFacts, Signatures,
+};
 pub use counts::{Counts, Metric};
 pub use day::{Day, Period, Split};
 pub use ratios::{

@@ -193,7 +193,10 @@ mod tests {
             assert_eq!(Percent::of(count, of).unwrap().to_string(), expected);
         }
         assert_eq!(Percent::of(3, 0), None);
-        assert_eq!(serde_json::to_string(&Percent::of(5_789, 6_324)).unwrap(), "91.5");
+        assert_eq!(
+            serde_json::to_string(&Percent::of(5_789, 6_324)).unwrap(),
+            "91.5"
+        );
     }
 
     #[test]
@@ -206,7 +209,10 @@ mod tests {
         assert_eq!(r.handling.on_time.of, 10);
         assert_eq!(r.handling.on_time.percent.unwrap().to_string(), "60.0");
         assert_eq!(r.handling.late.percent.unwrap().to_string(), "20.0");
-        assert_eq!(r.handling.open_past_deadline.percent.unwrap().to_string(), "20.0");
+        assert_eq!(
+            r.handling.open_past_deadline.percent.unwrap().to_string(),
+            "20.0"
+        );
         assert_eq!(r.handling.completed_without_deadline, 9);
         assert_eq!(r.incoming.processed_on_software.percent, None);
     }
