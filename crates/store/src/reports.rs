@@ -26,6 +26,9 @@ use crate::{Database, StoreError};
 
 /// Documents read per query when the counters are rebuilt.
 const REBUILD_PAGE: i64 = 20_000;
+/// A counter row's key: grain ('d' or 'm'), the day (or the month's first day), the unit.
+type RowKey = (char, Day, i64);
+
 /// Counter rows written per statement when the counters are rebuilt.
 const WRITE_BATCH: usize = 500;
 
@@ -242,7 +245,7 @@ fn apply(conn: &mut DbConnection, change: HashMap<(i64, Day), Counts>) -> Result
     if change.is_empty() {
         return Ok(());
     }
-    let mut rows: HashMap<(char, Day, i64), Counts> = HashMap::new();
+    let mut rows: HashMap<RowKey, Counts> = HashMap::new();
     for ((unit, day), counts) in change {
         *rows.entry(('d', day, unit)).or_default() += counts;
         *rows.entry(('m', day.month_start(), unit)).or_default() += counts;
@@ -256,7 +259,7 @@ fn apply(conn: &mut DbConnection, change: HashMap<(i64, Day), Counts>) -> Result
 /// Adds each row's counts to the stored row with its key, creating it at zero first.
 fn write_rows(
     conn: &mut DbConnection,
-    rows: &[((char, Day, i64), Counts)],
+    rows: &[(RowKey, Counts)],
 ) -> Result<(), StoreError> {
     let columns: Vec<&str> = Metric::ALL.iter().map(|m| m.column()).collect();
     let updates: Vec<String> = columns
@@ -293,7 +296,7 @@ fn write_rows(
 /// order.
 fn computed_rows(
     conn: &mut DbConnection,
-) -> Result<(Vec<((char, Day, i64), Counts)>, RebuildSummary), StoreError> {
+) -> Result<(Vec<(RowKey, Counts)>, RebuildSummary), StoreError> {
     let mut days: HashMap<(i64, Day), Counts> = HashMap::new();
     let mut summary = RebuildSummary::default();
     let mut add = |c: Contribution| *days.entry((c.unit, c.day)).or_default() += c.counts;
@@ -321,7 +324,7 @@ fn computed_rows(
                 .for_each(&mut add);
         }
     }
-    let mut rows: HashMap<(char, Day, i64), Counts> = HashMap::new();
+    let mut rows: HashMap<RowKey, Counts> = HashMap::new();
     for ((unit, day), counts) in days {
         *rows.entry(('d', day, unit)).or_default() += counts;
         *rows.entry(('m', day.month_start(), unit)).or_default() += counts;
@@ -516,7 +519,7 @@ impl Database {
         self.snapshot(|conn| {
             let stored = stored_rows(conn)?;
             let (computed, _) = computed_rows(conn)?;
-            let computed: HashMap<(char, Day, i64), Counts> = computed.into_iter().collect();
+            let computed: HashMap<RowKey, Counts> = computed.into_iter().collect();
             let mut differing: Vec<String> = computed
                 .iter()
                 .filter(|(key, counts)| stored.get(key) != Some(counts))
@@ -530,7 +533,7 @@ impl Database {
     }
 }
 
-fn describe((grain, day, unit): &(char, Day, i64)) -> String {
+fn describe((grain, day, unit): &RowKey) -> String {
     match grain {
         'm' => format!("unit {unit}, month {}", day.date().format("%Y-%m")),
         _ => format!("unit {unit}, day {}", day.date()),
@@ -538,7 +541,7 @@ fn describe((grain, day, unit): &(char, Day, i64)) -> String {
 }
 
 /// Every stored counter row, zero rows left out.
-fn stored_rows(conn: &mut DbConnection) -> Result<HashMap<(char, Day, i64), Counts>, StoreError> {
+fn stored_rows(conn: &mut DbConnection) -> Result<HashMap<RowKey, Counts>, StoreError> {
     let columns: Vec<&str> = Metric::ALL.iter().map(|m| m.column()).collect();
     let sql = format!(
         "SELECT grain, period, unit_id, {} FROM report_counts",
