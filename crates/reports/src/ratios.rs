@@ -46,12 +46,14 @@ impl Serialize for Percent {
 
 /// `count` of `of`, with the percentage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ratio {
     /// The numerator.
     pub count: i64,
     /// The denominator.
     pub of: i64,
-    /// `count` of `of` in percent; `None` (JSON null) when `of` is zero.
+    /// `count` of `of` in percent, to one decimal, rounded half up; null when `of` is zero.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>, example = 91.5))]
     pub percent: Option<Percent>,
 }
 
@@ -67,6 +69,7 @@ impl Ratio {
 
 /// Incoming documents in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IncomingRatios {
     /// Received in the period, electronic and paper.
     pub received: i64,
@@ -80,6 +83,7 @@ pub struct IncomingRatios {
 
 /// Outgoing documents in the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutgoingRatios {
     /// Issued (numbered) in the period, electronic and paper.
     pub issued: i64,
@@ -91,6 +95,7 @@ pub struct OutgoingRatios {
 
 /// Handling against deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HandlingRatios {
     /// Completed in the period on or before the deadline, of the work that fell due.
     pub on_time: Ratio,
@@ -104,6 +109,7 @@ pub struct HandlingRatios {
 
 /// The verifier's verdicts on the electronic documents received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignatureChecks {
     /// Every signature valid and trusted.
     pub valid: i64,
@@ -117,6 +123,7 @@ pub struct SignatureChecks {
 
 /// The ratios of one unit, a roll-up or a group, for one period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ratios {
     /// Incoming documents.
     pub incoming: IncomingRatios,

@@ -257,10 +257,7 @@ fn apply(conn: &mut DbConnection, change: HashMap<(i64, Day), Counts>) -> Result
 }
 
 /// Adds each row's counts to the stored row with its key, creating it at zero first.
-fn write_rows(
-    conn: &mut DbConnection,
-    rows: &[(RowKey, Counts)],
-) -> Result<(), StoreError> {
+fn write_rows(conn: &mut DbConnection, rows: &[(RowKey, Counts)]) -> Result<(), StoreError> {
     let columns: Vec<&str> = Metric::ALL.iter().map(|m| m.column()).collect();
     let updates: Vec<String> = columns
         .iter()
