@@ -294,11 +294,9 @@ async fn book_of(
     Ok((unit, year, csv))
 }
 
-pub(crate) fn csv_response(
-    name: &str,
-    header_row: &[&str],
-    rows: Vec<Vec<String>>,
-) -> Result<HttpResponse, ApiError> {
+/// CSV text (UTF-8 with a byte-order mark, so spreadsheet programs show Vietnamese as
+/// written) of a header row and rows.
+pub fn csv_bytes(header_row: &[&str], rows: Vec<Vec<String>>) -> Result<Vec<u8>, ApiError> {
     let mut out = "\u{feff}".as_bytes().to_vec();
     {
         let mut writer = csv::Writer::from_writer(&mut out);
@@ -310,6 +308,15 @@ pub(crate) fn csv_response(
         }
         writer.flush().map_err(ApiError::internal)?;
     }
+    Ok(out)
+}
+
+pub(crate) fn csv_response(
+    name: &str,
+    header_row: &[&str],
+    rows: Vec<Vec<String>>,
+) -> Result<HttpResponse, ApiError> {
+    let out = csv_bytes(header_row, rows)?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

@@ -16,7 +16,7 @@ use vanthu_store::{ReportScope, UnitCounts};
 
 use crate::auth::Authenticated;
 use crate::error::ApiError;
-use crate::registers::csv_response;
+use crate::registers::{csv_bytes, csv_response};
 use crate::state::AppState;
 
 /// Longest period a report covers, in days (ten years).
@@ -365,6 +365,11 @@ fn csv_rows(report: &RatioReport) -> Vec<Vec<String>> {
         rows.push(csv_row(&report.unit, "tổng", report, &report.total));
     }
     rows
+}
+
+/// The report as CSV (UTF-8 with a byte-order mark).
+pub fn report_csv(report: &RatioReport) -> Result<Vec<u8>, ApiError> {
+    csv_bytes(&CSV_COLUMNS, csv_rows(report))
 }
 
 /// The ratios auditors check: incoming documents processed on the software, outgoing ones

@@ -73,6 +73,8 @@ enum Command {
     SealKey(cmd::seal_key::SealKeyArgs),
     /// Verify or export the tamper-evident audit log, or issue a signed checkpoint now
     Audit(cmd::audit::AuditArgs),
+    /// The auditors' ratio report of a unit and its subtree; check or recount its counters
+    Report(cmd::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::SealKey(args) => cmd::seal_key::run(args),
         Command::Audit(args) => cmd::audit::run(args),
+        Command::Report(args) => cmd::report::run(args),
     };
     cmd::exit(result)
 }

@@ -19,6 +19,7 @@ mod reports;
 mod schema;
 mod sessions;
 mod signing_keys;
+mod synthetic;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod time;
@@ -45,6 +46,7 @@ pub use signing_keys::{
     GrantedSignature, NewSigningSession, PinAttempt, PinFailure, SessionUse, SigningKey,
     MAX_PIN_ATTEMPTS,
 };
+pub use synthetic::{SyntheticPeriod, Volume};
 pub use units::{NewUnit, UnitChanges};
 pub use users::{Credentials, LoginAttempt, NewUser, UserChanges};
 

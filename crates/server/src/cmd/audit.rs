@@ -119,7 +119,7 @@ pub fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
 
 /// Opens the database of an existing data directory; a missing SQLite file is an error, not
 /// an empty log.
-fn open(storage: &StorageSettings) -> anyhow::Result<Database> {
+pub(crate) fn open(storage: &StorageSettings) -> anyhow::Result<Database> {
     if let Some(file) = storage.sqlite_file().filter(|f| !f.exists()) {
         bail!(
             "no database at {}: nothing to read (wrong --data or --database-url?)",

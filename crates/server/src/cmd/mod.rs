@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_audit;
 pub mod bench_keys;
 pub mod check;
+pub mod report;
 pub mod seal_key;
 pub mod serve;
 pub mod sign;
