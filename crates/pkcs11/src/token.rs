@@ -274,10 +274,11 @@ fn value_of(session: &Session, handle: ObjectHandle) -> Result<Option<Vec<u8>>, 
         }))
 }
 
-/// The slot whose token has this label; labels are padded with spaces to 32 bytes.
+/// The slot whose initialised token has this label (labels are padded with spaces to 32
+/// bytes); a blank token has no label worth naming.
 fn find_slot(pkcs11: &Pkcs11, label: &str) -> Result<Slot, Pkcs11Error> {
     let slots = pkcs11
-        .get_slots_with_token()
+        .get_slots_with_initialized_token()
         .map_err(|e| Pkcs11Error::from_token(label, "the list of slots", e))?;
     let mut seen = Vec::new();
     for slot in slots {

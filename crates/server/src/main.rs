@@ -8,6 +8,7 @@ mod demo;
 mod devpki;
 mod kek;
 mod telemetry;
+mod token;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,349 @@
+//! `vanthu sign` with keys in a PKCS#11 token: a SoftHSM2 token made for this test process,
+//! holding the development PKI's RSA-2048 and P-256 signers (keys, certificates and the
+//! issuing CA, as a token handed out by a certification authority holds them). The signed PDFs
+//! are judged by pyHanko and poppler's pdfsig; the failures a user meets (wrong PIN, token,
+//! key or module) are one line each and leave no file behind.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use common::oracles;
+use common::tools::{require, Tool, Tools};
+use lopdf::{dictionary, Document, Object, Stream};
+use openssl::pkey::PKey;
+use openssl::x509::X509;
+use serde_json::Value;
+use vanthu_pkcs11::softhsm::{SoftHsm, CONF_ENV};
+
+const TOKEN: &str = "vanthu-e2e";
+const PIN: &str = "135790";
+
+fn certs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../certs-dev")
+        .canonicalize()
+        .unwrap()
+}
+
+fn cert_path(name: &str) -> String {
+    certs().join(name).display().to_string()
+}
+
+/// This process's token, with "rsa" (id 01) and "ec" (id 02) and their certificates, the
+/// issuing CA's certificate, and "seal-key" (id 03) with no certificate.
+fn token() -> &'static SoftHsm {
+    static HSM: OnceLock<SoftHsm> = OnceLock::new();
+    HSM.get_or_init(|| {
+        let hsm = SoftHsm::create(TOKEN, PIN).unwrap();
+        let key = |name: &str| {
+            PKey::private_key_from_pem(&std::fs::read(certs().join(name)).unwrap()).unwrap()
+        };
+        let cert =
+            |name: &str| X509::from_pem(&std::fs::read(certs().join(name)).unwrap()).unwrap();
+        hsm.import_key("rsa", &[1], &key("signer-rsa.key")).unwrap();
+        hsm.import_key("ec", &[2], &key("signer-ec.key")).unwrap();
+        hsm.import_key("seal-key", &[3], &key("seal.key")).unwrap();
+        hsm.use_in_this_process();
+        hsm.store_certificate("rsa", &[1], &cert("signer-rsa.pem"))
+            .unwrap();
+        hsm.store_certificate("ec", &[2], &cert("signer-ec.pem"))
+            .unwrap();
+        hsm.store_certificate("issuing-ca", &[0x10], &cert("issuing-ca.pem"))
+            .unwrap();
+        hsm
+    })
+}
+
+/// `vanthu ARGS` seeing the token, with `pin` in VANTHU_PKCS11_PIN (none when `None`).
+fn vanthu(args: &[&str], pin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vanthu"));
+    cmd.args(args)
+        .env(CONF_ENV, token().conf())
+        .env_remove("VANTHU_PKCS11_PIN");
+    if let Some(pin) = pin {
+        cmd.env("VANTHU_PKCS11_PIN", pin);
+    }
+    cmd.output().expect("run vanthu")
+}
+
+/// A one-page PDF to sign.
+fn make_input(dir: &Path, name: &str) -> PathBuf {
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+    });
+    let content = b"BT /F1 14 Tf 72 760 Td (UY BAN NHAN DAN XA DEMO) Tj ET".to_vec();
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id,
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        "Contents" => content_id,
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
+        ),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let path = dir.join(name);
+    doc.save(&path).expect("write input PDF");
+    path
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// pyHanko's verdict on the one signature of `file`, which must be sound and trusted under
+/// the development root; and poppler's, which must agree with `vanthu verify`.
+#[track_caller]
+fn assert_valid(tools: &Tools, file: &Path, signer: &str) {
+    let report = oracles::pyhanko_report(tools, file, &certs().join("root-ca.pem"));
+    let sigs = report["signatures"].as_array().unwrap();
+    assert_eq!(sigs.len(), 1, "{report}");
+    for key in ["bottom_line", "intact", "valid", "trusted"] {
+        assert_eq!(sigs[0][key], true, "{key} of {}: {report}", file.display());
+    }
+    let out = vanthu(
+        &[
+            "verify",
+            p(file),
+            "--json",
+            "--offline",
+            "--trust",
+            &cert_path("root-ca.pem"),
+        ],
+        None,
+    );
+    let ours: Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    oracles::assert_pdfsig_agrees(file, &ours);
+    let poppler = oracles::pdfsig(file);
+    assert_eq!(poppler[0].signer, signer, "{poppler:?}");
+}
+
+#[test]
+fn rsa_pkcs1_pss_and_p256_token_keys_sign_pdfs_that_pyhanko_and_pdfsig_accept() {
+    let Some(tools) = require(
+        "token_keys_sign_pdfs",
+        &[Tool::SoftHsm, Tool::PyHanko, Tool::Pdfsig],
+    ) else {
+        return;
+    };
+    let module = token().module().display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_input(dir.path(), "input.pdf");
+    let cases: [(&str, &[&str], &str); 3] = [
+        ("rsa.pdf", &["--key-label", "rsa"], "signer-rsa.pem"),
+        (
+            "rsa-pss.pdf",
+            &["--key-id", "01", "--pss", "--digest", "sha512"],
+            "signer-rsa.pem",
+        ),
+        ("ec.pdf", &["--key-label", "ec"], "signer-ec.pem"),
+    ];
+    for (name, key, _) in &cases {
+        let output = dir.path().join(name);
+        let mut args = vec![
+            "sign",
+            p(&input),
+            "--output",
+            p(&output),
+            "--pkcs11-module",
+            &module,
+            "--token-label",
+            TOKEN,
+        ];
+        args.extend_from_slice(key);
+        let out = vanthu(&args, Some(PIN));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for (name, _, certificate) in &cases {
+        let signer = common_name(&cert_path(certificate));
+        assert_valid(&tools, &dir.path().join(name), &signer);
+    }
+
+    // Many files in one run share the token's login and its pool of sessions.
+    let out_dir = dir.path().join("batch");
+    std::fs::create_dir(&out_dir).unwrap();
+    let inputs: Vec<PathBuf> = (0..6)
+        .map(|i| make_input(dir.path(), &format!("letter-{i}.pdf")))
+        .collect();
+    let mut args = vec![
+        "sign",
+        "--out-dir",
+        p(&out_dir),
+        "--jobs",
+        "3",
+        "--pkcs11-module",
+        &module,
+        "--token-label",
+        TOKEN,
+        "--key-label",
+        "ec",
+    ];
+    args.extend(inputs.iter().map(|i| p(i)));
+    let out = vanthu(&args, Some(PIN));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ec_cn = common_name(&cert_path("signer-ec.pem"));
+    for input in &inputs {
+        assert_valid(&tools, &out_dir.join(input.file_name().unwrap()), &ec_cn);
+    }
+}
+
+/// The certificate's common name, as pdfsig prints it.
+fn common_name(pem: &str) -> String {
+    let cert = X509::from_pem(&std::fs::read(pem).unwrap()).unwrap();
+    let cn = cert
+        .subject_name()
+        .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+        .next()
+        .unwrap();
+    cn.data().as_utf8().unwrap().to_string()
+}
+
+#[test]
+fn a_certificate_file_stands_in_for_the_one_the_token_lacks() {
+    let Some(tools) = require(
+        "a_certificate_file_stands_in",
+        &[Tool::SoftHsm, Tool::PyHanko, Tool::Pdfsig],
+    ) else {
+        return;
+    };
+    let module = token().module().display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_input(dir.path(), "input.pdf");
+    let output = dir.path().join("sealed.pdf");
+    let base = [
+        "sign",
+        p(&input),
+        "--output",
+        p(&output),
+        "--pkcs11-module",
+        &module,
+        "--token-label",
+        TOKEN,
+        "--key-id",
+        "03",
+    ];
+    let out = vanthu(&base, Some(PIN));
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!(
+            "vanthu: the PKCS#11 token \"{TOKEN}\" holds no certificate with id 03: give the \
+             certificate file"
+        )
+    );
+    let seal = cert_path("seal.pem");
+    let chain = cert_path("issuing-ca.pem");
+    let out = vanthu(
+        &[&base[..], &["--cert", &seal, "--chain", &chain]].concat(),
+        Some(PIN),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_valid(&tools, &output, &common_name(&seal));
+}
+
+#[test]
+fn a_wrong_pin_token_key_or_module_is_one_line_and_writes_nothing() {
+    if require("a_wrong_pin_token_key_or_module", &[Tool::SoftHsm]).is_none() {
+        return;
+    }
+    let module = token().module().display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_input(dir.path(), "input.pdf");
+    let output = dir.path().join("out.pdf");
+    let run = |module: &str, token_label: &str, key: &str, pin: Option<&str>| {
+        let out = vanthu(
+            &[
+                "sign",
+                p(&input),
+                "--output",
+                p(&output),
+                "--pkcs11-module",
+                module,
+                "--token-label",
+                token_label,
+                "--key-label",
+                key,
+            ],
+            pin,
+        );
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(!output.exists(), "a failed run left {}", output.display());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        stderr.trim().to_owned()
+    };
+    assert_eq!(
+        run(&module, TOKEN, "rsa", Some("000000")),
+        format!("vanthu: wrong PIN for the PKCS#11 token \"{TOKEN}\"")
+    );
+    assert_eq!(
+        run(&module, TOKEN, "rsa", None),
+        format!(
+            "vanthu: no PIN for the PKCS#11 token \"{TOKEN}\": set the environment variable \
+             VANTHU_PKCS11_PIN"
+        )
+    );
+    assert_eq!(
+        run(&module, "pulled-out", "rsa", Some(PIN)),
+        format!(
+            "vanthu: no PKCS#11 token labelled \"pulled-out\" is present (tokens seen: \
+             \"{TOKEN}\"); is it plugged in?"
+        )
+    );
+    assert_eq!(
+        run(&module, TOKEN, "nobody", Some(PIN)),
+        format!("vanthu: the PKCS#11 token \"{TOKEN}\" holds no private key with label \"nobody\"")
+    );
+    let missing = dir.path().join("libvendor-pkcs11.so");
+    let line = run(p(&missing), TOKEN, "rsa", Some(PIN));
+    assert!(
+        line.starts_with(&format!(
+            "vanthu: cannot load the PKCS#11 module {}: ",
+            missing.display()
+        )),
+        "{line}"
+    );
+    // A PIN is never taken from the command line, and a module excludes the other key sources.
+    let out = vanthu(
+        &[
+            "sign",
+            p(&input),
+            "--output",
+            p(&output),
+            "--pkcs11-module",
+            &module,
+            "--token-label",
+            TOKEN,
+            "--key-label",
+            "rsa",
+            "--p12",
+            &cert_path("signer-rsa.p12"),
+        ],
+        Some(PIN),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+    assert!(!output.exists());
+}
