@@ -8,93 +8,26 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use common::oracles;
+use common::token::{self, common_name, dev_cert, token, PIN, TOKEN};
 use common::tools::{require, Tool, Tools};
-use lopdf::{dictionary, Document, Object, Stream};
-use openssl::pkey::PKey;
-use openssl::x509::X509;
 use serde_json::Value;
-use vanthu_pkcs11::softhsm::{SoftHsm, CONF_ENV};
-
-const TOKEN: &str = "vanthu-e2e";
-const PIN: &str = "135790";
-
-fn certs() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../certs-dev")
-        .canonicalize()
-        .unwrap()
-}
 
 fn cert_path(name: &str) -> String {
-    certs().join(name).display().to_string()
-}
-
-/// This process's token, with "rsa" (id 01) and "ec" (id 02) and their certificates, the
-/// issuing CA's certificate, and "seal-key" (id 03) with no certificate.
-fn token() -> &'static SoftHsm {
-    static HSM: OnceLock<SoftHsm> = OnceLock::new();
-    HSM.get_or_init(|| {
-        let hsm = SoftHsm::create(TOKEN, PIN).unwrap();
-        let key = |name: &str| {
-            PKey::private_key_from_pem(&std::fs::read(certs().join(name)).unwrap()).unwrap()
-        };
-        let cert =
-            |name: &str| X509::from_pem(&std::fs::read(certs().join(name)).unwrap()).unwrap();
-        hsm.import_key("rsa", &[1], &key("signer-rsa.key")).unwrap();
-        hsm.import_key("ec", &[2], &key("signer-ec.key")).unwrap();
-        hsm.import_key("seal-key", &[3], &key("seal.key")).unwrap();
-        hsm.use_in_this_process();
-        hsm.store_certificate("rsa", &[1], &cert("signer-rsa.pem"))
-            .unwrap();
-        hsm.store_certificate("ec", &[2], &cert("signer-ec.pem"))
-            .unwrap();
-        hsm.store_certificate("issuing-ca", &[0x10], &cert("issuing-ca.pem"))
-            .unwrap();
-        hsm
-    })
+    token::dev_file(name)
 }
 
 /// `vanthu ARGS` seeing the token, with `pin` in VANTHU_PKCS11_PIN (none when `None`).
 fn vanthu(args: &[&str], pin: Option<&str>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vanthu"));
-    cmd.args(args)
-        .env(CONF_ENV, token().conf())
-        .env_remove("VANTHU_PKCS11_PIN");
-    if let Some(pin) = pin {
-        cmd.env("VANTHU_PKCS11_PIN", pin);
-    }
-    cmd.output().expect("run vanthu")
+    token::with_token(cmd.args(args), "VANTHU_PKCS11_PIN", pin)
+        .output()
+        .expect("run vanthu")
 }
 
-/// A one-page PDF to sign.
 fn make_input(dir: &Path, name: &str) -> PathBuf {
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! {
-        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
-    });
-    let content = b"BT /F1 14 Tf 72 760 Td (UY BAN NHAN DAN XA DEMO) Tj ET".to_vec();
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page", "Parent" => pages_id,
-        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-        "Contents" => content_id,
-        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
-        ),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
-    let path = dir.join(name);
-    doc.save(&path).expect("write input PDF");
-    path
+    token::one_page_pdf_file(dir, name)
 }
 
 fn p(path: &Path) -> &str {
@@ -105,7 +38,8 @@ fn p(path: &Path) -> &str {
 /// the development root; and poppler's, which must agree with `vanthu verify`.
 #[track_caller]
 fn assert_valid(tools: &Tools, file: &Path, signer: &str) {
-    let report = oracles::pyhanko_report(tools, file, &certs().join("root-ca.pem"));
+    let root = cert_path("root-ca.pem");
+    let report = oracles::pyhanko_report(tools, file, Path::new(&root));
     let sigs = report["signatures"].as_array().unwrap();
     assert_eq!(sigs.len(), 1, "{report}");
     for key in ["bottom_line", "intact", "valid", "trusted"] {
@@ -169,7 +103,7 @@ fn rsa_pkcs1_pss_and_p256_token_keys_sign_pdfs_that_pyhanko_and_pdfsig_accept() 
         );
     }
     for (name, _, certificate) in &cases {
-        let signer = common_name(&cert_path(certificate));
+        let signer = common_name(&dev_cert(certificate));
         assert_valid(&tools, &dir.path().join(name), &signer);
     }
 
@@ -199,21 +133,10 @@ fn rsa_pkcs1_pss_and_p256_token_keys_sign_pdfs_that_pyhanko_and_pdfsig_accept() 
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ec_cn = common_name(&cert_path("signer-ec.pem"));
+    let ec_cn = common_name(&dev_cert("signer-ec.pem"));
     for input in &inputs {
         assert_valid(&tools, &out_dir.join(input.file_name().unwrap()), &ec_cn);
     }
-}
-
-/// The certificate's common name, as pdfsig prints it.
-fn common_name(pem: &str) -> String {
-    let cert = X509::from_pem(&std::fs::read(pem).unwrap()).unwrap();
-    let cn = cert
-        .subject_name()
-        .entries_by_nid(openssl::nid::Nid::COMMONNAME)
-        .next()
-        .unwrap();
-    cn.data().to_string().unwrap()
 }
 
 #[test]
@@ -260,7 +183,7 @@ fn a_certificate_file_stands_in_for_the_one_the_token_lacks() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_valid(&tools, &output, &common_name(&seal));
+    assert_valid(&tools, &output, &common_name(&dev_cert("seal.pem")));
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 pub mod db;
 pub mod oracles;
+pub mod token;
 pub mod tools;
 pub mod tsa;
 

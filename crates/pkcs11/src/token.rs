@@ -239,12 +239,18 @@ impl Token {
         class: ObjectClass,
         key: &KeyRef,
     ) -> Result<Option<ObjectHandle>, Pkcs11Error> {
-        self.with_session("a search for objects", |session| {
+        let found = self.with_session("a search for objects", |session| {
             Ok(session
                 .find_objects(&[Attribute::Class(class), key.attribute()])?
                 .into_iter()
                 .next())
-        })
+        })?;
+        // A token pulled out may still answer searches from what the module remembers, with
+        // nothing: that is no missing key.
+        if found.is_none() && !self.present() {
+            return Err(Pkcs11Error::Removed(self.label.clone()));
+        }
+        Ok(found)
     }
 
     /// The DER of every X.509 certificate the token holds, for building the chain.

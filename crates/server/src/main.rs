@@ -52,6 +52,10 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
                          VANTHU_SIGNING_SESSION_TTL  signing_session_ttl  5m
   --signing-session-signatures COUNT
                          VANTHU_SIGNING_SESSION_SIGNATURES  signing_session_signatures  50
+  --seal-pkcs11-module PATH  VANTHU_SEAL_PKCS11_MODULE  seal_pkcs11_module  none: seal keys
+                         in a PKCS#11 token, a unit's key labelled with its code
+  --seal-token-label LABEL   VANTHU_SEAL_TOKEN_LABEL    seal_token_label
+  --seal-pin-env VAR         VANTHU_SEAL_PIN_ENV        seal_pin_env  VANTHU_SEAL_PIN
 `vanthu check` takes --config, --data and --database-url too. Log levels: RUST_LOG.";
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use vanthu_api::signing_keys::SealToken;
 use vanthu_api::{AppState, Hashing, Limits, Metrics, SigningSettings};
 use vanthu_audit::NoteSigner;
 use vanthu_keys::KdfParams;
@@ -73,6 +74,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(outgoing = added, "demo outgoing documents ready");
     }
 
+    let seal_token = match &settings.seal_token {
+        Some(t) => {
+            let token = crate::token::open(&t.module, &t.label, &t.pin_env)
+                .context("cannot open the seal token")?;
+            tracing::info!(module = %t.module.display(), token = %t.label, "seal keys in a PKCS#11 token");
+            Some(Arc::new(SealToken::new(token)))
+        }
+        None => None,
+    };
+
     let listener = TcpListener::bind(&settings.listen)
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
@@ -104,6 +115,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             session_signatures: settings.signing_session_signatures,
         },
         audit_key: audit_signer.verifier(),
+        seal_token,
     };
     let keeper = (
         state.db.clone(),
