@@ -5,6 +5,7 @@ mod batch;
 pub mod bench;
 pub mod bench_audit;
 pub mod bench_keys;
+pub mod bench_pkcs11;
 pub mod check;
 pub mod seal_key;
 pub mod serve;
