@@ -170,3 +170,107 @@ fn a_wrong_seal_pin_stops_the_server_at_start() {
         format!("vanthu: cannot open the seal token: wrong PIN for the PKCS#11 token \"{TOKEN}\"")
     );
 }
+
+#[test]
+fn the_inventory_lists_every_certificate_with_its_key_and_warns_before_expiry() {
+    if require("the_inventory_lists_every_certificate", &[Tool::SoftHsm]).is_none() {
+        return;
+    }
+    let env = TestEnv::new();
+    let server = Server::start(serve_command(&env, token::PIN));
+    let auditor = server.demo_login("district.auditor");
+    let (status, all) = status_json(server.get("/api/v1/certificates", &auditor));
+    assert_eq!(status, 200, "{all}");
+    let all = all.as_array().unwrap().clone();
+    let find = |list: &[Value], owner: &str, location: &str| {
+        list.iter()
+            .find(|e| e["owner"] == owner && e["key_location"] == location)
+            .unwrap_or_else(|| panic!("no {location} certificate of {owner}: {list:?}"))
+            .clone()
+    };
+    // The commune's seal twice: the stored one, and the one in the token that seals.
+    let commune = "Ủy ban nhân dân xã Đồng Cương";
+    let in_token = find(&all, commune, "pkcs11");
+    assert_eq!(in_token["purpose"], "seal");
+    assert_eq!(in_token["subject"], dev_cert_subject("seal.pem"));
+    assert!(
+        in_token["issuer"]
+            .as_str()
+            .unwrap()
+            .contains("Development Issuing CA"),
+        "{in_token}"
+    );
+    assert_eq!(find(&all, commune, "key_encryption_key")["purpose"], "seal");
+    let leader = find(&all, "Bùi Văn Long", "pin_protected");
+    assert_eq!(leader["status"], "valid", "{leader}");
+    assert!(leader.get("warning").is_none(), "{leader}");
+    // The demo's district leader holds a certificate 20 days from its end.
+    let expiring = find(&all, "Lê Văn Thắng", "pin_protected");
+    assert_eq!(expiring["status"], "expiring", "{expiring}");
+    assert_eq!(expiring["warning"]["within_days"], 30, "{expiring}");
+    assert!(
+        expiring["warning"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("expires in 19 days"),
+        "{expiring}"
+    );
+    assert_eq!(all[0], expiring, "soonest to expire first");
+
+    // A commune's admin sees the commune's subtree only; a clerk sees none of it.
+    let (status, own) =
+        status_json(server.get("/api/v1/certificates", &server.demo_login("commune.admin")));
+    assert_eq!(status, 200, "{own}");
+    let own = own.as_array().unwrap();
+    assert!(!own.is_empty());
+    assert!(own.iter().all(|e| e["owner"] != "Lê Văn Thắng"), "{own:?}");
+    find(own, commune, "pkcs11");
+    expect_problem(
+        server.get("/api/v1/certificates", &server.demo_login("commune.clerk")),
+        403,
+        "forbidden",
+    );
+    drop(server);
+
+    // The same inventory on the command line, the token's seal included.
+    let mut cmd = env.command();
+    cmd.args(["certs", "list", "--seal-pkcs11-module"])
+        .arg(token::token().module())
+        .args(["--seal-token-label", TOKEN]);
+    let out = token::with_token(&mut cmd, SEAL_PIN_ENV, Some(token::PIN))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[1].contains("Lê Văn Thắng") && lines[1].contains("expiring"),
+        "{table}"
+    );
+    assert!(
+        lines[2].contains("warning:") && lines[2].contains("expires in 19 days"),
+        "{table}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(commune) && l.contains("pkcs11")),
+        "{table}"
+    );
+    let mut cmd = env.command();
+    let out = cmd.args(["certs", "list", "--json"]).output().unwrap();
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        all.len() - 1,
+        "all but the token's"
+    );
+}
+
+fn dev_cert_subject(name: &str) -> String {
+    vanthu_pades::trust::display_name(dev_cert(name).subject_name())
+}

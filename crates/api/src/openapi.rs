@@ -66,6 +66,7 @@ use crate::files::AcceptedKinds;
         crate::registers::outgoing,
         crate::verify::verify_upload,
         crate::audit::entries,
+        crate::certificates::list,
         crate::audit::history,
         crate::audit::checkpoint,
         crate::audit::key,

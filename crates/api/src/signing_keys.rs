@@ -380,6 +380,14 @@ impl SealToken {
         SealToken { token }
     }
 
+    /// Every certificate the token holds, with its label. Blocks on the token.
+    pub(crate) fn certificates(&self) -> Result<Vec<(String, Vec<u8>)>, ApiError> {
+        self.token.labelled_certificates().map_err(|e| {
+            tracing::error!(error = %e, "the seal token does not answer");
+            ApiError::SealTokenUnavailable
+        })
+    }
+
     /// The signer of the key labelled `code`, checked against its certificate with one
     /// signature; `None` when the token has no such key. Blocks on the token.
     fn signer(&self, code: &str) -> Result<Option<Pkcs11Signer>, ApiError> {
@@ -426,7 +434,7 @@ fn to_chrono(t: &Asn1TimeRef) -> Result<DateTime<Utc>, ApiError> {
 }
 
 /// The record of `cert` (with its issuers `chain`) for `owner`.
-fn certificate_record(
+pub(crate) fn certificate_record(
     owner: CertificateOwner,
     purpose: CertificatePurpose,
     cert: &X509,

@@ -142,6 +142,9 @@ pub enum Action {
     RecallOutgoing,
     /// Read the audit log of what was done in the target unit's subtree.
     ReadAudit,
+    /// List the certificates of the target unit's subtree: owners, validity, where the keys
+    /// are kept (the certificate inventory).
+    ReadCertificates,
 }
 
 /// Someone a document was handed to: a person, or a unit whose leaders and specialists then
@@ -287,7 +290,9 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         Action::RecallOutgoing => {
             own_unit && (actor.has_role(Role::Clerk) || actor.has_role(Role::Leader))
         }
-        Action::ReadAudit => actor.has_role(Role::Auditor) || actor.has_role(Role::Admin),
+        Action::ReadAudit | Action::ReadCertificates => {
+            actor.has_role(Role::Auditor) || actor.has_role(Role::Admin)
+        }
     };
     if allowed {
         Ok(())
@@ -412,6 +417,11 @@ mod tests {
             assert_eq!(
                 authorize(&a, Action::ReadAudit, &Target::in_unit(path(OWN))),
                 own,
+                "{roles:?}"
+            );
+            assert_eq!(
+                authorize(&a, Action::ReadCertificates, &Target::in_unit(path(CHILD))),
+                child,
                 "{roles:?}"
             );
             assert_eq!(

@@ -264,6 +264,32 @@ impl Token {
         })
     }
 
+    /// Every X.509 certificate the token holds with its label, for an inventory.
+    pub fn labelled_certificates(&self) -> Result<Vec<(String, Vec<u8>)>, Pkcs11Error> {
+        self.with_session("a search for certificates", |session| {
+            let mut all = Vec::new();
+            for handle in session.find_objects(&[Attribute::Class(ObjectClass::CERTIFICATE)])? {
+                let mut label = None;
+                let mut value = None;
+                for attribute in
+                    session.get_attributes(handle, &[AttributeType::Label, AttributeType::Value])?
+                {
+                    match attribute {
+                        Attribute::Label(l) => {
+                            label = Some(String::from_utf8_lossy(&l).into_owned())
+                        }
+                        Attribute::Value(v) => value = Some(v),
+                        _ => {}
+                    }
+                }
+                if let (Some(label), Some(value)) = (label, value) {
+                    all.push((label, value));
+                }
+            }
+            Ok(all)
+        })
+    }
+
     /// The `CKA_VALUE` of a certificate object.
     pub(crate) fn certificate(&self, handle: ObjectHandle) -> Result<Option<Vec<u8>>, Pkcs11Error> {
         self.with_session("reading a certificate", |session| value_of(session, handle))

@@ -78,6 +78,8 @@ enum Command {
     SealKey(cmd::seal_key::SealKeyArgs),
     /// Verify or export the tamper-evident audit log, or issue a signed checkpoint now
     Audit(cmd::audit::AuditArgs),
+    /// The certificate inventory: owners, validity, where the keys are kept, expiry warnings
+    Certs(cmd::certs::CertsArgs),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +96,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::SealKey(args) => cmd::seal_key::run(args),
         Command::Audit(args) => cmd::audit::run(args),
+        Command::Certs(args) => cmd::certs::run(args),
     };
     cmd::exit(result)
 }

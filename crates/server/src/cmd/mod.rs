@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_audit;
 pub mod bench_keys;
 pub mod bench_pkcs11;
+pub mod certs;
 pub mod check;
 pub mod seal_key;
 pub mod serve;
