@@ -51,7 +51,11 @@ fn signed_document(server: &Server) -> (i64, String) {
             "application/json",
             metadata.to_string().as_bytes(),
         ),
-        ("file", "application/pdf", &token::one_page_pdf()),
+        (
+            "file",
+            "application/pdf",
+            &common::one_page_pdf(b"CONG VAN DONG DAU BANG HSM"),
+        ),
     ]);
     let (status, draft) = status_json(
         server

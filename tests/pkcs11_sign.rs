@@ -34,6 +34,26 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// `sign INPUT --output OUTPUT --pkcs11-module MODULE --token-label LABEL`, for the key
+/// options to follow.
+fn sign_args<'a>(
+    input: &'a Path,
+    output: &'a Path,
+    module: &'a str,
+    label: &'a str,
+) -> Vec<&'a str> {
+    vec![
+        "sign",
+        p(input),
+        "--output",
+        p(output),
+        "--pkcs11-module",
+        module,
+        "--token-label",
+        label,
+    ]
+}
+
 /// pyHanko's verdict on the one signature of `file`, which must be sound and trusted under
 /// the development root; and poppler's, which must agree with `vanthu verify`.
 #[track_caller]
@@ -62,17 +82,41 @@ fn assert_valid(tools: &Tools, file: &Path, signer: &str) {
     assert_eq!(poppler[0].signer, signer, "{poppler:?}");
 }
 
-#[test]
-fn rsa_pkcs1_pss_and_p256_token_keys_sign_pdfs_that_pyhanko_and_pdfsig_accept() {
-    let Some(tools) = require(
-        "token_keys_sign_pdfs",
-        &[Tool::SoftHsm, Tool::PyHanko, Tool::Pdfsig],
-    ) else {
-        return;
-    };
-    let module = token().module().display().to_string();
+/// The token and the validators every signing test here consults.
+const VALIDATORS: [Tool; 3] = [Tool::SoftHsm, Tool::PyHanko, Tool::Pdfsig];
+
+/// What a test starts from: the tools, the token's module, a folder with a PDF to sign.
+struct Setup {
+    tools: Tools,
+    module: String,
+    dir: tempfile::TempDir,
+    input: PathBuf,
+}
+
+/// The [`Setup`] of `test`; `None` when a tool is missing (and not required).
+fn setup(test: &str, needs: &[Tool]) -> Option<Setup> {
+    let tools = require(test, needs)?;
     let dir = tempfile::tempdir().unwrap();
     let input = make_input(dir.path(), "input.pdf");
+    Some(Setup {
+        tools,
+        module: token().module().display().to_string(),
+        dir,
+        input,
+    })
+}
+
+#[test]
+fn rsa_pkcs1_pss_and_p256_token_keys_sign_pdfs_that_pyhanko_and_pdfsig_accept() {
+    let Some(Setup {
+        tools,
+        module,
+        dir,
+        input,
+    }) = setup("token_keys_sign_pdfs", &VALIDATORS)
+    else {
+        return;
+    };
     let cases: [(&str, &[&str], &str); 3] = [
         ("rsa.pdf", &["--key-label", "rsa"], "signer-rsa.pem"),
         (
@@ -84,16 +128,7 @@ fn rsa_pkcs1_pss_and_p256_token_keys_sign_pdfs_that_pyhanko_and_pdfsig_accept() 
     ];
     for (name, key, _) in &cases {
         let output = dir.path().join(name);
-        let mut args = vec![
-            "sign",
-            p(&input),
-            "--output",
-            p(&output),
-            "--pkcs11-module",
-            &module,
-            "--token-label",
-            TOKEN,
-        ];
+        let mut args = sign_args(&input, &output, &module, TOKEN);
         args.extend_from_slice(key);
         let out = vanthu(&args, Some(PIN));
         assert!(
@@ -141,28 +176,18 @@ fn rsa_pkcs1_pss_and_p256_token_keys_sign_pdfs_that_pyhanko_and_pdfsig_accept() 
 
 #[test]
 fn a_certificate_file_stands_in_for_the_one_the_token_lacks() {
-    let Some(tools) = require(
-        "a_certificate_file_stands_in",
-        &[Tool::SoftHsm, Tool::PyHanko, Tool::Pdfsig],
-    ) else {
+    let Some(Setup {
+        tools,
+        module,
+        dir,
+        input,
+    }) = setup("a_certificate_file_stands_in", &VALIDATORS)
+    else {
         return;
     };
-    let module = token().module().display().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let input = make_input(dir.path(), "input.pdf");
     let output = dir.path().join("sealed.pdf");
-    let base = [
-        "sign",
-        p(&input),
-        "--output",
-        p(&output),
-        "--pkcs11-module",
-        &module,
-        "--token-label",
-        TOKEN,
-        "--key-id",
-        "03",
-    ];
+    let mut base = sign_args(&input, &output, &module, TOKEN);
+    base.extend(["--key-id", "03"]);
     let out = vanthu(&base, Some(PIN));
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
@@ -188,29 +213,17 @@ fn a_certificate_file_stands_in_for_the_one_the_token_lacks() {
 
 #[test]
 fn a_wrong_pin_token_key_or_module_is_one_line_and_writes_nothing() {
-    if require("a_wrong_pin_token_key_or_module", &[Tool::SoftHsm]).is_none() {
+    let Some(Setup {
+        module, dir, input, ..
+    }) = setup("a_wrong_pin_token_key_or_module", &[Tool::SoftHsm])
+    else {
         return;
-    }
-    let module = token().module().display().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let input = make_input(dir.path(), "input.pdf");
+    };
     let output = dir.path().join("out.pdf");
     let run = |module: &str, token_label: &str, key: &str, pin: Option<&str>| {
-        let out = vanthu(
-            &[
-                "sign",
-                p(&input),
-                "--output",
-                p(&output),
-                "--pkcs11-module",
-                module,
-                "--token-label",
-                token_label,
-                "--key-label",
-                key,
-            ],
-            pin,
-        );
+        let mut args = sign_args(&input, &output, module, token_label);
+        args.extend(["--key-label", key]);
+        let out = vanthu(&args, pin);
         assert_eq!(out.status.code(), Some(2), "{out:?}");
         assert!(!output.exists(), "a failed run left {}", output.display());
         let stderr = String::from_utf8(out.stderr).unwrap();
@@ -249,23 +262,10 @@ fn a_wrong_pin_token_key_or_module_is_one_line_and_writes_nothing() {
         "{line}"
     );
     // A PIN is never taken from the command line, and a module excludes the other key sources.
-    let out = vanthu(
-        &[
-            "sign",
-            p(&input),
-            "--output",
-            p(&output),
-            "--pkcs11-module",
-            &module,
-            "--token-label",
-            TOKEN,
-            "--key-label",
-            "rsa",
-            "--p12",
-            &cert_path("signer-rsa.p12"),
-        ],
-        Some(PIN),
-    );
+    let mut args = sign_args(&input, &output, &module, TOKEN);
+    let p12 = cert_path("signer-rsa.p12");
+    args.extend(["--key-label", "rsa", "--p12", &p12]);
+    let out = vanthu(&args, Some(PIN));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
     assert!(!output.exists());

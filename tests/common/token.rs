@@ -1,12 +1,11 @@
 //! A SoftHSM2 token for this test process, holding the development PKI's keys as a token
 //! handed out by a certification authority holds them (keys, certificates, the issuing CA),
-//! and a one-page PDF to sign with them.
+//! and PDF files to sign with them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use lopdf::{dictionary, Document, Object, Stream};
 use openssl::pkey::PKey;
 use openssl::x509::X509;
 use vanthu_pkcs11::softhsm::{SoftHsm, CONF_ENV};
@@ -83,37 +82,10 @@ pub fn common_name(cert: &X509) -> String {
         .unwrap()
 }
 
-/// A one-page PDF to sign.
-pub fn one_page_pdf() -> Vec<u8> {
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! {
-        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
-    });
-    let content = b"BT /F1 14 Tf 72 760 Td (UY BAN NHAN DAN XA DEMO) Tj ET".to_vec();
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page", "Parent" => pages_id,
-        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-        "Contents" => content_id,
-        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
-        ),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).expect("write a PDF");
-    bytes
-}
-
-/// [`one_page_pdf`] written to `dir/name`.
+/// A one-page PDF written to `dir/name`.
 pub fn one_page_pdf_file(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
-    std::fs::write(&path, one_page_pdf()).expect("write input PDF");
+    std::fs::write(&path, super::one_page_pdf(b"UY BAN NHAN DAN XA DEMO"))
+        .expect("write input PDF");
     path
 }

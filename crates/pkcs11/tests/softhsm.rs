@@ -67,6 +67,11 @@ fn token(f: &Fixture) -> Arc<Token> {
     Token::open(f.hsm.module(), f.hsm.label(), PIN).unwrap()
 }
 
+/// The signer of `key` on the test token, its certificate from the token.
+fn open(f: &Fixture, key: KeyRef, options: SignerOptions) -> Result<Pkcs11Signer, Pkcs11Error> {
+    Pkcs11Signer::open(token(f), key, None, Vec::new(), options)
+}
+
 fn verify(signer: &dyn Signer, data: &[u8], signature: &[u8]) -> bool {
     let cert = X509::from_der(signer.certificate()).unwrap();
     let key = cert.public_key().unwrap();
@@ -87,14 +92,7 @@ fn rsa_keys_sign_pkcs1_and_pss_with_the_certificate_and_chain_from_the_token() {
     let Some(f) = fixture("rsa_keys_sign_pkcs1_and_pss") else {
         return;
     };
-    let signer = Pkcs11Signer::open(
-        token(f),
-        KeyRef::Label("rsa".into()),
-        None,
-        Vec::new(),
-        SignerOptions::default(),
-    )
-    .unwrap();
+    let signer = open(f, KeyRef::Label("rsa".into()), SignerOptions::default()).unwrap();
     assert_eq!(
         signer.signature_algorithm(),
         SignatureAlgorithm::RsaPkcs1v15
@@ -109,11 +107,9 @@ fn rsa_keys_sign_pkcs1_and_pss_with_the_certificate_and_chain_from_the_token() {
     assert!(verify(&signer, b"to be signed", &sig));
     assert!(!verify(&signer, b"to be signed!", &sig));
 
-    let pss = Pkcs11Signer::open(
-        token(f),
+    let pss = open(
+        f,
         KeyRef::Id(vec![1]),
-        None,
-        Vec::new(),
         SignerOptions {
             digest: Some(DigestAlgorithm::Sha384),
             pss: true,
@@ -130,14 +126,7 @@ fn p256_keys_sign_ecdsa_as_der() {
     let Some(f) = fixture("p256_keys_sign_ecdsa_as_der") else {
         return;
     };
-    let signer = Pkcs11Signer::open(
-        token(f),
-        KeyRef::Label("ec".into()),
-        None,
-        Vec::new(),
-        SignerOptions::default(),
-    )
-    .unwrap();
+    let signer = open(f, KeyRef::Label("ec".into()), SignerOptions::default()).unwrap();
     assert_eq!(signer.signature_algorithm(), SignatureAlgorithm::Ecdsa);
     assert_eq!(signer.digest(), DigestAlgorithm::Sha256);
     for i in 0..20u8 {
@@ -154,14 +143,7 @@ fn many_threads_sign_at_once_through_the_session_pool() {
     let Some(f) = fixture("many_threads_sign_at_once") else {
         return;
     };
-    let signer = Pkcs11Signer::open(
-        token(f),
-        KeyRef::Label("ec".into()),
-        None,
-        Vec::new(),
-        SignerOptions::default(),
-    )
-    .unwrap();
+    let signer = open(f, KeyRef::Label("ec".into()), SignerOptions::default()).unwrap();
     std::thread::scope(|scope| {
         for t in 0..8u8 {
             let signer = &signer;
@@ -195,26 +177,26 @@ fn a_wrong_pin_label_or_key_is_one_line_naming_it() {
         "wrong PIN for the PKCS#11 token \"vanthu-doomed\""
     );
 
-    let open = |key: KeyRef, cert: Option<Vec<u8>>| {
+    let refusal = |key: KeyRef, cert: Option<Vec<u8>>| {
         Pkcs11Signer::open(token(f), key, cert, Vec::new(), SignerOptions::default())
             .map(|_| ())
             .unwrap_err()
             .to_string()
     };
     assert_eq!(
-        open(KeyRef::Label("nobody".into()), None),
+        refusal(KeyRef::Label("nobody".into()), None),
         "the PKCS#11 token \"vanthu-test\" holds no private key with label \"nobody\""
     );
     assert_eq!(
-        open(KeyRef::Id(vec![0x7f]), None),
+        refusal(KeyRef::Id(vec![0x7f]), None),
         "the PKCS#11 token \"vanthu-test\" holds no private key with id 7f"
     );
-    assert!(open(KeyRef::Label("bare".into()), None)
+    assert!(refusal(KeyRef::Label("bare".into()), None)
         .contains("holds no certificate with label \"bare\""),);
     // The seal's key with a signer's certificate: the probe signature does not verify.
     let other = cert("signer-rsa.pem").to_der().unwrap();
     assert_eq!(
-        open(KeyRef::Label("bare".into()), Some(other)),
+        refusal(KeyRef::Label("bare".into()), Some(other)),
         "the key with label \"bare\" on the PKCS#11 token \"vanthu-test\" does not match its certificate"
     );
     // With its own certificate given as a file, the bare key signs.
@@ -229,11 +211,9 @@ fn a_wrong_pin_label_or_key_is_one_line_naming_it() {
     .unwrap();
     assert!(verify(&signer, b"x", &signer.sign(b"x").unwrap()));
     // ECDSA keys cannot do PSS: the signing rules apply to token keys as to files.
-    let e = Pkcs11Signer::open(
-        token(f),
+    let e = open(
+        f,
         KeyRef::Label("ec".into()),
-        None,
-        Vec::new(),
         SignerOptions {
             digest: None,
             pss: true,
