@@ -270,3 +270,62 @@ fn a_wrong_pin_token_key_or_module_is_one_line_and_writes_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
     assert!(!output.exists());
 }
+
+#[test]
+fn a_revoked_certificate_refuses_to_sign_saying_since_when() {
+    let Some(Setup {
+        module, dir, input, ..
+    }) = setup("a_revoked_certificate_refuses_to_sign", &[Tool::SoftHsm])
+    else {
+        return;
+    };
+    let output = dir.path().join("out.pdf");
+    let crls = token::dev_file("");
+    let run = |key: &str, extra: &[&str]| {
+        let mut args = sign_args(&input, &output, &module, TOKEN);
+        args.extend(["--key-label", key, "--check-revocation"]);
+        args.extend_from_slice(extra);
+        vanthu(&args, Some(PIN))
+    };
+    let out = run("revoked", &["--revocation", &crls]);
+    assert_eq!(out.status.code(), Some(2));
+    let line = String::from_utf8(out.stderr).unwrap();
+    let revoked_cn = common_name(&dev_cert("revoked.pem"));
+    assert!(
+        line.starts_with(&format!("vanthu: refusing to sign: the certificate of "))
+            && line.contains(&revoked_cn)
+            && line.contains(" was revoked on 20")
+            && line.contains("(according to its crl)"),
+        "{line}"
+    );
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(!output.exists());
+
+    // A good certificate signs; without revocation data, hard-fail refuses and says so.
+    let out = run("rsa", &["--revocation", &crls, "--revocation-hard-fail"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(&output).unwrap();
+    let empty = dir.path().join("no-crls");
+    std::fs::create_dir(&empty).unwrap();
+    let out = run(
+        "rsa",
+        &["--revocation", p(&empty), "--revocation-hard-fail"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let line = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        line.starts_with("vanthu: refusing to sign: no revocation data (CRL or OCSP) found for"),
+        "{line}"
+    );
+    assert!(!output.exists());
+    let out = run("rsa", &["--revocation", p(&empty)]);
+    assert!(
+        out.status.success(),
+        "soft fail signs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

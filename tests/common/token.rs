@@ -36,7 +36,8 @@ pub fn dev_cert(name: &str) -> X509 {
 
 /// This process's token: "rsa" (id 01) and "ec" (id 02) with their certificates, "seal-key"
 /// (id 03) with none, the seal key labelled [`SEALED_UNIT`] (id 04) with the development seal
-/// certificate, and the issuing CA's certificate.
+/// certificate, "revoked" (id 05) whose certificate the development CRL lists, and the
+/// issuing CA's certificate.
 pub fn token() -> &'static SoftHsm {
     static HSM: OnceLock<SoftHsm> = OnceLock::new();
     HSM.get_or_init(|| {
@@ -48,11 +49,14 @@ pub fn token() -> &'static SoftHsm {
         hsm.import_key("ec", &[2], &key("signer-ec.key")).unwrap();
         hsm.import_key("seal-key", &[3], &key("seal.key")).unwrap();
         hsm.import_key(SEALED_UNIT, &[4], &key("seal.key")).unwrap();
+        hsm.import_key("revoked", &[5], &key("revoked.key"))
+            .unwrap();
         hsm.use_in_this_process();
         for (label, id, cert) in [
             ("rsa", 1, "signer-rsa.pem"),
             ("ec", 2, "signer-ec.pem"),
             (SEALED_UNIT, 4, "seal.pem"),
+            ("revoked", 5, "revoked.pem"),
             ("issuing-ca", 0x10, "issuing-ca.pem"),
         ] {
             hsm.store_certificate(label, &[id], &dev_cert(cert))

@@ -10,9 +10,9 @@ use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use vanthu_pades::appearance::{self, Rect, StampLabel};
 use vanthu_pades::pdf::Reader;
-use vanthu_pades::revocation;
 use vanthu_pades::sign::{self, Level, SignOptions, VisibleSignature};
 use vanthu_pades::signer::{DigestAlgorithm, PemSigner, Pkcs12Signer, Signer, SignerOptions};
+use vanthu_pades::{ltv, revocation};
 
 use super::batch;
 use crate::token::Pkcs11Args;
@@ -125,8 +125,19 @@ pub struct SignArgs {
     #[arg(long, value_name = "PATH")]
     pub revocation: Vec<PathBuf>,
 
+    /// Before signing, check that the signer's certificate and its issuers are not revoked
+    /// (OCSP, else CRL; from --revocation when given): a revoked one refuses, naming it and
+    /// the revocation date
+    #[arg(long)]
+    pub check_revocation: bool,
+
+    /// With --check-revocation, also refuse when no revocation data is found for a
+    /// certificate of the chain
+    #[arg(long, requires = "check_revocation")]
+    pub revocation_hard_fail: bool,
+
     /// Do not sign: extend the existing signatures to --level B-LT or B-LTA
-    #[arg(long, conflicts_with_all = ["p12", "key", "pkcs11_module", "field", "certify", "visible", "stamp"])]
+    #[arg(long, conflicts_with_all = ["p12", "key", "pkcs11_module", "field", "certify", "visible", "stamp", "check_revocation"])]
     pub extend: bool,
 }
 
@@ -178,7 +189,15 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
     let signer = if args.extend {
         None
     } else {
-        Some(load_signer(&args)?)
+        let signer = load_signer(&args)?;
+        if args.check_revocation {
+            let chain: Vec<Vec<u8>> = std::iter::once(signer.certificate().to_vec())
+                .chain(signer.chain().iter().cloned())
+                .collect();
+            ltv::refuse_revoked_signer(&chain, &revocation, args.revocation_hard_fail)
+                .context("refusing to sign")?;
+        }
+        Some(signer)
     };
     let threads = batch::threads(args.jobs, jobs.len());
     let mut written = Vec::new();
