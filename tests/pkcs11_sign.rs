@@ -292,7 +292,7 @@ fn a_revoked_certificate_refuses_to_sign_saying_since_when() {
     let line = String::from_utf8(out.stderr).unwrap();
     let revoked_cn = common_name(&dev_cert("revoked.pem"));
     assert!(
-        line.starts_with(&format!("vanthu: refusing to sign: the certificate of "))
+        line.starts_with("vanthu: refusing to sign: the certificate of ")
             && line.contains(&revoked_cn)
             && line.contains(" was revoked on 20")
             && line.contains("(according to its crl)"),
