@@ -155,7 +155,7 @@ fn a_token_pulled_out_answers_503_and_the_document_stays_signed() {
 }
 
 #[test]
-fn a_wrong_seal_pin_stops_the_server_at_start() {
+fn a_wrong_seal_pin_or_development_certificates_stop_the_server_at_start() {
     if require("a_wrong_seal_pin_stops_the_server", &[Tool::SoftHsm]).is_none() {
         return;
     }
@@ -172,6 +172,30 @@ fn a_wrong_seal_pin_stops_the_server_at_start() {
     assert_eq!(
         last,
         format!("vanthu: cannot open the seal token: wrong PIN for the PKCS#11 token \"{TOKEN}\"")
+    );
+
+    // Outside --demo and --dev, a token holding development certificates is refused (in a
+    // database of its own: the demo above filled this one with some).
+    let env = TestEnv::new();
+    let mut cmd = env.command();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--seal-pkcs11-module"])
+        .arg(token::token().module())
+        .args(["--seal-token-label", TOKEN]);
+    token::with_token(&mut cmd, SEAL_PIN_ENV, Some(token::PIN));
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_exit(child, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!(
+            "vanthu: refusing to start: the seal token \"{TOKEN}\" holds 5 certificate(s) issued by the development PKI"
+        )),
+        "{stderr}"
     );
 }
 

@@ -78,6 +78,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(t) => {
             let token = crate::token::open(&t.module, &t.label, &t.pin_env)
                 .context("cannot open the seal token")?;
+            if !(settings.demo || settings.dev) {
+                refuse_development_certificates(&token)?;
+            }
             tracing::info!(module = %t.module.display(), token = %t.label, "seal keys in a PKCS#11 token");
             Some(Arc::new(SealToken::new(token)))
         }
@@ -210,6 +213,29 @@ fn guard_development_keys(db: &Database, settings: &ServeSettings) -> anyhow::Re
             "refusing to start: the database holds {development} certificate(s) issued by the \
              development PKI (certs-dev, not for production); start with --demo or --dev to \
              allow development keys"
+        );
+    }
+    Ok(())
+}
+
+/// A seal token holding certificates of the development PKI is refused outside --demo and
+/// --dev, as the database's are.
+fn refuse_development_certificates(token: &vanthu_pkcs11::Token) -> anyhow::Result<()> {
+    let pki = DevPki::load().context("cannot load the embedded development PKI")?;
+    let development = token
+        .labelled_certificates()
+        .context("cannot read the seal token's certificates")?
+        .into_iter()
+        .filter(|(_, der)| {
+            openssl::x509::X509::from_der(der).is_ok_and(|cert| pki.recognises(&cert))
+        })
+        .count();
+    if development > 0 {
+        bail!(
+            "refusing to start: the seal token \"{}\" holds {development} certificate(s) issued \
+             by the development PKI (certs-dev, not for production); start with --demo or --dev \
+             to allow development keys",
+            token.label()
         );
     }
     Ok(())
