@@ -707,6 +707,43 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_seal_token_comes_from_flags_or_the_file_and_needs_both_halves() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(
+            dir.path(),
+            "seal_pkcs11_module = \"/usr/lib/hsm.so\"\nseal_token_label = \"seals\"\n",
+        );
+        let from_file = no_flags(&config).resolve().unwrap().seal_token.unwrap();
+        assert_eq!(
+            from_file,
+            SealTokenSettings {
+                module: PathBuf::from("/usr/lib/hsm.so"),
+                label: "seals".into(),
+                pin_env: DEFAULT_SEAL_PIN_ENV.into(),
+            }
+        );
+        let flags = ServeArgs {
+            seal_token_label: Some("other".into()),
+            seal_pin_env: Some("HSM_PIN".into()),
+            ..no_flags(&config)
+        };
+        let merged = flags.resolve().unwrap().seal_token.unwrap();
+        assert_eq!(
+            (merged.label.as_str(), merged.pin_env.as_str()),
+            ("other", "HSM_PIN")
+        );
+
+        let none = write_config(dir.path(), "");
+        assert!(no_flags(&none).resolve().unwrap().seal_token.is_none());
+        let half = ServeArgs {
+            seal_pkcs11_module: Some("/usr/lib/hsm.so".into()),
+            ..no_flags(&none)
+        };
+        let err = half.resolve().unwrap_err().to_string();
+        assert!(err.contains("seal_token_label"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_name_the_setting() {
         let dir = tempfile::tempdir().unwrap();
         let config = write_config(dir.path(), "listn = \"x\"\n");
