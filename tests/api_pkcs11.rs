@@ -21,11 +21,16 @@ const SEAL_PIN_ENV: &str = "VANTHU_SEAL_PIN";
 
 /// `vanthu serve --demo` with the seal token, its PIN `pin`.
 fn serve_command(env: &TestEnv, pin: &str) -> Command {
+    serve_with(env, TOKEN, pin)
+}
+
+/// `vanthu serve --demo` with the token labelled `label` as the seal token.
+fn serve_with(env: &TestEnv, label: &str, pin: &str) -> Command {
     let mut cmd = env.command();
     cmd.args(["serve", "--listen", "127.0.0.1:0", "--demo"])
         .arg("--seal-pkcs11-module")
         .arg(token::token().module())
-        .args(["--seal-token-label", TOKEN]);
+        .args(["--seal-token-label", label]);
     token::with_token(&mut cmd, SEAL_PIN_ENV, Some(pin));
     cmd
 }
@@ -131,12 +136,10 @@ fn a_token_pulled_out_answers_503_and_the_document_stays_signed() {
     if require("a_token_pulled_out_answers_503", &[Tool::SoftHsm]).is_none() {
         return;
     }
-    // nextest runs each test in its own process, with a token of its own to pull out.
-    let shared = token::token();
     let env = TestEnv::new();
-    let server = Server::start(serve_command(&env, token::PIN));
+    let server = Server::start(serve_with(&env, token::SPARE_TOKEN, token::PIN));
     let (id, clerk) = signed_document(&server);
-    shared.remove().unwrap();
+    token::spare_token().remove().unwrap();
     let problem = expect_problem(
         server.post(&format!("/api/v1/outgoing/{id}/issue"), &clerk, &json!({})),
         503,

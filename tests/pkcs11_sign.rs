@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::oracles;
-use common::token::{self, common_name, dev_cert, token, PIN, TOKEN};
+use common::token::{self, common_name, dev_cert, token, PIN, SPARE_TOKEN, TOKEN};
 use common::tools::{require, Tool, Tools};
 use serde_json::Value;
 
@@ -241,13 +241,15 @@ fn a_wrong_pin_token_key_or_module_is_one_line_and_writes_nothing() {
              VANTHU_PKCS11_PIN"
         )
     );
-    assert_eq!(
-        run(&module, "pulled-out", "rsa", Some(PIN)),
-        format!(
-            "vanthu: no PKCS#11 token labelled \"pulled-out\" is present (tokens seen: \
-             \"{TOKEN}\"); is it plugged in?"
-        )
-    );
+    // The tokens present are named, in the module's slot order.
+    let line = run(&module, "pulled-out", "rsa", Some(PIN));
+    let seen = line
+        .strip_prefix("vanthu: no PKCS#11 token labelled \"pulled-out\" is present (tokens seen: ")
+        .and_then(|rest| rest.strip_suffix("); is it plugged in?"))
+        .unwrap_or_else(|| panic!("{line}"));
+    let mut seen: Vec<&str> = seen.split(", ").collect();
+    seen.sort_unstable();
+    assert_eq!(seen, [format!("\"{TOKEN}\""), format!("\"{SPARE_TOKEN}\"")]);
     assert_eq!(
         run(&module, TOKEN, "nobody", Some(PIN)),
         format!("vanthu: the PKCS#11 token \"{TOKEN}\" holds no private key with label \"nobody\"")

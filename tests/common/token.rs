@@ -12,6 +12,9 @@ use vanthu_pkcs11::softhsm::{SoftHsm, CONF_ENV};
 
 /// The token's label.
 pub const TOKEN: &str = "vanthu-e2e";
+/// A second token in the same folder, holding only the seal of [`SEALED_UNIT`]: the one a
+/// test may pull out without disturbing the others.
+pub const SPARE_TOKEN: &str = "vanthu-e2e-spare";
 /// Its user PIN.
 pub const PIN: &str = "135790";
 /// The demo commune whose seal key the token holds, labelled with its code.
@@ -39,9 +42,20 @@ pub fn dev_cert(name: &str) -> X509 {
 /// certificate, "revoked" (id 05) whose certificate the development CRL lists, and the
 /// issuing CA's certificate.
 pub fn token() -> &'static SoftHsm {
-    static HSM: OnceLock<SoftHsm> = OnceLock::new();
+    &tokens().0
+}
+
+/// The [`SPARE_TOKEN`], same PIN, beside [`token`].
+pub fn spare_token() -> &'static SoftHsm {
+    &tokens().1
+}
+
+fn tokens() -> &'static (SoftHsm, SoftHsm) {
+    static HSM: OnceLock<(SoftHsm, SoftHsm)> = OnceLock::new();
     HSM.get_or_init(|| {
         let hsm = SoftHsm::create(TOKEN, PIN).unwrap();
+        // Created before the module loads, which lists the folder's tokens once.
+        let spare = SoftHsm::create_beside(&hsm, SPARE_TOKEN, PIN).unwrap();
         let key = |name: &str| {
             PKey::private_key_from_pem(&std::fs::read(certs().join(name)).unwrap()).unwrap()
         };
@@ -50,6 +64,9 @@ pub fn token() -> &'static SoftHsm {
         hsm.import_key("seal-key", &[3], &key("seal.key")).unwrap();
         hsm.import_key(SEALED_UNIT, &[4], &key("seal.key")).unwrap();
         hsm.import_key("revoked", &[5], &key("revoked.key"))
+            .unwrap();
+        spare
+            .import_key(SEALED_UNIT, &[4], &key("seal.key"))
             .unwrap();
         hsm.use_in_this_process();
         for (label, id, cert) in [
@@ -62,7 +79,10 @@ pub fn token() -> &'static SoftHsm {
             hsm.store_certificate(label, &[id], &dev_cert(cert))
                 .unwrap();
         }
-        hsm
+        spare
+            .store_certificate(SEALED_UNIT, &[4], &dev_cert("seal.pem"))
+            .unwrap();
+        (hsm, spare)
     })
 }
 
