@@ -157,21 +157,28 @@ fn a_token_pulled_out_answers_503_and_the_document_stays_signed() {
     assert_eq!(detail["number_notation"], Value::Null, "{detail}");
 }
 
-#[test]
-fn a_wrong_seal_pin_or_development_certificates_stop_the_server_at_start() {
-    if require("a_wrong_seal_pin_stops_the_server", &[Tool::SoftHsm]).is_none() {
-        return;
-    }
-    let env = TestEnv::new();
-    let child = serve_command(&env, "000000")
+/// Runs a `vanthu serve` that must refuse to start: exit status 2; its standard error and
+/// the last line of it.
+fn refused_start(mut cmd: Command) -> (String, String) {
+    let child = cmd
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let out = wait_exit(child, Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let last = stderr.lines().last().unwrap_or_default();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let last = stderr.lines().last().unwrap_or_default().to_owned();
+    (stderr, last)
+}
+
+#[test]
+fn a_wrong_seal_pin_or_development_certificates_stop_the_server_at_start() {
+    if require("a_wrong_seal_pin_stops_the_server", &[Tool::SoftHsm]).is_none() {
+        return;
+    }
+    let env = TestEnv::new();
+    let (_, last) = refused_start(serve_command(&env, "000000"));
     assert_eq!(
         last,
         format!("vanthu: cannot open the seal token: wrong PIN for the PKCS#11 token \"{TOKEN}\"")
@@ -185,15 +192,7 @@ fn a_wrong_seal_pin_or_development_certificates_stop_the_server_at_start() {
         .arg(token::token().module())
         .args(["--seal-token-label", TOKEN]);
     token::with_token(&mut cmd, SEAL_PIN_ENV, Some(token::PIN));
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = wait_exit(child, Duration::from_secs(60));
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let last = stderr.lines().last().unwrap_or_default();
+    let (stderr, last) = refused_start(cmd);
     assert!(
         last.starts_with(&format!(
             "vanthu: refusing to start: the seal token \"{TOKEN}\" holds 5 certificate(s) issued by the development PKI"
