@@ -22,7 +22,9 @@ fn today() -> String {
 }
 
 fn tomorrow() -> String {
-    (Utc::now() + Duration::hours(7 + 24)).date_naive().to_string()
+    (Utc::now() + Duration::hours(7 + 24))
+        .date_naive()
+        .to_string()
 }
 
 fn pdf() -> Vec<u8> {
@@ -132,7 +134,9 @@ fn each_step_moves_exactly_its_counts() {
     let leader = server.demo_login("district.leader");
     let specialist = server.demo_login("district.specialist");
     let specialist_id = user_id(&server, &specialist);
-    let district = unit_by_code(&server, &auditor, DISTRICT)["id"].as_i64().unwrap();
+    let district = unit_by_code(&server, &auditor, DISTRICT)["id"]
+        .as_i64()
+        .unwrap();
     let today_query = format!("unit={district}&from={}&to={}", today(), today());
     let read = || counts(own(&report(&server, &auditor, &today_query), DISTRICT));
     let read_tomorrow = || {
@@ -172,7 +176,12 @@ fn each_step_moves_exactly_its_counts() {
         [("incoming.received", 1), ("signatures.unsigned", 1)]
     );
     let before = read();
-    ok(&server, &clerk, &format!("/api/v1/incoming/{id}/register"), &json!({}));
+    ok(
+        &server,
+        &clerk,
+        &format!("/api/v1/incoming/{id}/register"),
+        &json!({}),
+    );
     assert_eq!(
         moved(&before, &read()),
         [("incoming.processed_on_software.count", 1)]
@@ -182,20 +191,48 @@ fn each_step_moves_exactly_its_counts() {
         "instruction": "Giao chuyên viên xử lý trong ngày",
         "deadline": today(),
     });
-    ok(&server, &leader, &format!("/api/v1/incoming/{id}/assign"), &assignment);
+    ok(
+        &server,
+        &leader,
+        &format!("/api/v1/incoming/{id}/assign"),
+        &assignment,
+    );
     let before = read();
-    ok(&server, &specialist, &format!("/api/v1/incoming/{id}/complete"), &json!({}));
+    ok(
+        &server,
+        &specialist,
+        &format!("/api/v1/incoming/{id}/complete"),
+        &json!({}),
+    );
     assert_eq!(moved(&before, &read()), [("handling.on_time.count", 1)]);
 
     // A paper document recorded, registered and assigned with today's deadline, left open:
     // received and on paper, never processed on the software; tomorrow it is overdue.
     let before = read();
     let before_tomorrow = read_tomorrow();
-    let paper = ok(&server, &clerk, "/api/v1/incoming/paper", &metadata("42/UBND-TH"));
-    assert_eq!((paper["medium"].as_str(), paper["state"].as_str()), (Some("paper"), Some("received")));
+    let paper = ok(
+        &server,
+        &clerk,
+        "/api/v1/incoming/paper",
+        &metadata("42/UBND-TH"),
+    );
+    assert_eq!(
+        (paper["medium"].as_str(), paper["state"].as_str()),
+        (Some("paper"), Some("received"))
+    );
     let paper_id = paper["id"].as_i64().unwrap();
-    ok(&server, &clerk, &format!("/api/v1/incoming/{paper_id}/register"), &json!({}));
-    ok(&server, &leader, &format!("/api/v1/incoming/{paper_id}/assign"), &assignment);
+    ok(
+        &server,
+        &clerk,
+        &format!("/api/v1/incoming/{paper_id}/register"),
+        &json!({}),
+    );
+    ok(
+        &server,
+        &leader,
+        &format!("/api/v1/incoming/{paper_id}/assign"),
+        &assignment,
+    );
     assert_eq!(
         moved(&before, &read()),
         [("incoming.received", 1), ("incoming.on_paper", 1)]
@@ -265,27 +302,49 @@ fn each_step_moves_exactly_its_counts() {
 
     // The commune's approved document signed with the leader's PIN and issued by its clerk:
     // issued and signed digitally, in the commune's own line and the district's roll-up.
-    let subtree_query = format!("unit={district}&subtree=true&from={}&to={}", today(), today());
+    let subtree_query = format!(
+        "unit={district}&subtree=true&from={}&to={}",
+        today(),
+        today()
+    );
     let before_report = report(&server, &auditor, &subtree_query);
     let commune_leader = server.demo_login("commune.leader");
     let commune_clerk = server.demo_login("commune.clerk");
-    let (_, mine) = status_json(
-        server.get("/api/v1/outgoing?signer=me&state=approved", &commune_leader),
-    );
+    let (_, mine) =
+        status_json(server.get("/api/v1/outgoing?signer=me&state=approved", &commune_leader));
     let outgoing = mine["items"][0]["id"].as_i64().unwrap();
-    ok(&server, &commune_leader, &format!("/api/v1/outgoing/{outgoing}/sign"), &json!({"pin": PIN}));
-    ok(&server, &commune_clerk, &format!("/api/v1/outgoing/{outgoing}/issue"), &json!({}));
+    ok(
+        &server,
+        &commune_leader,
+        &format!("/api/v1/outgoing/{outgoing}/sign"),
+        &json!({"pin": PIN}),
+    );
+    ok(
+        &server,
+        &commune_clerk,
+        &format!("/api/v1/outgoing/{outgoing}/issue"),
+        &json!({}),
+    );
     let after_report = report(&server, &auditor, &subtree_query);
     assert_eq!(
         moved(
             &counts(own(&before_report, COMMUNE)),
             &counts(own(&after_report, COMMUNE))
         ),
-        [("outgoing.issued", 1), ("outgoing.digitally_signed.count", 1)]
+        [
+            ("outgoing.issued", 1),
+            ("outgoing.digitally_signed.count", 1)
+        ]
     );
     assert_eq!(
-        moved(&counts(&before_report["total"]), &counts(&after_report["total"])),
-        [("outgoing.issued", 1), ("outgoing.digitally_signed.count", 1)]
+        moved(
+            &counts(&before_report["total"]),
+            &counts(&after_report["total"])
+        ),
+        [
+            ("outgoing.issued", 1),
+            ("outgoing.digitally_signed.count", 1)
+        ]
     );
     let district_line = after_report["units"]
         .as_array()
@@ -312,11 +371,19 @@ fn each_step_moves_exactly_its_counts() {
     );
     let commune_auditor = server.demo_login("commune.auditor");
     expect_problem(
-        server.get(&format!("/api/v1/reports/ratios?unit={district}"), &commune_auditor),
+        server.get(
+            &format!("/api/v1/reports/ratios?unit={district}"),
+            &commune_auditor,
+        ),
         404,
         "not_found",
     );
-    for bad in ["from=2026-02-30", "subtree=maybe", "format=xml", "from=2026-05-02&to=2026-05-01"] {
+    for bad in [
+        "from=2026-02-30",
+        "subtree=maybe",
+        "format=xml",
+        "from=2026-05-02&to=2026-05-01",
+    ] {
         expect_problem(
             server.get(&format!("/api/v1/reports/ratios?{bad}"), &auditor),
             400,
@@ -328,7 +395,9 @@ fn each_step_moves_exactly_its_counts() {
 /// The units of the synthetic district: the demo district, its two departments and its
 /// three communes, and fourteen more communes made here.
 fn district_of_seventeen_communes(server: &Server, admin: &str) -> (i64, Vec<i64>, Vec<i64>) {
-    let district = unit_by_code(server, admin, DISTRICT)["id"].as_i64().unwrap();
+    let district = unit_by_code(server, admin, DISTRICT)["id"]
+        .as_i64()
+        .unwrap();
     let departments = ["000.01.31.H56", "000.02.31.H56"]
         .map(|c| unit_by_code(server, admin, c)["id"].as_i64().unwrap())
         .to_vec();
@@ -430,17 +499,32 @@ fn a_synthetic_district_gives_the_published_percentages() {
     let communes_level = level("commune");
     assert_eq!(communes_level["units"], 17);
     assert_eq!(num(&communes_level["ratios"], "incoming.received"), 24_707);
-    assert_eq!(pct(&communes_level["ratios"]["incoming"]["processed_on_software"]), "67.1");
+    assert_eq!(
+        pct(&communes_level["ratios"]["incoming"]["processed_on_software"]),
+        "67.1"
+    );
     assert_eq!(num(&communes_level["ratios"], "outgoing.issued"), 3_506);
-    assert_eq!(pct(&communes_level["ratios"]["outgoing"]["digitally_signed"]), "37.1");
+    assert_eq!(
+        pct(&communes_level["ratios"]["outgoing"]["digitally_signed"]),
+        "37.1"
+    );
     let departments_level = level("department");
-    assert_eq!(pct(&departments_level["ratios"]["incoming"]["processed_on_software"]), "70.8");
-    assert_eq!(pct(&departments_level["ratios"]["outgoing"]["digitally_signed"]), "36.4");
+    assert_eq!(
+        pct(&departments_level["ratios"]["incoming"]["processed_on_software"]),
+        "70.8"
+    );
+    assert_eq!(
+        pct(&departments_level["ratios"]["outgoing"]["digitally_signed"]),
+        "36.4"
+    );
     // Paper documents are in the denominators: everything not processed came on paper.
     assert_eq!(num(mine, "incoming.on_paper"), 6_324 - 5_789);
     assert_eq!(num(mine, "outgoing.on_paper"), 6_007 - 5_786);
     // The roll-up adds every unit.
-    assert_eq!(num(&r["total"], "incoming.received"), 6_324 + 24_679 + 24_707);
+    assert_eq!(
+        num(&r["total"], "incoming.received"),
+        6_324 + 24_679 + 24_707
+    );
     assert_eq!(num(&r["total"], "outgoing.issued"), 6_007 + 1_192 + 3_506);
     // Handling: every count of the work that fell due is one of on time, late or open.
     let h = &r["total"]["handling"];
@@ -448,19 +532,31 @@ fn a_synthetic_district_gives_the_published_percentages() {
         num(h, "on_time.count") + num(h, "late.count") + num(h, "open_past_deadline.count"),
         num(h, "on_time.of")
     );
-    assert!(num(h, "late.count") > 0 && num(h, "open_past_deadline.count") > 0, "{h}");
+    assert!(
+        num(h, "late.count") > 0 && num(h, "open_past_deadline.count") > 0,
+        "{h}"
+    );
 
     // The same figures as CSV and from the command line.
     let csv = server
-        .get(&format!("/api/v1/reports/ratios?{query}&format=csv"), &auditor)
+        .get(
+            &format!("/api/v1/reports/ratios?{query}&format=csv"),
+            &auditor,
+        )
         .text()
         .unwrap();
-    assert!(csv.starts_with('\u{feff}'), "a byte-order mark for spreadsheets");
+    assert!(
+        csv.starts_with('\u{feff}'),
+        "a byte-order mark for spreadsheets"
+    );
     let district_row = csv
         .lines()
         .find(|l| l.starts_with(DISTRICT) && l.contains(",đơn vị,"))
         .unwrap_or_else(|| panic!("{csv}"));
-    assert!(district_row.contains(",5789,91.5,") && district_row.contains(",5786,96.3,"), "{district_row}");
+    assert!(
+        district_row.contains(",5789,91.5,") && district_row.contains(",5786,96.3,"),
+        "{district_row}"
+    );
     let cli = env.run(&[
         "report",
         "ratios",
@@ -473,13 +569,32 @@ fn a_synthetic_district_gives_the_published_percentages() {
         "--subtree",
     ]);
     let text = String::from_utf8_lossy(&cli.stdout);
-    assert!(cli.status.success(), "{text}{}", String::from_utf8_lossy(&cli.stderr));
-    for figure in ["5789/6324 91.5%", "5786/6007 96.3%", "16569/24707 67.1%", "1301/3506 37.1%", "17481/24679 70.8%"] {
+    assert!(
+        cli.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
+    for figure in [
+        "5789/6324 91.5%",
+        "5786/6007 96.3%",
+        "16569/24707 67.1%",
+        "1301/3506 37.1%",
+        "17481/24679 70.8%",
+    ] {
         assert!(text.contains(figure), "{figure} in\n{text}");
     }
     let json_out = env.run(&[
-        "report", "ratios", "--unit", DISTRICT, "--from", "2025-01-01", "--to", "2025-12-31",
-        "--subtree", "--format", "json",
+        "report",
+        "ratios",
+        "--unit",
+        DISTRICT,
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-12-31",
+        "--subtree",
+        "--format",
+        "json",
     ]);
     let from_cli: Value = serde_json::from_slice(&json_out.stdout).unwrap();
     assert_eq!(from_cli, r);

@@ -168,6 +168,9 @@ pub enum ApiError {
     /// The database cannot be reached.
     #[error("the database is not reachable")]
     Unavailable,
+    /// The PKCS#11 token or HSM holding the seal keys does not answer.
+    #[error("the token holding the seal keys does not answer; nothing was changed: try again later, or ask the administrator of the installation to check the token")]
+    SealTokenUnavailable,
     /// Every password-hashing slot stayed taken for the configured wait.
     #[error("the server is busy checking other passwords; try again in {retry_after} seconds")]
     Busy {
@@ -218,6 +221,7 @@ impl ApiError {
             ApiError::SignatureRefused(_) => "signature_refused",
             ApiError::PreparedSignatureGone(_) => "prepared_signature_gone",
             ApiError::Unavailable => "unavailable",
+            ApiError::SealTokenUnavailable => "seal_token_unavailable",
             ApiError::Busy { .. } => "busy",
             ApiError::Internal(_) => "internal_error",
         }
@@ -255,6 +259,7 @@ impl ApiError {
             ApiError::SignatureRefused(_) => "Signature refused",
             ApiError::PreparedSignatureGone(_) => "No prepared signature",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::SealTokenUnavailable => "Seal token unavailable",
             ApiError::Busy { .. } => "Server busy",
             ApiError::Internal(_) => "Internal server error",
         }
@@ -347,7 +352,9 @@ impl ResponseError for ApiError {
             | ApiError::StateConflict(_)
             | ApiError::NoSealKey
             | ApiError::PreparedSignatureGone(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::SealTokenUnavailable | ApiError::Busy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

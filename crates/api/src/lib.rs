@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod error;
 pub mod files;
 pub mod health;
@@ -231,6 +232,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(resource("/reports/ratios", GET).route(web::get().to(reports::ratios)))
                 .service(resource("/verify", POST).route(web::post().to(verify::verify_upload)))
                 .service(resource("/audit/entries", GET).route(web::get().to(audit::entries)))
+                .service(resource("/certificates", GET).route(web::get().to(certificates::list)))
                 .service(resource("/audit/checkpoint", GET).route(web::get().to(audit::checkpoint)))
                 .service(resource("/audit/key", GET).route(web::get().to(audit::key)))
                 .service(

@@ -68,6 +68,7 @@ use crate::files::AcceptedKinds;
         crate::reports::ratios,
         crate::verify::verify_upload,
         crate::audit::entries,
+        crate::certificates::list,
         crate::audit::history,
         crate::audit::checkpoint,
         crate::audit::key,

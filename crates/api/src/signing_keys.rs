@@ -25,8 +25,9 @@ use vanthu_keys::{
     KdfParams, Kek, KeyBinding, KeyError, KeyOwner, SessionId, SessionToken, SigningPin, Unwrapped,
     WrappedKey,
 };
-use vanthu_pades::signer::{DerSigner, Pkcs12Signer, SignerError, SignerOptions};
+use vanthu_pades::signer::{DerSigner, Pkcs12Signer, Signer, SignerError, SignerOptions};
 use vanthu_pades::trust::{check_usage, display_name, Usage};
+use vanthu_pkcs11::{KeyRef, Pkcs11Error, Pkcs11Signer, Token};
 use vanthu_store::{
     Certificate, CertificateOwner, CertificatePurpose, Database, NewCertificate, NewSigningSession,
     PinAttempt, PinFailure, SessionUse, SigningKey, StoreError,
@@ -325,16 +326,26 @@ pub async fn personal_signer(
     .await?
 }
 
-/// The signer of an organisation's seal key, opened with the key-encryption key.
+/// The signer of an organisation's seal key: the one in the seal token when the server has
+/// one and it holds a key labelled with the unit's code, else the stored one, opened with the
+/// key-encryption key.
 ///
 /// The seal is the organisation's, applied when its clerk issues a document: the caller
 /// must have authorised that act for `unit` before asking. Errors: `NoSealKey` when none is
-/// installed, `UnusableCertificate` when its certificate has expired, `Internal` (logged)
-/// when the configured KEK does not open it.
-pub async fn seal_signer(state: &AppState, unit: UnitId) -> Result<DerSigner, ApiError> {
+/// installed, `UnusableCertificate` when its certificate has expired or does not fit its key,
+/// `SealTokenUnavailable` when the token stopped answering, `Internal` (logged) when the
+/// configured KEK does not open a stored key.
+pub async fn seal_signer(state: &AppState, unit: UnitId) -> Result<Box<dyn Signer>, ApiError> {
     let db = state.db.clone();
     let kek = Arc::clone(&state.kek);
-    web::block(move || {
+    let token = state.seal_token.clone();
+    web::block(move || -> Result<Box<dyn Signer>, ApiError> {
+        if let Some(token) = token {
+            let code = db.get_unit(unit)?.code;
+            if let Some(signer) = token.signer(code.as_str())? {
+                return Ok(Box::new(signer));
+            }
+        }
         let key = db
             .signing_key_of(CertificateOwner::Unit(unit))
             .map_err(|e| match e {
@@ -348,9 +359,69 @@ pub async fn seal_signer(state: &AppState, unit: UnitId) -> Result<DerSigner, Ap
                 tracing::error!(unit_id = %unit, kek = %kek.id(), "seal key does not open");
                 ApiError::internal(e)
             })?;
-        signer_from(&key, &pkcs8)
+        Ok(Box::new(signer_from(&key, &pkcs8)?))
     })
     .await?
+}
+
+/// Organisations' seal keys held in a PKCS#11 token or HSM instead of the database: a unit's
+/// key is the private key labelled with the unit's code (mã định danh, e.g. `000.00.31.H56`),
+/// its certificate the certificate object of that label, its chain the issuers the token
+/// holds. One token serves every organisation of the installation; a unit whose code labels
+/// no key in it seals with its stored key.
+#[derive(Debug)]
+pub struct SealToken {
+    token: Arc<Token>,
+}
+
+impl SealToken {
+    /// Seals from `token`, logged in already.
+    pub fn new(token: Arc<Token>) -> Self {
+        SealToken { token }
+    }
+
+    /// Every certificate the token holds, with its label. Blocks on the token.
+    pub(crate) fn certificates(&self) -> Result<Vec<(String, Vec<u8>)>, ApiError> {
+        self.token.labelled_certificates().map_err(|e| {
+            tracing::error!(error = %e, "the seal token does not answer");
+            ApiError::SealTokenUnavailable
+        })
+    }
+
+    /// The signer of the key labelled `code`, checked against its certificate with one
+    /// signature; `None` when the token has no such key. Blocks on the token.
+    fn signer(&self, code: &str) -> Result<Option<Pkcs11Signer>, ApiError> {
+        let opened = Pkcs11Signer::open(
+            Arc::clone(&self.token),
+            KeyRef::Label(code.to_owned()),
+            None,
+            Vec::new(),
+            SignerOptions::default(),
+        );
+        let signer = match opened {
+            Ok(signer) => signer,
+            Err(Pkcs11Error::NoKey { .. }) => return Ok(None),
+            Err(
+                e @ (Pkcs11Error::NoCertificate { .. }
+                | Pkcs11Error::KeyMismatch { .. }
+                | Pkcs11Error::Unusable { .. }),
+            ) => return Err(ApiError::UnusableCertificate(e.to_string())),
+            Err(e) => {
+                tracing::error!(error = %e, "the seal token does not answer");
+                return Err(ApiError::SealTokenUnavailable);
+            }
+        };
+        let cert = X509::from_der(signer.certificate()).map_err(ApiError::internal)?;
+        let now = Asn1Time::days_from_now(0).map_err(ApiError::internal)?;
+        if cert.not_after() < now {
+            return Err(ApiError::UnusableCertificate(format!(
+                "the seal certificate in the token expired on {}; put the key of the new \
+                 certificate in the token",
+                to_chrono(cert.not_after())?.format("%Y-%m-%d")
+            )));
+        }
+        Ok(Some(signer))
+    }
 }
 
 fn to_chrono(t: &Asn1TimeRef) -> Result<DateTime<Utc>, ApiError> {
@@ -363,7 +434,7 @@ fn to_chrono(t: &Asn1TimeRef) -> Result<DateTime<Utc>, ApiError> {
 }
 
 /// The record of `cert` (with its issuers `chain`) for `owner`.
-fn certificate_record(
+pub(crate) fn certificate_record(
     owner: CertificateOwner,
     purpose: CertificatePurpose,
     cert: &X509,
@@ -823,6 +894,7 @@ mod tests {
             audit_key: vanthu_audit::NoteSigner::generate("vanthu.test/audit")
                 .unwrap()
                 .verifier(),
+            seal_token: None,
         }
     }
 
@@ -1074,7 +1146,7 @@ mod tests {
     #[actix_web::test]
     async fn the_seal_signer_opens_under_the_kek_only() {
         let f = fixture(SigningSettings::default());
-        let missing = seal_signer(&f.state, f.unit.id).await;
+        let missing = seal_signer(&f.state, f.unit.id).await.map(|_| ());
         assert!(matches!(missing, Err(ApiError::NoSealKey)), "{missing:?}");
 
         let der = std::fs::read(dev("seal.p12")).unwrap();
@@ -1083,7 +1155,7 @@ mod tests {
             wrap_seal_key(f.unit.id, &key, &cert, &chain, &f.state.kek).unwrap();
         f.state.db.enrol_signing_key(&record, &wrapped).unwrap();
         let seal = seal_signer(&f.state, f.unit.id).await.unwrap();
-        assert_valid(pyhanko_verdict("seal_signer", &seal));
+        assert_valid(pyhanko_verdict("seal_signer", seal.as_ref()));
 
         let other = app_state(
             f.state.db.clone(),
@@ -1091,7 +1163,7 @@ mod tests {
             SigningSettings::default(),
             Kek::generate(),
         );
-        let wrong_kek = seal_signer(&other, f.unit.id).await;
+        let wrong_kek = seal_signer(&other, f.unit.id).await.map(|_| ());
         assert!(
             matches!(wrong_kek, Err(ApiError::Internal(_))),
             "{wrong_kek:?}"

@@ -13,6 +13,7 @@ use vanthu_store::Database;
 
 use crate::metrics::Metrics;
 use crate::password::Hashing;
+use crate::signing_keys::SealToken;
 
 /// Request size limits, in bytes.
 #[derive(Debug, Clone, Copy)]
@@ -90,4 +91,6 @@ pub struct AppState {
     pub signing: SigningSettings,
     /// The verifier key of the audit log's checkpoints, published at `/api/v1/audit/key`.
     pub audit_key: NoteVerifier,
+    /// Organisations' seal keys held in a PKCS#11 token or HSM, when one is configured.
+    pub seal_token: Option<Arc<SealToken>>,
 }

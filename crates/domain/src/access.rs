@@ -144,6 +144,9 @@ pub enum Action {
     ReadAudit,
     /// Read the ratio reports of the target unit and the units below it.
     ReadReports,
+    /// List the certificates of the target unit's subtree: owners, validity, where the keys
+    /// are kept (the certificate inventory).
+    ReadCertificates,
 }
 
 /// Someone a document was handed to: a person, or a unit whose leaders and specialists then
@@ -289,7 +292,7 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         Action::RecallOutgoing => {
             own_unit && (actor.has_role(Role::Clerk) || actor.has_role(Role::Leader))
         }
-        Action::ReadAudit | Action::ReadReports => {
+        Action::ReadAudit | Action::ReadReports | Action::ReadCertificates => {
             actor.has_role(Role::Auditor) || actor.has_role(Role::Admin)
         }
     };
@@ -397,8 +400,12 @@ mod tests {
     }
 
     #[test]
-    fn auditors_and_admins_read_the_audit_log_and_reports_of_their_subtree_only() {
-        for action in [Action::ReadAudit, Action::ReadReports] {
+    fn auditors_and_admins_read_the_audit_log_reports_and_certificates_of_their_subtree_only() {
+        for action in [
+            Action::ReadAudit,
+            Action::ReadReports,
+            Action::ReadCertificates,
+        ] {
             for (roles, own, child) in [
                 (&[Role::Auditor][..], Ok(()), Ok(())),
                 (&[Role::Admin], Ok(()), Ok(())),

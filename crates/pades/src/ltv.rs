@@ -89,6 +89,22 @@ pub fn dss_update_for_new_signature<S: Source>(
     write_dss(reader, &collection.data)
 }
 
+/// Checks before signing that the signer's certificate and its issuers (`chain`, signer
+/// first) are not revoked, by OCSP where a certificate names a responder, else by its CRLs,
+/// from `source`. With `hard_fail`, a certificate without any revocation data refuses too;
+/// without, only data that says "revoked" does.
+pub fn refuse_revoked_signer(
+    chain: &[Vec<u8>],
+    source: &RevocationMode,
+    hard_fail: bool,
+) -> Result<(), LtvError> {
+    let collection = Collector::new(source.clone())?.collect(chain)?;
+    if hard_fail && !collection.missing.is_empty() {
+        return Err(LtvError::Missing(collection.missing));
+    }
+    refuse_revoked(chain, &collection.data)
+}
+
 fn collect<S: Source>(reader: &Reader<S>, source: &RevocationMode) -> Result<Collection, LtvError> {
     let certs = document_certificates(reader)?;
     let collection = Collector::new(source.clone())?.collect(&certs)?;

@@ -8,7 +8,7 @@ use der::oid::ObjectIdentifier;
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkcs12::Pkcs12;
-use openssl::pkey::{Id, PKey, Private};
+use openssl::pkey::{HasPublic, Id, PKey, PKeyRef, Private};
 use openssl::rsa::Padding;
 use openssl::sign::RsaPssSaltlen;
 use openssl::x509::X509;
@@ -173,6 +173,54 @@ pub struct SignerOptions {
     pub pss: bool,
 }
 
+/// The signature scheme and digest a key signs with, from its public half (a certificate's
+/// key): RSA of at least [`MIN_RSA_BITS`] with PKCS#1 v1.5, or PSS when asked for or when the
+/// key is an id-RSASSA-PSS key; ECDSA on P-256 (SHA-256) or P-384 (SHA-384). Shared by every
+/// signer, so a token or remote key is held to the same rules as a file.
+pub fn scheme_for<T: HasPublic>(
+    key: &PKeyRef<T>,
+    options: SignerOptions,
+) -> Result<(SignatureAlgorithm, DigestAlgorithm), SignerError> {
+    let (algorithm, default_digest) = match key.id() {
+        // An RSA-PSS key (id-RSASSA-PSS) can only make PSS signatures.
+        Id::RSA | Id::RSA_PSS => {
+            let bits = key.bits();
+            if bits < MIN_RSA_BITS {
+                return Err(SignerError::RsaTooShort(bits));
+            }
+            let alg = if options.pss || key.id() == Id::RSA_PSS {
+                SignatureAlgorithm::RsaPss
+            } else {
+                SignatureAlgorithm::RsaPkcs1v15
+            };
+            (alg, DigestAlgorithm::Sha256)
+        }
+        Id::EC => {
+            if options.pss {
+                return Err(SignerError::PssNeedsRsa);
+            }
+            let ec = key.ec_key().map_err(|_| SignerError::UnsupportedKeyType)?;
+            match ec.group().curve_name() {
+                Some(Nid::X9_62_PRIME256V1) => (SignatureAlgorithm::Ecdsa, DigestAlgorithm::Sha256),
+                Some(Nid::SECP384R1) => (SignatureAlgorithm::Ecdsa, DigestAlgorithm::Sha384),
+                other => {
+                    let name = other
+                        .and_then(|n| n.short_name().ok())
+                        .unwrap_or("unnamed curve");
+                    return Err(SignerError::UnsupportedCurve(name.to_string()));
+                }
+            }
+        }
+        _ => {
+            if options.pss {
+                return Err(SignerError::PssNeedsRsa);
+            }
+            return Err(SignerError::UnsupportedKeyType);
+        }
+    };
+    Ok((algorithm, options.digest.unwrap_or(default_digest)))
+}
+
 /// A private key held in memory by OpenSSL, with its certificate and chain.
 struct SoftwareKey {
     key: PKey<Private>,
@@ -207,45 +255,7 @@ impl SoftwareKey {
         if !public.public_eq(&key) {
             return Err(SignerError::KeyMismatch);
         }
-        let (algorithm, default_digest) = match key.id() {
-            // An RSA-PSS key (id-RSASSA-PSS) can only make PSS signatures.
-            Id::RSA | Id::RSA_PSS => {
-                let bits = key.bits();
-                if bits < MIN_RSA_BITS {
-                    return Err(SignerError::RsaTooShort(bits));
-                }
-                let alg = if options.pss || key.id() == Id::RSA_PSS {
-                    SignatureAlgorithm::RsaPss
-                } else {
-                    SignatureAlgorithm::RsaPkcs1v15
-                };
-                (alg, DigestAlgorithm::Sha256)
-            }
-            Id::EC => {
-                if options.pss {
-                    return Err(SignerError::PssNeedsRsa);
-                }
-                let ec = key.ec_key().map_err(|_| SignerError::UnsupportedKeyType)?;
-                match ec.group().curve_name() {
-                    Some(Nid::X9_62_PRIME256V1) => {
-                        (SignatureAlgorithm::Ecdsa, DigestAlgorithm::Sha256)
-                    }
-                    Some(Nid::SECP384R1) => (SignatureAlgorithm::Ecdsa, DigestAlgorithm::Sha384),
-                    other => {
-                        let name = other
-                            .and_then(|n| n.short_name().ok())
-                            .unwrap_or("unnamed curve");
-                        return Err(SignerError::UnsupportedCurve(name.to_string()));
-                    }
-                }
-            }
-            _ => {
-                if options.pss {
-                    return Err(SignerError::PssNeedsRsa);
-                }
-                return Err(SignerError::UnsupportedKeyType);
-            }
-        };
+        let (algorithm, digest) = scheme_for(&public, options)?;
         let to_der = |c: &X509| c.to_der().map_err(|e| SignerError::Sign(e.to_string()));
         let certificate = to_der(cert)?;
         // Drop the signer itself if a bundle repeats it, so the CMS holds each certificate once.
@@ -260,7 +270,7 @@ impl SoftwareKey {
             key,
             certificate,
             chain: chain_der,
-            digest: options.digest.unwrap_or(default_digest),
+            digest,
             algorithm,
         })
     }

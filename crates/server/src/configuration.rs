@@ -132,7 +132,35 @@ pub struct ServeArgs {
     /// or a duration such as `30s` or `5m` [default: 60s]
     #[arg(long, env = "VANTHU_AUDIT_CHECKPOINT_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
     pub audit_checkpoint_interval: Option<Duration>,
+
+    /// PKCS#11 module of a token or HSM holding organisations' seal keys: a unit's key is the
+    /// one labelled with the unit's code, its certificate the certificate object of that
+    /// label; units without one seal with their stored key
+    #[arg(long, env = "VANTHU_SEAL_PKCS11_MODULE", value_name = "PATH")]
+    pub seal_pkcs11_module: Option<PathBuf>,
+
+    /// Label of the token holding the seal keys
+    #[arg(long, env = "VANTHU_SEAL_TOKEN_LABEL", value_name = "LABEL")]
+    pub seal_token_label: Option<String>,
+
+    /// Environment variable holding the seal token's user PIN [default: VANTHU_SEAL_PIN]
+    #[arg(long, env = "VANTHU_SEAL_PIN_ENV", value_name = "VAR")]
+    pub seal_pin_env: Option<String>,
 }
+
+/// Where the seal token is, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealTokenSettings {
+    /// The PKCS#11 module.
+    pub module: PathBuf,
+    /// The token's label.
+    pub label: String,
+    /// The environment variable holding the user PIN.
+    pub pin_env: String,
+}
+
+/// Where the seal token's PIN is read from when nothing says otherwise.
+pub const DEFAULT_SEAL_PIN_ENV: &str = "VANTHU_SEAL_PIN";
 
 /// Where the key-encryption key comes from, for every command that opens organisation keys.
 #[derive(Debug, Clone, clap::Args)]
@@ -209,6 +237,9 @@ struct FileSettings {
     signing_session_signatures: Option<u32>,
     audit_origin: Option<String>,
     audit_checkpoint_interval: Option<DurationSetting>,
+    seal_pkcs11_module: Option<PathBuf>,
+    seal_token_label: Option<String>,
+    seal_pin_env: Option<String>,
 }
 
 /// `token_ttl = 900` and `token_ttl = "15m"` both read naturally in TOML.
@@ -282,6 +313,8 @@ pub struct ServeSettings {
     pub signing_session_signatures: u32,
     /// How often a checkpoint is issued when the audit log grew.
     pub audit_checkpoint_interval: Duration,
+    /// The token holding seal keys, if any.
+    pub seal_token: Option<SealTokenSettings>,
 }
 
 /// A configuration that cannot be used, with the setting to fix.
@@ -445,6 +478,37 @@ impl ServeArgs {
             "hash_wait",
             DEFAULT_HASH_WAIT,
         )?;
+        let seal_token = match (
+            self.seal_pkcs11_module
+                .clone()
+                .or(file.seal_pkcs11_module.clone()),
+            self.seal_token_label
+                .clone()
+                .or(file.seal_token_label.clone()),
+        ) {
+            (Some(module), Some(label)) => Some(SealTokenSettings {
+                module,
+                label,
+                pin_env: self
+                    .seal_pin_env
+                    .clone()
+                    .or(file.seal_pin_env.clone())
+                    .unwrap_or_else(|| DEFAULT_SEAL_PIN_ENV.to_owned()),
+            }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    key: "seal_token_label",
+                    message: "a seal PKCS#11 module needs the label of its token".into(),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "seal_pkcs11_module",
+                    message: "a seal token label needs the PKCS#11 module of its token".into(),
+                })
+            }
+        };
         Ok(ServeSettings {
             storage,
             listen: self
@@ -472,6 +536,7 @@ impl ServeArgs {
             signing_session_ttl,
             signing_session_signatures,
             audit_checkpoint_interval,
+            seal_token,
         })
     }
 }
@@ -556,6 +621,9 @@ pub(crate) mod tests {
             signing_session_ttl: None,
             signing_session_signatures: None,
             audit_checkpoint_interval: None,
+            seal_pkcs11_module: None,
+            seal_token_label: None,
+            seal_pin_env: None,
         }
     }
 
@@ -636,6 +704,43 @@ pub(crate) mod tests {
             args.resolve().unwrap().trust,
             [PathBuf::from("/srv/anchors.pem")]
         );
+    }
+
+    #[test]
+    fn the_seal_token_comes_from_flags_or_the_file_and_needs_both_halves() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(
+            dir.path(),
+            "seal_pkcs11_module = \"/usr/lib/hsm.so\"\nseal_token_label = \"seals\"\n",
+        );
+        let from_file = no_flags(&config).resolve().unwrap().seal_token.unwrap();
+        assert_eq!(
+            from_file,
+            SealTokenSettings {
+                module: PathBuf::from("/usr/lib/hsm.so"),
+                label: "seals".into(),
+                pin_env: DEFAULT_SEAL_PIN_ENV.into(),
+            }
+        );
+        let flags = ServeArgs {
+            seal_token_label: Some("other".into()),
+            seal_pin_env: Some("HSM_PIN".into()),
+            ..no_flags(&config)
+        };
+        let merged = flags.resolve().unwrap().seal_token.unwrap();
+        assert_eq!(
+            (merged.label.as_str(), merged.pin_env.as_str()),
+            ("other", "HSM_PIN")
+        );
+
+        let none = write_config(dir.path(), "");
+        assert!(no_flags(&none).resolve().unwrap().seal_token.is_none());
+        let half = ServeArgs {
+            seal_pkcs11_module: Some("/usr/lib/hsm.so".into()),
+            ..no_flags(&none)
+        };
+        let err = half.resolve().unwrap_err().to_string();
+        assert!(err.contains("seal_token_label"), "{err}");
     }
 
     #[test]

@@ -226,6 +226,13 @@ pub fn seed(db: &Database, kek: &Kek) -> anyhow::Result<Seeded> {
     Ok(seeded)
 }
 
+/// The demo official whose certificate expires soon: the district's leader.
+pub const EXPIRING_SOON: &str = "Lê Văn Thắng";
+/// Inside the inventory's 30-day warning, well before the 7-day one.
+const EXPIRING_SOON_DAYS: u32 = 20;
+/// Every other demo certificate: two years.
+const DEMO_VALIDITY_DAYS: u32 = 730;
+
 /// Issues a key and certificate for `owner` and enrols them, wrapped by `wrap`, unless the
 /// owner has a signing key already; returns how many were added (0 or 1).
 fn ensure_key(
@@ -245,8 +252,14 @@ fn ensure_key(
         CertificateOwner::User(_) => KeyKind::Personal,
         _ => KeyKind::Seal,
     };
+    // One certificate close to its end, so the inventory shows what a warning looks like.
+    let days = if common_name == EXPIRING_SOON {
+        EXPIRING_SOON_DAYS
+    } else {
+        DEMO_VALIDITY_DAYS
+    };
     let issued = pki
-        .issue(kind, common_name, organisation)
+        .issue_for_days(kind, common_name, organisation, days)
         .with_context(|| format!("cannot issue a demo certificate for {common_name}"))?;
     let (record, wrapped) = wrap(&issued, &[pki.issuing_ca().clone()])?;
     db.enrol_signing_key(&record, &wrapped)?;

@@ -60,12 +60,23 @@ impl DevPki {
         })
     }
 
-    /// Issues a signing certificate for `common_name` in `organisation`.
+    /// Issues a signing certificate for `common_name` in `organisation`, valid two years.
     pub fn issue(
         &self,
         kind: KeyKind,
         common_name: &str,
         organisation: &str,
+    ) -> Result<Issued, openssl::error::ErrorStack> {
+        self.issue_for_days(kind, common_name, organisation, VALIDITY_DAYS)
+    }
+
+    /// Issues a signing certificate valid for `days` from now.
+    pub fn issue_for_days(
+        &self,
+        kind: KeyKind,
+        common_name: &str,
+        organisation: &str,
+        days: u32,
     ) -> Result<Issued, openssl::error::ErrorStack> {
         let key = match kind {
             KeyKind::Personal => {
@@ -99,7 +110,7 @@ impl DevPki {
         builder.set_issuer_name(self.issuing.subject_name())?;
         builder.set_pubkey(&key)?;
         let not_before = Asn1Time::days_from_now(0)?;
-        let not_after = Asn1Time::days_from_now(VALIDITY_DAYS)?;
+        let not_after = Asn1Time::days_from_now(days)?;
         builder.set_not_before(&not_before)?;
         builder.set_not_after(&not_after)?;
         builder.append_extension(BasicConstraints::new().critical().build()?)?;

@@ -8,6 +8,7 @@ mod demo;
 mod devpki;
 mod kek;
 mod telemetry;
+mod token;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,10 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
                          VANTHU_SIGNING_SESSION_TTL  signing_session_ttl  5m
   --signing-session-signatures COUNT
                          VANTHU_SIGNING_SESSION_SIGNATURES  signing_session_signatures  50
+  --seal-pkcs11-module PATH  VANTHU_SEAL_PKCS11_MODULE  seal_pkcs11_module  none: seal keys
+                         in a PKCS#11 token, a unit's key labelled with its code
+  --seal-token-label LABEL   VANTHU_SEAL_TOKEN_LABEL    seal_token_label
+  --seal-pin-env VAR         VANTHU_SEAL_PIN_ENV        seal_pin_env  VANTHU_SEAL_PIN
 `vanthu check` takes --config, --data and --database-url too. Log levels: RUST_LOG.";
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +80,8 @@ enum Command {
     Audit(cmd::audit::AuditArgs),
     /// The auditors' ratio report of a unit and its subtree; check or recount its counters
     Report(cmd::report::ReportArgs),
+    /// The certificate inventory: owners, validity, where the keys are kept, expiry warnings
+    Certs(cmd::certs::CertsArgs),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +99,7 @@ fn main() -> ExitCode {
         Command::SealKey(args) => cmd::seal_key::run(args),
         Command::Audit(args) => cmd::audit::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Certs(args) => cmd::certs::run(args),
     };
     cmd::exit(result)
 }

@@ -1494,6 +1494,7 @@ pub async fn complete_signature(
         (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not signed, already issued, the number and notation already used this year, or no seal key installed; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The seal certificate cannot be used", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable, or the token holding the seal keys does not answer (`seal_token_unavailable`); nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn issue(
@@ -1525,7 +1526,8 @@ pub async fn issue(
                     at,
                 )
                 .map_err(pdf::refused)?;
-                let (sealed, _) = sign_bytes(&filled, &seal, &opts).map_err(pdf::refused)?;
+                let (sealed, _) =
+                    sign_bytes(&filled, seal.as_ref(), &opts).map_err(pdf::refused)?;
                 put_blob(&state, &sealed)
             },
         )

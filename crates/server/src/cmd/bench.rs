@@ -4,7 +4,8 @@
 //! then the `vanthu` command on the same files, one process per file and in batches, beside
 //! the in-process rate ([`cli`]).
 //! `--large` signs a ~210 MB scanned-like PDF in a child process and reports wall time and peak
-//! memory for vanthu and pyHanko. `vanthu bench keys` lives in `bench_keys`.
+//! memory for vanthu and pyHanko. `vanthu bench keys` lives in `bench_keys`, `vanthu bench
+//! pkcs11` in `bench_pkcs11`.
 
 mod cli;
 
@@ -54,6 +55,8 @@ pub enum BenchWhat {
     Keys(crate::cmd::bench_keys::KeysArgs),
     /// Audit log: durable appends, integration, checking a million entries, proofs
     Audit(super::bench_audit::AuditBenchArgs),
+    /// Signing with a key in a PKCS#11 token (SoftHSM2) beside the same key from a file
+    Pkcs11(super::bench_pkcs11::Pkcs11BenchArgs),
 }
 
 /// Options of `vanthu bench pades`.
@@ -82,6 +85,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchWhat::Pades(a) => pades(a),
         BenchWhat::Keys(a) => crate::cmd::bench_keys::run(a),
         BenchWhat::Audit(a) => super::bench_audit::run(a),
+        BenchWhat::Pkcs11(a) => super::bench_pkcs11::run(a),
     }
 }
 
@@ -430,7 +434,7 @@ impl Noise {
 /// Writes a PDF of about `size` bytes, streaming: A4 pages of Vietnamese-administration-like
 /// text (flate-compressed content in Times-Roman), then scanned-like pages whose content is one
 /// 8-bit grey image (noise, so it does not compress, like a photographed page).
-fn write_pdf(path: &Path, size: u64) -> anyhow::Result<()> {
+pub(crate) fn write_pdf(path: &Path, size: u64) -> anyhow::Result<()> {
     const TEXT_PAGES: u32 = 3;
     // A 200 dpi A4 grey scan is 1654 x 2339 px; smaller files get shorter images.
     const SCAN_W: u64 = 1654;

@@ -5,6 +5,8 @@ mod batch;
 pub mod bench;
 pub mod bench_audit;
 pub mod bench_keys;
+pub mod bench_pkcs11;
+pub mod certs;
 pub mod check;
 pub mod report;
 pub mod seal_key;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use vanthu_api::signing_keys::SealToken;
 use vanthu_api::{AppState, Hashing, Limits, Metrics, SigningSettings};
 use vanthu_audit::NoteSigner;
 use vanthu_keys::KdfParams;
@@ -73,6 +74,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(outgoing = added, "demo outgoing documents ready");
     }
 
+    let seal_token = match &settings.seal_token {
+        Some(t) => {
+            let token = crate::token::open(&t.module, &t.label, &t.pin_env)
+                .context("cannot open the seal token")?;
+            if !(settings.demo || settings.dev) {
+                refuse_development_certificates(&token)?;
+            }
+            tracing::info!(module = %t.module.display(), token = %t.label, "seal keys in a PKCS#11 token");
+            Some(Arc::new(SealToken::new(token)))
+        }
+        None => None,
+    };
+
     let listener = TcpListener::bind(&settings.listen)
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
@@ -104,6 +118,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             session_signatures: settings.signing_session_signatures,
         },
         audit_key: audit_signer.verifier(),
+        seal_token,
     };
     let keeper = (
         state.db.clone(),
@@ -198,6 +213,29 @@ fn guard_development_keys(db: &Database, settings: &ServeSettings) -> anyhow::Re
             "refusing to start: the database holds {development} certificate(s) issued by the \
              development PKI (certs-dev, not for production); start with --demo or --dev to \
              allow development keys"
+        );
+    }
+    Ok(())
+}
+
+/// A seal token holding certificates of the development PKI is refused outside --demo and
+/// --dev, as the database's are.
+fn refuse_development_certificates(token: &vanthu_pkcs11::Token) -> anyhow::Result<()> {
+    let pki = DevPki::load().context("cannot load the embedded development PKI")?;
+    let development = token
+        .labelled_certificates()
+        .context("cannot read the seal token's certificates")?
+        .into_iter()
+        .filter(|(_, der)| {
+            openssl::x509::X509::from_der(der).is_ok_and(|cert| pki.recognises(&cert))
+        })
+        .count();
+    if development > 0 {
+        bail!(
+            "refusing to start: the seal token \"{}\" holds {development} certificate(s) issued \
+             by the development PKI (certs-dev, not for production); start with --demo or --dev \
+             to allow development keys",
+            token.label()
         );
     }
     Ok(())

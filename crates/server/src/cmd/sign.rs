@@ -10,11 +10,12 @@ use anyhow::{anyhow, bail, Context};
 use clap::Args;
 use vanthu_pades::appearance::{self, Rect, StampLabel};
 use vanthu_pades::pdf::Reader;
-use vanthu_pades::revocation;
 use vanthu_pades::sign::{self, Level, SignOptions, VisibleSignature};
 use vanthu_pades::signer::{DigestAlgorithm, PemSigner, Pkcs12Signer, Signer, SignerOptions};
+use vanthu_pades::{ltv, revocation};
 
 use super::batch;
+use crate::token::Pkcs11Args;
 
 /// Options of `vanthu sign`.
 #[derive(Debug, Clone, Args)]
@@ -60,13 +61,17 @@ pub struct SignArgs {
     #[arg(long, value_name = "KEY.pem", requires = "cert")]
     pub key: Option<PathBuf>,
 
-    /// Signing certificate (PEM)
-    #[arg(long, value_name = "CERT.pem", requires = "key")]
+    /// Signing certificate (PEM): with --key, or in place of the token's certificate object
+    /// with --pkcs11-module
+    #[arg(long, value_name = "CERT.pem")]
     pub cert: Option<PathBuf>,
 
     /// Issuer certificates (PEM bundle)
     #[arg(long, value_name = "CHAIN.pem")]
     pub chain: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub token: Pkcs11Args,
 
     /// PAdES baseline level: B-B, B-T, B-LT or B-LTA
     #[arg(long, default_value = "B-B", value_parser = parse_level)]
@@ -120,8 +125,19 @@ pub struct SignArgs {
     #[arg(long, value_name = "PATH")]
     pub revocation: Vec<PathBuf>,
 
+    /// Before signing, check that the signer's certificate and its issuers are not revoked
+    /// (OCSP, else CRL; from --revocation when given): a revoked one refuses, naming it and
+    /// the revocation date
+    #[arg(long)]
+    pub check_revocation: bool,
+
+    /// With --check-revocation, also refuse when no revocation data is found for a
+    /// certificate of the chain
+    #[arg(long, requires = "check_revocation")]
+    pub revocation_hard_fail: bool,
+
     /// Do not sign: extend the existing signatures to --level B-LT or B-LTA
-    #[arg(long, conflicts_with_all = ["p12", "key", "field", "certify", "visible", "stamp"])]
+    #[arg(long, conflicts_with_all = ["p12", "key", "pkcs11_module", "field", "certify", "visible", "stamp", "check_revocation"])]
     pub extend: bool,
 }
 
@@ -173,7 +189,15 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
     let signer = if args.extend {
         None
     } else {
-        Some(load_signer(&args)?)
+        let signer = load_signer(&args)?;
+        if args.check_revocation {
+            let chain: Vec<Vec<u8>> = std::iter::once(signer.certificate().to_vec())
+                .chain(signer.chain().iter().cloned())
+                .collect();
+            ltv::refuse_revoked_signer(&chain, &revocation, args.revocation_hard_fail)
+                .context("refusing to sign")?;
+        }
+        Some(signer)
     };
     let threads = batch::threads(args.jobs, jobs.len());
     let mut written = Vec::new();
@@ -371,6 +395,12 @@ fn load_signer(args: &SignArgs) -> anyhow::Result<Box<dyn Signer>> {
         digest: args.digest.map(DigestAlgorithm::from),
         pss: args.pss,
     };
+    if let Some(signer) = args
+        .token
+        .signer(args.cert.as_deref(), args.chain.as_deref(), options)?
+    {
+        return Ok(Box::new(signer));
+    }
     match (&args.p12, &args.key, &args.cert) {
         (Some(p12), None, None) => {
             // An unset variable means an empty password, which some PKCS#12 files have; if
@@ -394,9 +424,11 @@ fn load_signer(args: &SignArgs) -> anyhow::Result<Box<dyn Signer>> {
             args.chain.as_deref(),
             options,
         )?)),
-        (None, None, None) => {
-            bail!("a key is needed: --p12 FILE, or --key KEY.pem --cert CERT.pem")
-        }
+        (None, None, None) => bail!(
+            "a key is needed: --p12 FILE, --key KEY.pem --cert CERT.pem, or --pkcs11-module \
+             PATH --token-label LABEL --key-label LABEL"
+        ),
+        (None, None, Some(_)) => bail!("--cert needs --key KEY.pem or --pkcs11-module PATH"),
         _ => Err(anyhow!("use either --p12 or --key with --cert, not both")),
     }
 }
