@@ -379,7 +379,7 @@ pub fn verify(
             ))))
         }
     };
-    Ok(check(&doc, signature, trust).unwrap_or_else(SignatureReport::new))
+    Ok(check(&doc, signature, trust))
 }
 
 /// The signature's parts as declared.
@@ -539,14 +539,33 @@ fn declared(signature: &Node) -> Result<Declared, Verdict> {
 }
 
 /// Steps 2-4: the signature value over SignedInfo, the digest of the package without its
-/// signature, the signer's certificate path.
-fn check(doc: &Document, mut signature: Node, trust: &[X509]) -> Result<SignatureReport, Verdict> {
-    let d = declared(&signature)?;
+/// signature, the signer's certificate path. The report keeps the algorithms even when the
+/// verdict is a refusal, so the clerk sees what was checked.
+fn check(doc: &Document, signature: Node, trust: &[X509]) -> SignatureReport {
+    let d = match declared(&signature) {
+        Ok(d) => d,
+        Err(verdict) => return SignatureReport::new(verdict),
+    };
     let mut report = SignatureReport::new(Verdict::Valid);
     report.method = Some(d.method.name);
     report.digest = Some(d.digest.name);
     report.weak = d.method.weak || d.digest.weak;
+    report.verdict = match judge(doc, signature, &d, trust) {
+        Ok((signer, verdict)) => {
+            report.signer = Some(signer);
+            verdict
+        }
+        Err(verdict) => verdict,
+    };
+    report
+}
 
+fn judge(
+    doc: &Document,
+    mut signature: Node,
+    d: &Declared,
+    trust: &[X509],
+) -> Result<(X509, Verdict), Verdict> {
     let mut signed_info = d.signed_info.clone();
     let canonical_info = signed_info
         .canonicalize(d.c14n.clone())
@@ -582,15 +601,14 @@ fn check(doc: &Document, mut signature: Node, trust: &[X509]) -> Result<Signatur
              signed DigestValue",
         ));
     }
-    report.signer = Some(signer.clone());
-    report.verdict = match trust {
+    let verdict = match trust {
         [] => Verdict::IntactUnchecked,
         anchors => match chain_to(&signer, &d.certificates, anchors) {
             Ok(()) => Verdict::Valid,
             Err(why) => Verdict::Untrusted(why),
         },
     };
-    Ok(report)
+    Ok((signer, verdict))
 }
 
 fn chain_to(signer: &X509, carried: &[X509], anchors: &[X509]) -> Result<(), String> {

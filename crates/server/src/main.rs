@@ -73,6 +73,8 @@ enum Command {
     SealKey(cmd::seal_key::SealKeyArgs),
     /// Verify or export the tamper-evident audit log, or issue a signed checkpoint now
     Audit(cmd::audit::AuditArgs),
+    /// Interchange packages (edXML, QCVN 102:2016): check a package's structure and signature
+    Edxml(cmd::edxml::EdxmlArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +91,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::SealKey(args) => cmd::seal_key::run(args),
         Command::Audit(args) => cmd::audit::run(args),
+        Command::Edxml(args) => cmd::edxml::run(args),
     };
     cmd::exit(result)
 }

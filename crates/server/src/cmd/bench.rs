@@ -54,6 +54,8 @@ pub enum BenchWhat {
     Keys(crate::cmd::bench_keys::KeysArgs),
     /// Audit log: durable appends, integration, checking a million entries, proofs
     Audit(super::bench_audit::AuditBenchArgs),
+    /// edXML packages with a 1 MB attachment: built, signed, parsed and verified per second
+    Edxml(super::bench_edxml::EdxmlBenchArgs),
 }
 
 /// Options of `vanthu bench pades`.
@@ -82,6 +84,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchWhat::Pades(a) => pades(a),
         BenchWhat::Keys(a) => crate::cmd::bench_keys::run(a),
         BenchWhat::Audit(a) => super::bench_audit::run(a),
+        BenchWhat::Edxml(a) => super::bench_edxml::run(a),
     }
 }
 
