@@ -113,3 +113,175 @@ fn check_reports_each_finding_and_exits_by_the_verdict() {
     assert_eq!(code, 2, "{out}");
     assert!(out.starts_with("vanthu: cannot read"), "{out}");
 }
+
+/// A one-page PDF sealed with the development seal by `vanthu sign` (PAdES B-B).
+fn sealed_pdf(env: &TestEnv, dir: &Path) -> Vec<u8> {
+    use lopdf::{dictionary, Document, Object, Stream};
+    let mut doc = Document::with_version("1.7");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(dictionary! {
+        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
+    });
+    let content = b"BT /F1 13 Tf 72 700 Td (CONG VAN LIEN THONG) Tj ET".to_vec();
+    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
+    let page_id = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id,
+        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        "Contents" => content_id,
+        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
+        ),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog_id);
+    let (plain, sealed) = (dir.join("plain.pdf"), dir.join("sealed.pdf"));
+    doc.save(&plain).unwrap();
+    let p12 = packages::workspace().join("certs-dev/seal.p12");
+    let out = env
+        .command()
+        .env("P12_PASSWORD", "vanthu-dev")
+        .args([
+            "sign",
+            &plain.display().to_string(),
+            "-o",
+            &sealed.display().to_string(),
+        ])
+        .args([
+            "--p12",
+            &p12.display().to_string(),
+            "--p12-password-env",
+            "P12_PASSWORD",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(sealed).unwrap()
+}
+
+fn import(env: &TestEnv, file: &Path, clerk: &str) -> (i32, String) {
+    let out = env.run(&[
+        "edxml",
+        "import",
+        &file.display().to_string(),
+        "--clerk",
+        clerk,
+        "--dev",
+    ]);
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn import_receives_a_package_once_and_a_refusal_writes_nothing() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut package = packages::package();
+    // Addressed to a province department elsewhere and to the demo district here.
+    package.header.to[1] =
+        vanthu_interchange::Organ::new(packages::code("000.00.31.H56"), "UBND huyện Yên Lạc");
+    package.header.from.id = packages::code("000.00.12.H56");
+    package.header.document_id =
+        vanthu_routing::DocumentIdentifier::parse("000.00.12.H56,2026/12/02,123/UBND-VP").unwrap();
+    package.attachments[0].data = sealed_pdf(&env, dir.path());
+    package.attachments.push(vanthu_interchange::Attachment {
+        content_id: "annex".into(),
+        name: "phu-luc.docx".into(),
+        content_type: "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            .into(),
+        description: None,
+        data: b"PK\x03\x04 annex".to_vec(),
+    });
+    let signed = sign(&package.to_xml().unwrap(), &packages::seal()).unwrap();
+    let good = dir.path().join("good.edxml");
+    std::fs::write(&good, &signed).unwrap();
+
+    let clerk = server.demo_login("district.clerk");
+    let copies = || -> Vec<serde_json::Value> {
+        let (status, page) =
+            common::status_json(server.get("/api/v1/incoming?per_page=200", &clerk));
+        assert_eq!(status, 200, "{page}");
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["number_notation"] == "123/UBND-VP")
+            .cloned()
+            .collect()
+    };
+    let blobs_before = common::files_under(&env.blob_dir()).len();
+
+    // Refusals first: nothing is written for any of them.
+    let write = |name: &str, xml: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, xml).unwrap();
+        path
+    };
+    let tampered = write("tampered.edxml", &signed.replacen("Về việc", "Về viêc", 1));
+    let (code, out) = import(&env, &tampered, "district.clerk");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("refused: signature broken"), "{out}");
+    let unsigned = write("unsigned.edxml", &package.to_xml().unwrap());
+    let (code, out) = import(&env, &unsigned, "district.clerk");
+    assert_eq!(
+        (code, out.trim()),
+        (1, "refused: the package carries no signature")
+    );
+    let mut elsewhere = package.clone();
+    elsewhere.header.to.truncate(1);
+    let elsewhere = write(
+        "elsewhere.edxml",
+        &sign(&elsewhere.to_xml().unwrap(), &packages::seal()).unwrap(),
+    );
+    let (code, out) = import(&env, &elsewhere, "district.clerk");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("addressed to 000.00.12.H56, none of them a unit of this installation"),
+        "{out}"
+    );
+    let (code, out) = import(&env, &good, "commune.clerk");
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("may not receive documents for Ủy ban nhân dân huyện Yên Lạc"),
+        "{out}"
+    );
+    assert_eq!(copies().len(), 0);
+    assert_eq!(common::files_under(&env.blob_dir()).len(), blobs_before);
+
+    // Received once, however often it is delivered.
+    let (code, out) = import(&env, &good, "district.clerk");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("not kept: attachment 'phu-luc.docx'"), "{out}");
+    let last = out.lines().last().unwrap();
+    assert!(last.starts_with("imported: incoming document "), "{out}");
+    assert!(
+        last.ends_with("000.00.12.H56,2026/12/02,123/UBND-VP, PDF verification valid"),
+        "{out}"
+    );
+    let (code, again) = import(&env, &good, "district.clerk");
+    assert_eq!(code, 0, "{again}");
+    let id = last.split_whitespace().nth(3).unwrap();
+    assert!(
+        again.contains(&format!("already imported: incoming document {id} ")),
+        "{again}"
+    );
+    let stored = copies();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    let doc = &stored[0];
+    assert_eq!(doc["id"].to_string(), id);
+    assert_eq!(doc["state"], "received");
+    assert_eq!(doc["verification"], "valid");
+    assert_eq!(doc["urgency"], "thuong_khan");
+    assert_eq!(doc["issuing_body"], "UBND huyện Yên Lạc");
+    assert_eq!(doc["due_date"], "2026-12-15");
+}

@@ -73,7 +73,8 @@ enum Command {
     SealKey(cmd::seal_key::SealKeyArgs),
     /// Verify or export the tamper-evident audit log, or issue a signed checkpoint now
     Audit(cmd::audit::AuditArgs),
-    /// Interchange packages (edXML, QCVN 102:2016): check a package's structure and signature
+    /// Interchange packages (edXML, QCVN 102:2016): check a package, import one as an incoming
+    /// document
     Edxml(cmd::edxml::EdxmlArgs),
 }
 

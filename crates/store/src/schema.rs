@@ -125,6 +125,7 @@ diesel::table! {
         recall_answered_by -> Nullable<BigInt>,
         recall_answered_at -> Nullable<BigInt>,
         reply_outgoing_id -> Nullable<BigInt>,
+        interchange_id -> Nullable<Text>,
     }
 }
 
