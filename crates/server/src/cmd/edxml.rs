@@ -5,28 +5,44 @@
 //! (`refused:`). Exit status: 0 when the package is readable and its signature valid (or,
 //! without `--trust`, intact), 1 when it is refused, 2 when the file cannot be read.
 //!
+//! `export DOC_ID -o FILE` writes an outgoing document, issued or released, as a package to
+//! its external recipients, signed with the issuing unit's seal; the file appears whole or
+//! not at all.
+//!
 //! `import FILE --clerk USERNAME` receives a document package as an incoming document of
 //! the unit of this installation it is addressed to, in the name of that unit's clerk: the
 //! package's signature must be valid, the PDF is verified as on any receipt, and a package
 //! whose DocumentId the unit already holds is the same document (exit 0, `already
 //! imported`). A refusal writes nothing.
 
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use chrono::FixedOffset;
+
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use vanthu_api::signing_keys::interchange_seal;
 use vanthu_domain::access::{authorize, Action, Actor, Target};
+use vanthu_domain::OutgoingId;
 use vanthu_domain::Username;
-use vanthu_interchange::{inspect, BusinessDocType, Limits, Message, Package, Verdict};
+use vanthu_interchange::{
+    inspect, sign, Attachment, Business, BusinessDocType, DocumentKind, Limits, Message,
+    MessageHeader, Organ, OtherInfo, Package, PromulgationInfo, Receiver, SignerInfo, TraceHeader,
+    TraceHeaderList, Verdict,
+};
 use vanthu_pades::trust::TrustAnchors;
 use vanthu_pades::verify::{verify_bytes, VerifyOptions};
-use vanthu_routing::{vietnam_today, IncomingMetadata, IssuingBody};
+use vanthu_routing::{
+    vietnam_today, Confidentiality, IncomingMetadata, IssuingBody, OutgoingState,
+    VIETNAM_OFFSET_SECONDS,
+};
 use vanthu_store::blob::{BlobStore, FsBlobStore};
-use vanthu_store::{Database, NewIncoming, StoreError};
+use vanthu_store::{Database, Medium, NewIncoming, OutgoingDocument, StoreError};
 
-use crate::configuration::StorageArgs;
-use crate::devpki;
+use crate::configuration::{KekArgs, StorageArgs};
+use crate::{devpki, kek};
 
 /// Options of `vanthu edxml`.
 #[derive(Debug, Args)]
@@ -42,6 +58,28 @@ pub enum EdxmlCommand {
     Check(CheckArgs),
     /// Receive a document package as an incoming document (idempotent by DocumentId)
     Import(ImportArgs),
+    /// Write an issued or released outgoing document as a signed package to its external
+    /// recipients
+    Export(ExportArgs),
+}
+
+/// Options of `vanthu edxml export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub keys: KekArgs,
+    /// Id of the outgoing document
+    #[arg(value_name = "DOC_ID")]
+    pub id: i64,
+    /// Where to write the package
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Without a configured key-encryption key, use the demonstration one in the data
+    /// directory (development installations only)
+    #[arg(long)]
+    pub dev: bool,
 }
 
 /// Options of `vanthu edxml import`.
@@ -87,6 +125,7 @@ pub fn run(args: EdxmlArgs) -> anyhow::Result<ExitCode> {
     match args.what {
         EdxmlCommand::Check(a) => check(a),
         EdxmlCommand::Import(a) => import(a),
+        EdxmlCommand::Export(a) => export(a),
     }
 }
 
@@ -377,4 +416,153 @@ fn receive(
         document.verification
     ));
     Ok(Ok(lines))
+}
+
+fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let (storage, source) = args.storage.resolve_with_kek(&args.keys)?;
+    let kek = kek::load(source.as_ref(), &storage.data_dir, args.dev)?;
+    let db = Database::connect(&storage.database_url)?;
+    let blobs = FsBlobStore::new(storage.blob_dir())?;
+    let id = OutgoingId::new(args.id).map_err(|e| anyhow::anyhow!("DOC_ID: {}", e.message))?;
+    let doc = match db.get_outgoing(id) {
+        Ok(d) => d,
+        Err(StoreError::NotFound { .. }) => anyhow::bail!("no outgoing document has the id {id}"),
+        Err(e) => return Err(e.into()),
+    };
+    let package = package_of(&db, &blobs, &doc)?;
+    let seal = interchange_seal(&db, &kek, doc.unit_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let xml = sign(&package.to_xml()?, &seal)?;
+    let dir = match args.output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(&dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    file.write_all(xml.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist(&args.output)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    let to: Vec<&str> = package.header.to.iter().map(|o| o.id.as_str()).collect();
+    println!(
+        "exported: {} to {}, {} bytes, signed by the seal of {}",
+        package.header.document_id,
+        to.join(", "),
+        xml.len(),
+        package.header.from.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The package of an issued or released electronic document, for its external recipients.
+fn package_of(
+    db: &Database,
+    blobs: &FsBlobStore,
+    doc: &OutgoingDocument,
+) -> anyhow::Result<Package> {
+    let id = doc.id;
+    if !matches!(doc.state, OutgoingState::Issued | OutgoingState::Released) {
+        anyhow::bail!(
+            "outgoing document {id} is {}; only an issued or released document can be sent",
+            doc.state.as_str()
+        );
+    }
+    let (Medium::Electronic, Some(issue)) = (doc.medium, &doc.issue) else {
+        anyhow::bail!(
+            "outgoing document {id} was issued on paper; there is no signed file to send"
+        );
+    };
+    let m = &doc.metadata;
+    if m.confidentiality != Confidentiality::Normal {
+        anyhow::bail!(
+            "outgoing document {id} is classified ({}); classified documents are not sent \
+             through the interchange",
+            m.confidentiality.as_str()
+        );
+    }
+    if m.external_recipients.is_empty() {
+        anyhow::bail!("outgoing document {id} names no agency outside this installation");
+    }
+    let unit = db.get_unit(doc.unit_id)?;
+    let signer = db.get_user(m.signer.user)?;
+    let file = db
+        .outgoing_files(id)?
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("outgoing document {id} has no file"))?;
+    let mut data = Vec::new();
+    blobs
+        .open(&file.sha256)
+        .map_err(StoreError::from)?
+        .read_to_end(&mut data)?;
+    let vietnam = FixedOffset::east_opt(VIETNAM_OFFSET_SECONDS).expect("UTC+7 is an offset");
+    let prefix = m.signer.authority.prefix();
+    Ok(Package {
+        header: MessageHeader {
+            from: Organ::new(unit.code.clone(), unit.name.as_str()),
+            to: m
+                .external_recipients
+                .iter()
+                .map(|r| Organ::new(r.agency_code.clone(), r.name.as_str()))
+                .collect(),
+            document_id: issue.identifier.clone(),
+            code: issue.number_notation.clone(),
+            promulgation: PromulgationInfo {
+                place: None,
+                date: issue.date,
+            },
+            document_type: DocumentKind {
+                code: None,
+                name: m.document_type.clone(),
+            },
+            subject: m.summary.clone(),
+            content: None,
+            signer: SignerInfo {
+                competence: (!prefix.is_empty()).then(|| prefix.to_owned()),
+                position: m.signer.position.clone(),
+                full_name: signer.display_name.as_str().to_owned(),
+            },
+            due_date: m.due_date,
+            to_places: m
+                .external_recipients
+                .iter()
+                .map(|r| r.name.as_str().to_owned())
+                .collect(),
+            other: OtherInfo {
+                priority: m.urgency,
+                sphere_of_promulgation: None,
+                typer_notation: None,
+                promulgation_amount: None,
+                page_amount: None,
+                appendixes: Vec::new(),
+            },
+            response_for: Vec::new(),
+            steering_type: 0,
+        },
+        trace: TraceHeaderList {
+            traces: vec![TraceHeader {
+                organ_id: unit.code.clone(),
+                timestamp: chrono::Utc::now().with_timezone(&vietnam),
+            }],
+            business: Business {
+                doc_type: BusinessDocType::New,
+                reason: None,
+                staff: None,
+                receivers: m
+                    .external_recipients
+                    .iter()
+                    .map(|r| Receiver {
+                        receiver_type: Some(1),
+                        organ_id: r.agency_code.clone(),
+                    })
+                    .collect(),
+                replacements: Vec::new(),
+            },
+        },
+        attachments: vec![Attachment {
+            content_id: file.sha256.as_str()[..16].to_owned(),
+            name: format!("{}.pdf", issue.number_notation.as_str().replace('/', "-")),
+            content_type: "application/pdf".to_owned(),
+            description: None,
+            data,
+        }],
+    })
 }
