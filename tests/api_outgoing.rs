@@ -979,6 +979,25 @@ fn other_agency(env: &TestEnv) -> (Server, String) {
     ));
     assert_eq!(status, 201, "{user}");
     let clerk = server.login("snv.clerk", "mat-khau-dai-snv");
+    let p12 = certs().join("seal.p12");
+    let sealed = env
+        .command()
+        .env("VANTHU_P12_PASSWORD", "vanthu-dev")
+        .args([
+            "seal-key",
+            "--unit",
+            "000.00.12.H56",
+            "--p12",
+            &p12.display().to_string(),
+            "--dev",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
     (server, clerk)
 }
 
@@ -1092,5 +1111,77 @@ fn a_released_document_travels_to_another_agency_as_a_signed_package() {
         (status, registered["state"].as_str()),
         (200, Some("registered")),
         "{registered}"
+    );
+
+    // The other agency's status packages flow back: the sender sees 03 for it, once.
+    let external = |walk: &Walk| {
+        walk.detail(&walk.clerk, id)["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["external"]["agency_code"] == "000.00.12.H56")
+            .unwrap()["status_code"]
+            .clone()
+    };
+    assert_eq!(external(&walk), Value::Null);
+    let status_file = dir.path().join("status.edxml");
+    let wrote = other_env.run(&[
+        "edxml",
+        "status",
+        &copy.to_string(),
+        "-o",
+        &status_file.display().to_string(),
+        "--dev",
+    ]);
+    assert!(
+        wrote.status.success(),
+        "{}",
+        String::from_utf8_lossy(&wrote.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&wrote.stdout).starts_with(&format!("status 03 for {identifier}"))
+    );
+    for round in ["recorded", "already known"] {
+        let applied = env.run(&[
+            "edxml",
+            "import",
+            &status_file.display().to_string(),
+            "--clerk",
+            "commune.clerk",
+            "--dev",
+        ]);
+        let said = String::from_utf8_lossy(&applied.stdout).into_owned();
+        assert!(
+            applied.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+        assert_eq!(
+            said.trim(),
+            format!(
+                "{round}: status 03 of 000.00.12.H56 for outgoing document {id} ({identifier})"
+            )
+        );
+    }
+    assert_eq!(external(&walk), "03");
+    let trace = walk.detail(&walk.clerk, id)["trace"].clone();
+    let last = trace.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["action"].as_str(), last["note"].as_str()),
+        (Some("recipient_status"), Some("000.00.12.H56: 03")),
+        "{trace}"
+    );
+    // Only the sending unit's clerk records statuses.
+    let stranger = env.run(&[
+        "edxml",
+        "import",
+        &status_file.display().to_string(),
+        "--clerk",
+        "district.clerk",
+        "--dev",
+    ]);
+    assert_eq!(stranger.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&stranger.stderr).contains("is not a clerk of the unit that sent")
     );
 }

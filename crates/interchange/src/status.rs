@@ -7,22 +7,12 @@ use vanthu_routing::{IncomingState, InterchangeStatus, RecallState};
 use crate::package::{Organ, ResponseFor, StaffInfo};
 
 /// Every status code of the list, in code order.
-pub const STATUS_CODES: [InterchangeStatus; 9] = [
-    InterchangeStatus::Arrived,
-    InterchangeStatus::Rejected,
-    InterchangeStatus::Accepted,
-    InterchangeStatus::Assigned,
-    InterchangeStatus::InProgress,
-    InterchangeStatus::Completed,
-    InterchangeStatus::Recall,
-    InterchangeStatus::RecallAccepted,
-    InterchangeStatus::RecallRefused,
-];
+pub const STATUS_CODES: [InterchangeStatus; 9] = InterchangeStatus::ALL;
 
 /// The status with this two-digit code; `1` is read as `01` by the caller's choice (see
 /// the reader), not here.
 pub fn status_from_code(code: &str) -> Option<InterchangeStatus> {
-    STATUS_CODES.into_iter().find(|s| s.code() == code)
+    InterchangeStatus::from_code(code)
 }
 
 /// What a status says about the document at the recipient, in routing's terms.

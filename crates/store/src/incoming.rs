@@ -726,6 +726,16 @@ impl Database {
         }
     }
 
+    /// The interchange DocumentId the document arrived with, if it came as a package.
+    pub fn incoming_interchange_id(&self, id: IncomingId) -> Result<Option<String>, StoreError> {
+        incoming_documents::table
+            .find(id.get())
+            .select(incoming_documents::interchange_id)
+            .first::<Option<String>>(&mut *self.conn()?)
+            .optional()?
+            .ok_or_else(|| StoreError::not_found("incoming document"))
+    }
+
     /// Other documents of `unit` with the same number/notation and issuing body as
     /// `document` (compared without case and diacritics), oldest first: the duplicates the
     /// clerk is warned of at receipt (Appendix VI).

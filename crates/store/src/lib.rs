@@ -36,7 +36,7 @@ pub use incoming::{
 pub use outgoing::{
     IssueRecord, Medium, NewDraft, NewPaperDocument, NewRevision, OutgoingDocument, OutgoingFile,
     OutgoingFilter, OutgoingTraceEntry, PreparedSignature, RecipientStatus, RevisionKind,
-    SignatureKind,
+    SignatureKind, StatusRecord,
 };
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
 pub use signing_keys::{

@@ -267,6 +267,8 @@ diesel::table! {
         name -> Nullable<Text>,
         agency_code -> Nullable<Text>,
         incoming_id -> Nullable<BigInt>,
+        interchange_status -> Nullable<Text>,
+        interchange_status_at -> Nullable<BigInt>,
     }
 }
 

@@ -9,11 +9,16 @@
 //! its external recipients, signed with the issuing unit's seal; the file appears whole or
 //! not at all.
 //!
+//! `status INCOMING_ID -o FILE` writes where an imported document stands (StatusCode 01-06,
+//! or 13/15/16 once recalled) as a status package for its sender, sealed.
+//!
 //! `import FILE --clerk USERNAME` receives a document package as an incoming document of
 //! the unit of this installation it is addressed to, in the name of that unit's clerk: the
 //! package's signature must be valid, the PDF is verified as on any receipt, and a package
 //! whose DocumentId the unit already holds is the same document (exit 0, `already
-//! imported`). A refusal writes nothing.
+//! imported`). A status package is recorded at the sender as the status of the reporting
+//! agency's copy (the clerk must be one of the sending unit); a repeated or older one
+//! changes nothing. A refusal writes nothing.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -25,21 +30,21 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use vanthu_api::signing_keys::interchange_seal;
 use vanthu_domain::access::{authorize, Action, Actor, Target};
-use vanthu_domain::OutgoingId;
 use vanthu_domain::Username;
+use vanthu_domain::{IncomingId, OutgoingId, UnitCode};
 use vanthu_interchange::{
     inspect, sign, Attachment, Business, BusinessDocType, DocumentKind, Limits, Message,
-    MessageHeader, Organ, OtherInfo, Package, PromulgationInfo, Receiver, SignerInfo, TraceHeader,
-    TraceHeaderList, Verdict,
+    MessageHeader, Organ, OtherInfo, Package, PromulgationInfo, Receiver, ResponseFor, SignerInfo,
+    StatusPackage, TraceHeader, TraceHeaderList, Verdict,
 };
 use vanthu_pades::trust::TrustAnchors;
 use vanthu_pades::verify::{verify_bytes, VerifyOptions};
 use vanthu_routing::{
-    vietnam_today, Confidentiality, IncomingMetadata, IssuingBody, OutgoingState,
-    VIETNAM_OFFSET_SECONDS,
+    vietnam_today, Confidentiality, DocumentIdentifier, IncomingMetadata, IssuingBody,
+    OutgoingState, VIETNAM_OFFSET_SECONDS,
 };
 use vanthu_store::blob::{BlobStore, FsBlobStore};
-use vanthu_store::{Database, Medium, NewIncoming, OutgoingDocument, StoreError};
+use vanthu_store::{Database, Medium, NewIncoming, OutgoingDocument, StatusRecord, StoreError};
 
 use crate::configuration::{KekArgs, StorageArgs};
 use crate::{devpki, kek};
@@ -61,6 +66,27 @@ pub enum EdxmlCommand {
     /// Write an issued or released outgoing document as a signed package to its external
     /// recipients
     Export(ExportArgs),
+    /// Write the status of an imported document as a signed status package for its sender
+    Status(StatusArgs),
+}
+
+/// Options of `vanthu edxml status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub keys: KekArgs,
+    /// Id of the incoming document (one that arrived as a package)
+    #[arg(value_name = "INCOMING_ID")]
+    pub id: i64,
+    /// Where to write the status package
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+    /// Without a configured key-encryption key, use the demonstration one in the data
+    /// directory (development installations only)
+    #[arg(long)]
+    pub dev: bool,
 }
 
 /// Options of `vanthu edxml export`.
@@ -126,6 +152,7 @@ pub fn run(args: EdxmlArgs) -> anyhow::Result<ExitCode> {
         EdxmlCommand::Check(a) => check(a),
         EdxmlCommand::Import(a) => import(a),
         EdxmlCommand::Export(a) => export(a),
+        EdxmlCommand::Status(a) => status(a),
     }
 }
 
@@ -283,13 +310,16 @@ fn receive(
         Verdict::Broken(why) => return Ok(Err(refuse(format!("signature broken: {why}")))),
         Verdict::Untrusted(why) => return Ok(Err(refuse(format!("signature untrusted: {why}")))),
     }
+    let username =
+        Username::parse(&args.clerk).map_err(|e| anyhow::anyhow!("--clerk: {}", e.message))?;
+    let clerk = match db.get_user_by_username(&username) {
+        Ok(u) => u,
+        Err(StoreError::NotFound { .. }) => anyhow::bail!("--clerk: no user is called {username}"),
+        Err(e) => return Err(e.into()),
+    };
     let package: &Package = match &inspection.message {
         Message::Document(p) => p,
-        Message::Status(_) => {
-            return Ok(Err(refuse(
-                "this is a status package; import takes document packages",
-            )))
-        }
+        Message::Status(status) => return apply_status(status, &clerk, db),
     };
     if package.trace.business.doc_type != BusinessDocType::New {
         return Ok(Err(refuse(format!(
@@ -315,13 +345,6 @@ fn receive(
             "the package is addressed to {}, none of them a unit of this installation",
             to.join(", ")
         ))));
-    };
-    let username =
-        Username::parse(&args.clerk).map_err(|e| anyhow::anyhow!("--clerk: {}", e.message))?;
-    let clerk = match db.get_user_by_username(&username) {
-        Ok(u) => u,
-        Err(StoreError::NotFound { .. }) => anyhow::bail!("--clerk: no user is called {username}"),
-        Err(e) => return Err(e.into()),
     };
     let clerk_unit = db.get_unit(clerk.unit_id)?;
     if authorize(
@@ -432,16 +455,7 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let package = package_of(&db, &blobs, &doc)?;
     let seal = interchange_seal(&db, &kek, doc.unit_id).map_err(|e| anyhow::anyhow!("{e}"))?;
     let xml = sign(&package.to_xml()?, &seal)?;
-    let dir = match args.output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    file.write_all(xml.as_bytes())?;
-    file.as_file().sync_all()?;
-    file.persist(&args.output)
-        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    write_whole(&args.output, &xml)?;
     let to: Vec<&str> = package.header.to.iter().map(|o| o.id.as_str()).collect();
     println!(
         "exported: {} to {}, {} bytes, signed by the seal of {}",
@@ -451,6 +465,123 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         package.header.from.id
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `xml` to a temporary name beside `output`, fsyncs and renames it: the file appears
+/// whole or not at all.
+fn write_whole(output: &std::path::Path, xml: &str) -> anyhow::Result<()> {
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(&dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    file.write_all(xml.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    Ok(())
+}
+
+fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let (storage, source) = args.storage.resolve_with_kek(&args.keys)?;
+    let kek = kek::load(source.as_ref(), &storage.data_dir, args.dev)?;
+    let db = Database::connect(&storage.database_url)?;
+    let id = IncomingId::new(args.id).map_err(|e| anyhow::anyhow!("INCOMING_ID: {}", e.message))?;
+    let doc = match db.get_incoming(id) {
+        Ok(d) => d,
+        Err(StoreError::NotFound { .. }) => anyhow::bail!("no incoming document has the id {id}"),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(identifier) = db.incoming_interchange_id(id)? else {
+        anyhow::bail!("incoming document {id} did not arrive as an interchange package");
+    };
+    let document_id = DocumentIdentifier::parse(&identifier)
+        .map_err(|e| anyhow::anyhow!("stored DocumentId: {}", e.message))?;
+    let sender = identifier.split(',').next().unwrap_or_default();
+    let unit = db.get_unit(doc.unit_id)?;
+    let vietnam = FixedOffset::east_opt(VIETNAM_OFFSET_SECONDS).expect("UTC+7 is an offset");
+    let code = match &doc.recall {
+        Some(recall) => recall.state.interchange_status(),
+        None => doc.state.interchange_status(),
+    };
+    let package = StatusPackage {
+        from: Organ::new(unit.code.clone(), unit.name.as_str()),
+        response_for: ResponseFor {
+            organ_id: UnitCode::parse(sender).map_err(|e| anyhow::anyhow!("{}", e.message))?,
+            code: Some(doc.metadata.number_notation.as_str().to_owned()),
+            promulgation_date: Some(doc.metadata.document_date),
+            document_id,
+        },
+        status: code,
+        description: None,
+        timestamp: chrono::Utc::now().with_timezone(&vietnam),
+        staff: None,
+    };
+    let seal = interchange_seal(&db, &kek, doc.unit_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let xml = sign(&package.to_xml()?, &seal)?;
+    write_whole(&args.output, &xml)?;
+    println!(
+        "status {} for {identifier}, signed by the seal of {}",
+        code.code(),
+        unit.code
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Records a status package at the sender: the status of the reporting agency's copy.
+fn apply_status(
+    status: &StatusPackage,
+    clerk: &vanthu_domain::User,
+    db: &Database,
+) -> anyhow::Result<Result<Vec<String>, Refused>> {
+    let identifier = status.response_for.document_id.as_str();
+    let doc = match db.outgoing_by_identifier(identifier) {
+        Ok(d) => d,
+        Err(StoreError::NotFound { .. }) => {
+            return Ok(Err(refuse(format!(
+                "no outgoing document here has the identifier {identifier}"
+            ))))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let clerk_unit = db.get_unit(clerk.unit_id)?;
+    if authorize(
+        &Actor::new(clerk, &clerk_unit),
+        Action::IssueOutgoing,
+        &Target::in_unit(doc.unit_path.clone()),
+    )
+    .is_err()
+    {
+        anyhow::bail!(
+            "--clerk: {} is not a clerk of the unit that sent {identifier}",
+            clerk.username
+        );
+    }
+    let at = status.timestamp.with_timezone(&chrono::Utc);
+    let line = match db.record_recipient_status(
+        identifier,
+        &status.from.id,
+        status.status,
+        at,
+        clerk.id,
+    ) {
+        Ok(StatusRecord::Recorded(_)) => "recorded",
+        Ok(StatusRecord::AlreadyKnown(_)) => "already known",
+        Err(StoreError::NotFound { .. }) => {
+            return Ok(Err(refuse(format!(
+                "outgoing document {identifier} was not sent to {}",
+                status.from.id
+            ))))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Ok(vec![format!(
+        "{line}: status {} of {} for outgoing document {} ({identifier})",
+        status.status.code(),
+        status.from.id,
+        doc.id
+    )]))
 }
 
 /// The package of an issued or released electronic document, for its external recipients.
