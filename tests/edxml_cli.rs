@@ -116,30 +116,8 @@ fn check_reports_each_finding_and_exits_by_the_verdict() {
 
 /// A one-page PDF sealed with the development seal by `vanthu sign` (PAdES B-B).
 fn sealed_pdf(env: &TestEnv, dir: &Path) -> Vec<u8> {
-    use lopdf::{dictionary, Document, Object, Stream};
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let font_id = doc.add_object(dictionary! {
-        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
-    });
-    let content = b"BT /F1 13 Tf 72 700 Td (CONG VAN LIEN THONG) Tj ET".to_vec();
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page", "Parent" => pages_id,
-        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-        "Contents" => content_id,
-        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
-        ),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
     let (plain, sealed) = (dir.join("plain.pdf"), dir.join("sealed.pdf"));
-    doc.save(&plain).unwrap();
+    std::fs::write(&plain, common::one_page_pdf("CONG VAN LIEN THONG")).unwrap();
     let p12 = packages::workspace().join("certs-dev/seal.p12");
     let out = env
         .command()

@@ -258,6 +258,30 @@ impl Reader {
             .ok_or_else(|| PackageError::missing(join(&el.path, name)))
     }
 
+    /// The non-empty texts of the `item` elements in an optional `container`, each checked
+    /// against `max` characters.
+    fn text_list(
+        &self,
+        el: &El,
+        container: &str,
+        item: &str,
+        max: usize,
+    ) -> Result<Vec<String>, PackageError> {
+        let Some(list) = self.child(el, container) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for entry in self.children(&list, item) {
+            let text = entry.node.text().unwrap_or("").trim();
+            if text.is_empty() {
+                continue;
+            }
+            check_text(text, max).map_err(|reason| PackageError::invalid(&entry.path, reason))?;
+            out.push(text.to_owned());
+        }
+        Ok(out)
+    }
+
     fn validated<T>(
         &self,
         el: &El,
@@ -502,22 +526,7 @@ impl Reader {
             position: self.validated(&signer_el, "Position", Position::parse)?,
             full_name: self.req_text(&signer_el, "FullName", max::NAME)?,
         };
-        let to_places = match self.child(h, "ToPlaces") {
-            Some(places) => self
-                .children(&places, "Place")
-                .iter()
-                .filter_map(|p| {
-                    let text = p.node.text().unwrap_or("").trim().to_owned();
-                    (!text.is_empty()).then_some((p.path.clone(), text))
-                })
-                .map(|(path, text)| {
-                    check_text(&text, max::NAME)
-                        .map(|()| text)
-                        .map_err(|reason| PackageError::invalid(path, reason))
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            None => Vec::new(),
-        };
+        let to_places = self.text_list(h, "ToPlaces", "Place", max::NAME)?;
         let other = match self.child(h, "OtherInfo") {
             Some(o) => self.other_info(&o)?,
             None => {
@@ -574,22 +583,7 @@ impl Reader {
                 Urgency::Normal
             }
         };
-        let appendixes = match self.child(o, "Appendixes") {
-            Some(list) => self
-                .children(&list, "Appendix")
-                .iter()
-                .filter_map(|a| {
-                    let text = a.node.text().unwrap_or("").trim().to_owned();
-                    (!text.is_empty()).then_some((a.path.clone(), text))
-                })
-                .map(|(path, text)| {
-                    check_text(&text, max::REMARK)
-                        .map(|()| text)
-                        .map_err(|reason| PackageError::invalid(path, reason))
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            None => Vec::new(),
-        };
+        let appendixes = self.text_list(o, "Appendixes", "Appendix", max::REMARK)?;
         Ok(OtherInfo {
             priority,
             sphere_of_promulgation: self.opt_text(o, "SphereOfPromulgation", max::REMARK)?,

@@ -73,14 +73,57 @@ pub enum EdxmlCommand {
 /// Options of `vanthu edxml status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// Id of the incoming document (one that arrived as a package)
+    #[arg(value_name = "INCOMING_ID")]
+    pub id: i64,
+    #[command(flatten)]
+    pub out: SealedOutput,
+}
+
+impl SealedOutput {
+    /// The database, the blob store and the key-encryption key.
+    fn open(&self) -> anyhow::Result<(Database, FsBlobStore, vanthu_keys::Kek)> {
+        let (storage, source) = self.storage.resolve_with_kek(&self.keys)?;
+        let kek = kek::load(source.as_ref(), &storage.data_dir, self.dev)?;
+        let db = Database::connect(&storage.database_url)?;
+        let blobs = FsBlobStore::new(storage.blob_dir())?;
+        Ok((db, blobs, kek))
+    }
+
+    /// Seals `xml` with `unit`'s seal and writes it to a temporary name beside the output,
+    /// fsynced and renamed: the file appears whole or not at all.
+    fn write_sealed(
+        &self,
+        db: &Database,
+        kek: &vanthu_keys::Kek,
+        unit: vanthu_domain::UnitId,
+        xml: &str,
+    ) -> anyhow::Result<usize> {
+        let seal = interchange_seal(db, kek, unit).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let xml = sign(xml, &seal)?;
+        let dir = match self.output.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let mut file = tempfile::NamedTempFile::new_in(&dir)
+            .with_context(|| format!("cannot write in {}", dir.display()))?;
+        file.write_all(xml.as_bytes())?;
+        file.as_file().sync_all()?;
+        file.persist(&self.output)
+            .with_context(|| format!("cannot write {}", self.output.display()))?;
+        Ok(xml.len())
+    }
+}
+
+/// What the commands that write a sealed package share: the installation, its KEK (the
+/// seal is opened under it) and the file written.
+#[derive(Debug, Args)]
+pub struct SealedOutput {
     #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
     pub keys: KekArgs,
-    /// Id of the incoming document (one that arrived as a package)
-    #[arg(value_name = "INCOMING_ID")]
-    pub id: i64,
-    /// Where to write the status package
+    /// Where to write the package
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
     /// Without a configured key-encryption key, use the demonstration one in the data
@@ -92,20 +135,11 @@ pub struct StatusArgs {
 /// Options of `vanthu edxml export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    #[command(flatten)]
-    pub storage: StorageArgs,
-    #[command(flatten)]
-    pub keys: KekArgs,
     /// Id of the outgoing document
     #[arg(value_name = "DOC_ID")]
     pub id: i64,
-    /// Where to write the package
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: PathBuf,
-    /// Without a configured key-encryption key, use the demonstration one in the data
-    /// directory (development installations only)
-    #[arg(long)]
-    pub dev: bool,
+    #[command(flatten)]
+    pub out: SealedOutput,
 }
 
 /// Options of `vanthu edxml import`.
@@ -442,10 +476,7 @@ fn receive(
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
-    let (storage, source) = args.storage.resolve_with_kek(&args.keys)?;
-    let kek = kek::load(source.as_ref(), &storage.data_dir, args.dev)?;
-    let db = Database::connect(&storage.database_url)?;
-    let blobs = FsBlobStore::new(storage.blob_dir())?;
+    let (db, blobs, kek) = args.out.open()?;
     let id = OutgoingId::new(args.id).map_err(|e| anyhow::anyhow!("DOC_ID: {}", e.message))?;
     let doc = match db.get_outgoing(id) {
         Ok(d) => d,
@@ -453,40 +484,22 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let package = package_of(&db, &blobs, &doc)?;
-    let seal = interchange_seal(&db, &kek, doc.unit_id).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let xml = sign(&package.to_xml()?, &seal)?;
-    write_whole(&args.output, &xml)?;
+    let size = args
+        .out
+        .write_sealed(&db, &kek, doc.unit_id, &package.to_xml()?)?;
     let to: Vec<&str> = package.header.to.iter().map(|o| o.id.as_str()).collect();
     println!(
         "exported: {} to {}, {} bytes, signed by the seal of {}",
         package.header.document_id,
         to.join(", "),
-        xml.len(),
+        size,
         package.header.from.id
     );
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `xml` to a temporary name beside `output`, fsyncs and renames it: the file appears
-/// whole or not at all.
-fn write_whole(output: &std::path::Path, xml: &str) -> anyhow::Result<()> {
-    let dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    file.write_all(xml.as_bytes())?;
-    file.as_file().sync_all()?;
-    file.persist(output)
-        .with_context(|| format!("cannot write {}", output.display()))?;
-    Ok(())
-}
-
 fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let (storage, source) = args.storage.resolve_with_kek(&args.keys)?;
-    let kek = kek::load(source.as_ref(), &storage.data_dir, args.dev)?;
-    let db = Database::connect(&storage.database_url)?;
+    let (db, _, kek) = args.out.open()?;
     let id = IncomingId::new(args.id).map_err(|e| anyhow::anyhow!("INCOMING_ID: {}", e.message))?;
     let doc = match db.get_incoming(id) {
         Ok(d) => d,
@@ -518,9 +531,8 @@ fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         timestamp: chrono::Utc::now().with_timezone(&vietnam),
         staff: None,
     };
-    let seal = interchange_seal(&db, &kek, doc.unit_id).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let xml = sign(&package.to_xml()?, &seal)?;
-    write_whole(&args.output, &xml)?;
+    args.out
+        .write_sealed(&db, &kek, doc.unit_id, &package.to_xml()?)?;
     println!(
         "status {} for {identifier}, signed by the seal of {}",
         code.code(),
