@@ -12,7 +12,6 @@ use std::sync::{Arc, Barrier, OnceLock};
 
 use chrono::{TimeDelta, Utc};
 use common::{expect_problem, files_under, multipart, status_json, unit_by_code, Server, TestEnv};
-use lopdf::{dictionary, Document, Object, Stream};
 use reqwest::blocking::Response;
 use serde_json::{json, Value};
 
@@ -42,31 +41,12 @@ fn pdfs() -> &'static Pdfs {
     static PDFS: OnceLock<Pdfs> = OnceLock::new();
     PDFS.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let mut doc = Document::with_version("1.7");
-        let pages_id = doc.new_object_id();
-        let font_id = doc.add_object(dictionary! {
-            "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
-        });
-        let mut content = b"BT /F1 14 Tf 72 760 Td (".to_vec();
-        content.extend_from_slice(PAGE_TEXT);
-        content.extend_from_slice(b") Tj ET");
-        let content_id = doc.add_object(Stream::new(dictionary! {}, content));
-        let page_id = doc.add_object(dictionary! {
-            "Type" => "Page", "Parent" => pages_id,
-            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-            "Contents" => content_id,
-            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
-        });
-        doc.objects.insert(
-            pages_id,
-            Object::Dictionary(
-                dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
-            ),
-        );
-        let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-        doc.trailer.set("Root", catalog_id);
         let input = dir.path().join("in.pdf");
-        doc.save(&input).unwrap();
+        std::fs::write(
+            &input,
+            common::one_page_pdf(std::str::from_utf8(PAGE_TEXT).unwrap()),
+        )
+        .unwrap();
         let output = dir.path().join("signed.pdf");
         let signed = Command::new(env!("CARGO_BIN_EXE_vanthu"))
             .arg("sign")
