@@ -1139,6 +1139,50 @@ fn a_released_document_travels_to_another_agency_as_a_signed_package() {
         );
     }
     assert_eq!(external(&walk), "03");
+    // A status older than the one recorded (01, sent before the 03) changes nothing.
+    let bytes = std::fs::read(&status_file).unwrap();
+    let vanthu_interchange::Message::Status(mut late) =
+        vanthu_interchange::read(&bytes, &vanthu_interchange::Limits::default())
+            .unwrap()
+            .value
+    else {
+        panic!("not a status package")
+    };
+    late.status = vanthu_routing::InterchangeStatus::Arrived;
+    late.timestamp = late.timestamp - chrono::TimeDelta::hours(1);
+    let seal = vanthu_interchange::Seal::new(
+        openssl::pkey::PKey::private_key_from_pem(
+            &std::fs::read(certs().join("seal.key")).unwrap(),
+        )
+        .unwrap(),
+        vec![
+            openssl::x509::X509::from_pem(&std::fs::read(certs().join("seal.pem")).unwrap())
+                .unwrap(),
+            openssl::x509::X509::from_pem(&std::fs::read(certs().join("issuing-ca.pem")).unwrap())
+                .unwrap(),
+        ],
+    )
+    .unwrap();
+    let late_file = dir.path().join("late.edxml");
+    std::fs::write(
+        &late_file,
+        vanthu_interchange::sign(&late.to_xml().unwrap(), &seal).unwrap(),
+    )
+    .unwrap();
+    let applied = env.run(&[
+        "edxml",
+        "import",
+        &late_file.display().to_string(),
+        "--clerk",
+        "commune.clerk",
+        "--dev",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&applied.stdout).starts_with("already known: status 01"),
+        "{}",
+        String::from_utf8_lossy(&applied.stdout)
+    );
+    assert_eq!(external(&walk), "03");
     let trace = walk.detail(&walk.clerk, id)["trace"].clone();
     let last = trace.as_array().unwrap().last().unwrap().clone();
     assert_eq!(
