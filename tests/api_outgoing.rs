@@ -1149,7 +1149,7 @@ fn a_released_document_travels_to_another_agency_as_a_signed_package() {
         panic!("not a status package")
     };
     late.status = vanthu_routing::InterchangeStatus::Arrived;
-    late.timestamp = late.timestamp - chrono::TimeDelta::hours(1);
+    late.timestamp -= chrono::TimeDelta::hours(1);
     let seal = vanthu_interchange::Seal::new(
         openssl::pkey::PKey::private_key_from_pem(
             &std::fs::read(certs().join("seal.key")).unwrap(),
