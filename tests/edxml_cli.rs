@@ -263,3 +263,85 @@ fn import_receives_a_package_once_and_a_refusal_writes_nothing() {
     assert_eq!(doc["issuing_body"], "UBND huyện Yên Lạc");
     assert_eq!(doc["due_date"], "2026-12-15");
 }
+
+#[test]
+fn an_inbox_folder_is_drained_each_package_received_once() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut package = packages::package();
+    package.header.to = vec![vanthu_interchange::Organ::new(
+        packages::code("000.00.31.H56"),
+        "UBND huyện Yên Lạc",
+    )];
+    package.attachments[0].data = sealed_pdf(&env, dir.path());
+    let signed = sign(&package.to_xml().unwrap(), &packages::seal()).unwrap();
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir(&inbox).unwrap();
+    // The connector delivered the same package twice, one changed on the way, and a note.
+    std::fs::write(inbox.join("a.edxml"), &signed).unwrap();
+    std::fs::write(inbox.join("b.edxml"), &signed).unwrap();
+    std::fs::write(
+        inbox.join("c.edxml"),
+        signed.replacen("Về việc", "Về viêc", 1),
+    )
+    .unwrap();
+    std::fs::write(inbox.join("notes.txt"), "not a package").unwrap();
+    let drain = || {
+        let out = env.run(&[
+            "edxml",
+            "import",
+            "--inbox",
+            &inbox.display().to_string(),
+            "--clerk",
+            "district.clerk",
+            "--dev",
+        ]);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, out) = drain();
+    assert_eq!(code, 1, "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("a.edxml: imported: incoming document "),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("b.edxml: already imported: incoming document "),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("c.edxml: refused: signature broken"),
+        "{out}"
+    );
+    let names = |sub: &str| -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(inbox.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names("done"), ["a.edxml", "b.edxml"]);
+    assert_eq!(names("refused"), ["c.edxml", "c.edxml.reason"]);
+    let reason = std::fs::read_to_string(inbox.join("refused/c.edxml.reason")).unwrap();
+    assert!(reason.contains("changed after it was signed"), "{reason}");
+    assert!(inbox.join("notes.txt").exists());
+    // A package met again (as after a crash before it was moved) is the same document.
+    std::fs::copy(inbox.join("done/a.edxml"), inbox.join("a.edxml")).unwrap();
+    let (code, out) = drain();
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("a.edxml: already imported"), "{out}");
+    let clerk = server.demo_login("district.clerk");
+    let (_, page) = common::status_json(server.get("/api/v1/incoming?per_page=200", &clerk));
+    let copies = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["number_notation"] == "123/UBND-VP")
+        .count();
+    assert_eq!(copies, 1, "{page}");
+}

@@ -147,9 +147,18 @@ pub struct ExportArgs {
 pub struct ImportArgs {
     #[command(flatten)]
     pub storage: StorageArgs,
-    /// The package (.edxml)
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// The package (.edxml); or give --inbox
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "inbox",
+        conflicts_with = "inbox"
+    )]
+    pub file: Option<PathBuf>,
+    /// A folder the axis connector delivers packages into (the folder-pair transport): each
+    /// *.edxml in it is received in name order, then moved to done/, or, refused, to
+    /// refused/ beside a .reason file; a package met again after a crash is received once
+    #[arg(long, value_name = "DIR")]
+    pub inbox: Option<PathBuf>,
     /// The clerk of the receiving unit in whose name the document is received
     #[arg(long, value_name = "USERNAME")]
     pub clerk: String,
@@ -296,8 +305,6 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             .add_bytes(devpki::ROOT_CA_PEM)
             .map_err(|e| anyhow::anyhow!("development root: {e}"))?;
     }
-    let bytes = std::fs::read(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let storage = args.storage.resolve()?;
     let db = Database::connect(&storage.database_url)?;
     let blobs = FsBlobStore::new(storage.blob_dir())?;
@@ -305,7 +312,21 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         max_attachment_bytes: args.max_attachment_bytes,
         ..Limits::default()
     };
-    match receive(&args, &bytes, &limits, anchors, &db, &blobs)? {
+    let receipt = Receipt {
+        clerk: &args.clerk,
+        limits,
+        anchors,
+        db: &db,
+        blobs: &blobs,
+    };
+    if let Some(inbox) = &args.inbox {
+        return drain(inbox, &receipt);
+    }
+    let Some(file) = &args.file else {
+        anyhow::bail!("give the package's FILE or --inbox DIR");
+    };
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    match receipt.receive(&bytes)? {
         Ok(lines) => {
             for line in lines {
                 println!("{line}");
@@ -319,160 +340,215 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Receives the package; the outer error is a failure of the installation (exit 2), the
-/// inner one a refusal of the package (exit 1).
-fn receive(
-    args: &ImportArgs,
-    bytes: &[u8],
-    limits: &Limits,
+/// Receives every `*.edxml` of `inbox` in name order. A package is moved out only after its
+/// receipt is committed, so a crash in between leaves it to be met again, and received
+/// once (by its DocumentId). Exit 1 when one was refused.
+fn drain(inbox: &std::path::Path, receipt: &Receipt) -> anyhow::Result<ExitCode> {
+    let (done, refused) = (inbox.join("done"), inbox.join("refused"));
+    for dir in [&done, &refused] {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(inbox)
+        .with_context(|| format!("cannot read {}", inbox.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "edxml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        println!("no packages in {}", inbox.display());
+    }
+    let mut any_refused = false;
+    for file in files {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bytes =
+            std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        match receipt.receive(&bytes)? {
+            Ok(lines) => {
+                for line in lines {
+                    println!("{name}: {line}");
+                }
+                std::fs::rename(&file, done.join(&name))?;
+            }
+            Err(Refused(why)) => {
+                println!("{name}: refused: {why}");
+                std::fs::write(refused.join(format!("{name}.reason")), format!("{why}\n"))?;
+                std::fs::rename(&file, refused.join(&name))?;
+                any_refused = true;
+            }
+        }
+    }
+    Ok(if any_refused {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// What receiving a package needs: the clerk, the limits, the trust anchors, the storage.
+struct Receipt<'a> {
+    clerk: &'a str,
+    limits: Limits,
     anchors: TrustAnchors,
-    db: &Database,
-    blobs: &FsBlobStore,
-) -> anyhow::Result<Result<Vec<String>, Refused>> {
-    let inspection = match inspect(bytes, limits, anchors.certificates()) {
-        Ok(i) => i,
-        Err(e) => return Ok(Err(refuse(e.to_string()))),
-    };
-    match &inspection.signature.verdict {
-        Verdict::Valid => {}
-        Verdict::IntactUnchecked => {
-            return Ok(Err(refuse(
-                "no trust anchors to judge the package's signature by (give --trust)",
-            )))
-        }
-        Verdict::Missing => return Ok(Err(refuse("the package carries no signature"))),
-        Verdict::Broken(why) => return Ok(Err(refuse(format!("signature broken: {why}")))),
-        Verdict::Untrusted(why) => return Ok(Err(refuse(format!("signature untrusted: {why}")))),
-    }
-    let username =
-        Username::parse(&args.clerk).map_err(|e| anyhow::anyhow!("--clerk: {}", e.message))?;
-    let clerk = match db.get_user_by_username(&username) {
-        Ok(u) => u,
-        Err(StoreError::NotFound { .. }) => anyhow::bail!("--clerk: no user is called {username}"),
-        Err(e) => return Err(e.into()),
-    };
-    let package: &Package = match &inspection.message {
-        Message::Document(p) => p,
-        Message::Status(status) => return apply_status(status, &clerk, db),
-    };
-    if package.trace.business.doc_type != BusinessDocType::New {
-        return Ok(Err(refuse(format!(
-            "a {:?} package acts on an earlier document; only new documents are imported here",
-            package.trace.business.doc_type
-        ))));
-    }
-    let h = &package.header;
-    let mut unit = None;
-    for to in &h.to {
-        match db.get_unit_by_code(&to.id) {
-            Ok(u) => {
-                unit = Some(u);
-                break;
+    db: &'a Database,
+    blobs: &'a FsBlobStore,
+}
+
+impl Receipt<'_> {
+    /// Receives the package; the outer error is a failure of the installation (exit 2), the
+    /// inner one a refusal of the package (exit 1).
+    fn receive(&self, bytes: &[u8]) -> anyhow::Result<Result<Vec<String>, Refused>> {
+        let (limits, db, blobs) = (&self.limits, self.db, self.blobs);
+        let anchors = self.anchors.clone();
+        let inspection = match inspect(bytes, limits, anchors.certificates()) {
+            Ok(i) => i,
+            Err(e) => return Ok(Err(refuse(e.to_string()))),
+        };
+        match &inspection.signature.verdict {
+            Verdict::Valid => {}
+            Verdict::IntactUnchecked => {
+                return Ok(Err(refuse(
+                    "no trust anchors to judge the package's signature by (give --trust)",
+                )))
             }
-            Err(StoreError::NotFound { .. }) => continue,
+            Verdict::Missing => return Ok(Err(refuse("the package carries no signature"))),
+            Verdict::Broken(why) => return Ok(Err(refuse(format!("signature broken: {why}")))),
+            Verdict::Untrusted(why) => {
+                return Ok(Err(refuse(format!("signature untrusted: {why}"))))
+            }
+        }
+        let username =
+            Username::parse(self.clerk).map_err(|e| anyhow::anyhow!("--clerk: {}", e.message))?;
+        let clerk = match db.get_user_by_username(&username) {
+            Ok(u) => u,
+            Err(StoreError::NotFound { .. }) => {
+                anyhow::bail!("--clerk: no user is called {username}")
+            }
             Err(e) => return Err(e.into()),
+        };
+        let package: &Package = match &inspection.message {
+            Message::Document(p) => p,
+            Message::Status(status) => return apply_status(status, &clerk, db),
+        };
+        if package.trace.business.doc_type != BusinessDocType::New {
+            return Ok(Err(refuse(format!(
+                "a {:?} package acts on an earlier document; only new documents are imported here",
+                package.trace.business.doc_type
+            ))));
         }
-    }
-    let Some(unit) = unit else {
-        let to: Vec<&str> = h.to.iter().map(|o| o.id.as_str()).collect();
-        return Ok(Err(refuse(format!(
-            "the package is addressed to {}, none of them a unit of this installation",
-            to.join(", ")
-        ))));
-    };
-    let clerk_unit = db.get_unit(clerk.unit_id)?;
-    if authorize(
-        &Actor::new(&clerk, &clerk_unit),
-        Action::ReceiveIncoming,
-        &Target::in_unit(unit.path.clone()),
-    )
-    .is_err()
-        || clerk.unit_id != unit.id
-    {
-        anyhow::bail!(
-            "--clerk: {username} may not receive documents for {} ({})",
-            unit.name,
-            unit.code
-        );
-    }
-    let mut lines = Vec::new();
-    let Some(pdf) = package
-        .attachments
-        .iter()
-        .find(|a| a.content_type == "application/pdf" || a.name.to_lowercase().ends_with(".pdf"))
-    else {
-        return Ok(Err(refuse("the package carries no PDF attachment")));
-    };
-    for other in package
-        .attachments
-        .iter()
-        .filter(|a| a.content_id != pdf.content_id)
-    {
-        lines.push(format!(
-            "not kept: attachment '{}' ({}); an incoming document holds its main PDF",
-            other.name, other.content_type
-        ));
-    }
-    let metadata = IncomingMetadata {
-        issuing_body: match IssuingBody::parse(&h.from.name) {
-            Ok(b) => b,
-            Err(e) => {
-                return Ok(Err(refuse(format!(
-                    "MessageHeader/From/OrganName: {}",
-                    e.message
-                ))))
+        let h = &package.header;
+        let mut unit = None;
+        for to in &h.to {
+            match db.get_unit_by_code(&to.id) {
+                Ok(u) => {
+                    unit = Some(u);
+                    break;
+                }
+                Err(StoreError::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
             }
-        },
-        number_notation: h.code.clone(),
-        document_date: h.promulgation.date,
-        document_type: h.document_type.name.clone(),
-        summary: h.subject.clone(),
-        urgency: h.other.priority,
-        due_date: h.due_date,
-    };
-    let now = chrono::Utc::now();
-    if let Err(e) = metadata.check_dates(vietnam_today(now)) {
-        return Ok(Err(refuse(format!("{}: {}", e.field, e.message))));
+        }
+        let Some(unit) = unit else {
+            let to: Vec<&str> = h.to.iter().map(|o| o.id.as_str()).collect();
+            return Ok(Err(refuse(format!(
+                "the package is addressed to {}, none of them a unit of this installation",
+                to.join(", ")
+            ))));
+        };
+        let clerk_unit = db.get_unit(clerk.unit_id)?;
+        if authorize(
+            &Actor::new(&clerk, &clerk_unit),
+            Action::ReceiveIncoming,
+            &Target::in_unit(unit.path.clone()),
+        )
+        .is_err()
+            || clerk.unit_id != unit.id
+        {
+            anyhow::bail!(
+                "--clerk: {username} may not receive documents for {} ({})",
+                unit.name,
+                unit.code
+            );
+        }
+        let mut lines = Vec::new();
+        let Some(pdf) = package.attachments.iter().find(|a| {
+            a.content_type == "application/pdf" || a.name.to_lowercase().ends_with(".pdf")
+        }) else {
+            return Ok(Err(refuse("the package carries no PDF attachment")));
+        };
+        for other in package
+            .attachments
+            .iter()
+            .filter(|a| a.content_id != pdf.content_id)
+        {
+            lines.push(format!(
+                "not kept: attachment '{}' ({}); an incoming document holds its main PDF",
+                other.name, other.content_type
+            ));
+        }
+        let metadata = IncomingMetadata {
+            issuing_body: match IssuingBody::parse(&h.from.name) {
+                Ok(b) => b,
+                Err(e) => {
+                    return Ok(Err(refuse(format!(
+                        "MessageHeader/From/OrganName: {}",
+                        e.message
+                    ))))
+                }
+            },
+            number_notation: h.code.clone(),
+            document_date: h.promulgation.date,
+            document_type: h.document_type.name.clone(),
+            summary: h.subject.clone(),
+            urgency: h.other.priority,
+            due_date: h.due_date,
+        };
+        let now = chrono::Utc::now();
+        if let Err(e) = metadata.check_dates(vietnam_today(now)) {
+            return Ok(Err(refuse(format!("{}: {}", e.field, e.message))));
+        }
+        let options = VerifyOptions {
+            anchors,
+            // As on any receipt: the server must not fetch addresses a received file names.
+            offline: true,
+            now: None,
+        };
+        let report = match verify_bytes(&pdf.data, &options) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(refuse(format!("attachment '{}': {e}", pdf.name)))),
+        };
+        let blob = blobs.put(&mut pdf.data.as_slice())?;
+        let new = NewIncoming {
+            unit_id: unit.id,
+            received_by: clerk.id,
+            received_at: now,
+            metadata,
+            sha256: blob.sha256,
+            size: blob.size,
+            verification: report.verdict.as_str().to_owned(),
+            verification_report: serde_json::to_string(&report)?,
+        };
+        let (document, fresh) = db.receive_interchange(&new, h.document_id.as_str())?;
+        for t in &inspection.tolerated {
+            lines.push(format!("tolerated: {t}"));
+        }
+        lines.push(format!(
+            "{}: incoming document {} of {} ({}), {}, PDF verification {}",
+            if fresh {
+                "imported"
+            } else {
+                "already imported"
+            },
+            document.id,
+            unit.name,
+            unit.code,
+            h.document_id,
+            document.verification
+        ));
+        Ok(Ok(lines))
     }
-    let options = VerifyOptions {
-        anchors,
-        // As on any receipt: the server must not fetch addresses a received file names.
-        offline: true,
-        now: None,
-    };
-    let report = match verify_bytes(&pdf.data, &options) {
-        Ok(r) => r,
-        Err(e) => return Ok(Err(refuse(format!("attachment '{}': {e}", pdf.name)))),
-    };
-    let blob = blobs.put(&mut pdf.data.as_slice())?;
-    let new = NewIncoming {
-        unit_id: unit.id,
-        received_by: clerk.id,
-        received_at: now,
-        metadata,
-        sha256: blob.sha256,
-        size: blob.size,
-        verification: report.verdict.as_str().to_owned(),
-        verification_report: serde_json::to_string(&report)?,
-    };
-    let (document, fresh) = db.receive_interchange(&new, h.document_id.as_str())?;
-    for t in &inspection.tolerated {
-        lines.push(format!("tolerated: {t}"));
-    }
-    lines.push(format!(
-        "{}: incoming document {} of {} ({}), {}, PDF verification {}",
-        if fresh {
-            "imported"
-        } else {
-            "already imported"
-        },
-        document.id,
-        unit.name,
-        unit.code,
-        h.document_id,
-        document.verification
-    ));
-    Ok(Ok(lines))
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
