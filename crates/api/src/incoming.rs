@@ -25,7 +25,7 @@ use vanthu_routing::{
 use vanthu_store::blob::BlobRef;
 use vanthu_store::{
     Access, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
-    TraceEntry,
+    NewPaperIncoming, TraceEntry,
 };
 
 use crate::audit::record_access;
@@ -51,6 +51,10 @@ pub(crate) fn urgency_schema() -> Object {
 
 fn interchange_schema() -> Object {
     names_schema(IncomingState::ALL.map(|s| s.interchange_status().code()))
+}
+
+fn medium_schema() -> Object {
+    names_schema(["electronic", "paper"])
 }
 
 fn trace_action_schema() -> Object {
@@ -139,6 +143,10 @@ pub struct IncomingView {
     /// `received`, `registered`, `assigned`, `in_progress`, `completed` or `returned`.
     #[schema(schema_with = state_schema)]
     pub state: String,
+    /// `electronic` (received as a PDF, its signatures verified) or `paper` (received on
+    /// paper and entered in the register without a file).
+    #[schema(schema_with = medium_schema)]
+    pub medium: String,
     /// The state as the interchange's StatusCode shown to the sender: 01 arrived,
     /// 02 returned, 03 registered, 04 assigned, 05 in progress, 06 completed.
     #[schema(schema_with = interchange_schema)]
@@ -231,6 +239,7 @@ impl From<IncomingDocument> for IncomingView {
         IncomingView {
             id: d.id.get(),
             state: d.state.as_str().to_owned(),
+            medium: d.medium.as_str().to_owned(),
             interchange_status: d.state.interchange_status().code().to_owned(),
             unit_id: d.unit_id.get(),
             arrival_number: d.arrival.map(|a| a.number.get()),
@@ -746,6 +755,58 @@ pub async fn receive(
         by = %auth.user.id,
         "incoming document received"
     );
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/incoming/{}", document.id),
+        ))
+        .json(ReceivedView {
+            document: document.into(),
+            possible_duplicates: duplicates.iter().map(|id| id.get()).collect(),
+        }))
+}
+
+/// Records a document received on paper (clerks): entered with its metadata and no file,
+/// then registered, assigned and handled like any other. It counts among the documents
+/// received, and not among those processed on the software (docs/ratios.md).
+#[utoipa::path(
+    post,
+    path = "/api/v1/incoming/paper",
+    tag = "incoming",
+    request_body = IncomingMetadataBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded; Location names the document", body = ReceivedView),
+        (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only clerks record received documents", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A metadata value breaks its rule (the field is named)", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn receive_paper(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    body: Json<IncomingMetadataBody>,
+) -> Result<HttpResponse, ApiError> {
+    auth.authorize(
+        Action::ReceiveIncoming,
+        &Target::in_unit(auth.actor.unit_path.clone()),
+        INCOMING,
+    )?;
+    let received_at = Utc::now();
+    let new = NewPaperIncoming {
+        unit_id: auth.actor.unit_id,
+        received_by: auth.user.id,
+        received_at,
+        metadata: body.0.into_metadata(vietnam_today(received_at))?,
+    };
+    let (document, duplicates) = web::block(move || -> Result<_, ApiError> {
+        let document = state.db.record_paper_incoming(&new)?;
+        let duplicates = state.db.incoming_duplicates(&document)?;
+        Ok((document, duplicates))
+    })
+    .await??;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,

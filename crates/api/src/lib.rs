@@ -18,6 +18,7 @@ pub mod outgoing;
 pub mod page;
 pub mod password;
 pub mod registers;
+pub mod reports;
 pub mod request_span;
 pub mod security;
 pub mod signing_keys;
@@ -135,6 +136,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::get().to(incoming::list))
                         .route(web::post().to(incoming::receive)),
                 )
+                .service(
+                    resource("/incoming/paper", POST)
+                        .route(web::post().to(incoming::receive_paper)),
+                )
                 .service(resource("/incoming/{id}", GET).route(web::get().to(incoming::get)))
                 .service(
                     resource("/incoming/{id}/files/{revision}", GET)
@@ -223,6 +228,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource("/registers/outgoing", GET).route(web::get().to(registers::outgoing)),
                 )
+                .service(resource("/reports/ratios", GET).route(web::get().to(reports::ratios)))
                 .service(resource("/verify", POST).route(web::post().to(verify::verify_upload)))
                 .service(resource("/audit/entries", GET).route(web::get().to(audit::entries)))
                 .service(resource("/audit/checkpoint", GET).route(web::get().to(audit::checkpoint)))

@@ -37,6 +37,7 @@ use crate::files::AcceptedKinds;
         crate::files::upload,
         crate::files::download,
         crate::incoming::receive,
+        crate::incoming::receive_paper,
         crate::incoming::list,
         crate::incoming::get,
         crate::incoming::download,
@@ -64,6 +65,7 @@ use crate::files::AcceptedKinds;
         crate::incoming::recall_response,
         crate::registers::incoming,
         crate::registers::outgoing,
+        crate::reports::ratios,
         crate::verify::verify_upload,
         crate::audit::entries,
         crate::audit::history,
@@ -85,6 +87,7 @@ use crate::files::AcceptedKinds;
         (name = "files", description = "Document files by content digest"),
         (name = "incoming", description = "Incoming documents (văn bản đến): receive, register, return, assign, handle; signature verification"),
         (name = "outgoing", description = "Outgoing documents (văn bản đi): draft, approve, sign (server-held key or your token), issue with number and seal, release"),
+        (name = "reports", description = "The auditors' ratio reports: processed on the software, signed digitally, on time; per unit, by level, rolled up"),
         (name = "audit", description = "The tamper-evident audit log: entries, signed checkpoints, verifier key, Merkle proofs"),
         (name = "operations", description = "Probes and metrics"),
     )

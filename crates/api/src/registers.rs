@@ -294,7 +294,7 @@ async fn book_of(
     Ok((unit, year, csv))
 }
 
-fn csv_response(
+pub(crate) fn csv_response(
     name: &str,
     header_row: &[&str],
     rows: Vec<Vec<String>>,

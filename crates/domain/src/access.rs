@@ -142,6 +142,8 @@ pub enum Action {
     RecallOutgoing,
     /// Read the audit log of what was done in the target unit's subtree.
     ReadAudit,
+    /// Read the ratio reports of the target unit and the units below it.
+    ReadReports,
 }
 
 /// Someone a document was handed to: a person, or a unit whose leaders and specialists then
@@ -287,7 +289,9 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         Action::RecallOutgoing => {
             own_unit && (actor.has_role(Role::Clerk) || actor.has_role(Role::Leader))
         }
-        Action::ReadAudit => actor.has_role(Role::Auditor) || actor.has_role(Role::Admin),
+        Action::ReadAudit | Action::ReadReports => {
+            actor.has_role(Role::Auditor) || actor.has_role(Role::Admin)
+        }
     };
     if allowed {
         Ok(())
@@ -393,37 +397,39 @@ mod tests {
     }
 
     #[test]
-    fn auditors_and_admins_read_the_audit_log_of_their_subtree_only() {
-        for (roles, own, child) in [
-            (&[Role::Auditor][..], Ok(()), Ok(())),
-            (&[Role::Admin], Ok(()), Ok(())),
-            (
-                &[Role::Clerk],
-                Err(AccessError::Forbidden),
-                Err(AccessError::NotFound),
-            ),
-            (
-                &[Role::Leader, Role::Specialist],
-                Err(AccessError::Forbidden),
-                Err(AccessError::NotFound),
-            ),
-        ] {
-            let a = actor(roles);
-            assert_eq!(
-                authorize(&a, Action::ReadAudit, &Target::in_unit(path(OWN))),
-                own,
-                "{roles:?}"
-            );
-            assert_eq!(
-                authorize(&a, Action::ReadAudit, &Target::in_unit(path(CHILD))),
-                child,
-                "{roles:?}"
-            );
-            assert_eq!(
-                authorize(&a, Action::ReadAudit, &Target::in_unit(path(PARENT))),
-                Err(AccessError::NotFound),
-                "{roles:?}"
-            );
+    fn auditors_and_admins_read_the_audit_log_and_reports_of_their_subtree_only() {
+        for action in [Action::ReadAudit, Action::ReadReports] {
+            for (roles, own, child) in [
+                (&[Role::Auditor][..], Ok(()), Ok(())),
+                (&[Role::Admin], Ok(()), Ok(())),
+                (
+                    &[Role::Clerk],
+                    Err(AccessError::Forbidden),
+                    Err(AccessError::NotFound),
+                ),
+                (
+                    &[Role::Leader, Role::Specialist],
+                    Err(AccessError::Forbidden),
+                    Err(AccessError::NotFound),
+                ),
+            ] {
+                let a = actor(roles);
+                assert_eq!(
+                    authorize(&a, action, &Target::in_unit(path(OWN))),
+                    own,
+                    "{roles:?}"
+                );
+                assert_eq!(
+                    authorize(&a, action, &Target::in_unit(path(CHILD))),
+                    child,
+                    "{roles:?}"
+                );
+                assert_eq!(
+                    authorize(&a, action, &Target::in_unit(path(PARENT))),
+                    Err(AccessError::NotFound),
+                    "{roles:?}"
+                );
+            }
         }
     }
 

@@ -318,20 +318,45 @@ fn run_migrations(conn: &mut DbConnection) -> Result<(), StoreError> {
         |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
     match conn {
         DbConnection::Sqlite(c) => {
-            c.run_pending_migrations(SQLITE_MIGRATIONS)
+            let applied = c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(migration_error)?;
+            if introduces_report_counts(&applied) {
+                conn.transaction(crate::reports::rebuild)?;
+            }
         }
         DbConnection::Postgresql(c) => {
             diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
                 .execute(c)?;
-            let applied = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
-            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
-                .execute(c)?;
+            let applied = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|versions| introduces_report_counts(&versions));
+            // Still under the lock: another instance starting at once waits for the counters.
+            let rebuilt = match applied {
+                Ok(true) => conn.transaction(crate::reports::rebuild).map(|_| ()),
+                _ => Ok(()),
+            };
+            if let DbConnection::Postgresql(c) = conn {
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                    .execute(c)?;
+            }
             applied.map_err(migration_error)?;
+            rebuilt?;
         }
     }
     Ok(())
 }
+
+/// Whether `applied` includes the migration that created the ratio counters, which start
+/// from the documents already stored.
+fn introduces_report_counts(applied: &[diesel::migration::MigrationVersion<'_>]) -> bool {
+    applied
+        .iter()
+        .any(|v| v.to_string().starts_with(REPORT_COUNTS_MIGRATION))
+}
+
+/// The version of the migration that created `report_counts`.
+const REPORT_COUNTS_MIGRATION: &str = "2026-12-04-000001";
 
 /// Inserts `$values` into `$table` and returns the generated `$id`.
 ///

@@ -25,6 +25,7 @@ use vanthu_routing::{
 use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::error::missing;
+use crate::reports;
 use crate::schema::{
     files, incoming_assignees, incoming_documents, incoming_events, incoming_files,
     incoming_register_counters, units, users,
@@ -32,7 +33,7 @@ use crate::schema::{
 use crate::time::{from_millis, to_millis};
 use crate::units::{load_unit, offset, subtree_pattern};
 use crate::users::load_user;
-use crate::{Database, StoreError};
+use crate::{Database, Medium, StoreError};
 
 const ENTITY: &str = "incoming document";
 const DATE_FORMAT: &str = "%Y-%m-%d";
@@ -106,6 +107,8 @@ pub struct IncomingDocument {
     pub unit_path: UnitPath,
     /// Where it stands.
     pub state: IncomingState,
+    /// Whether it arrived as a file or on paper.
+    pub medium: Medium,
     /// What the clerk recorded.
     pub metadata: IncomingMetadata,
     /// Its place in the register, once registered.
@@ -226,6 +229,7 @@ struct IncomingRow {
     recall_reason: Option<String>,
     recalled_at: Option<i64>,
     reply_outgoing_id: Option<i64>,
+    medium: String,
 }
 
 pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, StoreError> {
@@ -261,6 +265,7 @@ fn to_document(
         unit_id: UnitId::new(row.unit_id).map_err(bad)?,
         unit_path: UnitPath::parse(&path).map_err(bad)?,
         state: row.state.parse().map_err(bad)?,
+        medium: Medium::parse(&row.medium)?,
         metadata: IncomingMetadata {
             issuing_body: IssuingBody::parse(&row.issuing_body).map_err(bad)?,
             number_notation: NumberNotation::parse(&row.number_notation).map_err(bad)?,
@@ -610,11 +615,6 @@ pub(crate) fn insert_received(
     source: Option<OutgoingId>,
 ) -> Result<IncomingId, StoreError> {
     let size = i64::try_from(new.size).map_err(|_| ValidationError::new("file", "is too large"))?;
-    let m = &new.metadata;
-    let search_text = fold_for_search(&format!(
-        "{} {} {}",
-        m.number_notation, m.summary, m.issuing_body
-    ));
     let at = to_millis(new.received_at);
     load_unit(conn, new.unit_id)?;
     load_user(conn, new.received_by)?;
@@ -629,31 +629,19 @@ pub(crate) fn insert_received(
                 ))
                 .on_conflict_do_nothing()
                 .execute(c))?;
-    let id = insert_returning_id!(
-        &mut *conn,
-        incoming_documents::table,
-        (
-            incoming_documents::unit_id.eq(new.unit_id.get()),
-            incoming_documents::state.eq(IncomingState::Received.as_str()),
-            incoming_documents::issuing_body.eq(m.issuing_body.as_str()),
-            incoming_documents::number_notation.eq(m.number_notation.as_str()),
-            incoming_documents::document_date.eq(format_date(m.document_date)),
-            incoming_documents::document_type.eq(m.document_type.as_str()),
-            incoming_documents::summary.eq(m.summary.as_str()),
-            incoming_documents::urgency.eq(i32::from(m.urgency.priority())),
-            incoming_documents::due_date.eq(m.due_date.map(format_date)),
-            incoming_documents::search_text.eq(&search_text),
-            incoming_documents::verification.eq(&new.verification),
-            incoming_documents::verification_report.eq(&new.verification_report),
-            incoming_documents::received_by.eq(new.received_by.get()),
-            incoming_documents::received_at.eq(at),
-            incoming_documents::received_year.eq(register_year(new.received_at)),
-            incoming_documents::updated_at.eq(at),
-            incoming_documents::source_outgoing_id.eq(source.map(OutgoingId::get)),
-        ),
-        incoming_documents::id
+    let id = insert_document(
+        conn,
+        &Receipt {
+            unit_id: new.unit_id,
+            received_by: new.received_by,
+            received_at: new.received_at,
+            metadata: &new.metadata,
+            medium: Medium::Electronic,
+            verification: &new.verification,
+            verification_report: &new.verification_report,
+            source,
+        },
     )?;
-    let id = IncomingId::new(id).map_err(StoreError::corrupt)?;
     diesel::insert_into(incoming_files::table)
         .values((
             incoming_files::document_id.eq(id.get()),
@@ -674,10 +662,113 @@ pub(crate) fn insert_received(
         None,
         Some(&new.sha256),
     )?;
+    reports::count_new_incoming(conn, id)?;
     Ok(id)
 }
 
+/// The row of a document received, electronic or on paper.
+struct Receipt<'a> {
+    unit_id: UnitId,
+    received_by: UserId,
+    received_at: DateTime<Utc>,
+    metadata: &'a IncomingMetadata,
+    medium: Medium,
+    verification: &'a str,
+    verification_report: &'a str,
+    source: Option<OutgoingId>,
+}
+
+fn insert_document(conn: &mut DbConnection, r: &Receipt<'_>) -> Result<IncomingId, StoreError> {
+    let m = r.metadata;
+    let search_text = fold_for_search(&format!(
+        "{} {} {}",
+        m.number_notation, m.summary, m.issuing_body
+    ));
+    let at = to_millis(r.received_at);
+    let id = insert_returning_id!(
+        &mut *conn,
+        incoming_documents::table,
+        (
+            incoming_documents::unit_id.eq(r.unit_id.get()),
+            incoming_documents::state.eq(IncomingState::Received.as_str()),
+            incoming_documents::medium.eq(r.medium.as_str()),
+            incoming_documents::issuing_body.eq(m.issuing_body.as_str()),
+            incoming_documents::number_notation.eq(m.number_notation.as_str()),
+            incoming_documents::document_date.eq(format_date(m.document_date)),
+            incoming_documents::document_type.eq(m.document_type.as_str()),
+            incoming_documents::summary.eq(m.summary.as_str()),
+            incoming_documents::urgency.eq(i32::from(m.urgency.priority())),
+            incoming_documents::due_date.eq(m.due_date.map(format_date)),
+            incoming_documents::search_text.eq(&search_text),
+            incoming_documents::verification.eq(r.verification),
+            incoming_documents::verification_report.eq(r.verification_report),
+            incoming_documents::received_by.eq(r.received_by.get()),
+            incoming_documents::received_at.eq(at),
+            incoming_documents::received_year.eq(register_year(r.received_at)),
+            incoming_documents::updated_at.eq(at),
+            incoming_documents::source_outgoing_id.eq(r.source.map(OutgoingId::get)),
+        ),
+        incoming_documents::id
+    )?;
+    IncomingId::new(id).map_err(StoreError::corrupt)
+}
+
+/// A document that arrived on paper, to be entered in the register without a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPaperIncoming {
+    /// The receiving unit.
+    pub unit_id: UnitId,
+    /// The clerk who recorded it.
+    pub received_by: UserId,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+    /// What the clerk recorded about it.
+    pub metadata: IncomingMetadata,
+}
+
+/// The verdict stored for a paper document: nothing electronic was signed or checked.
+const PAPER_VERDICT: &str = "unsigned";
+/// The report stored for a paper document.
+const PAPER_REPORT: &str = r#"{"medium":"paper","signatures":[]}"#;
+
 impl Database {
+    /// Records a document received on paper: no file, no signature to check; it is
+    /// registered, assigned and handled like any other.
+    pub fn record_paper_incoming(
+        &self,
+        new: &NewPaperIncoming,
+    ) -> Result<IncomingDocument, StoreError> {
+        self.transaction(|conn| {
+            load_unit(conn, new.unit_id)?;
+            load_user(conn, new.received_by)?;
+            let id = insert_document(
+                conn,
+                &Receipt {
+                    unit_id: new.unit_id,
+                    received_by: new.received_by,
+                    received_at: new.received_at,
+                    metadata: &new.metadata,
+                    medium: Medium::Paper,
+                    verification: PAPER_VERDICT,
+                    verification_report: PAPER_REPORT,
+                    source: None,
+                },
+            )?;
+            record_event(
+                conn,
+                id,
+                TraceAction::Receive,
+                IncomingState::Received,
+                new.received_by,
+                new.received_at,
+                Some("received on paper"),
+                None,
+            )?;
+            reports::count_new_incoming(conn, id)?;
+            load_incoming(conn, id)
+        })
+    }
+
     /// Records a received document with its file as revision 1 and the first trace entry;
     /// the receiving unit also holds the file, as if uploaded.
     pub fn receive_incoming(&self, new: &NewIncoming) -> Result<IncomingDocument, StoreError> {
@@ -780,21 +871,23 @@ impl Database {
         at: DateTime<Utc>,
     ) -> Result<IncomingDocument, StoreError> {
         self.transaction(|conn| {
-            transition(conn, id, expected, Step::Register, by, at, None)?;
-            let unit: i64 = incoming_documents::table
-                .find(id.get())
-                .select(incoming_documents::unit_id)
-                .first(conn)?;
-            let year = register_year(at);
-            let number = next_arrival_number(conn, unit, year)?;
-            diesel::update(incoming_documents::table.find(id.get()))
-                .set((
-                    incoming_documents::arrival_year.eq(Some(year)),
-                    incoming_documents::arrival_number.eq(Some(i64::from(number))),
-                    incoming_documents::registered_at.eq(Some(to_millis(at))),
-                ))
-                .execute(conn)?;
-            load_incoming(conn, id)
+            reports::track_incoming(conn, id, |conn| {
+                transition(conn, id, expected, Step::Register, by, at, None)?;
+                let unit: i64 = incoming_documents::table
+                    .find(id.get())
+                    .select(incoming_documents::unit_id)
+                    .first(conn)?;
+                let year = register_year(at);
+                let number = next_arrival_number(conn, unit, year)?;
+                diesel::update(incoming_documents::table.find(id.get()))
+                    .set((
+                        incoming_documents::arrival_year.eq(Some(year)),
+                        incoming_documents::arrival_number.eq(Some(i64::from(number))),
+                        incoming_documents::registered_at.eq(Some(to_millis(at))),
+                    ))
+                    .execute(conn)?;
+                load_incoming(conn, id)
+            })
         })
     }
 
@@ -808,16 +901,18 @@ impl Database {
         at: DateTime<Utc>,
     ) -> Result<IncomingDocument, StoreError> {
         self.transaction(|conn| {
-            transition(
-                conn,
-                id,
-                expected,
-                Step::Return,
-                by,
-                at,
-                Some(reason.as_str()),
-            )?;
-            load_incoming(conn, id)
+            reports::track_incoming(conn, id, |conn| {
+                transition(
+                    conn,
+                    id,
+                    expected,
+                    Step::Return,
+                    by,
+                    at,
+                    Some(reason.as_str()),
+                )?;
+                load_incoming(conn, id)
+            })
         })
     }
 
@@ -833,38 +928,40 @@ impl Database {
         at: DateTime<Utc>,
     ) -> Result<IncomingDocument, StoreError> {
         self.transaction(|conn| {
-            let document = load_incoming(conn, id)?;
-            check_assignee(conn, &document.unit_path, assignment.lead(), "lead")?;
-            for &co in assignment.co_handlers() {
-                check_assignee(conn, &document.unit_path, co, "co_handlers")?;
-            }
-            transition(
-                conn,
-                id,
-                expected,
-                Step::Assign,
-                by,
-                at,
-                Some(assignment.instruction().as_str()),
-            )?;
-            let deadline = format_date(assignment.deadline());
-            for (position, assignee) in assignment.assignees().enumerate() {
-                let (user, unit) = match assignee {
-                    Assignee::User(u) => (Some(u.get()), None),
-                    Assignee::Unit(u) => (None, Some(u.get())),
-                };
-                diesel::insert_into(incoming_assignees::table)
-                    .values((
-                        incoming_assignees::document_id.eq(id.get()),
-                        incoming_assignees::position
-                            .eq(i32::try_from(position).map_err(StoreError::corrupt)?),
-                        incoming_assignees::user_id.eq(user),
-                        incoming_assignees::unit_id.eq(unit),
-                        incoming_assignees::deadline.eq(&deadline),
-                    ))
-                    .execute(conn)?;
-            }
-            load_incoming(conn, id)
+            reports::track_incoming(conn, id, |conn| {
+                let document = load_incoming(conn, id)?;
+                check_assignee(conn, &document.unit_path, assignment.lead(), "lead")?;
+                for &co in assignment.co_handlers() {
+                    check_assignee(conn, &document.unit_path, co, "co_handlers")?;
+                }
+                transition(
+                    conn,
+                    id,
+                    expected,
+                    Step::Assign,
+                    by,
+                    at,
+                    Some(assignment.instruction().as_str()),
+                )?;
+                let deadline = format_date(assignment.deadline());
+                for (position, assignee) in assignment.assignees().enumerate() {
+                    let (user, unit) = match assignee {
+                        Assignee::User(u) => (Some(u.get()), None),
+                        Assignee::Unit(u) => (None, Some(u.get())),
+                    };
+                    diesel::insert_into(incoming_assignees::table)
+                        .values((
+                            incoming_assignees::document_id.eq(id.get()),
+                            incoming_assignees::position
+                                .eq(i32::try_from(position).map_err(StoreError::corrupt)?),
+                            incoming_assignees::user_id.eq(user),
+                            incoming_assignees::unit_id.eq(unit),
+                            incoming_assignees::deadline.eq(&deadline),
+                        ))
+                        .execute(conn)?;
+                }
+                load_incoming(conn, id)
+            })
         })
     }
 
@@ -910,82 +1007,84 @@ impl Database {
         at: DateTime<Utc>,
     ) -> Result<IncomingDocument, StoreError> {
         self.transaction(|conn| {
-            let document = load_incoming(conn, id)?;
-            check_assignee(conn, within, to, "to")?;
-            if document
-                .assignment
-                .as_ref()
-                .is_some_and(|a| a.lead == to || a.co_handlers.contains(&to))
-            {
-                return Err(ValidationError::new(
-                    "to",
-                    "is already handling this document; forward to someone else",
-                )
-                .into());
-            }
-            let (user, unit) = match to {
-                Assignee::User(u) => (Some(u.get()), None),
-                Assignee::Unit(u) => (None, Some(u.get())),
-            };
-            let lead = incoming_assignees::table
-                .filter(incoming_assignees::document_id.eq(id.get()))
-                .filter(incoming_assignees::position.eq(0));
-            let changed = match expected_lead {
-                Assignee::User(u) => {
-                    diesel::update(lead.filter(incoming_assignees::user_id.eq(u.get())))
-                        .set((
-                            incoming_assignees::user_id.eq(user),
-                            incoming_assignees::unit_id.eq(unit),
-                        ))
-                        .execute(conn)?
+            reports::track_incoming(conn, id, |conn| {
+                let document = load_incoming(conn, id)?;
+                check_assignee(conn, within, to, "to")?;
+                if document
+                    .assignment
+                    .as_ref()
+                    .is_some_and(|a| a.lead == to || a.co_handlers.contains(&to))
+                {
+                    return Err(ValidationError::new(
+                        "to",
+                        "is already handling this document; forward to someone else",
+                    )
+                    .into());
                 }
-                Assignee::Unit(u) => {
-                    diesel::update(lead.filter(incoming_assignees::unit_id.eq(u.get())))
-                        .set((
-                            incoming_assignees::user_id.eq(user),
-                            incoming_assignees::unit_id.eq(unit),
-                        ))
-                        .execute(conn)?
+                let (user, unit) = match to {
+                    Assignee::User(u) => (Some(u.get()), None),
+                    Assignee::Unit(u) => (None, Some(u.get())),
+                };
+                let lead = incoming_assignees::table
+                    .filter(incoming_assignees::document_id.eq(id.get()))
+                    .filter(incoming_assignees::position.eq(0));
+                let changed = match expected_lead {
+                    Assignee::User(u) => {
+                        diesel::update(lead.filter(incoming_assignees::user_id.eq(u.get())))
+                            .set((
+                                incoming_assignees::user_id.eq(user),
+                                incoming_assignees::unit_id.eq(unit),
+                            ))
+                            .execute(conn)?
+                    }
+                    Assignee::Unit(u) => {
+                        diesel::update(lead.filter(incoming_assignees::unit_id.eq(u.get())))
+                            .set((
+                                incoming_assignees::user_id.eq(user),
+                                incoming_assignees::unit_id.eq(unit),
+                            ))
+                            .execute(conn)?
+                    }
+                };
+                if changed == 0 {
+                    return Err(StoreError::Stale {
+                        entity: ENTITY,
+                        now: "led by someone else".into(),
+                    });
                 }
-            };
-            if changed == 0 {
-                return Err(StoreError::Stale {
-                    entity: ENTITY,
-                    now: "led by someone else".into(),
-                });
-            }
-            let last: Option<i32> = incoming_assignees::table
-                .filter(incoming_assignees::document_id.eq(id.get()))
-                .select(diesel::dsl::max(incoming_assignees::position))
-                .first(conn)?;
-            let (old_user, old_unit) = match expected_lead {
-                Assignee::User(u) => (Some(u.get()), None),
-                Assignee::Unit(u) => (None, Some(u.get())),
-            };
-            let deadline = document
-                .assignment
-                .as_ref()
-                .map(|a| format_date(a.deadline))
-                .ok_or_else(|| StoreError::corrupt("a lead without an assignment"))?;
-            diesel::insert_into(incoming_assignees::table)
-                .values((
-                    incoming_assignees::document_id.eq(id.get()),
-                    incoming_assignees::position.eq(last.unwrap_or(0) + 1),
-                    incoming_assignees::user_id.eq(old_user),
-                    incoming_assignees::unit_id.eq(old_unit),
-                    incoming_assignees::deadline.eq(deadline),
-                ))
-                .execute(conn)?;
-            transition(
-                conn,
-                id,
-                expected,
-                Step::Forward,
-                by,
-                at,
-                note.map(HandlingNote::as_str),
-            )?;
-            load_incoming(conn, id)
+                let last: Option<i32> = incoming_assignees::table
+                    .filter(incoming_assignees::document_id.eq(id.get()))
+                    .select(diesel::dsl::max(incoming_assignees::position))
+                    .first(conn)?;
+                let (old_user, old_unit) = match expected_lead {
+                    Assignee::User(u) => (Some(u.get()), None),
+                    Assignee::Unit(u) => (None, Some(u.get())),
+                };
+                let deadline = document
+                    .assignment
+                    .as_ref()
+                    .map(|a| format_date(a.deadline))
+                    .ok_or_else(|| StoreError::corrupt("a lead without an assignment"))?;
+                diesel::insert_into(incoming_assignees::table)
+                    .values((
+                        incoming_assignees::document_id.eq(id.get()),
+                        incoming_assignees::position.eq(last.unwrap_or(0) + 1),
+                        incoming_assignees::user_id.eq(old_user),
+                        incoming_assignees::unit_id.eq(old_unit),
+                        incoming_assignees::deadline.eq(deadline),
+                    ))
+                    .execute(conn)?;
+                transition(
+                    conn,
+                    id,
+                    expected,
+                    Step::Forward,
+                    by,
+                    at,
+                    note.map(HandlingNote::as_str),
+                )?;
+                load_incoming(conn, id)
+            })
         })
     }
 
@@ -1003,42 +1102,48 @@ impl Database {
         reply: Option<OutgoingId>,
     ) -> Result<IncomingDocument, StoreError> {
         self.transaction(|conn| {
-            if let Some(reply) = reply {
-                let document = load_incoming(conn, id)?;
-                let refuse = |message: String| {
-                    StoreError::Invalid(ValidationError::new("reply", message))
-                };
-                let answer = crate::outgoing::load_outgoing(conn, reply).map_err(|e| match e {
-                    StoreError::NotFound { .. } => {
-                        refuse(format!("there is no outgoing document {reply}"))
-                    }
-                    other => other,
-                })?;
-                if document.source == Some(reply) {
-                    return Err(refuse(format!(
+            reports::track_incoming(conn, id, |conn| {
+                if let Some(reply) = reply {
+                    let document = load_incoming(conn, id)?;
+                    let refuse = |message: String| {
+                        StoreError::Invalid(ValidationError::new("reply", message))
+                    };
+                    let answer =
+                        crate::outgoing::load_outgoing(conn, reply).map_err(|e| match e {
+                            StoreError::NotFound { .. } => {
+                                refuse(format!("there is no outgoing document {reply}"))
+                            }
+                            other => other,
+                        })?;
+                    if document.source == Some(reply) {
+                        return Err(refuse(format!(
                         "outgoing document {reply} is the one this document is a copy of; link \
                          the document that answers it"
                     )));
-                }
-                if !answer.unit_path.is_within(&document.unit_path) {
-                    return Err(refuse(format!(
-                        "outgoing document {reply} is not of the receiving unit or a unit below                          it"
+                    }
+                    if !answer.unit_path.is_within(&document.unit_path) {
+                        return Err(refuse(format!(
+                        "outgoing document {reply} is not of the receiving unit or a unit below it"
                     )));
+                    }
+                    diesel::update(incoming_documents::table.find(id.get()))
+                        .set(incoming_documents::reply_outgoing_id.eq(Some(reply.get())))
+                        .execute(conn)?;
                 }
+                transition(
+                    conn,
+                    id,
+                    expected,
+                    Step::Complete,
+                    by,
+                    at,
+                    note.map(HandlingNote::as_str),
+                )?;
                 diesel::update(incoming_documents::table.find(id.get()))
-                    .set(incoming_documents::reply_outgoing_id.eq(Some(reply.get())))
+                    .set(incoming_documents::completed_at.eq(Some(to_millis(at))))
                     .execute(conn)?;
-            }
-            transition(
-                conn,
-                id,
-                expected,
-                Step::Complete,
-                by,
-                at,
-                note.map(HandlingNote::as_str),
-            )?;
-            load_incoming(conn, id)
+                load_incoming(conn, id)
+            })
         })
     }
 
@@ -1333,6 +1438,109 @@ mod tests {
             day("2026-12-01"),
         )
         .unwrap()
+    }
+
+    /// The ratio counters follow every step in its own transaction, and agree with a
+    /// rebuild from the documents.
+    #[test]
+    fn the_ratio_counters_follow_each_step() {
+        use vanthu_reports::Metric;
+        let tdb = TestDatabase::create();
+        let f = fixture(&tdb);
+        let db = &f.db;
+        let lead = Assignee::User(f.specialist.id);
+        // Handled electronically, completed a day after its deadline.
+        let late = receive(&f, 1);
+        db.register_incoming(late.id, IncomingState::Received, f.clerk.id, at(NOON))
+            .unwrap();
+        db.assign_incoming(
+            late.id,
+            IncomingState::Registered,
+            f.leader.id,
+            &assignment(lead, vec![]),
+            at(NOON),
+        )
+        .unwrap();
+        db.complete_incoming(
+            late.id,
+            IncomingState::Assigned,
+            f.specialist.id,
+            None,
+            at("2026-12-16T05:00:00Z"),
+            None,
+        )
+        .unwrap();
+        // Returned by the clerk: processed on the software too.
+        let returned = receive(&f, 2);
+        db.return_incoming(
+            returned.id,
+            IncomingState::Received,
+            f.clerk.id,
+            &ReturnReason::parse("Gửi nhầm đơn vị").unwrap(),
+            at(NOON),
+        )
+        .unwrap();
+        // On paper, registered and assigned, still open after its deadline.
+        let paper = db
+            .record_paper_incoming(&NewPaperIncoming {
+                unit_id: f.t.district.id,
+                received_by: f.clerk.id,
+                received_at: at(NOON),
+                metadata: metadata("7/SNV", "Giấy mời", "Sở Nội vụ", Urgency::Normal),
+            })
+            .unwrap();
+        assert_eq!(paper.medium, Medium::Paper);
+        db.register_incoming(paper.id, IncomingState::Received, f.clerk.id, at(NOON))
+            .unwrap();
+        db.assign_incoming(
+            paper.id,
+            IncomingState::Registered,
+            f.leader.id,
+            &assignment(lead, vec![]),
+            at(NOON),
+        )
+        .unwrap();
+        // Received, not yet registered.
+        receive(&f, 3);
+
+        let report = |from: &str, to: &str| {
+            let counts = db
+                .report_counts(&crate::ReportScope {
+                    unit: f.t.district.id,
+                    subtree: false,
+                    from: day(from),
+                    to: day(to),
+                })
+                .unwrap();
+            assert_eq!(counts.len(), 1);
+            counts.into_iter().next().unwrap()
+        };
+        let december = report("2026-12-01", "2026-12-31");
+        let get = |m| december.period.get(m);
+        assert_eq!(get(Metric::IncomingReceived), 4);
+        assert_eq!(get(Metric::IncomingPaper), 1);
+        assert_eq!(get(Metric::IncomingProcessed), 2);
+        assert_eq!(get(Metric::IncomingReturned), 1);
+        assert_eq!(get(Metric::SignaturesValid), 3);
+        assert_eq!(get(Metric::CompletedLate), 1);
+        assert_eq!(get(Metric::CompletedOnTime), 0);
+        assert_eq!(december.open_past_deadline, 1);
+        // Before the deadline passed, nothing was overdue; the day after, the paper one.
+        assert_eq!(report("2026-12-01", "2026-12-15").open_past_deadline, 0);
+        assert_eq!(report("2026-12-01", "2026-12-16").open_past_deadline, 1);
+        // A period from the middle of a month reads loose days and whole months alike.
+        assert_eq!(report("2026-11-20", "2027-01-10").period, december.period);
+        assert_eq!(
+            report("2026-12-02", "2026-12-31")
+                .period
+                .get(Metric::IncomingReceived),
+            0
+        );
+        // The live counters are what a rebuild from the documents writes.
+        assert_eq!(db.check_report_counts().unwrap(), Vec::<String>::new());
+        let summary = db.rebuild_report_counts().unwrap();
+        assert_eq!(summary.incoming, 4);
+        assert_eq!(report("2026-12-01", "2026-12-31"), december);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod files;
 mod incoming;
 mod outgoing;
 pub mod private;
+mod reports;
 mod schema;
 mod sessions;
 mod signing_keys;
@@ -31,13 +32,14 @@ pub use error::StoreError;
 pub use files::{FileRecord, NewFile};
 pub use incoming::{
     Arrival, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
-    RecallRecord, TraceEntry,
+    NewPaperIncoming, RecallRecord, TraceEntry,
 };
 pub use outgoing::{
     IssueRecord, Medium, NewDraft, NewPaperDocument, NewRevision, OutgoingDocument, OutgoingFile,
     OutgoingFilter, OutgoingTraceEntry, PreparedSignature, RecipientStatus, RevisionKind,
     SignatureKind, StatusRecord,
 };
+pub use reports::{RebuildSummary, ReportScope, UnitCounts};
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
 pub use signing_keys::{
     GrantedSignature, NewSigningSession, PinAttempt, PinFailure, SessionUse, SigningKey,

@@ -29,6 +29,7 @@ use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::error::missing;
 use crate::incoming::{contains_pattern, format_date, insert_received, parse_date};
+use crate::reports;
 use crate::schema::{
     files, incoming_documents, outgoing_documents, outgoing_events, outgoing_files,
     outgoing_prepared_signatures, outgoing_recipients, outgoing_register_counters, units, users,
@@ -59,7 +60,7 @@ impl Medium {
         }
     }
 
-    fn parse(s: &str) -> Result<Self, StoreError> {
+    pub(crate) fn parse(s: &str) -> Result<Self, StoreError> {
         match s {
             "electronic" => Ok(Medium::Electronic),
             "paper" => Ok(Medium::Paper),
@@ -988,6 +989,7 @@ impl Database {
                 None,
                 None,
             )?;
+            reports::count_new_outgoing(conn, id)?;
             load_outgoing(conn, id)
         })
     }
@@ -1253,42 +1255,44 @@ impl Database {
         produce: impl FnOnce(&IssueRecord) -> Result<NewRevision, E>,
     ) -> Result<OutgoingDocument, E> {
         with_inner(self, |conn, failure| {
-            let document = load_outgoing(conn, id)?;
-            transition(
-                conn,
-                id,
-                expected,
-                Some(revision),
-                OutgoingStep::Issue,
-                by,
-                at,
-                None,
-                None,
-            )?;
-            let issue = assign_number(conn, &document, by, at)?;
-            let file = match produce(&issue) {
-                Ok(file) => file,
-                Err(e) => {
-                    *failure = Some(e);
-                    // Only rolls back: `with_inner` returns the caller's error instead.
-                    return Err(StoreError::not_found(ENTITY));
-                }
-            };
-            add_revision(
-                conn,
-                id,
-                document.unit_id,
-                RevisionKind::Issued,
-                &file,
-                by,
-                at,
-            )?;
-            let sealed = Event::done(AuditAction::OutgoingSeal, ObjectRef::outgoing(id))
-                .with("number_notation", issue.number_notation.as_str())
-                .with("document_identifier", issue.identifier.as_str())
-                .file(&file.sha256);
-            audit::record(conn, Some(by), at, sealed)?;
-            load_outgoing(conn, id)
+            reports::track_outgoing(conn, id, |conn| {
+                let document = load_outgoing(conn, id)?;
+                transition(
+                    conn,
+                    id,
+                    expected,
+                    Some(revision),
+                    OutgoingStep::Issue,
+                    by,
+                    at,
+                    None,
+                    None,
+                )?;
+                let issue = assign_number(conn, &document, by, at)?;
+                let file = match produce(&issue) {
+                    Ok(file) => file,
+                    Err(e) => {
+                        *failure = Some(e);
+                        // Only rolls back: `with_inner` returns the caller's error instead.
+                        return Err(StoreError::not_found(ENTITY));
+                    }
+                };
+                add_revision(
+                    conn,
+                    id,
+                    document.unit_id,
+                    RevisionKind::Issued,
+                    &file,
+                    by,
+                    at,
+                )?;
+                let sealed = Event::done(AuditAction::OutgoingSeal, ObjectRef::outgoing(id))
+                    .with("number_notation", issue.number_notation.as_str())
+                    .with("document_identifier", issue.identifier.as_str())
+                    .file(&file.sha256);
+                audit::record(conn, Some(by), at, sealed)?;
+                load_outgoing(conn, id)
+            })
         })
     }
 
@@ -1393,48 +1397,50 @@ impl Database {
             RecallState::Refused
         };
         self.transaction(|conn| {
-            let updated = diesel::update(
-                incoming_documents::table
-                    .filter(incoming_documents::id.eq(incoming.get()))
-                    .filter(incoming_documents::recall.eq(RecallState::Requested.as_str())),
-            )
-            .set((
-                incoming_documents::recall.eq(Some(answer.as_str())),
-                incoming_documents::recall_answered_by.eq(Some(by.get())),
-                incoming_documents::recall_answered_at.eq(Some(to_millis(at))),
-            ))
-            .execute(conn)?;
-            let copy = crate::incoming::load_incoming(conn, incoming)?;
-            if updated == 0 {
-                return Err(StoreError::Frozen(match copy.recall {
-                    None => "its sender has not recalled this document",
-                    Some(_) => "the recall of this document was already answered",
-                }));
-            }
-            let source = copy.source.ok_or_else(|| {
-                StoreError::corrupt(format!("recalled copy {incoming} has no source"))
-            })?;
-            let action = if accept {
-                OutgoingAction::RecallAccepted
-            } else {
-                OutgoingAction::RecallRefused
-            };
-            let unit = load_unit(conn, copy.unit_id)?;
-            let note = match note {
-                Some(n) => format!("{}: {n}", unit.name),
-                None => unit.name.to_string(),
-            };
-            record_event(
-                conn,
-                source,
-                action,
-                OutgoingState::Recalled,
-                by,
-                at,
-                Some(&note),
-                None,
-            )?;
-            Ok(copy)
+            reports::track_incoming(conn, incoming, |conn| {
+                let updated = diesel::update(
+                    incoming_documents::table
+                        .filter(incoming_documents::id.eq(incoming.get()))
+                        .filter(incoming_documents::recall.eq(RecallState::Requested.as_str())),
+                )
+                .set((
+                    incoming_documents::recall.eq(Some(answer.as_str())),
+                    incoming_documents::recall_answered_by.eq(Some(by.get())),
+                    incoming_documents::recall_answered_at.eq(Some(to_millis(at))),
+                ))
+                .execute(conn)?;
+                let copy = crate::incoming::load_incoming(conn, incoming)?;
+                if updated == 0 {
+                    return Err(StoreError::Frozen(match copy.recall {
+                        None => "its sender has not recalled this document",
+                        Some(_) => "the recall of this document was already answered",
+                    }));
+                }
+                let source = copy.source.ok_or_else(|| {
+                    StoreError::corrupt(format!("recalled copy {incoming} has no source"))
+                })?;
+                let action = if accept {
+                    OutgoingAction::RecallAccepted
+                } else {
+                    OutgoingAction::RecallRefused
+                };
+                let unit = load_unit(conn, copy.unit_id)?;
+                let note = match note {
+                    Some(n) => format!("{}: {n}", unit.name),
+                    None => unit.name.to_string(),
+                };
+                record_event(
+                    conn,
+                    source,
+                    action,
+                    OutgoingState::Recalled,
+                    by,
+                    at,
+                    Some(&note),
+                    None,
+                )?;
+                Ok(copy)
+            })
         })
     }
 

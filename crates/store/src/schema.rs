@@ -125,6 +125,8 @@ diesel::table! {
         recall_answered_by -> Nullable<BigInt>,
         recall_answered_at -> Nullable<BigInt>,
         reply_outgoing_id -> Nullable<BigInt>,
+        medium -> Text,
+        completed_at -> Nullable<BigInt>,
         interchange_id -> Nullable<Text>,
     }
 }
@@ -361,3 +363,26 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_checkpoints,
     audit_tree,
 );
+
+diesel::table! {
+    report_counts (grain, period, unit_id) {
+        grain -> Text,
+        period -> Integer,
+        unit_id -> BigInt,
+        incoming_received -> BigInt,
+        incoming_paper -> BigInt,
+        incoming_processed -> BigInt,
+        incoming_returned -> BigInt,
+        signatures_valid -> BigInt,
+        signatures_untrusted -> BigInt,
+        signatures_invalid -> BigInt,
+        signatures_unsigned -> BigInt,
+        outgoing_issued -> BigInt,
+        outgoing_paper -> BigInt,
+        outgoing_signed -> BigInt,
+        completed_on_time -> BigInt,
+        completed_late -> BigInt,
+        completed_without_deadline -> BigInt,
+        overdue_change -> BigInt,
+    }
+}

@@ -73,6 +73,21 @@ pub(crate) fn load_unit(conn: &mut DbConnection, id: UnitId) -> Result<Unit, Sto
         .try_into()
 }
 
+/// The units whose paths match `pattern` (a [`subtree_pattern`]), parents before children.
+pub(crate) fn units_within(
+    conn: &mut DbConnection,
+    pattern: &str,
+) -> Result<Vec<Unit>, StoreError> {
+    units::table
+        .filter(units::path.like(pattern))
+        .order((units::path.asc(), units::id.asc()))
+        .select(UnitRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Unit::try_from)
+        .collect()
+}
+
 impl Database {
     /// Creates a unit below `new.parent_id` (or a root), computing its path.
     ///
