@@ -932,3 +932,275 @@ fn bad_input_is_refused_and_changes_nothing() {
         .collect();
     assert_eq!(trace, ["draft", "return", "revise", "approve"]);
 }
+
+/// An installation of another agency (its own database and server) with a department
+/// 000.00.12.H56 and its clerk, created by the demo district's admin.
+fn other_agency(env: &TestEnv) -> (Server, String) {
+    let server = env.serve_demo(&[]);
+    let admin = server.demo_login("district.admin");
+    let district = unit_by_code(&server, &admin, DISTRICT)["id"]
+        .as_i64()
+        .unwrap();
+    let (status, unit) = status_json(server.post(
+        "/api/v1/units",
+        &admin,
+        &json!({"parent_id": district, "code": "000.00.12.H56", "name": "Sở Nội vụ tỉnh Vĩnh Phúc", "level": "department"}),
+    ));
+    assert_eq!(status, 201, "{unit}");
+    let (status, user) = status_json(server.post(
+        "/api/v1/users",
+        &admin,
+        &json!({"username": "snv.clerk", "display_name": "Phạm Thị Lan", "unit_id": unit["id"], "roles": ["clerk"], "password": "mat-khau-dai-snv"}),
+    ));
+    assert_eq!(status, 201, "{user}");
+    let clerk = server.login("snv.clerk", "mat-khau-dai-snv");
+    let p12 = certs().join("seal.p12");
+    let sealed = env
+        .command()
+        .env("VANTHU_P12_PASSWORD", "vanthu-dev")
+        .args([
+            "seal-key",
+            "--unit",
+            "000.00.12.H56",
+            "--p12",
+            &p12.display().to_string(),
+            "--dev",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+    (server, clerk)
+}
+
+#[test]
+fn a_released_document_travels_to_another_agency_as_a_signed_package() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let id = walk.draft(walk.leader_id)["id"].as_i64().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("out.edxml");
+    let export = |id: i64| {
+        env.run(&[
+            "edxml",
+            "export",
+            &id.to_string(),
+            "-o",
+            &file.display().to_string(),
+            "--dev",
+        ])
+    };
+    // Not yet issued: nothing to send, no file.
+    let early = export(id);
+    assert_eq!(early.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&early.stderr)
+        .contains("is draft; only an issued or released document can be sent"));
+    assert!(!file.exists());
+
+    walk.step(&walk.leader, id, "approve", &json!({}));
+    walk.step(&walk.leader, id, "sign", &json!({"pin": PIN}));
+    let (released, pdf) = walk.issue_and_release(id);
+    let out = export(id);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let identifier = released["document_identifier"].as_str().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .starts_with(&format!("exported: {identifier} to 000.00.12.H56")));
+
+    // The package says what the register says, carries the released PDF, and is sealed.
+    let bytes = std::fs::read(&file).unwrap();
+    let read = vanthu_interchange::read(&bytes, &vanthu_interchange::Limits::default()).unwrap();
+    let vanthu_interchange::Message::Document(package) = read.value else {
+        panic!()
+    };
+    assert_eq!(read.tolerated, Vec::new());
+    assert_eq!(package.header.document_id.as_str(), identifier);
+    assert_eq!(
+        package.header.code.as_str(),
+        released["number_notation"].as_str().unwrap()
+    );
+    assert_eq!(package.header.from.id.as_str(), COMMUNE);
+    assert_eq!(package.header.signer.competence.as_deref(), Some("TM."));
+    assert_eq!(package.header.other.priority.as_str(), "khan");
+    assert_eq!(package.attachments[0].data, pdf);
+    if let Some(_tools) = require("exported_package_xmlsec1", &[Tool::Xmlsec1]) {
+        let judged = Command::new("xmlsec1")
+            .arg("--verify")
+            .arg("--trusted-pem")
+            .arg(certs().join("root-ca.pem"))
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            judged.status.success(),
+            "{}",
+            String::from_utf8_lossy(&judged.stderr)
+        );
+    }
+
+    // The other agency receives it, verified, once, and registers it.
+    let other_env = TestEnv::new();
+    let (other, clerk) = other_agency(&other_env);
+    for round in ["imported", "already imported"] {
+        let imported = other_env.run(&[
+            "edxml",
+            "import",
+            &file.display().to_string(),
+            "--clerk",
+            "snv.clerk",
+            "--dev",
+        ]);
+        let said = String::from_utf8_lossy(&imported.stdout).into_owned();
+        assert!(
+            imported.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&imported.stderr)
+        );
+        assert!(
+            said.lines()
+                .last()
+                .unwrap()
+                .starts_with(&format!("{round}: incoming document")),
+            "{said}"
+        );
+        assert!(said.ends_with("PDF verification valid\n"), "{said}");
+    }
+    let (status, page) = status_json(other.get("/api/v1/incoming?per_page=200", &clerk));
+    assert_eq!(status, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["number_notation"], released["number_notation"]);
+    let copy = items[0]["id"].as_i64().unwrap();
+    let (status, registered) = status_json(other.post(
+        &format!("/api/v1/incoming/{copy}/register"),
+        &clerk,
+        &json!({}),
+    ));
+    assert_eq!(
+        (status, registered["state"].as_str()),
+        (200, Some("registered")),
+        "{registered}"
+    );
+
+    // The other agency's status packages flow back: the sender sees 03 for it, once.
+    let external = |walk: &Walk| {
+        walk.detail(&walk.clerk, id)["recipients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["external"]["agency_code"] == "000.00.12.H56")
+            .unwrap()["status_code"]
+            .clone()
+    };
+    assert_eq!(external(&walk), Value::Null);
+    let status_file = dir.path().join("status.edxml");
+    let wrote = other_env.run(&[
+        "edxml",
+        "status",
+        &copy.to_string(),
+        "-o",
+        &status_file.display().to_string(),
+        "--dev",
+    ]);
+    assert!(
+        wrote.status.success(),
+        "{}",
+        String::from_utf8_lossy(&wrote.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&wrote.stdout).starts_with(&format!("status 03 for {identifier}"))
+    );
+    for round in ["recorded", "already known"] {
+        let applied = env.run(&[
+            "edxml",
+            "import",
+            &status_file.display().to_string(),
+            "--clerk",
+            "commune.clerk",
+            "--dev",
+        ]);
+        let said = String::from_utf8_lossy(&applied.stdout).into_owned();
+        assert!(
+            applied.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+        assert_eq!(
+            said.trim(),
+            format!(
+                "{round}: status 03 of 000.00.12.H56 for outgoing document {id} ({identifier})"
+            )
+        );
+    }
+    assert_eq!(external(&walk), "03");
+    // A status older than the one recorded (01, sent before the 03) changes nothing.
+    let bytes = std::fs::read(&status_file).unwrap();
+    let vanthu_interchange::Message::Status(mut late) =
+        vanthu_interchange::read(&bytes, &vanthu_interchange::Limits::default())
+            .unwrap()
+            .value
+    else {
+        panic!("not a status package")
+    };
+    late.status = vanthu_routing::InterchangeStatus::Arrived;
+    late.timestamp -= chrono::TimeDelta::hours(1);
+    let seal = vanthu_interchange::Seal::new(
+        openssl::pkey::PKey::private_key_from_pem(
+            &std::fs::read(certs().join("seal.key")).unwrap(),
+        )
+        .unwrap(),
+        vec![
+            openssl::x509::X509::from_pem(&std::fs::read(certs().join("seal.pem")).unwrap())
+                .unwrap(),
+            openssl::x509::X509::from_pem(&std::fs::read(certs().join("issuing-ca.pem")).unwrap())
+                .unwrap(),
+        ],
+    )
+    .unwrap();
+    let late_file = dir.path().join("late.edxml");
+    std::fs::write(
+        &late_file,
+        vanthu_interchange::sign(&late.to_xml().unwrap(), &seal).unwrap(),
+    )
+    .unwrap();
+    let applied = env.run(&[
+        "edxml",
+        "import",
+        &late_file.display().to_string(),
+        "--clerk",
+        "commune.clerk",
+        "--dev",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&applied.stdout).starts_with("already known: status 01"),
+        "{}",
+        String::from_utf8_lossy(&applied.stdout)
+    );
+    assert_eq!(external(&walk), "03");
+    let trace = walk.detail(&walk.clerk, id)["trace"].clone();
+    let last = trace.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["action"].as_str(), last["note"].as_str()),
+        (Some("recipient_status"), Some("000.00.12.H56: 03")),
+        "{trace}"
+    );
+    // Only the sending unit's clerk records statuses.
+    let stranger = env.run(&[
+        "edxml",
+        "import",
+        &status_file.display().to_string(),
+        "--clerk",
+        "district.clerk",
+        "--dev",
+    ]);
+    assert_eq!(stranger.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&stranger.stderr).contains("is not a clerk of the unit that sent")
+    );
+}

@@ -8,7 +8,6 @@ mod common;
 
 use chrono::{Duration, Utc};
 use common::{expect_problem, multipart, status_json, unit_by_code, Server, TestEnv};
-use lopdf::{dictionary, Document, Object, Stream};
 use serde_json::{json, Value};
 use vanthu_domain::{UnitId, UserId};
 use vanthu_store::{Database, SyntheticPeriod, Volume};
@@ -28,25 +27,7 @@ fn tomorrow() -> String {
 }
 
 fn pdf() -> Vec<u8> {
-    let mut doc = Document::with_version("1.7");
-    let pages_id = doc.new_object_id();
-    let content_id = doc.add_object(Stream::new(dictionary! {}, b"BT ET".to_vec()));
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page", "Parent" => pages_id,
-        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-        "Contents" => content_id,
-    });
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
-        ),
-    );
-    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    doc.trailer.set("Root", catalog_id);
-    let mut bytes = Vec::new();
-    doc.save_to(&mut bytes).unwrap();
-    bytes
+    common::one_page_pdf(b"CONG VAN BAO CAO TY LE")
 }
 
 fn metadata(notation: &str) -> Value {

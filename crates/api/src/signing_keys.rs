@@ -346,19 +346,7 @@ pub async fn seal_signer(state: &AppState, unit: UnitId) -> Result<Box<dyn Signe
                 return Ok(Box::new(signer));
             }
         }
-        let key = db
-            .signing_key_of(CertificateOwner::Unit(unit))
-            .map_err(|e| match e {
-                StoreError::NotFound { .. } => ApiError::NoSealKey,
-                e => e.into(),
-            })?;
-        let pkcs8 = key
-            .wrapped
-            .open_with_kek(&kek, &binding_of(&key)?)
-            .map_err(|e| {
-                tracing::error!(unit_id = %unit, kek = %kek.id(), "seal key does not open");
-                ApiError::internal(e)
-            })?;
+        let (key, pkcs8) = open_seal(&db, &kek, unit)?;
         Ok(Box::new(signer_from(&key, &pkcs8)?))
     })
     .await?
@@ -422,6 +410,50 @@ impl SealToken {
         }
         Ok(Some(signer))
     }
+}
+
+/// The unit's seal key unwrapped with the KEK; errors as [`seal_signer`]'s.
+fn open_seal(db: &Database, kek: &Kek, unit: UnitId) -> Result<(SigningKey, Unwrapped), ApiError> {
+    let key = db
+        .signing_key_of(CertificateOwner::Unit(unit))
+        .map_err(|e| match e {
+            StoreError::NotFound { .. } => ApiError::NoSealKey,
+            e => e.into(),
+        })?;
+    let pkcs8 = key
+        .wrapped
+        .open_with_kek(kek, &binding_of(&key)?)
+        .map_err(|e| {
+            tracing::error!(unit_id = %unit, kek = %kek.id(), "seal key does not open");
+            ApiError::internal(e)
+        })?;
+    Ok((key, pkcs8))
+}
+
+/// The unit's seal for signing interchange packages (its RSA key, certificate and chain);
+/// as for [`seal_signer`], the caller must have authorised the act for `unit`, and an
+/// expired certificate is refused.
+pub fn interchange_seal(
+    db: &Database,
+    kek: &Kek,
+    unit: UnitId,
+) -> Result<vanthu_interchange::Seal, ApiError> {
+    let (key, pkcs8) = open_seal(db, kek, unit)?;
+    if key.certificate.not_after <= Utc::now() {
+        return Err(ApiError::UnusableCertificate(format!(
+            "the seal's certificate expired on {}; enrol the key of its new certificate",
+            key.certificate.not_after.format("%Y-%m-%d")
+        )));
+    }
+    let private = PKey::private_key_from_pkcs8(pkcs8.pkcs8_der()).map_err(ApiError::internal)?;
+    let (cert, chain) = certificate_ders(&key.certificate)?;
+    let certs = std::iter::once(&cert)
+        .chain(&chain)
+        .map(|der| X509::from_der(der))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::internal)?;
+    vanthu_interchange::Seal::new(private, certs)
+        .map_err(|e| ApiError::UnusableCertificate(e.to_string()))
 }
 
 fn to_chrono(t: &Asn1TimeRef) -> Result<DateTime<Utc>, ApiError> {

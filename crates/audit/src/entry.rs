@@ -123,6 +123,8 @@ named_enum!(
         OutgoingRecallAccepted => "outgoing.recall_accepted",
         /// A recipient refused the recall of its copy.
         OutgoingRecallRefused => "outgoing.recall_refused",
+        /// An agency elsewhere reported the status of its copy (an interchange status).
+        OutgoingRecipientStatus => "outgoing.recipient_status",
         /// An admin created a unit.
         UnitCreate => "unit.create",
         /// An admin changed a unit.

@@ -196,6 +196,8 @@ pub enum OutgoingAction {
     RecallAccepted,
     /// A recipient refused the recall of its copy.
     RecallRefused,
+    /// An agency elsewhere reported how far it got with its copy (an interchange status).
+    RecipientStatus,
     /// One of the steps of the life cycle.
     #[serde(untagged)]
     Step(OutgoingStep),
@@ -203,12 +205,13 @@ pub enum OutgoingAction {
 
 impl OutgoingAction {
     /// Every action.
-    pub const ALL: [OutgoingAction; 12] = [
+    pub const ALL: [OutgoingAction; 13] = [
         OutgoingAction::Draft,
         OutgoingAction::RecordPaper,
         OutgoingAction::Comment,
         OutgoingAction::RecallAccepted,
         OutgoingAction::RecallRefused,
+        OutgoingAction::RecipientStatus,
         OutgoingAction::Step(OutgoingStep::Revise),
         OutgoingAction::Step(OutgoingStep::Approve),
         OutgoingAction::Step(OutgoingStep::Return),
@@ -226,6 +229,7 @@ impl OutgoingAction {
             OutgoingAction::Comment => "comment",
             OutgoingAction::RecallAccepted => "recall_accepted",
             OutgoingAction::RecallRefused => "recall_refused",
+            OutgoingAction::RecipientStatus => "recipient_status",
             OutgoingAction::Step(step) => step.as_str(),
         }
     }

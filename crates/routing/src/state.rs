@@ -303,6 +303,26 @@ pub enum InterchangeStatus {
 }
 
 impl InterchangeStatus {
+    /// Every status, in code order.
+    pub const ALL: [InterchangeStatus; 9] = [
+        InterchangeStatus::Arrived,
+        InterchangeStatus::Rejected,
+        InterchangeStatus::Accepted,
+        InterchangeStatus::Assigned,
+        InterchangeStatus::InProgress,
+        InterchangeStatus::Completed,
+        InterchangeStatus::Recall,
+        InterchangeStatus::RecallAccepted,
+        InterchangeStatus::RecallRefused,
+    ];
+
+    /// The status with this two-digit StatusCode.
+    pub fn from_code(code: &str) -> Option<Self> {
+        InterchangeStatus::ALL
+            .into_iter()
+            .find(|s| s.code() == code)
+    }
+
     /// The two-digit StatusCode.
     pub fn code(self) -> &'static str {
         match self {

@@ -82,6 +82,9 @@ enum Command {
     Report(cmd::report::ReportArgs),
     /// The certificate inventory: owners, validity, where the keys are kept, expiry warnings
     Certs(cmd::certs::CertsArgs),
+    /// Interchange packages (edXML, QCVN 102:2016): check a package, import one as an incoming
+    /// document
+    Edxml(cmd::edxml::EdxmlArgs),
 }
 
 fn main() -> ExitCode {
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd::audit::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Certs(args) => cmd::certs::run(args),
+        Command::Edxml(args) => cmd::edxml::run(args),
     };
     cmd::exit(result)
 }

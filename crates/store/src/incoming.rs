@@ -778,6 +778,55 @@ impl Database {
         })
     }
 
+    /// Records a document that arrived as an interchange package, once per receiving unit
+    /// and DocumentId (`interchange_id`): a package delivered again returns the document
+    /// recorded the first time, with `false`. Two deliveries racing meet at the unique
+    /// index; the loser reads the winner's document.
+    pub fn receive_interchange(
+        &self,
+        new: &NewIncoming,
+        interchange_id: &str,
+    ) -> Result<(IncomingDocument, bool), StoreError> {
+        let unit = new.unit_id.get();
+        let existing = |conn: &mut DbConnection| -> Result<Option<IncomingDocument>, StoreError> {
+            let id: Option<i64> = incoming_documents::table
+                .filter(incoming_documents::unit_id.eq(unit))
+                .filter(incoming_documents::interchange_id.eq(interchange_id))
+                .select(incoming_documents::id)
+                .first(conn)
+                .optional()?;
+            id.map(|id| load_incoming(conn, IncomingId::new(id).map_err(StoreError::corrupt)?))
+                .transpose()
+        };
+        let outcome = self.transaction(|conn| {
+            if let Some(document) = existing(conn)? {
+                return Ok((document, false));
+            }
+            let id = insert_received(conn, new, None)?;
+            diesel::update(incoming_documents::table.find(id.get()))
+                .set(incoming_documents::interchange_id.eq(interchange_id))
+                .execute(conn)?;
+            Ok((load_incoming(conn, id)?, true))
+        });
+        match outcome {
+            Err(StoreError::Conflict { .. }) => self
+                .read(|conn| existing(conn))?
+                .map(|document| (document, false))
+                .ok_or_else(|| StoreError::corrupt("a conflicting interchange receipt vanished")),
+            other => other,
+        }
+    }
+
+    /// The interchange DocumentId the document arrived with, if it came as a package.
+    pub fn incoming_interchange_id(&self, id: IncomingId) -> Result<Option<String>, StoreError> {
+        incoming_documents::table
+            .find(id.get())
+            .select(incoming_documents::interchange_id)
+            .first::<Option<String>>(&mut *self.conn()?)
+            .optional()?
+            .ok_or_else(|| StoreError::not_found("incoming document"))
+    }
+
     /// Other documents of `unit` with the same number/notation and issuing body as
     /// `document` (compared without case and diacritics), oldest first: the duplicates the
     /// clerk is warned of at receipt (Appendix VI).

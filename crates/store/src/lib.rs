@@ -38,7 +38,7 @@ pub use incoming::{
 pub use outgoing::{
     IssueRecord, Medium, NewDraft, NewPaperDocument, NewRevision, OutgoingDocument, OutgoingFile,
     OutgoingFilter, OutgoingTraceEntry, PreparedSignature, RecipientStatus, RevisionKind,
-    SignatureKind,
+    SignatureKind, StatusRecord,
 };
 pub use reports::{RebuildSummary, ReportScope, UnitCounts};
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};

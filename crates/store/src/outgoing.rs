@@ -20,9 +20,9 @@ use vanthu_domain::{
 };
 use vanthu_routing::{
     fold_for_search, register_year, DocumentIdentifier, DocumentNumber, DocumentType,
-    ExternalRecipient, IncomingState, Notation, NumberNotation, OutgoingAction, OutgoingMetadata,
-    OutgoingState, OutgoingStep, Position, RecallState, RecipientName, RegisterSeries,
-    SignerAssignment, Summary, Urgency,
+    ExternalRecipient, IncomingState, InterchangeStatus, Notation, NumberNotation, OutgoingAction,
+    OutgoingMetadata, OutgoingState, OutgoingStep, Position, RecallState, RecipientName,
+    RegisterSeries, SignerAssignment, Summary, Urgency,
 };
 
 use crate::audit::{self, Event};
@@ -261,6 +261,19 @@ pub struct RecipientStatus {
     pub copy: Option<(IncomingId, IncomingState)>,
     /// Where the recall of the copy stands, once recalled.
     pub recall: Option<RecallState>,
+    /// For an agency elsewhere, the latest status it reported through the interchange, and
+    /// the time the status package gives.
+    pub reported: Option<(InterchangeStatus, DateTime<Utc>)>,
+}
+
+/// What [`Database::record_recipient_status`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusRecord {
+    /// The status is the recipient's latest and was recorded.
+    Recorded(OutgoingId),
+    /// The same status was already recorded at that time, or a later one was: a status
+    /// package delivered again or late changes nothing.
+    AlreadyKnown(OutgoingId),
 }
 
 /// A signature prepared for an external key (the official's token).
@@ -541,6 +554,7 @@ fn audit_action(action: OutgoingAction) -> AuditAction {
         OutgoingAction::Comment => AuditAction::OutgoingComment,
         OutgoingAction::RecallAccepted => AuditAction::OutgoingRecallAccepted,
         OutgoingAction::RecallRefused => AuditAction::OutgoingRecallRefused,
+        OutgoingAction::RecipientStatus => AuditAction::OutgoingRecipientStatus,
         OutgoingAction::Step(OutgoingStep::Revise) => AuditAction::OutgoingRevise,
         OutgoingAction::Step(OutgoingStep::Approve) => AuditAction::OutgoingApprove,
         OutgoingAction::Step(OutgoingStep::Return) => AuditAction::OutgoingReturn,
@@ -1430,6 +1444,72 @@ impl Database {
         })
     }
 
+    /// The outgoing document with this identifier (mã định danh).
+    pub fn outgoing_by_identifier(&self, identifier: &str) -> Result<OutgoingDocument, StoreError> {
+        let id: i64 = outgoing_documents::table
+            .filter(outgoing_documents::document_identifier.eq(identifier))
+            .select(outgoing_documents::id)
+            .first(&mut *self.conn()?)
+            .optional()?
+            .ok_or_else(|| StoreError::not_found(ENTITY))?;
+        self.get_outgoing(OutgoingId::new(id).map_err(StoreError::corrupt)?)
+    }
+
+    /// Records the status an agency elsewhere reported for its copy of the document
+    /// identified by `identifier` (a status package's ResponseFor/DocumentId), with the
+    /// trace line and audit entry, in one transaction. Only a status later than the one
+    /// recorded counts, so packages delivered twice or out of order change nothing.
+    /// NotFound when no document here has that identifier or names that agency.
+    pub fn record_recipient_status(
+        &self,
+        identifier: &str,
+        agency: &UnitCode,
+        status: InterchangeStatus,
+        at: DateTime<Utc>,
+        by: UserId,
+    ) -> Result<StatusRecord, StoreError> {
+        self.transaction(|conn| {
+            let (id, state): (i64, String) = outgoing_documents::table
+                .filter(outgoing_documents::document_identifier.eq(identifier))
+                .select((outgoing_documents::id, outgoing_documents::state))
+                .first(conn)
+                .optional()?
+                .ok_or_else(|| StoreError::not_found(ENTITY))?;
+            let doc = OutgoingId::new(id).map_err(StoreError::corrupt)?;
+            let recipient = outgoing_recipients::table
+                .filter(outgoing_recipients::document_id.eq(id))
+                .filter(outgoing_recipients::agency_code.eq(agency.as_str()));
+            let known: Option<i64> = recipient
+                .select(outgoing_recipients::interchange_status_at)
+                .first::<Option<i64>>(conn)
+                .optional()?
+                .ok_or_else(|| StoreError::not_found("recipient"))?;
+            let at_ms = to_millis(at);
+            if known.is_some_and(|k| k >= at_ms) {
+                return Ok(StatusRecord::AlreadyKnown(doc));
+            }
+            diesel::update(recipient)
+                .set((
+                    outgoing_recipients::interchange_status.eq(status.code()),
+                    outgoing_recipients::interchange_status_at.eq(at_ms),
+                ))
+                .execute(conn)?;
+            let state: OutgoingState = state.parse().map_err(StoreError::corrupt)?;
+            let note = format!("{agency}: {}", status.code());
+            record_event(
+                conn,
+                doc,
+                OutgoingAction::RecipientStatus,
+                state,
+                by,
+                at,
+                Some(&note),
+                None,
+            )?;
+            Ok(StatusRecord::Recorded(doc))
+        })
+    }
+
     /// The recipients with, for units here, where their copy stands.
     pub fn outgoing_recipients(&self, id: OutgoingId) -> Result<Vec<RecipientStatus>, StoreError> {
         self.read(|conn| {
@@ -1437,7 +1517,28 @@ impl Database {
                 .remove(&id.get())
                 .unwrap_or_default();
             let mut out = Vec::with_capacity(rows.len());
+            let reported: HashMap<Option<String>, (Option<String>, Option<i64>)> =
+                outgoing_recipients::table
+                    .filter(outgoing_recipients::document_id.eq(id.get()))
+                    .select((
+                        outgoing_recipients::agency_code,
+                        outgoing_recipients::interchange_status,
+                        outgoing_recipients::interchange_status_at,
+                    ))
+                    .load::<(Option<String>, Option<String>, Option<i64>)>(conn)?
+                    .into_iter()
+                    .map(|(code, status, at)| (code, (status, at)))
+                    .collect();
             for (_, unit, name, code, incoming) in rows {
+                let reported = match reported.get(&code) {
+                    Some((Some(status), Some(at))) => Some((
+                        InterchangeStatus::from_code(status).ok_or_else(|| {
+                            StoreError::corrupt(format!("interchange status '{status}'"))
+                        })?,
+                        from_millis(*at)?,
+                    )),
+                    _ => None,
+                };
                 let (copy, recall) = match incoming {
                     Some(incoming) => {
                         let (state, recall): (String, Option<String>) = incoming_documents::table
@@ -1472,6 +1573,7 @@ impl Database {
                     external,
                     copy,
                     recall,
+                    reported,
                 });
             }
             Ok(out)

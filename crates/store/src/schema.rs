@@ -127,6 +127,7 @@ diesel::table! {
         reply_outgoing_id -> Nullable<BigInt>,
         medium -> Text,
         completed_at -> Nullable<BigInt>,
+        interchange_id -> Nullable<Text>,
     }
 }
 
@@ -268,6 +269,8 @@ diesel::table! {
         name -> Nullable<Text>,
         agency_code -> Nullable<Text>,
         incoming_id -> Nullable<BigInt>,
+        interchange_status -> Nullable<Text>,
+        interchange_status_at -> Nullable<BigInt>,
     }
 }
 

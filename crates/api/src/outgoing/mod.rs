@@ -426,7 +426,7 @@ pub struct RecipientView {
     pub incoming_state: Option<String>,
     /// The interchange StatusCode: 01 arrived, 02 returned, 03 registered, 04 assigned,
     /// 05 in progress, 06 completed; once recalled 13 (awaiting the answer), 15 (accepted) or
-    /// 16 (refused).
+    /// 16 (refused). For an agency elsewhere, the latest status its status packages reported.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<String>,
 }
@@ -444,7 +444,8 @@ impl From<RecipientStatus> for RecipientView {
             status_code: match (r.recall, r.copy) {
                 (Some(recall), _) => Some(recall.interchange_status().code().to_owned()),
                 (None, Some((_, s))) => Some(s.interchange_status().code().to_owned()),
-                (None, None) => None,
+                // An agency elsewhere: the latest status its packages reported.
+                (None, None) => r.reported.map(|(s, _)| s.code().to_owned()),
             },
         }
     }

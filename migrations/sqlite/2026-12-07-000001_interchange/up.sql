@@ -1,0 +1,31 @@
+-- The interchange identifier (DocumentId, `OrganId,YYYY/MM/DD,number/notation`) of an
+-- incoming document that arrived as an edXML package: a package delivered twice is one
+-- document of the receiving unit.
+ALTER TABLE incoming_documents ADD COLUMN interchange_id TEXT;
+CREATE UNIQUE INDEX incoming_documents_interchange_id
+    ON incoming_documents (unit_id, interchange_id);
+
+-- The latest status an agency elsewhere reported for its copy of an outgoing document
+-- (StatusCode 01-16) and the time its status package gives; a later package replaces it,
+-- an earlier or repeated one does not.
+ALTER TABLE outgoing_recipients ADD COLUMN interchange_status TEXT;
+ALTER TABLE outgoing_recipients ADD COLUMN interchange_status_at BIGINT;
+
+-- The sender's trace records each reported status (action `recipient_status`); SQLite
+-- cannot change a CHECK constraint in place, so the table is rebuilt with its rows.
+CREATE TABLE outgoing_events_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id BIGINT NOT NULL REFERENCES outgoing_documents (id),
+    action TEXT NOT NULL CHECK (action IN ('draft', 'record_paper', 'comment', 'revise',
+        'approve', 'return', 'sign', 'issue', 'release', 'recall', 'recall_accepted',
+        'recall_refused', 'recipient_status')),
+    state TEXT NOT NULL,
+    actor_id BIGINT NOT NULL REFERENCES users (id),
+    at BIGINT NOT NULL,
+    note TEXT
+);
+INSERT INTO outgoing_events_new (id, document_id, action, state, actor_id, at, note)
+    SELECT id, document_id, action, state, actor_id, at, note FROM outgoing_events;
+DROP TABLE outgoing_events;
+ALTER TABLE outgoing_events_new RENAME TO outgoing_events;
+CREATE INDEX outgoing_events_document ON outgoing_events (document_id, id);
