@@ -123,6 +123,13 @@ named_enum!(
         OutgoingRecallAccepted => "outgoing.recall_accepted",
         /// A recipient refused the recall of its copy.
         OutgoingRecallRefused => "outgoing.recall_refused",
+        /// A leader enrolled the authenticator app that approves their remote signatures.
+        TotpEnrol => "totp.enrol",
+        /// A leader approved signing hashes with their key through the CSC API (or the
+        /// approval was refused: a wrong PIN or code).
+        CscAuthorize => "csc.authorize",
+        /// Hashes were signed with a leader's key through the CSC API.
+        CscSignHash => "csc.sign_hash",
         /// An admin created a unit.
         UnitCreate => "unit.create",
         /// An admin changed a unit.

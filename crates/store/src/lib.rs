@@ -15,6 +15,7 @@ mod files;
 mod incoming;
 mod outgoing;
 pub mod private;
+mod remote_signing;
 mod schema;
 mod sessions;
 mod signing_keys;
@@ -38,6 +39,7 @@ pub use outgoing::{
     OutgoingFilter, OutgoingTraceEntry, PreparedSignature, RecipientStatus, RevisionKind,
     SignatureKind,
 };
+pub use remote_signing::{CscUse, GrantedHashes, NewCscAuthorization, StoredTotp, TotpEnrolment};
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
 pub use signing_keys::{
     GrantedSignature, NewSigningSession, PinAttempt, PinFailure, SessionUse, SigningKey,
