@@ -125,6 +125,13 @@ named_enum!(
         OutgoingRecallRefused => "outgoing.recall_refused",
         /// An agency elsewhere reported the status of its copy (an interchange status).
         OutgoingRecipientStatus => "outgoing.recipient_status",
+        /// A leader enrolled the authenticator app that approves their remote signatures.
+        TotpEnrol => "totp.enrol",
+        /// A leader approved signing hashes with their key through the CSC API (or the
+        /// approval was refused: a wrong PIN or code).
+        CscAuthorize => "csc.authorize",
+        /// Hashes were signed with a leader's key through the CSC API.
+        CscSignHash => "csc.sign_hash",
         /// An admin created a unit.
         UnitCreate => "unit.create",
         /// An admin changed a unit.

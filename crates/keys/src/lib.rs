@@ -1,4 +1,4 @@
-//! Private keys at rest: PIN-wrapped personal keys (Argon2id + AES-256-GCM), short signing sessions, and the key-encryption key for organisation keys.
+//! Private keys at rest: PIN-wrapped personal keys (Argon2id + AES-256-GCM), short signing sessions, the key-encryption key for organisation keys, and authenticator-app (TOTP) secrets.
 //!
 //! Nothing here touches a database or HTTP: the store keeps the [`WrappedKey`] fields and
 //! the session rows, the API decides who may unwrap what. docs/signing.md gives the design:
@@ -16,11 +16,13 @@ mod aead;
 pub mod kek;
 pub mod pin;
 pub mod session;
+pub mod totp;
 pub mod wrap;
 
 pub use kek::Kek;
 pub use pin::SigningPin;
 pub use session::{SealedSessionKey, SessionId, SessionToken};
+pub use totp::{SealedTotp, TotpSecret};
 pub use wrap::{KdfParams, KeyBinding, KeyOwner, Unwrapped, WrapKind, WrappedKey};
 
 /// Why a key could not be wrapped or unwrapped. Messages never carry key material, PINs or

@@ -15,6 +15,7 @@ mod files;
 mod incoming;
 mod outgoing;
 pub mod private;
+mod remote_signing;
 mod reports;
 mod schema;
 mod sessions;
@@ -40,6 +41,7 @@ pub use outgoing::{
     OutgoingFilter, OutgoingTraceEntry, PreparedSignature, RecipientStatus, RevisionKind,
     SignatureKind, StatusRecord,
 };
+pub use remote_signing::{CscUse, GrantedHashes, NewCscAuthorization, StoredTotp, TotpEnrolment};
 pub use reports::{RebuildSummary, ReportScope, UnitCounts};
 pub use sessions::{hash_token, ActiveSession, NewSession, Session, SessionLookup};
 pub use signing_keys::{

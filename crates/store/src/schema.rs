@@ -97,6 +97,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    totp_authenticators (user_id) {
+        user_id -> BigInt,
+        signing_key_id -> BigInt,
+        nonce -> Binary,
+        ciphertext -> Binary,
+        last_step -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    csc_authorizations (id) {
+        id -> Text,
+        user_id -> BigInt,
+        signing_key_id -> BigInt,
+        nonce -> Binary,
+        sealed_key -> Binary,
+        hashes -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
     incoming_documents (id) {
         id -> BigInt,
         unit_id -> BigInt,
@@ -337,6 +361,8 @@ diesel::joinable!(outgoing_documents -> units (unit_id));
 diesel::joinable!(outgoing_events -> users (actor_id));
 diesel::joinable!(signing_keys -> certificates (certificate_id));
 diesel::joinable!(signing_sessions -> signing_keys (signing_key_id));
+diesel::joinable!(totp_authenticators -> signing_keys (signing_key_id));
+diesel::joinable!(csc_authorizations -> signing_keys (signing_key_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
@@ -346,6 +372,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificates,
     signing_keys,
     signing_sessions,
+    totp_authenticators,
+    csc_authorizations,
     incoming_documents,
     incoming_files,
     incoming_events,

@@ -176,7 +176,7 @@ fn load_signing_key(conn: &mut DbConnection, row: SigningKeyRow) -> Result<Signi
     })
 }
 
-fn key_by_id(conn: &mut DbConnection, id: i64) -> Result<SigningKey, StoreError> {
+pub(crate) fn key_by_id(conn: &mut DbConnection, id: i64) -> Result<SigningKey, StoreError> {
     let row = signing_keys::table
         .find(id)
         .select(SigningKeyRow::as_select())

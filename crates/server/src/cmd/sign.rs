@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
 use clap::Args;
@@ -13,6 +14,10 @@ use vanthu_pades::pdf::Reader;
 use vanthu_pades::sign::{self, Level, SignOptions, VisibleSignature};
 use vanthu_pades::signer::{DigestAlgorithm, PemSigner, Pkcs12Signer, Signer, SignerOptions};
 use vanthu_pades::{ltv, revocation};
+
+use vanthu_remote::csc::{CscClient, CscService, ExplicitApproval};
+use vanthu_remote::RemoteSigner;
+use zeroize::Zeroizing;
 
 use super::batch;
 use crate::token::Pkcs11Args;
@@ -137,8 +142,34 @@ pub struct SignArgs {
     pub revocation_hard_fail: bool,
 
     /// Do not sign: extend the existing signatures to --level B-LT or B-LTA
-    #[arg(long, conflicts_with_all = ["p12", "key", "pkcs11_module", "field", "certify", "visible", "stamp", "check_revocation"])]
+    #[arg(long, conflicts_with_all = ["p12", "key", "pkcs11_module", "field", "certify", "visible", "stamp", "check_revocation", "csc_url"])]
     pub extend: bool,
+
+    /// Sign at a remote signing service speaking the CSC API v1.0.4 at this address (the
+    /// part before /csc/v1/); the files of one run are approved in batches
+    #[arg(long, value_name = "URL", requires = "csc_credential", conflicts_with_all = ["p12", "key", "cert", "pss", "digest"])]
+    pub csc_url: Option<String>,
+
+    /// The credential (key) to sign with at the CSC service, from its credentials/list
+    #[arg(long, value_name = "ID", requires = "csc_url")]
+    pub csc_credential: Option<String>,
+
+    /// Environment variable holding the service's bearer token (none sent when unset)
+    #[arg(long, value_name = "VAR", default_value = "VANTHU_CSC_TOKEN")]
+    pub csc_token_env: String,
+
+    /// Environment variable holding the signing PIN for credentials/authorize
+    #[arg(long, value_name = "VAR", default_value = "VANTHU_CSC_PIN")]
+    pub csc_pin_env: String,
+
+    /// Environment variable holding the one-time code for credentials/authorize, read at
+    /// each approval
+    #[arg(long, value_name = "VAR", default_value = "VANTHU_CSC_OTP")]
+    pub csc_otp_env: String,
+
+    /// How long the user has to approve each batch at the CSC service
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub csc_approval_timeout: std::time::Duration,
 }
 
 fn parse_level(s: &str) -> Result<Level, String> {
@@ -185,11 +216,12 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
     } else {
         revocation::Source::Offline(args.revocation.clone())
     };
+    let threads = batch::threads(args.jobs, jobs.len());
     // One key for the whole run: loading it (and deriving a PKCS#12 key) is paid once.
     let signer = if args.extend {
         None
     } else {
-        let signer = load_signer(&args)?;
+        let signer = load_signer(&args, threads)?;
         if args.check_revocation {
             let chain: Vec<Vec<u8>> = std::iter::once(signer.certificate().to_vec())
                 .chain(signer.chain().iter().cloned())
@@ -199,7 +231,6 @@ pub fn run(args: SignArgs) -> anyhow::Result<ExitCode> {
         }
         Some(signer)
     };
-    let threads = batch::threads(args.jobs, jobs.len());
     let mut written = Vec::new();
     let mut failed = false;
     batch::run(
@@ -390,7 +421,12 @@ impl From<DigestArg> for DigestAlgorithm {
     }
 }
 
-fn load_signer(args: &SignArgs) -> anyhow::Result<Box<dyn Signer>> {
+/// The signer of the run; a remote one approves up to `threads` files at once, as many as
+/// are signed side by side.
+fn load_signer(args: &SignArgs, threads: usize) -> anyhow::Result<Box<dyn Signer>> {
+    if let (Some(url), Some(credential)) = (&args.csc_url, &args.csc_credential) {
+        return remote_signer(args, url, credential, threads);
+    }
     let options = SignerOptions {
         digest: args.digest.map(DigestAlgorithm::from),
         pss: args.pss,
@@ -425,12 +461,40 @@ fn load_signer(args: &SignArgs) -> anyhow::Result<Box<dyn Signer>> {
             options,
         )?)),
         (None, None, None) => bail!(
-            "a key is needed: --p12 FILE, --key KEY.pem --cert CERT.pem, or --pkcs11-module \
-             PATH --token-label LABEL --key-label LABEL"
+            "a key is needed: --p12 FILE, --key KEY.pem --cert CERT.pem, --pkcs11-module \
+             PATH --token-label LABEL --key-label LABEL, or --csc-url URL --csc-credential ID"
         ),
         (None, None, Some(_)) => bail!("--cert needs --key KEY.pem or --pkcs11-module PATH"),
         _ => Err(anyhow!("use either --p12 or --key with --cert, not both")),
     }
+}
+
+/// A signer at a CSC service, approved with the PIN and the one-time code from the
+/// environment variables named.
+fn remote_signer(
+    args: &SignArgs,
+    url: &str,
+    credential: &str,
+    threads: usize,
+) -> anyhow::Result<Box<dyn Signer>> {
+    let secret = |var: &str| std::env::var(var).ok().map(Zeroizing::new);
+    let client = Arc::new(CscClient::new(url, secret(&args.csc_token_env))?);
+    let otp_var = args.csc_otp_env.clone();
+    let approval = ExplicitApproval::new(
+        Arc::clone(&client),
+        secret(&args.csc_pin_env),
+        Box::new(move || std::env::var(&otp_var).ok().map(Zeroizing::new)),
+    );
+    let service = CscService::connect(client, credential, Box::new(approval))
+        .with_context(|| format!("cannot use the credential {credential} at {url}"))?;
+    let description = match &args.inputs[..] {
+        [one] => format!("vanthu sign {}", one.display()),
+        many => format!("vanthu sign: {} files", many.len()),
+    };
+    Ok(Box::new(
+        RemoteSigner::new(service, threads, &description)
+            .with_approval_timeout(args.csc_approval_timeout),
+    ))
 }
 
 #[cfg(test)]

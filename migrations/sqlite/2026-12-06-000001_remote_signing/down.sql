@@ -1,0 +1,2 @@
+DROP TABLE csc_authorizations;
+DROP TABLE totp_authenticators;
