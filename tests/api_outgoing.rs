@@ -18,7 +18,7 @@ use base64::Engine;
 use common::oracles;
 use common::tools::{require, Tool};
 use common::{expect_problem, multipart, status_json, unit_by_code, Server, TestEnv};
-use lopdf::{dictionary, Document, Object, Stream};
+use lopdf::Document;
 use serde_json::{json, Value};
 
 const DISTRICT: &str = "000.00.31.H56";
@@ -34,32 +34,7 @@ fn certs() -> PathBuf {
 /// A one-page A4 draft.
 fn draft_pdf() -> &'static [u8] {
     static PDF: OnceLock<Vec<u8>> = OnceLock::new();
-    PDF.get_or_init(|| {
-        let mut doc = Document::with_version("1.7");
-        let pages_id = doc.new_object_id();
-        let font_id = doc.add_object(dictionary! {
-            "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
-        });
-        let content = b"BT /F1 13 Tf 72 700 Td (CONG VAN VE VIEC CHUYEN DOI SO) Tj ET".to_vec();
-        let content_id = doc.add_object(Stream::new(dictionary! {}, content));
-        let page_id = doc.add_object(dictionary! {
-            "Type" => "Page", "Parent" => pages_id,
-            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-            "Contents" => content_id,
-            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
-        });
-        doc.objects.insert(
-            pages_id,
-            Object::Dictionary(
-                dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
-            ),
-        );
-        let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-        doc.trailer.set("Root", catalog_id);
-        let mut bytes = Vec::new();
-        doc.save_to(&mut bytes).unwrap();
-        bytes
-    })
+    PDF.get_or_init(|| common::pdfs::one_page("CONG VAN VE VIEC CHUYEN DOI SO"))
 }
 
 /// The demo, with the people of the walk signed in.

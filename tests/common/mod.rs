@@ -6,6 +6,7 @@
 
 pub mod db;
 pub mod oracles;
+pub mod pdfs;
 pub mod tools;
 pub mod tsa;
 

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod delegations;
 pub mod error;
 pub mod files;
 pub mod health;
@@ -223,6 +224,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource("/registers/outgoing", GET).route(web::get().to(registers::outgoing)),
                 )
+                .service(
+                    resource("/delegations", GET_POST)
+                        .route(web::get().to(delegations::list))
+                        .route(web::post().to(delegations::create)),
+                )
+                .service(
+                    resource("/delegations/{id}", GET_DELETE)
+                        .route(web::get().to(delegations::get))
+                        .route(web::delete().to(delegations::revoke)),
+                )
                 .service(resource("/verify", POST).route(web::post().to(verify::verify_upload)))
                 .service(resource("/audit/entries", GET).route(web::get().to(audit::entries)))
                 .service(resource("/audit/checkpoint", GET).route(web::get().to(audit::checkpoint)))
@@ -248,6 +259,7 @@ const GET_POST: &str = "GET, HEAD, POST";
 const GET_PATCH: &str = "GET, HEAD, PATCH";
 const PUT: &str = "PUT";
 const DELETE: &str = "DELETE";
+const GET_DELETE: &str = "GET, HEAD, DELETE";
 
 /// A resource answering other methods with 405 and the `Allow` header.
 fn resource(path: &str, allow: &'static str) -> actix_web::Resource {

@@ -131,6 +131,10 @@ named_enum!(
         UserCreate => "user.create",
         /// An admin changed a user account.
         UserUpdate => "user.update",
+        /// A leader delegated assigning or signing to a deputy.
+        DelegationCreate => "delegation.create",
+        /// A leader revoked a delegation.
+        DelegationRevoke => "delegation.revoke",
     }
 );
 
@@ -145,6 +149,8 @@ named_enum!(
         User => "user",
         /// A unit of the organisation.
         Unit => "unit",
+        /// A delegation (ủy quyền).
+        Delegation => "delegation",
     }
 );
 
@@ -196,6 +202,16 @@ impl ObjectRef {
     pub fn unit(id: UnitId) -> Self {
         Self {
             kind: ObjectKind::Unit,
+            id: id.get(),
+        }
+    }
+}
+
+impl ObjectRef {
+    /// A delegation.
+    pub fn delegation(id: vanthu_domain::DelegationId) -> Self {
+        Self {
+            kind: ObjectKind::Delegation,
             id: id.get(),
         }
     }
