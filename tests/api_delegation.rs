@@ -115,6 +115,27 @@ impl Commune {
             .unwrap()
     }
 
+    /// Posts `metadata` and a one-page PDF showing `text` as a multipart form.
+    fn upload(&self, path: &str, token: &str, metadata: &Value, text: &str) -> (u16, Value) {
+        let pdf = common::pdfs::one_page(text);
+        let (content_type, form) = multipart(&[
+            (
+                "metadata",
+                "application/json",
+                metadata.to_string().as_bytes(),
+            ),
+            ("file", "application/pdf", &pdf),
+        ]);
+        status_json(
+            self.server
+                .request(reqwest::Method::POST, path, token)
+                .header("Content-Type", content_type)
+                .body(form)
+                .send()
+                .unwrap(),
+        )
+    }
+
     /// An outgoing draft to be signed by the leader, approved by them.
     fn approved_for_leader(&self) -> i64 {
         let metadata = json!({
@@ -125,23 +146,12 @@ impl Commune {
             "signer": {"user_id": self.leader_id, "position": "CHỦ TỊCH", "authority": "kt"},
             "external_recipients": [{"name": "Ủy ban nhân dân huyện Yên Lạc", "agency_code": DISTRICT}],
         });
-        let pdf = common::pdfs::one_page("VE VIEC UY QUYEN");
-        let (content_type, form) = multipart(&[
-            (
-                "metadata",
-                "application/json",
-                metadata.to_string().as_bytes(),
-            ),
-            ("file", "application/pdf", &pdf),
-        ]);
-        let response = self
-            .server
-            .request(reqwest::Method::POST, "/api/v1/outgoing", &self.specialist)
-            .header("Content-Type", content_type)
-            .body(form)
-            .send()
-            .unwrap();
-        let (status, draft) = status_json(response);
+        let (status, draft) = self.upload(
+            "/api/v1/outgoing",
+            &self.specialist,
+            &metadata,
+            "VE VIEC UY QUYEN",
+        );
         assert_eq!(status, 201, "{draft}");
         let id = draft["id"].as_i64().unwrap();
         let (status, body) = status_json(self.server.post(
@@ -171,23 +181,12 @@ impl Commune {
             "summary": "Về việc kiểm tra chuyển đổi số",
             "urgency": "normal",
         });
-        let pdf = common::pdfs::one_page("KIEM TRA CHUYEN DOI SO");
-        let (content_type, form) = multipart(&[
-            (
-                "metadata",
-                "application/json",
-                metadata.to_string().as_bytes(),
-            ),
-            ("file", "application/pdf", &pdf),
-        ]);
-        let response = self
-            .server
-            .request(reqwest::Method::POST, "/api/v1/incoming", &self.clerk)
-            .header("Content-Type", content_type)
-            .body(form)
-            .send()
-            .unwrap();
-        let (status, received) = status_json(response);
+        let (status, received) = self.upload(
+            "/api/v1/incoming",
+            &self.clerk,
+            &metadata,
+            "KIEM TRA CHUYEN DOI SO",
+        );
         assert_eq!(status, 201, "{received}");
         let id = received["id"].as_i64().unwrap();
         let (status, body) = status_json(self.server.post(
