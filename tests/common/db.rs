@@ -11,7 +11,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConne
 use super::{files_under, TestEnv};
 
 /// Each table with the columns that make up its rows, in a stable order.
-const TABLES: [(&str, &str, &[&str]); 5] = [
+const TABLES: [(&str, &str, &[&str]); 6] = [
     (
         "units",
         "id",
@@ -78,6 +78,23 @@ const TABLES: [(&str, &str, &[&str]); 5] = [
             "not_after",
             "cert_pem",
             "created_at",
+        ],
+    ),
+    (
+        "delegations",
+        "id",
+        &[
+            "id",
+            "principal_id",
+            "deputy_id",
+            "unit_id",
+            "may_assign",
+            "may_sign",
+            "starts_on",
+            "ends_on",
+            "created_at",
+            "revoked_at",
+            "revoked_by",
         ],
     ),
 ];

@@ -104,7 +104,7 @@ pub struct EntriesQuery {
     pub action: Option<String>,
     /// Entries about this object, `kind:id`.
     #[param(
-        pattern = "^(incoming|outgoing|user|unit):[0-9]+$",
+        pattern = "^(incoming|outgoing|user|unit|delegation):[0-9]+$",
         example = "incoming:12"
     )]
     pub object: Option<String>,

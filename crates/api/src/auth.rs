@@ -11,9 +11,11 @@ use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use vanthu_domain::access::{self, AccessError, Action, Actor, Target};
+use vanthu_domain::access::{self, AccessError, Acting, Action, Actor, Authority, Target};
 use vanthu_domain::{Password, SlowDown, ThrottleKey, Unit, User, Username};
 use vanthu_store::{hash_token, LoginAttempt, NewSession, SessionLookup, StoreError};
+
+use vanthu_routing::vietnam_today;
 
 use crate::error::ApiError;
 use crate::json::Json;
@@ -35,14 +37,14 @@ pub struct Authenticated {
 
 impl Authenticated {
     /// Asks the access policy whether this user may perform `action` on an object in
-    /// `target`. Invisible objects become [`ApiError::NotFound`] for `what`, the same answer a
-    /// missing id gets.
+    /// `target`, and on whose authority (their own, or a delegation's). Invisible objects
+    /// become [`ApiError::NotFound`] for `what`, the same answer a missing id gets.
     pub fn authorize(
         &self,
         action: Action,
         target: &Target,
         what: &'static str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Authority, ApiError> {
         self.check(action, target).map_err(|e| match e {
             AccessError::NotFound => ApiError::NotFound { what },
             AccessError::Forbidden => ApiError::Forbidden,
@@ -53,8 +55,13 @@ impl Authenticated {
 impl Authenticated {
     /// The policy's raw answer, for handlers that weigh several candidate objects (a file
     /// held by several units) before answering.
-    pub fn check(&self, action: Action, target: &Target) -> Result<(), AccessError> {
+    pub fn check(&self, action: Action, target: &Target) -> Result<Authority, AccessError> {
         access::authorize(&self.actor, action, target)
+    }
+
+    /// Who acts, on the `authority` the policy gave: what the trace and the log record.
+    pub fn acting(&self, authority: Authority) -> Acting {
+        self.actor.acting(authority)
     }
 }
 
@@ -79,19 +86,32 @@ impl FromRequest for Authenticated {
             let token_hash = hash_token(&token);
             let lookup = {
                 let token_hash = token_hash.clone();
-                web::block(move || state.db.find_session(&token_hash, Utc::now())).await??
+                web::block(move || {
+                    let now = Utc::now();
+                    match state.db.find_session(&token_hash, now)? {
+                        SessionLookup::Active(active) => {
+                            let delegations = state
+                                .db
+                                .delegations_in_force(active.user.id, vietnam_today(now))?;
+                            Ok::<_, StoreError>((SessionLookup::Active(active), delegations))
+                        }
+                        other => Ok((other, Vec::new())),
+                    }
+                })
+                .await??
             };
             match lookup {
-                SessionLookup::Active(active) => Ok(Authenticated {
-                    actor: Actor::new(&active.user, &active.unit),
+                (SessionLookup::Active(active), delegations) => Ok(Authenticated {
+                    actor: Actor::new(&active.user, &active.unit).with_delegations(delegations),
                     user: active.user,
                     unit: active.unit,
                     token_hash,
                 }),
-                SessionLookup::Expired => Err(ApiError::TokenExpired),
-                SessionLookup::Revoked | SessionLookup::UserDisabled | SessionLookup::Unknown => {
-                    Err(ApiError::Unauthorized)
-                }
+                (SessionLookup::Expired, _) => Err(ApiError::TokenExpired),
+                (
+                    SessionLookup::Revoked | SessionLookup::UserDisabled | SessionLookup::Unknown,
+                    _,
+                ) => Err(ApiError::Unauthorized),
             }
         })
     }

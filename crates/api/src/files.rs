@@ -321,7 +321,7 @@ pub async fn download(
     for record in &records {
         let target = Target::in_unit(record.unit_path.clone());
         match auth.check(Action::ReadFile, &target) {
-            Ok(()) => {
+            Ok(_) => {
                 outcome = Ok(record);
                 break;
             }

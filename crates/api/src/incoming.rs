@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 use utoipa::{IntoParams, ToSchema};
 use vanthu_audit::ObjectRef;
-use vanthu_domain::access::{Action, Assignee, Target};
+use vanthu_domain::access::{Acting, Action, Assignee, Target};
 use vanthu_domain::{IncomingId, OutgoingId, UnitId, UserId, ValidationError};
 use vanthu_routing::{
     vietnam_today, Assignment, DocumentType, HandlingNote, IncomingMetadata, IncomingState,
@@ -282,6 +282,9 @@ pub struct TraceView {
     /// Their full name.
     #[schema(example = "Trần Thị Mai")]
     pub actor_name: String,
+    /// The leader they stood in for, when they acted under a delegation (ủy quyền).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<crate::delegations::OnBehalfOfView>,
     /// `receive`, `register`, `return`, `assign`, `progress` or `complete`.
     #[schema(schema_with = trace_action_schema)]
     pub action: String,
@@ -299,6 +302,7 @@ impl From<TraceEntry> for TraceView {
             at: e.at,
             actor_id: e.actor_id.get(),
             actor_name: e.actor_name,
+            on_behalf_of: e.on_behalf_of.map(Into::into),
             action: e.action.as_str().to_owned(),
             state: e.state.as_str().to_owned(),
             note: e.note,
@@ -610,12 +614,22 @@ pub(crate) async fn authorized(
     raw_id: &str,
     action: Action,
 ) -> Result<IncomingDocument, ApiError> {
+    Ok(authorized_as(state, auth, raw_id, action).await?.0)
+}
+
+/// Like [`authorized`], with who acts and on whose authority, for the steps a deputy may take.
+async fn authorized_as(
+    state: &web::Data<AppState>,
+    auth: &Authenticated,
+    raw_id: &str,
+    action: Action,
+) -> Result<(IncomingDocument, Acting), ApiError> {
     let id = incoming_id(raw_id)?;
     let db = state.db.clone();
     let document = web::block(move || db.get_incoming(id)).await??;
     let target = Target::handled(document.unit_path.clone(), document.handling());
-    auth.authorize(action, &target, INCOMING)?;
-    Ok(document)
+    let authority = auth.authorize(action, &target, INCOMING)?;
+    Ok((document, auth.acting(authority)))
 }
 
 fn ok(document: IncomingDocument) -> HttpResponse {
@@ -1023,7 +1037,7 @@ pub async fn assign(
     id: web::Path<String>,
     body: Json<AssignBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let document = authorized(&state, &auth, &id, Action::AssignIncoming).await?;
+    let (document, by) = authorized_as(&state, &auth, &id, Action::AssignIncoming).await?;
     let body = body.0;
     let now = Utc::now();
     let co_handlers = body
@@ -1038,14 +1052,13 @@ pub async fn assign(
         body.deadline,
         vietnam_today(now),
     )?;
-    let by = auth.user.id;
     let document = web::block(move || {
         state
             .db
             .assign_incoming(document.id, document.state, by, &assignment, now)
     })
     .await??;
-    tracing::info!(id = %document.id, by = %by, "incoming document assigned");
+    tracing::info!(id = %document.id, by = %by.user, authority = ?by.authority, "incoming document assigned");
     Ok(ok(document))
 }
 

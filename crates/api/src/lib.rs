@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod certificates;
+pub mod delegations;
 pub mod error;
 pub mod files;
 pub mod health;
@@ -230,6 +231,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/registers/outgoing", GET).route(web::get().to(registers::outgoing)),
                 )
                 .service(resource("/reports/ratios", GET).route(web::get().to(reports::ratios)))
+                .service(
+                    resource("/delegations", GET_POST)
+                        .route(web::get().to(delegations::list))
+                        .route(web::post().to(delegations::create)),
+                )
+                .service(
+                    resource("/delegations/{id}", GET_DELETE)
+                        .route(web::get().to(delegations::get))
+                        .route(web::delete().to(delegations::revoke)),
+                )
                 .service(resource("/verify", POST).route(web::post().to(verify::verify_upload)))
                 .service(resource("/audit/entries", GET).route(web::get().to(audit::entries)))
                 .service(resource("/certificates", GET).route(web::get().to(certificates::list)))
@@ -256,6 +267,7 @@ const GET_POST: &str = "GET, HEAD, POST";
 const GET_PATCH: &str = "GET, HEAD, PATCH";
 const PUT: &str = "PUT";
 const DELETE: &str = "DELETE";
+const GET_DELETE: &str = "GET, HEAD, DELETE";
 
 /// A resource answering other methods with 405 and the `Allow` header.
 fn resource(path: &str, allow: &'static str) -> actix_web::Resource {

@@ -66,6 +66,10 @@ use crate::files::AcceptedKinds;
         crate::registers::incoming,
         crate::registers::outgoing,
         crate::reports::ratios,
+        crate::delegations::create,
+        crate::delegations::list,
+        crate::delegations::get,
+        crate::delegations::revoke,
         crate::verify::verify_upload,
         crate::audit::entries,
         crate::certificates::list,
@@ -89,6 +93,7 @@ use crate::files::AcceptedKinds;
         (name = "incoming", description = "Incoming documents (văn bản đến): receive, register, return, assign, handle; signature verification"),
         (name = "outgoing", description = "Outgoing documents (văn bản đi): draft, approve, sign (server-held key or your token), issue with number and seal, release"),
         (name = "reports", description = "The auditors' ratio reports: processed on the software, signed digitally, on time; per unit, by level, rolled up"),
+        (name = "delegations", description = "Delegation (ủy quyền): a leader's assigning and signing lent to a deputy for a range of days"),
         (name = "audit", description = "The tamper-evident audit log: entries, signed checkpoints, verifier key, Merkle proofs"),
         (name = "operations", description = "Probes and metrics"),
     )

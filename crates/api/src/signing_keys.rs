@@ -178,7 +178,8 @@ fn authorize_own_key(auth: &Authenticated) -> Result<(), ApiError> {
         Action::UsePersonalKey,
         &Target::personal(auth.actor.unit_path.clone(), auth.user.id),
         SIGNING_KEY,
-    )
+    )?;
+    Ok(())
 }
 
 fn key_owner(owner: CertificateOwner) -> KeyOwner {

@@ -140,6 +140,10 @@ named_enum!(
         UserCreate => "user.create",
         /// An admin changed a user account.
         UserUpdate => "user.update",
+        /// A leader delegated assigning or signing to a deputy.
+        DelegationCreate => "delegation.create",
+        /// A leader revoked a delegation.
+        DelegationRevoke => "delegation.revoke",
     }
 );
 
@@ -154,6 +158,8 @@ named_enum!(
         User => "user",
         /// A unit of the organisation.
         Unit => "unit",
+        /// A delegation (ủy quyền).
+        Delegation => "delegation",
     }
 );
 
@@ -205,6 +211,16 @@ impl ObjectRef {
     pub fn unit(id: UnitId) -> Self {
         Self {
             kind: ObjectKind::Unit,
+            id: id.get(),
+        }
+    }
+}
+
+impl ObjectRef {
+    /// A delegation.
+    pub fn delegation(id: vanthu_domain::DelegationId) -> Self {
+        Self {
+            kind: ObjectKind::Delegation,
             id: id.get(),
         }
     }

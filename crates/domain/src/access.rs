@@ -16,11 +16,17 @@
 //!   specialists act for it.
 //! - A personal signing key is its owner's alone: only the owner, and only while a leader,
 //!   enrols it, changes its PIN, unlocks it or signs with it. Admins included, nobody else.
+//! - Delegation (ủy quyền): a leader may let a deputy of their unit assign incoming documents
+//!   and sign outgoing ones as the assigned signer in their stead. A deputy may then do what
+//!   the principal could, as the principal's own roles and unit allow; the answer names the
+//!   principal ([`Authority::Delegated`]) so the act records both. Only one's own powers can
+//!   be delegated: a principal's rights are weighed without their own delegations, so nothing
+//!   passes on twice.
 
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::{Role, Roles, Unit, UnitId, UnitPath, User, UserId};
+use crate::{DelegationId, Powers, Role, Roles, Unit, UnitId, UnitPath, User, UserId};
 
 /// The authenticated user on whose behalf a request runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +39,51 @@ pub struct Actor {
     pub unit_path: UnitPath,
     /// Their roles.
     pub roles: Roles,
+    /// The delegations in force for them as deputy today.
+    pub delegations: Vec<Delegated>,
+}
+
+/// A delegation in force, as the deputy holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delegated {
+    /// Which delegation.
+    pub id: DelegationId,
+    /// The leader who delegated, as they are now (their own delegations left out).
+    pub principal: Actor,
+    /// What the deputy may do in their stead.
+    pub powers: Powers,
+}
+
+/// On whose authority an allowed action is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    /// The actor's own roles and unit.
+    Own,
+    /// A delegation from `principal`.
+    Delegated {
+        /// The delegation.
+        delegation: DelegationId,
+        /// The leader the actor stands in for.
+        principal: UserId,
+    },
+}
+
+/// Who did something, and on whose authority: what a trace line and an audit entry record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acting {
+    /// The person who acted.
+    pub user: UserId,
+    /// Their own authority, or the delegation they acted under.
+    pub authority: Authority,
+}
+
+impl From<UserId> for Acting {
+    fn from(user: UserId) -> Self {
+        Self {
+            user,
+            authority: Authority::Own,
+        }
+    }
 }
 
 impl Actor {
@@ -44,6 +95,23 @@ impl Actor {
             unit_id: unit.id,
             unit_path: unit.path.clone(),
             roles: user.roles.clone(),
+            delegations: Vec::new(),
+        }
+    }
+
+    /// The same actor holding these delegations as deputy.
+    pub fn with_delegations(self, delegations: Vec<Delegated>) -> Self {
+        Self {
+            delegations,
+            ..self
+        }
+    }
+
+    /// Who acts, on the `authority` that [`authorize`] gave.
+    pub fn acting(&self, authority: Authority) -> Acting {
+        Acting {
+            user: self.user_id,
+            authority,
         }
     }
 
@@ -147,6 +215,22 @@ pub enum Action {
     /// List the certificates of the target unit's subtree: owners, validity, where the keys
     /// are kept (the certificate inventory).
     ReadCertificates,
+    /// Delegate one's own assigning or signing to a deputy, or revoke such a delegation: the
+    /// target's owner, a leader, on their own roles alone.
+    Delegate,
+    /// See a delegation (the target names its principal).
+    ReadDelegation,
+}
+
+impl Action {
+    /// Whether a delegation with `powers` covers this action.
+    fn delegated_by(self, powers: Powers) -> bool {
+        match self {
+            Action::AssignIncoming => powers.assign,
+            Action::SignOutgoing => powers.sign,
+            _ => false,
+        }
+    }
 }
 
 /// Someone a document was handed to: a person, or a unit whose leaders and specialists then
@@ -242,8 +326,29 @@ impl Actor {
     }
 }
 
-/// Decides whether `actor` may perform `action` on an object located at `target`.
-pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), AccessError> {
+/// Decides whether `actor` may perform `action` on an object located at `target`: on their
+/// own roles and unit, or else as deputy under a delegation in force whose principal could.
+pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<Authority, AccessError> {
+    let own = authorize_own(actor, action, target);
+    if own.is_ok() {
+        return Ok(Authority::Own);
+    }
+    actor
+        .delegations
+        .iter()
+        .filter(|d| action.delegated_by(d.powers))
+        // The principal's own rights only, never theirs as someone's deputy: nothing passes
+        // on twice.
+        .find(|d| authorize_own(&d.principal, action, target).is_ok())
+        .map(|d| Authority::Delegated {
+            delegation: d.id,
+            principal: d.principal.user_id,
+        })
+        .ok_or_else(|| own.unwrap_err())
+}
+
+/// What the actor's own roles and unit allow, delegations aside.
+fn authorize_own(actor: &Actor, action: Action, target: &Target) -> Result<(), AccessError> {
     let handling = &target.handling;
     let is_lead = handling.lead.is_some_and(|a| actor.acts_as(a));
     let is_handler = is_lead || handling.co_handlers.iter().any(|&a| actor.acts_as(a));
@@ -295,6 +400,8 @@ pub fn authorize(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         Action::ReadAudit | Action::ReadReports | Action::ReadCertificates => {
             actor.has_role(Role::Auditor) || actor.has_role(Role::Admin)
         }
+        Action::Delegate => target.owner == Some(actor.user_id) && actor.has_role(Role::Leader),
+        Action::ReadDelegation => true,
     };
     if allowed {
         Ok(())
@@ -330,6 +437,7 @@ mod tests {
             unit_id: UnitId::new(2).unwrap(),
             unit_path: path("/1/2/"),
             roles: roles.iter().copied().collect(),
+            delegations: Vec::new(),
         }
     }
 
@@ -340,7 +448,7 @@ mod tests {
         let got: String = ACTIONS
             .iter()
             .map(|&a| match authorize(&actor, a, &target) {
-                Ok(()) => 'o',
+                Ok(_) => 'o',
                 Err(AccessError::Forbidden) => 'f',
                 Err(AccessError::NotFound) => 'n',
             })
@@ -407,8 +515,8 @@ mod tests {
             Action::ReadCertificates,
         ] {
             for (roles, own, child) in [
-                (&[Role::Auditor][..], Ok(()), Ok(())),
-                (&[Role::Admin], Ok(()), Ok(())),
+                (&[Role::Auditor][..], Ok(Authority::Own), Ok(Authority::Own)),
+                (&[Role::Admin], Ok(Authority::Own), Ok(Authority::Own)),
                 (
                     &[Role::Clerk],
                     Err(AccessError::Forbidden),
@@ -464,7 +572,7 @@ mod tests {
         let got: String = INCOMING
             .iter()
             .map(|&a| match authorize(actor, a, target) {
-                Ok(()) => 'o',
+                Ok(_) => 'o',
                 Err(AccessError::Forbidden) => 'f',
                 Err(AccessError::NotFound) => 'n',
             })
@@ -520,6 +628,7 @@ mod tests {
             unit_id: department,
             unit_path: path(CHILD),
             roles: roles.iter().copied().collect(),
+            delegations: Vec::new(),
         };
         let lead_department = Handling {
             lead: Some(Assignee::Unit(department)),
@@ -537,7 +646,10 @@ mod tests {
     fn a_personal_key_is_its_leader_owners_alone() {
         let me = actor(&[Role::Leader]);
         let mine = Target::personal(path(OWN), me.user_id);
-        assert_eq!(authorize(&me, Action::UsePersonalKey, &mine), Ok(()));
+        assert_eq!(
+            authorize(&me, Action::UsePersonalKey, &mine),
+            Ok(Authority::Own)
+        );
         let colleague = Target::personal(path(OWN), UserId::new(11).unwrap());
         assert_eq!(
             authorize(&me, Action::UsePersonalKey, &colleague),
@@ -605,7 +717,7 @@ mod tests {
         let got: String = OUTGOING
             .iter()
             .map(|&a| match authorize(actor, a, target) {
-                Ok(()) => 'o',
+                Ok(_) => 'o',
                 Err(AccessError::Forbidden) => 'f',
                 Err(AccessError::NotFound) => 'n',
             })
@@ -638,5 +750,127 @@ mod tests {
                 "nnnnnnnn",
             );
         }
+    }
+
+    /// A deputy of the district `/1/2/` holding `powers` from its leader, user 20.
+    fn deputy(roles: &[Role], powers: Powers) -> (Actor, Actor) {
+        let principal = Actor {
+            user_id: UserId::new(20).unwrap(),
+            ..actor(&[Role::Leader])
+        };
+        let deputy = actor(roles).with_delegations(vec![Delegated {
+            id: DelegationId::new(7).unwrap(),
+            principal: principal.clone(),
+            powers,
+        }]);
+        (principal, deputy)
+    }
+
+    const BOTH: Powers = Powers {
+        assign: true,
+        sign: true,
+    };
+
+    #[test]
+    fn a_deputy_assigns_and_signs_for_the_principal_and_the_answer_names_them() {
+        let (principal, office_chief) = deputy(&[Role::Specialist], BOTH);
+        let under = Ok(Authority::Delegated {
+            delegation: DelegationId::new(7).unwrap(),
+            principal: principal.user_id,
+        });
+        let unassigned = Target::in_unit(path(OWN));
+        assert_eq!(
+            authorize(&office_chief, Action::AssignIncoming, &unassigned),
+            under
+        );
+        let principals = Target::personal(path(OWN), principal.user_id);
+        assert_eq!(
+            authorize(&office_chief, Action::SignOutgoing, &principals),
+            under
+        );
+        // Only what was delegated, and only where the principal could act.
+        let someone_elses = Target::personal(path(OWN), UserId::new(21).unwrap());
+        assert_eq!(
+            authorize(&office_chief, Action::SignOutgoing, &someone_elses),
+            Err(AccessError::Forbidden)
+        );
+        assert_eq!(
+            authorize(
+                &office_chief,
+                Action::AssignIncoming,
+                &Target::in_unit(path(CHILD))
+            ),
+            Err(AccessError::NotFound)
+        );
+        assert_eq!(
+            authorize(&office_chief, Action::ApproveOutgoing, &unassigned),
+            Err(AccessError::Forbidden)
+        );
+        let (_, signs_only) = deputy(
+            &[Role::Leader],
+            Powers {
+                assign: false,
+                sign: true,
+            },
+        );
+        assert_eq!(
+            authorize(&signs_only, Action::SignOutgoing, &principals),
+            under
+        );
+        // A leader assigns on their own authority; the delegation is not needed.
+        assert_eq!(
+            authorize(&signs_only, Action::AssignIncoming, &unassigned),
+            Ok(Authority::Own)
+        );
+    }
+
+    #[test]
+    fn delegated_powers_cannot_be_delegated_again() {
+        let (principal, first) = deputy(&[Role::Leader], BOTH);
+        // The deputy delegates only what is their own: the principal's powers are not.
+        assert_eq!(
+            authorize(
+                &first,
+                Action::Delegate,
+                &Target::personal(path(OWN), principal.user_id)
+            ),
+            Err(AccessError::Forbidden)
+        );
+        let (_, specialist) = deputy(&[Role::Specialist], BOTH);
+        assert_eq!(
+            authorize(
+                &specialist,
+                Action::Delegate,
+                &Target::personal(path(OWN), specialist.user_id)
+            ),
+            Err(AccessError::Forbidden)
+        );
+        // A deputy of the first deputy gets the first deputy's own powers, not the
+        // principal's.
+        let second = Actor {
+            user_id: UserId::new(30).unwrap(),
+            ..actor(&[Role::Specialist])
+        }
+        .with_delegations(vec![Delegated {
+            id: DelegationId::new(8).unwrap(),
+            principal: first.clone(),
+            powers: BOTH,
+        }]);
+        assert_eq!(
+            authorize(
+                &second,
+                Action::SignOutgoing,
+                &Target::personal(path(OWN), principal.user_id)
+            ),
+            Err(AccessError::Forbidden)
+        );
+        assert!(matches!(
+            authorize(
+                &second,
+                Action::SignOutgoing,
+                &Target::personal(path(OWN), first.user_id)
+            ),
+            Ok(Authority::Delegated { .. })
+        ));
     }
 }

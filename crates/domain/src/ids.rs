@@ -80,6 +80,12 @@ row_id!(
     "id"
 );
 
+row_id!(
+    /// Identifier of a delegation (ủy quyền).
+    DelegationId,
+    "id"
+);
+
 /// SHA-256 digest of a stored file, as 64 lowercase hexadecimal digits.
 ///
 /// Files are addressed by this digest, so it also names blobs on disk; validating it here keeps

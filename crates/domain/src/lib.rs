@@ -5,6 +5,7 @@
 //! never has to check it again. Access decisions live in [`access`] and nowhere else.
 
 pub mod access;
+mod delegation;
 mod error;
 mod ids;
 mod login;
@@ -14,8 +15,9 @@ mod text;
 mod unit;
 mod user;
 
+pub use delegation::{DelegationTerms, Powers, MAX_DELEGATION_DAYS};
 pub use error::ValidationError;
-pub use ids::{IncomingId, OutgoingId, Sha256Digest, UnitId, UserId};
+pub use ids::{DelegationId, IncomingId, OutgoingId, Sha256Digest, UnitId, UserId};
 pub use login::{SlowDown, ThrottleKey};
 pub use page::{PageRequest, Paged, MAX_PER_PAGE};
 pub use password::Password;

@@ -43,6 +43,9 @@ pub enum StoreError {
     /// The document is frozen (recalled by its sender); nothing was written (HTTP 409).
     #[error("{0}")]
     Frozen(&'static str),
+    /// The object was revoked already; nothing was written (HTTP 409).
+    #[error("this {0} was revoked already")]
+    Revoked(&'static str),
     /// The change breaks a domain rule, e.g. a commune placed under a commune (HTTP 422).
     #[error(transparent)]
     Invalid(#[from] ValidationError),

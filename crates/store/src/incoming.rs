@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use vanthu_audit::{AuditAction, ObjectRef};
-use vanthu_domain::access::{Assignee, Handling, VisibleScope};
+use vanthu_domain::access::{Acting, Assignee, Handling, VisibleScope};
 use vanthu_domain::{
     IncomingId, OutgoingId, PageRequest, Paged, Role, Sha256Digest, UnitId, UnitPath, UserId,
     ValidationError,
@@ -24,6 +24,7 @@ use vanthu_routing::{
 
 use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, per_backend, DbConnection};
+use crate::delegations::{on_behalf_of, principals_named, with_authority, OnBehalfOf};
 use crate::error::missing;
 use crate::reports;
 use crate::schema::{
@@ -176,6 +177,8 @@ pub struct TraceEntry {
     pub actor_id: UserId,
     /// Their full name at the time of reading.
     pub actor_name: String,
+    /// The leader they stood in for, when they acted under a delegation.
+    pub on_behalf_of: Option<OnBehalfOf>,
     /// What they did.
     pub action: TraceAction,
     /// The state it left the document in.
@@ -418,7 +421,7 @@ fn record_event(
     id: IncomingId,
     action: TraceAction,
     state: IncomingState,
-    by: UserId,
+    by: impl Into<Acting>,
     at: DateTime<Utc>,
     note: Option<&str>,
     file: Option<&Sha256Digest>,
@@ -432,15 +435,18 @@ fn record_event(
     if let Some(file) = file {
         event = event.file(file);
     }
-    audit::record(conn, Some(by), at, event)?;
+    let by = by.into();
+    let event = with_authority(conn, event, by)?;
+    audit::record(conn, Some(by.user), at, event)?;
     diesel::insert_into(incoming_events::table)
         .values((
             incoming_events::document_id.eq(id.get()),
             incoming_events::action.eq(action.as_str()),
             incoming_events::state.eq(state.as_str()),
-            incoming_events::actor_id.eq(by.get()),
+            incoming_events::actor_id.eq(by.user.get()),
             incoming_events::at.eq(to_millis(at)),
             incoming_events::note.eq(note),
+            incoming_events::on_behalf_of.eq(on_behalf_of(by)),
         ))
         .execute(conn)?;
     Ok(())
@@ -453,7 +459,7 @@ fn transition(
     id: IncomingId,
     expected: IncomingState,
     step: Step,
-    by: UserId,
+    by: impl Into<Acting>,
     at: DateTime<Utc>,
     note: Option<&str>,
 ) -> Result<(), StoreError> {
@@ -923,7 +929,7 @@ impl Database {
         &self,
         id: IncomingId,
         expected: IncomingState,
-        by: UserId,
+        by: impl Into<Acting>,
         assignment: &Assignment,
         at: DateTime<Utc>,
     ) -> Result<IncomingDocument, StoreError> {
@@ -1149,32 +1155,48 @@ impl Database {
 
     /// The trace of a document, oldest first.
     pub fn incoming_trace(&self, id: IncomingId) -> Result<Vec<TraceEntry>, StoreError> {
-        type EventRow = (i64, i64, String, String, String, Option<String>);
-        let rows: Vec<EventRow> = incoming_events::table
-            .inner_join(users::table)
-            .filter(incoming_events::document_id.eq(id.get()))
-            .order(incoming_events::id.asc())
-            .select((
-                incoming_events::at,
-                incoming_events::actor_id,
-                users::display_name,
-                incoming_events::action,
-                incoming_events::state,
-                incoming_events::note,
-            ))
-            .load(&mut *self.conn()?)?;
-        rows.into_iter()
-            .map(|(at, actor, name, action, state, note)| {
-                Ok(TraceEntry {
-                    at: from_millis(at)?,
-                    actor_id: UserId::new(actor).map_err(StoreError::corrupt)?,
-                    actor_name: name,
-                    action: action.parse().map_err(StoreError::corrupt)?,
-                    state: state.parse().map_err(StoreError::corrupt)?,
-                    note,
-                })
-            })
-            .collect()
+        type EventRow = (
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<i64>,
+        );
+        self.read(|conn| {
+            let rows: Vec<EventRow> = incoming_events::table
+                .inner_join(users::table)
+                .filter(incoming_events::document_id.eq(id.get()))
+                .order(incoming_events::id.asc())
+                .select((
+                    incoming_events::at,
+                    incoming_events::actor_id,
+                    users::display_name,
+                    incoming_events::action,
+                    incoming_events::state,
+                    incoming_events::note,
+                    incoming_events::on_behalf_of,
+                ))
+                .load(conn)?;
+            let principals = principals_named(conn, &rows.iter().map(|r| r.6).collect::<Vec<_>>())?;
+            rows.into_iter()
+                .zip(principals)
+                .map(
+                    |((at, actor, name, action, state, note, _), on_behalf_of)| {
+                        Ok(TraceEntry {
+                            at: from_millis(at)?,
+                            actor_id: UserId::new(actor).map_err(StoreError::corrupt)?,
+                            actor_name: name,
+                            on_behalf_of,
+                            action: action.parse().map_err(StoreError::corrupt)?,
+                            state: state.parse().map_err(StoreError::corrupt)?,
+                            note,
+                        })
+                    },
+                )
+                .collect()
+        })
     }
 
     /// The versions of a document's PDF, oldest first.

@@ -10,6 +10,7 @@ pub mod blob;
 mod certificates;
 pub mod check;
 mod db;
+mod delegations;
 mod error;
 mod files;
 mod incoming;
@@ -30,6 +31,7 @@ mod users;
 pub use audit::{Access, AuditFilter, StoredCheckpoint, TreeHead};
 pub use certificates::{Certificate, CertificateOwner, CertificatePurpose, NewCertificate};
 pub use db::{Backend, Database};
+pub use delegations::{Delegation, NewDelegation, OnBehalfOf};
 pub use error::StoreError;
 pub use files::{FileRecord, NewFile};
 pub use incoming::{

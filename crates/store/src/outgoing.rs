@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::prelude::*;
 use vanthu_audit::{AuditAction, ObjectRef};
-use vanthu_domain::access::VisibleScope;
+use vanthu_domain::access::{Acting, VisibleScope};
 use vanthu_domain::{
     IncomingId, OutgoingId, PageRequest, Paged, Sha256Digest, UnitCode, UnitId, UnitPath, UserId,
     ValidationError,
@@ -27,6 +27,7 @@ use vanthu_routing::{
 
 use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, per_backend, DbConnection};
+use crate::delegations::{on_behalf_of, principals_named, with_authority, OnBehalfOf};
 use crate::error::missing;
 use crate::incoming::{contains_pattern, format_date, insert_received, parse_date};
 use crate::reports;
@@ -242,6 +243,8 @@ pub struct OutgoingTraceEntry {
     pub actor_id: UserId,
     /// Their full name at the time of reading.
     pub actor_name: String,
+    /// The leader they stood in for, when they acted under a delegation.
+    pub on_behalf_of: Option<OnBehalfOf>,
     /// What they did.
     pub action: OutgoingAction,
     /// The state it left the document in.
@@ -573,7 +576,7 @@ fn record_event(
     id: OutgoingId,
     action: OutgoingAction,
     state: OutgoingState,
-    by: UserId,
+    by: impl Into<Acting>,
     at: DateTime<Utc>,
     note: Option<&str>,
     file: Option<&Sha256Digest>,
@@ -587,15 +590,18 @@ fn record_event(
     if let Some(file) = file {
         event = event.file(file);
     }
-    audit::record(conn, Some(by), at, event)?;
+    let by = by.into();
+    let event = with_authority(conn, event, by)?;
+    audit::record(conn, Some(by.user), at, event)?;
     diesel::insert_into(outgoing_events::table)
         .values((
             outgoing_events::document_id.eq(id.get()),
             outgoing_events::action.eq(action.as_str()),
             outgoing_events::state.eq(state.as_str()),
-            outgoing_events::actor_id.eq(by.get()),
+            outgoing_events::actor_id.eq(by.user.get()),
             outgoing_events::at.eq(to_millis(at)),
             outgoing_events::note.eq(note),
+            outgoing_events::on_behalf_of.eq(on_behalf_of(by)),
         ))
         .execute(conn)?;
     Ok(())
@@ -610,7 +616,7 @@ fn transition(
     expected: OutgoingState,
     revision: Option<u32>,
     step: OutgoingStep,
-    by: UserId,
+    by: impl Into<Acting>,
     at: DateTime<Utc>,
     note: Option<&str>,
     file: Option<&Sha256Digest>,
@@ -1203,11 +1209,12 @@ impl Database {
         id: OutgoingId,
         expected: OutgoingState,
         revision: u32,
-        by: UserId,
+        by: impl Into<Acting>,
         at: DateTime<Utc>,
         kind: SignatureKind,
         file: &NewRevision,
     ) -> Result<OutgoingDocument, StoreError> {
+        let by = by.into();
         self.transaction(|conn| {
             let document = load_outgoing(conn, id)?;
             transition(
@@ -1227,7 +1234,7 @@ impl Database {
                 document.unit_id,
                 RevisionKind::Signed,
                 file,
-                by,
+                by.user,
                 at,
             )?;
             diesel::update(outgoing_documents::table.find(id.get()))
@@ -1582,32 +1589,48 @@ impl Database {
 
     /// Who did what to the document, oldest first.
     pub fn outgoing_trace(&self, id: OutgoingId) -> Result<Vec<OutgoingTraceEntry>, StoreError> {
-        type Row = (i64, String, String, i64, Option<String>, String);
-        let rows: Vec<Row> = outgoing_events::table
-            .inner_join(users::table)
-            .filter(outgoing_events::document_id.eq(id.get()))
-            .order(outgoing_events::id.asc())
-            .select((
-                outgoing_events::at,
-                outgoing_events::action,
-                outgoing_events::state,
-                outgoing_events::actor_id,
-                outgoing_events::note,
-                users::display_name,
-            ))
-            .load(&mut *self.conn()?)?;
-        rows.into_iter()
-            .map(|(at, action, state, actor, note, name)| {
-                Ok(OutgoingTraceEntry {
-                    at: from_millis(at)?,
-                    actor_id: UserId::new(actor).map_err(StoreError::corrupt)?,
-                    actor_name: name,
-                    action: action.parse().map_err(StoreError::corrupt)?,
-                    state: state.parse().map_err(StoreError::corrupt)?,
-                    note,
-                })
-            })
-            .collect()
+        type Row = (
+            i64,
+            String,
+            String,
+            i64,
+            Option<String>,
+            String,
+            Option<i64>,
+        );
+        self.read(|conn| {
+            let rows: Vec<Row> = outgoing_events::table
+                .inner_join(users::table)
+                .filter(outgoing_events::document_id.eq(id.get()))
+                .order(outgoing_events::id.asc())
+                .select((
+                    outgoing_events::at,
+                    outgoing_events::action,
+                    outgoing_events::state,
+                    outgoing_events::actor_id,
+                    outgoing_events::note,
+                    users::display_name,
+                    outgoing_events::on_behalf_of,
+                ))
+                .load(conn)?;
+            let principals = principals_named(conn, &rows.iter().map(|r| r.6).collect::<Vec<_>>())?;
+            rows.into_iter()
+                .zip(principals)
+                .map(
+                    |((at, action, state, actor, note, name, _), on_behalf_of)| {
+                        Ok(OutgoingTraceEntry {
+                            at: from_millis(at)?,
+                            actor_id: UserId::new(actor).map_err(StoreError::corrupt)?,
+                            actor_name: name,
+                            on_behalf_of,
+                            action: action.parse().map_err(StoreError::corrupt)?,
+                            state: state.parse().map_err(StoreError::corrupt)?,
+                            note,
+                        })
+                    },
+                )
+                .collect()
+        })
     }
 
     /// The document's file revisions, oldest first.

@@ -175,6 +175,7 @@ diesel::table! {
         actor_id -> BigInt,
         at -> BigInt,
         note -> Nullable<Text>,
+        on_behalf_of -> Nullable<BigInt>,
     }
 }
 
@@ -259,6 +260,7 @@ diesel::table! {
         actor_id -> BigInt,
         at -> BigInt,
         note -> Nullable<Text>,
+        on_behalf_of -> Nullable<BigInt>,
     }
 }
 
@@ -356,6 +358,23 @@ diesel::joinable!(users -> units (unit_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(files -> units (unit_id));
 diesel::joinable!(incoming_documents -> units (unit_id));
+diesel::table! {
+    delegations (id) {
+        id -> BigInt,
+        principal_id -> BigInt,
+        deputy_id -> BigInt,
+        unit_id -> BigInt,
+        may_assign -> Bool,
+        may_sign -> Bool,
+        starts_on -> Text,
+        ends_on -> Text,
+        note -> Nullable<Text>,
+        created_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+        revoked_by -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(incoming_events -> users (actor_id));
 diesel::joinable!(outgoing_documents -> units (unit_id));
 diesel::joinable!(outgoing_events -> users (actor_id));
@@ -387,6 +406,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outgoing_prepared_signatures,
     audit_queue,
     audit_entries,
+    delegations,
     audit_nodes,
     audit_checkpoints,
     audit_tree,

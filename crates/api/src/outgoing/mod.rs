@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::Object;
 use utoipa::{IntoParams, ToSchema};
 use vanthu_audit::ObjectRef;
-use vanthu_domain::access::{Action, Target};
+use vanthu_domain::access::{Acting, Action, Target};
 use vanthu_domain::{OutgoingId, Sha256Digest, UnitCode, UnitId, UserId, ValidationError};
 use vanthu_keys::{SessionToken, SigningPin};
 use vanthu_pades::external::{self, Prepared};
@@ -353,6 +353,9 @@ pub struct OutgoingTraceView {
     pub actor_id: i64,
     /// Their full name.
     pub actor_name: String,
+    /// The leader they stood in for, when they acted under a delegation (ủy quyền).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<crate::delegations::OnBehalfOfView>,
     /// What they did.
     #[schema(schema_with = action_schema)]
     pub action: String,
@@ -370,6 +373,7 @@ impl From<OutgoingTraceEntry> for OutgoingTraceView {
             at: e.at,
             actor_id: e.actor_id.get(),
             actor_name: e.actor_name,
+            on_behalf_of: e.on_behalf_of.map(Into::into),
             action: e.action.as_str().to_owned(),
             state: e.state.as_str().to_owned(),
             note: e.note,
@@ -670,6 +674,16 @@ async fn authorized(
     raw_id: &str,
     action: Action,
 ) -> Result<OutgoingDocument, ApiError> {
+    Ok(authorized_as(state, auth, raw_id, action).await?.0)
+}
+
+/// Like [`authorized`], with who acts and on whose authority, for the steps a deputy may take.
+async fn authorized_as(
+    state: &web::Data<AppState>,
+    auth: &Authenticated,
+    raw_id: &str,
+    action: Action,
+) -> Result<(OutgoingDocument, Acting), ApiError> {
     let id = outgoing_id(raw_id)?;
     let db = state.db.clone();
     let document = web::block(move || db.get_outgoing(id)).await??;
@@ -678,8 +692,8 @@ async fn authorized(
         &target_of(&document, Action::ReadOutgoing),
         OUTGOING,
     )?;
-    auth.authorize(action, &target_of(&document, action), OUTGOING)?;
-    Ok(document)
+    let authority = auth.authorize(action, &target_of(&document, action), OUTGOING)?;
+    Ok((document, auth.acting(authority)))
 }
 
 fn ok(document: OutgoingDocument) -> HttpResponse {
@@ -1190,7 +1204,7 @@ pub async fn sign(
     id: web::Path<String>,
     body: Json<SignBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let document = authorized(&state, &auth, &id, Action::SignOutgoing).await?;
+    let (document, by) = authorized_as(&state, &auth, &id, Action::SignOutgoing).await?;
     // Refuse a step the state does not allow before the PIN is tried.
     document.state.apply(vanthu_routing::OutgoingStep::Sign)?;
     let unlock = match (body.0.pin, body.0.signing_session) {
@@ -1208,9 +1222,9 @@ pub async fn sign(
             })
         }
     };
+    // A deputy signs with their own key, under their own name.
     let signer = personal_signer(&state, &auth, unlock).await?;
     let name = auth.user.display_name.to_string();
-    let by = auth.user.id;
     let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
         let at = Utc::now();
         let draft = latest_file(&state, &document)?;
@@ -1229,7 +1243,7 @@ pub async fn sign(
         )?)
     })
     .await??;
-    tracing::info!(id = %document.id, by = %by, "outgoing document signed with the server-held key");
+    tracing::info!(id = %document.id, by = %by.user, authority = ?by.authority, "outgoing document signed with the server-held key");
     Ok(ok(document))
 }
 
@@ -1258,11 +1272,12 @@ fn der_of(cert: &openssl::x509::X509) -> Result<Vec<u8>, ApiError> {
 }
 
 /// The signer's certificate and chain from a request, checked: it chains to a trusted root,
-/// is valid now, may sign documents, and is the assigned signer's (registered for them, or
-/// naming them as its subject).
+/// is valid now, may sign documents, and is the signing person's (registered for them, or
+/// naming them as its subject). The signing person is the assigned signer, or their deputy
+/// under a delegation, who signs with their own certificate.
 fn signer_certificate(
     state: &AppState,
-    document: &OutgoingDocument,
+    signing: UserId,
     certificate: &str,
     chain: &[String],
 ) -> Result<(Vec<u8>, Vec<Vec<u8>>), ApiError> {
@@ -1295,7 +1310,7 @@ fn signer_certificate(
     }
     trust::check_usage(&cert, Usage::DocumentSigning).map_err(ApiError::UnusableCertificate)?;
     let der = der_of(&cert)?;
-    let signer = state.db.get_user(document.metadata.signer.user)?;
+    let signer = state.db.get_user(signing)?;
     let registered = state
         .db
         .certificates_of(CertificateOwner::User(signer.id))?
@@ -1306,7 +1321,7 @@ fn signer_certificate(
         == fold_for_search(signer.display_name.as_str());
     if !(registered || named) {
         return Err(ApiError::SignatureRefused(format!(
-            "the certificate belongs to {}, not to the assigned signer {}",
+            "the certificate belongs to {}, not to the assigned signer or the deputy signing for them, {}",
             trust::subject_label(&cert),
             signer.display_name
         )));
@@ -1348,7 +1363,7 @@ pub async fn prepare_signature(
     let by = auth.user.id;
     let view = web::block(move || -> Result<PreparedView, ApiError> {
         let (certificate, chain) =
-            signer_certificate(&state, &document, &body.0.certificate, &body.0.chain)?;
+            signer_certificate(&state, by, &body.0.certificate, &body.0.chain)?;
         let at = Utc::now();
         let draft = latest_file(&state, &document)?;
         let position = document.metadata.signer.position.to_string();
@@ -1410,9 +1425,8 @@ pub async fn complete_signature(
     id: web::Path<String>,
     body: Json<CompleteSignBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let document = authorized(&state, &auth, &id, Action::SignOutgoing).await?;
+    let (document, by) = authorized_as(&state, &auth, &id, Action::SignOutgoing).await?;
     document.state.apply(vanthu_routing::OutgoingStep::Sign)?;
-    let by = auth.user.id;
     let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
         let at = Utc::now();
         let gone = |why: &str| {
@@ -1425,7 +1439,7 @@ pub async fn complete_signature(
         if prepared.expires_at < at {
             return Err(gone("the prepared signature expired"));
         }
-        if prepared.base_revision != document.revision || prepared.prepared_by != by {
+        if prepared.base_revision != document.revision || prepared.prepared_by != by.user {
             return Err(gone(
                 "the document changed since the signature was prepared",
             ));
@@ -1474,7 +1488,7 @@ pub async fn complete_signature(
         )?)
     })
     .await??;
-    tracing::info!(id = %document.id, by = %by, "outgoing document signed with an external key");
+    tracing::info!(id = %document.id, by = %by.user, authority = ?by.authority, "outgoing document signed with an external key");
     Ok(ok(document))
 }
 
