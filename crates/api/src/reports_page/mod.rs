@@ -126,15 +126,15 @@ async fn page_session(
     Some(auth::session(state, cookie.value()).await)
 }
 
-/// Whether a POST comes from this origin. Browsers send `Sec-Fetch-Site` (which no page can
-/// forge) and `Origin` with every form post; either naming another site refuses it. A
-/// client that sends neither is no browser acting for someone else.
+/// Whether a POST comes from this origin. Browsers send `Sec-Fetch-Site`, which no page can
+/// forge, and it decides; older browsers send `Origin` with every form post, which must name
+/// this host (under the page's `Referrer-Policy: no-referrer` browsers may send `null`, so
+/// `Origin` is the fallback only). A client that sends neither is no browser acting for
+/// someone else.
 fn same_origin(req: &HttpRequest) -> bool {
     let headers = req.headers();
     if let Some(site) = headers.get("sec-fetch-site") {
-        if !matches!(site.as_bytes(), b"same-origin" | b"none") {
-            return false;
-        }
+        return matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     match headers.get(header::ORIGIN).map(HeaderValue::to_str) {
         None => true,
