@@ -34,6 +34,8 @@ pub enum Tool {
     SoftHsm,
     /// Headless Chromium, for browser tests.
     Chromium,
+    /// chromedriver, the WebDriver server that drives Chromium.
+    Chromedriver,
     /// `xmlsec1`, for XML signature tests.
     Xmlsec1,
     /// Schemathesis in the Python of [`python_path`], for schema-driven API tests.
@@ -52,6 +54,7 @@ impl Tool {
             Tool::PyHanko => "pyHanko",
             Tool::SoftHsm => "softhsm2-util",
             Tool::Chromium => "chromium",
+            Tool::Chromedriver => "chromedriver",
             Tool::Xmlsec1 => "xmlsec1",
             Tool::Schemathesis => "schemathesis",
         }
@@ -68,6 +71,7 @@ impl Tool {
             }
             Tool::SoftHsm => "Debian softhsm2",
             Tool::Chromium => "Debian chromium",
+            Tool::Chromedriver => "Debian chromium-driver",
             Tool::Xmlsec1 => "Debian xmlsec1",
         }
     }
@@ -86,6 +90,7 @@ impl Tool {
             ),
             Tool::SoftHsm => (Path::new("softhsm2-util"), &["--version"]),
             Tool::Chromium => (Path::new("chromium"), &["--version"]),
+            Tool::Chromedriver => (Path::new("chromedriver"), &["--version"]),
             Tool::Xmlsec1 => (Path::new("xmlsec1"), &["--version"]),
             Tool::Schemathesis => (python, &["-c", "import schemathesis"]),
         };

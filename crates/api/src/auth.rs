@@ -77,43 +77,57 @@ impl FromRequest for Authenticated {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
+    /// API routes read the bearer header only, never a cookie: a browser attaches cookies to
+    /// requests other sites make it send, a header it does not.
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let token = bearer_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
             let token = token.ok_or(ApiError::Unauthorized)?;
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let token_hash = hash_token(&token);
-            let lookup = {
-                let token_hash = token_hash.clone();
-                web::block(move || {
-                    let now = Utc::now();
-                    match state.db.find_session(&token_hash, now)? {
-                        SessionLookup::Active(active) => {
-                            let delegations = state
-                                .db
-                                .delegations_in_force(active.user.id, vietnam_today(now))?;
-                            Ok::<_, StoreError>((SessionLookup::Active(active), delegations))
-                        }
-                        other => Ok((other, Vec::new())),
-                    }
-                })
-                .await??
-            };
-            match lookup {
-                (SessionLookup::Active(active), delegations) => Ok(Authenticated {
-                    actor: Actor::new(&active.user, &active.unit).with_delegations(delegations),
-                    user: active.user,
-                    unit: active.unit,
-                    token_hash,
-                }),
-                (SessionLookup::Expired, _) => Err(ApiError::TokenExpired),
-                (
-                    SessionLookup::Revoked | SessionLookup::UserDisabled | SessionLookup::Unknown,
-                    _,
-                ) => Err(ApiError::Unauthorized),
+            session(&state, &token).await
+        })
+    }
+}
+
+/// The signed-in user of a session token, however the request carried it: the bearer
+/// header of the API, or the cookie of the auditors' page (`crate::reports_page`).
+pub(crate) async fn session(
+    state: &web::Data<AppState>,
+    token: &str,
+) -> Result<Authenticated, ApiError> {
+    if !token::is_well_formed(token) {
+        return Err(ApiError::Unauthorized);
+    }
+    let token_hash = hash_token(token);
+    let lookup = {
+        let token_hash = token_hash.clone();
+        let state = state.clone();
+        web::block(move || {
+            let now = Utc::now();
+            match state.db.find_session(&token_hash, now)? {
+                SessionLookup::Active(active) => {
+                    let delegations = state
+                        .db
+                        .delegations_in_force(active.user.id, vietnam_today(now))?;
+                    Ok::<_, StoreError>((SessionLookup::Active(active), delegations))
+                }
+                other => Ok((other, Vec::new())),
             }
         })
+        .await??
+    };
+    match lookup {
+        (SessionLookup::Active(active), delegations) => Ok(Authenticated {
+            actor: Actor::new(&active.user, &active.unit).with_delegations(delegations),
+            user: active.user,
+            unit: active.unit,
+            token_hash,
+        }),
+        (SessionLookup::Expired, _) => Err(ApiError::TokenExpired),
+        (SessionLookup::Revoked | SessionLookup::UserDisabled | SessionLookup::Unknown, _) => {
+            Err(ApiError::Unauthorized)
+        }
     }
 }
 
@@ -163,7 +177,21 @@ pub async fn login(
     state: web::Data<AppState>,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let LoginRequest { username, password } = body.0;
+    let token = sign_in(&req, &state, body.0).await?;
+    // A bearer token must not be kept by a browser or proxy cache.
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(token))
+}
+
+/// Checks a username and password and opens a session: the one sign-in of the API and of
+/// the auditors' page, with its throttle, its bounded hashing and its audit entries.
+pub(crate) async fn sign_in(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    credentials: LoginRequest,
+) -> Result<LoginResponse, ApiError> {
+    let LoginRequest { username, password } = credentials;
     // Counted against the connection's own address, never a forwarded-for header a client
     // could choose freely. Only non-TCP transports lack one; they share a single count.
     let client = req
@@ -173,7 +201,8 @@ pub async fn login(
     // Held by the worker until the password is checked: every attempt, whatever its outcome,
     // costs at most one hash, and only so many run at once.
     let slot = state.hashing.slot().await?;
-    let token = web::block(move || -> Result<LoginResponse, ApiError> {
+    let state = state.clone();
+    web::block(move || -> Result<LoginResponse, ApiError> {
         let _slot = slot;
         // Millisecond precision, as stored, so the expiry returned is the one enforced.
         let now = Utc::now().trunc_subsecs(3);
@@ -237,11 +266,7 @@ pub async fn login(
         tracing::info!(user_id = %credentials.user.id, "signed in");
         Ok(LoginResponse { token, expires_at })
     })
-    .await??;
-    // A bearer token must not be kept by a browser or proxy cache.
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(token))
+    .await?
 }
 
 /// The answer to an admitted attempt whose password was wrong: 429 when it makes the next
@@ -283,8 +308,18 @@ pub async fn logout(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
+    sign_out(&state, auth).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ends the session `auth` runs in: its token stops working at once.
+pub(crate) async fn sign_out(
+    state: &web::Data<AppState>,
+    auth: Authenticated,
+) -> Result<(), ApiError> {
     let token_hash = auth.token_hash;
+    let state = state.clone();
     web::block(move || state.db.revoke_session(&token_hash, Utc::now())).await??;
     tracing::info!(user_id = %auth.user.id, "signed out");
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }

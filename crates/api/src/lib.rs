@@ -21,6 +21,7 @@ pub mod page;
 pub mod password;
 pub mod registers;
 pub mod reports;
+pub mod reports_page;
 pub mod request_span;
 pub mod security;
 pub mod signing_keys;
@@ -90,6 +91,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz", GET).route(web::get().to(health::healthz)))
         .service(resource("/readyz", GET).route(web::get().to(health::readyz)))
         .service(resource("/metrics", GET).route(web::get().to(metrics::metrics)))
+        .service(resource(reports_page::PATH, GET).route(web::get().to(reports_page::show)))
+        .service(
+            resource(reports_page::LOGIN_PATH, POST).route(web::post().to(reports_page::login)),
+        )
+        .service(
+            resource(reports_page::LOGOUT_PATH, POST).route(web::post().to(reports_page::logout)),
+        )
         .service(
             web::scope("/api/v1")
                 .service(resource("/auth/login", POST).route(web::post().to(auth::login)))

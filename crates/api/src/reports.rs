@@ -132,10 +132,14 @@ fn invalid(field: &str, detail: String) -> ApiError {
     }
 }
 
-fn parse_params(query: &str, today: NaiveDate) -> Result<Params, ApiError> {
-    let params = web::Query::<HashMap<String, String>>::from_query(query)
-        .map_err(|e| invalid("query", e.to_string()))?
-        .into_inner();
+/// The parameters of a query string, by name.
+pub(crate) fn query_map(query: &str) -> Result<HashMap<String, String>, ApiError> {
+    web::Query::<HashMap<String, String>>::from_query(query)
+        .map(web::Query::into_inner)
+        .map_err(|e| invalid("query", e.to_string()))
+}
+
+fn parse_params(params: &HashMap<String, String>, today: NaiveDate) -> Result<Params, ApiError> {
     let date = |field: &str| -> Result<Option<NaiveDate>, ApiError> {
         params
             .get(field)
@@ -253,13 +257,13 @@ pub fn build_report(scope: &ReportScope, counts: &[UnitCounts]) -> Option<RatioR
     })
 }
 
-/// Reads the report the query asks for, after checking the caller may read it.
+/// Reads the report the query's parameters ask for, after checking the caller may read it.
 pub(crate) async fn load_report(
     state: &web::Data<AppState>,
     auth: &Authenticated,
-    query: &str,
+    params: &HashMap<String, String>,
 ) -> Result<(RatioReport, bool), ApiError> {
-    let params = parse_params(query, vietnam_today(Utc::now()))?;
+    let params = parse_params(params, vietnam_today(Utc::now()))?;
     let unit = params.unit.unwrap_or(auth.actor.unit_id);
     let db = state.db.clone();
     let unit = web::block(move || db.get_unit(unit)).await??;
@@ -395,7 +399,7 @@ pub async fn ratios(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let (report, csv) = load_report(&state, &auth, req.query_string()).await?;
+    let (report, csv) = load_report(&state, &auth, &query_map(req.query_string())?).await?;
     if csv {
         let name = format!("ty-le-{}-{}-{}", report.unit.code, report.from, report.to);
         return csv_response(&name, &CSV_COLUMNS, csv_rows(&report));
@@ -411,6 +415,10 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()
     }
 
+    fn parse(query: &str) -> Result<Params, ApiError> {
+        parse_params(&query_map(query)?, today())
+    }
+
     fn field(e: ApiError) -> String {
         match e {
             ApiError::InvalidQuery { field, .. } => field,
@@ -420,11 +428,11 @@ mod tests {
 
     #[test]
     fn the_period_defaults_to_this_year_so_far() {
-        let p = parse_params("", today()).unwrap();
+        let p = parse("").unwrap();
         assert_eq!(p.from.to_string(), "2026-01-01");
         assert_eq!(p.to, today());
         assert!(!p.subtree && !p.csv && p.unit.is_none());
-        let p = parse_params("to=2025-06-30&subtree=true&format=csv&unit=4", today()).unwrap();
+        let p = parse("to=2025-06-30&subtree=true&format=csv&unit=4").unwrap();
         assert_eq!(p.from.to_string(), "2025-01-01");
         assert!(p.subtree && p.csv);
     }
@@ -440,9 +448,7 @@ mod tests {
             ("unit=abc", "unit"),
             ("unit=0", "unit"),
         ] {
-            let e = parse_params(query, today())
-                .err()
-                .unwrap_or_else(|| panic!("{query}"));
+            let e = parse(query).err().unwrap_or_else(|| panic!("{query}"));
             assert_eq!(field(e), expected, "{query}");
         }
     }

@@ -10,7 +10,14 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse};
 
+use std::sync::LazyLock;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
 use crate::error::{Problem, PROBLEM_JSON};
+use crate::reports_page;
 
 /// Where the bundled Swagger UI is served.
 const DOCS_PREFIX: &str = "/api/docs";
@@ -25,6 +32,17 @@ const API_CSP: &str =
 const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
                         img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
                         base-uri 'none'; form-action 'none'";
+
+/// The auditors' page (`/reports`) is drawn on the server: no script at all, its one inline
+/// style sheet allowed by its SHA-256, its charts inline SVG, and its forms posting to this
+/// server only.
+static PAGE_CSP: LazyLock<String> = LazyLock::new(|| {
+    let hash = BASE64.encode(Sha256::digest(reports_page::STYLE.as_bytes()));
+    format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )
+});
 
 /// Middleware answering HEAD like GET. It must run before routing (every app-level middleware
 /// does) and after anything that should record the real method. The HTTP/1 codec remembers
@@ -46,8 +64,11 @@ pub async fn harden(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let page = reports_page::is_page(req.path());
     let csp = if is_docs(req.path()) {
         DOCS_CSP
+    } else if page {
+        PAGE_CSP.as_str()
     } else {
         API_CSP
     };
@@ -55,11 +76,12 @@ pub async fn harden(
     // middleware itself travels as `Err`; actix answers that with a bare status.
     let mut response = next.call(req).await?.map_into_left_body();
     if response.status().is_client_error() || response.status().is_server_error() {
-        let is_problem = response
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-        if !is_problem {
+        let content_type = response.headers().get(header::CONTENT_TYPE);
+        let is_problem =
+            content_type.is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+        // The page answers its errors as pages, for a person to read.
+        let is_page = page && content_type.is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+        if !is_problem && !is_page {
             response = as_problem(response);
         }
     }

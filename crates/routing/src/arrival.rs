@@ -9,7 +9,8 @@ use vanthu_domain::ValidationError;
 /// Vietnam's offset from UTC (UTC+7, no daylight saving time).
 pub const VIETNAM_OFFSET_SECONDS: i32 = 7 * 3600;
 
-fn vietnam() -> FixedOffset {
+/// Vietnam's clock (UTC+7, no daylight saving time).
+pub fn vietnam() -> FixedOffset {
     FixedOffset::east_opt(VIETNAM_OFFSET_SECONDS).expect("+07:00 is a valid offset")
 }
 

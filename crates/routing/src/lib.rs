@@ -14,7 +14,7 @@ pub mod outgoing;
 mod search;
 mod state;
 
-pub use arrival::{register_year, vietnam_today, ArrivalNumber, VIETNAM_OFFSET_SECONDS};
+pub use arrival::{register_year, vietnam, vietnam_today, ArrivalNumber, VIETNAM_OFFSET_SECONDS};
 pub use assignment::{Assignment, HandlingNote, Instruction, ReturnReason};
 pub use metadata::{DocumentType, IncomingMetadata, IssuingBody, NumberNotation, Summary, Urgency};
 pub use outgoing::{

@@ -191,6 +191,14 @@ impl Database {
         })
     }
 
+    /// Every unit in `scope`, parents before children: the choices of a form.
+    pub fn units_in(&self, scope: &VisibleScope) -> Result<Vec<Unit>, StoreError> {
+        self.read(|conn| match scope {
+            VisibleScope::Unit(id) => Ok(vec![load_unit(conn, *id)?]),
+            VisibleScope::Subtree(prefix) => units_within(conn, &subtree_pattern(prefix)),
+        })
+    }
+
     /// Changes a unit's name and/or code and returns the updated unit; `by` as for
     /// [`Database::insert_unit`].
     pub fn update_unit(
