@@ -40,6 +40,27 @@ fn metadata(notation: &str) -> Value {
     })
 }
 
+/// Receives an unsigned PDF with this number/notation as `clerk` and returns its JSON.
+fn receive_pdf(server: &Server, clerk: &str, notation: &str) -> Value {
+    let (content_type, body) = multipart(&[
+        (
+            "metadata",
+            "application/json",
+            metadata(notation).to_string().as_bytes(),
+        ),
+        ("file", "application/pdf", &pdf()),
+    ]);
+    let response = server
+        .request(reqwest::Method::POST, "/api/v1/incoming", clerk)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .unwrap();
+    let (status, received) = status_json(response);
+    assert_eq!(status, 201, "{received}");
+    received
+}
+
 fn ok(server: &Server, token: &str, path: &str, body: &Value) -> Value {
     let (status, out) = status_json(server.post(path, token, body));
     assert!(status == 200 || status == 201, "{path}: {status} {out}");
@@ -134,22 +155,7 @@ fn each_step_moves_exactly_its_counts() {
     // An electronic document received, registered, assigned with today's deadline and
     // completed today: received, processed, unsigned, on time.
     let before = read();
-    let (content_type, body) = multipart(&[
-        (
-            "metadata",
-            "application/json",
-            metadata("41/UBND-TH").to_string().as_bytes(),
-        ),
-        ("file", "application/pdf", &pdf()),
-    ]);
-    let response = server
-        .request(reqwest::Method::POST, "/api/v1/incoming", &clerk)
-        .header("Content-Type", content_type)
-        .body(body)
-        .send()
-        .unwrap();
-    let (status, received) = status_json(response);
-    assert_eq!(status, 201, "{received}");
+    let received = receive_pdf(&server, &clerk, "41/UBND-TH");
     assert_eq!(received["medium"], "electronic");
     let id = received["id"].as_i64().unwrap();
     assert_eq!(
@@ -231,21 +237,7 @@ fn each_step_moves_exactly_its_counts() {
     assert_eq!(detail["files"], json!([]), "{detail}");
 
     // A document returned to its sender: processed on the software, and returned.
-    let (content_type, body) = multipart(&[
-        (
-            "metadata",
-            "application/json",
-            metadata("43/UBND-TH").to_string().as_bytes(),
-        ),
-        ("file", "application/pdf", &pdf()),
-    ]);
-    let response = server
-        .request(reqwest::Method::POST, "/api/v1/incoming", &clerk)
-        .header("Content-Type", content_type)
-        .body(body)
-        .send()
-        .unwrap();
-    let (_, misaddressed) = status_json(response);
+    let misaddressed = receive_pdf(&server, &clerk, "43/UBND-TH");
     let misaddressed = misaddressed["id"].as_i64().unwrap();
     let before = read();
     ok(
