@@ -277,8 +277,16 @@ fn an_auditor_reads_on_the_page_the_figures_the_api_gives() {
         ),
     );
     browser.click("#show");
-    let url = browser.get("/url");
-    let url = url.as_str().unwrap();
+    // The click submits the form; the browser may answer before the new page has loaded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let url = loop {
+        let url = browser.get("/url").as_str().unwrap().to_owned();
+        if url.contains("subtree=") || std::time::Instant::now() > deadline {
+            break url;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let url = url.as_str();
     assert!(
         url.contains("subtree=true") && url.contains(&format!("from={from}")),
         "{url}"

@@ -55,6 +55,8 @@ pub enum BenchWhat {
     Keys(crate::cmd::bench_keys::KeysArgs),
     /// Audit log: durable appends, integration, checking a million entries, proofs
     Audit(super::bench_audit::AuditBenchArgs),
+    /// Ratio report over ten million documents across a thousand units
+    Reports(super::bench_reports::ReportsBenchArgs),
     /// Signing with a key in a PKCS#11 token (SoftHSM2) beside the same key from a file
     Pkcs11(super::bench_pkcs11::Pkcs11BenchArgs),
     /// edXML packages with a 1 MB attachment: built, signed, parsed and verified per second
@@ -87,6 +89,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchWhat::Pades(a) => pades(a),
         BenchWhat::Keys(a) => crate::cmd::bench_keys::run(a),
         BenchWhat::Audit(a) => super::bench_audit::run(a),
+        BenchWhat::Reports(a) => super::bench_reports::run(a),
         BenchWhat::Pkcs11(a) => super::bench_pkcs11::run(a),
         BenchWhat::Edxml(a) => super::bench_edxml::run(a),
     }

@@ -7,6 +7,7 @@ pub mod bench_audit;
 pub mod bench_edxml;
 pub mod bench_keys;
 pub mod bench_pkcs11;
+pub mod bench_reports;
 pub mod certs;
 pub mod check;
 pub mod edxml;
