@@ -245,15 +245,20 @@ fn apply(conn: &mut DbConnection, change: HashMap<(i64, Day), Counts>) -> Result
     if change.is_empty() {
         return Ok(());
     }
+    write_rows(conn, &counter_rows(change))
+}
+
+/// The daily and monthly counter rows that hold `by_day`, without zero rows, in key order
+/// (so that concurrent transactions lock the rows they share in the same order).
+fn counter_rows(by_day: HashMap<(i64, Day), Counts>) -> Vec<(RowKey, Counts)> {
     let mut rows: HashMap<RowKey, Counts> = HashMap::new();
-    for ((unit, day), counts) in change {
+    for ((unit, day), counts) in by_day {
         *rows.entry(('d', day, unit)).or_default() += counts;
         *rows.entry(('m', day.month_start(), unit)).or_default() += counts;
     }
-    // Ordered, so that concurrent transactions lock the rows in the same order.
-    let mut rows: Vec<_> = rows.into_iter().collect();
+    let mut rows: Vec<_> = rows.into_iter().filter(|(_, c)| !c.is_zero()).collect();
     rows.sort_by_key(|((grain, day, unit), _)| (*grain, *day, *unit));
-    write_rows(conn, &rows)
+    rows
 }
 
 /// Adds each row's counts to the stored row with its key, creating it at zero first.
@@ -321,13 +326,7 @@ fn computed_rows(
                 .for_each(&mut add);
         }
     }
-    let mut rows: HashMap<RowKey, Counts> = HashMap::new();
-    for ((unit, day), counts) in days {
-        *rows.entry(('d', day, unit)).or_default() += counts;
-        *rows.entry(('m', day.month_start(), unit)).or_default() += counts;
-    }
-    let mut rows: Vec<_> = rows.into_iter().filter(|(_, c)| !c.is_zero()).collect();
-    rows.sort_by_key(|((grain, day, unit), _)| (*grain, *day, *unit));
+    let rows = counter_rows(days);
     summary.rows = rows.len() as u64;
     Ok((rows, summary))
 }
