@@ -602,3 +602,107 @@ fn audit_commands_refuse_in_one_line_what_they_cannot_check() {
     assert!(!env.data_dir().join("audit-key").exists());
     assert!(!sqlite || !env.data_dir().join("vanthu.db").exists());
 }
+
+/// Puts a signing-PIN change for the signed-in leader.
+fn change_pin(server: &Server, token: &str, current: &str, new: &str) -> u16 {
+    server
+        .request(reqwest::Method::PUT, "/api/v1/me/signing-pin", token)
+        .json(&json!({"current_pin": current, "new_pin": new}))
+        .send()
+        .expect("PUT signing-pin")
+        .status()
+        .as_u16()
+}
+
+/// The items of an entries query that must succeed.
+fn items(server: &Server, token: &str, query: &str) -> Vec<Value> {
+    let (status, page) = entries(server, token, query);
+    assert_eq!(status, 200, "{query}: {page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+#[test]
+fn key_enrolments_pin_changes_blocks_and_role_changes_are_recorded() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&[]);
+    let auditor = server.demo_login("district.auditor");
+    let commune_auditor = server.demo_login("commune.auditor");
+    let admin = server.demo_login("district.admin");
+    let leader = server.demo_login("district.leader");
+    let leader_id = user_id(&server, &leader);
+
+    // The demo enrolled the leader's key (by the leader) and the district's seal (by the
+    // operator, filed under the district); neither entry carries key material.
+    let enrolled = items(&server, &auditor, "action=key.enrol&per_page=200");
+    let leaders_key = enrolled
+        .iter()
+        .find(|e| e["actor_id"] == leader_id)
+        .unwrap_or_else(|| panic!("the leader's enrolment is missing: {enrolled:?}"));
+    assert_eq!(leaders_key["details"]["owner"], format!("user:{leader_id}"));
+    assert_eq!(leaders_key["details"]["protection"], "pin");
+    let key_object = leaders_key["object"].as_str().unwrap().to_owned();
+    assert!(key_object.starts_with("key:"), "{leaders_key}");
+    let seals: Vec<&Value> = enrolled
+        .iter()
+        .filter(|e| e["actor_id"].is_null())
+        .collect();
+    assert!(
+        !seals.is_empty(),
+        "the seal enrolment is missing: {enrolled:?}"
+    );
+    assert!(seals.iter().all(|e| e["details"]["protection"] == "kek"));
+    for e in &enrolled {
+        let text = e.to_string();
+        assert!(
+            !text.contains("PRIVATE KEY") && !text.contains("246810"),
+            "{text}"
+        );
+    }
+    // The commune's auditor sees the commune's enrolments and none of the district's.
+    let commune_enrolled = items(&server, &commune_auditor, "action=key.enrol&per_page=200");
+    assert!(!commune_enrolled.is_empty());
+    assert!(commune_enrolled.iter().all(|e| e["actor_id"] != leader_id));
+
+    // A PIN change is recorded against the key, by the leader; a refused one is not.
+    assert_eq!(change_pin(&server, &leader, "975318", "135791"), 403);
+    assert!(items(&server, &auditor, "action=pin.change").is_empty());
+    assert_eq!(change_pin(&server, &leader, "246810", "135791"), 200);
+    let changed = items(&server, &auditor, "action=pin.change");
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert_eq!(changed[0]["actor_id"], leader_id);
+    assert_eq!(changed[0]["object"], key_object);
+
+    // Five wrong PINs in a row block the key, and the block is recorded once.
+    assert_eq!(change_pin(&server, &leader, "975318", "864213"), 403);
+    for _ in 0..3 {
+        assert_eq!(change_pin(&server, &leader, "975318", "864213"), 403);
+    }
+    assert!(items(&server, &auditor, "action=key.blocked").is_empty());
+    assert_eq!(change_pin(&server, &leader, "975318", "864213"), 423);
+    assert_eq!(change_pin(&server, &leader, "135791", "864213"), 423);
+    let blocked = items(&server, &auditor, "action=key.blocked");
+    assert_eq!(blocked.len(), 1, "{blocked:?}");
+    assert_eq!(blocked[0]["object"], key_object);
+    assert_eq!(blocked[0]["details"]["wrong_pins"], "5");
+
+    // An admin's change of roles names the new roles.
+    let specialist = server.demo_login("district.specialist");
+    let specialist_id = user_id(&server, &specialist);
+    let path = format!("/api/v1/users/{specialist_id}");
+    let (status, body) =
+        status_json(server.patch(&path, &admin, &json!({"roles": ["specialist", "clerk"]})));
+    assert_eq!(status, 200, "{body}");
+    let admin_id = user_id(&server, &admin);
+    let updates = items(
+        &server,
+        &auditor,
+        &format!("action=user.update&object=user:{specialist_id}"),
+    );
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates[0]["actor_id"], admin_id);
+    let roles = updates[0]["details"]["roles"].as_str().unwrap();
+    assert!(
+        roles.contains("clerk") && roles.contains("specialist"),
+        "{roles}"
+    );
+}

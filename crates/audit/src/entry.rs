@@ -132,6 +132,13 @@ named_enum!(
         CscAuthorize => "csc.authorize",
         /// Hashes were signed with a leader's key through the CSC API.
         CscSignHash => "csc.sign_hash",
+        /// A signing key and its certificate were enrolled (a leader's under their PIN, an
+        /// organisation's seal under the key-encryption key), replacing the owner's previous one.
+        KeyEnrol => "key.enrol",
+        /// A leader changed the signing PIN that protects their key.
+        PinChange => "pin.change",
+        /// The fifth wrong signing PIN in a row blocked a key (signing only; login is untouched).
+        KeyBlocked => "key.blocked",
         /// An admin created a unit.
         UnitCreate => "unit.create",
         /// An admin changed a unit.
@@ -160,6 +167,8 @@ named_enum!(
         Unit => "unit",
         /// A delegation (ủy quyền).
         Delegation => "delegation",
+        /// A stored signing key (a leader's or an organisation's seal).
+        SigningKey => "key",
     }
 );
 
@@ -217,6 +226,14 @@ impl ObjectRef {
 }
 
 impl ObjectRef {
+    /// A stored signing key, by its database id.
+    pub fn signing_key(id: i64) -> Self {
+        Self {
+            kind: ObjectKind::SigningKey,
+            id,
+        }
+    }
+
     /// A delegation.
     pub fn delegation(id: vanthu_domain::DelegationId) -> Self {
         Self {

@@ -12,7 +12,7 @@ use vanthu_audit::{
     AuditAction, AuditEntry, AuditError, AuditRecord, Checkpoint, CompactRange, NodeId, NoteSigner,
     NoteVerifier, ObjectKind, ObjectRef, Outcome,
 };
-use vanthu_domain::{PageRequest, Paged, Sha256Digest, UnitPath, UserId, ValidationError};
+use vanthu_domain::{PageRequest, Paged, Sha256Digest, UnitId, UnitPath, UserId, ValidationError};
 
 use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::schema::{audit_checkpoints, audit_entries, audit_nodes, audit_queue, audit_tree};
@@ -104,6 +104,29 @@ pub(crate) fn record(
         }
         None => (None, None),
     };
+    queue(conn, by, actor_unit, unit_path, at, event)
+}
+
+/// As [`record`] for an action no signed-in user did (the operator's command line), filed
+/// under `unit` so that the auditors of that unit's subtree see it.
+pub(crate) fn record_in_unit(
+    conn: &mut DbConnection,
+    unit: UnitId,
+    at: DateTime<Utc>,
+    event: Event,
+) -> Result<(), StoreError> {
+    let unit = load_unit(conn, unit)?;
+    queue(conn, None, None, Some(unit.path), at, event)
+}
+
+fn queue(
+    conn: &mut DbConnection,
+    by: Option<UserId>,
+    actor_unit: Option<UnitId>,
+    unit_path: Option<UnitPath>,
+    at: DateTime<Utc>,
+    event: Event,
+) -> Result<(), StoreError> {
     let queued = AuditEntry {
         seq: 0,
         previous: [0; 32],

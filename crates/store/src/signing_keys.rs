@@ -7,9 +7,11 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use vanthu_audit::{AuditAction, ObjectRef};
 use vanthu_domain::UserId;
 use vanthu_keys::{KdfParams, SealedSessionKey, SessionId, WrapKind, WrappedKey};
 
+use crate::audit::{self, Event};
 use crate::certificates::{insert_certificate, load_certificate};
 use crate::db::{insert_returning_id, DbConnection};
 use crate::error::missing;
@@ -185,6 +187,28 @@ pub(crate) fn key_by_id(conn: &mut DbConnection, id: i64) -> Result<SigningKey, 
     load_signing_key(conn, row)
 }
 
+/// The owner as an audit detail: `user:5`, `unit:3` or `installation`.
+fn owner_name(owner: CertificateOwner) -> String {
+    match owner {
+        CertificateOwner::User(u) => format!("user:{u}"),
+        CertificateOwner::Unit(u) => format!("unit:{u}"),
+        CertificateOwner::System => "installation".to_owned(),
+    }
+}
+
+/// The user whose key `id` is (none for an organisation's seal).
+fn key_owner(conn: &mut DbConnection, id: i64) -> Result<Option<UserId>, StoreError> {
+    let owner: Option<i64> = signing_keys::table
+        .find(id)
+        .select(signing_keys::owner_user_id)
+        .first(conn)
+        .map_err(missing(SIGNING_KEY))?;
+    owner
+        .map(UserId::new)
+        .transpose()
+        .map_err(StoreError::corrupt)
+}
+
 /// The signing keys of `owner` (at most one); installations enrol no signing keys.
 fn keys_of(
     owner: CertificateOwner,
@@ -243,6 +267,24 @@ impl Database {
                 ),
                 signing_keys::id
             )?;
+            let mut event = Event::done(AuditAction::KeyEnrol, ObjectRef::signing_key(id))
+                .with("owner", owner_name(certificate.owner))
+                .with("subject", certificate.subject.as_str())
+                .with("serial", certificate.serial.as_str())
+                .with("not_after", certificate.not_after.to_rfc3339())
+                .with("protection", wrapped.kind.name());
+            if !previous.is_empty() {
+                let replaced: Vec<String> = previous.iter().map(i64::to_string).collect();
+                event = event.with("replaces", replaced.join(","));
+            }
+            let at = now();
+            match certificate.owner {
+                // Leaders enrol their own keys.
+                CertificateOwner::User(u) => audit::record(conn, Some(u), at, event)?,
+                // Seal keys are installed by the operator (`vanthu seal-key`).
+                CertificateOwner::Unit(u) => audit::record_in_unit(conn, u, at, event)?,
+                CertificateOwner::System => audit::record(conn, None, at, event)?,
+            }
             key_by_id(conn, id)
         })
     }
@@ -297,14 +339,22 @@ impl Database {
                 attempts_left: MAX_PIN_ATTEMPTS - number,
             });
         }
-        diesel::update(
-            signing_keys::table
-                .find(id)
-                .filter(signing_keys::blocked_at.is_null()),
-        )
-        .set(signing_keys::blocked_at.eq(Some(to_millis(at))))
-        .execute(&mut *self.conn()?)?;
-        Ok(PinFailure::Blocked)
+        self.transaction(|conn| {
+            let blocked = diesel::update(
+                signing_keys::table
+                    .find(id)
+                    .filter(signing_keys::blocked_at.is_null()),
+            )
+            .set(signing_keys::blocked_at.eq(Some(to_millis(at))))
+            .execute(conn)?;
+            if blocked == 1 {
+                let owner = key_owner(conn, id)?;
+                let event = Event::done(AuditAction::KeyBlocked, ObjectRef::signing_key(id))
+                    .with("wrong_pins", number.to_string());
+                audit::record(conn, owner, at, event)?;
+            }
+            Ok(PinFailure::Blocked)
+        })
     }
 
     /// Clears the count of wrong PINs after a correct one (unless a parallel attempt blocked
@@ -353,6 +403,9 @@ impl Database {
             }
             diesel::delete(signing_sessions::table.filter(signing_sessions::signing_key_id.eq(id)))
                 .execute(conn)?;
+            let owner = key_owner(conn, id)?;
+            let event = Event::done(AuditAction::PinChange, ObjectRef::signing_key(id));
+            audit::record(conn, owner, at, event)?;
             key_by_id(conn, id)
         })
     }
