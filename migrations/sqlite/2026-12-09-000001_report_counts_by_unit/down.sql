@@ -1,0 +1,1 @@
+DROP INDEX report_counts_by_unit;
