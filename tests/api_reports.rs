@@ -578,3 +578,240 @@ fn a_synthetic_district_gives_the_published_percentages() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("000.99.99.H56"), "{stderr}");
 }
+
+/// A handling report as JSON.
+fn handling(server: &Server, token: &str, which: &str, query: &str) -> Value {
+    let path = format!("/api/v1/reports/{which}-handling?{query}");
+    let (status, body) = status_json(server.get(&path, token));
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+/// The count at each status of an incoming handling report, by name.
+fn handling_counts(report: &Value) -> Vec<(String, i64)> {
+    report["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["handling"].as_str().unwrap().to_owned(), num(c, "count")))
+        .collect()
+}
+
+fn line_of(report: &Value, id: i64) -> &Value {
+    report["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id)
+        .unwrap_or_else(|| panic!("document {id} not in {report}"))
+}
+
+#[test]
+fn handling_reports_list_where_each_document_stands() {
+    let env = TestEnv::new();
+    let server = env.serve_demo(&[]);
+    let clerk = server.demo_login("district.clerk");
+    let leader = server.demo_login("district.leader");
+    let specialist = server.demo_login("district.specialist");
+    let specialist_id = user_id(&server, &specialist);
+    let day = format!("from={}&to={}", today(), today());
+    let before = handling(&server, &clerk, "incoming", &day);
+
+    // Completed on time, in progress (on paper), returned, not registered, awaiting assignment.
+    let assignment = json!({
+        "lead": {"kind": "user", "id": specialist_id},
+        "instruction": "Giao chuyên viên xử lý",
+        "deadline": today(),
+    });
+    let step = |token: &str, id: i64, action: &str, body: &Value| {
+        ok(
+            &server,
+            token,
+            &format!("/api/v1/incoming/{id}/{action}"),
+            body,
+        )
+    };
+    let done = receive_pdf(&server, &clerk, "51/UBND-TH")["id"]
+        .as_i64()
+        .unwrap();
+    step(&clerk, done, "register", &json!({}));
+    step(&leader, done, "assign", &assignment);
+    step(&specialist, done, "complete", &json!({}));
+    let paper = ok(
+        &server,
+        &clerk,
+        "/api/v1/incoming/paper",
+        &metadata("52/UBND-TH"),
+    )["id"]
+        .as_i64()
+        .unwrap();
+    step(&clerk, paper, "register", &json!({}));
+    step(&leader, paper, "assign", &assignment);
+    let returned = receive_pdf(&server, &clerk, "53/UBND-TH")["id"]
+        .as_i64()
+        .unwrap();
+    step(
+        &clerk,
+        returned,
+        "return",
+        &json!({"reason": "Gửi nhầm đơn vị"}),
+    );
+    let waiting = receive_pdf(&server, &clerk, "54/UBND-TH")["id"]
+        .as_i64()
+        .unwrap();
+    let registered = receive_pdf(&server, &clerk, "55/UBND-TH")["id"]
+        .as_i64()
+        .unwrap();
+    step(&clerk, registered, "register", &json!({}));
+
+    let after = handling(&server, &leader, "incoming", &day);
+    let moved: Vec<(String, i64)> = handling_counts(&before)
+        .into_iter()
+        .zip(handling_counts(&after))
+        .filter(|(b, a)| a.1 != b.1)
+        .map(|(b, a)| (a.0, a.1 - b.1))
+        .collect();
+    let names = |v: &[(&str, i64)]| -> Vec<(String, i64)> {
+        v.iter().map(|(n, c)| ((*n).to_owned(), *c)).collect()
+    };
+    assert_eq!(
+        moved,
+        names(&[
+            ("not_registered", 1),
+            ("returned", 1),
+            ("awaiting_assignment", 1),
+            ("in_progress", 1),
+            ("completed_on_time", 1),
+        ]),
+        "{after}"
+    );
+    assert_eq!(num(&after, "total") - num(&before, "total"), 5);
+    let sum: i64 = handling_counts(&after).iter().map(|c| c.1).sum();
+    assert_eq!(sum, num(&after, "total"));
+    let completed = line_of(&after, done);
+    assert_eq!(completed["handling"], "completed_on_time", "{completed}");
+    assert_eq!(completed["number_notation"], "51/UBND-TH");
+    assert_eq!(completed["deadline"], today());
+    assert_eq!(completed["completed_on"], today());
+    assert!(completed["days_late"].is_null());
+    assert!(completed["arrival_number"].as_i64().is_some_and(|n| n > 0));
+    assert!(completed["lead"].as_str().is_some_and(|s| !s.is_empty()));
+    let on_paper = line_of(&after, paper);
+    assert_eq!(
+        (on_paper["handling"].as_str(), on_paper["medium"].as_str()),
+        (Some("in_progress"), Some("paper"))
+    );
+    assert_eq!(line_of(&after, waiting)["handling"], "not_registered");
+    assert!(line_of(&after, waiting)["arrival_number"].is_null());
+    assert_eq!(line_of(&after, returned)["handling"], "returned");
+    assert_eq!(
+        line_of(&after, registered)["handling"],
+        "awaiting_assignment"
+    );
+    // A day before anything arrived lists nothing.
+    let none = handling(&server, &clerk, "incoming", "from=2020-01-01&to=2020-01-31");
+    assert_eq!(
+        (num(&none, "total"), none["lines"].as_array().unwrap().len()),
+        (0, 0)
+    );
+
+    // The CSV carries the Vietnamese statuses, one line per document.
+    let csv = server
+        .get(
+            &format!("/api/v1/reports/incoming-handling?{day}&format=csv"),
+            &clerk,
+        )
+        .text()
+        .unwrap();
+    assert!(csv.starts_with('\u{feff}'), "a byte-order mark first");
+    assert!(
+        csv.contains("Tình hình xử lý") && csv.contains("Hoàn thành đúng hạn"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("51/UBND-TH") && csv.contains("Chưa vào sổ"),
+        "{csv}"
+    );
+    assert_eq!(csv.lines().count() as i64, 1 + num(&after, "total"));
+
+    // The commune signs, issues and releases a document to the district, which registers
+    // its copy: the commune's outgoing report shows it signed, and the district's copy
+    // registered (03).
+    let commune_leader = server.demo_login("commune.leader");
+    let commune_clerk = server.demo_login("commune.clerk");
+    let (_, mine) =
+        status_json(server.get("/api/v1/outgoing?signer=me&state=approved", &commune_leader));
+    let outgoing = mine["items"][0]["id"].as_i64().unwrap();
+    let act = |token: &str, action: &str, body: &Value| {
+        ok(
+            &server,
+            token,
+            &format!("/api/v1/outgoing/{outgoing}/{action}"),
+            body,
+        )
+    };
+    act(&commune_leader, "sign", &json!({"pin": PIN}));
+    act(&commune_clerk, "issue", &json!({}));
+    let released = act(&commune_clerk, "release", &json!({}));
+    let report = handling(&server, &commune_clerk, "outgoing", &day);
+    let line = line_of(&report, outgoing);
+    assert_eq!(line["digitally_signed"], true, "{line}");
+    assert_eq!(line["state"], "released");
+    assert_eq!(line["released_on"], today());
+    assert_eq!(line["number_notation"], released["number_notation"]);
+    let to_district = line["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["incoming_id"].is_i64())
+        .unwrap_or_else(|| panic!("no internal recipient in {line}"));
+    assert_eq!(to_district["status_code"], "01", "{to_district}");
+    let copy = to_district["incoming_id"].as_i64().unwrap();
+    step(&clerk, copy, "register", &json!({}));
+    let report = handling(&server, &commune_clerk, "outgoing", &day);
+    let line = line_of(&report, outgoing);
+    let statuses: Vec<&str> = line["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["status_code"].as_str())
+        .collect();
+    assert!(statuses.contains(&"03"), "{line}");
+    assert!(num(&report, "digitally_signed") >= 1);
+    assert!(report["recipients_by_status"]["03"]
+        .as_i64()
+        .is_some_and(|n| n >= 1));
+
+    // Leaders and clerks read their own unit's; the units below and other units are for
+    // auditors and admins; specialists read none.
+    let district = unit_by_code(&server, &clerk, DISTRICT)["id"]
+        .as_i64()
+        .unwrap();
+    for which in ["incoming", "outgoing"] {
+        let path = |q: &str| format!("/api/v1/reports/{which}-handling?{q}");
+        expect_problem(server.get(&path(&day), &specialist), 403, "forbidden");
+        expect_problem(
+            server.get(&path(&format!("{day}&subtree=true")), &clerk),
+            403,
+            "forbidden",
+        );
+        expect_problem(
+            server.get(&path(&format!("unit={district}")), &commune_clerk),
+            404,
+            "not_found",
+        );
+        expect_problem(
+            server.get(&path("format=pdf"), &clerk),
+            400,
+            "invalid_query",
+        );
+    }
+    let auditor = server.demo_login("district.auditor");
+    let whole = handling(
+        &server,
+        &auditor,
+        "outgoing",
+        &format!("{day}&subtree=true"),
+    );
+    line_of(&whole, outgoing);
+}

@@ -10,6 +10,7 @@ pub mod certificates;
 pub mod delegations;
 pub mod error;
 pub mod files;
+pub mod handling;
 pub mod health;
 pub mod incoming;
 pub mod json;
@@ -239,6 +240,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/registers/outgoing", GET).route(web::get().to(registers::outgoing)),
                 )
                 .service(resource("/reports/ratios", GET).route(web::get().to(reports::ratios)))
+                .service(
+                    resource("/reports/incoming-handling", GET)
+                        .route(web::get().to(handling::incoming)),
+                )
+                .service(
+                    resource("/reports/outgoing-handling", GET)
+                        .route(web::get().to(handling::outgoing)),
+                )
                 .service(
                     resource("/delegations", GET_POST)
                         .route(web::get().to(delegations::list))

@@ -66,6 +66,8 @@ use crate::files::AcceptedKinds;
         crate::registers::incoming,
         crate::registers::outgoing,
         crate::reports::ratios,
+        crate::handling::incoming,
+        crate::handling::outgoing,
         crate::delegations::create,
         crate::delegations::list,
         crate::delegations::get,

@@ -112,14 +112,14 @@ const INCOMING_COLUMNS: [&str; 9] = [
 ];
 
 /// Names of units and people, each looked up once.
-struct Names<'a> {
+pub(crate) struct Names<'a> {
     db: &'a Database,
     units: HashMap<UnitId, String>,
     users: HashMap<UserId, String>,
 }
 
 impl<'a> Names<'a> {
-    fn new(db: &'a Database) -> Self {
+    pub(crate) fn new(db: &'a Database) -> Self {
         Names {
             db,
             units: HashMap::new(),
@@ -127,7 +127,7 @@ impl<'a> Names<'a> {
         }
     }
 
-    fn unit(&mut self, id: UnitId) -> Result<String, ApiError> {
+    pub(crate) fn unit(&mut self, id: UnitId) -> Result<String, ApiError> {
         if let Some(name) = self.units.get(&id) {
             return Ok(name.clone());
         }
@@ -136,7 +136,7 @@ impl<'a> Names<'a> {
         Ok(name)
     }
 
-    fn user(&mut self, id: UserId) -> Result<String, ApiError> {
+    pub(crate) fn user(&mut self, id: UserId) -> Result<String, ApiError> {
         if let Some(name) = self.users.get(&id) {
             return Ok(name.clone());
         }
@@ -145,7 +145,7 @@ impl<'a> Names<'a> {
         Ok(name)
     }
 
-    fn assignee(&mut self, a: Assignee) -> Result<String, ApiError> {
+    pub(crate) fn assignee(&mut self, a: Assignee) -> Result<String, ApiError> {
         match a {
             Assignee::User(id) => self.user(id),
             Assignee::Unit(id) => self.unit(id),

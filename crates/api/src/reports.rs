@@ -117,12 +117,12 @@ pub struct RatioReport {
 }
 
 /// The report's parameters from the query string.
-struct Params {
-    unit: Option<UnitId>,
-    from: NaiveDate,
-    to: NaiveDate,
-    subtree: bool,
-    csv: bool,
+pub(crate) struct Params {
+    pub unit: Option<UnitId>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub subtree: bool,
+    pub csv: bool,
 }
 
 fn invalid(field: &str, detail: String) -> ApiError {
@@ -139,7 +139,10 @@ pub(crate) fn query_map(query: &str) -> Result<HashMap<String, String>, ApiError
         .map_err(|e| invalid("query", e.to_string()))
 }
 
-fn parse_params(params: &HashMap<String, String>, today: NaiveDate) -> Result<Params, ApiError> {
+pub(crate) fn parse_params(
+    params: &HashMap<String, String>,
+    today: NaiveDate,
+) -> Result<Params, ApiError> {
     let date = |field: &str| -> Result<Option<NaiveDate>, ApiError> {
         params
             .get(field)

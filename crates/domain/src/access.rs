@@ -212,6 +212,10 @@ pub enum Action {
     ReadAudit,
     /// Read the ratio reports of the target unit and the units below it.
     ReadReports,
+    /// Read the handling reports (Decree 30/2020 Appendix VI part V) of the target unit: its
+    /// leaders and clerks, who chase the handling, and auditors and admins over their
+    /// subtree.
+    ReadHandlingReport,
     /// List the certificates of the target unit's subtree: owners, validity, where the keys
     /// are kept (the certificate inventory).
     ReadCertificates,
@@ -400,6 +404,11 @@ fn authorize_own(actor: &Actor, action: Action, target: &Target) -> Result<(), A
         Action::ReadAudit | Action::ReadReports | Action::ReadCertificates => {
             actor.has_role(Role::Auditor) || actor.has_role(Role::Admin)
         }
+        Action::ReadHandlingReport => {
+            actor.has_role(Role::Auditor)
+                || actor.has_role(Role::Admin)
+                || (own_unit && (actor.has_role(Role::Leader) || actor.has_role(Role::Clerk)))
+        }
         Action::Delegate => target.owner == Some(actor.user_id) && actor.has_role(Role::Leader),
         Action::ReadDelegation => true,
     };
@@ -505,6 +514,36 @@ mod tests {
         // The auditor role reveals the child, but uploads happen only in one's own unit.
         check(r, CHILD, "offofffo");
         check(r, SIBLING, NOTHING);
+    }
+
+    #[test]
+    fn leaders_and_clerks_read_their_own_units_handling_report_auditors_their_subtrees() {
+        let action = Action::ReadHandlingReport;
+        for (roles, own, child) in [
+            (&[Role::Auditor][..], Ok(Authority::Own), Ok(Authority::Own)),
+            (&[Role::Admin], Ok(Authority::Own), Ok(Authority::Own)),
+            (
+                &[Role::Leader],
+                Ok(Authority::Own),
+                Err(AccessError::NotFound),
+            ),
+            (
+                &[Role::Clerk],
+                Ok(Authority::Own),
+                Err(AccessError::NotFound),
+            ),
+            (
+                &[Role::Specialist],
+                Err(AccessError::Forbidden),
+                Err(AccessError::NotFound),
+            ),
+        ] {
+            let a = actor(roles);
+            let of = |p: &str| authorize(&a, action, &Target::in_unit(path(p)));
+            assert_eq!(of(OWN), own, "{roles:?}");
+            assert_eq!(of(CHILD), child, "{roles:?}");
+            assert_eq!(of(PARENT), Err(AccessError::NotFound), "{roles:?}");
+        }
     }
 
     #[test]

@@ -8,11 +8,13 @@
 //! place it is written: the store applies the change of a document's contributions in the
 //! transaction of each step, and rebuilds the counts from the documents with the same
 //! function. [`Counts`] add up; [`Ratios`] are their percentages, each beside its numerator
-//! and denominator.
+//! and denominator. [`incoming_handling`] says where one document's handling stands on a day,
+//! for the handling reports, by the same facts and deadline rule.
 
 mod contributions;
 mod counts;
 mod day;
+mod handling;
 mod ratios;
 
 pub use contributions::{
@@ -20,6 +22,7 @@ pub use contributions::{
 };
 pub use counts::{Counts, Metric};
 pub use day::{Day, Period, Split};
+pub use handling::{days_late, incoming_handling, IncomingHandling};
 pub use ratios::{
     HandlingRatios, IncomingRatios, OutgoingRatios, Percent, Ratio, Ratios, SignatureChecks,
 };

@@ -209,7 +209,7 @@ pub struct IncomingFilter {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = incoming_documents)]
-struct IncomingRow {
+pub(crate) struct IncomingRow {
     id: i64,
     unit_id: i64,
     state: String,
@@ -372,7 +372,7 @@ fn load_assignments(
 }
 
 /// Turns rows into documents with their assignments.
-fn with_assignments(
+pub(crate) fn with_assignments(
     conn: &mut DbConnection,
     rows: Vec<(IncomingRow, String)>,
 ) -> Result<Vec<IncomingDocument>, StoreError> {

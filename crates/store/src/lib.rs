@@ -13,6 +13,7 @@ mod db;
 mod delegations;
 mod error;
 mod files;
+mod handling;
 mod incoming;
 mod outgoing;
 pub mod private;
@@ -34,6 +35,7 @@ pub use db::{Backend, Database};
 pub use delegations::{Delegation, NewDelegation, OnBehalfOf};
 pub use error::StoreError;
 pub use files::{FileRecord, NewFile};
+pub use handling::HandlingLine;
 pub use incoming::{
     Arrival, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
     NewPaperIncoming, RecallRecord, TraceEntry,

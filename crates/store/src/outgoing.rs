@@ -328,7 +328,7 @@ pub struct OutgoingFilter {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = outgoing_documents)]
-struct OutgoingRow {
+pub(crate) struct OutgoingRow {
     id: i64,
     unit_id: i64,
     state: String,
@@ -518,7 +518,7 @@ fn latest_revisions(conn: &mut DbConnection, ids: &[i64]) -> Result<HashMap<i64,
 }
 
 /// Turns rows into documents with their recipients and latest revisions.
-fn assemble(
+pub(crate) fn assemble(
     conn: &mut DbConnection,
     rows: Vec<(OutgoingRow, String)>,
 ) -> Result<Vec<OutgoingDocument>, StoreError> {

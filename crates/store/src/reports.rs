@@ -47,12 +47,20 @@ type IncomingFactsRow = (
     Option<String>,
 );
 
-/// The facts of incoming documents with ids in `ids` (one document), or after `after` (a
-/// page of `REBUILD_PAGE`, in id order).
-fn load_incoming_facts(
+/// Which documents' facts to read.
+pub(crate) enum FactsOf<'a> {
+    /// One document.
+    One(i64),
+    /// These documents, in id order.
+    Ids(&'a [i64]),
+    /// A page of `REBUILD_PAGE` documents with ids above this one, in id order.
+    After(i64),
+}
+
+/// The facts of the incoming documents `which` names.
+pub(crate) fn load_incoming_facts(
     conn: &mut DbConnection,
-    only: Option<IncomingId>,
-    after: i64,
+    which: FactsOf<'_>,
 ) -> Result<Vec<(i64, IncomingFacts)>, StoreError> {
     let query = incoming_documents::table
         .left_join(
@@ -75,9 +83,12 @@ fn load_incoming_facts(
             incoming_assignees::deadline.nullable(),
         ))
         .into_boxed();
-    let query = match only {
-        Some(id) => query.filter(incoming_documents::id.eq(id.get())),
-        None => query
+    let query = match which {
+        FactsOf::One(id) => query.filter(incoming_documents::id.eq(id)),
+        FactsOf::Ids(ids) => query
+            .filter(incoming_documents::id.eq_any(ids))
+            .order(incoming_documents::id.asc()),
+        FactsOf::After(after) => query
             .filter(incoming_documents::id.gt(after))
             .order(incoming_documents::id.asc())
             .limit(REBUILD_PAGE),
@@ -166,7 +177,7 @@ fn incoming_contributions(
     conn: &mut DbConnection,
     id: IncomingId,
 ) -> Result<Vec<Contribution>, StoreError> {
-    Ok(load_incoming_facts(conn, Some(id), 0)?
+    Ok(load_incoming_facts(conn, FactsOf::One(id.get()))?
         .first()
         .map(|(_, f)| contributions(&Facts::Incoming(f)))
         .unwrap_or_default())
@@ -304,7 +315,7 @@ fn computed_rows(
     let mut add = |c: Contribution| *days.entry((c.unit, c.day)).or_default() += c.counts;
     let mut after = 0;
     loop {
-        let page = load_incoming_facts(conn, None, after)?;
+        let page = load_incoming_facts(conn, FactsOf::After(after))?;
         let Some((last, _)) = page.last() else { break };
         after = *last;
         summary.incoming += page.len() as u64;
