@@ -20,11 +20,11 @@ mod write;
 
 use chrono::{DateTime, FixedOffset};
 
-pub use font::FontResource;
+pub use font::{FontResource, TextFont};
 pub use image::ImageResource;
 pub use object::{Dict, Object, Value};
+pub use write::lower_objects;
 
-use font::TextFont;
 use object::{fmt_num, name, rect_array};
 
 /// Font size of text in appearances: Appendix I asks for 10 pt.
