@@ -1,6 +1,7 @@
 //! `/api/v1/registers/{incoming|outgoing}`: a unit's register books for a year with the
-//! columns of Decree 30/2020 Appendix IV, as JSON or CSV (UTF-8 with a byte-order mark, so
-//! spreadsheet programs show Vietnamese as written).
+//! columns of Decree 30/2020 Appendix IV, as JSON, CSV (UTF-8 with a byte-order mark, so
+//! spreadsheet programs show Vietnamese as written) or a print-ready PDF (vanthu-print) to be
+//! printed, signed and bound.
 
 use std::collections::HashMap;
 
@@ -11,6 +12,7 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 use vanthu_domain::access::{Action, Assignee, Target};
 use vanthu_domain::{Unit, UnitId, UserId};
+use vanthu_print::{BookHeading, BookKind, Column};
 use vanthu_routing::{register_year, vietnam_today, Step, TraceAction};
 use vanthu_store::{Database, IncomingDocument, OutgoingDocument};
 
@@ -29,8 +31,8 @@ pub struct RegisterQuery {
     /// The register year, Vietnam time (default: this year).
     #[param(minimum = 2000, maximum = 9999)]
     pub year: Option<i32>,
-    /// `json` (default) or `csv`.
-    #[param(pattern = "^(json|csv)$")]
+    /// `json` (default), `csv`, or `pdf` (A4 landscape, to print and bind).
+    #[param(pattern = "^(json|csv|pdf)$")]
     pub format: Option<String>,
 }
 
@@ -110,6 +112,40 @@ const INCOMING_COLUMNS: [&str; 9] = [
     "Ngày chuyển",
     "Ghi chú",
 ];
+
+/// The print columns of the incoming book: those of the CSV, with the receipt signature
+/// (ký nhận) that Appendix IV keeps for the paper book, left blank to be signed.
+const INCOMING_PRINT_COLUMNS: [&str; 10] = [
+    "Ngày đến",
+    "Số đến",
+    "Tác giả",
+    "Số, ký hiệu",
+    "Ngày tháng",
+    "Tên loại và trích yếu nội dung",
+    "Đơn vị hoặc người nhận",
+    "Ngày chuyển",
+    "Ký nhận",
+    "Ghi chú",
+];
+
+/// Relative widths of the printed columns: the summary gets the most room.
+const OUTGOING_WEIGHTS: [f32; 10] = [1.3, 1.0, 4.2, 1.8, 2.2, 1.5, 0.7, 1.0, 0.8, 1.3];
+const INCOMING_WEIGHTS: [f32; 10] = [1.0, 0.7, 2.0, 1.3, 1.0, 4.2, 1.8, 1.0, 1.0, 1.4];
+
+/// A book ready to answer with, built off the async runtime.
+enum Book<L> {
+    Json(Vec<L>),
+    Csv(Vec<Vec<String>>),
+    Pdf(Vec<u8>),
+}
+
+/// How the book is answered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Pdf,
+}
 
 /// Names of units and people, each looked up once.
 struct Names<'a> {
@@ -252,7 +288,7 @@ async fn book_of(
     state: &web::Data<AppState>,
     auth: &Authenticated,
     action: Action,
-) -> Result<(Unit, i32, bool), ApiError> {
+) -> Result<(Unit, i32, Format), ApiError> {
     let params = web::Query::<HashMap<String, String>>::from_query(req.query_string())
         .map_err(|e| ApiError::InvalidQuery {
             field: "query".into(),
@@ -278,20 +314,21 @@ async fn book_of(
             .ok_or_else(|| invalid("year", format!("'{y}' is not a year from 2000 to 9999")))?,
         None => register_year(Utc::now()),
     };
-    let csv = match params.get("format").map(String::as_str) {
-        None | Some("json") => false,
-        Some("csv") => true,
+    let format = match params.get("format").map(String::as_str) {
+        None | Some("json") => Format::Json,
+        Some("csv") => Format::Csv,
+        Some("pdf") => Format::Pdf,
         Some(other) => {
             return Err(invalid(
                 "format",
-                format!("'{other}' is not a format; use json or csv"),
+                format!("'{other}' is not a format; use json, csv or pdf"),
             ))
         }
     };
     let db = state.db.clone();
     let unit = web::block(move || db.get_unit(unit)).await??;
     auth.authorize(action, &Target::in_unit(unit.path.clone()), "unit")?;
-    Ok((unit, year, csv))
+    Ok((unit, year, format))
 }
 
 /// CSV text (UTF-8 with a byte-order mark, so spreadsheet programs show Vietnamese as
@@ -326,8 +363,115 @@ pub(crate) fn csv_response(
         .body(out))
 }
 
-fn opt(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
+fn opt(d: Option<NaiveDate>, date: fn(NaiveDate) -> String) -> String {
+    d.map(date).unwrap_or_default()
+}
+
+fn iso(d: NaiveDate) -> String {
+    d.to_string()
+}
+
+/// Dates as a printed Vietnamese register writes them.
+fn printed(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+fn outgoing_row(l: OutgoingRegisterLine, date: fn(NaiveDate) -> String) -> Vec<String> {
+    vec![
+        l.number_notation,
+        date(l.date),
+        format!("{}: {}", l.document_type, l.summary),
+        l.signer,
+        l.recipients.join("; "),
+        l.file_copy,
+        l.copies.to_string(),
+        opt(l.transfer_date, date),
+        l.receipts.to_string(),
+        l.notes,
+    ]
+}
+
+/// An incoming line's cells; `receipt` adds the blank receipt-signature cell of the print.
+fn incoming_row(
+    l: IncomingRegisterLine,
+    date: fn(NaiveDate) -> String,
+    receipt: bool,
+) -> Vec<String> {
+    let mut row = vec![
+        date(l.arrival_date),
+        l.arrival_number.to_string(),
+        l.issuing_body,
+        l.number_notation,
+        date(l.document_date),
+        format!("{}: {}", l.document_type, l.summary),
+        l.receiver.unwrap_or_default(),
+        opt(l.transfer_date, date),
+    ];
+    if receipt {
+        row.push(String::new());
+    }
+    row.push(l.notes);
+    row
+}
+
+/// The print-ready book: its cover says the unit, its governing body, the year, and the
+/// numbers and dates of the first and last lines.
+fn pdf_bytes(
+    state: &AppState,
+    unit: &Unit,
+    kind: BookKind,
+    year: i32,
+    span: Option<((String, String), (String, String))>,
+    columns: &[Column],
+    rows: Vec<Vec<String>>,
+) -> Result<Vec<u8>, ApiError> {
+    let parent_unit = unit
+        .parent_id
+        .map(|p| state.db.get_unit(p).map(|u| u.name.to_string()))
+        .transpose()?;
+    let (numbers, dates) = span.unzip();
+    let heading = BookHeading {
+        kind,
+        parent_unit,
+        unit: unit.name.to_string(),
+        year,
+        numbers,
+        dates,
+        printed_on: printed(vietnam_today(Utc::now())),
+    };
+    vanthu_print::write_register(&heading, columns, rows, Vec::new()).map_err(ApiError::internal)
+}
+
+/// The printed table's columns: titles with their share of the width.
+fn print_columns(titles: &[&'static str], weights: &[f32]) -> Vec<Column> {
+    titles
+        .iter()
+        .zip(weights)
+        .map(|(title, weight)| Column {
+            title,
+            weight: *weight,
+        })
+        .collect()
+}
+
+/// The book as a PDF download, or as JSON lines or CSV.
+fn answer<L: Serialize>(
+    book: Book<L>,
+    name: &str,
+    columns: &[&str],
+) -> Result<HttpResponse, ApiError> {
+    let pdf = match book {
+        Book::Json(lines) => return Ok(HttpResponse::Ok().json(lines)),
+        Book::Csv(rows) => return csv_response(name, columns, rows),
+        Book::Pdf(pdf) => pdf,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.pdf\""),
+        ))
+        .body(pdf))
 }
 
 /// Sổ đăng ký văn bản đi: a unit's numbered documents of a year (electronic and paper), in
@@ -339,7 +483,7 @@ fn opt(d: Option<NaiveDate>) -> String {
     params(RegisterQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The book: JSON lines, or CSV with format=csv", content((Vec<OutgoingRegisterLine> = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The book: JSON lines, CSV with format=csv, or the print-ready PDF with format=pdf", content((Vec<OutgoingRegisterLine> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
         (status = 400, description = "A query parameter is not understood", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such unit, or outside what you see", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -350,38 +494,45 @@ pub async fn outgoing(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let (unit, year, csv) = book_of(&req, &state, &auth, Action::ReadOutgoing).await?;
+    let (unit, year, format) = book_of(&req, &state, &auth, Action::ReadOutgoing).await?;
     let name = format!("so-van-ban-di-{}-{year}", unit.code);
-    let lines = web::block(move || -> Result<Vec<OutgoingRegisterLine>, ApiError> {
+    let book = web::block(move || -> Result<Book<OutgoingRegisterLine>, ApiError> {
         let mut names = Names::new(&state.db);
         let mut lines = Vec::new();
         for d in state.db.outgoing_register(unit.id, year)? {
             lines.extend(outgoing_line(&state.db, &mut names, d)?);
         }
-        Ok(lines)
+        match format {
+            Format::Json => Ok(Book::Json(lines)),
+            Format::Csv => Ok(Book::Csv(
+                lines.into_iter().map(|l| outgoing_row(l, iso)).collect(),
+            )),
+            Format::Pdf => {
+                let span = lines.first().zip(lines.last()).map(|(a, b)| {
+                    (
+                        (a.number_notation.clone(), b.number_notation.clone()),
+                        (printed(a.date), printed(b.date)),
+                    )
+                });
+                let rows = lines
+                    .into_iter()
+                    .map(|l| outgoing_row(l, printed))
+                    .collect();
+                pdf_bytes(
+                    &state,
+                    &unit,
+                    BookKind::Outgoing,
+                    year,
+                    span,
+                    &print_columns(&OUTGOING_COLUMNS, &OUTGOING_WEIGHTS),
+                    rows,
+                )
+                .map(Book::Pdf)
+            }
+        }
     })
     .await??;
-    if !csv {
-        return Ok(HttpResponse::Ok().json(lines));
-    }
-    let rows = lines
-        .into_iter()
-        .map(|l| {
-            vec![
-                l.number_notation,
-                l.date.to_string(),
-                format!("{}: {}", l.document_type, l.summary),
-                l.signer,
-                l.recipients.join("; "),
-                l.file_copy,
-                l.copies.to_string(),
-                opt(l.transfer_date),
-                l.receipts.to_string(),
-                l.notes,
-            ]
-        })
-        .collect();
-    csv_response(&name, &OUTGOING_COLUMNS, rows)
+    answer(book, &name, &OUTGOING_COLUMNS)
 }
 
 /// Sổ đăng ký văn bản đến: a unit's registered documents of a year by arrival number, with the
@@ -393,7 +544,7 @@ pub async fn outgoing(
     params(RegisterQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The book: JSON lines, or CSV with format=csv", content((Vec<IncomingRegisterLine> = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The book: JSON lines, CSV with format=csv, or the print-ready PDF with format=pdf", content((Vec<IncomingRegisterLine> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
         (status = 400, description = "A query parameter is not understood", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such unit, or outside what you see", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -404,35 +555,46 @@ pub async fn incoming(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let (unit, year, csv) = book_of(&req, &state, &auth, Action::ReadIncoming).await?;
+    let (unit, year, format) = book_of(&req, &state, &auth, Action::ReadIncoming).await?;
     let name = format!("so-van-ban-den-{}-{year}", unit.code);
-    let lines = web::block(move || -> Result<Vec<IncomingRegisterLine>, ApiError> {
+    let book = web::block(move || -> Result<Book<IncomingRegisterLine>, ApiError> {
         let mut names = Names::new(&state.db);
         let mut lines = Vec::new();
         for d in state.db.incoming_register(unit.id, year)? {
             lines.extend(incoming_line(&state.db, &mut names, d)?);
         }
-        Ok(lines)
+        match format {
+            Format::Json => Ok(Book::Json(lines)),
+            Format::Csv => Ok(Book::Csv(
+                lines
+                    .into_iter()
+                    .map(|l| incoming_row(l, iso, false))
+                    .collect(),
+            )),
+            Format::Pdf => {
+                let span = lines.first().zip(lines.last()).map(|(a, b)| {
+                    (
+                        (a.arrival_number.to_string(), b.arrival_number.to_string()),
+                        (printed(a.arrival_date), printed(b.arrival_date)),
+                    )
+                });
+                let rows = lines
+                    .into_iter()
+                    .map(|l| incoming_row(l, printed, true))
+                    .collect();
+                pdf_bytes(
+                    &state,
+                    &unit,
+                    BookKind::Incoming,
+                    year,
+                    span,
+                    &print_columns(&INCOMING_PRINT_COLUMNS, &INCOMING_WEIGHTS),
+                    rows,
+                )
+                .map(Book::Pdf)
+            }
+        }
     })
     .await??;
-    if !csv {
-        return Ok(HttpResponse::Ok().json(lines));
-    }
-    let rows = lines
-        .into_iter()
-        .map(|l| {
-            vec![
-                l.arrival_date.to_string(),
-                l.arrival_number.to_string(),
-                l.issuing_body,
-                l.number_notation,
-                l.document_date.to_string(),
-                format!("{}: {}", l.document_type, l.summary),
-                l.receiver.unwrap_or_default(),
-                opt(l.transfer_date),
-                l.notes,
-            ]
-        })
-        .collect();
-    csv_response(&name, &INCOMING_COLUMNS, rows)
+    answer(book, &name, &INCOMING_COLUMNS)
 }
