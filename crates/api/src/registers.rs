@@ -4,11 +4,14 @@
 //! printed, signed and bound.
 
 use std::collections::HashMap;
+use std::io::{self, Write};
 
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 use vanthu_domain::access::{Action, Assignee, Target};
 use vanthu_domain::{Unit, UnitId, UserId};
@@ -136,7 +139,7 @@ const INCOMING_WEIGHTS: [f32; 10] = [1.0, 0.7, 2.0, 1.3, 1.0, 4.2, 1.8, 1.0, 1.0
 enum Book<L> {
     Json(Vec<L>),
     Csv(Vec<Vec<String>>),
-    Pdf(Vec<u8>),
+    Pdf(PrintJob),
 }
 
 /// How the book is answered.
@@ -414,17 +417,24 @@ fn incoming_row(
     row
 }
 
+/// A book to print: everything the PDF needs, gathered off the async runtime.
+struct PrintJob {
+    heading: BookHeading,
+    columns: Vec<Column>,
+    rows: Vec<Vec<String>>,
+}
+
 /// The print-ready book: its cover says the unit, its governing body, the year, and the
 /// numbers and dates of the first and last lines.
-fn pdf_bytes(
+fn print_job(
     state: &AppState,
     unit: &Unit,
     kind: BookKind,
     year: i32,
     span: Option<((String, String), (String, String))>,
-    columns: &[Column],
+    columns: Vec<Column>,
     rows: Vec<Vec<String>>,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<PrintJob, ApiError> {
     let parent_unit = unit
         .parent_id
         .map(|p| state.db.get_unit(p).map(|u| u.name.to_string()))
@@ -439,7 +449,74 @@ fn pdf_bytes(
         dates,
         printed_on: printed(vietnam_today(Utc::now())),
     };
-    vanthu_print::write_register(&heading, columns, rows, Vec::new()).map_err(ApiError::internal)
+    Ok(PrintJob {
+        heading,
+        columns,
+        rows,
+    })
+}
+
+/// Bytes of the PDF gathered into chunks of this size before they go to the response.
+const PDF_CHUNK: usize = 64 * 1024;
+
+/// The PDF's way out: chunks sent to the response stream as the pages are written, so the
+/// book is never held whole.
+struct ChunkWriter {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(PDF_CHUNK));
+        self.tx
+            .blocking_send(Ok(Bytes::from(chunk)))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= PDF_CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+/// Streams the printed book: a blocking thread writes its pages into the response as they
+/// fill. A failure half-way ends the stream with an error, so the client sees a broken
+/// download rather than a short PDF.
+fn stream_pdf(job: PrintJob, name: &str) -> HttpResponse {
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(8);
+    actix_web::rt::task::spawn_blocking(move || {
+        let out = ChunkWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(PDF_CHUNK),
+        };
+        if let Err(e) = vanthu_print::write_register(&job.heading, &job.columns, job.rows, out) {
+            tracing::error!(error = %e, "printing a register book failed");
+            let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.pdf\""),
+        ))
+        .streaming(body)
 }
 
 /// The printed table's columns: titles with their share of the width.
@@ -460,18 +537,11 @@ fn answer<L: Serialize>(
     name: &str,
     columns: &[&str],
 ) -> Result<HttpResponse, ApiError> {
-    let pdf = match book {
-        Book::Json(lines) => return Ok(HttpResponse::Ok().json(lines)),
-        Book::Csv(rows) => return csv_response(name, columns, rows),
-        Book::Pdf(pdf) => pdf,
-    };
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}.pdf\""),
-        ))
-        .body(pdf))
+    match book {
+        Book::Json(lines) => Ok(HttpResponse::Ok().json(lines)),
+        Book::Csv(rows) => csv_response(name, columns, rows),
+        Book::Pdf(job) => Ok(stream_pdf(job, name)),
+    }
 }
 
 /// Sổ đăng ký văn bản đi: a unit's numbered documents of a year (electronic and paper), in
@@ -483,7 +553,7 @@ fn answer<L: Serialize>(
     params(RegisterQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The book: JSON lines, CSV with format=csv, or the print-ready PDF with format=pdf", content((Vec<OutgoingRegisterLine> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
+        (status = 200, description = "The book: JSON lines, CSV with format=csv, or the print-ready PDF with format=pdf", content((Vec<OutgoingRegisterLine> = "application/json"), (String = "text/csv"), (crate::files::FileBytes = "application/pdf"))),
         (status = 400, description = "A query parameter is not understood", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such unit, or outside what you see", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -518,13 +588,13 @@ pub async fn outgoing(
                     .into_iter()
                     .map(|l| outgoing_row(l, printed))
                     .collect();
-                pdf_bytes(
+                print_job(
                     &state,
                     &unit,
                     BookKind::Outgoing,
                     year,
                     span,
-                    &print_columns(&OUTGOING_COLUMNS, &OUTGOING_WEIGHTS),
+                    print_columns(&OUTGOING_COLUMNS, &OUTGOING_WEIGHTS),
                     rows,
                 )
                 .map(Book::Pdf)
@@ -544,7 +614,7 @@ pub async fn outgoing(
     params(RegisterQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The book: JSON lines, CSV with format=csv, or the print-ready PDF with format=pdf", content((Vec<IncomingRegisterLine> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/pdf"))),
+        (status = 200, description = "The book: JSON lines, CSV with format=csv, or the print-ready PDF with format=pdf", content((Vec<IncomingRegisterLine> = "application/json"), (String = "text/csv"), (crate::files::FileBytes = "application/pdf"))),
         (status = 400, description = "A query parameter is not understood", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such unit, or outside what you see", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -582,13 +652,13 @@ pub async fn incoming(
                     .into_iter()
                     .map(|l| incoming_row(l, printed, true))
                     .collect();
-                pdf_bytes(
+                print_job(
                     &state,
                     &unit,
                     BookKind::Incoming,
                     year,
                     span,
-                    &print_columns(&INCOMING_PRINT_COLUMNS, &INCOMING_WEIGHTS),
+                    print_columns(&INCOMING_PRINT_COLUMNS, &INCOMING_WEIGHTS),
                     rows,
                 )
                 .map(Book::Pdf)
