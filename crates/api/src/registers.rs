@@ -104,21 +104,9 @@ const OUTGOING_COLUMNS: [&str; 10] = [
     "Ghi chú",
 ];
 
-const INCOMING_COLUMNS: [&str; 9] = [
-    "Ngày đến",
-    "Số đến",
-    "Tác giả",
-    "Số, ký hiệu",
-    "Ngày tháng",
-    "Tên loại và trích yếu nội dung",
-    "Đơn vị hoặc người nhận",
-    "Ngày chuyển",
-    "Ghi chú",
-];
-
-/// The print columns of the incoming book: those of the CSV, with the receipt signature
-/// (ký nhận) that Appendix IV keeps for the paper book, left blank to be signed.
-const INCOMING_PRINT_COLUMNS: [&str; 10] = [
+/// With the receipt signature (ký nhận) Appendix IV keeps for the paper book, left blank to be
+/// signed on the printed book.
+const INCOMING_COLUMNS: [&str; 10] = [
     "Ngày đến",
     "Số đến",
     "Tác giả",
@@ -379,42 +367,79 @@ fn printed(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
-fn outgoing_row(l: OutgoingRegisterLine, date: fn(NaiveDate) -> String) -> Vec<String> {
-    vec![
-        l.number_notation,
-        date(l.date),
-        format!("{}: {}", l.document_type, l.summary),
-        l.signer,
-        l.recipients.join("; "),
-        l.file_copy,
-        l.copies.to_string(),
-        opt(l.transfer_date, date),
-        l.receipts.to_string(),
-        l.notes,
-    ]
+/// What the CSV and the printed book need of a register line.
+trait RegisterLine: Sized {
+    /// The line's number and date, for the cover's "từ số … đến số …" and dates.
+    fn number_and_date(&self) -> (String, NaiveDate);
+    /// Its cells, dates written by `date`.
+    fn cells(self, date: fn(NaiveDate) -> String) -> Vec<String>;
 }
 
-/// An incoming line's cells; `receipt` adds the blank receipt-signature cell of the print.
-fn incoming_row(
-    l: IncomingRegisterLine,
-    date: fn(NaiveDate) -> String,
-    receipt: bool,
-) -> Vec<String> {
-    let mut row = vec![
-        date(l.arrival_date),
-        l.arrival_number.to_string(),
-        l.issuing_body,
-        l.number_notation,
-        date(l.document_date),
-        format!("{}: {}", l.document_type, l.summary),
-        l.receiver.unwrap_or_default(),
-        opt(l.transfer_date, date),
-    ];
-    if receipt {
-        row.push(String::new());
+impl RegisterLine for OutgoingRegisterLine {
+    fn number_and_date(&self) -> (String, NaiveDate) {
+        (self.number_notation.clone(), self.date)
     }
-    row.push(l.notes);
-    row
+
+    fn cells(self, date: fn(NaiveDate) -> String) -> Vec<String> {
+        vec![
+            self.number_notation,
+            date(self.date),
+            format!("{}: {}", self.document_type, self.summary),
+            self.signer,
+            self.recipients.join("; "),
+            self.file_copy,
+            self.copies.to_string(),
+            opt(self.transfer_date, date),
+            self.receipts.to_string(),
+            self.notes,
+        ]
+    }
+}
+
+impl RegisterLine for IncomingRegisterLine {
+    fn number_and_date(&self) -> (String, NaiveDate) {
+        (self.arrival_number.to_string(), self.arrival_date)
+    }
+
+    /// The receipt-signature cell (ký nhận) is blank, to be signed on paper.
+    fn cells(self, date: fn(NaiveDate) -> String) -> Vec<String> {
+        vec![
+            date(self.arrival_date),
+            self.arrival_number.to_string(),
+            self.issuing_body,
+            self.number_notation,
+            date(self.document_date),
+            format!("{}: {}", self.document_type, self.summary),
+            self.receiver.unwrap_or_default(),
+            opt(self.transfer_date, date),
+            String::new(),
+            self.notes,
+        ]
+    }
+}
+
+/// The book in the asked format, ready to answer with.
+fn book<L: RegisterLine>(
+    state: &AppState,
+    unit: &Unit,
+    kind: BookKind,
+    year: i32,
+    format: Format,
+    lines: Vec<L>,
+    columns: Vec<Column>,
+) -> Result<Book<L>, ApiError> {
+    match format {
+        Format::Json => Ok(Book::Json(lines)),
+        Format::Csv => Ok(Book::Csv(lines.into_iter().map(|l| l.cells(iso)).collect())),
+        Format::Pdf => {
+            let span = lines.first().zip(lines.last()).map(|(a, b)| {
+                let ((first, from), (last, to)) = (a.number_and_date(), b.number_and_date());
+                ((first, last), (printed(from), printed(to)))
+            });
+            let rows = lines.into_iter().map(|l| l.cells(printed)).collect();
+            print_job(state, unit, kind, year, span, columns, rows).map(Book::Pdf)
+        }
+    }
 }
 
 /// A book to print: everything the PDF needs, gathered off the async runtime.
@@ -572,34 +597,15 @@ pub async fn outgoing(
         for d in state.db.outgoing_register(unit.id, year)? {
             lines.extend(outgoing_line(&state.db, &mut names, d)?);
         }
-        match format {
-            Format::Json => Ok(Book::Json(lines)),
-            Format::Csv => Ok(Book::Csv(
-                lines.into_iter().map(|l| outgoing_row(l, iso)).collect(),
-            )),
-            Format::Pdf => {
-                let span = lines.first().zip(lines.last()).map(|(a, b)| {
-                    (
-                        (a.number_notation.clone(), b.number_notation.clone()),
-                        (printed(a.date), printed(b.date)),
-                    )
-                });
-                let rows = lines
-                    .into_iter()
-                    .map(|l| outgoing_row(l, printed))
-                    .collect();
-                print_job(
-                    &state,
-                    &unit,
-                    BookKind::Outgoing,
-                    year,
-                    span,
-                    print_columns(&OUTGOING_COLUMNS, &OUTGOING_WEIGHTS),
-                    rows,
-                )
-                .map(Book::Pdf)
-            }
-        }
+        book(
+            &state,
+            &unit,
+            BookKind::Outgoing,
+            year,
+            format,
+            lines,
+            print_columns(&OUTGOING_COLUMNS, &OUTGOING_WEIGHTS),
+        )
     })
     .await??;
     answer(book, &name, &OUTGOING_COLUMNS)
@@ -633,37 +639,15 @@ pub async fn incoming(
         for d in state.db.incoming_register(unit.id, year)? {
             lines.extend(incoming_line(&state.db, &mut names, d)?);
         }
-        match format {
-            Format::Json => Ok(Book::Json(lines)),
-            Format::Csv => Ok(Book::Csv(
-                lines
-                    .into_iter()
-                    .map(|l| incoming_row(l, iso, false))
-                    .collect(),
-            )),
-            Format::Pdf => {
-                let span = lines.first().zip(lines.last()).map(|(a, b)| {
-                    (
-                        (a.arrival_number.to_string(), b.arrival_number.to_string()),
-                        (printed(a.arrival_date), printed(b.arrival_date)),
-                    )
-                });
-                let rows = lines
-                    .into_iter()
-                    .map(|l| incoming_row(l, printed, true))
-                    .collect();
-                print_job(
-                    &state,
-                    &unit,
-                    BookKind::Incoming,
-                    year,
-                    span,
-                    print_columns(&INCOMING_PRINT_COLUMNS, &INCOMING_WEIGHTS),
-                    rows,
-                )
-                .map(Book::Pdf)
-            }
-        }
+        book(
+            &state,
+            &unit,
+            BookKind::Incoming,
+            year,
+            format,
+            lines,
+            print_columns(&INCOMING_COLUMNS, &INCOMING_WEIGHTS),
+        )
     })
     .await??;
     answer(book, &name, &INCOMING_COLUMNS)

@@ -23,11 +23,7 @@ impl Canvas {
         if text.is_empty() {
             return Ok(());
         }
-        let hex: String = font
-            .encode(text)?
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect();
+        let hex = font.encode_hex(text)?;
         let _ = writeln!(
             self.ops,
             "BT 0 g /F1 {size:.2} Tf {x:.2} {y:.2} Td <{hex}> Tj ET"

@@ -58,6 +58,15 @@ impl TextFont {
         Ok(out)
     }
 
+    /// [`encode`](Self::encode) as the hex digits of a content stream's `<…> Tj` string.
+    pub fn encode_hex(&mut self, text: &str) -> Result<String, AppearanceError> {
+        Ok(self
+            .encode(text)?
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect())
+    }
+
     /// Width of `text` in points at `size` (no kerning, like the Tj operator draws it).
     pub fn width(&self, text: &str, size: f32) -> Result<f32, AppearanceError> {
         let mut units = 0u32;

@@ -433,8 +433,7 @@ fn show_text(
     x: f32,
     y: f32,
 ) -> Result<(), AppearanceError> {
-    let cids = font.encode(text)?;
-    let hex: String = cids.iter().map(|b| format!("{b:02X}")).collect();
+    let hex = font.encode_hex(text)?;
     content.extend_from_slice(
         format!(
             "BT 0 g /F1 {} Tf 1 0 0 1 {} {} Tm <{}> Tj ET\n",
