@@ -96,3 +96,42 @@ fn a_line_with_the_wrong_number_of_cells_is_refused() {
         "{err}"
     );
 }
+
+/// Records how the book reaches its output: the largest single write and the total.
+#[derive(Default)]
+struct Meter {
+    largest: usize,
+    total: usize,
+}
+
+impl std::io::Write for Meter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.largest = self.largest.max(data.len());
+        self.total += data.len();
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_book_of_thousands_of_lines_reaches_its_output_page_by_page() {
+    let meter = write_register(
+        &heading(),
+        &COLUMNS,
+        rows(5000, "Về việc triển khai chữ ký số trong cơ quan nhà nước"),
+        Meter::default(),
+    )
+    .unwrap();
+    // Hundreds of pages, none of them (nor the font, nor the page tree) written in one piece
+    // anywhere near the whole.
+    assert!(meter.total > 250_000, "{}", meter.total);
+    assert!(
+        meter.largest < 64 * 1024,
+        "{} of {}",
+        meter.largest,
+        meter.total
+    );
+}
