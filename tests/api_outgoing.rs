@@ -329,7 +329,7 @@ fn a_commune_document_walks_to_the_district_signed_with_the_pin() {
     );
     expect_problem(
         walk.server
-            .get("/api/v1/registers/outgoing?format=pdf", &walk.clerk),
+            .get("/api/v1/registers/outgoing?format=docx", &walk.clerk),
         400,
         "invalid_query",
     );

@@ -1,16 +1,21 @@
 //! `/api/v1/registers/{incoming|outgoing}`: a unit's register books for a year with the
-//! columns of Decree 30/2020 Appendix IV, as JSON or CSV (UTF-8 with a byte-order mark, so
-//! spreadsheet programs show Vietnamese as written).
+//! columns of Decree 30/2020 Appendix IV, as JSON, CSV (UTF-8 with a byte-order mark, so
+//! spreadsheet programs show Vietnamese as written) or a print-ready PDF (vanthu-print) to be
+//! printed, signed and bound.
 
 use std::collections::HashMap;
+use std::io::{self, Write};
 
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 use vanthu_domain::access::{Action, Assignee, Target};
 use vanthu_domain::{Unit, UnitId, UserId};
+use vanthu_print::{BookHeading, BookKind, Column};
 use vanthu_routing::{register_year, vietnam_today, Step, TraceAction};
 use vanthu_store::{Database, IncomingDocument, OutgoingDocument};
 
@@ -29,8 +34,8 @@ pub struct RegisterQuery {
     /// The register year, Vietnam time (default: this year).
     #[param(minimum = 2000, maximum = 9999)]
     pub year: Option<i32>,
-    /// `json` (default) or `csv`.
-    #[param(pattern = "^(json|csv)$")]
+    /// `json` (default), `csv`, or `pdf` (A4 landscape, to print and bind).
+    #[param(pattern = "^(json|csv|pdf)$")]
     pub format: Option<String>,
 }
 
@@ -99,7 +104,9 @@ const OUTGOING_COLUMNS: [&str; 10] = [
     "Ghi chú",
 ];
 
-const INCOMING_COLUMNS: [&str; 9] = [
+/// With the receipt signature (ký nhận) Appendix IV keeps for the paper book, left blank to be
+/// signed on the printed book.
+const INCOMING_COLUMNS: [&str; 10] = [
     "Ngày đến",
     "Số đến",
     "Tác giả",
@@ -108,8 +115,28 @@ const INCOMING_COLUMNS: [&str; 9] = [
     "Tên loại và trích yếu nội dung",
     "Đơn vị hoặc người nhận",
     "Ngày chuyển",
+    "Ký nhận",
     "Ghi chú",
 ];
+
+/// Relative widths of the printed columns: the summary gets the most room.
+const OUTGOING_WEIGHTS: [f32; 10] = [1.3, 1.0, 4.2, 1.8, 2.2, 1.5, 0.7, 1.0, 0.8, 1.3];
+const INCOMING_WEIGHTS: [f32; 10] = [1.0, 0.7, 2.0, 1.3, 1.0, 4.2, 1.8, 1.0, 1.0, 1.4];
+
+/// A book ready to answer with, built off the async runtime.
+enum Book<L> {
+    Json(Vec<L>),
+    Csv(Vec<Vec<String>>),
+    Pdf(PrintJob),
+}
+
+/// How the book is answered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Pdf,
+}
 
 /// Names of units and people, each looked up once.
 pub(crate) struct Names<'a> {
@@ -252,7 +279,7 @@ async fn book_of(
     state: &web::Data<AppState>,
     auth: &Authenticated,
     action: Action,
-) -> Result<(Unit, i32, bool), ApiError> {
+) -> Result<(Unit, i32, Format), ApiError> {
     let params = web::Query::<HashMap<String, String>>::from_query(req.query_string())
         .map_err(|e| ApiError::InvalidQuery {
             field: "query".into(),
@@ -278,20 +305,21 @@ async fn book_of(
             .ok_or_else(|| invalid("year", format!("'{y}' is not a year from 2000 to 9999")))?,
         None => register_year(Utc::now()),
     };
-    let csv = match params.get("format").map(String::as_str) {
-        None | Some("json") => false,
-        Some("csv") => true,
+    let format = match params.get("format").map(String::as_str) {
+        None | Some("json") => Format::Json,
+        Some("csv") => Format::Csv,
+        Some("pdf") => Format::Pdf,
         Some(other) => {
             return Err(invalid(
                 "format",
-                format!("'{other}' is not a format; use json or csv"),
+                format!("'{other}' is not a format; use json, csv or pdf"),
             ))
         }
     };
     let db = state.db.clone();
     let unit = web::block(move || db.get_unit(unit)).await??;
     auth.authorize(action, &Target::in_unit(unit.path.clone()), "unit")?;
-    Ok((unit, year, csv))
+    Ok((unit, year, format))
 }
 
 /// CSV text (UTF-8 with a byte-order mark, so spreadsheet programs show Vietnamese as
@@ -326,8 +354,219 @@ pub(crate) fn csv_response(
         .body(out))
 }
 
-fn opt(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
+fn opt(d: Option<NaiveDate>, date: fn(NaiveDate) -> String) -> String {
+    d.map(date).unwrap_or_default()
+}
+
+fn iso(d: NaiveDate) -> String {
+    d.to_string()
+}
+
+/// Dates as a printed Vietnamese register writes them.
+fn printed(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+/// What the CSV and the printed book need of a register line.
+trait RegisterLine: Sized {
+    /// The line's number and date, for the cover's "từ số … đến số …" and dates.
+    fn number_and_date(&self) -> (String, NaiveDate);
+    /// Its cells, dates written by `date`.
+    fn cells(self, date: fn(NaiveDate) -> String) -> Vec<String>;
+}
+
+impl RegisterLine for OutgoingRegisterLine {
+    fn number_and_date(&self) -> (String, NaiveDate) {
+        (self.number_notation.clone(), self.date)
+    }
+
+    fn cells(self, date: fn(NaiveDate) -> String) -> Vec<String> {
+        vec![
+            self.number_notation,
+            date(self.date),
+            format!("{}: {}", self.document_type, self.summary),
+            self.signer,
+            self.recipients.join("; "),
+            self.file_copy,
+            self.copies.to_string(),
+            opt(self.transfer_date, date),
+            self.receipts.to_string(),
+            self.notes,
+        ]
+    }
+}
+
+impl RegisterLine for IncomingRegisterLine {
+    fn number_and_date(&self) -> (String, NaiveDate) {
+        (self.arrival_number.to_string(), self.arrival_date)
+    }
+
+    /// The receipt-signature cell (ký nhận) is blank, to be signed on paper.
+    fn cells(self, date: fn(NaiveDate) -> String) -> Vec<String> {
+        vec![
+            date(self.arrival_date),
+            self.arrival_number.to_string(),
+            self.issuing_body,
+            self.number_notation,
+            date(self.document_date),
+            format!("{}: {}", self.document_type, self.summary),
+            self.receiver.unwrap_or_default(),
+            opt(self.transfer_date, date),
+            String::new(),
+            self.notes,
+        ]
+    }
+}
+
+/// The book in the asked format, ready to answer with.
+fn book<L: RegisterLine>(
+    state: &AppState,
+    unit: &Unit,
+    kind: BookKind,
+    year: i32,
+    format: Format,
+    lines: Vec<L>,
+    columns: Vec<Column>,
+) -> Result<Book<L>, ApiError> {
+    match format {
+        Format::Json => Ok(Book::Json(lines)),
+        Format::Csv => Ok(Book::Csv(lines.into_iter().map(|l| l.cells(iso)).collect())),
+        Format::Pdf => {
+            let span = lines.first().zip(lines.last()).map(|(a, b)| {
+                let ((first, from), (last, to)) = (a.number_and_date(), b.number_and_date());
+                ((first, last), (printed(from), printed(to)))
+            });
+            let rows = lines.into_iter().map(|l| l.cells(printed)).collect();
+            print_job(state, unit, kind, year, span, columns, rows).map(Book::Pdf)
+        }
+    }
+}
+
+/// A book to print: everything the PDF needs, gathered off the async runtime.
+struct PrintJob {
+    heading: BookHeading,
+    columns: Vec<Column>,
+    rows: Vec<Vec<String>>,
+}
+
+/// The print-ready book: its cover says the unit, its governing body, the year, and the
+/// numbers and dates of the first and last lines.
+fn print_job(
+    state: &AppState,
+    unit: &Unit,
+    kind: BookKind,
+    year: i32,
+    span: Option<((String, String), (String, String))>,
+    columns: Vec<Column>,
+    rows: Vec<Vec<String>>,
+) -> Result<PrintJob, ApiError> {
+    let parent_unit = unit
+        .parent_id
+        .map(|p| state.db.get_unit(p).map(|u| u.name.to_string()))
+        .transpose()?;
+    let (numbers, dates) = span.unzip();
+    let heading = BookHeading {
+        kind,
+        parent_unit,
+        unit: unit.name.to_string(),
+        year,
+        numbers,
+        dates,
+        printed_on: printed(vietnam_today(Utc::now())),
+    };
+    Ok(PrintJob {
+        heading,
+        columns,
+        rows,
+    })
+}
+
+/// Bytes of the PDF gathered into chunks of this size before they go to the response.
+const PDF_CHUNK: usize = 64 * 1024;
+
+/// The PDF's way out: chunks sent to the response stream as the pages are written, so the
+/// book is never held whole.
+struct ChunkWriter {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(PDF_CHUNK));
+        self.tx
+            .blocking_send(Ok(Bytes::from(chunk)))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= PDF_CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+/// Streams the printed book: a blocking thread writes its pages into the response as they
+/// fill. A failure half-way ends the stream with an error, so the client sees a broken
+/// download rather than a short PDF.
+fn stream_pdf(job: PrintJob, name: &str) -> HttpResponse {
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(8);
+    actix_web::rt::task::spawn_blocking(move || {
+        let out = ChunkWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(PDF_CHUNK),
+        };
+        if let Err(e) = vanthu_print::write_register(&job.heading, &job.columns, job.rows, out) {
+            tracing::error!(error = %e, "printing a register book failed");
+            let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}.pdf\""),
+        ))
+        .streaming(body)
+}
+
+/// The printed table's columns: titles with their share of the width.
+fn print_columns(titles: &[&'static str], weights: &[f32]) -> Vec<Column> {
+    titles
+        .iter()
+        .zip(weights)
+        .map(|(title, weight)| Column {
+            title,
+            weight: *weight,
+        })
+        .collect()
+}
+
+/// The book as a PDF download, or as JSON lines or CSV.
+fn answer<L: Serialize>(
+    book: Book<L>,
+    name: &str,
+    columns: &[&str],
+) -> Result<HttpResponse, ApiError> {
+    match book {
+        Book::Json(lines) => Ok(HttpResponse::Ok().json(lines)),
+        Book::Csv(rows) => csv_response(name, columns, rows),
+        Book::Pdf(job) => Ok(stream_pdf(job, name)),
+    }
 }
 
 /// Sổ đăng ký văn bản đi: a unit's numbered documents of a year (electronic and paper), in
@@ -339,7 +578,7 @@ fn opt(d: Option<NaiveDate>) -> String {
     params(RegisterQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The book: JSON lines, or CSV with format=csv", content((Vec<OutgoingRegisterLine> = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The book: JSON lines, CSV with format=csv, or the print-ready PDF with format=pdf", content((Vec<OutgoingRegisterLine> = "application/json"), (String = "text/csv"), (crate::files::FileBytes = "application/pdf"))),
         (status = 400, description = "A query parameter is not understood", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such unit, or outside what you see", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -350,38 +589,26 @@ pub async fn outgoing(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let (unit, year, csv) = book_of(&req, &state, &auth, Action::ReadOutgoing).await?;
+    let (unit, year, format) = book_of(&req, &state, &auth, Action::ReadOutgoing).await?;
     let name = format!("so-van-ban-di-{}-{year}", unit.code);
-    let lines = web::block(move || -> Result<Vec<OutgoingRegisterLine>, ApiError> {
+    let book = web::block(move || -> Result<Book<OutgoingRegisterLine>, ApiError> {
         let mut names = Names::new(&state.db);
         let mut lines = Vec::new();
         for d in state.db.outgoing_register(unit.id, year)? {
             lines.extend(outgoing_line(&state.db, &mut names, d)?);
         }
-        Ok(lines)
+        book(
+            &state,
+            &unit,
+            BookKind::Outgoing,
+            year,
+            format,
+            lines,
+            print_columns(&OUTGOING_COLUMNS, &OUTGOING_WEIGHTS),
+        )
     })
     .await??;
-    if !csv {
-        return Ok(HttpResponse::Ok().json(lines));
-    }
-    let rows = lines
-        .into_iter()
-        .map(|l| {
-            vec![
-                l.number_notation,
-                l.date.to_string(),
-                format!("{}: {}", l.document_type, l.summary),
-                l.signer,
-                l.recipients.join("; "),
-                l.file_copy,
-                l.copies.to_string(),
-                opt(l.transfer_date),
-                l.receipts.to_string(),
-                l.notes,
-            ]
-        })
-        .collect();
-    csv_response(&name, &OUTGOING_COLUMNS, rows)
+    answer(book, &name, &OUTGOING_COLUMNS)
 }
 
 /// Sổ đăng ký văn bản đến: a unit's registered documents of a year by arrival number, with the
@@ -393,7 +620,7 @@ pub async fn outgoing(
     params(RegisterQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The book: JSON lines, or CSV with format=csv", content((Vec<IncomingRegisterLine> = "application/json"), (String = "text/csv"))),
+        (status = 200, description = "The book: JSON lines, CSV with format=csv, or the print-ready PDF with format=pdf", content((Vec<IncomingRegisterLine> = "application/json"), (String = "text/csv"), (crate::files::FileBytes = "application/pdf"))),
         (status = 400, description = "A query parameter is not understood", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such unit, or outside what you see", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -404,35 +631,24 @@ pub async fn incoming(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let (unit, year, csv) = book_of(&req, &state, &auth, Action::ReadIncoming).await?;
+    let (unit, year, format) = book_of(&req, &state, &auth, Action::ReadIncoming).await?;
     let name = format!("so-van-ban-den-{}-{year}", unit.code);
-    let lines = web::block(move || -> Result<Vec<IncomingRegisterLine>, ApiError> {
+    let book = web::block(move || -> Result<Book<IncomingRegisterLine>, ApiError> {
         let mut names = Names::new(&state.db);
         let mut lines = Vec::new();
         for d in state.db.incoming_register(unit.id, year)? {
             lines.extend(incoming_line(&state.db, &mut names, d)?);
         }
-        Ok(lines)
+        book(
+            &state,
+            &unit,
+            BookKind::Incoming,
+            year,
+            format,
+            lines,
+            print_columns(&INCOMING_COLUMNS, &INCOMING_WEIGHTS),
+        )
     })
     .await??;
-    if !csv {
-        return Ok(HttpResponse::Ok().json(lines));
-    }
-    let rows = lines
-        .into_iter()
-        .map(|l| {
-            vec![
-                l.arrival_date.to_string(),
-                l.arrival_number.to_string(),
-                l.issuing_body,
-                l.number_notation,
-                l.document_date.to_string(),
-                format!("{}: {}", l.document_type, l.summary),
-                l.receiver.unwrap_or_default(),
-                opt(l.transfer_date),
-                l.notes,
-            ]
-        })
-        .collect();
-    csv_response(&name, &INCOMING_COLUMNS, rows)
+    answer(book, &name, &INCOMING_COLUMNS)
 }

@@ -35,6 +35,17 @@ pub fn decode(dict: &Dictionary, data: &[u8], cap: usize) -> Result<Vec<u8>, Pdf
     Ok(cur)
 }
 
+/// zlib-compresses `data` for a /FlateDecode stream of a written object.
+pub fn deflate(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::ZlibEncoder::new(
+        Vec::with_capacity(data.len() / 2 + 64),
+        flate2::Compression::default(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = std::io::Write::write_all(&mut enc, data);
+    enc.finish().unwrap_or_default()
+}
+
 /// zlib inflate with an output cap; a truncated or corrupt tail keeps what decoded cleanly,
 /// like other readers, because producers often end streams sloppily.
 pub fn inflate(data: &[u8], cap: usize) -> Result<Vec<u8>, PdfError> {

@@ -1,7 +1,9 @@
 //! The PDF layer of vanthu: a bounded, lazy reader over random-access sources, objects and
-//! stream filters, and an incremental-update writer. Nothing here loads a whole document (a
-//! 210 MB scan is read object by object), and nothing here knows of signatures.
+//! stream filters, an incremental-update writer, and a front-to-back writer of new
+//! documents. Nothing here loads a whole document (a 210 MB scan is read object by object),
+//! and nothing here knows of signatures.
 
+pub mod document;
 pub mod filter;
 pub mod object;
 pub mod parser;
@@ -10,6 +12,7 @@ pub mod reader;
 pub mod testing;
 pub mod writer;
 
+pub use document::DocumentWriter;
 pub use object::{Dictionary, Object, ObjectId, PdfString, Stream};
 pub use reader::{Field, Reader, Revision, Source, XrefEntry, XrefKind};
 pub use writer::{IncrementalUpdate, Placeholder, WrittenUpdate};

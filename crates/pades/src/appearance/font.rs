@@ -2,10 +2,7 @@
 //! (CIDFontType2, Identity-H) font with /W widths and a /ToUnicode map.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
-use flate2::write::ZlibEncoder;
-use flate2::Compression;
 use subsetter::GlyphRemapper;
 use unicode_normalization::UnicodeNormalization;
 
@@ -21,7 +18,10 @@ const LIBERATION_SERIF: &[u8] = include_bytes!("../../assets/fonts/LiberationSer
 const POSTSCRIPT_NAME: &str = "LiberationSerif";
 
 /// Text set in the embedded font, collecting the glyphs it uses so only those are embedded.
-pub(crate) struct TextFont {
+///
+/// Public so that other printed output (the register books of `vanthu-print`) sets its text
+/// in the same face, subset and embedded the same way.
+pub struct TextFont {
     face: ttf_parser::Face<'static>,
     remapper: GlyphRemapper,
     /// New glyph id (the CID) -> the text it stands for, for /ToUnicode.
@@ -29,7 +29,8 @@ pub(crate) struct TextFont {
 }
 
 impl TextFont {
-    pub(crate) fn new() -> Result<Self, AppearanceError> {
+    /// The embedded face, with no glyph used yet.
+    pub fn new() -> Result<Self, AppearanceError> {
         let face = ttf_parser::Face::parse(LIBERATION_SERIF, 0)
             .map_err(|e| AppearanceError::Font(e.to_string()))?;
         Ok(Self {
@@ -43,7 +44,7 @@ impl TextFont {
     ///
     /// Text is NFC-normalised first: Vietnamese typed on some systems arrives decomposed
     /// (base letter + combining marks), and the font carries the precomposed letters.
-    pub(crate) fn encode(&mut self, text: &str) -> Result<Vec<u8>, AppearanceError> {
+    pub fn encode(&mut self, text: &str) -> Result<Vec<u8>, AppearanceError> {
         let mut out = Vec::new();
         for c in text.nfc() {
             let gid = self
@@ -57,8 +58,17 @@ impl TextFont {
         Ok(out)
     }
 
+    /// [`encode`](Self::encode) as the hex digits of a content stream's `<…> Tj` string.
+    pub fn encode_hex(&mut self, text: &str) -> Result<String, AppearanceError> {
+        Ok(self
+            .encode(text)?
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect())
+    }
+
     /// Width of `text` in points at `size` (no kerning, like the Tj operator draws it).
-    pub(crate) fn width(&self, text: &str, size: f32) -> Result<f32, AppearanceError> {
+    pub fn width(&self, text: &str, size: f32) -> Result<f32, AppearanceError> {
         let mut units = 0u32;
         for c in text.nfc() {
             let gid = self
@@ -71,13 +81,18 @@ impl TextFont {
     }
 
     /// Distance from the baseline to the top of the tallest glyphs, per point of size.
-    pub(crate) fn ascent(&self) -> f32 {
+    pub fn ascent(&self) -> f32 {
         f32::from(self.face.ascender()) / f32::from(self.face.units_per_em())
     }
 
     /// Distance from the baseline down to the lowest descenders (positive), per point of size.
-    pub(crate) fn descent(&self) -> f32 {
+    pub fn descent(&self) -> f32 {
         -f32::from(self.face.descender()) / f32::from(self.face.units_per_em())
+    }
+
+    /// Whether the face has a glyph for `c` (after NFC normalisation of its text).
+    pub fn supports(&self, c: char) -> bool {
+        self.face.glyph_index(c).is_some()
     }
 
     fn to_pdf_units(&self, v: i16) -> f32 {
@@ -85,10 +100,7 @@ impl TextFont {
     }
 
     /// Subsets the font to the glyphs used so far and describes it as PDF objects.
-    pub(crate) fn into_resource(
-        self,
-        resource_name: &str,
-    ) -> Result<FontResource, AppearanceError> {
+    pub fn into_resource(self, resource_name: &str) -> Result<FontResource, AppearanceError> {
         let subset = subsetter::subset(LIBERATION_SERIF, 0, &self.remapper)
             .map_err(|e| AppearanceError::Font(e.to_string()))?;
         let upem = f32::from(self.face.units_per_em());
@@ -195,7 +207,7 @@ pub struct FontResource {
 impl FontResource {
     /// Appends the font's objects (Type0 font, CIDFont, descriptor, font file, ToUnicode) to
     /// `objects` and returns the index of the Type0 font dictionary.
-    pub(crate) fn push_objects(&self, objects: &mut Vec<Object>) -> usize {
+    pub fn push_objects(&self, objects: &mut Vec<Object>) -> usize {
         let font_file = objects.len();
         objects.push(Object {
             dict: Dict::default()
@@ -272,13 +284,7 @@ impl FontResource {
 
 /// zlib-compresses `data` for a /FlateDecode stream.
 pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut enc = ZlibEncoder::new(
-        Vec::with_capacity(data.len() / 2 + 64),
-        Compression::default(),
-    );
-    // Writing into a Vec cannot fail.
-    enc.write_all(data).expect("write to Vec");
-    enc.finish().expect("write to Vec")
+    crate::pdf::filter::deflate(data)
 }
 
 #[cfg(test)]

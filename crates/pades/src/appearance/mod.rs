@@ -20,11 +20,11 @@ mod write;
 
 use chrono::{DateTime, FixedOffset};
 
-pub use font::FontResource;
+pub use font::{FontResource, TextFont};
 pub use image::ImageResource;
 pub use object::{Dict, Object, Value};
+pub use write::lower_objects;
 
-use font::TextFont;
 use object::{fmt_num, name, rect_array};
 
 /// Font size of text in appearances: Appendix I asks for 10 pt.
@@ -433,8 +433,7 @@ fn show_text(
     x: f32,
     y: f32,
 ) -> Result<(), AppearanceError> {
-    let cids = font.encode(text)?;
-    let hex: String = cids.iter().map(|b| format!("{b:02X}")).collect();
+    let hex = font.encode_hex(text)?;
     content.extend_from_slice(
         format!(
             "BT 0 g /F1 {} Tf 1 0 0 1 {} {} Tm <{}> Tj ET\n",

@@ -11,11 +11,18 @@ impl Appearance {
     pub fn add_to(&self, update: &mut IncrementalUpdate) -> ObjectId {
         let objects = self.objects();
         let ids: Vec<ObjectId> = objects.iter().map(|_| update.allocate()).collect();
-        for (object, id) in objects.iter().zip(&ids) {
-            update.set(*id, lower_object(object, &ids));
+        for (object, id) in lower_objects(&objects, &ids).into_iter().zip(&ids) {
+            update.set(*id, object);
         }
         ids[0]
     }
+}
+
+/// The PDF layer's objects for an object list such as [`Appearance::objects`] or
+/// [`super::FontResource::push_objects`] builds: entry `i` becomes the object to be written
+/// as `ids[i]`, its [`Value::Ref`]s resolved through `ids` (one id per entry).
+pub fn lower_objects(objects: &[Object], ids: &[ObjectId]) -> Vec<PdfObject> {
+    objects.iter().map(|o| lower_object(o, ids)).collect()
 }
 
 fn lower_object(object: &Object, ids: &[ObjectId]) -> PdfObject {
