@@ -12,6 +12,7 @@ pub mod error;
 pub mod files;
 pub mod health;
 pub mod incoming;
+pub mod interchange;
 pub mod json;
 pub mod media;
 pub mod metrics;
@@ -227,6 +228,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     resource("/outgoing/{id}/recall", POST).route(web::post().to(outgoing::recall)),
+                )
+                .service(
+                    resource("/interchange/inbox", POST).route(web::post().to(interchange::inbox)),
+                )
+                .service(
+                    resource("/interchange/outbox", GET).route(web::get().to(interchange::outbox)),
                 )
                 .service(
                     resource("/incoming/{id}/recall-response", POST)

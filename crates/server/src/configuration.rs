@@ -9,10 +9,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use vanthu_api::interchange::Agencies;
 use vanthu_api::SigningSettings;
 
 /// Name of the configuration file looked up in the current directory.
 pub const DEFAULT_CONFIG_FILE: &str = "vanthu.toml";
+
+/// The first wait before a failed interchange delivery is tried again.
+const DEFAULT_INTERCHANGE_RETRY: Duration = Duration::from_secs(5);
 /// Where everything is stored when nothing says otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./data";
 /// Loopback only by default: exposing the server is a deliberate choice.
@@ -133,6 +137,16 @@ pub struct ServeArgs {
     #[arg(long, env = "VANTHU_AUDIT_CHECKPOINT_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
     pub audit_checkpoint_interval: Option<Duration>,
 
+    /// The agencies elsewhere packages are exchanged with: a TOML file of `[[agency]]`
+    /// tables (name, code, url or folder, secret); see docs/interchange.md
+    #[arg(long, env = "VANTHU_AGENCIES", value_name = "FILE")]
+    pub agencies: Option<PathBuf>,
+
+    /// The first wait before a failed interchange delivery is tried again; each further
+    /// failure doubles it, up to an hour: seconds, or e.g. `500ms` [default: 5s]
+    #[arg(long, env = "VANTHU_INTERCHANGE_RETRY", value_name = "DURATION", value_parser = parse_duration)]
+    pub interchange_retry: Option<Duration>,
+
     /// PKCS#11 module of a token or HSM holding organisations' seal keys: a unit's key is the
     /// one labelled with the unit's code, its certificate the certificate object of that
     /// label; units without one seal with their stored key
@@ -238,6 +252,8 @@ struct FileSettings {
     audit_origin: Option<String>,
     audit_checkpoint_interval: Option<DurationSetting>,
     seal_pkcs11_module: Option<PathBuf>,
+    agencies: Option<PathBuf>,
+    interchange_retry: Option<DurationSetting>,
     seal_token_label: Option<String>,
     seal_pin_env: Option<String>,
 }
@@ -315,6 +331,34 @@ pub struct ServeSettings {
     pub audit_checkpoint_interval: Duration,
     /// The token holding seal keys, if any.
     pub seal_token: Option<SealTokenSettings>,
+    /// The agencies packages are exchanged with (none without an agencies file).
+    pub agencies: Agencies,
+    /// The first wait before a failed delivery is tried again.
+    pub interchange_retry: Duration,
+}
+
+/// The agencies file: `[[agency]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgenciesFile {
+    #[serde(default)]
+    agency: Vec<vanthu_api::interchange::Agency>,
+}
+
+/// Reads the agencies file.
+fn load_agencies(path: &Path) -> Result<Agencies, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file: AgenciesFile = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        key: "agencies",
+        message: format!("{}: {e}", path.display()),
+    })?;
+    Agencies::new(file.agency).map_err(|message| ConfigError::Invalid {
+        key: "agencies",
+        message: format!("{}: {message}", path.display()),
+    })
 }
 
 /// A configuration that cannot be used, with the setting to fix.
@@ -537,6 +581,16 @@ impl ServeArgs {
             signing_session_signatures,
             audit_checkpoint_interval,
             seal_token,
+            agencies: match self.agencies.clone().or(file.agencies) {
+                Some(path) => load_agencies(&path)?,
+                None => Agencies::default(),
+            },
+            interchange_retry: duration_setting(
+                "interchange_retry",
+                self.interchange_retry,
+                &file.interchange_retry,
+                DEFAULT_INTERCHANGE_RETRY,
+            )?,
         })
     }
 }

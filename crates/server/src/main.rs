@@ -7,6 +7,7 @@ mod configuration;
 mod demo;
 mod devpki;
 mod kek;
+mod outbox;
 mod telemetry;
 mod token;
 

@@ -18,14 +18,15 @@ use vanthu_domain::{
 };
 use vanthu_routing::{
     fold_for_search, register_year, ArrivalNumber, Assignment, DocumentType, HandlingNote,
-    IncomingMetadata, IncomingState, Instruction, IssuingBody, NumberNotation, RecallState,
-    ReturnReason, Step, Summary, TraceAction, Urgency,
+    IncomingMetadata, IncomingState, Instruction, InterchangeStatus, IssuingBody, NumberNotation,
+    RecallState, ReturnReason, Step, Summary, TraceAction, Urgency,
 };
 
 use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::delegations::{on_behalf_of, principals_named, with_authority, OnBehalfOf};
 use crate::error::missing;
+use crate::outbox;
 use crate::reports;
 use crate::schema::{
     files, incoming_assignees, incoming_documents, incoming_events, incoming_files,
@@ -507,7 +508,8 @@ fn transition(
             },
         });
     }
-    record_event(conn, id, TraceAction::Step(step), next, by, at, note, None)
+    record_event(conn, id, TraceAction::Step(step), next, by, at, note, None)?;
+    outbox::queue_incoming_status(conn, id, next.interchange_status(), at)
 }
 
 /// The next arrival number of `unit`'s register for `year`, taken inside the caller's
@@ -812,6 +814,7 @@ impl Database {
             diesel::update(incoming_documents::table.find(id.get()))
                 .set(incoming_documents::interchange_id.eq(interchange_id))
                 .execute(conn)?;
+            outbox::queue_incoming_status(conn, id, InterchangeStatus::Arrived, new.received_at)?;
             Ok((load_incoming(conn, id)?, true))
         });
         match outcome {
@@ -821,6 +824,34 @@ impl Database {
                 .ok_or_else(|| StoreError::corrupt("a conflicting interchange receipt vanished")),
             other => other,
         }
+    }
+
+    /// The sender of the package `interchange_id` recalled it (status 13): every copy of it
+    /// here not yet recalled is frozen and awaits its unit's answer, as a copy recalled by
+    /// a unit here does. Returns the copies newly recalled; none when it was known already.
+    pub fn recall_interchange(
+        &self,
+        interchange_id: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<IncomingId>, StoreError> {
+        self.transaction(|conn| {
+            let ids: Vec<i64> = incoming_documents::table
+                .filter(incoming_documents::interchange_id.eq(interchange_id))
+                .filter(incoming_documents::recall.is_null())
+                .select(incoming_documents::id)
+                .load(conn)?;
+            diesel::update(incoming_documents::table.filter(incoming_documents::id.eq_any(&ids)))
+                .set((
+                    incoming_documents::recall.eq(Some(RecallState::Requested.as_str())),
+                    incoming_documents::recall_reason.eq(Some(reason)),
+                    incoming_documents::recalled_at.eq(Some(to_millis(at))),
+                ))
+                .execute(conn)?;
+            ids.into_iter()
+                .map(|id| IncomingId::new(id).map_err(StoreError::corrupt))
+                .collect()
+        })
     }
 
     /// The interchange DocumentId the document arrived with, if it came as a package.

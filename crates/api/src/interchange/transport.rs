@@ -1,0 +1,85 @@
+//! How a package reaches an agency: one trait, two transports. HTTPS to another vanthu
+//! installation's inbox lives with the server (it needs an HTTP client); the folder pair is
+//! here: a package is written to the agency's outbox folder under a temporary name,
+//! fsynced, then renamed, so the connector beside vanthu never reads half a package.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::Agency;
+
+/// What became of a delivery the transport completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The recipient (or the connector) took the package.
+    Taken,
+    /// The recipient refused the package, with its reason; trying again will not help.
+    Refused(String),
+}
+
+/// A way of delivering packages. An `Err` is a failure worth retrying (the recipient
+/// unreachable, busy, or failing), with what went wrong.
+pub trait Transport: Send + Sync {
+    /// Delivers `xml`, named `name` (unique per package, stable across retries), to `agency`.
+    fn deliver(&self, agency: &Agency, name: &str, xml: &[u8]) -> Result<Delivery, String>;
+}
+
+/// The sending side of the folder pair.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct FolderTransport;
+
+impl Transport for FolderTransport {
+    fn deliver(&self, agency: &Agency, name: &str, xml: &[u8]) -> Result<Delivery, String> {
+        let super::Endpoint::Folder(dir) = &agency.endpoint else {
+            return Err(format!("{} has no outbox folder", agency.code));
+        };
+        write_atomically(dir, name, xml)
+            .map_err(|e| format!("cannot write {name} in {}: {e}", dir.display()))?;
+        Ok(Delivery::Taken)
+    }
+}
+
+/// Writes `dir/name` whole or not at all: a hidden temporary name beside it, fsynced,
+/// renamed, and the folder fsynced so the rename survives a crash. Writing the same package
+/// again replaces it with the same bytes.
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let temporary = dir.join(format!(".{name}.partial"));
+    let mut file = std::fs::File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temporary, dir.join(name))?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_package_appears_whole_under_its_name_and_again_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let agency = Agency {
+            name: "Sở Nội vụ".into(),
+            code: vanthu_domain::UnitCode::parse("000.00.12.H56").unwrap(),
+            endpoint: super::super::Endpoint::Folder(dir.path().join("out")),
+            secret: None,
+        };
+        for _ in 0..2 {
+            assert_eq!(
+                FolderTransport.deliver(&agency, "000000000001.edxml", b"<edXML/>"),
+                Ok(Delivery::Taken)
+            );
+        }
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["000000000001.edxml"]);
+        assert_eq!(
+            std::fs::read(dir.path().join("out/000000000001.edxml")).unwrap(),
+            b"<edXML/>"
+        );
+    }
+}
