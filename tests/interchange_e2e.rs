@@ -1,0 +1,449 @@
+//! The interchange between two installations, each its own server and database, each a
+//! different province's agency with its own seal, each configured with the other as an
+//! agency: a document released by one arrives at the other, verified, is registered,
+//! assigned, handled and completed, and the sender sees 01, 03, 04, 05, 06 in order; a recall
+//! (13) is answered (15); a sender killed with deliveries pending loses and doubles nothing.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::db::DbObserver;
+use common::{multipart, status_json, unit_by_code, Server, TestEnv};
+use serde_json::{json, Value};
+
+/// The sending commune of the demo installation.
+const COMMUNE: &str = "000.31.01.H56";
+/// The receiving department, at the other province's installation.
+const DEPARTMENT: &str = "000.00.12.H57";
+/// The demo leaders' signing PIN.
+const PIN: &str = "246810";
+/// How long a package may take to travel (the worker looks every second).
+const TRAVEL: Duration = Duration::from_secs(60);
+
+/// A free local port for a server whose address the other's configuration must name
+/// before it starts.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One installation: its environment, its address, its agencies file.
+struct Installation {
+    env: TestEnv,
+    port: u16,
+    agencies: PathBuf,
+}
+
+impl Installation {
+    fn new(other: (&str, &str), other_port: u16, secret: &str) -> Installation {
+        let env = TestEnv::new();
+        let agencies = env.dir.path().join("agencies.toml");
+        std::fs::write(
+            &agencies,
+            format!(
+                "[[agency]]\nname = \"{}\"\ncode = \"{}\"\nurl = \"http://127.0.0.1:{other_port}\"\nsecret = \"{secret}\"\n",
+                other.1, other.0
+            ),
+        )
+        .unwrap();
+        Installation {
+            env,
+            port: free_port(),
+            agencies,
+        }
+    }
+
+    fn start(&self) -> Server {
+        let mut cmd = self.env.command();
+        cmd.arg("serve")
+            .arg("--demo")
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .arg("--agencies")
+            .arg(&self.agencies)
+            .args(["--interchange-retry", "200ms"]);
+        Server::start(cmd)
+    }
+}
+
+/// The two installations, started: the sender (the demo province) and the recipient (a
+/// department of another province, created there with its people and its seal).
+struct Pair {
+    sender: Installation,
+    recipient: Installation,
+    a: Option<Server>,
+    b: Option<Server>,
+}
+
+fn secret() -> String {
+    let mut bytes = [0u8; 24];
+    openssl::rand::rand_bytes(&mut bytes).unwrap();
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Pair {
+    fn start() -> Pair {
+        let secret = secret();
+        let mut sender = Installation::new((DEPARTMENT, "Sở Nội vụ tỉnh Bắc Ninh"), 0, &secret);
+        let recipient = Installation::new((COMMUNE, "UBND xã Đồng Cương"), sender.port, &secret);
+        // The sender names the recipient's address, now known.
+        sender = Installation {
+            agencies: {
+                std::fs::write(
+                    &sender.agencies,
+                    format!(
+                        "[[agency]]\nname = \"Sở Nội vụ tỉnh Bắc Ninh\"\ncode = \"{DEPARTMENT}\"\nurl = \"http://127.0.0.1:{}\"\nsecret = \"{secret}\"\n",
+                        recipient.port
+                    ),
+                )
+                .unwrap();
+                sender.agencies.clone()
+            },
+            ..sender
+        };
+        let a = sender.start();
+        let b = recipient.start();
+        department(&recipient.env, &b);
+        Pair {
+            sender,
+            recipient,
+            a: Some(a),
+            b: Some(b),
+        }
+    }
+
+    fn a(&self) -> &Server {
+        self.a.as_ref().unwrap()
+    }
+
+    fn b(&self) -> &Server {
+        self.b.as_ref().unwrap()
+    }
+}
+
+/// The receiving department at the other installation: its unit, clerk, leader and
+/// specialist, and its seal (the development seal, installed with `vanthu seal-key`).
+fn department(env: &TestEnv, server: &Server) {
+    let admin = server.demo_login("district.admin");
+    let district = unit_by_code(server, &admin, "000.00.31.H56")["id"]
+        .as_i64()
+        .unwrap();
+    let (status, unit) = status_json(server.post(
+        "/api/v1/units",
+        &admin,
+        &json!({"parent_id": district, "code": DEPARTMENT, "name": "Sở Nội vụ tỉnh Bắc Ninh", "level": "department"}),
+    ));
+    assert_eq!(status, 201, "{unit}");
+    for (name, role) in [
+        ("snv.clerk", "clerk"),
+        ("snv.leader", "leader"),
+        ("snv.specialist", "specialist"),
+    ] {
+        let (status, user) = status_json(server.post(
+            "/api/v1/users",
+            &admin,
+            &json!({"username": name, "display_name": "Nguyễn Văn Bình", "unit_id": unit["id"], "roles": [role], "password": "mat-khau-dai-snv"}),
+        ));
+        assert_eq!(status, 201, "{user}");
+    }
+    let p12 = common::tools::workspace().join("certs-dev/seal.p12");
+    let sealed = env
+        .command()
+        .env("VANTHU_P12_PASSWORD", "vanthu-dev")
+        .args(["seal-key", "--unit", DEPARTMENT, "--p12"])
+        .arg(&p12)
+        .arg("--dev")
+        .output()
+        .unwrap();
+    assert!(
+        sealed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sealed.stderr)
+    );
+}
+
+fn login(server: &Server, name: &str) -> String {
+    server.login(name, "mat-khau-dai-snv")
+}
+
+/// Drafts, approves, signs, issues and releases a document of the commune to the
+/// department elsewhere; returns its id and number.
+fn release(server: &Server, summary: &str) -> (i64, String) {
+    let specialist = server.demo_login("commune.specialist");
+    let leader = server.demo_login("commune.leader");
+    let clerk = server.demo_login("commune.clerk");
+    let (_, me) = status_json(server.get("/api/v1/me", &leader));
+    let metadata = json!({
+        "document_type": "Công văn",
+        "summary": summary,
+        "urgency": "khan",
+        "notation": "UBND-VP",
+        "signer": {"user_id": me["user"]["id"], "position": "CHỦ TỊCH", "authority": "tm"},
+        "internal_recipients": [],
+        "external_recipients": [{"name": "Sở Nội vụ tỉnh Bắc Ninh", "agency_code": DEPARTMENT}],
+    });
+    let pdf = common::one_page_pdf(b"CONG VAN LIEN THONG");
+    let (content_type, body) = multipart(&[
+        (
+            "metadata",
+            "application/json",
+            metadata.to_string().as_bytes(),
+        ),
+        ("file", "application/pdf", &pdf),
+    ]);
+    let (status, draft) = status_json(
+        server
+            .request(reqwest::Method::POST, "/api/v1/outgoing", &specialist)
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(status, 201, "{draft}");
+    let id = draft["id"].as_i64().unwrap();
+    let mut last = Value::Null;
+    for (token, step, body) in [
+        (&leader, "approve", json!({})),
+        (&leader, "sign", json!({"pin": PIN})),
+        (&clerk, "issue", json!({})),
+        (&clerk, "release", json!({})),
+    ] {
+        let (status, out) =
+            status_json(server.post(&format!("/api/v1/outgoing/{id}/{step}"), token, &body));
+        assert_eq!(status, 200, "{step}: {out}");
+        last = out;
+    }
+    assert_eq!(last["state"], "released");
+    (id, last["number_notation"].as_str().unwrap().to_owned())
+}
+
+/// Waits until `done` gives a value, or fails saying what was awaited.
+fn wait_for<T>(what: &str, mut done: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + TRAVEL;
+    loop {
+        if let Some(v) = done() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "waited too long for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The department's incoming documents with this number.
+fn arrived(server: &Server, clerk: &str, number: &str) -> Vec<Value> {
+    let (status, page) = status_json(server.get("/api/v1/incoming?per_page=200", clerk));
+    assert_eq!(status, 200, "{page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["number_notation"] == number)
+        .cloned()
+        .collect()
+}
+
+/// The sender's outgoing document as the commune's clerk sees it.
+fn detail(server: &Server, id: i64) -> Value {
+    let clerk = server.demo_login("commune.clerk");
+    let (status, body) = status_json(server.get(&format!("/api/v1/outgoing/{id}"), &clerk));
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// The status the department last reported, as the sender sees it.
+fn reported(server: &Server, id: i64) -> Option<String> {
+    detail(server, id)["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["external"]["agency_code"] == DEPARTMENT)
+        .and_then(|r| r["status_code"].as_str().map(str::to_owned))
+}
+
+fn outbox(server: &Server, token: &str, list: &str) -> Vec<Value> {
+    let (status, page) = status_json(server.get(
+        &format!("/api/v1/interchange/outbox?state={list}&per_page=200"),
+        token,
+    ));
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+fn step(server: &Server, token: &str, id: i64, action: &str, body: Value) -> Value {
+    let (status, out) =
+        status_json(server.post(&format!("/api/v1/incoming/{id}/{action}"), token, &body));
+    assert_eq!(status, 200, "{action}: {out}");
+    out
+}
+
+#[test]
+fn a_document_travels_between_agencies_and_its_statuses_come_back_in_order() {
+    let pair = Pair::start();
+    let (a, b) = (pair.a(), pair.b());
+    let clerk = login(b, "snv.clerk");
+    let (id, number) = release(a, "Về việc liên thông văn bản điện tử");
+
+    // It arrives, sealed by the commune and verified, once.
+    let copy = wait_for("the package at the department", || {
+        arrived(b, &clerk, &number).pop()
+    });
+    assert_eq!(copy["state"], "received", "{copy}");
+    assert_eq!(copy["verification"], "valid", "{copy}");
+    assert_eq!(copy["issuing_body"], "Ủy ban nhân dân xã Đồng Cương");
+    let copy = copy["id"].as_i64().unwrap();
+    wait_for("01 at the sender", || {
+        (reported(a, id).as_deref() == Some("01")).then_some(())
+    });
+
+    // The department registers, assigns, handles and completes it.
+    let leader = login(b, "snv.leader");
+    let specialist = login(b, "snv.specialist");
+    let (_, me) = status_json(b.get("/api/v1/me", &specialist));
+    step(b, &clerk, copy, "register", json!({}));
+    step(
+        b,
+        &leader,
+        copy,
+        "assign",
+        json!({"lead": {"kind": "user", "id": me["user"]["id"]}, "instruction": "Đồng chí chủ trì xử lý", "deadline": (chrono::Utc::now() + chrono::TimeDelta::days(14)).format("%Y-%m-%d").to_string()}),
+    );
+    step(
+        b,
+        &specialist,
+        copy,
+        "progress",
+        json!({"note": "Đang rà soát"}),
+    );
+    step(
+        b,
+        &specialist,
+        copy,
+        "complete",
+        json!({"note": "Đã xử lý xong"}),
+    );
+
+    // The sender sees every status, in order, and its package acknowledged.
+    wait_for("06 at the sender", || {
+        (reported(a, id).as_deref() == Some("06")).then_some(())
+    });
+    let statuses: Vec<String> = detail(a, id)["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["action"] == "recipient_status")
+        .map(|t| t["note"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = ["01", "03", "04", "05", "06"]
+        .iter()
+        .map(|c| format!("{DEPARTMENT}: {c}"))
+        .collect();
+    assert_eq!(statuses, expected);
+    let sender_clerk = a.demo_login("commune.clerk");
+    let acknowledged = outbox(a, &sender_clerk, "acknowledged");
+    assert_eq!(acknowledged.len(), 1, "{acknowledged:?}");
+    assert_eq!(acknowledged[0]["outgoing_id"], id);
+    assert_eq!(acknowledged[0]["agency_name"], "Sở Nội vụ tỉnh Bắc Ninh");
+    assert!(outbox(a, &sender_clerk, "not_sent").is_empty());
+    // The department's statuses went out as sent packages, one per step.
+    let sent: Vec<String> = outbox(b, &clerk, "sent")
+        .iter()
+        .rev()
+        .map(|p| p["status_code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sent, ["01", "03", "04", "05", "06"]);
+
+    // A recall (13) reaches the department, which accepts it (15).
+    let (status, recalled) = status_json(a.post(
+        &format!("/api/v1/outgoing/{id}/recall"),
+        &sender_clerk,
+        &json!({"reason": "Văn bản ban hành nhầm đối tượng"}),
+    ));
+    assert_eq!(status, 200, "{recalled}");
+    let recall = wait_for("the recall at the department", || {
+        let (_, doc) = status_json(b.get(&format!("/api/v1/incoming/{copy}"), &clerk));
+        (!doc["recall"].is_null()).then(|| doc["recall"].clone())
+    });
+    assert_eq!(recall["state"], "requested", "{recall}");
+    step(b, &clerk, copy, "recall-response", json!({"accept": true}));
+    wait_for("15 at the sender", || {
+        (reported(a, id).as_deref() == Some("15")).then_some(())
+    });
+
+    // The inbox takes only what an agency it knows delivers.
+    let unknown = b
+        .client
+        .post(b.url("/api/v1/interchange/inbox"))
+        .bearer_auth("not-the-secret-of-anyone")
+        .header("Content-Type", "application/xml")
+        .body("<edXML/>")
+        .send()
+        .unwrap();
+    common::expect_problem(unknown, 401, "agency_unauthorized");
+}
+
+/// Every document package the sender's outbox holds, as the sender's database has it.
+fn document_rows(env: &TestEnv) -> Vec<String> {
+    DbObserver::open(env).texts(
+        "SELECT document_id || ' ' || state AS row FROM interchange_outbox \
+         WHERE kind = 'document' ORDER BY id",
+    )
+}
+
+#[test]
+fn a_sender_killed_with_deliveries_pending_loses_and_doubles_nothing() {
+    let mut pair = Pair::start();
+    // The recipient is down: the sender's deliveries fail and wait.
+    pair.b.take().unwrap().kill();
+    let numbers: Vec<String> = (1..=3)
+        .map(|n| release(pair.a(), &format!("Về việc liên thông, văn bản thứ {n}")).1)
+        .collect();
+    let sender_clerk = pair.a().demo_login("commune.clerk");
+    // The first fails and waits; the others queue behind it, in order.
+    wait_for("a failed delivery", || {
+        (outbox(pair.a(), &sender_clerk, "failed").len() == 1).then_some(())
+    });
+    assert_eq!(outbox(pair.a(), &sender_clerk, "not_sent").len(), 3);
+    pair.a.take().unwrap().kill();
+    assert_eq!(document_rows(&pair.sender.env).len(), 3);
+
+    // Both come back; every package arrives once.
+    pair.b = Some(pair.recipient.start());
+    pair.a = Some(pair.sender.start());
+    let clerk = login(pair.b(), "snv.clerk");
+    for number in &numbers {
+        wait_for("each package at the department", || {
+            (arrived(pair.b(), &clerk, number).len() == 1).then_some(())
+        });
+    }
+    wait_for("every package acknowledged", || {
+        document_rows(&pair.sender.env)
+            .iter()
+            .all(|r| r.ends_with(" acknowledged"))
+            .then_some(())
+    });
+
+    // Killed after a delivery but before it was marked sent, the sender delivers again
+    // after restart: the department still holds one document each.
+    pair.a.take().unwrap().kill();
+    DbObserver::open(&pair.sender.env)
+        .execute("UPDATE interchange_outbox SET state = 'queued' WHERE kind = 'document'");
+    pair.a = Some(pair.sender.start());
+    wait_for("the packages delivered again", || {
+        document_rows(&pair.sender.env)
+            .iter()
+            .all(|r| !r.ends_with(" queued"))
+            .then_some(())
+    });
+    for number in &numbers {
+        assert_eq!(arrived(pair.b(), &clerk, number).len(), 1, "{number}");
+    }
+}
