@@ -678,6 +678,8 @@ pub(crate) mod tests {
             seal_pkcs11_module: None,
             seal_token_label: None,
             seal_pin_env: None,
+            agencies: None,
+            interchange_retry: None,
         }
     }
 

@@ -184,7 +184,7 @@ pub async fn inbox(
         let receipt = Receipt {
             db: &state.db,
             blobs: state.blobs.as_ref(),
-            limits: state.interchange.limits.clone(),
+            limits: state.interchange.limits,
             anchors: state.verification.anchors.clone(),
         };
         receipt.receive(&body, Receiver::Agency(&agencies))
