@@ -6,6 +6,9 @@
 
 mod common;
 
+#[path = "../crates/interchange/tests/common/mod.rs"]
+mod packages;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -446,4 +449,130 @@ fn a_sender_killed_with_deliveries_pending_loses_and_doubles_nothing() {
     for number in &numbers {
         assert_eq!(arrived(pair.b(), &clerk, number).len(), 1, "{number}");
     }
+}
+
+/// Posts `body` to the inbox as `media`, with `secret` as bearer token if given.
+fn deliver(
+    server: &Server,
+    secret: Option<&str>,
+    media: &str,
+    body: &str,
+) -> reqwest::blocking::Response {
+    let mut request = server
+        .client
+        .post(server.url("/api/v1/interchange/inbox"))
+        .header("Content-Type", media)
+        .body(body.to_owned());
+    if let Some(secret) = secret {
+        request = request.bearer_auth(secret);
+    }
+    request.send().unwrap()
+}
+
+#[test]
+fn the_inbox_takes_only_sealed_packages_from_the_agency_whose_secret_is_presented() {
+    let env = TestEnv::new();
+    let secret = secret();
+    let agencies = env.dir.path().join("agencies.toml");
+    std::fs::write(
+        &agencies,
+        format!(
+            "[[agency]]\nname = \"Sở Nội vụ tỉnh Vĩnh Phúc\"\ncode = \"000.00.12.H56\"\n\
+             folder = \"{}\"\nsecret = \"{secret}\"\n",
+            env.dir.path().join("lgsp-outbox").display()
+        ),
+    )
+    .unwrap();
+    let server = env.serve_demo(&["--agencies", &agencies.display().to_string()]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut package = packages::package();
+    package.header.to = vec![vanthu_interchange::Organ::new(
+        packages::code("000.00.31.H56"),
+        "UBND huyện Yên Lạc",
+    )];
+    package.header.from.id = packages::code("000.00.12.H56");
+    package.header.document_id =
+        vanthu_routing::DocumentIdentifier::parse("000.00.12.H56,2026/12/02,123/UBND-VP").unwrap();
+    package.attachments[0].data = common::sealed_pdf(&env, dir.path());
+    let seal = packages::seal();
+    let signed = vanthu_interchange::sign(&package.to_xml().unwrap(), &seal).unwrap();
+
+    // Not an agency this installation knows: nothing is read.
+    common::expect_problem(
+        deliver(&server, None, "application/xml", &signed),
+        401,
+        "agency_unauthorized",
+    );
+    common::expect_problem(
+        deliver(
+            &server,
+            Some("another-secret-of-no-one"),
+            "application/xml",
+            &signed,
+        ),
+        401,
+        "agency_unauthorized",
+    );
+    common::expect_problem(
+        deliver(&server, Some(&secret), "text/plain", &signed),
+        415,
+        "unsupported_media_type",
+    );
+    // What cannot be trusted is refused with the reason, and writes nothing.
+    let refused = |body: &str, reason: &str| {
+        let problem = common::expect_problem(
+            deliver(&server, Some(&secret), "application/xml", body),
+            422,
+            "package_refused",
+        );
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(reason), "{detail}");
+    };
+    refused(
+        &signed.replacen("Về việc", "Về viêc", 1),
+        "signature broken: the package was changed after it was signed",
+    );
+    refused(
+        &package.to_xml().unwrap(),
+        "the package carries no signature",
+    );
+    let mut other = package.clone();
+    other.header.from.id = packages::code("000.00.13.H56");
+    refused(
+        &vanthu_interchange::sign(&other.to_xml().unwrap(), &seal).unwrap(),
+        "the package comes from 000.00.13.H56, but the secret presented is that of 000.00.12.H56",
+    );
+    let clerk = server.demo_login("district.clerk");
+    assert!(arrived(&server, &clerk, "123/UBND-VP").is_empty());
+
+    // A good package is received once, however often it is delivered; its arrival (01)
+    // goes back through the agency's outbox folder.
+    for outcome in [
+        "imported: incoming document",
+        "already imported: incoming document",
+    ] {
+        let (status, receipt) =
+            status_json(deliver(&server, Some(&secret), "application/xml", &signed));
+        assert_eq!(status, 200, "{receipt}");
+        let last = receipt["lines"].as_array().unwrap().last().unwrap();
+        assert!(last.as_str().unwrap().starts_with(outcome), "{receipt}");
+    }
+    let copies = arrived(&server, &clerk, "123/UBND-VP");
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    assert_eq!(copies[0]["verification"], "valid");
+    let written = wait_for("the arrival status in the outbox folder", || {
+        let files = common::files_under(&env.dir.path().join("lgsp-outbox"));
+        (files.len() == 1).then_some(files)
+    });
+    let status = std::fs::read(&written[0]).unwrap();
+    let read = vanthu_interchange::read(&status, &vanthu_interchange::Limits::default()).unwrap();
+    let vanthu_interchange::Message::Status(status) = read.value else {
+        panic!("not a status package")
+    };
+    assert_eq!(status.status.code(), "01");
+    assert_eq!(
+        status.response_for.document_id.as_str(),
+        "000.00.12.H56,2026/12/02,123/UBND-VP"
+    );
+    assert_eq!(status.from.id.as_str(), "000.00.31.H56");
 }

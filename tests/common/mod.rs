@@ -454,3 +454,33 @@ pub fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
     body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
+
+/// A one-page PDF sealed with the development seal by `vanthu sign` (PAdES B-B).
+pub fn sealed_pdf(env: &TestEnv, dir: &Path) -> Vec<u8> {
+    let (plain, sealed) = (dir.join("plain.pdf"), dir.join("sealed.pdf"));
+    std::fs::write(&plain, one_page_pdf(b"CONG VAN LIEN THONG")).unwrap();
+    let p12 = tools::workspace().join("certs-dev/seal.p12");
+    let out = env
+        .command()
+        .env("P12_PASSWORD", "vanthu-dev")
+        .args([
+            "sign",
+            &plain.display().to_string(),
+            "-o",
+            &sealed.display().to_string(),
+        ])
+        .args([
+            "--p12",
+            &p12.display().to_string(),
+            "--p12-password-env",
+            "P12_PASSWORD",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(sealed).unwrap()
+}
