@@ -575,4 +575,70 @@ fn the_inbox_takes_only_sealed_packages_from_the_agency_whose_secret_is_presente
         "000.00.12.H56,2026/12/02,123/UBND-VP"
     );
     assert_eq!(status.from.id.as_str(), "000.00.31.H56");
+
+    // A replacement is received, and freezes what it replaces; a revoke freezes its
+    // document; neither may act on another agency's document; updates are refused.
+    let first = "000.00.12.H56,2026/12/02,123/UBND-VP";
+    let second = "000.00.12.H56,2026/12/02,124/UBND-VP";
+    let mut replacement = package.clone();
+    replacement.header.code = vanthu_routing::NumberNotation::parse("124/UBND-VP").unwrap();
+    replacement.header.document_id = vanthu_routing::DocumentIdentifier::parse(second).unwrap();
+    let business = &mut replacement.trace.business;
+    business.doc_type = vanthu_interchange::BusinessDocType::Replace;
+    business.reason = Some("Sai số liệu tại Phụ lục I".into());
+    business.replacements = vec![vanthu_interchange::ReplacementInfo {
+        document_id: vanthu_routing::DocumentIdentifier::parse(first).unwrap(),
+        organ_ids: vec![packages::code("000.00.31.H56")],
+    }];
+    let sealed = |p: &vanthu_interchange::Package| {
+        vanthu_interchange::sign(&p.to_xml().unwrap(), &seal).unwrap()
+    };
+    let receive = |p: &vanthu_interchange::Package| -> Vec<String> {
+        let (status, receipt) = status_json(deliver(
+            &server,
+            Some(&secret),
+            "application/xml",
+            &sealed(p),
+        ));
+        assert_eq!(status, 200, "{receipt}");
+        receipt["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let lines = receive(&replacement);
+    assert!(
+        lines.contains(&format!(
+            "replaced: {first}, 1 copy frozen awaiting its unit's answer"
+        )),
+        "{lines:?}"
+    );
+    assert!(lines.last().unwrap().starts_with("imported: "), "{lines:?}");
+    let recall = |number: &str| arrived(&server, &clerk, number)[0]["recall"].clone();
+    assert_eq!(recall("123/UBND-VP")["state"], "requested");
+    assert!(recall("124/UBND-VP").is_null());
+    let mut revoke = replacement.clone();
+    let business = &mut revoke.trace.business;
+    business.doc_type = vanthu_interchange::BusinessDocType::Revoke;
+    business.reason = Some("Ban hành không đúng thẩm quyền".into());
+    business.replacements = Vec::new();
+    assert_eq!(
+        receive(&revoke),
+        [format!(
+            "revoked: {second}, 1 copy frozen awaiting its unit's answer"
+        )]
+    );
+    assert_eq!(recall("124/UBND-VP")["state"], "requested");
+    let mut elsewhere = revoke.clone();
+    elsewhere.header.document_id =
+        vanthu_routing::DocumentIdentifier::parse("000.00.13.H56,2026/12/02,124/UBND-VP").unwrap();
+    refused(
+        &sealed(&elsewhere),
+        "000.00.12.H56 acts on 000.00.13.H56,2026/12/02,124/UBND-VP, which another agency sent",
+    );
+    let mut update = replacement.clone();
+    update.trace.business.doc_type = vanthu_interchange::BusinessDocType::Update;
+    refused(&sealed(&update), "updates are not received yet");
 }

@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use vanthu_domain::access::{authorize, Action, Actor, Target, VisibleScope};
-use vanthu_domain::{PageRequest, Role, Unit, UnitId, User, MAX_PER_PAGE};
+use vanthu_domain::{PageRequest, Role, Unit, UnitCode, UnitId, User, MAX_PER_PAGE};
 use vanthu_interchange::{
     inspect, BusinessDocType, Limits, Message, Package, StatusPackage, Verdict,
 };
@@ -110,14 +110,29 @@ impl Receipt<'_> {
 
     fn document(&self, package: &Package, by: Receiver<'_>) -> Result<Vec<String>, ReceiveError> {
         let db = self.db;
-        if package.trace.business.doc_type != BusinessDocType::New {
-            return refuse(format!(
-                "a {:?} package acts on an earlier document; only new documents are received \
-                 for now",
-                package.trace.business.doc_type
-            ));
-        }
         let h = &package.header;
+        let business = &package.trace.business;
+        let reason = business.reason.as_deref().unwrap_or_default();
+        match business.doc_type {
+            BusinessDocType::New => {}
+            BusinessDocType::Revoke => {
+                let identifier = h.document_id.as_str();
+                own_document(identifier, &h.from.id)?;
+                let recalled = db.recall_interchange(identifier, reason, Utc::now())?;
+                return Ok(vec![recalled_line("revoked", identifier, recalled.len())]);
+            }
+            BusinessDocType::Replace => {
+                for replaced in &business.replacements {
+                    own_document(replaced.document_id.as_str(), &h.from.id)?;
+                }
+            }
+            BusinessDocType::Update => {
+                return refuse(
+                    "an update package changes an earlier document's details; updates are \
+                     not received yet",
+                )
+            }
+        }
         let mut unit = None;
         for to in &h.to {
             match db.get_unit_by_code(&to.id) {
@@ -195,6 +210,17 @@ impl Receipt<'_> {
                 .map_err(|e| ReceiveError::Other(e.to_string()))?,
         };
         let (document, fresh) = db.receive_interchange(&new, h.document_id.as_str())?;
+        // A replacement recalls what it replaces once it is itself received; delivered again
+        // after a crash in between, it finishes the job (a copy is recalled once).
+        for replaced in &business.replacements {
+            let why = format!("replaced by {}: {reason}", h.document_id);
+            let recalled = db.recall_interchange(replaced.document_id.as_str(), &why, now)?;
+            lines.push(recalled_line(
+                "replaced",
+                replaced.document_id.as_str(),
+                recalled.len(),
+            ));
+        }
         lines.push(format!(
             "{}: incoming document {} of {} ({}), {}, PDF verification {}",
             if fresh {
@@ -258,27 +284,13 @@ impl Receipt<'_> {
         let identifier = status.response_for.document_id.as_str();
         let at = status.timestamp.with_timezone(&Utc);
         if status.status == InterchangeStatus::Recall {
-            if !identifier.starts_with(&format!("{},", status.from.id)) {
-                return refuse(format!(
-                    "{} recalls {identifier}, which another agency sent",
-                    status.from.id
-                ));
-            }
+            own_document(identifier, &status.from.id)?;
             let reason = status
                 .description
                 .clone()
                 .unwrap_or_else(|| format!("recalled by {}", status.from.name));
             let recalled = db.recall_interchange(identifier, &reason, at)?;
-            return Ok(vec![format!(
-                "recalled: {identifier}, {} cop{} awaiting the answer of {}",
-                recalled.len(),
-                if recalled.len() == 1 { "y" } else { "ies" },
-                if recalled.is_empty() {
-                    "nobody (already known)"
-                } else {
-                    "the receiving unit"
-                }
-            )]);
+            return Ok(vec![recalled_line("recalled", identifier, recalled.len())]);
         }
         let doc = match db.outgoing_by_identifier(identifier) {
             Ok(d) => d,
@@ -332,6 +344,26 @@ impl Receipt<'_> {
             status.from.id,
             doc.id
         )])
+    }
+}
+
+/// Refuses a package by which `from` acts on `identifier`, a document another agency sent.
+fn own_document(identifier: &str, from: &UnitCode) -> Result<(), ReceiveError> {
+    if identifier.starts_with(&format!("{from},")) {
+        Ok(())
+    } else {
+        refuse(format!(
+            "{from} acts on {identifier}, which another agency sent"
+        ))
+    }
+}
+
+/// What a recall, revoke or replacement did here.
+fn recalled_line(what: &str, identifier: &str, copies: usize) -> String {
+    match copies {
+        0 => format!("{what}: {identifier}, no copy here awaiting it (unknown, or known already)"),
+        1 => format!("{what}: {identifier}, 1 copy frozen awaiting its unit's answer"),
+        n => format!("{what}: {identifier}, {n} copies frozen awaiting their units' answers"),
     }
 }
 
