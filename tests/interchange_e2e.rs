@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::db::DbObserver;
-use common::{multipart, status_json, unit_by_code, Server, TestEnv};
+use common::{status_json, unit_by_code, Server, TestEnv};
 use serde_json::{json, Value};
 
 /// The sending commune of the demo installation.
@@ -158,20 +158,7 @@ fn department(env: &TestEnv, server: &Server) {
         ));
         assert_eq!(status, 201, "{user}");
     }
-    let p12 = common::tools::workspace().join("certs-dev/seal.p12");
-    let sealed = env
-        .command()
-        .env("VANTHU_P12_PASSWORD", "vanthu-dev")
-        .args(["seal-key", "--unit", DEPARTMENT, "--p12"])
-        .arg(&p12)
-        .arg("--dev")
-        .output()
-        .unwrap();
-    assert!(
-        sealed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sealed.stderr)
-    );
+    common::install_dev_seal(env, DEPARTMENT);
 }
 
 fn login(server: &Server, name: &str) -> String {
@@ -195,23 +182,7 @@ fn release(server: &Server, summary: &str) -> (i64, String) {
         "external_recipients": [{"name": "Sở Nội vụ tỉnh Bắc Ninh", "agency_code": DEPARTMENT}],
     });
     let pdf = common::one_page_pdf(b"CONG VAN LIEN THONG");
-    let (content_type, body) = multipart(&[
-        (
-            "metadata",
-            "application/json",
-            metadata.to_string().as_bytes(),
-        ),
-        ("file", "application/pdf", &pdf),
-    ]);
-    let (status, draft) = status_json(
-        server
-            .request(reqwest::Method::POST, "/api/v1/outgoing", &specialist)
-            .header("Content-Type", content_type)
-            .body(body)
-            .send()
-            .unwrap(),
-    );
-    assert_eq!(status, 201, "{draft}");
+    let draft = common::draft_outgoing(server, &specialist, &metadata, &pdf);
     let id = draft["id"].as_i64().unwrap();
     let mut last = Value::Null;
     for (token, step, body) in [
