@@ -443,14 +443,26 @@ fn deliver(
 #[test]
 fn the_inbox_takes_only_sealed_packages_from_the_agency_whose_secret_is_presented() {
     let env = TestEnv::new();
-    let secret = secret();
+    let (secret, pinned_secret) = (secret(), secret());
+    // The department signs with the development seal, as its fingerprint says; the other
+    // agency's fingerprint is of a seal nobody here holds.
+    let seal_pem = common::tools::workspace().join("certs-dev/seal.pem");
+    let fingerprint = openssl::x509::X509::from_pem(&std::fs::read(seal_pem).unwrap())
+        .unwrap()
+        .digest(openssl::hash::MessageDigest::sha256())
+        .unwrap();
     let agencies = env.dir.path().join("agencies.toml");
     std::fs::write(
         &agencies,
         format!(
             "[[agency]]\nname = \"Sở Nội vụ tỉnh Vĩnh Phúc\"\ncode = \"000.00.12.H56\"\n\
-             folder = \"{}\"\nsecret = \"{secret}\"\n",
-            env.dir.path().join("lgsp-outbox").display()
+             folder = \"{}\"\nsecret = \"{secret}\"\nseal_sha256 = \"{}\"\n\n\
+             [[agency]]\nname = \"Sở Tư pháp tỉnh Vĩnh Phúc\"\ncode = \"000.00.13.H56\"\n\
+             folder = \"{}\"\nsecret = \"{pinned_secret}\"\nseal_sha256 = \"{}\"\n",
+            env.dir.path().join("lgsp-outbox").display(),
+            hex(&fingerprint),
+            env.dir.path().join("other-outbox").display(),
+            "ab".repeat(32),
         ),
     )
     .unwrap();
@@ -512,6 +524,24 @@ fn the_inbox_takes_only_sealed_packages_from_the_agency_whose_secret_is_presente
     refused(
         &vanthu_interchange::sign(&other.to_xml().unwrap(), &seal).unwrap(),
         "the package comes from 000.00.13.H56, but the secret presented is that of 000.00.12.H56",
+    );
+    // Signed with a trusted seal, but not the one configured for the agency it names.
+    let problem = common::expect_problem(
+        deliver(
+            &server,
+            Some(&pinned_secret),
+            "application/xml",
+            &vanthu_interchange::sign(&other.to_xml().unwrap(), &seal).unwrap(),
+        ),
+        422,
+        "package_refused",
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not the seal the agencies configuration gives Sở Tư pháp tỉnh Vĩnh Phúc"),
+        "{problem}"
     );
     let clerk = server.demo_login("district.clerk");
     assert!(arrived(&server, &clerk, "123/UBND-VP").is_empty());
@@ -609,6 +639,28 @@ fn the_inbox_takes_only_sealed_packages_from_the_agency_whose_secret_is_presente
         &sealed(&elsewhere),
         "000.00.12.H56 acts on 000.00.13.H56,2026/12/02,124/UBND-VP, which another agency sent",
     );
+    // The description lists every status these routes answer.
+    let doc = server.openapi();
+    for (path, method, statuses) in [
+        (
+            "/api/v1/interchange/inbox",
+            "post",
+            &["200", "400", "401", "413", "415", "422", "503"][..],
+        ),
+        (
+            "/api/v1/interchange/outbox",
+            "get",
+            &["200", "400", "401", "403", "503"][..],
+        ),
+    ] {
+        let described: Vec<&str> = doc["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(described, statuses, "{path}");
+    }
     let mut update = replacement.clone();
     update.trace.business.doc_type = vanthu_interchange::BusinessDocType::Update;
     refused(&sealed(&update), "updates are not received yet");

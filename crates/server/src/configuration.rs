@@ -346,7 +346,7 @@ struct AgenciesFile {
 }
 
 /// Reads the agencies file.
-fn load_agencies(path: &Path) -> Result<Agencies, ConfigError> {
+pub(crate) fn load_agencies(path: &Path) -> Result<Agencies, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,

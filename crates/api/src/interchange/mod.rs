@@ -41,6 +41,24 @@ pub struct Agency {
     /// The bearer secret of the pair: sent with each package delivered to it over HTTPS,
     /// and expected from it at this installation's inbox.
     pub secret: Option<String>,
+    /// The SHA-256 fingerprint of its seal's certificate (hex, colons allowed): when given,
+    /// a package naming it as From must be signed with that certificate, not merely with
+    /// one the trust anchors accept.
+    pub seal_sha256: Option<String>,
+}
+
+impl Agency {
+    /// Whether `signer` is the seal this agency signs with, as far as the configuration
+    /// says (an agency without a fingerprint accepts any trusted signer).
+    pub fn signs_with(&self, signer: &openssl::x509::X509Ref) -> bool {
+        let Some(pinned) = &self.seal_sha256 else {
+            return true;
+        };
+        let pinned: String = pinned.chars().filter(|c| *c != ':').collect();
+        signer
+            .digest(openssl::hash::MessageDigest::sha256())
+            .is_ok_and(|d| hex::encode(d).eq_ignore_ascii_case(&pinned))
+    }
 }
 
 /// How packages reach an agency.
@@ -65,6 +83,15 @@ impl Agencies {
         for (i, a) in agencies.iter().enumerate() {
             if agencies[..i].iter().any(|b| b.code == a.code) {
                 return Err(format!("agency {} is configured twice", a.code));
+            }
+            if let Some(pin) = &a.seal_sha256 {
+                let digits = pin.chars().filter(|c| *c != ':').collect::<String>();
+                if digits.len() != 64 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(format!(
+                        "the seal_sha256 of agency {} is not 64 hexadecimal digits",
+                        a.code
+                    ));
+                }
             }
             if let Some(s) = &a.secret {
                 if s.len() < 16 {
@@ -186,6 +213,7 @@ pub async fn inbox(
             blobs: state.blobs.as_ref(),
             limits: state.interchange.limits,
             anchors: state.verification.anchors.clone(),
+            agencies: &state.interchange.agencies,
         };
         receipt.receive(&body, Receiver::Agency(&agencies))
     })

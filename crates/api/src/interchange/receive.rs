@@ -15,7 +15,7 @@ use vanthu_routing::{vietnam_today, IncomingMetadata, InterchangeStatus, Issuing
 use vanthu_store::blob::BlobStore;
 use vanthu_store::{Database, NewIncoming, StatusRecord, StoreError};
 
-use super::Agency;
+use super::{Agencies, Agency};
 
 /// In whose name a package is received.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +59,8 @@ pub struct Receipt<'a> {
     pub limits: Limits,
     /// Trust anchors of the packages' seals and of the PDFs' signatures.
     pub anchors: TrustAnchors,
+    /// The agencies elsewhere: a package from one whose seal is configured must bear it.
+    pub agencies: &'a Agencies,
 }
 
 impl Receipt<'_> {
@@ -89,6 +91,18 @@ impl Receipt<'_> {
                 return refuse(format!(
                     "the package comes from {from}, but the secret presented is that of {}",
                     codes.join(", ")
+                ));
+            }
+        }
+        if let (Some(agency), Some(signer)) =
+            (self.agencies.get(from), &inspection.signature.signer)
+        {
+            if !agency.signs_with(signer) {
+                return refuse(format!(
+                    "the package names {from} as From but is signed by {}, not the seal the \
+                     agencies configuration gives {}",
+                    inspection.signature.signer_subject().unwrap_or_default(),
+                    agency.name
                 ));
             }
         }

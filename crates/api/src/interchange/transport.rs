@@ -65,6 +65,7 @@ mod tests {
             code: vanthu_domain::UnitCode::parse("000.00.12.H56").unwrap(),
             endpoint: super::super::Endpoint::Folder(dir.path().join("out")),
             secret: None,
+            seal_sha256: None,
         };
         for _ in 0..2 {
             assert_eq!(

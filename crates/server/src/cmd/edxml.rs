@@ -26,7 +26,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use vanthu_api::interchange::{document_package, seal, status_package, ReceiveError, Receiver};
+use vanthu_api::interchange::{
+    document_package, seal, status_package, Agencies, ReceiveError, Receiver,
+};
 use vanthu_domain::Username;
 use vanthu_domain::{IncomingId, OutgoingId};
 use vanthu_interchange::{inspect, Limits, Message, Verdict};
@@ -159,6 +161,10 @@ pub struct ImportArgs {
     /// Largest attachment accepted, in bytes
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_attachment_bytes)]
     pub max_attachment_bytes: usize,
+    /// The agencies file of `vanthu serve --agencies`: a package from an agency whose
+    /// seal_sha256 it gives must be signed with that seal
+    #[arg(long, value_name = "FILE")]
+    pub agencies: Option<PathBuf>,
 }
 
 /// Options of `vanthu edxml check`.
@@ -299,6 +305,10 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         max_attachment_bytes: args.max_attachment_bytes,
         ..Limits::default()
     };
+    let agencies = match &args.agencies {
+        Some(path) => crate::configuration::load_agencies(path)?,
+        None => Agencies::default(),
+    };
     let receipt = Receipt {
         clerk: &args.clerk,
         receipt: vanthu_api::interchange::Receipt {
@@ -306,6 +316,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             blobs: &blobs,
             limits,
             anchors,
+            agencies: &agencies,
         },
     };
     if let Some(inbox) = &args.inbox {
