@@ -831,4 +831,55 @@ pub(crate) mod tests {
         assert_eq!(parse_duration("8h").unwrap(), Duration::from_secs(8 * 3600));
         assert!(parse_duration("later").is_err());
     }
+
+    #[test]
+    fn the_agencies_file_names_each_agency_once_with_a_usable_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let agencies = dir.path().join("agencies.toml");
+        let good = "[[agency]]\nname = \"Sở Nội vụ\"\ncode = \"000.00.12.h57\"\n\
+                    url = \"https://vanthu.example\"\nsecret = \"0123456789abcdef\"\n\n\
+                    [[agency]]\nname = \"LGSP\"\ncode = \"000.00.00.H57\"\nfolder = \"/srv/out\"\n";
+        std::fs::write(&agencies, good).unwrap();
+        let config = write_config(
+            dir.path(),
+            &format!("agencies = \"{}\"\n", agencies.display()),
+        );
+        let settings = no_flags(&config).resolve().unwrap();
+        let code = vanthu_domain::UnitCode::parse("000.00.12.H57").unwrap();
+        let agency = settings.agencies.get(&code).unwrap();
+        assert!(matches!(
+            agency.endpoint,
+            vanthu_api::interchange::Endpoint::Url(_)
+        ));
+        assert_eq!(
+            settings.agencies.authenticated_by("0123456789abcdef").len(),
+            1
+        );
+        assert!(settings
+            .agencies
+            .authenticated_by("0123456789abcdeF")
+            .is_empty());
+        assert_eq!(settings.interchange_retry, DEFAULT_INTERCHANGE_RETRY);
+
+        for (text, said) in [
+            (
+                format!("{good}{}", &good[..good.find("\n\n").unwrap()]),
+                "configured twice",
+            ),
+            (good.replace("0123456789abcdef", "short"), "shorter than 16"),
+            (good.replace("folder = ", "fax = "), "unknown field `fax`"),
+            (
+                good.replace("folder = \"/srv/out\"", ""),
+                "needs either a url (another vanthu) or a folder",
+            ),
+            (
+                format!("{good}seal_sha256 = \"ab:cd\"\n"),
+                "not 64 hexadecimal digits",
+            ),
+        ] {
+            std::fs::write(&agencies, &text).unwrap();
+            let err = no_flags(&config).resolve().unwrap_err().to_string();
+            assert!(err.contains(said), "{err}");
+        }
+    }
 }

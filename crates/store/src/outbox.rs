@@ -466,3 +466,153 @@ impl Database {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+    use crate::test_support::tree;
+    use crate::testing::TestDatabase;
+
+    fn page() -> PageRequest {
+        PageRequest::new(1, 50).unwrap()
+    }
+
+    fn listed(db: &Database, scope: &VisibleScope, list: OutboxList) -> Vec<i64> {
+        db.list_outbox(scope, list, page())
+            .unwrap()
+            .items
+            .iter()
+            .map(|e| e.id)
+            .collect()
+    }
+
+    #[test]
+    fn packages_move_through_their_states_and_lists_once() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let agency = UnitCode::parse("000.00.12.H57").unwrap();
+        let (first, second) = (
+            "000.31.01.H26,2026/12/02,1/UBND-VP",
+            "000.31.01.H26,2026/12/02,2/UBND-VP",
+        );
+        let at = crate::time::now();
+        db.transaction(|conn| {
+            let package = SealedPackage {
+                agency: agency.clone(),
+                xml: "<edXML/>".into(),
+            };
+            for id in [first, second] {
+                insert(
+                    conn,
+                    t.commune.id,
+                    &agency,
+                    id,
+                    None,
+                    (None, None),
+                    Some(&package.xml),
+                    at,
+                )?;
+            }
+            queue_status(
+                conn,
+                t.commune.id,
+                &agency,
+                first,
+                (InterchangeStatus::Recall, Some("ban hành nhầm")),
+                (None, None),
+                at,
+            )
+        })
+        .unwrap();
+        let pending = db.outbox_pending(10).unwrap();
+        let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
+        assert_eq!(pending.len(), 3);
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
+        assert_eq!(
+            pending[2].kind,
+            OutboxKind::Status(InterchangeStatus::Recall)
+        );
+        assert_eq!(pending[2].description.as_deref(), Some("ban hành nhầm"));
+        assert_eq!(pending[2].package, None);
+        let (a, b, status) = (ids[0], ids[1], ids[2]);
+
+        // Failed, then sent; an attempt recorded late changes nothing once sent.
+        db.outbox_failed(a, "unreachable", at + TimeDelta::seconds(5))
+            .unwrap();
+        let unit = VisibleScope::Unit(t.commune.id);
+        assert_eq!(
+            listed(&db, &unit, OutboxList::State(OutboxState::Failed)),
+            [a]
+        );
+        assert_eq!(listed(&db, &unit, OutboxList::NotSent), [status, b, a]);
+        db.outbox_sent(a, at).unwrap();
+        db.outbox_failed(a, "late", at).unwrap();
+        let sent = db.outbox_pending(10).unwrap();
+        assert_eq!(sent.iter().map(|e| e.id).collect::<Vec<_>>(), [b, status]);
+        let a_now = &db
+            .list_outbox(&unit, OutboxList::State(OutboxState::Sent), page())
+            .unwrap()
+            .items[0];
+        assert_eq!((a_now.attempts, a_now.last_error.as_deref()), (2, None));
+        assert_eq!(
+            listed(
+                &db,
+                &unit,
+                OutboxList::SlowToAcknowledge(at + TimeDelta::days(1))
+            ),
+            [a]
+        );
+
+        // A status from the recipient acknowledges its document; 02 returns it, even
+        // before the transport said it was taken. A status package is never acknowledged.
+        db.transaction(|conn| {
+            acknowledge(conn, first, &agency, InterchangeStatus::Accepted, at)?;
+            acknowledge(conn, second, &agency, InterchangeStatus::Rejected, at)
+        })
+        .unwrap();
+        assert_eq!(
+            listed(&db, &unit, OutboxList::State(OutboxState::Acknowledged)),
+            [a]
+        );
+        assert_eq!(
+            listed(&db, &unit, OutboxList::State(OutboxState::Returned)),
+            [b]
+        );
+        assert_eq!(listed(&db, &unit, OutboxList::NotSent), [status]);
+        db.outbox_sent(b, at).unwrap();
+        assert_eq!(
+            listed(&db, &unit, OutboxList::State(OutboxState::Returned)),
+            [b]
+        );
+
+        // A status package is built once and kept; the recipient's refusal returns it.
+        db.outbox_built(status, "<edXML>1</edXML>").unwrap();
+        db.outbox_built(status, "<edXML>2</edXML>").unwrap();
+        assert_eq!(
+            db.outbox_pending(10).unwrap()[0].package.as_deref(),
+            Some("<edXML>1</edXML>")
+        );
+        db.outbox_returned(status, at, "the package is refused: unknown document")
+            .unwrap();
+        assert!(db.outbox_pending(10).unwrap().is_empty());
+
+        // Each unit's clerks see their own; the province's admins the subtree's.
+        assert!(listed(
+            &db,
+            &VisibleScope::Unit(t.sibling.id),
+            OutboxList::State(OutboxState::Returned)
+        )
+        .is_empty());
+        assert_eq!(
+            listed(
+                &db,
+                &VisibleScope::Subtree(t.province.path.clone()),
+                OutboxList::State(OutboxState::Returned)
+            ),
+            [status, b]
+        );
+    }
+}

@@ -28,7 +28,7 @@ use crate::state::AppState;
 /// An agency elsewhere this installation exchanges packages with (`[[agency]]` in the
 /// agencies file given to `vanthu serve --agencies`).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "AgencyEntry")]
 pub struct Agency {
     /// Its name, for the clerks.
     pub name: String,
@@ -36,7 +36,6 @@ pub struct Agency {
     /// packages it sends name it as From.
     pub code: UnitCode,
     /// Where its packages go.
-    #[serde(flatten)]
     pub endpoint: Endpoint,
     /// The bearer secret of the pair: sent with each package delivered to it over HTTPS,
     /// and expected from it at this installation's inbox.
@@ -61,9 +60,44 @@ impl Agency {
     }
 }
 
+/// An `[[agency]]` table as written: `url` or `folder`, one of them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgencyEntry {
+    name: String,
+    code: UnitCode,
+    url: Option<String>,
+    folder: Option<PathBuf>,
+    secret: Option<String>,
+    seal_sha256: Option<String>,
+}
+
+impl TryFrom<AgencyEntry> for Agency {
+    type Error = String;
+
+    fn try_from(e: AgencyEntry) -> Result<Agency, String> {
+        let endpoint = match (e.url, e.folder) {
+            (Some(url), None) => Endpoint::Url(url),
+            (None, Some(folder)) => Endpoint::Folder(folder),
+            _ => {
+                return Err(format!(
+                    "agency {} needs either a url (another vanthu) or a folder (the folder pair)",
+                    e.code
+                ))
+            }
+        };
+        Ok(Agency {
+            name: e.name,
+            code: e.code,
+            endpoint,
+            secret: e.secret,
+            seal_sha256: e.seal_sha256,
+        })
+    }
+}
+
 /// How packages reach an agency.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone)]
 pub enum Endpoint {
     /// Another vanthu installation: packages are POSTed to `<url>/api/v1/interchange/inbox`.
     Url(String),
