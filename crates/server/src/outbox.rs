@@ -54,10 +54,31 @@ impl Worker {
         Ok(())
     }
 
+    /// Delivers what is due, batch after batch, leaving out the agencies already waiting,
+    /// so one agency's backlog does not hold the others up. Each package of a batch is
+    /// either delivered (and leaves the pending ones) or puts its agency among the waiting,
+    /// so the round ends.
     fn round(&self, https: &Https) -> Result<(), vanthu_store::StoreError> {
         let now = Utc::now();
         let mut waiting: HashSet<UnitCode> = HashSet::new();
-        for entry in self.db.outbox_pending(BATCH)? {
+        loop {
+            let skip: Vec<UnitCode> = waiting.iter().cloned().collect();
+            let batch = self.db.outbox_pending(BATCH, &skip)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            self.batch(batch, now, &mut waiting, https)?;
+        }
+    }
+
+    fn batch(
+        &self,
+        batch: Vec<OutboxEntry>,
+        now: chrono::DateTime<Utc>,
+        waiting: &mut HashSet<UnitCode>,
+        https: &Https,
+    ) -> Result<(), vanthu_store::StoreError> {
+        for entry in batch {
             if waiting.contains(&entry.agency) {
                 continue;
             }

@@ -348,14 +348,21 @@ pub(crate) fn acknowledge(
 }
 
 impl Database {
-    /// Packages still to deliver (queued or failed), oldest first, at most `limit`.
-    pub fn outbox_pending(&self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+    /// Packages still to deliver (queued or failed), oldest first, at most `limit`, but none
+    /// to the agencies in `skip` (those waiting for an earlier package to go first).
+    pub fn outbox_pending(
+        &self,
+        limit: u32,
+        skip: &[UnitCode],
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let skip: Vec<&str> = skip.iter().map(UnitCode::as_str).collect();
         self.read(|conn| {
             interchange_outbox::table
                 .filter(
                     interchange_outbox::state
                         .eq_any([OutboxState::Queued.as_str(), OutboxState::Failed.as_str()]),
                 )
+                .filter(interchange_outbox::agency_code.ne_all(skip))
                 .order(interchange_outbox::id.asc())
                 .limit(i64::from(limit))
                 .select(Row::as_select())
@@ -527,7 +534,7 @@ mod tests {
             )
         })
         .unwrap();
-        let pending = db.outbox_pending(10).unwrap();
+        let pending = db.outbox_pending(10, &[]).unwrap();
         let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
         assert_eq!(pending.len(), 3);
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
@@ -538,6 +545,7 @@ mod tests {
         assert_eq!(pending[2].description.as_deref(), Some("ban hành nhầm"));
         assert_eq!(pending[2].package, None);
         let (a, b, status) = (ids[0], ids[1], ids[2]);
+        assert!(db.outbox_pending(10, std::slice::from_ref(&agency)).unwrap().is_empty());
 
         // Failed, then sent; an attempt recorded late changes nothing once sent.
         db.outbox_failed(a, "unreachable", at + TimeDelta::seconds(5))
@@ -550,7 +558,7 @@ mod tests {
         assert_eq!(listed(&db, &unit, OutboxList::NotSent), [status, b, a]);
         db.outbox_sent(a, at).unwrap();
         db.outbox_failed(a, "late", at).unwrap();
-        let sent = db.outbox_pending(10).unwrap();
+        let sent = db.outbox_pending(10, &[]).unwrap();
         assert_eq!(sent.iter().map(|e| e.id).collect::<Vec<_>>(), [b, status]);
         let a_now = &db
             .list_outbox(&unit, OutboxList::State(OutboxState::Sent), page())
@@ -592,12 +600,12 @@ mod tests {
         db.outbox_built(status, "<edXML>1</edXML>").unwrap();
         db.outbox_built(status, "<edXML>2</edXML>").unwrap();
         assert_eq!(
-            db.outbox_pending(10).unwrap()[0].package.as_deref(),
+            db.outbox_pending(10, &[]).unwrap()[0].package.as_deref(),
             Some("<edXML>1</edXML>")
         );
         db.outbox_returned(status, at, "the package is refused: unknown document")
             .unwrap();
-        assert!(db.outbox_pending(10).unwrap().is_empty());
+        assert!(db.outbox_pending(10, &[]).unwrap().is_empty());
 
         // Each unit's clerks see their own; the province's admins the subtree's.
         assert!(listed(
