@@ -440,6 +440,24 @@ fn deliver(
     request.send().unwrap()
 }
 
+/// A document package from the Vĩnh Phúc department (000.00.12.H56) to the demo district,
+/// its PDF sealed with the development seal.
+fn package_from_the_department(
+    env: &TestEnv,
+    dir: &std::path::Path,
+) -> vanthu_interchange::Package {
+    let mut package = packages::package();
+    package.header.to = vec![vanthu_interchange::Organ::new(
+        packages::code("000.00.31.H56"),
+        "UBND huyện Yên Lạc",
+    )];
+    package.header.from.id = packages::code("000.00.12.H56");
+    package.header.document_id =
+        vanthu_routing::DocumentIdentifier::parse("000.00.12.H56,2026/12/02,123/UBND-VP").unwrap();
+    package.attachments[0].data = common::sealed_pdf(env, dir);
+    package
+}
+
 #[test]
 fn the_inbox_takes_only_sealed_packages_from_the_agency_whose_secret_is_presented() {
     let env = TestEnv::new();
@@ -468,15 +486,7 @@ fn the_inbox_takes_only_sealed_packages_from_the_agency_whose_secret_is_presente
     .unwrap();
     let server = env.serve_demo(&["--agencies", &agencies.display().to_string()]);
     let dir = tempfile::tempdir().unwrap();
-    let mut package = packages::package();
-    package.header.to = vec![vanthu_interchange::Organ::new(
-        packages::code("000.00.31.H56"),
-        "UBND huyện Yên Lạc",
-    )];
-    package.header.from.id = packages::code("000.00.12.H56");
-    package.header.document_id =
-        vanthu_routing::DocumentIdentifier::parse("000.00.12.H56,2026/12/02,123/UBND-VP").unwrap();
-    package.attachments[0].data = common::sealed_pdf(&env, dir.path());
+    let package = package_from_the_department(&env, dir.path());
     let seal = packages::seal();
     let signed = vanthu_interchange::sign(&package.to_xml().unwrap(), &seal).unwrap();
 
@@ -664,4 +674,55 @@ fn the_inbox_takes_only_sealed_packages_from_the_agency_whose_secret_is_presente
     let mut update = replacement.clone();
     update.trace.business.doc_type = vanthu_interchange::BusinessDocType::Update;
     refused(&sealed(&update), "updates are not received yet");
+}
+
+#[test]
+fn the_server_drains_the_folder_the_connector_fills() {
+    let env = TestEnv::new();
+    let agencies = env.dir.path().join("agencies.toml");
+    std::fs::write(
+        &agencies,
+        "[[agency]]\nname = \"Sở Nội vụ tỉnh Vĩnh Phúc\"\ncode = \"000.00.12.H56\"\nfolder = \"lgsp/outbox\"\n",
+    )
+    .unwrap();
+    let inbox = env.dir.path().join("lgsp/inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let package = package_from_the_department(&env, dir.path());
+    let signed = vanthu_interchange::sign(&package.to_xml().unwrap(), &packages::seal()).unwrap();
+    // The connector delivered it twice, once changed on the way.
+    std::fs::write(inbox.join("1.edxml"), &signed).unwrap();
+    std::fs::write(inbox.join("2.edxml"), &signed).unwrap();
+    std::fs::write(
+        inbox.join("3.edxml"),
+        signed.replacen("Về việc", "Về viêc", 1),
+    )
+    .unwrap();
+    let server = env.serve_demo(&[
+        "--agencies",
+        &agencies.display().to_string(),
+        "--interchange-inbox",
+        &inbox.display().to_string(),
+    ]);
+    let names = |sub: &str| -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(inbox.join(sub))
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        n.sort();
+        n
+    };
+    wait_for("the folder drained", || {
+        (names("done").len() + names("refused").len() == 4).then_some(())
+    });
+    assert_eq!(names("done"), ["1.edxml", "2.edxml"]);
+    assert_eq!(names("refused"), ["3.edxml", "3.edxml.reason"]);
+    let clerk = server.demo_login("district.clerk");
+    assert_eq!(arrived(&server, &clerk, "123/UBND-VP").len(), 1);
+    // Its arrival (01) went back through the agency's outbox folder.
+    wait_for("the arrival status", || {
+        (common::files_under(&env.dir.path().join("lgsp/outbox")).len() == 1).then_some(())
+    });
 }

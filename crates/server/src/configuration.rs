@@ -142,6 +142,12 @@ pub struct ServeArgs {
     #[arg(long, env = "VANTHU_AGENCIES", value_name = "FILE")]
     pub agencies: Option<PathBuf>,
 
+    /// A folder the provincial axis connector (LGSP) leaves received packages in (the
+    /// folder pair): the server receives each *.edxml from a configured agency as the inbox
+    /// does, then moves it to done/, or, refused, to refused/ beside a .reason file
+    #[arg(long, env = "VANTHU_INTERCHANGE_INBOX", value_name = "DIR")]
+    pub interchange_inbox: Option<PathBuf>,
+
     /// The first wait before a failed interchange delivery is tried again; each further
     /// failure doubles it, up to an hour: seconds, or e.g. `500ms` [default: 5s]
     #[arg(long, env = "VANTHU_INTERCHANGE_RETRY", value_name = "DURATION", value_parser = parse_duration)]
@@ -253,6 +259,7 @@ struct FileSettings {
     audit_checkpoint_interval: Option<DurationSetting>,
     seal_pkcs11_module: Option<PathBuf>,
     agencies: Option<PathBuf>,
+    interchange_inbox: Option<PathBuf>,
     interchange_retry: Option<DurationSetting>,
     seal_token_label: Option<String>,
     seal_pin_env: Option<String>,
@@ -333,6 +340,8 @@ pub struct ServeSettings {
     pub seal_token: Option<SealTokenSettings>,
     /// The agencies packages are exchanged with (none without an agencies file).
     pub agencies: Agencies,
+    /// The folder of packages the connector received, if any.
+    pub interchange_inbox: Option<PathBuf>,
     /// The first wait before a failed delivery is tried again.
     pub interchange_retry: Duration,
 }
@@ -585,6 +594,7 @@ impl ServeArgs {
                 Some(path) => load_agencies(&path)?,
                 None => Agencies::default(),
             },
+            interchange_inbox: self.interchange_inbox.clone().or(file.interchange_inbox),
             interchange_retry: duration_setting(
                 "interchange_retry",
                 self.interchange_retry,
@@ -679,6 +689,7 @@ pub(crate) mod tests {
             seal_token_label: None,
             seal_pin_env: None,
             agencies: None,
+            interchange_inbox: None,
             interchange_retry: None,
         }
     }

@@ -59,6 +59,8 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
   --seal-pin-env VAR         VANTHU_SEAL_PIN_ENV        seal_pin_env  VANTHU_SEAL_PIN
   --agencies FILE            VANTHU_AGENCIES            agencies      none: the agencies
                          elsewhere packages are exchanged with ([[agency]] tables)
+  --interchange-inbox DIR    VANTHU_INTERCHANGE_INBOX   interchange_inbox  none: the folder
+                         the LGSP connector leaves received packages in
   --interchange-retry DURATION  VANTHU_INTERCHANGE_RETRY  interchange_retry  5s, doubled
                          after each failed delivery, at most 1h
 `vanthu check` takes --config, --data and --database-url too. Log levels: RUST_LOG.";

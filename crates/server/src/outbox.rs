@@ -14,10 +14,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use vanthu_api::interchange::transport::{Delivery, FolderTransport, Transport};
-use vanthu_api::interchange::{seal, status_package, Agencies, Agency, Endpoint};
+use std::path::{Path, PathBuf};
+
+use vanthu_api::interchange::transport::{drain_folder, Delivery, FolderTransport, Transport};
+use vanthu_api::interchange::{
+    seal, status_package, Agencies, Agency, Endpoint, Receipt, ReceiveError, Receiver,
+};
 use vanthu_domain::UnitCode;
 use vanthu_keys::Kek;
+use vanthu_pades::trust::TrustAnchors;
+use vanthu_store::blob::BlobStore;
 use vanthu_store::{Database, OutboxEntry, OutboxKind};
 
 /// How often the outbox is looked at.
@@ -33,8 +39,14 @@ pub struct Worker {
     pub db: Database,
     /// Opens the units' seals, for the status packages sealed at their first delivery.
     pub kek: Arc<Kek>,
-    /// Where packages go.
+    /// Where received files are kept.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Trust anchors of received packages and their PDFs.
+    pub anchors: TrustAnchors,
+    /// Where packages go and come from.
     pub agencies: Agencies,
+    /// The folder the connector leaves received packages in, if any.
+    pub inbox: Option<PathBuf>,
     /// The first wait after a failure.
     pub retry: Duration,
 }
@@ -48,6 +60,11 @@ impl Worker {
             .spawn(move || loop {
                 if let Err(e) = self.round(&https) {
                     tracing::warn!(error = %e, "interchange delivery round failed; retrying");
+                }
+                if let Some(inbox) = &self.inbox {
+                    if let Err(e) = self.drain(inbox) {
+                        tracing::warn!(error = %e, inbox = %inbox.display(), "interchange inbox folder not drained; retrying");
+                    }
                 }
                 std::thread::sleep(TICK);
             })?;
@@ -106,6 +123,34 @@ impl Worker {
             }
         }
         Ok(())
+    }
+
+    /// Receives the packages the connector left in `inbox`, each from a configured agency,
+    /// as the HTTPS inbox does.
+    fn drain(&self, inbox: &Path) -> anyhow::Result<()> {
+        let receipt = Receipt {
+            db: &self.db,
+            blobs: self.blobs.as_ref(),
+            limits: vanthu_interchange::Limits::default(),
+            anchors: self.anchors.clone(),
+            agencies: &self.agencies,
+        };
+        drain_folder(
+            inbox,
+            |bytes| match receipt.receive(bytes, Receiver::Agency(self.agencies.all())) {
+                Ok(lines) => Ok(Ok(lines)),
+                Err(ReceiveError::Refused(why) | ReceiveError::Setup(why)) => Ok(Err(why)),
+                Err(e) => Err(anyhow::Error::from(e)),
+            },
+            |drained| match drained.outcome {
+                Ok(lines) => {
+                    tracing::info!(file = %drained.name, outcome = lines.last().map(String::as_str).unwrap_or_default(), "interchange package received from the inbox folder")
+                }
+                Err(why) => {
+                    tracing::warn!(file = %drained.name, reason = %why, "interchange package in the inbox folder refused")
+                }
+            },
+        )
     }
 
     fn deliver(&self, entry: &OutboxEntry, https: &Https) -> Result<Delivery, String> {

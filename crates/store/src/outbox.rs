@@ -545,7 +545,10 @@ mod tests {
         assert_eq!(pending[2].description.as_deref(), Some("ban hành nhầm"));
         assert_eq!(pending[2].package, None);
         let (a, b, status) = (ids[0], ids[1], ids[2]);
-        assert!(db.outbox_pending(10, std::slice::from_ref(&agency)).unwrap().is_empty());
+        assert!(db
+            .outbox_pending(10, std::slice::from_ref(&agency))
+            .unwrap()
+            .is_empty());
 
         // Failed, then sent; an attempt recorded late changes nothing once sent.
         db.outbox_failed(a, "unreachable", at + TimeDelta::seconds(5))

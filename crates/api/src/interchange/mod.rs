@@ -139,6 +139,11 @@ impl Agencies {
         Ok(Agencies { agencies })
     }
 
+    /// Every agency of the configuration.
+    pub fn all(&self) -> &[Agency] {
+        &self.agencies
+    }
+
     /// The agency with this code.
     pub fn get(&self, code: &UnitCode) -> Option<&Agency> {
         self.agencies.iter().find(|a| a.code == *code)

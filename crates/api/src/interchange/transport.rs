@@ -1,7 +1,8 @@
 //! How a package reaches an agency: one trait, two transports. HTTPS to another vanthu
 //! installation's inbox lives with the server (it needs an HTTP client); the folder pair is
 //! here: a package is written to the agency's outbox folder under a temporary name,
-//! fsynced, then renamed, so the connector beside vanthu never reads half a package.
+//! fsynced, then renamed, so the connector beside vanthu never reads half a package; and
+//! the packages the connector leaves in an inbox folder are received in name order.
 
 use std::io::Write;
 use std::path::Path;
@@ -51,6 +52,55 @@ fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()>
     drop(file);
     std::fs::rename(&temporary, dir.join(name))?;
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// A package met in an inbox folder, and what became of it: the lines of its receipt, or
+/// why it was refused.
+#[derive(Debug)]
+pub struct Drained {
+    /// Its file name.
+    pub name: String,
+    /// The receipt's lines, or the refusal.
+    pub outcome: Result<Vec<String>, String>,
+}
+
+/// Receives every `*.edxml` of `inbox` in name order with `receive`, telling `report` of
+/// each; a received package moves to `done/`, a refused one to `refused/` beside a
+/// `.reason` file; other files stay. A package moves only after `receive` returned, so one
+/// met again after a crash is received again, which the receipt takes as the same package.
+/// An `Err` of `receive` (the installation failing, not the package) stops the drain and
+/// leaves that package where it is.
+pub fn drain_folder<E: From<std::io::Error>>(
+    inbox: &Path,
+    mut receive: impl FnMut(&[u8]) -> Result<Result<Vec<String>, String>, E>,
+    mut report: impl FnMut(Drained),
+) -> Result<(), E> {
+    let (done, refused) = (inbox.join("done"), inbox.join("refused"));
+    for dir in [&done, &refused] {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(inbox)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "edxml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bytes = std::fs::read(&file)?;
+        let outcome = receive(&bytes)?;
+        match &outcome {
+            Ok(_) => std::fs::rename(&file, done.join(&name))?,
+            Err(why) => {
+                std::fs::write(refused.join(format!("{name}.reason")), format!("{why}\n"))?;
+                std::fs::rename(&file, refused.join(&name))?;
+            }
+        }
+        report(Drained { name, outcome });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use vanthu_api::interchange::transport::drain_folder;
 use vanthu_api::interchange::{
     document_package, seal, status_package, Agencies, ReceiveError, Receiver,
 };
@@ -340,45 +341,32 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Receives every `*.edxml` of `inbox` in name order. A package is moved out only after its
-/// receipt is committed, so a crash in between leaves it to be met again, and received
-/// once (by its DocumentId). Exit 1 when one was refused.
+/// Receives every `*.edxml` of `inbox` in name order (see `drain_folder`). Exit 1 when one
+/// was refused.
 fn drain(inbox: &std::path::Path, receipt: &Receipt) -> anyhow::Result<ExitCode> {
-    let (done, refused) = (inbox.join("done"), inbox.join("refused"));
-    for dir in [&done, &refused] {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(inbox)
-        .with_context(|| format!("cannot read {}", inbox.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "edxml"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        println!("no packages in {}", inbox.display());
-    }
+    let mut met = 0;
     let mut any_refused = false;
-    for file in files {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let bytes =
-            std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        match receipt.receive(&bytes)? {
-            Ok(lines) => {
-                for line in lines {
-                    println!("{name}: {line}");
+    drain_folder(
+        inbox,
+        |bytes| -> anyhow::Result<_> { Ok(receipt.receive(bytes)?.map_err(|Refused(why)| why)) },
+        |drained| {
+            met += 1;
+            match drained.outcome {
+                Ok(lines) => {
+                    for line in lines {
+                        println!("{}: {line}", drained.name);
+                    }
                 }
-                std::fs::rename(&file, done.join(&name))?;
+                Err(why) => {
+                    println!("{}: refused: {why}", drained.name);
+                    any_refused = true;
+                }
             }
-            Err(Refused(why)) => {
-                println!("{name}: refused: {why}");
-                std::fs::write(refused.join(format!("{name}.reason")), format!("{why}\n"))?;
-                std::fs::rename(&file, refused.join(&name))?;
-                any_refused = true;
-            }
-        }
+        },
+    )
+    .with_context(|| format!("cannot drain {}", inbox.display()))?;
+    if met == 0 {
+        println!("no packages in {}", inbox.display());
     }
     Ok(if any_refused {
         ExitCode::from(1)

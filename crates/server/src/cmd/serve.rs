@@ -128,7 +128,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     crate::outbox::Worker {
         db: state.db.clone(),
         kek: state.kek.clone(),
+        blobs: state.blobs.clone(),
+        anchors: state.verification.anchors.clone(),
         agencies: settings.agencies.clone(),
+        inbox: settings.interchange_inbox.clone(),
         retry: settings.interchange_retry,
     }
     .spawn()
