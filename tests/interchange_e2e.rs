@@ -351,6 +351,30 @@ fn a_document_travels_between_agencies_and_its_statuses_come_back_in_order() {
     wait_for("15 at the sender", || {
         (reported(a, id).as_deref() == Some("15")).then_some(())
     });
+    // The department's log holds every step of its copy, the agency's recall among them,
+    // in no one's name here.
+    let (status, history) =
+        status_json(b.get(&format!("/api/v1/documents/{copy}/history"), &clerk));
+    assert_eq!(status, 200, "{history}");
+    let actions: Vec<(&str, bool)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["actor_id"].is_null()))
+        .filter(|(action, _)| *action != "incoming.view")
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("incoming.receive", false),
+            ("incoming.register", false),
+            ("incoming.assign", false),
+            ("incoming.progress", false),
+            ("incoming.complete", false),
+            ("incoming.recalled", true),
+            ("incoming.recall_answer", false),
+        ]
+    );
 
     // The inbox takes only what an agency it knows delivers.
     let unknown = b

@@ -848,9 +848,17 @@ impl Database {
                     incoming_documents::recalled_at.eq(Some(to_millis(at))),
                 ))
                 .execute(conn)?;
-            ids.into_iter()
-                .map(|id| IncomingId::new(id).map_err(StoreError::corrupt))
-                .collect()
+            let mut recalled = Vec::with_capacity(ids.len());
+            for id in ids {
+                let id = IncomingId::new(id).map_err(StoreError::corrupt)?;
+                // No person of this installation acted: the sender's agency did.
+                let event = Event::done(AuditAction::IncomingRecalled, ObjectRef::incoming(id))
+                    .with("document_id", interchange_id)
+                    .with("reason", reason);
+                audit::record(conn, None, at, event)?;
+                recalled.push(id);
+            }
+            Ok(recalled)
         })
     }
 

@@ -1471,6 +1471,15 @@ impl Database {
                         InterchangeStatus::RecallRefused
                     };
                     outbox::queue_incoming_status(conn, incoming, status, at)?;
+                    let mut event = Event::done(
+                        AuditAction::IncomingRecallAnswer,
+                        ObjectRef::incoming(incoming),
+                    )
+                    .with("answer", answer.as_str());
+                    if let Some(note) = note {
+                        event = event.with("note", note);
+                    }
+                    audit::record(conn, Some(by), at, event)?;
                     return Ok(copy);
                 };
                 let action = if accept {
