@@ -375,6 +375,14 @@ fn a_document_travels_between_agencies_and_its_statuses_come_back_in_order() {
             ("incoming.recall_answer", false),
         ]
     );
+    // Filed under the department, so the auditors above it see it among their entries.
+    let auditor = b.demo_login("district.auditor");
+    let (status, entries) = status_json(b.get(
+        "/api/v1/audit/entries?action=incoming.recalled",
+        &auditor,
+    ));
+    assert_eq!(status, 200, "{entries}");
+    assert_eq!(entries["total"], 1, "{entries}");
 
     // The inbox takes only what an agency it knows delivers.
     let unknown = b

@@ -104,6 +104,29 @@ pub(crate) fn record(
         }
         None => (None, None),
     };
+    queue(conn, by, actor_unit, unit_path, at, event)
+}
+
+/// Queues an entry no person of this installation acted in (an agency elsewhere did),
+/// filed under `unit`, so that unit's auditors see it among their entries.
+pub(crate) fn record_in_unit(
+    conn: &mut DbConnection,
+    unit: vanthu_domain::UnitId,
+    at: DateTime<Utc>,
+    event: Event,
+) -> Result<(), StoreError> {
+    let unit = load_unit(conn, unit)?;
+    queue(conn, None, None, Some(unit.path), at, event)
+}
+
+fn queue(
+    conn: &mut DbConnection,
+    by: Option<UserId>,
+    actor_unit: Option<vanthu_domain::UnitId>,
+    unit_path: Option<UnitPath>,
+    at: DateTime<Utc>,
+    event: Event,
+) -> Result<(), StoreError> {
     let queued = AuditEntry {
         seq: 0,
         previous: [0; 32],

@@ -836,11 +836,12 @@ impl Database {
         at: DateTime<Utc>,
     ) -> Result<Vec<IncomingId>, StoreError> {
         self.transaction(|conn| {
-            let ids: Vec<i64> = incoming_documents::table
+            let rows: Vec<(i64, i64)> = incoming_documents::table
                 .filter(incoming_documents::interchange_id.eq(interchange_id))
                 .filter(incoming_documents::recall.is_null())
-                .select(incoming_documents::id)
+                .select((incoming_documents::id, incoming_documents::unit_id))
                 .load(conn)?;
+            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
             diesel::update(incoming_documents::table.filter(incoming_documents::id.eq_any(&ids)))
                 .set((
                     incoming_documents::recall.eq(Some(RecallState::Requested.as_str())),
@@ -849,13 +850,14 @@ impl Database {
                 ))
                 .execute(conn)?;
             let mut recalled = Vec::with_capacity(ids.len());
-            for id in ids {
+            for (id, unit) in rows {
                 let id = IncomingId::new(id).map_err(StoreError::corrupt)?;
                 // No person of this installation acted: the sender's agency did.
                 let event = Event::done(AuditAction::IncomingRecalled, ObjectRef::incoming(id))
                     .with("document_id", interchange_id)
                     .with("reason", reason);
-                audit::record(conn, None, at, event)?;
+                let unit = UnitId::new(unit).map_err(StoreError::corrupt)?;
+                audit::record_in_unit(conn, unit, at, event)?;
                 recalled.push(id);
             }
             Ok(recalled)
