@@ -1637,7 +1637,8 @@ pub async fn release(
 
 /// Recalls a released document (the unit's clerks and leaders): it is frozen, the copies in
 /// recipients' queues here are frozen and await each recipient's answer
-/// (`POST /api/v1/incoming/{id}/recall-response`).
+/// (`POST /api/v1/incoming/{id}/recall-response`); external recipients are sent status 13
+/// through the interchange outbox.
 #[utoipa::path(
     post,
     path = "/api/v1/outgoing/{id}/recall",
