@@ -377,10 +377,8 @@ fn a_document_travels_between_agencies_and_its_statuses_come_back_in_order() {
     );
     // Filed under the department, so the auditors above it see it among their entries.
     let auditor = b.demo_login("district.auditor");
-    let (status, entries) = status_json(b.get(
-        "/api/v1/audit/entries?action=incoming.recalled",
-        &auditor,
-    ));
+    let (status, entries) =
+        status_json(b.get("/api/v1/audit/entries?action=incoming.recalled", &auditor));
     assert_eq!(status, 200, "{entries}");
     assert_eq!(entries["total"], 1, "{entries}");
 
@@ -452,6 +450,38 @@ fn a_sender_killed_with_deliveries_pending_loses_and_doubles_nothing() {
     for number in &numbers {
         assert_eq!(arrived(pair.b(), &clerk, number).len(), 1, "{number}");
     }
+
+    // The department sends one back (02): the sender lists its package as returned.
+    let copy = arrived(pair.b(), &clerk, &numbers[0])[0]["id"]
+        .as_i64()
+        .unwrap();
+    step(
+        pair.b(),
+        &clerk,
+        copy,
+        "return",
+        json!({"reason": "Gửi nhầm đơn vị nhận"}),
+    );
+    let sender_clerk = pair.a().demo_login("commune.clerk");
+    let returned = wait_for("the returned package", || {
+        let returned = outbox(pair.a(), &sender_clerk, "returned");
+        (!returned.is_empty()).then_some(returned)
+    });
+    assert_eq!(returned.len(), 1, "{returned:?}");
+    assert!(
+        returned[0]["document_id"]
+            .as_str()
+            .unwrap()
+            .ends_with(&numbers[0]),
+        "{returned:?}"
+    );
+    // Only clerks (and admins and auditors) watch the outbox.
+    let specialist = pair.a().demo_login("commune.specialist");
+    common::expect_problem(
+        pair.a().get("/api/v1/interchange/outbox", &specialist),
+        403,
+        "forbidden",
+    );
 }
 
 /// Posts `body` to the inbox as `media`, with `secret` as bearer token if given.

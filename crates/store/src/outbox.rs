@@ -314,8 +314,9 @@ fn insert(
 }
 
 /// At the sender: the recipient `agency` reported `status` for `document_id`, so the
-/// document package sent to it was delivered (acknowledged), or, for 02, returned. In the
-/// caller's transaction; a package already acknowledged or returned stays as it is.
+/// document package sent to it was delivered (acknowledged), or, for 02, returned, even
+/// after an earlier status acknowledged it. In the caller's transaction; a returned
+/// package stays returned.
 pub(crate) fn acknowledge(
     conn: &mut DbConnection,
     document_id: &str,
@@ -323,27 +324,36 @@ pub(crate) fn acknowledge(
     status: InterchangeStatus,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let state = if status == InterchangeStatus::Rejected {
-        OutboxState::Returned
+    let (state, from): (OutboxState, &[OutboxState]) = if status == InterchangeStatus::Rejected {
+        (
+            OutboxState::Returned,
+            &[
+                OutboxState::Queued,
+                OutboxState::Failed,
+                OutboxState::Sent,
+                OutboxState::Acknowledged,
+            ],
+        )
     } else {
-        OutboxState::Acknowledged
+        (
+            OutboxState::Acknowledged,
+            &[OutboxState::Queued, OutboxState::Failed, OutboxState::Sent],
+        )
     };
-    diesel::update(
+    let package = || {
         interchange_outbox::table
             .filter(interchange_outbox::document_id.eq(document_id))
             .filter(interchange_outbox::agency_code.eq(agency.as_str()))
             .filter(interchange_outbox::kind.eq("document"))
-            .filter(interchange_outbox::state.eq_any([
-                OutboxState::Queued.as_str(),
-                OutboxState::Failed.as_str(),
-                OutboxState::Sent.as_str(),
-            ])),
+    };
+    diesel::update(
+        package().filter(interchange_outbox::state.eq_any(from.iter().map(|s| s.as_str()))),
     )
-    .set((
-        interchange_outbox::state.eq(state.as_str()),
-        interchange_outbox::acknowledged_at.eq(Some(to_millis(at))),
-    ))
+    .set(interchange_outbox::state.eq(state.as_str()))
     .execute(conn)?;
+    diesel::update(package().filter(interchange_outbox::acknowledged_at.is_null()))
+        .set(interchange_outbox::acknowledged_at.eq(Some(to_millis(at))))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -598,6 +608,16 @@ mod tests {
             listed(&db, &unit, OutboxList::State(OutboxState::Returned)),
             [b]
         );
+        // A later 02 returns even an acknowledged document; nothing brings a return back.
+        db.transaction(|conn| {
+            acknowledge(conn, first, &agency, InterchangeStatus::Rejected, at)?;
+            acknowledge(conn, first, &agency, InterchangeStatus::Accepted, at)
+        })
+        .unwrap();
+        assert_eq!(
+            listed(&db, &unit, OutboxList::State(OutboxState::Returned)),
+            [b, a]
+        );
 
         // A status package is built once and kept; the recipient's refusal returns it.
         db.outbox_built(status, "<edXML>1</edXML>").unwrap();
@@ -623,7 +643,7 @@ mod tests {
                 &VisibleScope::Subtree(t.province.path.clone()),
                 OutboxList::State(OutboxState::Returned)
             ),
-            [status, b]
+            [status, b, a]
         );
     }
 }
