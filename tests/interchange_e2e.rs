@@ -681,6 +681,21 @@ fn the_inbox_takes_only_sealed_packages_from_the_agency_whose_secret_is_presente
             .map(|l| l.as_str().unwrap().to_owned())
             .collect()
     };
+    // An update changes the details of the copy here, not its number.
+    let mut update = package.clone();
+    update.trace.business.doc_type = vanthu_interchange::BusinessDocType::Update;
+    update.trace.business.reason = Some("Bổ sung trích yếu".into());
+    update.header.subject =
+        vanthu_routing::Summary::parse("Về việc triển khai văn bản điện tử (bổ sung)").unwrap();
+    assert_eq!(
+        receive(&update),
+        [format!("updated: {first}, 1 copy with the new details")]
+    );
+    let copy = &arrived(&server, &clerk, "123/UBND-VP")[0];
+    assert_eq!(
+        copy["summary"],
+        "Về việc triển khai văn bản điện tử (bổ sung)"
+    );
     let lines = receive(&replacement);
     assert!(
         lines.contains(&format!(
@@ -733,9 +748,14 @@ fn the_inbox_takes_only_sealed_packages_from_the_agency_whose_secret_is_presente
             .collect();
         assert_eq!(described, statuses, "{path}");
     }
-    let mut update = replacement.clone();
-    update.trace.business.doc_type = vanthu_interchange::BusinessDocType::Update;
-    refused(&sealed(&update), "updates are not received yet");
+    // A frozen copy keeps the details it was recalled with.
+    update.header.subject = vanthu_routing::Summary::parse("Về việc khác").unwrap();
+    assert_eq!(
+        receive(&update),
+        [format!(
+            "updated: {first}, no copy here to update (unknown, or recalled)"
+        )]
+    );
 }
 
 #[test]

@@ -130,6 +130,8 @@ named_enum!(
         IncomingRecalled => "incoming.recalled",
         /// The unit answered the recall of a document that came as an interchange package.
         IncomingRecallAnswer => "incoming.recall_answer",
+        /// The agency that sent the document updated its details (an interchange package).
+        IncomingUpdated => "incoming.updated",
         /// A leader enrolled the authenticator app that approves their remote signatures.
         TotpEnrol => "totp.enrol",
         /// A leader approved signing hashes with their key through the CSC API (or the

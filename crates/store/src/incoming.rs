@@ -864,6 +864,70 @@ impl Database {
         })
     }
 
+    /// The sender of the package `interchange_id` updated its details (an update package):
+    /// the copies here not frozen by a recall take `metadata`'s issuing body, type, summary,
+    /// urgency and deadline (its number and date are the DocumentId's, unchanged), with an
+    /// audit entry each, in one transaction. Returns the copies updated.
+    pub fn update_interchange(
+        &self,
+        interchange_id: &str,
+        metadata: &IncomingMetadata,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<IncomingId>, StoreError> {
+        let m = metadata;
+        let search_text = fold_for_search(&format!(
+            "{} {} {}",
+            m.number_notation, m.summary, m.issuing_body
+        ));
+        self.transaction(|conn| {
+            let rows: Vec<(i64, i64, Option<String>)> = incoming_documents::table
+                .filter(incoming_documents::interchange_id.eq(interchange_id))
+                .select((
+                    incoming_documents::id,
+                    incoming_documents::unit_id,
+                    incoming_documents::recall,
+                ))
+                .load(conn)?;
+            let mut updated = Vec::new();
+            for (id, unit, recall) in rows {
+                let frozen = recall
+                    .map(|r| r.parse::<RecallState>())
+                    .transpose()
+                    .map_err(StoreError::corrupt)?
+                    .is_some_and(RecallState::freezes);
+                if frozen {
+                    continue;
+                }
+                let id = IncomingId::new(id).map_err(StoreError::corrupt)?;
+                reports::track_incoming(conn, id, |conn| {
+                    diesel::update(incoming_documents::table.find(id.get()))
+                        .set((
+                            incoming_documents::issuing_body.eq(m.issuing_body.as_str()),
+                            incoming_documents::document_type.eq(m.document_type.as_str()),
+                            incoming_documents::summary.eq(m.summary.as_str()),
+                            incoming_documents::urgency.eq(i32::from(m.urgency.priority())),
+                            incoming_documents::due_date.eq(m.due_date.map(format_date)),
+                            incoming_documents::search_text.eq(&search_text),
+                            incoming_documents::updated_at.eq(to_millis(at)),
+                        ))
+                        .execute(conn)?;
+                    Ok(())
+                })?;
+                let event = Event::done(AuditAction::IncomingUpdated, ObjectRef::incoming(id))
+                    .with("document_id", interchange_id)
+                    .with("reason", reason)
+                    .with("summary", m.summary.as_str())
+                    .with("urgency", m.urgency.as_str())
+                    .with("due_date", m.due_date.map(format_date).unwrap_or_default());
+                let unit = UnitId::new(unit).map_err(StoreError::corrupt)?;
+                audit::record_in_unit(conn, unit, at, event)?;
+                updated.push(id);
+            }
+            Ok(updated)
+        })
+    }
+
     /// The interchange DocumentId the document arrived with, if it came as a package.
     pub fn incoming_interchange_id(&self, id: IncomingId) -> Result<Option<String>, StoreError> {
         incoming_documents::table

@@ -141,10 +141,19 @@ impl Receipt<'_> {
                 }
             }
             BusinessDocType::Update => {
-                return refuse(
-                    "an update package changes an earlier document's details; updates are \
-                     not received yet",
-                )
+                let identifier = h.document_id.as_str();
+                own_document(identifier, &h.from.id)?;
+                let metadata = metadata_of(package)?;
+                let updated = db.update_interchange(identifier, &metadata, reason, Utc::now())?;
+                return Ok(vec![match updated.len() {
+                    0 => format!(
+                        "updated: {identifier}, no copy here to update (unknown, or recalled)"
+                    ),
+                    n => format!(
+                        "updated: {identifier}, {n} cop{} with the new details",
+                        if n == 1 { "y" } else { "ies" }
+                    ),
+                }]);
             }
         }
         let mut unit = None;
@@ -182,22 +191,8 @@ impl Receipt<'_> {
                 other.name, other.content_type
             ));
         }
-        let metadata = IncomingMetadata {
-            issuing_body: match IssuingBody::parse(&h.from.name) {
-                Ok(b) => b,
-                Err(e) => return refuse(format!("MessageHeader/From/OrganName: {}", e.message)),
-            },
-            number_notation: h.code.clone(),
-            document_date: h.promulgation.date,
-            document_type: h.document_type.name.clone(),
-            summary: h.subject.clone(),
-            urgency: h.other.priority,
-            due_date: h.due_date,
-        };
+        let metadata = metadata_of(package)?;
         let now = Utc::now();
-        if let Err(e) = metadata.check_dates(vietnam_today(now)) {
-            return refuse(format!("{}: {}", e.field, e.message));
-        }
         let options = VerifyOptions {
             anchors: self.anchors.clone(),
             // As on any receipt: the server must not fetch addresses a received file names.
@@ -359,6 +354,27 @@ impl Receipt<'_> {
             doc.id
         )])
     }
+}
+
+/// What an incoming document records of the package's header, checked as on any receipt.
+fn metadata_of(package: &Package) -> Result<IncomingMetadata, ReceiveError> {
+    let h = &package.header;
+    let metadata = IncomingMetadata {
+        issuing_body: match IssuingBody::parse(&h.from.name) {
+            Ok(b) => b,
+            Err(e) => return refuse(format!("MessageHeader/From/OrganName: {}", e.message)),
+        },
+        number_notation: h.code.clone(),
+        document_date: h.promulgation.date,
+        document_type: h.document_type.name.clone(),
+        summary: h.subject.clone(),
+        urgency: h.other.priority,
+        due_date: h.due_date,
+    };
+    if let Err(e) = metadata.check_dates(vietnam_today(Utc::now())) {
+        return refuse(format!("{}: {}", e.field, e.message));
+    }
+    Ok(metadata)
 }
 
 /// Refuses a package by which `from` acts on `identifier`, a document another agency sent.
