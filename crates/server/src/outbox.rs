@@ -58,6 +58,8 @@ impl Worker {
         std::thread::Builder::new()
             .name("interchange-outbox".into())
             .spawn(move || loop {
+                // First a tick, so the server is up and its start-up work done first.
+                std::thread::sleep(TICK);
                 if let Err(e) = self.round(&https) {
                     tracing::warn!(error = %e, "interchange delivery round failed; retrying");
                 }
@@ -66,7 +68,6 @@ impl Worker {
                         tracing::warn!(error = %e, inbox = %inbox.display(), "interchange inbox folder not drained; retrying");
                     }
                 }
-                std::thread::sleep(TICK);
             })?;
         Ok(())
     }
