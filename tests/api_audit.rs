@@ -43,13 +43,17 @@ fn checkpoint(server: &Server) -> Checkpoint {
     Checkpoint::parse(key.open(&note).unwrap()).unwrap()
 }
 
-/// Waits until the server has signed a checkpoint covering at least `size` entries.
+/// Waits until the server has signed a checkpoint covering at least `size` entries (the
+/// first one comes shortly after the server starts answering).
 fn checkpoint_of_at_least(server: &Server, size: u64) -> Checkpoint {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let c = checkpoint(server);
-        if c.size >= size {
-            return c;
+        let issued = text(server, "/api/v1/audit/checkpoint").0 == 200;
+        if issued {
+            let c = checkpoint(server);
+            if c.size >= size {
+                return c;
+            }
         }
         assert!(
             Instant::now() < deadline,

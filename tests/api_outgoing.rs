@@ -954,25 +954,7 @@ fn other_agency(env: &TestEnv) -> (Server, String) {
     ));
     assert_eq!(status, 201, "{user}");
     let clerk = server.login("snv.clerk", "mat-khau-dai-snv");
-    let p12 = certs().join("seal.p12");
-    let sealed = env
-        .command()
-        .env("VANTHU_P12_PASSWORD", "vanthu-dev")
-        .args([
-            "seal-key",
-            "--unit",
-            "000.00.12.H56",
-            "--p12",
-            &p12.display().to_string(),
-            "--dev",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        sealed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sealed.stderr)
-    );
+    common::install_dev_seal(env, "000.00.12.H56");
     (server, clerk)
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::token::{self, common_name, dev_cert, dev_file, TOKEN};
 use common::tools::{require, Tool};
-use common::{expect_problem, multipart, oracles, status_json, wait_exit, Server, TestEnv};
+use common::{expect_problem, oracles, status_json, wait_exit, Server, TestEnv};
 use serde_json::{json, Value};
 
 /// The demo leaders' signing PIN.
@@ -50,27 +50,12 @@ fn signed_document(server: &Server) -> (i64, String) {
         "internal_recipients": [],
         "external_recipients": [],
     });
-    let (content_type, body) = multipart(&[
-        (
-            "metadata",
-            "application/json",
-            metadata.to_string().as_bytes(),
-        ),
-        (
-            "file",
-            "application/pdf",
-            &common::one_page_pdf(b"CONG VAN DONG DAU BANG HSM"),
-        ),
-    ]);
-    let (status, draft) = status_json(
-        server
-            .request(reqwest::Method::POST, "/api/v1/outgoing", &specialist)
-            .header("Content-Type", content_type)
-            .body(body)
-            .send()
-            .unwrap(),
+    let draft = common::draft_outgoing(
+        server,
+        &specialist,
+        &metadata,
+        &common::one_page_pdf(b"CONG VAN DONG DAU BANG HSM"),
     );
-    assert_eq!(status, 201, "{draft}");
     let id = draft["id"].as_i64().unwrap();
     for (action, body) in [
         ("approve", json!({})),

@@ -114,36 +114,6 @@ fn check_reports_each_finding_and_exits_by_the_verdict() {
     assert!(out.starts_with("vanthu: cannot read"), "{out}");
 }
 
-/// A one-page PDF sealed with the development seal by `vanthu sign` (PAdES B-B).
-fn sealed_pdf(env: &TestEnv, dir: &Path) -> Vec<u8> {
-    let (plain, sealed) = (dir.join("plain.pdf"), dir.join("sealed.pdf"));
-    std::fs::write(&plain, common::one_page_pdf(b"CONG VAN LIEN THONG")).unwrap();
-    let p12 = packages::workspace().join("certs-dev/seal.p12");
-    let out = env
-        .command()
-        .env("P12_PASSWORD", "vanthu-dev")
-        .args([
-            "sign",
-            &plain.display().to_string(),
-            "-o",
-            &sealed.display().to_string(),
-        ])
-        .args([
-            "--p12",
-            &p12.display().to_string(),
-            "--p12-password-env",
-            "P12_PASSWORD",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read(sealed).unwrap()
-}
-
 fn import(env: &TestEnv, file: &Path, clerk: &str) -> (i32, String) {
     let out = env.run(&[
         "edxml",
@@ -171,7 +141,7 @@ fn import_receives_a_package_once_and_a_refusal_writes_nothing() {
     package.header.from.id = packages::code("000.00.12.H56");
     package.header.document_id =
         vanthu_routing::DocumentIdentifier::parse("000.00.12.H56,2026/12/02,123/UBND-VP").unwrap();
-    package.attachments[0].data = sealed_pdf(&env, dir.path());
+    package.attachments[0].data = common::sealed_pdf(&env, dir.path());
     package.attachments.push(vanthu_interchange::Attachment {
         content_id: "annex".into(),
         name: "phu-luc.docx".into(),
@@ -274,7 +244,7 @@ fn an_inbox_folder_is_drained_each_package_received_once() {
         packages::code("000.00.31.H56"),
         "UBND huyện Yên Lạc",
     )];
-    package.attachments[0].data = sealed_pdf(&env, dir.path());
+    package.attachments[0].data = common::sealed_pdf(&env, dir.path());
     let signed = sign(&package.to_xml().unwrap(), &packages::seal()).unwrap();
     let inbox = dir.path().join("inbox");
     std::fs::create_dir(&inbox).unwrap();

@@ -454,3 +454,75 @@ pub fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
     body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={BOUNDARY}"), body)
 }
+
+/// A one-page PDF sealed with the development seal by `vanthu sign` (PAdES B-B).
+pub fn sealed_pdf(env: &TestEnv, dir: &Path) -> Vec<u8> {
+    let (plain, sealed) = (dir.join("plain.pdf"), dir.join("sealed.pdf"));
+    std::fs::write(&plain, one_page_pdf(b"CONG VAN LIEN THONG")).unwrap();
+    let p12 = tools::workspace().join("certs-dev/seal.p12");
+    let out = env
+        .command()
+        .env("P12_PASSWORD", "vanthu-dev")
+        .args([
+            "sign",
+            &plain.display().to_string(),
+            "-o",
+            &sealed.display().to_string(),
+        ])
+        .args([
+            "--p12",
+            &p12.display().to_string(),
+            "--p12-password-env",
+            "P12_PASSWORD",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read(sealed).unwrap()
+}
+
+/// Uploads an outgoing draft (`metadata` as the OutgoingMetadataBody JSON, `pdf` as the
+/// file) as the holder of `token`; returns the drafted document.
+pub fn draft_outgoing(server: &Server, token: &str, metadata: &Value, pdf: &[u8]) -> Value {
+    let (content_type, body) = multipart(&[
+        (
+            "metadata",
+            "application/json",
+            metadata.to_string().as_bytes(),
+        ),
+        ("file", "application/pdf", pdf),
+    ]);
+    let (status, draft) = status_json(
+        server
+            .request(reqwest::Method::POST, "/api/v1/outgoing", token)
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .expect("upload the draft"),
+    );
+    assert_eq!(status, 201, "{draft}");
+    draft
+}
+
+/// Installs the development seal (certs-dev/seal.p12) as the seal of the unit with this
+/// code, with `vanthu seal-key`.
+pub fn install_dev_seal(env: &TestEnv, unit: &str) {
+    let p12 = tools::workspace().join("certs-dev/seal.p12");
+    let out = env
+        .command()
+        .env("VANTHU_P12_PASSWORD", "vanthu-dev")
+        .args(["seal-key", "--unit", unit, "--p12"])
+        .arg(&p12)
+        .arg("--dev")
+        .output()
+        .expect("run vanthu seal-key");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

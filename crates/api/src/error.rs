@@ -108,6 +108,12 @@ pub enum ApiError {
         /// Seconds until the next attempt is allowed (the `Retry-After` header).
         retry_after: u64,
     },
+    /// No agency secret, or one no configured agency has, at the interchange inbox.
+    #[error("present the bearer secret the agencies configuration of this installation gives your agency: Authorization: Bearer <secret>")]
+    AgencyUnauthorized,
+    /// An interchange package that cannot be received; nothing was written.
+    #[error("the package is refused: {0}")]
+    PackageRefused(String),
     /// The caller sees the object but may not perform the action.
     #[error("your roles do not allow this action here")]
     Forbidden,
@@ -206,6 +212,8 @@ impl ApiError {
             ApiError::TokenExpired => "token_expired",
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
+            ApiError::AgencyUnauthorized => "agency_unauthorized",
+            ApiError::PackageRefused(_) => "package_refused",
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound { .. } | ApiError::NoRoute => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -244,6 +252,8 @@ impl ApiError {
             ApiError::TokenExpired => "Session expired",
             ApiError::InvalidCredentials => "Sign-in failed",
             ApiError::TooManyAttempts { .. } => "Too many attempts",
+            ApiError::AgencyUnauthorized => "Agency not recognised",
+            ApiError::PackageRefused(_) => "Package refused",
             ApiError::Forbidden => "Forbidden",
             ApiError::NotFound { .. } | ApiError::NoRoute => "Not found",
             ApiError::MethodNotAllowed { .. } => "Method not allowed",
@@ -333,9 +343,10 @@ impl ResponseError for ApiError {
             ApiError::UnreadablePdf(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unauthorized | ApiError::TokenExpired | ApiError::InvalidCredentials => {
-                StatusCode::UNAUTHORIZED
-            }
+            ApiError::Unauthorized
+            | ApiError::TokenExpired
+            | ApiError::InvalidCredentials
+            | ApiError::AgencyUnauthorized => StatusCode::UNAUTHORIZED,
             ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden
             | ApiError::SigningPinWrong { .. }
@@ -346,7 +357,8 @@ impl ResponseError for ApiError {
             }
             ApiError::Pkcs12Unreadable
             | ApiError::UnusableCertificate(_)
-            | ApiError::SignatureRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            | ApiError::SignatureRefused(_)
+            | ApiError::PackageRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_)
             | ApiError::StateConflict(_)

@@ -13,6 +13,7 @@ pub mod files;
 pub mod handling;
 pub mod health;
 pub mod incoming;
+pub mod interchange;
 pub mod json;
 pub mod media;
 pub mod metrics;
@@ -228,6 +229,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .service(
                     resource("/outgoing/{id}/recall", POST).route(web::post().to(outgoing::recall)),
+                )
+                .service(
+                    resource("/interchange/inbox", POST).route(web::post().to(interchange::inbox)),
+                )
+                .service(
+                    resource("/interchange/outbox", GET).route(web::get().to(interchange::outbox)),
                 )
                 .service(
                     resource("/incoming/{id}/recall-response", POST)

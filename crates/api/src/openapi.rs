@@ -63,6 +63,8 @@ use crate::files::AcceptedKinds;
         crate::outgoing::release,
         crate::outgoing::recall,
         crate::incoming::recall_response,
+        crate::interchange::inbox,
+        crate::interchange::outbox,
         crate::registers::incoming,
         crate::registers::outgoing,
         crate::reports::ratios,
@@ -94,6 +96,7 @@ use crate::files::AcceptedKinds;
         (name = "files", description = "Document files by content digest"),
         (name = "incoming", description = "Incoming documents (văn bản đến): receive, register, return, assign, handle; signature verification"),
         (name = "outgoing", description = "Outgoing documents (văn bản đi): draft, approve, sign (server-held key or your token), issue with number and seal, release"),
+        (name = "interchange", description = "The interchange between agencies (liên thông văn bản): the inbox other installations deliver edXML packages to, and the outbox of packages to deliver"),
         (name = "reports", description = "The auditors' ratio reports: processed on the software, signed digitally, on time; per unit, by level, rolled up"),
         (name = "delegations", description = "Delegation (ủy quyền): a leader's assigning and signing lent to a deputy for a range of days"),
         (name = "audit", description = "The tamper-evident audit log: entries, signed checkpoints, verifier key, Merkle proofs"),
@@ -113,6 +116,17 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("Token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "agency",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The secret the agencies configuration gives the delivering agency",
+                    ))
                     .build(),
             ),
         );

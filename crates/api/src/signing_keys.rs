@@ -928,6 +928,7 @@ mod tests {
                 .unwrap()
                 .verifier(),
             seal_token: None,
+            interchange: Default::default(),
         }
     }
 

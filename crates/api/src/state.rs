@@ -93,4 +93,6 @@ pub struct AppState {
     pub audit_key: NoteVerifier,
     /// Organisations' seal keys held in a PKCS#11 token or HSM, when one is configured.
     pub seal_token: Option<Arc<SealToken>>,
+    /// The agencies packages are exchanged with, and the inbox's limits.
+    pub interchange: crate::interchange::InterchangeSettings,
 }

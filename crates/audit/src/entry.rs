@@ -125,6 +125,13 @@ named_enum!(
         OutgoingRecallRefused => "outgoing.recall_refused",
         /// An agency elsewhere reported the status of its copy (an interchange status).
         OutgoingRecipientStatus => "outgoing.recipient_status",
+        /// The agency elsewhere that sent the document recalled, revoked or replaced it
+        /// (an interchange package); the copy is frozen until its unit answers.
+        IncomingRecalled => "incoming.recalled",
+        /// The unit answered the recall of a document that came as an interchange package.
+        IncomingRecallAnswer => "incoming.recall_answer",
+        /// The agency that sent the document updated its details (an interchange package).
+        IncomingUpdated => "incoming.updated",
         /// A leader enrolled the authenticator app that approves their remote signatures.
         TotpEnrol => "totp.enrol",
         /// A leader approved signing hashes with their key through the CSC API (or the

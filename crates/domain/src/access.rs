@@ -156,6 +156,8 @@ impl VisibleScope {
 pub enum Action {
     /// See a unit.
     ReadUnit,
+    /// Watch the interchange outbox of the target unit (packages to agencies elsewhere).
+    WatchInterchange,
     /// Create a unit below the target unit (the target is the new unit's parent).
     CreateUnit,
     /// Change a unit's name or code.
@@ -376,6 +378,11 @@ fn authorize_own(actor: &Actor, action: Action, target: &Target) -> Result<(), A
                 && [Role::Clerk, Role::Leader, Role::Specialist]
                     .into_iter()
                     .any(|r| actor.has_role(r))
+        }
+        Action::WatchInterchange => {
+            (own_unit && actor.has_role(Role::Clerk))
+                || actor.has_role(Role::Admin)
+                || actor.has_role(Role::Auditor)
         }
         Action::ReceiveIncoming | Action::RegisterIncoming | Action::ReturnIncoming => {
             own_unit && actor.has_role(Role::Clerk)

@@ -9,10 +9,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use vanthu_api::interchange::Agencies;
 use vanthu_api::SigningSettings;
 
 /// Name of the configuration file looked up in the current directory.
 pub const DEFAULT_CONFIG_FILE: &str = "vanthu.toml";
+
+/// The first wait before a failed interchange delivery is tried again.
+const DEFAULT_INTERCHANGE_RETRY: Duration = Duration::from_secs(5);
 /// Where everything is stored when nothing says otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./data";
 /// Loopback only by default: exposing the server is a deliberate choice.
@@ -133,6 +137,22 @@ pub struct ServeArgs {
     #[arg(long, env = "VANTHU_AUDIT_CHECKPOINT_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
     pub audit_checkpoint_interval: Option<Duration>,
 
+    /// The agencies elsewhere packages are exchanged with: a TOML file of `[[agency]]`
+    /// tables (name, code, url or folder, secret); see docs/interchange.md
+    #[arg(long, env = "VANTHU_AGENCIES", value_name = "FILE")]
+    pub agencies: Option<PathBuf>,
+
+    /// A folder the provincial axis connector (LGSP) leaves received packages in (the
+    /// folder pair): the server receives each *.edxml from a configured agency as the inbox
+    /// does, then moves it to done/, or, refused, to refused/ beside a .reason file
+    #[arg(long, env = "VANTHU_INTERCHANGE_INBOX", value_name = "DIR")]
+    pub interchange_inbox: Option<PathBuf>,
+
+    /// The first wait before a failed interchange delivery is tried again; each further
+    /// failure doubles it, up to an hour: seconds, or e.g. `500ms` [default: 5s]
+    #[arg(long, env = "VANTHU_INTERCHANGE_RETRY", value_name = "DURATION", value_parser = parse_duration)]
+    pub interchange_retry: Option<Duration>,
+
     /// PKCS#11 module of a token or HSM holding organisations' seal keys: a unit's key is the
     /// one labelled with the unit's code, its certificate the certificate object of that
     /// label; units without one seal with their stored key
@@ -238,6 +258,9 @@ struct FileSettings {
     audit_origin: Option<String>,
     audit_checkpoint_interval: Option<DurationSetting>,
     seal_pkcs11_module: Option<PathBuf>,
+    agencies: Option<PathBuf>,
+    interchange_inbox: Option<PathBuf>,
+    interchange_retry: Option<DurationSetting>,
     seal_token_label: Option<String>,
     seal_pin_env: Option<String>,
 }
@@ -315,6 +338,36 @@ pub struct ServeSettings {
     pub audit_checkpoint_interval: Duration,
     /// The token holding seal keys, if any.
     pub seal_token: Option<SealTokenSettings>,
+    /// The agencies packages are exchanged with (none without an agencies file).
+    pub agencies: Agencies,
+    /// The folder of packages the connector received, if any.
+    pub interchange_inbox: Option<PathBuf>,
+    /// The first wait before a failed delivery is tried again.
+    pub interchange_retry: Duration,
+}
+
+/// The agencies file: `[[agency]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgenciesFile {
+    #[serde(default)]
+    agency: Vec<vanthu_api::interchange::Agency>,
+}
+
+/// Reads the agencies file.
+pub(crate) fn load_agencies(path: &Path) -> Result<Agencies, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let file: AgenciesFile = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+        key: "agencies",
+        message: format!("{}: {e}", path.display()),
+    })?;
+    Agencies::new(file.agency).map_err(|message| ConfigError::Invalid {
+        key: "agencies",
+        message: format!("{}: {message}", path.display()),
+    })
 }
 
 /// A configuration that cannot be used, with the setting to fix.
@@ -537,6 +590,17 @@ impl ServeArgs {
             signing_session_signatures,
             audit_checkpoint_interval,
             seal_token,
+            agencies: match self.agencies.clone().or(file.agencies) {
+                Some(path) => load_agencies(&path)?,
+                None => Agencies::default(),
+            },
+            interchange_inbox: self.interchange_inbox.clone().or(file.interchange_inbox),
+            interchange_retry: duration_setting(
+                "interchange_retry",
+                self.interchange_retry,
+                &file.interchange_retry,
+                DEFAULT_INTERCHANGE_RETRY,
+            )?,
         })
     }
 }
@@ -624,6 +688,9 @@ pub(crate) mod tests {
             seal_pkcs11_module: None,
             seal_token_label: None,
             seal_pin_env: None,
+            agencies: None,
+            interchange_inbox: None,
+            interchange_retry: None,
         }
     }
 
@@ -774,5 +841,56 @@ pub(crate) mod tests {
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert_eq!(parse_duration("8h").unwrap(), Duration::from_secs(8 * 3600));
         assert!(parse_duration("later").is_err());
+    }
+
+    #[test]
+    fn the_agencies_file_names_each_agency_once_with_a_usable_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let agencies = dir.path().join("agencies.toml");
+        let good = "[[agency]]\nname = \"Sở Nội vụ\"\ncode = \"000.00.12.h57\"\n\
+                    url = \"https://vanthu.example\"\nsecret = \"0123456789abcdef\"\n\n\
+                    [[agency]]\nname = \"LGSP\"\ncode = \"000.00.00.H57\"\nfolder = \"/srv/out\"\n";
+        std::fs::write(&agencies, good).unwrap();
+        let config = write_config(
+            dir.path(),
+            &format!("agencies = \"{}\"\n", agencies.display()),
+        );
+        let settings = no_flags(&config).resolve().unwrap();
+        let code = vanthu_domain::UnitCode::parse("000.00.12.H57").unwrap();
+        let agency = settings.agencies.get(&code).unwrap();
+        assert!(matches!(
+            agency.endpoint,
+            vanthu_api::interchange::Endpoint::Url(_)
+        ));
+        assert_eq!(
+            settings.agencies.authenticated_by("0123456789abcdef").len(),
+            1
+        );
+        assert!(settings
+            .agencies
+            .authenticated_by("0123456789abcdeF")
+            .is_empty());
+        assert_eq!(settings.interchange_retry, DEFAULT_INTERCHANGE_RETRY);
+
+        for (text, said) in [
+            (
+                format!("{good}{}", &good[..good.find("\n\n").unwrap()]),
+                "configured twice",
+            ),
+            (good.replace("0123456789abcdef", "short"), "shorter than 16"),
+            (good.replace("folder = ", "fax = "), "unknown field `fax`"),
+            (
+                good.replace("folder = \"/srv/out\"", ""),
+                "needs either a url (another vanthu) or a folder",
+            ),
+            (
+                format!("{good}seal_sha256 = \"ab:cd\"\n"),
+                "not 64 hexadecimal digits",
+            ),
+        ] {
+            std::fs::write(&agencies, &text).unwrap();
+            let err = no_flags(&config).resolve().unwrap_err().to_string();
+            assert!(err.contains(said), "{err}");
+        }
     }
 }

@@ -7,6 +7,7 @@ mod configuration;
 mod demo;
 mod devpki;
 mod kek;
+mod outbox;
 mod telemetry;
 mod token;
 
@@ -56,12 +57,18 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
                          in a PKCS#11 token, a unit's key labelled with its code
   --seal-token-label LABEL   VANTHU_SEAL_TOKEN_LABEL    seal_token_label
   --seal-pin-env VAR         VANTHU_SEAL_PIN_ENV        seal_pin_env  VANTHU_SEAL_PIN
+  --agencies FILE            VANTHU_AGENCIES            agencies      none: the agencies
+                         elsewhere packages are exchanged with ([[agency]] tables)
+  --interchange-inbox DIR    VANTHU_INTERCHANGE_INBOX   interchange_inbox  none: the folder
+                         the LGSP connector leaves received packages in
+  --interchange-retry DURATION  VANTHU_INTERCHANGE_RETRY  interchange_retry  5s, doubled
+                         after each failed delivery, at most 1h
 `vanthu check` takes --config, --data and --database-url too. Log levels: RUST_LOG.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP server (SQLite in ./data and 127.0.0.1:8080 unless configured)
-    Serve(configuration::ServeArgs),
+    Serve(Box<configuration::ServeArgs>),
     /// Check that the database and the blob store agree; exit status 1 if they do not
     Check(cmd::check::CheckArgs),
     /// Sign PDFs (PAdES B-B, B-T, B-LT or B-LTA), or extend their signatures with --extend
@@ -93,7 +100,7 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let result = match cli.command {
-        Command::Serve(args) => cmd::serve::run(args),
+        Command::Serve(args) => cmd::serve::run(*args),
         Command::Check(args) => cmd::check::run(args),
         Command::Sign(args) => cmd::sign::run(*args),
         Command::Verify(args) => cmd::verify::run(args),

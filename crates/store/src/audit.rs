@@ -107,7 +107,8 @@ pub(crate) fn record(
     queue(conn, by, actor_unit, unit_path, at, event)
 }
 
-/// As [`record`] for an action no signed-in user did (the operator's command line), filed
+/// As [`record`] for an action no signed-in user did (the operator's command line, an agency
+/// elsewhere), filed
 /// under `unit` so that the auditors of that unit's subtree see it.
 pub(crate) fn record_in_unit(
     conn: &mut DbConnection,

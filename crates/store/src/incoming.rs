@@ -18,14 +18,15 @@ use vanthu_domain::{
 };
 use vanthu_routing::{
     fold_for_search, register_year, ArrivalNumber, Assignment, DocumentType, HandlingNote,
-    IncomingMetadata, IncomingState, Instruction, IssuingBody, NumberNotation, RecallState,
-    ReturnReason, Step, Summary, TraceAction, Urgency,
+    IncomingMetadata, IncomingState, Instruction, InterchangeStatus, IssuingBody, NumberNotation,
+    RecallState, ReturnReason, Step, Summary, TraceAction, Urgency,
 };
 
 use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::delegations::{on_behalf_of, principals_named, with_authority, OnBehalfOf};
 use crate::error::missing;
+use crate::outbox;
 use crate::reports;
 use crate::schema::{
     files, incoming_assignees, incoming_documents, incoming_events, incoming_files,
@@ -507,7 +508,8 @@ fn transition(
             },
         });
     }
-    record_event(conn, id, TraceAction::Step(step), next, by, at, note, None)
+    record_event(conn, id, TraceAction::Step(step), next, by, at, note, None)?;
+    outbox::queue_incoming_status(conn, id, next.interchange_status(), at)
 }
 
 /// The next arrival number of `unit`'s register for `year`, taken inside the caller's
@@ -812,6 +814,7 @@ impl Database {
             diesel::update(incoming_documents::table.find(id.get()))
                 .set(incoming_documents::interchange_id.eq(interchange_id))
                 .execute(conn)?;
+            outbox::queue_incoming_status(conn, id, InterchangeStatus::Arrived, new.received_at)?;
             Ok((load_incoming(conn, id)?, true))
         });
         match outcome {
@@ -821,6 +824,108 @@ impl Database {
                 .ok_or_else(|| StoreError::corrupt("a conflicting interchange receipt vanished")),
             other => other,
         }
+    }
+
+    /// The sender of the package `interchange_id` recalled it (status 13): every copy of it
+    /// here not yet recalled is frozen and awaits its unit's answer, as a copy recalled by
+    /// a unit here does. Returns the copies newly recalled; none when it was known already.
+    pub fn recall_interchange(
+        &self,
+        interchange_id: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<IncomingId>, StoreError> {
+        self.transaction(|conn| {
+            let rows: Vec<(i64, i64)> = incoming_documents::table
+                .filter(incoming_documents::interchange_id.eq(interchange_id))
+                .filter(incoming_documents::recall.is_null())
+                .select((incoming_documents::id, incoming_documents::unit_id))
+                .load(conn)?;
+            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+            diesel::update(incoming_documents::table.filter(incoming_documents::id.eq_any(&ids)))
+                .set((
+                    incoming_documents::recall.eq(Some(RecallState::Requested.as_str())),
+                    incoming_documents::recall_reason.eq(Some(reason)),
+                    incoming_documents::recalled_at.eq(Some(to_millis(at))),
+                ))
+                .execute(conn)?;
+            let mut recalled = Vec::with_capacity(ids.len());
+            for (id, unit) in rows {
+                let id = IncomingId::new(id).map_err(StoreError::corrupt)?;
+                // No person of this installation acted: the sender's agency did.
+                let event = Event::done(AuditAction::IncomingRecalled, ObjectRef::incoming(id))
+                    .with("document_id", interchange_id)
+                    .with("reason", reason);
+                let unit = UnitId::new(unit).map_err(StoreError::corrupt)?;
+                audit::record_in_unit(conn, unit, at, event)?;
+                recalled.push(id);
+            }
+            Ok(recalled)
+        })
+    }
+
+    /// The sender of the package `interchange_id` updated its details (an update package):
+    /// the copies here not frozen by a recall take `metadata`'s issuing body, type, summary,
+    /// urgency and deadline (its number and date are the DocumentId's, unchanged), with an
+    /// audit entry each, in one transaction. Returns the copies updated.
+    pub fn update_interchange(
+        &self,
+        interchange_id: &str,
+        metadata: &IncomingMetadata,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<IncomingId>, StoreError> {
+        let m = metadata;
+        let search_text = fold_for_search(&format!(
+            "{} {} {}",
+            m.number_notation, m.summary, m.issuing_body
+        ));
+        self.transaction(|conn| {
+            let rows: Vec<(i64, i64, Option<String>)> = incoming_documents::table
+                .filter(incoming_documents::interchange_id.eq(interchange_id))
+                .select((
+                    incoming_documents::id,
+                    incoming_documents::unit_id,
+                    incoming_documents::recall,
+                ))
+                .load(conn)?;
+            let mut updated = Vec::new();
+            for (id, unit, recall) in rows {
+                let frozen = recall
+                    .map(|r| r.parse::<RecallState>())
+                    .transpose()
+                    .map_err(StoreError::corrupt)?
+                    .is_some_and(RecallState::freezes);
+                if frozen {
+                    continue;
+                }
+                let id = IncomingId::new(id).map_err(StoreError::corrupt)?;
+                reports::track_incoming(conn, id, |conn| {
+                    diesel::update(incoming_documents::table.find(id.get()))
+                        .set((
+                            incoming_documents::issuing_body.eq(m.issuing_body.as_str()),
+                            incoming_documents::document_type.eq(m.document_type.as_str()),
+                            incoming_documents::summary.eq(m.summary.as_str()),
+                            incoming_documents::urgency.eq(i32::from(m.urgency.priority())),
+                            incoming_documents::due_date.eq(m.due_date.map(format_date)),
+                            incoming_documents::search_text.eq(&search_text),
+                            incoming_documents::updated_at.eq(to_millis(at)),
+                        ))
+                        .execute(conn)?;
+                    Ok(())
+                })?;
+                let event = Event::done(AuditAction::IncomingUpdated, ObjectRef::incoming(id))
+                    .with("document_id", interchange_id)
+                    .with("reason", reason)
+                    .with("summary", m.summary.as_str())
+                    .with("urgency", m.urgency.as_str())
+                    .with("due_date", m.due_date.map(format_date).unwrap_or_default());
+                let unit = UnitId::new(unit).map_err(StoreError::corrupt)?;
+                audit::record_in_unit(conn, unit, at, event)?;
+                updated.push(id);
+            }
+            Ok(updated)
+        })
     }
 
     /// The interchange DocumentId the document arrived with, if it came as a package.

@@ -15,6 +15,7 @@ mod error;
 mod files;
 mod handling;
 mod incoming;
+mod outbox;
 mod outgoing;
 pub mod private;
 mod remote_signing;
@@ -40,6 +41,7 @@ pub use incoming::{
     Arrival, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
     NewPaperIncoming, RecallRecord, TraceEntry,
 };
+pub use outbox::{OutboxEntry, OutboxKind, OutboxList, OutboxState, SealedPackage};
 pub use outgoing::{
     IssueRecord, Medium, NewDraft, NewPaperDocument, NewRevision, OutgoingDocument, OutgoingFile,
     OutgoingFilter, OutgoingTraceEntry, PreparedSignature, RecipientStatus, RevisionKind,

@@ -30,6 +30,7 @@ use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::delegations::{on_behalf_of, principals_named, with_authority, OnBehalfOf};
 use crate::error::missing;
 use crate::incoming::{contains_pattern, format_date, insert_received, parse_date};
+use crate::outbox::{self, SealedPackage};
 use crate::reports;
 use crate::schema::{
     files, incoming_documents, outgoing_documents, outgoing_events, outgoing_files,
@@ -1305,7 +1306,8 @@ impl Database {
 
     /// Releases the document if it is still `expected`: each internal recipient gets its copy
     /// in its incoming queue, as received (`copies`, one per internal recipient, with the
-    /// verification of the released file).
+    /// verification of the released file), and each external recipient's sealed package
+    /// (`packages`, one per agency) is queued in the interchange outbox.
     pub fn release_outgoing(
         &self,
         id: OutgoingId,
@@ -1313,6 +1315,7 @@ impl Database {
         by: UserId,
         at: DateTime<Utc>,
         copies: &[NewIncoming],
+        packages: &[SealedPackage],
     ) -> Result<OutgoingDocument, StoreError> {
         self.transaction(|conn| {
             let document = load_outgoing(conn, id)?;
@@ -1334,6 +1337,29 @@ impl Database {
                     "copies",
                     "one copy for each internal recipient is needed",
                 )));
+            }
+            let agencies = &document.metadata.external_recipients;
+            if packages.len() != agencies.len()
+                || !agencies
+                    .iter()
+                    .all(|r| packages.iter().any(|p| p.agency == r.agency_code))
+            {
+                return Err(StoreError::Invalid(ValidationError::new(
+                    "packages",
+                    "one sealed package for each external recipient is needed",
+                )));
+            }
+            if let Some(issue) = &document.issue {
+                for package in packages {
+                    outbox::queue_document(
+                        conn,
+                        document.unit_id,
+                        id,
+                        issue.identifier.as_str(),
+                        package,
+                        at,
+                    )?;
+                }
             }
             for copy in copies {
                 let incoming = insert_received(conn, copy, Some(id))?;
@@ -1374,6 +1400,20 @@ impl Database {
                 Some(reason),
                 None,
             )?;
+            let document = load_outgoing(conn, id)?;
+            if let Some(issue) = &document.issue {
+                for agency in &document.metadata.external_recipients {
+                    outbox::queue_status(
+                        conn,
+                        document.unit_id,
+                        &agency.agency_code,
+                        issue.identifier.as_str(),
+                        (InterchangeStatus::Recall, Some(reason)),
+                        (Some(id), None),
+                        at,
+                    )?;
+                }
+            }
             diesel::update(
                 incoming_documents::table
                     .filter(incoming_documents::source_outgoing_id.eq(id.get())),
@@ -1423,9 +1463,25 @@ impl Database {
                         Some(_) => "the recall of this document was already answered",
                     }));
                 }
-                let source = copy.source.ok_or_else(|| {
-                    StoreError::corrupt(format!("recalled copy {incoming} has no source"))
-                })?;
+                let Some(source) = copy.source else {
+                    // A copy that came as a package: the answer goes back to its sender.
+                    let status = if accept {
+                        InterchangeStatus::RecallAccepted
+                    } else {
+                        InterchangeStatus::RecallRefused
+                    };
+                    outbox::queue_incoming_status(conn, incoming, status, at)?;
+                    let mut event = Event::done(
+                        AuditAction::IncomingRecallAnswer,
+                        ObjectRef::incoming(incoming),
+                    )
+                    .with("answer", answer.as_str());
+                    if let Some(note) = note {
+                        event = event.with("note", note);
+                    }
+                    audit::record(conn, Some(by), at, event)?;
+                    return Ok(copy);
+                };
                 let action = if accept {
                     OutgoingAction::RecallAccepted
                 } else {
@@ -1492,6 +1548,7 @@ impl Database {
                 .optional()?
                 .ok_or_else(|| StoreError::not_found("recipient"))?;
             let at_ms = to_millis(at);
+            outbox::acknowledge(conn, identifier, agency, status, at)?;
             if known.is_some_and(|k| k >= at_ms) {
                 return Ok(StatusRecord::AlreadyKnown(doc));
             }

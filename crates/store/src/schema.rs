@@ -434,3 +434,29 @@ diesel::table! {
         overdue_change -> BigInt,
     }
 }
+
+diesel::table! {
+    interchange_outbox (id) {
+        id -> BigInt,
+        unit_id -> BigInt,
+        agency_code -> Text,
+        document_id -> Text,
+        kind -> Text,
+        status_code -> Nullable<Text>,
+        status_at -> Nullable<BigInt>,
+        description -> Nullable<Text>,
+        outgoing_id -> Nullable<BigInt>,
+        incoming_id -> Nullable<BigInt>,
+        package -> Nullable<Text>,
+        state -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
+        acknowledged_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(interchange_outbox -> units (unit_id));
+diesel::allow_tables_to_appear_in_same_query!(interchange_outbox, units);

@@ -1553,7 +1553,8 @@ pub async fn issue(
 }
 
 /// Releases an issued document (the unit's clerks): each internal recipient gets it in its
-/// incoming queue at once, verified; external recipients are listed for the interchange.
+/// incoming queue at once, verified; for each external recipient a package sealed with the
+/// unit's seal is queued in the interchange outbox in the same transaction.
 #[utoipa::path(
     post,
     path = "/api/v1/outgoing/{id}/release",
@@ -1565,7 +1566,8 @@ pub async fn issue(
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the unit's clerks release", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not issued, a paper document, or already released; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not issued, a paper document, already released, or no seal key to seal the packages to external recipients; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The seal certificate cannot seal the packages to external recipients (expired, unusable); nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn release(
@@ -1616,10 +1618,17 @@ pub async fn release(
         })
         .collect();
     let by = auth.user.id;
-    let document = web::block(move || {
-        state
+    let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
+        // Sealed before the transaction, which then queues them with the release.
+        let packages = crate::interchange::sealed_packages(
+            &state.db,
+            state.blobs.as_ref(),
+            &state.kek,
+            &document,
+        )?;
+        Ok(state
             .db
-            .release_outgoing(document.id, document.state, by, at, &copies)
+            .release_outgoing(document.id, document.state, by, at, &copies, &packages)?)
     })
     .await??;
     tracing::info!(id = %document.id, by = %by, "outgoing document released");
@@ -1628,7 +1637,8 @@ pub async fn release(
 
 /// Recalls a released document (the unit's clerks and leaders): it is frozen, the copies in
 /// recipients' queues here are frozen and await each recipient's answer
-/// (`POST /api/v1/incoming/{id}/recall-response`).
+/// (`POST /api/v1/incoming/{id}/recall-response`); external recipients are sent status 13
+/// through the interchange outbox.
 #[utoipa::path(
     post,
     path = "/api/v1/outgoing/{id}/recall",

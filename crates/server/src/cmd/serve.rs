@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use vanthu_api::interchange::InterchangeSettings;
 use vanthu_api::signing_keys::SealToken;
 use vanthu_api::{AppState, Hashing, Limits, Metrics, SigningSettings};
 use vanthu_audit::NoteSigner;
@@ -119,7 +120,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
         audit_key: audit_signer.verifier(),
         seal_token,
+        interchange: InterchangeSettings {
+            agencies: settings.agencies.clone(),
+            limits: vanthu_interchange::Limits::default(),
+        },
     };
+    crate::outbox::Worker {
+        db: state.db.clone(),
+        kek: state.kek.clone(),
+        blobs: state.blobs.clone(),
+        anchors: state.verification.anchors.clone(),
+        agencies: settings.agencies.clone(),
+        inbox: settings.interchange_inbox.clone(),
+        retry: settings.interchange_retry,
+    }
+    .spawn()
+    .context("cannot start the interchange delivery worker")?;
     let keeper = (
         state.db.clone(),
         audit_signer,
