@@ -347,6 +347,10 @@ pub(crate) fn rebuild(conn: &mut DbConnection) -> Result<RebuildSummary, StoreEr
     let (rows, summary) = computed_rows(conn)?;
     diesel::delete(report_counts::table).execute(conn)?;
     write_rows(conn, &rows)?;
+    // Every row was just replaced: fresh statistics, or PostgreSQL's planner takes the
+    // table for nearly empty and probes the primary key once per unit across each range of
+    // days (447 ms instead of 37 ms for 500 units and two weeks of a 300,000-document fill).
+    per_backend!(&mut *conn, c => diesel::sql_query("ANALYZE report_counts").execute(c))?;
     Ok(summary)
 }
 
