@@ -26,6 +26,14 @@ use crate::files::AcceptedKinds;
         crate::signing_keys::change_pin,
         crate::signing_keys::open_session,
         crate::signing_keys::end_session,
+        crate::authenticator::add,
+        crate::authenticator::confirm,
+        crate::csc::info,
+        crate::csc::login,
+        crate::csc::list,
+        crate::csc::credential_info,
+        crate::csc::authorize,
+        crate::csc::sign_hash,
         crate::units::list_units,
         crate::units::create_unit,
         crate::units::get_unit,
@@ -82,13 +90,14 @@ use crate::files::AcceptedKinds;
         crate::health::readyz,
         crate::metrics::metrics,
     ),
-    components(schemas(crate::error::Problem)),
+    components(schemas(crate::error::Problem, vanthu_remote::csc::messages::ErrorResponse)),
     modifiers(&BearerAuth, &CommonResponses, &AcceptedKinds),
     tags(
         (name = "auth", description = "Sign in and out"),
         (name = "units", description = "The unit tree"),
         (name = "users", description = "User accounts"),
-        (name = "signing", description = "Your own server-held signing key under your signing PIN, and signing sessions"),
+        (name = "signing", description = "Your own server-held signing key under your signing PIN, signing sessions, and the authenticator app that approves remote signing"),
+        (name = "csc", description = "Remote signing (ký số từ xa) with your server-held key over the Cloud Signature Consortium API v1.0.4: errors here are CSC's `{error, error_description}` as application/json, not problem+json"),
         (name = "files", description = "Document files by content digest"),
         (name = "incoming", description = "Incoming documents (văn bản đến): receive, register, return, assign, handle; signature verification"),
         (name = "outgoing", description = "Outgoing documents (văn bản đi): draft, approve, sign (server-held key or your token), issue with number and seal, release"),
@@ -110,7 +119,21 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("Token from POST /api/v1/auth/login"))
+                    .description(Some(
+                        "Token from POST /api/v1/auth/login, or access_token from POST \
+                         /csc/v1/auth/login (the same sessions)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "Your vanthu username and password, for /csc/v1/auth/login",
+                    ))
                     .build(),
             ),
         );
@@ -119,12 +142,16 @@ impl Modify for BearerAuth {
 
 /// Adds the answers every route of a kind gives, so that no annotation can forget them:
 /// 401 on protected routes; 400, 413 and 415 where a body is read; 503 where the database is
-/// asked. A route's own description of a status wins.
+/// asked. A route's own description of a status wins. The CSC routes (`/csc/`) answer in
+/// their own error format and document every status themselves.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
+            if path.starts_with("/csc/") {
+                continue;
+            }
             // Only the liveness probe and the metrics answer without the database.
             let asks_database = !matches!(path.as_str(), "/healthz" | "/metrics");
             let operations = [

@@ -173,7 +173,7 @@ pub struct SigningSessionView {
 }
 
 /// Only the key's owner, and only a leader, may touch a personal key.
-fn authorize_own_key(auth: &Authenticated) -> Result<(), ApiError> {
+pub(crate) fn authorize_own_key(auth: &Authenticated) -> Result<(), ApiError> {
     auth.authorize(
         Action::UsePersonalKey,
         &Target::personal(auth.actor.unit_path.clone(), auth.user.id),
@@ -191,7 +191,9 @@ fn key_owner(owner: CertificateOwner) -> KeyOwner {
 }
 
 /// The certificate (DER) and its issuers (DER) of a stored certificate.
-fn certificate_ders(certificate: &Certificate) -> Result<(Vec<u8>, Vec<Vec<u8>>), ApiError> {
+pub(crate) fn certificate_ders(
+    certificate: &Certificate,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), ApiError> {
     let cert = X509::from_pem(certificate.cert_pem.as_bytes())
         .and_then(|c| c.to_der())
         .map_err(ApiError::internal)?;
@@ -208,13 +210,13 @@ fn certificate_ders(certificate: &Certificate) -> Result<(Vec<u8>, Vec<Vec<u8>>)
     Ok((cert, chain))
 }
 
-fn binding_of(key: &SigningKey) -> Result<KeyBinding, ApiError> {
+pub(crate) fn binding_of(key: &SigningKey) -> Result<KeyBinding, ApiError> {
     let (cert, _) = certificate_ders(&key.certificate)?;
     Ok(KeyBinding::new(key_owner(key.certificate.owner), &cert))
 }
 
 /// A signer for an unwrapped key, refused once its certificate has expired.
-fn signer_from(key: &SigningKey, pkcs8: &Unwrapped) -> Result<DerSigner, ApiError> {
+pub(crate) fn signer_from(key: &SigningKey, pkcs8: &Unwrapped) -> Result<DerSigner, ApiError> {
     if key.certificate.not_after <= Utc::now() {
         return Err(ApiError::UnusableCertificate(format!(
             "the certificate of this key expired on {}; enrol the key of your new certificate",
@@ -226,7 +228,7 @@ fn signer_from(key: &SigningKey, pkcs8: &Unwrapped) -> Result<DerSigner, ApiErro
         .map_err(ApiError::internal)
 }
 
-fn personal_key(db: &Database, user: UserId) -> Result<SigningKey, ApiError> {
+pub(crate) fn personal_key(db: &Database, user: UserId) -> Result<SigningKey, ApiError> {
     db.signing_key_of(CertificateOwner::User(user))
         .map_err(|e| match e {
             StoreError::NotFound { .. } => ApiError::NoSigningKey,
@@ -235,15 +237,19 @@ fn personal_key(db: &Database, user: UserId) -> Result<SigningKey, ApiError> {
 }
 
 /// A personal key opened with its PIN.
-struct Opened {
-    key: SigningKey,
-    binding: KeyBinding,
-    pkcs8: Unwrapped,
+pub(crate) struct Opened {
+    pub(crate) key: SigningKey,
+    pub(crate) binding: KeyBinding,
+    pub(crate) pkcs8: Unwrapped,
 }
 
 /// Tries `pin` on `user`'s key: counted before it is checked, reset when right, blocking the
 /// key at the fifth wrong one in a row. Blocks for the time of one Argon2id derivation.
-fn open_with_pin(db: &Database, user: UserId, pin: &SigningPin) -> Result<Opened, ApiError> {
+pub(crate) fn open_with_pin(
+    db: &Database,
+    user: UserId,
+    pin: &SigningPin,
+) -> Result<Opened, ApiError> {
     let key = personal_key(db, user)?;
     if key.blocked_at.is_some() {
         return Err(ApiError::SigningKeyBlocked);

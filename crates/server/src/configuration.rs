@@ -124,9 +124,15 @@ pub struct ServeArgs {
     #[arg(long, env = "VANTHU_SIGNING_SESSION_TTL", value_name = "DURATION", value_parser = parse_duration)]
     pub signing_session_ttl: Option<Duration>,
 
-    /// How many signatures one signing session allows [default: 50]
+    /// How many signatures one signing session allows, and how many hashes one CSC
+    /// authorization may name [default: 50]
     #[arg(long, env = "VANTHU_SIGNING_SESSION_SIGNATURES", value_name = "COUNT")]
     pub signing_session_signatures: Option<u32>,
+
+    /// How long the signature activation data of the CSC service (`/csc/v1/`) lasts after
+    /// the PIN and the authenticator code approved it: seconds, or e.g. `2m` [default: 5m]
+    #[arg(long, env = "VANTHU_CSC_AUTHORIZATION_TTL", value_name = "DURATION", value_parser = parse_duration)]
+    pub csc_authorization_ttl: Option<Duration>,
 
     /// How often a signed checkpoint of the audit log is issued when the log grew: seconds,
     /// or a duration such as `30s` or `5m` [default: 60s]
@@ -235,6 +241,7 @@ struct FileSettings {
     kek_file: Option<PathBuf>,
     signing_session_ttl: Option<DurationSetting>,
     signing_session_signatures: Option<u32>,
+    csc_authorization_ttl: Option<DurationSetting>,
     audit_origin: Option<String>,
     audit_checkpoint_interval: Option<DurationSetting>,
     seal_pkcs11_module: Option<PathBuf>,
@@ -311,6 +318,8 @@ pub struct ServeSettings {
     pub signing_session_ttl: Duration,
     /// How many signatures one signing session allows.
     pub signing_session_signatures: u32,
+    /// How long a CSC authorization (SAD) lasts.
+    pub csc_authorization_ttl: Duration,
     /// How often a checkpoint is issued when the audit log grew.
     pub audit_checkpoint_interval: Duration,
     /// The token holding seal keys, if any.
@@ -430,6 +439,12 @@ impl ServeArgs {
             &file.signing_session_ttl,
             SigningSettings::DEFAULT_SESSION_TTL,
         )?;
+        let csc_authorization_ttl = duration_setting(
+            "csc_authorization_ttl",
+            self.csc_authorization_ttl,
+            &file.csc_authorization_ttl,
+            SigningSettings::DEFAULT_CSC_AUTHORIZATION_TTL,
+        )?;
         let signing_session_signatures = self
             .signing_session_signatures
             .or(file.signing_session_signatures)
@@ -535,6 +550,7 @@ impl ServeArgs {
             kek,
             signing_session_ttl,
             signing_session_signatures,
+            csc_authorization_ttl,
             audit_checkpoint_interval,
             seal_token,
         })
@@ -620,6 +636,7 @@ pub(crate) mod tests {
             },
             signing_session_ttl: None,
             signing_session_signatures: None,
+            csc_authorization_ttl: None,
             audit_checkpoint_interval: None,
             seal_pkcs11_module: None,
             seal_token_label: None,

@@ -116,6 +116,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             kdf: KdfParams::DEFAULT,
             session_ttl: settings.signing_session_ttl,
             session_signatures: settings.signing_session_signatures,
+            csc_authorization_ttl: settings.csc_authorization_ttl,
         },
         audit_key: audit_signer.verifier(),
         seal_token,
