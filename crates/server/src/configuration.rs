@@ -116,6 +116,14 @@ pub struct ServeArgs {
     #[arg(long, env = "VANTHU_TRUST", value_name = "PEM", value_delimiter = ',')]
     pub trust: Vec<PathBuf>,
 
+    /// A named trust list (trust domain): NAME=DIR, a folder of PEM certificates, e.g.
+    /// `public=/etc/vanthu/trust/neac` for the National Root CA and
+    /// `government=/etc/vanthu/trust/bcy` for the Government CA; reports name the list a
+    /// signer's chain ended in. Repeatable, or comma-separated in VANTHU_TRUST_LIST. Replaces
+    /// the `[trust_lists]` table of vanthu.toml
+    #[arg(long, env = "VANTHU_TRUST_LIST", value_name = "NAME=DIR", value_delimiter = ',', value_parser = parse_trust_list)]
+    pub trust_list: Vec<TrustList>,
+
     #[command(flatten)]
     pub keys: KekArgs,
 
@@ -238,6 +246,7 @@ struct FileSettings {
     demo: Option<bool>,
     dev: Option<bool>,
     trust: Option<Vec<PathBuf>>,
+    trust_lists: Option<std::collections::BTreeMap<String, PathBuf>>,
     kek_file: Option<PathBuf>,
     signing_session_ttl: Option<DurationSetting>,
     signing_session_signatures: Option<u32>,
@@ -312,6 +321,8 @@ pub struct ServeSettings {
     /// PEM bundles or folders of trust anchors for verifying received documents (without
     /// the development root, which `demo` or `dev` add).
     pub trust: Vec<PathBuf>,
+    /// Named trust lists, each a folder of anchors.
+    pub trust_lists: Vec<TrustList>,
     /// Where the key-encryption key comes from; `None` is allowed only with `demo` or `dev`.
     pub kek: Option<KekSource>,
     /// How long a signing session lasts.
@@ -547,6 +558,19 @@ impl ServeArgs {
             } else {
                 self.trust.clone()
             },
+            trust_lists: if self.trust_list.is_empty() {
+                file.trust_lists
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(name, path)| TrustList::new(&name, path))
+                    .collect::<Result<_, _>>()
+                    .map_err(|message| ConfigError::Invalid {
+                        key: "trust_lists",
+                        message,
+                    })?
+            } else {
+                self.trust_list.clone()
+            },
             kek,
             signing_session_ttl,
             signing_session_signatures,
@@ -555,6 +579,44 @@ impl ServeArgs {
             seal_token,
         })
     }
+}
+
+/// A named trust list: the anchors of a folder, reported under the list's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustList {
+    /// Letters, digits, `-` and `_`, e.g. `public`, `government`.
+    pub name: String,
+    /// The folder (or PEM bundle) of its anchors.
+    pub path: PathBuf,
+}
+
+impl TrustList {
+    /// A list named `name`, checked.
+    pub fn new(name: &str, path: PathBuf) -> Result<TrustList, String> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err(format!(
+                "the trust list name {name:?} must be 1 to 64 letters, digits, - or _"
+            ));
+        }
+        Ok(TrustList {
+            name: name.to_owned(),
+            path,
+        })
+    }
+}
+
+/// `NAME=DIR`, as `--trust-list` takes it.
+pub fn parse_trust_list(s: &str) -> Result<TrustList, String> {
+    let (name, path) = s
+        .split_once('=')
+        .filter(|(_, path)| !path.is_empty())
+        .ok_or_else(|| format!("{s:?} is not NAME=DIR, e.g. government=/etc/vanthu/trust/bcy"))?;
+    TrustList::new(name, PathBuf::from(path))
 }
 
 /// A duration from the flag or environment, else the file, else `default`; never zero.
@@ -630,6 +692,7 @@ pub(crate) mod tests {
             demo: false,
             dev: false,
             trust: Vec::new(),
+            trust_list: Vec::new(),
             keys: KekArgs {
                 kek_file: None,
                 kek: None,

@@ -46,6 +46,8 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
   --demo                 VANTHU_DEMO          demo           off: seed the demo organisation
   --dev                  VANTHU_DEV           dev            off: allow development keys
   --trust PEM            VANTHU_TRUST         trust          none (+ dev root with --dev/--demo)
+  --trust-list NAME=DIR  VANTHU_TRUST_LIST    [trust_lists] NAME = 'DIR'   none: named trust
+                         lists (public, government); reports name the one a chain ended in
   --kek-file FILE        VANTHU_KEK_FILE      kek_file       required unless --demo/--dev
                          VANTHU_KEK (base64 key itself, environment only)
   --signing-session-ttl DURATION
@@ -63,7 +65,7 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP server (SQLite in ./data and 127.0.0.1:8080 unless configured)
-    Serve(configuration::ServeArgs),
+    Serve(Box<configuration::ServeArgs>),
     /// Check that the database and the blob store agree; exit status 1 if they do not
     Check(cmd::check::CheckArgs),
     /// Sign PDFs (PAdES B-B, B-T, B-LT or B-LTA), or extend their signatures with --extend
@@ -95,7 +97,7 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let result = match cli.command {
-        Command::Serve(args) => cmd::serve::run(args),
+        Command::Serve(args) => cmd::serve::run(*args),
         Command::Check(args) => cmd::check::run(args),
         Command::Sign(args) => cmd::sign::run(*args),
         Command::Verify(args) => cmd::verify::run(args),

@@ -176,6 +176,12 @@ fn trust_anchors(settings: &ServeSettings) -> anyhow::Result<TrustAnchors> {
             .add_path(path)
             .with_context(|| format!("invalid setting trust: {}", path.display()))?;
     }
+    for list in &settings.trust_lists {
+        let n = anchors
+            .add_domain_path(&list.name, &list.path)
+            .with_context(|| format!("invalid setting trust_lists.{}", list.name))?;
+        tracing::info!(list = %list.name, anchors = n, "trust list loaded");
+    }
     if settings.demo || settings.dev {
         anchors
             .add_bytes(devpki::ROOT_CA_PEM)
@@ -183,8 +189,8 @@ fn trust_anchors(settings: &ServeSettings) -> anyhow::Result<TrustAnchors> {
     }
     if anchors.is_empty() {
         tracing::warn!(
-            "no trust anchors configured (--trust): signatures on received documents will be \
-             reported untrusted"
+            "no trust anchors configured (--trust, --trust-list): signatures on received \
+             documents will be reported untrusted"
         );
     } else {
         tracing::info!(anchors = anchors.len(), "trust anchors loaded");
