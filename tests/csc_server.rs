@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::oracles::{assert_pyhanko_accepts, pdfsig};
 use common::tools::{self, Tool};
-use common::{expect_problem, status_json, Server, TestEnv, DEMO_PASSWORD};
+use common::{expect_problem, status_json, typed_json, Server, TestEnv, DEMO_PASSWORD};
 use openssl::hash::MessageDigest;
 use openssl::md::Md;
 use openssl::pkey::PKey;
@@ -155,16 +155,8 @@ fn csc(server: &Server, token: &str, method: &str, body: &Value) -> (u16, Value)
 
 /// Status and JSON body of a CSC answer, which is application/json, errors included.
 fn csc_answer(r: reqwest::blocking::Response) -> (u16, Value) {
-    let status = r.status().as_u16();
-    let content_type = r
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let text = r.text().expect("response body");
-    assert_eq!(content_type, "application/json", "{status}: {text}");
-    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    let (status, content_type, body) = typed_json(r);
+    assert_eq!(content_type, "application/json", "{status}: {body}");
     (status, body)
 }
 

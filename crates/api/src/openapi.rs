@@ -142,18 +142,17 @@ impl Modify for BearerAuth {
 
 /// Adds the answers every route of a kind gives, so that no annotation can forget them:
 /// 401 on protected routes; 400, 413 and 415 where a body is read; 503 where the database is
-/// asked. A route's own description of a status wins. The CSC routes (`/csc/`) answer in
-/// their own error format and document every status themselves.
+/// asked. A route's own description of a status wins. The CSC routes (`/csc/`) get the same
+/// answers in the CSC error format instead.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if path.starts_with("/csc/") {
-                continue;
-            }
-            // Only the liveness probe and the metrics answer without the database.
-            let asks_database = !matches!(path.as_str(), "/healthz" | "/metrics");
+            let csc = path.starts_with("/csc/");
+            // Only the liveness probe, the metrics and the CSC service's description answer
+            // without the database.
+            let asks_database = !matches!(path.as_str(), "/healthz" | "/metrics" | "/csc/v1/info");
             let operations = [
                 &mut item.get,
                 &mut item.post,
@@ -162,7 +161,11 @@ impl Modify for CommonResponses {
                 &mut item.delete,
             ];
             for operation in operations.into_iter().flatten() {
-                add_common_responses(operation, asks_database);
+                if csc {
+                    add_csc_responses(operation, asks_database);
+                } else {
+                    add_common_responses(operation, asks_database);
+                }
             }
         }
     }
@@ -194,6 +197,45 @@ fn add_common_responses(operation: &mut Operation, asks_database: bool) {
     }
     if asks_database {
         add("503", "The database is not reachable");
+    }
+}
+
+/// The CSC routes' share of [`CommonResponses`], in the CSC error format (`ErrorResponse`,
+/// application/json); CSC takes no media type but JSON, so there is no 415.
+fn add_csc_responses(operation: &mut Operation, asks_database: bool) {
+    let protected = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
+    let reads_body = operation.request_body.is_some();
+    let mut add = |status: &str, description: &str| {
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                    .build(),
+            )
+            .build();
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| response.into());
+    };
+    if protected {
+        add("401", "No valid bearer token (`invalid_token`)");
+    }
+    if reads_body {
+        add("400", "Malformed body (`invalid_request`)");
+        add("413", "Body larger than the server's JSON limit");
+    }
+    if asks_database {
+        add(
+            "503",
+            "The database is not reachable (`temporarily_unavailable`)",
+        );
     }
 }
 

@@ -125,9 +125,17 @@ fn no_credential() -> CscError {
     CscError::invalid_parameter("credentialID", "no such credential of yours")
 }
 
-/// Only leaders hold personal keys; the policy's answer for anyone else is "no credential".
-fn leader_only(auth: &Authenticated) -> Result<(), CscError> {
-    authorize_own_key(auth).map_err(|_| no_credential())
+/// The signed-in leader and the body of a request about one of their credentials: only
+/// leaders hold personal keys, and the policy's answer for anyone else is "no credential".
+async fn leader_request<T: DeserializeOwned>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<(Authenticated, T), CscError> {
+    let auth = signed_in(req, state).await?;
+    let body = read(state, payload).await?;
+    authorize_own_key(&auth).map_err(|_| no_credential())?;
+    Ok((auth, body))
 }
 
 /// Describes the service: what it is and the methods it offers.
@@ -138,8 +146,6 @@ fn leader_only(auth: &Authenticated) -> Result<(), CscError> {
     request_body(content = InfoRequest, description = "Optional; `lang` `vi` answers in Vietnamese"),
     responses(
         (status = 200, body = InfoResponse),
-        (status = 400, description = "Malformed body (`invalid_request`)", body = ErrorResponse),
-        (status = 413, description = "Body larger than the server's JSON limit", body = ErrorResponse),
     )
 )]
 pub async fn info(
@@ -186,7 +192,6 @@ pub async fn info(
         (status = 200, body = LoginResponse, headers(("Cache-Control" = String, description = "Always `no-store`: the body holds a bearer token"))),
         (status = 400, description = "Malformed body or Basic credentials (`invalid_request`)", body = ErrorResponse),
         (status = 401, description = "No credentials, wrong username or password (`authentication_error`), or a bearer token that is not valid (`invalid_token`)", body = ErrorResponse),
-        (status = 413, description = "Body larger than the server's JSON limit", body = ErrorResponse),
         (status = 429, description = "Too many failures for this username from this address (`access_denied`): wait as `Retry-After` says", body = ErrorResponse,
             headers(("Retry-After" = u64, description = "Seconds to wait before the next attempt"))),
         (status = 503, description = "The database is not reachable, or too many passwords are being checked at once (`temporarily_unavailable`)", body = ErrorResponse),
@@ -251,9 +256,6 @@ pub async fn login(
     responses(
         (status = 200, body = ListResponse),
         (status = 400, description = "Malformed body, `maxResults` 0, or `userID` naming someone else (`invalid_request`)", body = ErrorResponse),
-        (status = 401, description = "No valid bearer token (`invalid_token`)", body = ErrorResponse),
-        (status = 413, description = "Body larger than the server's JSON limit", body = ErrorResponse),
-        (status = 503, description = "The database is not reachable (`temporarily_unavailable`)", body = ErrorResponse),
     )
 )]
 pub async fn list(
@@ -305,9 +307,6 @@ pub async fn list(
     responses(
         (status = 200, body = CredentialInfoResponse),
         (status = 400, description = "Malformed body, no such credential of yours, or `certificates` not none, single or chain (`invalid_request`)", body = ErrorResponse),
-        (status = 401, description = "No valid bearer token (`invalid_token`)", body = ErrorResponse),
-        (status = 413, description = "Body larger than the server's JSON limit", body = ErrorResponse),
-        (status = 503, description = "The database is not reachable (`temporarily_unavailable`)", body = ErrorResponse),
     )
 )]
 pub async fn credential_info(
@@ -315,9 +314,7 @@ pub async fn credential_info(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, CscError> {
-    let auth = signed_in(&req, &state).await?;
-    let body: CredentialInfoRequest = read(&state, payload).await?;
-    leader_only(&auth)?;
+    let (auth, body): (_, CredentialInfoRequest) = leader_request(&req, &state, payload).await?;
     let user = auth.user.id;
     let multisign = state.signing.session_signatures;
     let state = state.clone();
@@ -422,9 +419,6 @@ fn decode_hash(hash: &str) -> Result<Vec<u8>, CscError> {
     responses(
         (status = 200, body = AuthorizeResponse, headers(("Cache-Control" = String, description = "Always `no-store`: the SAD opens the key"))),
         (status = 400, description = "Malformed body; no such credential of yours; `hash` missing, malformed, repeated or not `numSignatures` long; no confirmed authenticator; the credential disabled or its certificate expired (`invalid_request`); the PIN wrong (`invalid_pin`); the code wrong or used already (`invalid_otp`)", body = ErrorResponse),
-        (status = 401, description = "No valid bearer token (`invalid_token`)", body = ErrorResponse),
-        (status = 413, description = "Body larger than the server's JSON limit", body = ErrorResponse),
-        (status = 503, description = "The database is not reachable (`temporarily_unavailable`)", body = ErrorResponse),
     )
 )]
 pub async fn authorize(
@@ -432,9 +426,7 @@ pub async fn authorize(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, CscError> {
-    let auth = signed_in(&req, &state).await?;
-    let body: AuthorizeRequest = read(&state, payload).await?;
-    leader_only(&auth)?;
+    let (auth, body): (_, AuthorizeRequest) = leader_request(&req, &state, payload).await?;
     let hashes = requested_hashes(&body, state.signing.session_signatures)?;
     let pin = body
         .pin
@@ -564,9 +556,6 @@ fn approve(
     responses(
         (status = 200, body = SignHashResponse),
         (status = 400, description = "Malformed body; no such credential of yours; `signAlgo` the key does not offer, `hashAlgo` missing or disagreeing, a hash not of the digest's length; the SAD malformed, expired, someone else's or used up; a hash the SAD does not name or signed already; the credential disabled or its certificate expired (`invalid_request`)", body = ErrorResponse),
-        (status = 401, description = "No valid bearer token (`invalid_token`)", body = ErrorResponse),
-        (status = 413, description = "Body larger than the server's JSON limit", body = ErrorResponse),
-        (status = 503, description = "The database is not reachable (`temporarily_unavailable`)", body = ErrorResponse),
     )
 )]
 pub async fn sign_hash(
@@ -574,9 +563,7 @@ pub async fn sign_hash(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, CscError> {
-    let auth = signed_in(&req, &state).await?;
-    let body: SignHashRequest = read(&state, payload).await?;
-    leader_only(&auth)?;
+    let (auth, body): (_, SignHashRequest) = leader_request(&req, &state, payload).await?;
     if body.hash.is_empty() {
         return Err(CscError::invalid_parameter(
             "hash",
