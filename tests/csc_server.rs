@@ -482,3 +482,46 @@ fn approvals_need_the_pin_a_fresh_code_and_the_exact_hashes_and_refusals_sign_no
         "invalid_request",
     );
 }
+
+#[test]
+fn a_revoked_certificate_is_refused_at_authorize_saying_since_when() {
+    let env = TestEnv::new();
+    let crls = tools::workspace().join("certs-dev");
+    let server = env.serve_demo(&[
+        "--check-signer-revocation",
+        "--signer-revocation",
+        crls.to_str().unwrap(),
+    ]);
+    let leader = server.demo_login("district.leader");
+    let p12 = std::fs::read(tools::workspace().join("certs-dev/revoked.p12")).unwrap();
+    let (content_type, body) = common::multipart(&[
+        ("pkcs12", "application/x-pkcs12", &p12),
+        ("password", "text/plain", b"vanthu-dev"),
+        ("pin", "text/plain", PIN.as_bytes()),
+    ]);
+    let enrolled = server
+        .request(reqwest::Method::POST, "/api/v1/me/signing-key", &leader)
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .unwrap();
+    let (status, key) = status_json(enrolled);
+    assert_eq!(status, 201, "{key}");
+    let mut app = Authenticator::enrol(&server, &leader);
+    let credential = credential_of(&server, &leader);
+    let refused = expect_refusal(
+        csc(
+            &server,
+            &leader,
+            "credentials/authorize",
+            &json!({ "credentialID": credential, "numSignatures": 1, "hash": [b64_sha256(b"x")],
+                     "PIN": PIN, "OTP": app.next_code() }),
+        ),
+        400,
+        "invalid_request",
+    );
+    assert!(
+        refused.contains(" was revoked on 20") && refused.contains("(according to its crl)"),
+        "{refused}"
+    );
+}

@@ -56,7 +56,7 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use crate::error::ApiError;
 pub use crate::metrics::Metrics;
 pub use crate::password::Hashing;
-pub use crate::state::{AppState, Limits, SigningSettings};
+pub use crate::state::{AppState, Limits, SignerRevocation, SigningSettings};
 
 /// How long running requests may finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);

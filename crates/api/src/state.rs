@@ -76,6 +76,17 @@ impl Default for SigningSettings {
     }
 }
 
+/// Whether and how a signer's own certificate is checked for revocation before the server
+/// signs with it (seals, leaders' keys, the CSC service), as `vanthu sign --check-revocation`
+/// does: OCSP where a certificate names a responder, else its CRLs.
+#[derive(Debug, Clone)]
+pub struct SignerRevocation {
+    /// Where the CRLs and OCSP responses come from: fetched, or files.
+    pub source: vanthu_pades::revocation::Source,
+    /// Refuse also when no revocation data at all is found for a certificate.
+    pub hard_fail: bool,
+}
+
 /// Shared application state, one per server.
 pub struct AppState {
     /// The database.
@@ -101,4 +112,7 @@ pub struct AppState {
     pub audit_key: NoteVerifier,
     /// Organisations' seal keys held in a PKCS#11 token or HSM, when one is configured.
     pub seal_token: Option<Arc<SealToken>>,
+    /// The revocation check of the signer's own certificate before each signature the
+    /// server makes; `None`: validity dates only.
+    pub signer_revocation: Option<SignerRevocation>,
 }

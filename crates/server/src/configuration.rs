@@ -127,6 +127,26 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub keys: KekArgs,
 
+    /// Check the signer's own certificate for revocation before every signature the server
+    /// makes (seals, leaders' keys, the CSC service): OCSP where it names a responder, else
+    /// its CRLs; a revoked certificate refuses, saying since when [default: off]
+    #[arg(long, env = "VANTHU_CHECK_SIGNER_REVOCATION")]
+    pub check_signer_revocation: bool,
+
+    /// With --check-signer-revocation: refuse also when no CRL or OCSP response is found
+    #[arg(long, env = "VANTHU_SIGNER_REVOCATION_HARD_FAIL")]
+    pub signer_revocation_hard_fail: bool,
+
+    /// With --check-signer-revocation: read CRLs and OCSP responses from these files or
+    /// folders instead of fetching them (repeatable, or comma-separated)
+    #[arg(
+        long,
+        env = "VANTHU_SIGNER_REVOCATION",
+        value_name = "PATH",
+        value_delimiter = ','
+    )]
+    pub signer_revocation: Vec<PathBuf>,
+
     /// How long a signing session opened with the PIN lasts: seconds, or e.g. `5m`
     /// [default: 5m]
     #[arg(long, env = "VANTHU_SIGNING_SESSION_TTL", value_name = "DURATION", value_parser = parse_duration)]
@@ -247,6 +267,9 @@ struct FileSettings {
     dev: Option<bool>,
     trust: Option<Vec<PathBuf>>,
     trust_lists: Option<std::collections::BTreeMap<String, PathBuf>>,
+    check_signer_revocation: Option<bool>,
+    signer_revocation_hard_fail: Option<bool>,
+    signer_revocation: Option<Vec<PathBuf>>,
     kek_file: Option<PathBuf>,
     signing_session_ttl: Option<DurationSetting>,
     signing_session_signatures: Option<u32>,
@@ -323,6 +346,8 @@ pub struct ServeSettings {
     pub trust: Vec<PathBuf>,
     /// Named trust lists, each a folder of anchors.
     pub trust_lists: Vec<TrustList>,
+    /// The revocation check of the server's own signing certificates, when enabled.
+    pub signer_revocation: Option<vanthu_api::SignerRevocation>,
     /// Where the key-encryption key comes from; `None` is allowed only with `demo` or `dev`.
     pub kek: Option<KekSource>,
     /// How long a signing session lasts.
@@ -558,6 +583,24 @@ impl ServeArgs {
             } else {
                 self.trust.clone()
             },
+            signer_revocation: (self.check_signer_revocation
+                || file.check_signer_revocation.unwrap_or(false))
+            .then(|| {
+                let files = if self.signer_revocation.is_empty() {
+                    file.signer_revocation.clone().unwrap_or_default()
+                } else {
+                    self.signer_revocation.clone()
+                };
+                vanthu_api::SignerRevocation {
+                    source: if files.is_empty() {
+                        vanthu_pades::revocation::Source::Online
+                    } else {
+                        vanthu_pades::revocation::Source::Offline(files)
+                    },
+                    hard_fail: self.signer_revocation_hard_fail
+                        || file.signer_revocation_hard_fail.unwrap_or(false),
+                }
+            }),
             trust_lists: if self.trust_list.is_empty() {
                 file.trust_lists
                     .unwrap_or_default()
@@ -693,6 +736,9 @@ pub(crate) mod tests {
             dev: false,
             trust: Vec::new(),
             trust_list: Vec::new(),
+            check_signer_revocation: false,
+            signer_revocation_hard_fail: false,
+            signer_revocation: Vec::new(),
             keys: KekArgs {
                 kek_file: None,
                 kek: None,

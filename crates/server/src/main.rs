@@ -46,6 +46,9 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
   --demo                 VANTHU_DEMO          demo           off: seed the demo organisation
   --dev                  VANTHU_DEV           dev            off: allow development keys
   --trust PEM            VANTHU_TRUST         trust          none (+ dev root with --dev/--demo)
+  --check-signer-revocation  VANTHU_CHECK_SIGNER_REVOCATION  check_signer_revocation  off:
+                         revocation of the server's own signing certificates before signing;
+                         --signer-revocation-hard-fail, --signer-revocation PATH (files, else fetched)
   --trust-list NAME=DIR  VANTHU_TRUST_LIST    [trust_lists] NAME = 'DIR'   none: named trust
                          lists (public, government); reports name the one a chain ended in
   --kek-file FILE        VANTHU_KEK_FILE      kek_file       required unless --demo/--dev

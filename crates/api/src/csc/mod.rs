@@ -36,7 +36,7 @@ use self::error::CscError;
 use crate::auth::{bearer_token, session, sign_in, Authenticated};
 use crate::error::ApiError;
 use crate::signing_keys::{
-    authorize_own_key, binding_of, open_with_pin, personal_key, signer_from,
+    authorize_own_key, binding_of, open_with_pin, personal_key, refuse_revoked, signer_from,
 };
 use crate::state::AppState;
 
@@ -518,8 +518,11 @@ fn approve(
         }
         Err(e) => return Err(e.into()),
     };
-    // Refuses an expired certificate now rather than at signHash.
-    signer_from(&opened.key, &opened.pkcs8)?;
+    // Refuses an expired or revoked certificate now rather than at signHash.
+    refuse_revoked(
+        state.signer_revocation.as_ref(),
+        &signer_from(&opened.key, &opened.pkcs8)?,
+    )?;
     let ttl =
         TimeDelta::from_std(state.signing.csc_authorization_ttl).map_err(ApiError::internal)?;
     let sad = SessionToken::generate();

@@ -120,6 +120,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
         audit_key: audit_signer.verifier(),
         seal_token,
+        signer_revocation: settings.signer_revocation.clone(),
     };
     let keeper = (
         state.db.clone(),
