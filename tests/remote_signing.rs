@@ -1,7 +1,6 @@
-//! Remote signing through the CSC API v1.0.4, both ways, judged by pyHanko:
-//! `vanthu sign --csc-url` against certomancer-csc-dummy (the CSC test server of pyHanko's
-//! own tests), and pyHanko's CSC client against `vanthu serve`'s `/csc/v1/` for a leader's
-//! server-held key, approved with the signing PIN and an authenticator code.
+//! Remote signing at a CSC API v1.0.4 service, judged by pyHanko: `vanthu sign --csc-url`
+//! against certomancer-csc-dummy (the CSC test server of pyHanko's own tests). The other way
+//! round, pyHanko's CSC client against vanthu's `/csc/v1/`, is tests/csc_server.rs.
 
 mod common;
 
@@ -12,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use common::oracles::pyhanko_report;
+use common::oracles::assert_pyhanko_accepts;
 use common::tools::{self, Tool, Tools};
 use serde_json::{json, Value};
 
@@ -107,19 +106,6 @@ impl Drop for Certomancer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// pyHanko finds the one signature of `file` intact, valid, trusted under `root` and covering
-/// the whole file.
-fn assert_pyhanko_accepts(tools: &Tools, file: &Path, root: &Path) {
-    let report = pyhanko_report(tools, file, root);
-    let signatures = report["signatures"].as_array().unwrap();
-    assert_eq!(signatures.len(), 1, "{report}");
-    let sig = &signatures[0];
-    for check in ["intact", "valid", "trusted", "bottom_line"] {
-        assert_eq!(sig[check], true, "{check} of {}: {report}", file.display());
-    }
-    assert_eq!(sig["coverage"], "ENTIRE_FILE", "{report}");
 }
 
 #[test]

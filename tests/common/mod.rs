@@ -310,8 +310,8 @@ impl Drop for Server {
     }
 }
 
-/// Status and JSON body of a response; asserts problem responses are problem+json.
-pub fn status_json(r: Response) -> (u16, Value) {
+/// Status, media type and JSON body (null when empty) of a response.
+pub fn typed_json(r: Response) -> (u16, String, Value) {
     let status = r.status().as_u16();
     let content_type = r
         .headers()
@@ -320,17 +320,23 @@ pub fn status_json(r: Response) -> (u16, Value) {
         .unwrap_or_default()
         .to_owned();
     let text = r.text().expect("response body");
-    if status >= 400 {
-        assert_eq!(
-            content_type, "application/problem+json",
-            "error {status} must be problem+json: {text}"
-        );
-    }
     let body = if text.is_empty() {
         Value::Null
     } else {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
     };
+    (status, content_type, body)
+}
+
+/// Status and JSON body of a response; asserts problem responses are problem+json.
+pub fn status_json(r: Response) -> (u16, Value) {
+    let (status, content_type, body) = typed_json(r);
+    if status >= 400 {
+        assert_eq!(
+            content_type, "application/problem+json",
+            "error {status} must be problem+json: {body}"
+        );
+    }
     if status >= 400 {
         assert_eq!(body["status"], status, "{body}");
         assert!(body["code"].is_string(), "{body}");

@@ -37,6 +37,20 @@ pub fn pyhanko_report(tools: &Tools, file: &Path, root: &Path) -> Value {
     pyhanko_script(tools, "pyhanko_report.py", &[file, root])
 }
 
+/// pyHanko finds the one signature of `file` intact, valid, trusted under `root` and covering
+/// the whole file.
+#[track_caller]
+pub fn assert_pyhanko_accepts(tools: &Tools, file: &Path, root: &Path) {
+    let report = pyhanko_report(tools, file, root);
+    let signatures = report["signatures"].as_array().expect("signatures");
+    assert_eq!(signatures.len(), 1, "{report}");
+    let sig = &signatures[0];
+    for check in ["intact", "valid", "trusted", "bottom_line"] {
+        assert_eq!(sig[check], true, "{check} of {}: {report}", file.display());
+    }
+    assert_eq!(sig["coverage"], "ENTIRE_FILE", "{report}");
+}
+
 /// One signature as poppler's `pdfsig` describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PdfsigSignature {

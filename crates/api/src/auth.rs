@@ -32,6 +32,8 @@ pub struct Authenticated {
     pub user: User,
     /// Their unit.
     pub unit: Unit,
+    /// When the session's token stops working.
+    pub expires_at: DateTime<Utc>,
     token_hash: String,
 }
 
@@ -65,7 +67,7 @@ impl Authenticated {
     }
 }
 
-fn bearer_token(req: &HttpRequest) -> Option<String> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
@@ -120,6 +122,7 @@ pub(crate) async fn session(
     match lookup {
         (SessionLookup::Active(active), delegations) => Ok(Authenticated {
             actor: Actor::new(&active.user, &active.unit).with_delegations(delegations),
+            expires_at: active.session.expires_at,
             user: active.user,
             unit: active.unit,
             token_hash,

@@ -6,7 +6,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod authenticator;
 pub mod certificates;
+pub mod csc;
 pub mod delegations;
 pub mod error;
 pub mod files;
@@ -56,7 +58,7 @@ use utoipa_swagger_ui::SwaggerUi;
 pub use crate::error::ApiError;
 pub use crate::metrics::Metrics;
 pub use crate::password::Hashing;
-pub use crate::state::{AppState, Limits, SigningSettings};
+pub use crate::state::{AppState, Limits, SignerRevocation, SigningSettings};
 
 /// How long running requests may finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -100,6 +102,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource(reports_page::LOGOUT_PATH, POST).route(web::post().to(reports_page::logout)),
         )
+        .configure(csc::routes)
         .service(
             web::scope("/api/v1")
                 .service(resource("/auth/login", POST).route(web::post().to(auth::login)))
@@ -109,6 +112,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/me/signing-key", GET_POST)
                         .route(web::get().to(signing_keys::status))
                         .route(web::post().to(signing_keys::enrol)),
+                )
+                .service(
+                    resource("/me/authenticator", POST).route(web::post().to(authenticator::add)),
+                )
+                .service(
+                    resource("/me/authenticator/confirm", POST)
+                        .route(web::post().to(authenticator::confirm)),
                 )
                 .service(
                     resource("/me/signing-pin", PUT).route(web::put().to(signing_keys::change_pin)),

@@ -26,6 +26,14 @@ use crate::files::AcceptedKinds;
         crate::signing_keys::change_pin,
         crate::signing_keys::open_session,
         crate::signing_keys::end_session,
+        crate::authenticator::add,
+        crate::authenticator::confirm,
+        crate::csc::info,
+        crate::csc::login,
+        crate::csc::list,
+        crate::csc::credential_info,
+        crate::csc::authorize,
+        crate::csc::sign_hash,
         crate::units::list_units,
         crate::units::create_unit,
         crate::units::get_unit,
@@ -86,13 +94,14 @@ use crate::files::AcceptedKinds;
         crate::health::readyz,
         crate::metrics::metrics,
     ),
-    components(schemas(crate::error::Problem)),
+    components(schemas(crate::error::Problem, vanthu_remote::csc::messages::ErrorResponse)),
     modifiers(&BearerAuth, &CommonResponses, &AcceptedKinds),
     tags(
         (name = "auth", description = "Sign in and out"),
         (name = "units", description = "The unit tree"),
         (name = "users", description = "User accounts"),
-        (name = "signing", description = "Your own server-held signing key under your signing PIN, and signing sessions"),
+        (name = "signing", description = "Your own server-held signing key under your signing PIN, signing sessions, and the authenticator app that approves remote signing"),
+        (name = "csc", description = "Remote signing (ký số từ xa) with your server-held key over the Cloud Signature Consortium API v1.0.4: errors here are CSC's `{error, error_description}` as application/json, not problem+json"),
         (name = "files", description = "Document files by content digest"),
         (name = "incoming", description = "Incoming documents (văn bản đến): receive, register, return, assign, handle; signature verification"),
         (name = "outgoing", description = "Outgoing documents (văn bản đi): draft, approve, sign (server-held key or your token), issue with number and seal, release"),
@@ -115,7 +124,21 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("Token from POST /api/v1/auth/login"))
+                    .description(Some(
+                        "Token from POST /api/v1/auth/login, or access_token from POST \
+                         /csc/v1/auth/login (the same sessions)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "Your vanthu username and password, for /csc/v1/auth/login",
+                    ))
                     .build(),
             ),
         );
@@ -135,14 +158,17 @@ impl Modify for BearerAuth {
 
 /// Adds the answers every route of a kind gives, so that no annotation can forget them:
 /// 401 on protected routes; 400, 413 and 415 where a body is read; 503 where the database is
-/// asked. A route's own description of a status wins.
+/// asked. A route's own description of a status wins. The CSC routes (`/csc/`) get the same
+/// answers in the CSC error format instead.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         for (path, item) in openapi.paths.paths.iter_mut() {
-            // Only the liveness probe and the metrics answer without the database.
-            let asks_database = !matches!(path.as_str(), "/healthz" | "/metrics");
+            let csc = path.starts_with("/csc/");
+            // Only the liveness probe, the metrics and the CSC service's description answer
+            // without the database.
+            let asks_database = !matches!(path.as_str(), "/healthz" | "/metrics" | "/csc/v1/info");
             let operations = [
                 &mut item.get,
                 &mut item.post,
@@ -151,7 +177,11 @@ impl Modify for CommonResponses {
                 &mut item.delete,
             ];
             for operation in operations.into_iter().flatten() {
-                add_common_responses(operation, asks_database);
+                if csc {
+                    add_csc_responses(operation, asks_database);
+                } else {
+                    add_common_responses(operation, asks_database);
+                }
             }
         }
     }
@@ -183,6 +213,45 @@ fn add_common_responses(operation: &mut Operation, asks_database: bool) {
     }
     if asks_database {
         add("503", "The database is not reachable");
+    }
+}
+
+/// The CSC routes' share of [`CommonResponses`], in the CSC error format (`ErrorResponse`,
+/// application/json); CSC takes no media type but JSON, so there is no 415.
+fn add_csc_responses(operation: &mut Operation, asks_database: bool) {
+    let protected = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
+    let reads_body = operation.request_body.is_some();
+    let mut add = |status: &str, description: &str| {
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                    .build(),
+            )
+            .build();
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| response.into());
+    };
+    if protected {
+        add("401", "No valid bearer token (`invalid_token`)");
+    }
+    if reads_body {
+        add("400", "Malformed body (`invalid_request`)");
+        add("413", "Body larger than the server's JSON limit");
+    }
+    if asks_database {
+        add(
+            "503",
+            "The database is not reachable (`temporarily_unavailable`)",
+        );
     }
 }
 

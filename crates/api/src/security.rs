@@ -65,6 +65,7 @@ pub async fn harden(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let page = reports_page::is_page(req.path());
+    let csc = req.path().starts_with(CSC_PREFIX);
     let csp = if is_docs(req.path()) {
         DOCS_CSP
     } else if page {
@@ -81,7 +82,10 @@ pub async fn harden(
             content_type.is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
         // The page answers its errors as pages, for a person to read.
         let is_page = page && content_type.is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-        if !is_problem && !is_page {
+        // The CSC service answers in the CSC API's own error format, which its clients read.
+        let is_csc =
+            csc && content_type.is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        if !is_problem && !is_page && !is_csc {
             response = as_problem(response);
         }
     }
@@ -97,6 +101,9 @@ pub async fn harden(
     }
     Ok(response)
 }
+
+/// Where the CSC service (`crate::csc`) answers.
+const CSC_PREFIX: &str = "/csc/";
 
 fn is_docs(path: &str) -> bool {
     path == DOCS_PREFIX || path.starts_with("/api/docs/")

@@ -25,6 +25,7 @@ use vanthu_keys::{
     KdfParams, Kek, KeyBinding, KeyError, KeyOwner, SessionId, SessionToken, SigningPin, Unwrapped,
     WrappedKey,
 };
+use vanthu_pades::ltv::{refuse_revoked_signer, LtvError};
 use vanthu_pades::signer::{DerSigner, Pkcs12Signer, Signer, SignerError, SignerOptions};
 use vanthu_pades::trust::{check_usage, display_name, Usage};
 use vanthu_pkcs11::{KeyRef, Pkcs11Error, Pkcs11Signer, Token};
@@ -38,7 +39,7 @@ use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::incoming::{is_multipart, read_part};
 use crate::json::Json;
-use crate::state::AppState;
+use crate::state::{AppState, SignerRevocation};
 use crate::validation::named;
 
 const SIGNING_KEY: &str = "signing key";
@@ -173,7 +174,7 @@ pub struct SigningSessionView {
 }
 
 /// Only the key's owner, and only a leader, may touch a personal key.
-fn authorize_own_key(auth: &Authenticated) -> Result<(), ApiError> {
+pub(crate) fn authorize_own_key(auth: &Authenticated) -> Result<(), ApiError> {
     auth.authorize(
         Action::UsePersonalKey,
         &Target::personal(auth.actor.unit_path.clone(), auth.user.id),
@@ -191,7 +192,9 @@ fn key_owner(owner: CertificateOwner) -> KeyOwner {
 }
 
 /// The certificate (DER) and its issuers (DER) of a stored certificate.
-fn certificate_ders(certificate: &Certificate) -> Result<(Vec<u8>, Vec<Vec<u8>>), ApiError> {
+pub(crate) fn certificate_ders(
+    certificate: &Certificate,
+) -> Result<(Vec<u8>, Vec<Vec<u8>>), ApiError> {
     let cert = X509::from_pem(certificate.cert_pem.as_bytes())
         .and_then(|c| c.to_der())
         .map_err(ApiError::internal)?;
@@ -208,13 +211,37 @@ fn certificate_ders(certificate: &Certificate) -> Result<(Vec<u8>, Vec<Vec<u8>>)
     Ok((cert, chain))
 }
 
-fn binding_of(key: &SigningKey) -> Result<KeyBinding, ApiError> {
+pub(crate) fn binding_of(key: &SigningKey) -> Result<KeyBinding, ApiError> {
     let (cert, _) = certificate_ders(&key.certificate)?;
     Ok(KeyBinding::new(key_owner(key.certificate.owner), &cert))
 }
 
+/// Refuses a signer whose own certificate, or one of its issuers, is revoked, when the server
+/// checks (`--check-signer-revocation`): the message names the certificate, the date and
+/// the source (`according to its crl|ocsp`); with hard-fail, a certificate without any
+/// revocation data refuses too. Blocks on the network when the data is fetched.
+pub(crate) fn refuse_revoked(
+    check: Option<&SignerRevocation>,
+    signer: &dyn Signer,
+) -> Result<(), ApiError> {
+    let Some(check) = check else {
+        return Ok(());
+    };
+    let chain: Vec<Vec<u8>> = std::iter::once(signer.certificate().to_vec())
+        .chain(signer.chain().iter().cloned())
+        .collect();
+    match refuse_revoked_signer(&chain, &check.source, check.hard_fail) {
+        Ok(()) => Ok(()),
+        Err(e @ (LtvError::Revoked { .. } | LtvError::Missing(_))) => {
+            tracing::warn!(error = %e, "signing refused: the signer's certificate");
+            Err(ApiError::UnusableCertificate(e.to_string()))
+        }
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
 /// A signer for an unwrapped key, refused once its certificate has expired.
-fn signer_from(key: &SigningKey, pkcs8: &Unwrapped) -> Result<DerSigner, ApiError> {
+pub(crate) fn signer_from(key: &SigningKey, pkcs8: &Unwrapped) -> Result<DerSigner, ApiError> {
     if key.certificate.not_after <= Utc::now() {
         return Err(ApiError::UnusableCertificate(format!(
             "the certificate of this key expired on {}; enrol the key of your new certificate",
@@ -226,7 +253,7 @@ fn signer_from(key: &SigningKey, pkcs8: &Unwrapped) -> Result<DerSigner, ApiErro
         .map_err(ApiError::internal)
 }
 
-fn personal_key(db: &Database, user: UserId) -> Result<SigningKey, ApiError> {
+pub(crate) fn personal_key(db: &Database, user: UserId) -> Result<SigningKey, ApiError> {
     db.signing_key_of(CertificateOwner::User(user))
         .map_err(|e| match e {
             StoreError::NotFound { .. } => ApiError::NoSigningKey,
@@ -235,15 +262,19 @@ fn personal_key(db: &Database, user: UserId) -> Result<SigningKey, ApiError> {
 }
 
 /// A personal key opened with its PIN.
-struct Opened {
-    key: SigningKey,
-    binding: KeyBinding,
-    pkcs8: Unwrapped,
+pub(crate) struct Opened {
+    pub(crate) key: SigningKey,
+    pub(crate) binding: KeyBinding,
+    pub(crate) pkcs8: Unwrapped,
 }
 
 /// Tries `pin` on `user`'s key: counted before it is checked, reset when right, blocking the
 /// key at the fifth wrong one in a row. Blocks for the time of one Argon2id derivation.
-fn open_with_pin(db: &Database, user: UserId, pin: &SigningPin) -> Result<Opened, ApiError> {
+pub(crate) fn open_with_pin(
+    db: &Database,
+    user: UserId,
+    pin: &SigningPin,
+) -> Result<Opened, ApiError> {
     let key = personal_key(db, user)?;
     if key.blocked_at.is_some() {
         return Err(ApiError::SigningKeyBlocked);
@@ -317,12 +348,17 @@ pub async fn personal_signer(
     authorize_own_key(auth)?;
     let db = state.db.clone();
     let user = auth.user.id;
-    web::block(move || match unlock {
-        Unlock::Pin(pin) => {
-            let opened = open_with_pin(&db, user, &pin)?;
-            signer_from(&opened.key, &opened.pkcs8)
-        }
-        Unlock::Session(token) => open_with_session(&db, user, &token),
+    let revocation = state.signer_revocation.clone();
+    web::block(move || {
+        let signer = match unlock {
+            Unlock::Pin(pin) => {
+                let opened = open_with_pin(&db, user, &pin)?;
+                signer_from(&opened.key, &opened.pkcs8)?
+            }
+            Unlock::Session(token) => open_with_session(&db, user, &token)?,
+        };
+        refuse_revoked(revocation.as_ref(), &signer)?;
+        Ok(signer)
     })
     .await?
 }
@@ -340,15 +376,22 @@ pub async fn seal_signer(state: &AppState, unit: UnitId) -> Result<Box<dyn Signe
     let db = state.db.clone();
     let kek = Arc::clone(&state.kek);
     let token = state.seal_token.clone();
+    let revocation = state.signer_revocation.clone();
     web::block(move || -> Result<Box<dyn Signer>, ApiError> {
+        let mut from_token = None;
         if let Some(token) = token {
             let code = db.get_unit(unit)?.code;
-            if let Some(signer) = token.signer(code.as_str())? {
-                return Ok(Box::new(signer));
-            }
+            from_token = token.signer(code.as_str())?;
         }
-        let (key, pkcs8) = open_seal(&db, &kek, unit)?;
-        Ok(Box::new(signer_from(&key, &pkcs8)?))
+        let signer: Box<dyn Signer> = match from_token {
+            Some(signer) => Box::new(signer),
+            None => {
+                let (key, pkcs8) = open_seal(&db, &kek, unit)?;
+                Box::new(signer_from(&key, &pkcs8)?)
+            }
+        };
+        refuse_revoked(revocation.as_ref(), signer.as_ref())?;
+        Ok(signer)
     })
     .await?
 }
@@ -929,10 +972,16 @@ mod tests {
                 .verifier(),
             seal_token: None,
             interchange: Default::default(),
+            signer_revocation: None,
         }
     }
 
     fn fixture(signing: SigningSettings) -> Fixture {
+        fixture_checking(signing, None)
+    }
+
+    /// A fixture whose server checks signers' certificates for revocation as `check` says.
+    fn fixture_checking(signing: SigningSettings, check: Option<SignerRevocation>) -> Fixture {
         let tdb = TestDatabase::create();
         let db = tdb.connect();
         let unit = db
@@ -947,7 +996,8 @@ mod tests {
             )
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let state = app_state(db, dir.path(), signing, Kek::generate());
+        let mut state = app_state(db, dir.path(), signing, Kek::generate());
+        state.signer_revocation = check;
         Fixture {
             state: web::Data::new(state),
             unit,
@@ -1175,6 +1225,60 @@ mod tests {
             Unlock::from_request(None, Some("not a token")),
             Err(ApiError::SigningSessionInvalid(_))
         ));
+    }
+
+    #[actix_web::test]
+    async fn a_revoked_certificate_refuses_to_sign_saying_since_when() {
+        let crls = |hard_fail| {
+            Some(SignerRevocation {
+                source: vanthu_pades::revocation::Source::Offline(vec![dev("")]),
+                hard_fail,
+            })
+        };
+        let f = fixture_checking(SigningSettings::default(), crls(true));
+        let enrol_seal = |name: &str| {
+            let der = std::fs::read(dev(name)).unwrap();
+            let (key, cert, chain) = open_signing_pkcs12(&der, "vanthu-dev").unwrap();
+            let (record, wrapped) =
+                wrap_seal_key(f.unit.id, &key, &cert, &chain, &f.state.kek).unwrap();
+            f.state.db.enrol_signing_key(&record, &wrapped).unwrap();
+        };
+        enrol_seal("seal.p12");
+        seal_signer(&f.state, f.unit.id).await.unwrap();
+        enrol_seal("revoked.p12");
+        let refused = seal_signer(&f.state, f.unit.id).await.map(|_| ());
+        let Err(ApiError::UnusableCertificate(why)) = refused else {
+            panic!("{refused:?}");
+        };
+        assert!(
+            why.contains(" was revoked on 20") && why.contains("(according to its crl)"),
+            "{why}"
+        );
+
+        // A leader's key is checked the same way; hard-fail refuses a key without data.
+        let (leader, bearer) = f.account("district.leader", &[Role::Leader]);
+        f.enrol(leader.id);
+        let auth = f.auth(&bearer).await;
+        let pin = || Unlock::Pin(SigningPin::parse(PIN).unwrap());
+        personal_signer(&f.state, &auth, pin()).await.unwrap();
+        let empty = tempfile::tempdir().unwrap();
+        let mut strict = app_state(
+            f.state.db.clone(),
+            f._dir.path(),
+            SigningSettings::default(),
+            Kek::generate(),
+        );
+        strict.signer_revocation = Some(SignerRevocation {
+            source: vanthu_pades::revocation::Source::Offline(vec![empty.path().to_owned()]),
+            hard_fail: true,
+        });
+        let missing = personal_signer(&strict, &auth, pin()).await.map(|_| ());
+        assert!(
+            matches!(&missing, Err(ApiError::UnusableCertificate(why)) if why.contains("no revocation data")),
+            "{missing:?}"
+        );
+        strict.signer_revocation.as_mut().unwrap().hard_fail = false;
+        personal_signer(&strict, &auth, pin()).await.unwrap();
     }
 
     #[actix_web::test]

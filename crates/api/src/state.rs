@@ -46,8 +46,12 @@ pub struct SigningSettings {
     pub kdf: KdfParams,
     /// How long a signing session lasts after the PIN opened it.
     pub session_ttl: Duration,
-    /// How many signatures one session allows.
+    /// How many signatures one session allows, and how many hashes one CSC authorization
+    /// may name.
     pub session_signatures: u32,
+    /// How long CSC signature activation data (a SAD) lasts after the PIN and the code
+    /// approved it.
+    pub csc_authorization_ttl: Duration,
 }
 
 impl SigningSettings {
@@ -56,6 +60,9 @@ impl SigningSettings {
     pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(5 * 60);
     /// Enough for a batch, few enough that a stolen token is worth little.
     pub const DEFAULT_SESSION_SIGNATURES: u32 = 50;
+    /// Five minutes: a CSC client asks for the SAD just before `signatures/signHash`, so a
+    /// short life costs nothing and limits what a leaked SAD is worth.
+    pub const DEFAULT_CSC_AUTHORIZATION_TTL: Duration = Duration::from_secs(5 * 60);
 }
 
 impl Default for SigningSettings {
@@ -64,8 +71,20 @@ impl Default for SigningSettings {
             kdf: KdfParams::DEFAULT,
             session_ttl: Self::DEFAULT_SESSION_TTL,
             session_signatures: Self::DEFAULT_SESSION_SIGNATURES,
+            csc_authorization_ttl: Self::DEFAULT_CSC_AUTHORIZATION_TTL,
         }
     }
+}
+
+/// Whether and how a signer's own certificate is checked for revocation before the server
+/// signs with it (seals, leaders' keys, the CSC service), as `vanthu sign --check-revocation`
+/// does: OCSP where a certificate names a responder, else its CRLs.
+#[derive(Debug, Clone)]
+pub struct SignerRevocation {
+    /// Where the CRLs and OCSP responses come from: fetched, or files.
+    pub source: vanthu_pades::revocation::Source,
+    /// Refuse also when no revocation data at all is found for a certificate.
+    pub hard_fail: bool,
 }
 
 /// Shared application state, one per server.
@@ -95,4 +114,7 @@ pub struct AppState {
     pub seal_token: Option<Arc<SealToken>>,
     /// The agencies packages are exchanged with, and the inbox's limits.
     pub interchange: crate::interchange::InterchangeSettings,
+    /// The revocation check of the signer's own certificate before each signature the
+    /// server makes; `None`: validity dates only.
+    pub signer_revocation: Option<SignerRevocation>,
 }

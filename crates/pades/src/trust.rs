@@ -46,12 +46,18 @@ pub enum TrustError {
     },
 }
 
-/// The certificates a verifier trusts as path ends (roots, or any CA the operator chooses).
+/// The certificates a verifier trusts as path ends (roots, or any CA the operator chooses),
+/// each optionally in a named trust list (a trust domain such as `public` for the National
+/// Root CA of NEAC, or `government` for the Government Certification Authority of Ban Cơ
+/// yếu Chính phủ), so that a report can say which domain a signer's path ended in.
 #[derive(Clone, Default)]
 pub struct TrustAnchors {
     certs: Vec<X509>,
     /// The DER of each of `certs`, in the same order, for comparisons.
     ders: Vec<Vec<u8>>,
+    /// The trust list of each of `certs`, in the same order; `None` for anchors given
+    /// without one (`--trust`).
+    domains: Vec<Option<String>>,
 }
 
 impl std::fmt::Debug for TrustAnchors {
@@ -85,11 +91,36 @@ impl TrustAnchors {
 
     /// Adds one certificate (ignored when already present).
     pub fn add(&mut self, cert: X509) {
+        self.add_in(cert, None);
+    }
+
+    /// Adds one certificate to trust list `domain` (`None`: to no list). A certificate
+    /// already present keeps the list it came with.
+    fn add_in(&mut self, cert: X509, domain: Option<&str>) {
         let Ok(der) = cert.to_der() else { return };
         if !self.ders.contains(&der) {
             self.certs.push(cert);
             self.ders.push(der);
+            self.domains.push(domain.map(str::to_owned));
         }
+    }
+
+    /// Adds the certificates of a file or folder (as [`TrustAnchors::add_path`]) as the
+    /// trust list `domain`.
+    pub fn add_domain_path(&mut self, domain: &str, path: &Path) -> Result<usize, TrustError> {
+        let list = Self::from_path(path)?;
+        let n = list.len();
+        for cert in list.certs {
+            self.add_in(cert, Some(domain));
+        }
+        Ok(n)
+    }
+
+    /// The trust list `anchor` belongs to, when it is an anchor given in one.
+    pub fn domain_of(&self, anchor: &X509) -> Option<&str> {
+        let der = anchor.to_der().ok()?;
+        let i = self.ders.iter().position(|d| *d == der)?;
+        self.domains[i].as_deref()
     }
 
     /// Adds a PEM bundle file, or every certificate file (.pem .crt .cer .der) in a folder.
@@ -176,6 +207,8 @@ pub struct PathValidation {
     pub chain: Vec<X509>,
     /// Result.
     pub status: PathStatus,
+    /// The trust list of the anchor a valid path ended in, when it was given in one.
+    pub domain: Option<String>,
 }
 
 /// Builds a path from `leaf` to one of `anchors`, using `intermediates` as untrusted helpers,
@@ -189,6 +222,7 @@ pub fn validate_path(
     let fail = |status| PathValidation {
         chain: vec![leaf.clone()],
         status,
+        domain: None,
     };
     if anchors.is_empty() {
         return fail(PathStatus::NoChain("no trust anchors configured".into()));
@@ -236,7 +270,18 @@ pub fn validate_path(
                     _ => PathStatus::Invalid(text),
                 }
             };
-            Ok(PathValidation { chain, status })
+            let domain = match status {
+                PathStatus::Valid => chain
+                    .last()
+                    .and_then(|anchor| anchors.domain_of(anchor))
+                    .map(str::to_owned),
+                _ => None,
+            };
+            Ok(PathValidation {
+                chain,
+                status,
+                domain,
+            })
         })
     };
     run().unwrap_or_else(|e| fail(PathStatus::Invalid(e.to_string())))
@@ -515,6 +560,40 @@ mod tests {
 
     fn anchors() -> TrustAnchors {
         TrustAnchors::from_path(&dev("root-ca.pem")).unwrap()
+    }
+
+    #[test]
+    fn a_valid_path_names_the_trust_list_of_its_anchor() {
+        let leaf = cert("signer-rsa.pem");
+        let inter = [cert("issuing-ca.pem")];
+        assert_eq!(
+            validate_path(&anchors(), &leaf, &inter, Utc::now()).domain,
+            None,
+            "an anchor of --trust is in no list"
+        );
+        let mut listed = TrustAnchors::empty();
+        assert_eq!(
+            listed
+                .add_domain_path("government", &dev("root-ca.pem"))
+                .unwrap(),
+            1
+        );
+        // The same root given again without a list keeps its list.
+        listed.add_path(&dev("root-ca.pem")).unwrap();
+        assert_eq!(listed.len(), 1);
+        let path = validate_path(&listed, &leaf, &inter, Utc::now());
+        assert_eq!(path.status, PathStatus::Valid);
+        assert_eq!(path.domain.as_deref(), Some("government"));
+        let past = validate_path(
+            &listed,
+            &leaf,
+            &inter,
+            Utc::now() - chrono::Duration::days(3650),
+        );
+        assert_eq!(past.domain, None, "no valid path, no domain");
+        assert!(listed
+            .add_domain_path("public", &dev("no-such-folder"))
+            .is_err());
     }
 
     #[test]

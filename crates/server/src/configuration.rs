@@ -120,17 +120,51 @@ pub struct ServeArgs {
     #[arg(long, env = "VANTHU_TRUST", value_name = "PEM", value_delimiter = ',')]
     pub trust: Vec<PathBuf>,
 
+    /// A named trust list (trust domain): NAME=DIR, a folder of PEM certificates, e.g.
+    /// `public=/etc/vanthu/trust/neac` for the National Root CA and
+    /// `government=/etc/vanthu/trust/bcy` for the Government CA; reports name the list a
+    /// signer's chain ended in. Repeatable, or comma-separated in VANTHU_TRUST_LIST. Replaces
+    /// the `[trust_lists]` table of vanthu.toml
+    #[arg(long, env = "VANTHU_TRUST_LIST", value_name = "NAME=DIR", value_delimiter = ',', value_parser = parse_trust_list)]
+    pub trust_list: Vec<TrustList>,
+
     #[command(flatten)]
     pub keys: KekArgs,
+
+    /// Check the signer's own certificate for revocation before every signature the server
+    /// makes (seals, leaders' keys, the CSC service): OCSP where it names a responder, else
+    /// its CRLs; a revoked certificate refuses, saying since when [default: off]
+    #[arg(long, env = "VANTHU_CHECK_SIGNER_REVOCATION")]
+    pub check_signer_revocation: bool,
+
+    /// With --check-signer-revocation: refuse also when no CRL or OCSP response is found
+    #[arg(long, env = "VANTHU_SIGNER_REVOCATION_HARD_FAIL")]
+    pub signer_revocation_hard_fail: bool,
+
+    /// With --check-signer-revocation: read CRLs and OCSP responses from these files or
+    /// folders instead of fetching them (repeatable, or comma-separated)
+    #[arg(
+        long,
+        env = "VANTHU_SIGNER_REVOCATION",
+        value_name = "PATH",
+        value_delimiter = ','
+    )]
+    pub signer_revocation: Vec<PathBuf>,
 
     /// How long a signing session opened with the PIN lasts: seconds, or e.g. `5m`
     /// [default: 5m]
     #[arg(long, env = "VANTHU_SIGNING_SESSION_TTL", value_name = "DURATION", value_parser = parse_duration)]
     pub signing_session_ttl: Option<Duration>,
 
-    /// How many signatures one signing session allows [default: 50]
+    /// How many signatures one signing session allows, and how many hashes one CSC
+    /// authorization may name [default: 50]
     #[arg(long, env = "VANTHU_SIGNING_SESSION_SIGNATURES", value_name = "COUNT")]
     pub signing_session_signatures: Option<u32>,
+
+    /// How long the signature activation data of the CSC service (`/csc/v1/`) lasts after
+    /// the PIN and the authenticator code approved it: seconds, or e.g. `2m` [default: 5m]
+    #[arg(long, env = "VANTHU_CSC_AUTHORIZATION_TTL", value_name = "DURATION", value_parser = parse_duration)]
+    pub csc_authorization_ttl: Option<Duration>,
 
     /// How often a signed checkpoint of the audit log is issued when the log grew: seconds,
     /// or a duration such as `30s` or `5m` [default: 60s]
@@ -252,9 +286,14 @@ struct FileSettings {
     demo: Option<bool>,
     dev: Option<bool>,
     trust: Option<Vec<PathBuf>>,
+    trust_lists: Option<std::collections::BTreeMap<String, PathBuf>>,
+    check_signer_revocation: Option<bool>,
+    signer_revocation_hard_fail: Option<bool>,
+    signer_revocation: Option<Vec<PathBuf>>,
     kek_file: Option<PathBuf>,
     signing_session_ttl: Option<DurationSetting>,
     signing_session_signatures: Option<u32>,
+    csc_authorization_ttl: Option<DurationSetting>,
     audit_origin: Option<String>,
     audit_checkpoint_interval: Option<DurationSetting>,
     seal_pkcs11_module: Option<PathBuf>,
@@ -328,12 +367,18 @@ pub struct ServeSettings {
     /// PEM bundles or folders of trust anchors for verifying received documents (without
     /// the development root, which `demo` or `dev` add).
     pub trust: Vec<PathBuf>,
+    /// Named trust lists, each a folder of anchors.
+    pub trust_lists: Vec<TrustList>,
+    /// The revocation check of the server's own signing certificates, when enabled.
+    pub signer_revocation: Option<vanthu_api::SignerRevocation>,
     /// Where the key-encryption key comes from; `None` is allowed only with `demo` or `dev`.
     pub kek: Option<KekSource>,
     /// How long a signing session lasts.
     pub signing_session_ttl: Duration,
     /// How many signatures one signing session allows.
     pub signing_session_signatures: u32,
+    /// How long a CSC authorization (SAD) lasts.
+    pub csc_authorization_ttl: Duration,
     /// How often a checkpoint is issued when the audit log grew.
     pub audit_checkpoint_interval: Duration,
     /// The token holding seal keys, if any.
@@ -483,6 +528,12 @@ impl ServeArgs {
             &file.signing_session_ttl,
             SigningSettings::DEFAULT_SESSION_TTL,
         )?;
+        let csc_authorization_ttl = duration_setting(
+            "csc_authorization_ttl",
+            self.csc_authorization_ttl,
+            &file.csc_authorization_ttl,
+            SigningSettings::DEFAULT_CSC_AUTHORIZATION_TTL,
+        )?;
         let signing_session_signatures = self
             .signing_session_signatures
             .or(file.signing_session_signatures)
@@ -585,9 +636,41 @@ impl ServeArgs {
             } else {
                 self.trust.clone()
             },
+            signer_revocation: (self.check_signer_revocation
+                || file.check_signer_revocation.unwrap_or(false))
+            .then(|| {
+                let files = if self.signer_revocation.is_empty() {
+                    file.signer_revocation.clone().unwrap_or_default()
+                } else {
+                    self.signer_revocation.clone()
+                };
+                vanthu_api::SignerRevocation {
+                    source: if files.is_empty() {
+                        vanthu_pades::revocation::Source::Online
+                    } else {
+                        vanthu_pades::revocation::Source::Offline(files)
+                    },
+                    hard_fail: self.signer_revocation_hard_fail
+                        || file.signer_revocation_hard_fail.unwrap_or(false),
+                }
+            }),
+            trust_lists: if self.trust_list.is_empty() {
+                file.trust_lists
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(name, path)| TrustList::new(&name, path))
+                    .collect::<Result<_, _>>()
+                    .map_err(|message| ConfigError::Invalid {
+                        key: "trust_lists",
+                        message,
+                    })?
+            } else {
+                self.trust_list.clone()
+            },
             kek,
             signing_session_ttl,
             signing_session_signatures,
+            csc_authorization_ttl,
             audit_checkpoint_interval,
             seal_token,
             agencies: match self.agencies.clone().or(file.agencies) {
@@ -603,6 +686,44 @@ impl ServeArgs {
             )?,
         })
     }
+}
+
+/// A named trust list: the anchors of a folder, reported under the list's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustList {
+    /// Letters, digits, `-` and `_`, e.g. `public`, `government`.
+    pub name: String,
+    /// The folder (or PEM bundle) of its anchors.
+    pub path: PathBuf,
+}
+
+impl TrustList {
+    /// A list named `name`, checked.
+    pub fn new(name: &str, path: PathBuf) -> Result<TrustList, String> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err(format!(
+                "the trust list name {name:?} must be 1 to 64 letters, digits, - or _"
+            ));
+        }
+        Ok(TrustList {
+            name: name.to_owned(),
+            path,
+        })
+    }
+}
+
+/// `NAME=DIR`, as `--trust-list` takes it.
+pub fn parse_trust_list(s: &str) -> Result<TrustList, String> {
+    let (name, path) = s
+        .split_once('=')
+        .filter(|(_, path)| !path.is_empty())
+        .ok_or_else(|| format!("{s:?} is not NAME=DIR, e.g. government=/etc/vanthu/trust/bcy"))?;
+    TrustList::new(name, PathBuf::from(path))
 }
 
 /// A duration from the flag or environment, else the file, else `default`; never zero.
@@ -678,12 +799,17 @@ pub(crate) mod tests {
             demo: false,
             dev: false,
             trust: Vec::new(),
+            trust_list: Vec::new(),
+            check_signer_revocation: false,
+            signer_revocation_hard_fail: false,
+            signer_revocation: Vec::new(),
             keys: KekArgs {
                 kek_file: None,
                 kek: None,
             },
             signing_session_ttl: None,
             signing_session_signatures: None,
+            csc_authorization_ttl: None,
             audit_checkpoint_interval: None,
             seal_pkcs11_module: None,
             seal_token_label: None,

@@ -47,12 +47,19 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
   --demo                 VANTHU_DEMO          demo           off: seed the demo organisation
   --dev                  VANTHU_DEV           dev            off: allow development keys
   --trust PEM            VANTHU_TRUST         trust          none (+ dev root with --dev/--demo)
+  --check-signer-revocation  VANTHU_CHECK_SIGNER_REVOCATION  check_signer_revocation  off:
+                         revocation of the server's own signing certificates before signing;
+                         --signer-revocation-hard-fail, --signer-revocation PATH (files, else fetched)
+  --trust-list NAME=DIR  VANTHU_TRUST_LIST    [trust_lists] NAME = 'DIR'   none: named trust
+                         lists (public, government); reports name the one a chain ended in
   --kek-file FILE        VANTHU_KEK_FILE      kek_file       required unless --demo/--dev
                          VANTHU_KEK (base64 key itself, environment only)
   --signing-session-ttl DURATION
                          VANTHU_SIGNING_SESSION_TTL  signing_session_ttl  5m
   --signing-session-signatures COUNT
                          VANTHU_SIGNING_SESSION_SIGNATURES  signing_session_signatures  50
+  --csc-authorization-ttl DURATION
+                         VANTHU_CSC_AUTHORIZATION_TTL  csc_authorization_ttl  5m
   --seal-pkcs11-module PATH  VANTHU_SEAL_PKCS11_MODULE  seal_pkcs11_module  none: seal keys
                          in a PKCS#11 token, a unit's key labelled with its code
   --seal-token-label LABEL   VANTHU_SEAL_TOKEN_LABEL    seal_token_label

@@ -1189,6 +1189,7 @@ fn judge<S: Source>(
     let mut problems = c.problems.clone();
     let mut failure = c.failure.clone();
     let mut trusted = false;
+    let mut trust_domain = None;
     let mut revocation = RevocationSummary::NotChecked;
 
     let (cms_certs, cms_crls, archived_ocsps) = match &c.parsed {
@@ -1281,6 +1282,7 @@ fn judge<S: Source>(
             match &path.status {
                 PathStatus::Valid => {
                     trusted = true;
+                    trust_domain.clone_from(&path.domain);
                     let mut revs = trust::check_revocation(
                         &path.chain,
                         &options.anchors,
@@ -1501,6 +1503,7 @@ fn judge<S: Source>(
             .map(|x| certificate::display_name(x.issuer_name())),
         intact: c.intact,
         trusted,
+        trust_domain: trust_domain.filter(|_| trusted),
         coverage: c.coverage,
         modification,
         changes,

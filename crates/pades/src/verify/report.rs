@@ -300,6 +300,9 @@ pub struct SignatureReport {
     /// The signer's certificate chains to a trust anchor, valid and not revoked at the
     /// validation time.
     pub trusted: bool,
+    /// The trust list (trust domain, e.g. `public` or `government`) whose anchor ended the
+    /// signer's path, when trusted through an anchor given in a named list.
+    pub trust_domain: Option<String>,
     /// What the ByteRange covers.
     pub coverage: Option<Coverage>,
     /// Worst change made after this signature.
@@ -420,6 +423,9 @@ impl Report {
                 sig.field,
                 w.by,
             ));
+            if let Some(domain) = sig.trust_domain.as_deref().filter(|_| sig.trusted) {
+                s.push_str(&format!(" ({} {domain})", w.trust_list));
+            }
             let changes = match sig.modification {
                 ModificationLevel::None => w.changes[0],
                 ModificationLevel::LtaUpdates => w.changes[1],
@@ -465,6 +471,8 @@ struct Wording {
     broken: &'static str,
     trusted: &'static str,
     untrusted: &'static str,
+    /// Before the name of the trust list a trusted path ended in.
+    trust_list: &'static str,
     /// None, LTA updates, form filling, annotations, other.
     changes: [&'static str; 5],
     time: &'static str,
@@ -488,6 +496,7 @@ const ENGLISH: Wording = Wording {
     broken: "BROKEN",
     trusted: "trusted",
     untrusted: "not trusted",
+    trust_list: "trust list",
     changes: [
         "no changes after signing",
         "only validation data added after signing",
@@ -514,6 +523,7 @@ const VIETNAMESE: Wording = Wording {
     broken: "BỊ HỎNG",
     trusted: "chứng thư tin cậy",
     untrusted: "chứng thư không tin cậy",
+    trust_list: "danh sách tin cậy",
     changes: [
         "không thay đổi sau khi ký",
         "chỉ bổ sung dữ liệu kiểm tra hiệu lực",
@@ -565,6 +575,7 @@ mod tests {
             issuer: None,
             intact: status != Verdict::Invalid,
             trusted: status == Verdict::Valid,
+            trust_domain: (status == Verdict::Valid).then(|| "government".into()),
             coverage: Some(Coverage::EntireFile),
             modification: ModificationLevel::None,
             changes: vec![],
@@ -638,5 +649,14 @@ mod tests {
             .as_str()
             .unwrap()
             .starts_with("Kết luận: hợp lệ"));
+        assert_eq!(s["trust_domain"], "government");
+        assert!(json["summary_vi"]
+            .as_str()
+            .unwrap()
+            .contains("chứng thư tin cậy (danh sách tin cậy government)"));
+        assert!(json["summary_en"]
+            .as_str()
+            .unwrap()
+            .contains("trusted (trust list government)"));
     }
 }

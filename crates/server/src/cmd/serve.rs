@@ -117,6 +117,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             kdf: KdfParams::DEFAULT,
             session_ttl: settings.signing_session_ttl,
             session_signatures: settings.signing_session_signatures,
+            csc_authorization_ttl: settings.csc_authorization_ttl,
         },
         audit_key: audit_signer.verifier(),
         seal_token,
@@ -124,6 +125,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             agencies: settings.agencies.clone(),
             limits: vanthu_interchange::Limits::default(),
         },
+        signer_revocation: settings.signer_revocation.clone(),
     };
     crate::outbox::Worker {
         db: state.db.clone(),
@@ -191,6 +193,12 @@ fn trust_anchors(settings: &ServeSettings) -> anyhow::Result<TrustAnchors> {
             .add_path(path)
             .with_context(|| format!("invalid setting trust: {}", path.display()))?;
     }
+    for list in &settings.trust_lists {
+        let n = anchors
+            .add_domain_path(&list.name, &list.path)
+            .with_context(|| format!("invalid setting trust_lists.{}", list.name))?;
+        tracing::info!(list = %list.name, anchors = n, "trust list loaded");
+    }
     if settings.demo || settings.dev {
         anchors
             .add_bytes(devpki::ROOT_CA_PEM)
@@ -198,8 +206,8 @@ fn trust_anchors(settings: &ServeSettings) -> anyhow::Result<TrustAnchors> {
     }
     if anchors.is_empty() {
         tracing::warn!(
-            "no trust anchors configured (--trust): signatures on received documents will be \
-             reported untrusted"
+            "no trust anchors configured (--trust, --trust-list): signatures on received \
+             documents will be reported untrusted"
         );
     } else {
         tracing::info!(anchors = anchors.len(), "trust anchors loaded");

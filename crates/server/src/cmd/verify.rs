@@ -25,6 +25,10 @@ pub struct VerifyArgs {
     /// Trust anchors: a PEM bundle or a folder of certificates (repeatable)
     #[arg(long = "trust", value_name = "PEM")]
     pub trust: Vec<PathBuf>,
+    /// A named trust list, NAME=DIR (a folder of PEM certificates), e.g. public=DIR or
+    /// government=DIR; the report names the list a signer's chain ended in (repeatable)
+    #[arg(long, value_name = "NAME=DIR", value_parser = crate::configuration::parse_trust_list)]
+    pub trust_list: Vec<crate::configuration::TrustList>,
     /// Also trust the development root CA (certs-dev/root-ca.pem; never in production)
     #[arg(long)]
     pub dev: bool,
@@ -64,6 +68,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let mut anchors = TrustAnchors::empty();
     for path in &args.trust {
         anchors.add_path(path)?;
+    }
+    for list in &args.trust_list {
+        anchors.add_domain_path(&list.name, &list.path)?;
     }
     if args.dev {
         anchors
