@@ -188,6 +188,20 @@ fn draft_raw(
         .unwrap()
 }
 
+/// A PDF text string: UTF-16 with its byte-order mark, or PDFDocEncoding.
+fn pdf_text(v: &[u8]) -> String {
+    match v.strip_prefix(&[0xfe, 0xff]) {
+        Some(utf16) => String::from_utf16(
+            &utf16
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap(),
+        None => String::from_utf8_lossy(v).into_owned(),
+    }
+}
+
 /// The text of a field of `pdf` (its /V, UTF-16 or PDFDocEncoding).
 fn field_value(pdf: &[u8], name: &str) -> Option<String> {
     let doc = Document::load_mem(pdf).unwrap();
@@ -197,18 +211,72 @@ fn field_value(pdf: &[u8], name: &str) -> Option<String> {
         if t != name.as_bytes() {
             return None;
         }
-        let v = d.get(b"V").ok()?.as_str().ok()?;
-        Some(match v.strip_prefix(&[0xfe, 0xff]) {
-            Some(utf16) => String::from_utf16(
-                &utf16
-                    .chunks(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .collect::<Vec<_>>(),
-            )
-            .unwrap(),
-            None => String::from_utf8_lossy(v).into_owned(),
-        })
+        Some(pdf_text(d.get(b"V").ok()?.as_str().ok()?))
     })
+}
+
+/// The widget /Rect and the signature's /Reason of the signature field whose name starts
+/// with `prefix`.
+fn signature_field(pdf: &[u8], prefix: &str) -> Option<([f32; 4], String)> {
+    let doc = Document::load_mem(pdf).unwrap();
+    doc.objects.values().find_map(|o| {
+        let d = o.as_dict().ok()?;
+        let t = d.get(b"T").ok()?.as_str().ok()?;
+        if !t.starts_with(prefix.as_bytes()) {
+            return None;
+        }
+        let rect: Vec<f32> = d
+            .get(b"Rect")
+            .ok()?
+            .as_array()
+            .ok()?
+            .iter()
+            .map(|v| v.as_float().unwrap())
+            .collect();
+        let sig = doc
+            .get_dictionary(d.get(b"V").ok()?.as_reference().ok()?)
+            .ok()?;
+        let reason = pdf_text(sig.get(b"Reason").ok()?.as_str().ok()?);
+        Some(([rect[0], rect[1], rect[2], rect[3]], reason))
+    })
+}
+
+/// pyHanko and pdfsig on an electronic copy: `n` signatures, every one valid and trusted,
+/// the last the copy's seal in its own field; the official's still changed by form filling
+/// only when the copy is of a document signed here.
+fn judge_copy(pdf: &[u8], n: usize) {
+    let Some(tools) = require("judge_copy", &VALIDATORS) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("copy.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let report = oracles::pyhanko_report(&tools, &file, &certs().join("root-ca.pem"));
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), n, "{report}");
+    for s in signatures {
+        assert_eq!(s["bottom_line"], true, "{s}");
+        assert_eq!(s["trusted"], true, "{s}");
+    }
+    assert_eq!(
+        signatures[0]["modification_level"], "FORM_FILLING",
+        "{report}"
+    );
+    assert!(
+        signatures[n - 1]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("chu_ky_ban_sao"),
+        "{report}"
+    );
+    let poppler: Vec<_> = oracles::pdfsig(&file)
+        .into_iter()
+        .filter(|s| s.signed)
+        .collect();
+    assert_eq!(poppler.len(), n, "{poppler:?}");
+    for s in &poppler {
+        assert_eq!(s.validation, "Signature is Valid.", "{s:?}");
+    }
 }
 
 /// pyHanko and pdfsig on the released PDF: the official's and the seal's signatures, both
@@ -1202,5 +1270,152 @@ fn a_released_document_travels_to_another_agency_as_a_signed_package() {
     assert_eq!(stranger.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&stranger.stderr).contains("is not a clerk of the unit that sent")
+    );
+}
+
+#[test]
+fn issued_and_received_documents_are_copied_under_the_units_seal() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let id = walk.draft(walk.leader_id)["id"].as_i64().unwrap();
+    let copies = |token: &str, path: &str, form: &str| {
+        walk.server.post(
+            &format!("/api/v1/{path}/copies"),
+            token,
+            &json!({ "form": form }),
+        )
+    };
+    let outgoing = format!("outgoing/{id}");
+    // A draft is not copied; nor by anyone but the unit's clerks; nor in an unknown form.
+    expect_problem(
+        copies(&walk.clerk, &outgoing, "sao_y"),
+        409,
+        "state_conflict",
+    );
+    walk.step(&walk.leader, id, "approve", &json!({}));
+    walk.step(&walk.leader, id, "sign", &json!({"pin": PIN}));
+    let (released, pdf) = walk.issue_and_release(id);
+    expect_problem(
+        copies(&walk.specialist, &outgoing, "sao_y"),
+        403,
+        "forbidden",
+    );
+    expect_problem(copies(&walk.leader, &outgoing, "sao_y"), 403, "forbidden");
+    let unknown = expect_problem(
+        copies(&walk.clerk, &outgoing, "trich_sao"),
+        422,
+        "validation_failed",
+    );
+    assert!(
+        unknown["detail"].as_str().unwrap().contains("sao_y"),
+        "{unknown}"
+    );
+    let list = |token: &str, path: &str| {
+        let (status, list) = status_json(walk.server.get(&format!("/api/v1/{path}/copies"), token));
+        assert_eq!(status, 200, "{list}");
+        list.as_array().unwrap().clone()
+    };
+    assert!(list(&walk.clerk, &outgoing).is_empty());
+
+    // Sao y by the commune's clerk: the issued file with a third signature, the seal's, its
+    // stamp at the top right of page 1; the leader's and the first seal stay valid.
+    let (status, copy) = status_json(copies(&walk.clerk, &outgoing, "sao_y"));
+    assert_eq!(status, 201, "{copy}");
+    assert_eq!(copy["form"], "sao_y");
+    assert_eq!(copy["outgoing_id"], id);
+    assert_eq!(copy["source_sha256"], hex(&openssl::sha::sha256(&pdf)));
+    let file = walk.server.get(copy["file"].as_str().unwrap(), &walk.clerk);
+    assert_eq!(file.status(), 200);
+    let copied = file.bytes().unwrap().to_vec();
+    assert_eq!(copy["sha256"], hex(&openssl::sha::sha256(&copied)));
+    assert!(
+        copied.starts_with(&pdf),
+        "an incremental update of the issued file"
+    );
+    judge_copy(&copied, 3);
+    let (rect, reason) = signature_field(&copied, "chu_ky_ban_sao").unwrap();
+    assert_eq!(reason, "SAO Y - Ủy ban nhân dân xã Đồng Cương");
+    // A4, 20 pt from the top and right edges.
+    assert!(
+        (rect[2] - 575.0).abs() < 1.0 && (rect[3] - 822.0).abs() < 1.0,
+        "{rect:?}"
+    );
+    expect_problem(
+        walk.server
+            .get(&format!("/api/v1/{outgoing}/copies"), &walk.district_clerk),
+        404,
+        "not_found",
+    );
+
+    // The district copies what it received (sao lục) under its own seal: four signatures.
+    let arrived = walk.check_arrival(id, &released);
+    let incoming = format!("incoming/{arrived}");
+    expect_problem(copies(&walk.clerk, &incoming, "sao_luc"), 404, "not_found");
+    let (status, luc) = status_json(copies(&walk.district_clerk, &incoming, "sao_luc"));
+    assert_eq!(status, 201, "{luc}");
+    assert_eq!(luc["incoming_id"], arrived);
+    let luc_pdf = walk
+        .server
+        .get(luc["file"].as_str().unwrap(), &walk.district_clerk)
+        .bytes()
+        .unwrap()
+        .to_vec();
+    judge_copy(&luc_pdf, 3);
+    let (_, reason) = signature_field(&luc_pdf, "chu_ky_ban_sao").unwrap();
+    assert!(reason.starts_with("SAO LỤC - "), "{reason}");
+    assert_eq!(list(&walk.district_clerk, &incoming).len(), 1);
+    assert_eq!(list(&walk.clerk, &outgoing).len(), 1);
+    // The commune cannot read the district's copy of its document.
+    expect_problem(
+        walk.server.get(luc["file"].as_str().unwrap(), &walk.clerk),
+        404,
+        "not_found",
+    );
+
+    // Recalled, it is copied no more, and nothing is added.
+    walk.step(
+        &walk.clerk,
+        id,
+        "recall",
+        &json!({"reason": "Ban hành nhầm"}),
+    );
+    expect_problem(
+        copies(&walk.clerk, &outgoing, "sao_y"),
+        409,
+        "state_conflict",
+    );
+    expect_problem(
+        copies(&walk.district_clerk, &incoming, "sao_y"),
+        409,
+        "state_conflict",
+    );
+    assert_eq!(list(&walk.clerk, &outgoing).len(), 1);
+
+    // The copy is in the audit log with its file, and its download too.
+    let auditor = walk.server.demo_login("district.auditor");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let entries = loop {
+        let (_, page) = status_json(walk.server.get(
+            &format!("/api/v1/audit/entries?object=outgoing:{id}&per_page=200"),
+            &auditor,
+        ));
+        let items = page["items"].as_array().unwrap().clone();
+        let has = |action: &str| items.iter().any(|e| e["action"] == action);
+        if (has("outgoing.copy") && has("outgoing.recall")) || std::time::Instant::now() > deadline
+        {
+            break items;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let made = entries
+        .iter()
+        .find(|e| e["action"] == "outgoing.copy")
+        .unwrap_or_else(|| panic!("no copy entry: {entries:?}"));
+    assert_eq!(made["file_sha256"], copy["sha256"], "{made}");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "outgoing.download" && e["file_sha256"] == copy["sha256"]),
+        "{entries:?}"
     );
 }

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod auth;
 pub mod certificates;
+pub mod copies;
 pub mod delegations;
 pub mod error;
 pub mod files;
@@ -228,6 +229,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(
                     resource("/outgoing/{id}/recall", POST).route(web::post().to(outgoing::recall)),
                 )
+                .service(
+                    resource("/outgoing/{id}/copies", GET_POST)
+                        .route(web::get().to(copies::outgoing_copies))
+                        .route(web::post().to(copies::copy_outgoing)),
+                )
+                .service(
+                    resource("/incoming/{id}/copies", GET_POST)
+                        .route(web::get().to(copies::incoming_copies))
+                        .route(web::post().to(copies::copy_incoming)),
+                )
+                .service(resource("/copies/{id}/file", GET).route(web::get().to(copies::download)))
                 .service(
                     resource("/incoming/{id}/recall-response", POST)
                         .route(web::post().to(incoming::recall_response)),

@@ -93,6 +93,9 @@ named_enum!(
         IncomingView => "incoming.view",
         /// Someone downloaded a revision of an incoming document's PDF.
         IncomingDownload => "incoming.download",
+        /// The unit made an electronic copy (sao y, sao lục) of an incoming document it holds,
+        /// signed with its seal.
+        IncomingCopy => "incoming.copy",
         /// Someone opened an outgoing document.
         OutgoingView => "outgoing.view",
         /// Someone downloaded a revision of an outgoing document's PDF.
@@ -125,6 +128,9 @@ named_enum!(
         OutgoingRecallRefused => "outgoing.recall_refused",
         /// An agency elsewhere reported the status of its copy (an interchange status).
         OutgoingRecipientStatus => "outgoing.recipient_status",
+        /// The unit made an electronic copy (sao y, sao lục) of a document it issued, signed
+        /// with its seal.
+        OutgoingCopy => "outgoing.copy",
         /// A leader enrolled the authenticator app that approves their remote signatures.
         TotpEnrol => "totp.enrol",
         /// A leader approved signing hashes with their key through the CSC API (or the

@@ -9,6 +9,7 @@ mod audit;
 pub mod blob;
 mod certificates;
 pub mod check;
+mod copies;
 mod db;
 mod delegations;
 mod error;
@@ -30,6 +31,7 @@ mod users;
 
 pub use audit::{Access, AuditFilter, StoredCheckpoint, TreeHead};
 pub use certificates::{Certificate, CertificateOwner, CertificatePurpose, NewCertificate};
+pub use copies::{CopySource, DocumentCopy, NewCopy};
 pub use db::{Backend, Database};
 pub use delegations::{Delegation, NewDelegation, OnBehalfOf};
 pub use error::StoreError;

@@ -676,15 +676,14 @@ fn transition(
 }
 
 /// Records `file` as the next revision, held by the document's unit like any upload.
-fn add_revision(
+/// Records that `unit` holds the PDF `file` (once per unit), and returns its size as stored.
+pub(crate) fn hold_pdf(
     conn: &mut DbConnection,
-    id: OutgoingId,
     unit: UnitId,
-    kind: RevisionKind,
     file: &NewRevision,
     by: UserId,
     at: DateTime<Utc>,
-) -> Result<u32, StoreError> {
+) -> Result<i64, StoreError> {
     let size =
         i64::try_from(file.size).map_err(|_| ValidationError::new("file", "is too large"))?;
     per_backend!(&mut *conn, c => diesel::insert_into(files::table)
@@ -698,6 +697,19 @@ fn add_revision(
         ))
         .on_conflict_do_nothing()
         .execute(c))?;
+    Ok(size)
+}
+
+fn add_revision(
+    conn: &mut DbConnection,
+    id: OutgoingId,
+    unit: UnitId,
+    kind: RevisionKind,
+    file: &NewRevision,
+    by: UserId,
+    at: DateTime<Utc>,
+) -> Result<u32, StoreError> {
+    let size = hold_pdf(conn, unit, file, by, at)?;
     let revision = latest_revisions(conn, &[id.get()])?
         .get(&id.get())
         .copied()

@@ -375,6 +375,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    document_copies (id) {
+        id -> BigInt,
+        unit_id -> BigInt,
+        outgoing_id -> Nullable<BigInt>,
+        incoming_id -> Nullable<BigInt>,
+        form -> Text,
+        source_sha256 -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        made_by -> BigInt,
+        made_at -> BigInt,
+    }
+}
+
 diesel::joinable!(incoming_events -> users (actor_id));
 diesel::joinable!(outgoing_documents -> units (unit_id));
 diesel::joinable!(outgoing_events -> users (actor_id));
@@ -407,6 +422,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_queue,
     audit_entries,
     delegations,
+    document_copies,
     audit_nodes,
     audit_checkpoints,
     audit_tree,

@@ -7,7 +7,7 @@
 //! document is still there: a duplicate or a step the state does not allow is a 409 and
 //! changes nothing.
 
-mod pdf;
+pub(crate) mod pdf;
 
 use std::io::Read;
 
@@ -668,7 +668,7 @@ fn target_of(document: &OutgoingDocument, action: Action) -> Target {
 }
 
 /// Loads a document and asks the access policy whether the caller may take `action` on it.
-async fn authorized(
+pub(crate) async fn authorized(
     state: &web::Data<AppState>,
     auth: &Authenticated,
     raw_id: &str,
@@ -701,7 +701,7 @@ fn ok(document: OutgoingDocument) -> HttpResponse {
 }
 
 /// The record of the document's latest revision.
-fn latest_revision(
+pub(crate) fn latest_revision(
     state: &AppState,
     document: &OutgoingDocument,
 ) -> Result<OutgoingFile, ApiError> {
@@ -718,7 +718,7 @@ fn latest_file(state: &AppState, document: &OutgoingDocument) -> Result<Vec<u8>,
     read_blob(state, &latest_revision(state, document)?.sha256)
 }
 
-fn read_blob(state: &AppState, sha256: &Sha256Digest) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn read_blob(state: &AppState, sha256: &Sha256Digest) -> Result<Vec<u8>, ApiError> {
     let mut bytes = Vec::new();
     state
         .blobs
@@ -729,7 +729,7 @@ fn read_blob(state: &AppState, sha256: &Sha256Digest) -> Result<Vec<u8>, ApiErro
     Ok(bytes)
 }
 
-fn put_blob(state: &AppState, bytes: &[u8]) -> Result<NewRevision, ApiError> {
+pub(crate) fn put_blob(state: &AppState, bytes: &[u8]) -> Result<NewRevision, ApiError> {
     let blob: BlobRef = state
         .blobs
         .put(&mut &bytes[..])
