@@ -50,7 +50,11 @@ struct Walk {
 
 impl Walk {
     fn start(env: &TestEnv) -> Walk {
-        let server = env.serve_demo(&[]);
+        Walk::start_with(env, &[])
+    }
+
+    fn start_with(env: &TestEnv, args: &[&str]) -> Walk {
+        let server = env.serve_demo(args);
         let leader = server.demo_login("commune.leader");
         let district_clerk = server.demo_login("district.clerk");
         let district = unit_by_code(&server, &district_clerk, DISTRICT)["id"]
@@ -567,11 +571,9 @@ fn der_base64(pem: &Path) -> String {
     )
 }
 
-#[test]
-fn the_same_walk_with_the_signers_own_token() {
-    let env = TestEnv::new();
-    let walk = Walk::start(&env);
-    // The official whose token holds the development RSA key (its certificate names them).
+/// The commune's official whose token holds the development RSA key (its certificate names
+/// them): their id, their login token, and the commune's id.
+fn token_holder(walk: &Walk) -> (i64, String, i64) {
     let admin = walk.server.demo_login("commune.admin");
     let commune = unit_by_code(&walk.server, &admin, COMMUNE)["id"]
         .as_i64()
@@ -588,8 +590,15 @@ fn the_same_walk_with_the_signers_own_token() {
         }),
     ));
     assert_eq!(status, 201, "{official}");
-    let official_id = official["id"].as_i64().unwrap();
     let token = walk.server.login("commune.deputy", "mat-khau-rat-dai-2026");
+    (official["id"].as_i64().unwrap(), token, commune)
+}
+
+#[test]
+fn the_same_walk_with_the_signers_own_token() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let (official_id, token, commune) = token_holder(&walk);
 
     let id = walk.draft(official_id)["id"].as_i64().unwrap();
     walk.step(&walk.leader, id, "approve", &json!({}));
@@ -1418,4 +1427,77 @@ fn issued_and_received_documents_are_copied_under_the_units_seal() {
             .any(|e| e["action"] == "outgoing.download" && e["file_sha256"] == copy["sha256"]),
         "{entries:?}"
     );
+}
+
+/// A completion with nothing prepared, against a preparation since replaced, or after the
+/// preparation expired is refused with a problem naming what to do, and changes nothing. The
+/// server runs with a three-second preparation lifetime (`--prepared-signature-ttl`).
+#[test]
+fn an_expired_or_replaced_preparation_is_refused_and_changes_nothing() {
+    const TTL: u64 = 3;
+    let env = TestEnv::new();
+    let walk = Walk::start_with(&env, &["--prepared-signature-ttl", &TTL.to_string()]);
+    let (official_id, token, _) = token_holder(&walk);
+    let id = walk.draft(official_id)["id"].as_i64().unwrap();
+    walk.step(&walk.leader, id, "approve", &json!({}));
+    let certificate = der_base64(&certs().join("signer-rsa.pem"));
+    let chain = vec![der_base64(&certs().join("issuing-ca.pem"))];
+    let prepare = json!({"certificate": certificate, "chain": chain});
+    let complete = |signature: &[u8]| {
+        walk.server.post(
+            &format!("/api/v1/outgoing/{id}/sign/complete"),
+            &token,
+            &json!({"signature": STANDARD.encode(signature), "certificate": certificate, "chain": chain}),
+        )
+    };
+    let attributes = |prepared: &Value| {
+        STANDARD
+            .decode(prepared["signed_attributes"].as_str().unwrap())
+            .unwrap()
+    };
+    let mut db = common::db::DbObserver::open(&env);
+    let before = db.snapshot();
+    let none = expect_problem(complete(b"anything"), 409, "prepared_signature_gone");
+    assert!(
+        none["detail"]
+            .as_str()
+            .unwrap()
+            .contains("prepare the signature again"),
+        "{none}"
+    );
+    before.assert_unchanged(&db.snapshot(), "a completion with nothing prepared");
+
+    // A second preparation replaces the first: the token's signature over the first one's
+    // attributes no longer matches.
+    let first = walk.step(&token, id, "sign/prepare", &prepare);
+    // The signing time, to the second, is in the attributes: a later second makes them differ.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = walk.step(&token, id, "sign/prepare", &prepare);
+    let lifetime = chrono::DateTime::parse_from_rfc3339(second["expires_at"].as_str().unwrap())
+        .unwrap()
+        - chrono::Utc::now().fixed_offset();
+    assert!(lifetime.num_seconds() <= TTL as i64, "{second}");
+    let prepared = db.snapshot();
+    assert_ne!(attributes(&first), attributes(&second));
+    expect_problem(
+        complete(&token_sign(&attributes(&first))),
+        422,
+        "signature_refused",
+    );
+
+    // Past its lifetime, even the right signature is refused, and the document stays approved.
+    std::thread::sleep(std::time::Duration::from_secs(TTL + 1));
+    let expired = expect_problem(
+        complete(&token_sign(&attributes(&second))),
+        409,
+        "prepared_signature_gone",
+    );
+    assert!(
+        expired["detail"].as_str().unwrap().contains("expired"),
+        "{expired}"
+    );
+    prepared.assert_unchanged(&db.snapshot(), "completions refused");
+    let detail = walk.detail(&token, id);
+    assert_eq!(detail["state"], "approved");
+    assert_eq!(detail["files"].as_array().unwrap().len(), 1, "{detail}");
 }

@@ -48,6 +48,8 @@ pub struct SigningSettings {
     pub session_ttl: Duration,
     /// How many signatures one session allows.
     pub session_signatures: u32,
+    /// How long a signature prepared for the signer's token may be completed.
+    pub prepared_ttl: Duration,
 }
 
 impl SigningSettings {
@@ -56,6 +58,9 @@ impl SigningSettings {
     pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(5 * 60);
     /// Enough for a batch, few enough that a stolen token is worth little.
     pub const DEFAULT_SESSION_SIGNATURES: u32 = 50;
+    /// Ten minutes: time to plug the token in, type its PIN and sign, not long enough for a
+    /// prepared file to outlive the draft it was made from by much.
+    pub const DEFAULT_PREPARED_TTL: Duration = Duration::from_secs(10 * 60);
 }
 
 impl Default for SigningSettings {
@@ -64,6 +69,7 @@ impl Default for SigningSettings {
             kdf: KdfParams::DEFAULT,
             session_ttl: Self::DEFAULT_SESSION_TTL,
             session_signatures: Self::DEFAULT_SESSION_SIGNATURES,
+            prepared_ttl: Self::DEFAULT_PREPARED_TTL,
         }
     }
 }

@@ -128,6 +128,11 @@ pub struct ServeArgs {
     #[arg(long, env = "VANTHU_SIGNING_SESSION_SIGNATURES", value_name = "COUNT")]
     pub signing_session_signatures: Option<u32>,
 
+    /// How long a signature prepared for a signer's token (`sign/prepare`) may be completed:
+    /// seconds, or e.g. `10m` [default: 10m]
+    #[arg(long, env = "VANTHU_PREPARED_SIGNATURE_TTL", value_name = "DURATION", value_parser = parse_duration)]
+    pub prepared_signature_ttl: Option<Duration>,
+
     /// How often a signed checkpoint of the audit log is issued when the log grew: seconds,
     /// or a duration such as `30s` or `5m` [default: 60s]
     #[arg(long, env = "VANTHU_AUDIT_CHECKPOINT_INTERVAL", value_name = "DURATION", value_parser = parse_duration)]
@@ -235,6 +240,7 @@ struct FileSettings {
     kek_file: Option<PathBuf>,
     signing_session_ttl: Option<DurationSetting>,
     signing_session_signatures: Option<u32>,
+    prepared_signature_ttl: Option<DurationSetting>,
     audit_origin: Option<String>,
     audit_checkpoint_interval: Option<DurationSetting>,
     seal_pkcs11_module: Option<PathBuf>,
@@ -311,6 +317,8 @@ pub struct ServeSettings {
     pub signing_session_ttl: Duration,
     /// How many signatures one signing session allows.
     pub signing_session_signatures: u32,
+    /// How long a prepared external signature may be completed.
+    pub prepared_signature_ttl: Duration,
     /// How often a checkpoint is issued when the audit log grew.
     pub audit_checkpoint_interval: Duration,
     /// The token holding seal keys, if any.
@@ -430,6 +438,12 @@ impl ServeArgs {
             &file.signing_session_ttl,
             SigningSettings::DEFAULT_SESSION_TTL,
         )?;
+        let prepared_signature_ttl = duration_setting(
+            "prepared_signature_ttl",
+            self.prepared_signature_ttl,
+            &file.prepared_signature_ttl,
+            SigningSettings::DEFAULT_PREPARED_TTL,
+        )?;
         let signing_session_signatures = self
             .signing_session_signatures
             .or(file.signing_session_signatures)
@@ -535,6 +549,7 @@ impl ServeArgs {
             kek,
             signing_session_ttl,
             signing_session_signatures,
+            prepared_signature_ttl,
             audit_checkpoint_interval,
             seal_token,
         })
@@ -620,6 +635,7 @@ pub(crate) mod tests {
             },
             signing_session_ttl: None,
             signing_session_signatures: None,
+            prepared_signature_ttl: None,
             audit_checkpoint_interval: None,
             seal_pkcs11_module: None,
             seal_token_label: None,

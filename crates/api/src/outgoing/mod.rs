@@ -55,8 +55,6 @@ use crate::validation::names_schema;
 use crate::verify::verify_blob;
 
 const OUTGOING: &str = "outgoing document";
-/// How long a prepared external signature may be completed.
-const PREPARED_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 /// Most certificates a completion may carry besides the signer's.
 const MAX_CHAIN: usize = 10;
 
@@ -1332,7 +1330,8 @@ fn signer_certificate(
 
 /// Prepares a signature for the signer's own token (the assigned signer only): the file is
 /// built with a placeholder, and the response gives the exact data to sign. The preparation
-/// is bound to the current revision and expires after ten minutes; a new one replaces it.
+/// is bound to the current revision and expires after ten minutes (the server's
+/// `prepared_signature_ttl`); a new one replaces it.
 #[utoipa::path(
     post,
     path = "/api/v1/outgoing/{id}/sign/prepare",
@@ -1371,7 +1370,9 @@ pub async fn prepare_signature(
         let prepared =
             external::prepare(&signable, &certificate, &chain, &opts).map_err(pdf::refused)?;
         let file = put_blob(&state, &prepared.pdf)?;
-        let expires_at = at + PREPARED_LIFETIME;
+        let lifetime =
+            TimeDelta::from_std(state.signing.prepared_ttl).map_err(ApiError::internal)?;
+        let expires_at = at + lifetime;
         state.db.save_prepared_signature(
             document.id,
             &PreparedSignature {

@@ -116,6 +116,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             kdf: KdfParams::DEFAULT,
             session_ttl: settings.signing_session_ttl,
             session_signatures: settings.signing_session_signatures,
+            prepared_ttl: settings.prepared_signature_ttl,
         },
         audit_key: audit_signer.verifier(),
         seal_token,
