@@ -1402,20 +1402,12 @@ fn issued_and_received_documents_are_copied_under_the_units_seal() {
 
     // The copy is in the audit log with its file, and its download too.
     let auditor = walk.server.demo_login("district.auditor");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let entries = loop {
-        let (_, page) = status_json(walk.server.get(
-            &format!("/api/v1/audit/entries?object=outgoing:{id}&per_page=200"),
-            &auditor,
-        ));
-        let items = page["items"].as_array().unwrap().clone();
-        let has = |action: &str| items.iter().any(|e| e["action"] == action);
-        if (has("outgoing.copy") && has("outgoing.recall")) || std::time::Instant::now() > deadline
-        {
-            break items;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
+    let entries = audit_entries(
+        &walk.server,
+        &auditor,
+        &format!("outgoing:{id}"),
+        &["outgoing.copy", "outgoing.recall"],
+    );
     let made = entries
         .iter()
         .find(|e| e["action"] == "outgoing.copy")
@@ -1500,4 +1492,217 @@ fn an_expired_or_replaced_preparation_is_refused_and_changes_nothing() {
     let detail = walk.detail(&token, id);
     assert_eq!(detail["state"], "approved");
     assert_eq!(detail["files"].as_array().unwrap().len(), 1, "{detail}");
+}
+
+/// Where the appearance of signature field `name` draws its image: the widget's /Rect, the
+/// image's width in pixels, and its placement on the page, from the `w 0 0 h x y cm` before
+/// `/Im1 Do` (the appearance's origin is the widget's corner). `None` when it draws no image.
+fn drawn_image(pdf: &[u8], name: &str) -> Option<(i64, [f32; 4])> {
+    let doc = Document::load_mem(pdf).unwrap();
+    let field = doc.objects.values().find_map(|o| {
+        let d = o.as_dict().ok()?;
+        (d.get(b"T").ok()?.as_str().ok()? == name.as_bytes()).then(|| d.clone())
+    })?;
+    let rect: Vec<f32> = field
+        .get(b"Rect")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_float().unwrap())
+        .collect();
+    let ap = field.get(b"AP").ok()?.as_dict().ok()?;
+    let stream = doc
+        .get_object(ap.get(b"N").ok()?.as_reference().ok()?)
+        .unwrap()
+        .as_stream()
+        .unwrap();
+    let xobjects = stream
+        .dict
+        .get(b"Resources")
+        .ok()?
+        .as_dict()
+        .ok()?
+        .get(b"XObject")
+        .ok()?
+        .as_dict()
+        .ok()?;
+    let image = doc
+        .get_object(xobjects.get(b"Im1").ok()?.as_reference().ok()?)
+        .unwrap()
+        .as_stream()
+        .unwrap();
+    assert_eq!(
+        image.dict.get(b"Subtype").unwrap().as_name().unwrap(),
+        b"Image"
+    );
+    let width = image.dict.get(b"Width").unwrap().as_i64().unwrap();
+    let content = stream.decompressed_content().unwrap();
+    let text = String::from_utf8_lossy(&content);
+    let before = &text[..text.find(" cm /Im1 Do")?];
+    let n: Vec<f32> = before
+        .split_whitespace()
+        .rev()
+        .take(6)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let (x, y) = (rect[0].min(rect[2]) + n[1], rect[1].min(rect[3]) + n[0]);
+    Some((width, [x, y, x + n[5], y + n[2]]))
+}
+
+fn put_png(
+    server: &Server,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    png: &[u8],
+) -> (u16, Value) {
+    status_json(
+        server
+            .request(reqwest::Method::PUT, path, token)
+            .header("Content-Type", content_type)
+            .body(png.to_vec())
+            .send()
+            .unwrap(),
+    )
+}
+
+/// A leader's signature image and the commune's seal image, uploaded and checked, are drawn
+/// in the released PDF (image XObjects), the seal at its real size over the left third of the
+/// signature; pyHanko and pdfsig still find both signatures valid.
+#[test]
+fn uploaded_signature_and_seal_images_are_drawn_in_the_signatures() {
+    let signature = include_bytes!("../crates/pades/assets/demo/signature.png");
+    let seal = include_bytes!("../crates/pades/assets/demo/seal.png");
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let admin = walk.server.demo_login("commune.admin");
+    let commune = unit_by_code(&walk.server, &admin, COMMUNE)["id"]
+        .as_i64()
+        .unwrap();
+    let seal_path = format!("/api/v1/units/{commune}/seal-image");
+    let me = "/api/v1/me/signature-image";
+    let server = &walk.server;
+
+    // Only leaders have a signature image and only admins set a seal; what is sent must be a
+    // PNG of the right kind.
+    expect_problem(server.get(me, &walk.leader), 404, "not_found");
+    assert_eq!(
+        put_png(server, me, &walk.specialist, "image/png", signature).0,
+        403
+    );
+    assert_eq!(
+        put_png(server, &seal_path, &walk.leader, "image/png", seal).0,
+        403
+    );
+    assert_eq!(
+        put_png(server, me, &walk.leader, "text/plain", signature).0,
+        415
+    );
+    let (status, body) = put_png(
+        server,
+        me,
+        &walk.leader,
+        "image/png",
+        b"\x89PNG\r\n\x1a\nbroken",
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{body}"
+    );
+    let (status, body) = put_png(server, &seal_path, &admin, "image/png", signature);
+    assert_eq!(status, 422, "a signature is not the size of a seal: {body}");
+    let too_big = vec![0u8; 1024 * 1024 + 1];
+    assert_eq!(
+        put_png(server, me, &walk.leader, "image/png", &too_big).0,
+        413
+    );
+    expect_problem(server.get(&seal_path, &walk.clerk), 404, "not_found");
+
+    let (status, stored) = put_png(server, me, &walk.leader, "image/png", signature);
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["width"], 600);
+    let (status, stored) = put_png(server, &seal_path, &admin, "image/png", seal);
+    assert_eq!(status, 200, "{stored}");
+    assert!(
+        (stored["size_mm"][0].as_f64().unwrap() - 36.0).abs() < 1.0,
+        "{stored}"
+    );
+    let back = server.get(&seal_path, &walk.clerk);
+    assert_eq!(back.status(), 200);
+    assert_eq!(back.bytes().unwrap().as_ref(), &seal[..]);
+    assert_eq!(
+        server.get(me, &walk.leader).bytes().unwrap().as_ref(),
+        &signature[..]
+    );
+
+    let id = walk.draft(walk.leader_id)["id"].as_i64().unwrap();
+    walk.step(&walk.leader, id, "approve", &json!({}));
+    walk.step(&walk.leader, id, "sign", &json!({"pin": PIN}));
+    let (released, pdf) = walk.issue_and_release(id);
+    judge_released(&pdf, released["number_notation"].as_str().unwrap());
+    let (width, official) = drawn_image(&pdf, "chu_ky_nguoi_ky").expect("the signature image");
+    assert_eq!(width, 600);
+    let (width, sealed) = drawn_image(&pdf, "chu_ky_co_quan").expect("the seal image");
+    assert_eq!(width, 425);
+    // The seal's right edge a third into the signature image, centred on it vertically, at
+    // its real size (36 mm = 102 pt).
+    let third = official[0] + (official[2] - official[0]) / 3.0;
+    assert!(
+        (sealed[2] - third).abs() < 0.5,
+        "{sealed:?} over {official:?}"
+    );
+    let middle = |r: [f32; 4]| (r[1] + r[3]) / 2.0;
+    assert!(
+        (middle(sealed) - middle(official)).abs() < 0.5,
+        "{sealed:?} over {official:?}"
+    );
+    assert!((sealed[2] - sealed[0] - 102.0).abs() < 1.0, "{sealed:?}");
+
+    // Uploads are in the audit log with their files.
+    let auditor = server.demo_login("district.auditor");
+    let entries = audit_entries(
+        server,
+        &auditor,
+        &format!("unit:{commune}"),
+        &["unit.seal_image"],
+    );
+    let upload = entries
+        .iter()
+        .find(|e| e["action"] == "unit.seal_image")
+        .unwrap();
+    assert_eq!(upload["file_sha256"], hex(&openssl::sha::sha256(seal)));
+    let entries = audit_entries(
+        server,
+        &auditor,
+        &format!("user:{}", walk.leader_id),
+        &["user.signature_image"],
+    );
+    let upload = entries
+        .iter()
+        .find(|e| e["action"] == "user.signature_image")
+        .unwrap();
+    assert_eq!(upload["file_sha256"], hex(&openssl::sha::sha256(signature)));
+}
+
+/// The audit entries about `object`, once every one of `wanted` is there (the log is written
+/// shortly after the step), or after 20 seconds.
+fn audit_entries(server: &Server, auditor: &str, object: &str, wanted: &[&str]) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (status, page) = status_json(server.get(
+            &format!("/api/v1/audit/entries?object={object}&per_page=200"),
+            auditor,
+        ));
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().unwrap().clone();
+        let all = wanted
+            .iter()
+            .all(|w| items.iter().any(|e| e["action"] == *w));
+        if all || std::time::Instant::now() > deadline {
+            return items;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

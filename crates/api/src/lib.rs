@@ -12,6 +12,7 @@ pub mod delegations;
 pub mod error;
 pub mod files;
 pub mod health;
+pub mod images;
 pub mod incoming;
 pub mod json;
 pub mod media;
@@ -230,6 +231,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/outgoing/{id}/recall", POST).route(web::post().to(outgoing::recall)),
                 )
                 .service(
+                    resource("/me/signature-image", GET_PUT)
+                        .route(web::get().to(images::get_signature))
+                        .route(web::put().to(images::put_signature)),
+                )
+                .service(
+                    resource("/units/{id}/seal-image", GET_PUT)
+                        .route(web::get().to(images::get_seal))
+                        .route(web::put().to(images::put_seal)),
+                )
+                .service(
                     resource("/outgoing/{id}/copies", GET_POST)
                         .route(web::get().to(copies::outgoing_copies))
                         .route(web::post().to(copies::copy_outgoing)),
@@ -285,6 +296,7 @@ const GET: &str = "GET, HEAD";
 const POST: &str = "POST";
 const GET_POST: &str = "GET, HEAD, POST";
 const GET_PATCH: &str = "GET, HEAD, PATCH";
+const GET_PUT: &str = "GET, HEAD, PUT";
 const PUT: &str = "PUT";
 const DELETE: &str = "DELETE";
 const GET_DELETE: &str = "GET, HEAD, DELETE";

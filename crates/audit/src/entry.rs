@@ -146,6 +146,10 @@ named_enum!(
         UserCreate => "user.create",
         /// An admin changed a user account.
         UserUpdate => "user.update",
+        /// A leader uploaded the image of their signature drawn in their visible signatures.
+        UserSignatureImage => "user.signature_image",
+        /// An admin uploaded the image of a unit's seal drawn in its seal signatures.
+        UnitSealImage => "unit.seal_image",
         /// A leader delegated assigning or signing to a deputy.
         DelegationCreate => "delegation.create",
         /// A leader revoked a delegation.

@@ -14,6 +14,7 @@ mod db;
 mod delegations;
 mod error;
 mod files;
+mod images;
 mod incoming;
 mod outgoing;
 pub mod private;
@@ -36,6 +37,7 @@ pub use db::{Backend, Database};
 pub use delegations::{Delegation, NewDelegation, OnBehalfOf};
 pub use error::StoreError;
 pub use files::{FileRecord, NewFile};
+pub use images::{AppearanceImage, ImageOwner};
 pub use incoming::{
     Arrival, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
     NewPaperIncoming, RecallRecord, TraceEntry,

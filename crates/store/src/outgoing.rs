@@ -684,6 +684,19 @@ pub(crate) fn hold_pdf(
     by: UserId,
     at: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
+    hold_blob(conn, unit, file, PDF, by, at)
+}
+
+/// Records that `unit` holds `file` of `media_type` (once per unit), and returns its size as
+/// stored.
+pub(crate) fn hold_blob(
+    conn: &mut DbConnection,
+    unit: UnitId,
+    file: &NewRevision,
+    media_type: &str,
+    by: UserId,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
     let size =
         i64::try_from(file.size).map_err(|_| ValidationError::new("file", "is too large"))?;
     per_backend!(&mut *conn, c => diesel::insert_into(files::table)
@@ -691,7 +704,7 @@ pub(crate) fn hold_pdf(
             files::sha256.eq(file.sha256.as_str()),
             files::unit_id.eq(unit.get()),
             files::size.eq(size),
-            files::media_type.eq(PDF),
+            files::media_type.eq(media_type),
             files::uploaded_by.eq(by.get()),
             files::created_at.eq(to_millis(at)),
         ))

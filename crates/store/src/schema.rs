@@ -390,6 +390,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    appearance_images (id) {
+        id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        unit_id -> Nullable<BigInt>,
+        sha256 -> Text,
+        size -> BigInt,
+        uploaded_by -> BigInt,
+        uploaded_at -> BigInt,
+    }
+}
+
 diesel::joinable!(incoming_events -> users (actor_id));
 diesel::joinable!(outgoing_documents -> units (unit_id));
 diesel::joinable!(outgoing_events -> users (actor_id));
@@ -423,6 +435,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_entries,
     delegations,
     document_copies,
+    appearance_images,
     audit_nodes,
     audit_checkpoints,
     audit_tree,

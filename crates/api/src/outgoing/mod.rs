@@ -36,7 +36,7 @@ use vanthu_routing::{
 };
 use vanthu_store::blob::BlobRef;
 use vanthu_store::{
-    Access, CertificateOwner, NewDraft, NewIncoming, NewPaperDocument, NewRevision,
+    Access, CertificateOwner, ImageOwner, NewDraft, NewIncoming, NewPaperDocument, NewRevision,
     OutgoingDocument, OutgoingFile, OutgoingFilter, OutgoingTraceEntry, PreparedSignature,
     RecipientStatus, SignatureKind,
 };
@@ -45,6 +45,7 @@ use crate::audit::record_access;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::files::{serve_blob, store_stream};
+use crate::images::image_of;
 use crate::incoming::{is_multipart, read_part, urgency_schema, MAX_SEARCH_CHARS};
 use crate::json::{declared_length, parse, Json};
 use crate::media::FileKind;
@@ -1223,11 +1224,14 @@ pub async fn sign(
     // A deputy signs with their own key, under their own name.
     let signer = personal_signer(&state, &auth, unlock).await?;
     let name = auth.user.display_name.to_string();
+    let me = auth.user.id;
     let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
         let at = Utc::now();
         let draft = latest_file(&state, &document)?;
         let position = document.metadata.signer.position.to_string();
-        let (signable, opts) = pdf::signable(&draft, &name, &position, at).map_err(pdf::refused)?;
+        let image = image_of(&state, ImageOwner::Signature(me))?;
+        let (signable, opts) =
+            pdf::signable(&draft, &name, &position, image.as_deref(), at).map_err(pdf::refused)?;
         let (signed, _) = sign_bytes(&signable, &signer, &opts).map_err(pdf::refused)?;
         let file = put_blob(&state, &signed)?;
         Ok(state.db.sign_outgoing(
@@ -1366,7 +1370,9 @@ pub async fn prepare_signature(
         let at = Utc::now();
         let draft = latest_file(&state, &document)?;
         let position = document.metadata.signer.position.to_string();
-        let (signable, opts) = pdf::signable(&draft, &name, &position, at).map_err(pdf::refused)?;
+        let image = image_of(&state, ImageOwner::Signature(by))?;
+        let (signable, opts) =
+            pdf::signable(&draft, &name, &position, image.as_deref(), at).map_err(pdf::refused)?;
         let prepared =
             external::prepare(&signable, &certificate, &chain, &opts).map_err(pdf::refused)?;
         let file = put_blob(&state, &prepared.pdf)?;
@@ -1525,6 +1531,7 @@ pub async fn issue(
     let by = auth.user.id;
     let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
         let signed = latest_file(&state, &document)?;
+        let seal_image = image_of(&state, ImageOwner::Seal(document.unit_id))?;
         let at = Utc::now();
         state.db.issue_outgoing(
             document.id,
@@ -1538,7 +1545,7 @@ pub async fn issue(
                     &number.number_notation,
                     number.date,
                     &organisation,
-                    None,
+                    seal_image.as_deref(),
                     at,
                 )
                 .map_err(pdf::refused)?;

@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use vanthu_pades::appearance::{self, CopyKind, Rect, StampLabel};
-use vanthu_pades::pdf::Reader;
+use vanthu_pades::pdf::{Object, Reader};
 use vanthu_pades::sign::{
     add_text_fields_bytes, fill_fields_bytes, place_on_page, shown_page, SignError, SignOptions,
     TextField, VisibleSignature,
@@ -64,11 +64,13 @@ fn official_rect(pdf: &[u8]) -> Result<(usize, Rect), SignError> {
 }
 
 /// The draft with its number and date fields, and the options for the official's visible
-/// signature: the signer's name, position and the signing time.
+/// signature: the signer's signature image when they uploaded one, over their name, position
+/// and the signing time.
 pub(crate) fn signable(
     draft: &[u8],
     signer_name: &str,
     position: &str,
+    signature_png: Option<&[u8]>,
     at: DateTime<Utc>,
 ) -> Result<(Vec<u8>, SignOptions), SignError> {
     let (reader, _) = page_count(draft)?;
@@ -116,11 +118,50 @@ pub(crate) fn signable(
         signing_time: Some(time),
         visible: Some(VisibleSignature {
             page,
-            appearance: appearance::text_only(rect, &lines)?,
+            appearance: match signature_png {
+                Some(png) => appearance::official(rect, png, &lines)?,
+                None => appearance::text_only(rect, &lines)?,
+            },
         }),
         ..SignOptions::default()
     };
     Ok((with_fields, opts))
+}
+
+/// Where the official's signature image is on the page: read back from the appearance of
+/// their signature field (the placement `cm` before `/Im1 Do` that [`appearance::official`]
+/// writes), so the seal covers the left third of the image actually drawn, whatever image
+/// the official has now. `None` when the appearance draws no image.
+fn drawn_image(reader: &Reader<&[u8]>, widget: Rect) -> Option<Rect> {
+    let field = reader
+        .fields()
+        .ok()?
+        .into_iter()
+        .find(|f| f.name == OFFICIAL_FIELD)?;
+    let ap = reader.resolve_dict(field.dict.get("AP")?).ok()?;
+    let Object::Stream(stream) = reader.resolve(ap.get("N")?).ok()? else {
+        return None;
+    };
+    let content = reader.decode_stream(&stream).ok()?;
+    let marker: &[u8] = b" cm /Im1 Do";
+    let end = content.windows(marker.len()).position(|w| w == marker)?;
+    let before = String::from_utf8_lossy(&content[..end]);
+    let numbers: Vec<f32> = before
+        .split_whitespace()
+        .rev()
+        .take(6)
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    // Reversed `w 0 0 h x y`, in the appearance's space, whose origin is the widget's corner.
+    let &[y, x, h, _, _, w] = numbers.as_slice() else {
+        return None;
+    };
+    Some(Rect {
+        x: widget.x + x,
+        y: widget.y + y,
+        width: w,
+        height: h,
+    })
 }
 
 /// Số, ngày: the two values written into the signed file at issue.
@@ -146,7 +187,8 @@ pub(crate) fn sealable(
     at: DateTime<Utc>,
 ) -> Result<(Vec<u8>, SignOptions), SignError> {
     let filled = fill_fields_bytes(signed, &number_values(number, date))?;
-    let (page, official) = official_rect(&filled)?;
+    let (page, widget) = official_rect(&filled)?;
+    let official = drawn_image(&Reader::new(&filled[..])?, widget).unwrap_or(widget);
     let time = at.fixed_offset();
     let seal = match seal_png {
         Some(png) => appearance::seal(official, png)?,
