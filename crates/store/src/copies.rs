@@ -83,46 +83,24 @@ pub struct DocumentCopy {
     pub made_at: DateTime<Utc>,
 }
 
-type CopyRow = (
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    i64,
-);
-
-const COLUMNS: (
-    document_copies::id,
-    document_copies::unit_id,
-    document_copies::outgoing_id,
-    document_copies::incoming_id,
-    document_copies::form,
-    document_copies::source_sha256,
-    document_copies::sha256,
-    document_copies::size,
-    document_copies::made_by,
-    document_copies::made_at,
-) = (
-    document_copies::id,
-    document_copies::unit_id,
-    document_copies::outgoing_id,
-    document_copies::incoming_id,
-    document_copies::form,
-    document_copies::source_sha256,
-    document_copies::sha256,
-    document_copies::size,
-    document_copies::made_by,
-    document_copies::made_at,
-);
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = document_copies)]
+struct CopyRow {
+    id: i64,
+    unit_id: i64,
+    outgoing_id: Option<i64>,
+    incoming_id: Option<i64>,
+    form: String,
+    source_sha256: String,
+    sha256: String,
+    size: i64,
+    made_by: i64,
+    made_at: i64,
+}
 
 fn to_copy(row: CopyRow) -> Result<DocumentCopy, StoreError> {
-    let (id, unit, outgoing, incoming, form, source_sha256, sha256, size, by, at) = row;
-    let source = match (outgoing, incoming) {
+    let id = row.id;
+    let source = match (row.outgoing_id, row.incoming_id) {
         (Some(id), None) => CopySource::Outgoing(OutgoingId::new(id).map_err(StoreError::corrupt)?),
         (None, Some(id)) => CopySource::Incoming(IncomingId::new(id).map_err(StoreError::corrupt)?),
         _ => {
@@ -133,14 +111,14 @@ fn to_copy(row: CopyRow) -> Result<DocumentCopy, StoreError> {
     };
     Ok(DocumentCopy {
         id: CopyId::new(id).map_err(StoreError::corrupt)?,
-        unit_id: UnitId::new(unit).map_err(StoreError::corrupt)?,
+        unit_id: UnitId::new(row.unit_id).map_err(StoreError::corrupt)?,
         source,
-        form: form.parse().map_err(StoreError::corrupt)?,
-        source_sha256: Sha256Digest::parse(&source_sha256).map_err(StoreError::corrupt)?,
-        sha256: Sha256Digest::parse(&sha256).map_err(StoreError::corrupt)?,
-        size: u64::try_from(size).map_err(StoreError::corrupt)?,
-        made_by: UserId::new(by).map_err(StoreError::corrupt)?,
-        made_at: from_millis(at)?,
+        form: row.form.parse().map_err(StoreError::corrupt)?,
+        source_sha256: Sha256Digest::parse(&row.source_sha256).map_err(StoreError::corrupt)?,
+        sha256: Sha256Digest::parse(&row.sha256).map_err(StoreError::corrupt)?,
+        size: u64::try_from(row.size).map_err(StoreError::corrupt)?,
+        made_by: UserId::new(row.made_by).map_err(StoreError::corrupt)?,
+        made_at: from_millis(row.made_at)?,
     })
 }
 
@@ -249,11 +227,11 @@ impl Database {
         let rows: Vec<CopyRow> = match source {
             CopySource::Outgoing(id) => copies
                 .filter(document_copies::outgoing_id.eq(id.get()))
-                .select(COLUMNS)
+                .select(CopyRow::as_select())
                 .load(conn)?,
             CopySource::Incoming(id) => copies
                 .filter(document_copies::incoming_id.eq(id.get()))
-                .select(COLUMNS)
+                .select(CopyRow::as_select())
                 .load(conn)?,
         };
         rows.into_iter().map(to_copy).collect()
@@ -263,7 +241,7 @@ impl Database {
 fn load_copy(conn: &mut DbConnection, id: CopyId) -> Result<DocumentCopy, StoreError> {
     let row: CopyRow = document_copies::table
         .find(id.get())
-        .select(COLUMNS)
+        .select(CopyRow::as_select())
         .first(conn)
         .map_err(missing(ENTITY))?;
     to_copy(row)

@@ -427,16 +427,7 @@ mod tests {
         assert_eq!(db.backend(), expected);
         db.ping().unwrap();
         // A second start finds the schema current and keeps the data.
-        let root = db
-            .insert_unit(
-                None,
-                &crate::test_support::new_unit(
-                    None,
-                    "000.00.00.H26",
-                    vanthu_domain::UnitLevel::Province,
-                ),
-            )
-            .unwrap();
+        let root = province(&db);
         drop(db);
         let again = tdb.connect();
         assert_eq!(again.get_unit(root.id).unwrap(), root);
@@ -465,17 +456,17 @@ mod tests {
             assert_eq!(reverted.len(), available);
             run_migrations(&mut pooled).unwrap_or_else(|e| panic!("applying again: {e}"));
         }
-        let root = db
-            .insert_unit(
-                None,
-                &crate::test_support::new_unit(
-                    None,
-                    "000.00.00.H26",
-                    vanthu_domain::UnitLevel::Province,
-                ),
-            )
-            .unwrap();
+        let root = province(&db);
         assert_eq!(db.get_unit(root.id).unwrap(), root);
+    }
+
+    fn province(db: &Database) -> vanthu_domain::Unit {
+        let new = crate::test_support::new_unit(
+            None,
+            "000.00.00.H26",
+            vanthu_domain::UnitLevel::Province,
+        );
+        db.insert_unit(None, &new).unwrap()
     }
 
     #[test]
