@@ -1304,6 +1304,8 @@ fn issued_and_received_documents_are_copied_under_the_units_seal() {
     walk.step(&walk.leader, id, "approve", &json!({}));
     walk.step(&walk.leader, id, "sign", &json!({"pin": PIN}));
     let (released, pdf) = walk.issue_and_release(id);
+    let mut db = common::db::DbObserver::open(&env);
+    let before = db.snapshot();
     expect_problem(
         copies(&walk.specialist, &outgoing, "sao_y"),
         403,
@@ -1325,6 +1327,7 @@ fn issued_and_received_documents_are_copied_under_the_units_seal() {
         list.as_array().unwrap().clone()
     };
     assert!(list(&walk.clerk, &outgoing).is_empty());
+    before.assert_unchanged(&db.snapshot(), "refused copies");
 
     // Sao y by the commune's clerk: the issued file with a third signature, the seal's, its
     // stamp at the top right of page 1; the leader's and the first seal stay valid.
@@ -1585,7 +1588,9 @@ fn uploaded_signature_and_seal_images_are_drawn_in_the_signatures() {
     let server = &walk.server;
 
     // Only leaders have a signature image and only admins set a seal; what is sent must be a
-    // PNG of the right kind.
+    // PNG of the right kind. Nothing refused is kept.
+    let mut db = common::db::DbObserver::open(&env);
+    let before = db.snapshot();
     expect_problem(server.get(me, &walk.leader), 404, "not_found");
     assert_eq!(
         put_png(server, me, &walk.specialist, "image/png", signature).0,
@@ -1619,6 +1624,7 @@ fn uploaded_signature_and_seal_images_are_drawn_in_the_signatures() {
         413
     );
     expect_problem(server.get(&seal_path, &walk.clerk), 404, "not_found");
+    before.assert_unchanged(&db.snapshot(), "refused uploads");
 
     let (status, stored) = put_png(server, me, &walk.leader, "image/png", signature);
     assert_eq!(status, 200, "{stored}");
