@@ -50,7 +50,11 @@ struct Walk {
 
 impl Walk {
     fn start(env: &TestEnv) -> Walk {
-        let server = env.serve_demo(&[]);
+        Walk::start_with(env, &[])
+    }
+
+    fn start_with(env: &TestEnv, args: &[&str]) -> Walk {
+        let server = env.serve_demo(args);
         let leader = server.demo_login("commune.leader");
         let district_clerk = server.demo_login("district.clerk");
         let district = unit_by_code(&server, &district_clerk, DISTRICT)["id"]
@@ -188,6 +192,20 @@ fn draft_raw(
         .unwrap()
 }
 
+/// A PDF text string: UTF-16 with its byte-order mark, or PDFDocEncoding.
+fn pdf_text(v: &[u8]) -> String {
+    match v.strip_prefix(&[0xfe, 0xff]) {
+        Some(utf16) => String::from_utf16(
+            &utf16
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap(),
+        None => String::from_utf8_lossy(v).into_owned(),
+    }
+}
+
 /// The text of a field of `pdf` (its /V, UTF-16 or PDFDocEncoding).
 fn field_value(pdf: &[u8], name: &str) -> Option<String> {
     let doc = Document::load_mem(pdf).unwrap();
@@ -197,18 +215,72 @@ fn field_value(pdf: &[u8], name: &str) -> Option<String> {
         if t != name.as_bytes() {
             return None;
         }
-        let v = d.get(b"V").ok()?.as_str().ok()?;
-        Some(match v.strip_prefix(&[0xfe, 0xff]) {
-            Some(utf16) => String::from_utf16(
-                &utf16
-                    .chunks(2)
-                    .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                    .collect::<Vec<_>>(),
-            )
-            .unwrap(),
-            None => String::from_utf8_lossy(v).into_owned(),
-        })
+        Some(pdf_text(d.get(b"V").ok()?.as_str().ok()?))
     })
+}
+
+/// The widget /Rect and the signature's /Reason of the signature field whose name starts
+/// with `prefix`.
+fn signature_field(pdf: &[u8], prefix: &str) -> Option<([f32; 4], String)> {
+    let doc = Document::load_mem(pdf).unwrap();
+    doc.objects.values().find_map(|o| {
+        let d = o.as_dict().ok()?;
+        let t = d.get(b"T").ok()?.as_str().ok()?;
+        if !t.starts_with(prefix.as_bytes()) {
+            return None;
+        }
+        let rect: Vec<f32> = d
+            .get(b"Rect")
+            .ok()?
+            .as_array()
+            .ok()?
+            .iter()
+            .map(|v| v.as_float().unwrap())
+            .collect();
+        let sig = doc
+            .get_dictionary(d.get(b"V").ok()?.as_reference().ok()?)
+            .ok()?;
+        let reason = pdf_text(sig.get(b"Reason").ok()?.as_str().ok()?);
+        Some(([rect[0], rect[1], rect[2], rect[3]], reason))
+    })
+}
+
+/// pyHanko and pdfsig on an electronic copy: `n` signatures, every one valid and trusted,
+/// the last the copy's seal in its own field; the official's still changed by form filling
+/// only when the copy is of a document signed here.
+fn judge_copy(pdf: &[u8], n: usize) {
+    let Some(tools) = require("judge_copy", &VALIDATORS) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("copy.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let report = oracles::pyhanko_report(&tools, &file, &certs().join("root-ca.pem"));
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), n, "{report}");
+    for s in signatures {
+        assert_eq!(s["bottom_line"], true, "{s}");
+        assert_eq!(s["trusted"], true, "{s}");
+    }
+    assert_eq!(
+        signatures[0]["modification_level"], "FORM_FILLING",
+        "{report}"
+    );
+    assert!(
+        signatures[n - 1]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("chu_ky_ban_sao"),
+        "{report}"
+    );
+    let poppler: Vec<_> = oracles::pdfsig(&file)
+        .into_iter()
+        .filter(|s| s.signed)
+        .collect();
+    assert_eq!(poppler.len(), n, "{poppler:?}");
+    for s in &poppler {
+        assert_eq!(s.validation, "Signature is Valid.", "{s:?}");
+    }
 }
 
 /// pyHanko and pdfsig on the released PDF: the official's and the seal's signatures, both
@@ -499,11 +571,9 @@ fn der_base64(pem: &Path) -> String {
     )
 }
 
-#[test]
-fn the_same_walk_with_the_signers_own_token() {
-    let env = TestEnv::new();
-    let walk = Walk::start(&env);
-    // The official whose token holds the development RSA key (its certificate names them).
+/// The commune's official whose token holds the development RSA key (its certificate names
+/// them): their id, their login token, and the commune's id.
+fn token_holder(walk: &Walk) -> (i64, String, i64) {
     let admin = walk.server.demo_login("commune.admin");
     let commune = unit_by_code(&walk.server, &admin, COMMUNE)["id"]
         .as_i64()
@@ -520,8 +590,15 @@ fn the_same_walk_with_the_signers_own_token() {
         }),
     ));
     assert_eq!(status, 201, "{official}");
-    let official_id = official["id"].as_i64().unwrap();
     let token = walk.server.login("commune.deputy", "mat-khau-rat-dai-2026");
+    (official["id"].as_i64().unwrap(), token, commune)
+}
+
+#[test]
+fn the_same_walk_with_the_signers_own_token() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let (official_id, token, commune) = token_holder(&walk);
 
     let id = walk.draft(official_id)["id"].as_i64().unwrap();
     walk.step(&walk.leader, id, "approve", &json!({}));
@@ -1185,4 +1262,435 @@ fn a_released_document_travels_to_another_agency_as_a_signed_package() {
     assert!(
         String::from_utf8_lossy(&stranger.stderr).contains("is not a clerk of the unit that sent")
     );
+}
+
+#[test]
+fn issued_and_received_documents_are_copied_under_the_units_seal() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let id = walk.draft(walk.leader_id)["id"].as_i64().unwrap();
+    let copies = |token: &str, path: &str, form: &str| {
+        walk.server.post(
+            &format!("/api/v1/{path}/copies"),
+            token,
+            &json!({ "form": form }),
+        )
+    };
+    let outgoing = format!("outgoing/{id}");
+    // A draft is not copied; nor by anyone but the unit's clerks; nor in an unknown form.
+    expect_problem(
+        copies(&walk.clerk, &outgoing, "sao_y"),
+        409,
+        "state_conflict",
+    );
+    walk.step(&walk.leader, id, "approve", &json!({}));
+    walk.step(&walk.leader, id, "sign", &json!({"pin": PIN}));
+    let (released, pdf) = walk.issue_and_release(id);
+    let mut db = common::db::DbObserver::open(&env);
+    let before = db.snapshot();
+    expect_problem(
+        copies(&walk.specialist, &outgoing, "sao_y"),
+        403,
+        "forbidden",
+    );
+    expect_problem(copies(&walk.leader, &outgoing, "sao_y"), 403, "forbidden");
+    let unknown = expect_problem(
+        copies(&walk.clerk, &outgoing, "trich_sao"),
+        422,
+        "validation_failed",
+    );
+    assert!(
+        unknown["detail"].as_str().unwrap().contains("sao_y"),
+        "{unknown}"
+    );
+    let list = |token: &str, path: &str| {
+        let (status, list) = status_json(walk.server.get(&format!("/api/v1/{path}/copies"), token));
+        assert_eq!(status, 200, "{list}");
+        list.as_array().unwrap().clone()
+    };
+    assert!(list(&walk.clerk, &outgoing).is_empty());
+    before.assert_unchanged(&db.snapshot(), "refused copies");
+
+    // Sao y by the commune's clerk: the issued file with a third signature, the seal's, its
+    // stamp at the top right of page 1; the leader's and the first seal stay valid.
+    let (status, copy) = status_json(copies(&walk.clerk, &outgoing, "sao_y"));
+    assert_eq!(status, 201, "{copy}");
+    assert_eq!(copy["form"], "sao_y");
+    assert_eq!(copy["outgoing_id"], id);
+    assert_eq!(copy["source_sha256"], hex(&openssl::sha::sha256(&pdf)));
+    let file = walk.server.get(copy["file"].as_str().unwrap(), &walk.clerk);
+    assert_eq!(file.status(), 200);
+    let copied = file.bytes().unwrap().to_vec();
+    assert_eq!(copy["sha256"], hex(&openssl::sha::sha256(&copied)));
+    assert!(
+        copied.starts_with(&pdf),
+        "an incremental update of the issued file"
+    );
+    judge_copy(&copied, 3);
+    let (rect, reason) = signature_field(&copied, "chu_ky_ban_sao").unwrap();
+    assert_eq!(reason, "SAO Y - Ủy ban nhân dân xã Đồng Cương");
+    // A4, 20 pt from the top and right edges.
+    assert!(
+        (rect[2] - 575.0).abs() < 1.0 && (rect[3] - 822.0).abs() < 1.0,
+        "{rect:?}"
+    );
+    expect_problem(
+        walk.server
+            .get(&format!("/api/v1/{outgoing}/copies"), &walk.district_clerk),
+        404,
+        "not_found",
+    );
+
+    // The district copies what it received (sao lục) under its own seal: four signatures.
+    let arrived = walk.check_arrival(id, &released);
+    let incoming = format!("incoming/{arrived}");
+    expect_problem(copies(&walk.clerk, &incoming, "sao_luc"), 404, "not_found");
+    let (status, luc) = status_json(copies(&walk.district_clerk, &incoming, "sao_luc"));
+    assert_eq!(status, 201, "{luc}");
+    assert_eq!(luc["incoming_id"], arrived);
+    let luc_pdf = walk
+        .server
+        .get(luc["file"].as_str().unwrap(), &walk.district_clerk)
+        .bytes()
+        .unwrap()
+        .to_vec();
+    judge_copy(&luc_pdf, 3);
+    let (_, reason) = signature_field(&luc_pdf, "chu_ky_ban_sao").unwrap();
+    assert!(reason.starts_with("SAO LỤC - "), "{reason}");
+    assert_eq!(list(&walk.district_clerk, &incoming).len(), 1);
+    assert_eq!(list(&walk.clerk, &outgoing).len(), 1);
+    // The commune cannot read the district's copy of its document.
+    expect_problem(
+        walk.server.get(luc["file"].as_str().unwrap(), &walk.clerk),
+        404,
+        "not_found",
+    );
+
+    // Recalled, it is copied no more, and nothing is added.
+    walk.step(
+        &walk.clerk,
+        id,
+        "recall",
+        &json!({"reason": "Ban hành nhầm"}),
+    );
+    expect_problem(
+        copies(&walk.clerk, &outgoing, "sao_y"),
+        409,
+        "state_conflict",
+    );
+    expect_problem(
+        copies(&walk.district_clerk, &incoming, "sao_y"),
+        409,
+        "state_conflict",
+    );
+    assert_eq!(list(&walk.clerk, &outgoing).len(), 1);
+
+    // The copy is in the audit log with its file, and its download too.
+    let auditor = walk.server.demo_login("district.auditor");
+    let entries = audit_entries(
+        &walk.server,
+        &auditor,
+        &format!("outgoing:{id}"),
+        &["outgoing.copy", "outgoing.recall"],
+    );
+    let made = entries
+        .iter()
+        .find(|e| e["action"] == "outgoing.copy")
+        .unwrap_or_else(|| panic!("no copy entry: {entries:?}"));
+    assert_eq!(made["file_sha256"], copy["sha256"], "{made}");
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "outgoing.download" && e["file_sha256"] == copy["sha256"]),
+        "{entries:?}"
+    );
+}
+
+/// A completion with nothing prepared, against a preparation since replaced, or after the
+/// preparation expired is refused with a problem naming what to do, and changes nothing. The
+/// server runs with a three-second preparation lifetime (`--prepared-signature-ttl`).
+#[test]
+fn an_expired_or_replaced_preparation_is_refused_and_changes_nothing() {
+    const TTL: u64 = 3;
+    let env = TestEnv::new();
+    let walk = Walk::start_with(&env, &["--prepared-signature-ttl", &TTL.to_string()]);
+    let (official_id, token, _) = token_holder(&walk);
+    let id = walk.draft(official_id)["id"].as_i64().unwrap();
+    walk.step(&walk.leader, id, "approve", &json!({}));
+    let certificate = der_base64(&certs().join("signer-rsa.pem"));
+    let chain = vec![der_base64(&certs().join("issuing-ca.pem"))];
+    let prepare = json!({"certificate": certificate, "chain": chain});
+    let complete = |signature: &[u8]| {
+        walk.server.post(
+            &format!("/api/v1/outgoing/{id}/sign/complete"),
+            &token,
+            &json!({"signature": STANDARD.encode(signature), "certificate": certificate, "chain": chain}),
+        )
+    };
+    let attributes = |prepared: &Value| {
+        STANDARD
+            .decode(prepared["signed_attributes"].as_str().unwrap())
+            .unwrap()
+    };
+    let mut db = common::db::DbObserver::open(&env);
+    let before = db.snapshot();
+    let none = expect_problem(complete(b"anything"), 409, "prepared_signature_gone");
+    assert!(
+        none["detail"]
+            .as_str()
+            .unwrap()
+            .contains("prepare the signature again"),
+        "{none}"
+    );
+    before.assert_unchanged(&db.snapshot(), "a completion with nothing prepared");
+
+    // A second preparation replaces the first: the token's signature over the first one's
+    // attributes no longer matches.
+    let first = walk.step(&token, id, "sign/prepare", &prepare);
+    // The signing time, to the second, is in the attributes: a later second makes them differ.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = walk.step(&token, id, "sign/prepare", &prepare);
+    let lifetime = chrono::DateTime::parse_from_rfc3339(second["expires_at"].as_str().unwrap())
+        .unwrap()
+        - chrono::Utc::now().fixed_offset();
+    assert!(lifetime.num_seconds() <= TTL as i64, "{second}");
+    let prepared = db.snapshot();
+    assert_ne!(attributes(&first), attributes(&second));
+    expect_problem(
+        complete(&token_sign(&attributes(&first))),
+        422,
+        "signature_refused",
+    );
+
+    // Past its lifetime, even the right signature is refused, and the document stays approved.
+    std::thread::sleep(std::time::Duration::from_secs(TTL + 1));
+    let expired = expect_problem(
+        complete(&token_sign(&attributes(&second))),
+        409,
+        "prepared_signature_gone",
+    );
+    assert!(
+        expired["detail"].as_str().unwrap().contains("expired"),
+        "{expired}"
+    );
+    prepared.assert_unchanged(&db.snapshot(), "completions refused");
+    let detail = walk.detail(&token, id);
+    assert_eq!(detail["state"], "approved");
+    assert_eq!(detail["files"].as_array().unwrap().len(), 1, "{detail}");
+}
+
+/// Where the appearance of signature field `name` draws its image: the widget's /Rect, the
+/// image's width in pixels, and its placement on the page, from the `w 0 0 h x y cm` before
+/// `/Im1 Do` (the appearance's origin is the widget's corner). `None` when it draws no image.
+fn drawn_image(pdf: &[u8], name: &str) -> Option<(i64, [f32; 4])> {
+    let doc = Document::load_mem(pdf).unwrap();
+    let field = doc.objects.values().find_map(|o| {
+        let d = o.as_dict().ok()?;
+        (d.get(b"T").ok()?.as_str().ok()? == name.as_bytes()).then(|| d.clone())
+    })?;
+    let rect: Vec<f32> = field
+        .get(b"Rect")
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_float().unwrap())
+        .collect();
+    let ap = field.get(b"AP").ok()?.as_dict().ok()?;
+    let stream = doc
+        .get_object(ap.get(b"N").ok()?.as_reference().ok()?)
+        .unwrap()
+        .as_stream()
+        .unwrap();
+    let xobjects = stream
+        .dict
+        .get(b"Resources")
+        .ok()?
+        .as_dict()
+        .ok()?
+        .get(b"XObject")
+        .ok()?
+        .as_dict()
+        .ok()?;
+    let image = doc
+        .get_object(xobjects.get(b"Im1").ok()?.as_reference().ok()?)
+        .unwrap()
+        .as_stream()
+        .unwrap();
+    assert_eq!(
+        image.dict.get(b"Subtype").unwrap().as_name().unwrap(),
+        b"Image"
+    );
+    let width = image.dict.get(b"Width").unwrap().as_i64().unwrap();
+    let content = stream.decompressed_content().unwrap();
+    let text = String::from_utf8_lossy(&content);
+    let before = &text[..text.find(" cm /Im1 Do")?];
+    let n: Vec<f32> = before
+        .split_whitespace()
+        .rev()
+        .take(6)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let (x, y) = (rect[0].min(rect[2]) + n[1], rect[1].min(rect[3]) + n[0]);
+    Some((width, [x, y, x + n[5], y + n[2]]))
+}
+
+fn put_png(
+    server: &Server,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    png: &[u8],
+) -> (u16, Value) {
+    status_json(
+        server
+            .request(reqwest::Method::PUT, path, token)
+            .header("Content-Type", content_type)
+            .body(png.to_vec())
+            .send()
+            .unwrap(),
+    )
+}
+
+/// A leader's signature image and the commune's seal image, uploaded and checked, are drawn
+/// in the released PDF (image XObjects), the seal at its real size over the left third of the
+/// signature; pyHanko and pdfsig still find both signatures valid.
+#[test]
+fn uploaded_signature_and_seal_images_are_drawn_in_the_signatures() {
+    let signature = include_bytes!("../crates/pades/assets/demo/signature.png");
+    let seal = include_bytes!("../crates/pades/assets/demo/seal.png");
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let admin = walk.server.demo_login("commune.admin");
+    let commune = unit_by_code(&walk.server, &admin, COMMUNE)["id"]
+        .as_i64()
+        .unwrap();
+    let seal_path = format!("/api/v1/units/{commune}/seal-image");
+    let me = "/api/v1/me/signature-image";
+    let server = &walk.server;
+
+    // Only leaders have a signature image and only admins set a seal; what is sent must be a
+    // PNG of the right kind. Nothing refused is kept.
+    let mut db = common::db::DbObserver::open(&env);
+    let before = db.snapshot();
+    expect_problem(server.get(me, &walk.leader), 404, "not_found");
+    assert_eq!(
+        put_png(server, me, &walk.specialist, "image/png", signature).0,
+        403
+    );
+    assert_eq!(
+        put_png(server, &seal_path, &walk.leader, "image/png", seal).0,
+        403
+    );
+    assert_eq!(
+        put_png(server, me, &walk.leader, "text/plain", signature).0,
+        415
+    );
+    let (status, body) = put_png(
+        server,
+        me,
+        &walk.leader,
+        "image/png",
+        b"\x89PNG\r\n\x1a\nbroken",
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{body}"
+    );
+    let (status, body) = put_png(server, &seal_path, &admin, "image/png", signature);
+    assert_eq!(status, 422, "a signature is not the size of a seal: {body}");
+    let too_big = vec![0u8; 1024 * 1024 + 1];
+    assert_eq!(
+        put_png(server, me, &walk.leader, "image/png", &too_big).0,
+        413
+    );
+    expect_problem(server.get(&seal_path, &walk.clerk), 404, "not_found");
+    before.assert_unchanged(&db.snapshot(), "refused uploads");
+
+    let (status, stored) = put_png(server, me, &walk.leader, "image/png", signature);
+    assert_eq!(status, 200, "{stored}");
+    assert_eq!(stored["width"], 600);
+    let (status, stored) = put_png(server, &seal_path, &admin, "image/png", seal);
+    assert_eq!(status, 200, "{stored}");
+    assert!(
+        (stored["size_mm"][0].as_f64().unwrap() - 36.0).abs() < 1.0,
+        "{stored}"
+    );
+    let back = server.get(&seal_path, &walk.clerk);
+    assert_eq!(back.status(), 200);
+    assert_eq!(back.bytes().unwrap().as_ref(), &seal[..]);
+    assert_eq!(
+        server.get(me, &walk.leader).bytes().unwrap().as_ref(),
+        &signature[..]
+    );
+
+    let id = walk.draft(walk.leader_id)["id"].as_i64().unwrap();
+    walk.step(&walk.leader, id, "approve", &json!({}));
+    walk.step(&walk.leader, id, "sign", &json!({"pin": PIN}));
+    let (released, pdf) = walk.issue_and_release(id);
+    judge_released(&pdf, released["number_notation"].as_str().unwrap());
+    let (width, official) = drawn_image(&pdf, "chu_ky_nguoi_ky").expect("the signature image");
+    assert_eq!(width, 600);
+    let (width, sealed) = drawn_image(&pdf, "chu_ky_co_quan").expect("the seal image");
+    assert_eq!(width, 425);
+    // The seal's right edge a third into the signature image, centred on it vertically, at
+    // its real size (36 mm = 102 pt).
+    let third = official[0] + (official[2] - official[0]) / 3.0;
+    assert!(
+        (sealed[2] - third).abs() < 0.5,
+        "{sealed:?} over {official:?}"
+    );
+    let middle = |r: [f32; 4]| (r[1] + r[3]) / 2.0;
+    assert!(
+        (middle(sealed) - middle(official)).abs() < 0.5,
+        "{sealed:?} over {official:?}"
+    );
+    assert!((sealed[2] - sealed[0] - 102.0).abs() < 1.0, "{sealed:?}");
+
+    // Uploads are in the audit log with their files.
+    let auditor = server.demo_login("district.auditor");
+    let entries = audit_entries(
+        server,
+        &auditor,
+        &format!("unit:{commune}"),
+        &["unit.seal_image"],
+    );
+    let upload = entries
+        .iter()
+        .find(|e| e["action"] == "unit.seal_image")
+        .unwrap();
+    assert_eq!(upload["file_sha256"], hex(&openssl::sha::sha256(seal)));
+    let entries = audit_entries(
+        server,
+        &auditor,
+        &format!("user:{}", walk.leader_id),
+        &["user.signature_image"],
+    );
+    let upload = entries
+        .iter()
+        .find(|e| e["action"] == "user.signature_image")
+        .unwrap();
+    assert_eq!(upload["file_sha256"], hex(&openssl::sha::sha256(signature)));
+}
+
+/// The audit entries about `object`, once every one of `wanted` is there (the log is written
+/// shortly after the step), or after 20 seconds.
+fn audit_entries(server: &Server, auditor: &str, object: &str, wanted: &[&str]) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let (status, page) = status_json(server.get(
+            &format!("/api/v1/audit/entries?object={object}&per_page=200"),
+            auditor,
+        ));
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().unwrap().clone();
+        let all = wanted
+            .iter()
+            .all(|w| items.iter().any(|e| e["action"] == *w));
+        if all || std::time::Instant::now() > deadline {
+            return items;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }

@@ -11,7 +11,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConne
 use super::{files_under, TestEnv};
 
 /// Each table with the columns that make up its rows, in a stable order.
-const TABLES: [(&str, &str, &[&str]); 6] = [
+const TABLES: [(&str, &str, &[&str]); 8] = [
     (
         "units",
         "id",
@@ -95,6 +95,35 @@ const TABLES: [(&str, &str, &[&str]); 6] = [
             "created_at",
             "revoked_at",
             "revoked_by",
+        ],
+    ),
+    (
+        "document_copies",
+        "id",
+        &[
+            "id",
+            "unit_id",
+            "outgoing_id",
+            "incoming_id",
+            "form",
+            "source_sha256",
+            "sha256",
+            "size",
+            "made_by",
+            "made_at",
+        ],
+    ),
+    (
+        "appearance_images",
+        "id",
+        &[
+            "id",
+            "user_id",
+            "unit_id",
+            "sha256",
+            "size",
+            "uploaded_by",
+            "uploaded_at",
         ],
     ),
 ];

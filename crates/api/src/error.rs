@@ -430,6 +430,7 @@ impl From<StoreError> for ApiError {
             e @ (StoreError::Transition(_)
             | StoreError::OutgoingTransition(_)
             | StoreError::Frozen(_)
+            | StoreError::NotCopyable(_)
             | StoreError::Revoked(_)
             | StoreError::Stale { .. }) => ApiError::StateConflict(e.to_string()),
             StoreError::Invalid(e) => ApiError::Validation(e),

@@ -8,12 +8,14 @@ pub mod audit;
 pub mod auth;
 pub mod authenticator;
 pub mod certificates;
+pub mod copies;
 pub mod csc;
 pub mod delegations;
 pub mod error;
 pub mod files;
 pub mod handling;
 pub mod health;
+pub mod images;
 pub mod incoming;
 pub mod interchange;
 pub mod json;
@@ -247,6 +249,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/interchange/outbox", GET).route(web::get().to(interchange::outbox)),
                 )
                 .service(
+                    resource("/me/signature-image", GET_PUT)
+                        .route(web::get().to(images::get_signature))
+                        .route(web::put().to(images::put_signature)),
+                )
+                .service(
+                    resource("/units/{id}/seal-image", GET_PUT)
+                        .route(web::get().to(images::get_seal))
+                        .route(web::put().to(images::put_seal)),
+                )
+                .service(
+                    resource("/outgoing/{id}/copies", GET_POST)
+                        .route(web::get().to(copies::outgoing_copies))
+                        .route(web::post().to(copies::copy_outgoing)),
+                )
+                .service(
+                    resource("/incoming/{id}/copies", GET_POST)
+                        .route(web::get().to(copies::incoming_copies))
+                        .route(web::post().to(copies::copy_incoming)),
+                )
+                .service(resource("/copies/{id}/file", GET).route(web::get().to(copies::download)))
+                .service(
                     resource("/incoming/{id}/recall-response", POST)
                         .route(web::post().to(incoming::recall_response)),
                 )
@@ -299,6 +322,7 @@ const GET: &str = "GET, HEAD";
 const POST: &str = "POST";
 const GET_POST: &str = "GET, HEAD, POST";
 const GET_PATCH: &str = "GET, HEAD, PATCH";
+const GET_PUT: &str = "GET, HEAD, PUT";
 const PUT: &str = "PUT";
 const DELETE: &str = "DELETE";
 const GET_DELETE: &str = "GET, HEAD, DELETE";

@@ -52,6 +52,8 @@ pub struct SigningSettings {
     /// How long CSC signature activation data (a SAD) lasts after the PIN and the code
     /// approved it.
     pub csc_authorization_ttl: Duration,
+    /// How long a signature prepared for the signer's token may be completed.
+    pub prepared_ttl: Duration,
 }
 
 impl SigningSettings {
@@ -63,6 +65,9 @@ impl SigningSettings {
     /// Five minutes: a CSC client asks for the SAD just before `signatures/signHash`, so a
     /// short life costs nothing and limits what a leaked SAD is worth.
     pub const DEFAULT_CSC_AUTHORIZATION_TTL: Duration = Duration::from_secs(5 * 60);
+    /// Ten minutes: time to plug the token in, type its PIN and sign, not long enough for a
+    /// prepared file to outlive the draft it was made from by much.
+    pub const DEFAULT_PREPARED_TTL: Duration = Duration::from_secs(10 * 60);
 }
 
 impl Default for SigningSettings {
@@ -72,6 +77,7 @@ impl Default for SigningSettings {
             session_ttl: Self::DEFAULT_SESSION_TTL,
             session_signatures: Self::DEFAULT_SESSION_SIGNATURES,
             csc_authorization_ttl: Self::DEFAULT_CSC_AUTHORIZATION_TTL,
+            prepared_ttl: Self::DEFAULT_PREPARED_TTL,
         }
     }
 }

@@ -86,12 +86,12 @@ pub struct UpdateUnit {
 
 const UNIT: &str = "unit";
 
-fn unit_id(raw: &str) -> Result<UnitId, ApiError> {
+pub(crate) fn unit_id(raw: &str) -> Result<UnitId, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound { what: UNIT })
 }
 
 /// Loads a unit the caller may act on in the given way.
-async fn visible_unit(
+pub(crate) async fn visible_unit(
     state: &web::Data<AppState>,
     auth: &Authenticated,
     id: UnitId,

@@ -93,6 +93,9 @@ named_enum!(
         IncomingView => "incoming.view",
         /// Someone downloaded a revision of an incoming document's PDF.
         IncomingDownload => "incoming.download",
+        /// The unit made an electronic copy (sao y, sao lục) of an incoming document it holds,
+        /// signed with its seal.
+        IncomingCopy => "incoming.copy",
         /// Someone opened an outgoing document.
         OutgoingView => "outgoing.view",
         /// Someone downloaded a revision of an outgoing document's PDF.
@@ -132,6 +135,9 @@ named_enum!(
         IncomingRecallAnswer => "incoming.recall_answer",
         /// The agency that sent the document updated its details (an interchange package).
         IncomingUpdated => "incoming.updated",
+        /// The unit made an electronic copy (sao y, sao lục) of a document it issued, signed
+        /// with its seal.
+        OutgoingCopy => "outgoing.copy",
         /// A leader enrolled the authenticator app that approves their remote signatures.
         TotpEnrol => "totp.enrol",
         /// A leader approved signing hashes with their key through the CSC API (or the
@@ -154,6 +160,10 @@ named_enum!(
         UserCreate => "user.create",
         /// An admin changed a user account.
         UserUpdate => "user.update",
+        /// A leader uploaded the image of their signature drawn in their visible signatures.
+        UserSignatureImage => "user.signature_image",
+        /// An admin uploaded the image of a unit's seal drawn in its seal signatures.
+        UnitSealImage => "unit.seal_image",
         /// A leader delegated assigning or signing to a deputy.
         DelegationCreate => "delegation.create",
         /// A leader revoked a delegation.

@@ -210,6 +210,9 @@ pub enum Action {
     IssueOutgoing,
     /// Recall a released document: the unit's clerks and leaders.
     RecallOutgoing,
+    /// Make an electronic copy (sao y, sao lục) of a document the target unit holds, signed
+    /// with its seal: the unit's clerks, as they keep the seal (Decree 30/2020 Art. 25-26).
+    CopyDocument,
     /// Read the audit log of what was done in the target unit's subtree.
     ReadAudit,
     /// Read the ratio reports of the target unit and the units below it.
@@ -404,7 +407,7 @@ fn authorize_own(actor: &Actor, action: Action, target: &Target) -> Result<(), A
                     .any(|r| actor.has_role(r))
         }
         Action::ApproveOutgoing => own_unit && actor.has_role(Role::Leader),
-        Action::IssueOutgoing => own_unit && actor.has_role(Role::Clerk),
+        Action::IssueOutgoing | Action::CopyDocument => own_unit && actor.has_role(Role::Clerk),
         Action::RecallOutgoing => {
             own_unit && (actor.has_role(Role::Clerk) || actor.has_role(Role::Leader))
         }
@@ -748,7 +751,7 @@ mod tests {
         }
     }
 
-    const OUTGOING: [Action; 8] = [
+    const OUTGOING: [Action; 9] = [
         Action::DraftOutgoing,
         Action::ReadOutgoing,
         Action::ReviseOutgoing,
@@ -757,6 +760,7 @@ mod tests {
         Action::SignOutgoing,
         Action::IssueOutgoing,
         Action::RecallOutgoing,
+        Action::CopyDocument,
     ];
 
     fn check_outgoing(actor: &Actor, target: &Target, expected: &str) {
@@ -777,23 +781,23 @@ mod tests {
         let someone = UserId::new(11).unwrap();
         let mine = Target::personal(path(OWN), me);
         let theirs = Target::personal(path(OWN), someone);
-        check_outgoing(&actor(&[Role::Specialist]), &mine, "ooooffff");
-        check_outgoing(&actor(&[Role::Specialist]), &theirs, "oofoffff");
-        check_outgoing(&actor(&[Role::Leader]), &mine, "oooooofo");
+        check_outgoing(&actor(&[Role::Specialist]), &mine, "oooofffff");
+        check_outgoing(&actor(&[Role::Specialist]), &theirs, "oofofffff");
+        check_outgoing(&actor(&[Role::Leader]), &mine, "oooooofof");
         // Only the assigned signer signs, and only with the leader's role.
-        check_outgoing(&actor(&[Role::Leader]), &theirs, "oofooffo");
-        check_outgoing(&actor(&[Role::Clerk]), &theirs, "fofoffoo");
-        check_outgoing(&actor(&[Role::Admin]), &mine, "foofffff");
+        check_outgoing(&actor(&[Role::Leader]), &theirs, "oofooffof");
+        check_outgoing(&actor(&[Role::Clerk]), &theirs, "fofoffooo");
+        check_outgoing(&actor(&[Role::Admin]), &mine, "fooffffff");
         check_outgoing(
             &actor(&[Role::Auditor]),
             &Target::in_unit(path(CHILD)),
-            "foffffff",
+            "fofffffff",
         );
         for role in [Role::Clerk, Role::Leader, Role::Specialist] {
             check_outgoing(
                 &actor(&[role]),
                 &Target::personal(path(SIBLING), me),
-                "nnnnnnnn",
+                "nnnnnnnnn",
             );
         }
     }

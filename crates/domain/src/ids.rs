@@ -86,6 +86,12 @@ row_id!(
     "id"
 );
 
+row_id!(
+    /// Identifier of an electronic copy (bản sao) of a document.
+    CopyId,
+    "id"
+);
+
 /// SHA-256 digest of a stored file, as 64 lowercase hexadecimal digits.
 ///
 /// Files are addressed by this digest, so it also names blobs on disk; validating it here keeps

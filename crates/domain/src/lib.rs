@@ -17,7 +17,7 @@ mod user;
 
 pub use delegation::{DelegationTerms, Powers, MAX_DELEGATION_DAYS};
 pub use error::ValidationError;
-pub use ids::{DelegationId, IncomingId, OutgoingId, Sha256Digest, UnitId, UserId};
+pub use ids::{CopyId, DelegationId, IncomingId, OutgoingId, Sha256Digest, UnitId, UserId};
 pub use login::{SlowDown, ThrottleKey};
 pub use page::{PageRequest, Paged, MAX_PER_PAGE};
 pub use password::Password;

@@ -9,6 +9,7 @@
 
 mod arrival;
 mod assignment;
+mod copy;
 pub mod metadata;
 pub mod outgoing;
 mod search;
@@ -16,6 +17,7 @@ mod state;
 
 pub use arrival::{register_year, vietnam, vietnam_today, ArrivalNumber, VIETNAM_OFFSET_SECONDS};
 pub use assignment::{Assignment, HandlingNote, Instruction, ReturnReason};
+pub use copy::{incoming_copyable, outgoing_copyable, CopyForm, CopyRefused};
 pub use metadata::{DocumentType, IncomingMetadata, IssuingBody, NumberNotation, Summary, Urgency};
 pub use outgoing::{
     AuthorityMode, Confidentiality, DocumentIdentifier, DocumentNumber, ExternalRecipient,

@@ -165,6 +165,10 @@ pub struct ServeArgs {
     /// the PIN and the authenticator code approved it: seconds, or e.g. `2m` [default: 5m]
     #[arg(long, env = "VANTHU_CSC_AUTHORIZATION_TTL", value_name = "DURATION", value_parser = parse_duration)]
     pub csc_authorization_ttl: Option<Duration>,
+    /// How long a signature prepared for a signer's token (`sign/prepare`) may be completed:
+    /// seconds, or e.g. `10m` [default: 10m]
+    #[arg(long, env = "VANTHU_PREPARED_SIGNATURE_TTL", value_name = "DURATION", value_parser = parse_duration)]
+    pub prepared_signature_ttl: Option<Duration>,
 
     /// How often a signed checkpoint of the audit log is issued when the log grew: seconds,
     /// or a duration such as `30s` or `5m` [default: 60s]
@@ -294,6 +298,7 @@ struct FileSettings {
     signing_session_ttl: Option<DurationSetting>,
     signing_session_signatures: Option<u32>,
     csc_authorization_ttl: Option<DurationSetting>,
+    prepared_signature_ttl: Option<DurationSetting>,
     audit_origin: Option<String>,
     audit_checkpoint_interval: Option<DurationSetting>,
     seal_pkcs11_module: Option<PathBuf>,
@@ -379,6 +384,8 @@ pub struct ServeSettings {
     pub signing_session_signatures: u32,
     /// How long a CSC authorization (SAD) lasts.
     pub csc_authorization_ttl: Duration,
+    /// How long a prepared external signature may be completed.
+    pub prepared_signature_ttl: Duration,
     /// How often a checkpoint is issued when the audit log grew.
     pub audit_checkpoint_interval: Duration,
     /// The token holding seal keys, if any.
@@ -534,6 +541,12 @@ impl ServeArgs {
             &file.csc_authorization_ttl,
             SigningSettings::DEFAULT_CSC_AUTHORIZATION_TTL,
         )?;
+        let prepared_signature_ttl = duration_setting(
+            "prepared_signature_ttl",
+            self.prepared_signature_ttl,
+            &file.prepared_signature_ttl,
+            SigningSettings::DEFAULT_PREPARED_TTL,
+        )?;
         let signing_session_signatures = self
             .signing_session_signatures
             .or(file.signing_session_signatures)
@@ -671,6 +684,7 @@ impl ServeArgs {
             signing_session_ttl,
             signing_session_signatures,
             csc_authorization_ttl,
+            prepared_signature_ttl,
             audit_checkpoint_interval,
             seal_token,
             agencies: match self.agencies.clone().or(file.agencies) {
@@ -810,6 +824,7 @@ pub(crate) mod tests {
             signing_session_ttl: None,
             signing_session_signatures: None,
             csc_authorization_ttl: None,
+            prepared_signature_ttl: None,
             audit_checkpoint_interval: None,
             seal_pkcs11_module: None,
             seal_token_label: None,

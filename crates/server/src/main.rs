@@ -60,6 +60,8 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
                          VANTHU_SIGNING_SESSION_SIGNATURES  signing_session_signatures  50
   --csc-authorization-ttl DURATION
                          VANTHU_CSC_AUTHORIZATION_TTL  csc_authorization_ttl  5m
+  --prepared-signature-ttl DURATION
+                         VANTHU_PREPARED_SIGNATURE_TTL  prepared_signature_ttl  10m
   --seal-pkcs11-module PATH  VANTHU_SEAL_PKCS11_MODULE  seal_pkcs11_module  none: seal keys
                          in a PKCS#11 token, a unit's key labelled with its code
   --seal-token-label LABEL   VANTHU_SEAL_TOKEN_LABEL    seal_token_label

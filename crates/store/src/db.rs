@@ -427,19 +427,46 @@ mod tests {
         assert_eq!(db.backend(), expected);
         db.ping().unwrap();
         // A second start finds the schema current and keeps the data.
-        let root = db
-            .insert_unit(
-                None,
-                &crate::test_support::new_unit(
-                    None,
-                    "000.00.00.H26",
-                    vanthu_domain::UnitLevel::Province,
-                ),
-            )
-            .unwrap();
+        let root = province(&db);
         drop(db);
         let again = tdb.connect();
         assert_eq!(again.get_unit(root.id).unwrap(), root);
+    }
+
+    /// Every down migration undoes its up migration on both backends: reverted all the way
+    /// down, the schema applies again from nothing (an up finding a table a down forgot
+    /// fails), and the report counters are rebuilt as on a first start.
+    #[test]
+    fn every_migration_reverts_and_applies_again() {
+        let tdb = crate::testing::TestDatabase::create();
+        let db = tdb.connect();
+        {
+            let mut pooled = db.conn().unwrap();
+            let reverted = match &mut *pooled {
+                DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
+                DbConnection::Postgresql(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS),
+            }
+            .unwrap_or_else(|e| panic!("reverting: {e}"));
+            let available = std::fs::read_dir(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../migrations/sqlite"
+            ))
+            .unwrap()
+            .count();
+            assert_eq!(reverted.len(), available);
+            run_migrations(&mut pooled).unwrap_or_else(|e| panic!("applying again: {e}"));
+        }
+        let root = province(&db);
+        assert_eq!(db.get_unit(root.id).unwrap(), root);
+    }
+
+    fn province(db: &Database) -> vanthu_domain::Unit {
+        let new = crate::test_support::new_unit(
+            None,
+            "000.00.00.H26",
+            vanthu_domain::UnitLevel::Province,
+        );
+        db.insert_unit(None, &new).unwrap()
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub enum StoreError {
     /// The document is frozen (recalled by its sender); nothing was written (HTTP 409).
     #[error("{0}")]
     Frozen(&'static str),
+    /// The document cannot be copied in the state it is in; nothing was written (HTTP 409).
+    #[error(transparent)]
+    NotCopyable(#[from] vanthu_routing::CopyRefused),
     /// The object was revoked already; nothing was written (HTTP 409).
     #[error("this {0} was revoked already")]
     Revoked(&'static str),

@@ -9,11 +9,13 @@ mod audit;
 pub mod blob;
 mod certificates;
 pub mod check;
+mod copies;
 mod db;
 mod delegations;
 mod error;
 mod files;
 mod handling;
+mod images;
 mod incoming;
 mod outbox;
 mod outgoing;
@@ -32,11 +34,13 @@ mod users;
 
 pub use audit::{Access, AuditFilter, StoredCheckpoint, TreeHead};
 pub use certificates::{Certificate, CertificateOwner, CertificatePurpose, NewCertificate};
+pub use copies::{CopySource, DocumentCopy, NewCopy};
 pub use db::{Backend, Database};
 pub use delegations::{Delegation, NewDelegation, OnBehalfOf};
 pub use error::StoreError;
 pub use files::{FileRecord, NewFile};
 pub use handling::HandlingLine;
+pub use images::{AppearanceImage, ImageOwner};
 pub use incoming::{
     Arrival, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
     NewPaperIncoming, RecallRecord, TraceEntry,

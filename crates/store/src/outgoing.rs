@@ -677,6 +677,43 @@ fn transition(
 }
 
 /// Records `file` as the next revision, held by the document's unit like any upload.
+/// Records that `unit` holds the PDF `file` (once per unit), and returns its size as stored.
+pub(crate) fn hold_pdf(
+    conn: &mut DbConnection,
+    unit: UnitId,
+    file: &NewRevision,
+    by: UserId,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    hold_blob(conn, unit, file, PDF, by, at)
+}
+
+/// Records that `unit` holds `file` of `media_type` (once per unit), and returns its size as
+/// stored.
+pub(crate) fn hold_blob(
+    conn: &mut DbConnection,
+    unit: UnitId,
+    file: &NewRevision,
+    media_type: &str,
+    by: UserId,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let size =
+        i64::try_from(file.size).map_err(|_| ValidationError::new("file", "is too large"))?;
+    per_backend!(&mut *conn, c => diesel::insert_into(files::table)
+        .values((
+            files::sha256.eq(file.sha256.as_str()),
+            files::unit_id.eq(unit.get()),
+            files::size.eq(size),
+            files::media_type.eq(media_type),
+            files::uploaded_by.eq(by.get()),
+            files::created_at.eq(to_millis(at)),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    Ok(size)
+}
+
 fn add_revision(
     conn: &mut DbConnection,
     id: OutgoingId,
@@ -686,19 +723,7 @@ fn add_revision(
     by: UserId,
     at: DateTime<Utc>,
 ) -> Result<u32, StoreError> {
-    let size =
-        i64::try_from(file.size).map_err(|_| ValidationError::new("file", "is too large"))?;
-    per_backend!(&mut *conn, c => diesel::insert_into(files::table)
-        .values((
-            files::sha256.eq(file.sha256.as_str()),
-            files::unit_id.eq(unit.get()),
-            files::size.eq(size),
-            files::media_type.eq(PDF),
-            files::uploaded_by.eq(by.get()),
-            files::created_at.eq(to_millis(at)),
-        ))
-        .on_conflict_do_nothing()
-        .execute(c))?;
+    let size = hold_pdf(conn, unit, file, by, at)?;
     let revision = latest_revisions(conn, &[id.get()])?
         .get(&id.get())
         .copied()

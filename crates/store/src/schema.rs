@@ -375,6 +375,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    document_copies (id) {
+        id -> BigInt,
+        unit_id -> BigInt,
+        outgoing_id -> Nullable<BigInt>,
+        incoming_id -> Nullable<BigInt>,
+        form -> Text,
+        source_sha256 -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        made_by -> BigInt,
+        made_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    appearance_images (id) {
+        id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        unit_id -> Nullable<BigInt>,
+        sha256 -> Text,
+        size -> BigInt,
+        uploaded_by -> BigInt,
+        uploaded_at -> BigInt,
+    }
+}
+
 diesel::joinable!(incoming_events -> users (actor_id));
 diesel::joinable!(outgoing_documents -> units (unit_id));
 diesel::joinable!(outgoing_events -> users (actor_id));
@@ -407,6 +434,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_queue,
     audit_entries,
     delegations,
+    document_copies,
+    appearance_images,
     audit_nodes,
     audit_checkpoints,
     audit_tree,

@@ -7,7 +7,7 @@
 //! document is still there: a duplicate or a step the state does not allow is a 409 and
 //! changes nothing.
 
-mod pdf;
+pub(crate) mod pdf;
 
 use std::io::Read;
 
@@ -36,7 +36,7 @@ use vanthu_routing::{
 };
 use vanthu_store::blob::BlobRef;
 use vanthu_store::{
-    Access, CertificateOwner, NewDraft, NewIncoming, NewPaperDocument, NewRevision,
+    Access, CertificateOwner, ImageOwner, NewDraft, NewIncoming, NewPaperDocument, NewRevision,
     OutgoingDocument, OutgoingFile, OutgoingFilter, OutgoingTraceEntry, PreparedSignature,
     RecipientStatus, SignatureKind,
 };
@@ -45,6 +45,7 @@ use crate::audit::record_access;
 use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::files::{serve_blob, store_stream};
+use crate::images::image_of;
 use crate::incoming::{is_multipart, read_part, urgency_schema, MAX_SEARCH_CHARS};
 use crate::json::{declared_length, parse, Json};
 use crate::media::FileKind;
@@ -55,8 +56,6 @@ use crate::validation::names_schema;
 use crate::verify::verify_blob;
 
 const OUTGOING: &str = "outgoing document";
-/// How long a prepared external signature may be completed.
-const PREPARED_LIFETIME: TimeDelta = TimeDelta::minutes(10);
 /// Most certificates a completion may carry besides the signer's.
 const MAX_CHAIN: usize = 10;
 
@@ -668,7 +667,7 @@ fn target_of(document: &OutgoingDocument, action: Action) -> Target {
 }
 
 /// Loads a document and asks the access policy whether the caller may take `action` on it.
-async fn authorized(
+pub(crate) async fn authorized(
     state: &web::Data<AppState>,
     auth: &Authenticated,
     raw_id: &str,
@@ -701,7 +700,7 @@ fn ok(document: OutgoingDocument) -> HttpResponse {
 }
 
 /// The record of the document's latest revision.
-fn latest_revision(
+pub(crate) fn latest_revision(
     state: &AppState,
     document: &OutgoingDocument,
 ) -> Result<OutgoingFile, ApiError> {
@@ -718,7 +717,7 @@ fn latest_file(state: &AppState, document: &OutgoingDocument) -> Result<Vec<u8>,
     read_blob(state, &latest_revision(state, document)?.sha256)
 }
 
-fn read_blob(state: &AppState, sha256: &Sha256Digest) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn read_blob(state: &AppState, sha256: &Sha256Digest) -> Result<Vec<u8>, ApiError> {
     let mut bytes = Vec::new();
     state
         .blobs
@@ -729,7 +728,7 @@ fn read_blob(state: &AppState, sha256: &Sha256Digest) -> Result<Vec<u8>, ApiErro
     Ok(bytes)
 }
 
-fn put_blob(state: &AppState, bytes: &[u8]) -> Result<NewRevision, ApiError> {
+pub(crate) fn put_blob(state: &AppState, bytes: &[u8]) -> Result<NewRevision, ApiError> {
     let blob: BlobRef = state
         .blobs
         .put(&mut &bytes[..])
@@ -1225,11 +1224,14 @@ pub async fn sign(
     // A deputy signs with their own key, under their own name.
     let signer = personal_signer(&state, &auth, unlock).await?;
     let name = auth.user.display_name.to_string();
+    let me = auth.user.id;
     let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
         let at = Utc::now();
         let draft = latest_file(&state, &document)?;
         let position = document.metadata.signer.position.to_string();
-        let (signable, opts) = pdf::signable(&draft, &name, &position, at).map_err(pdf::refused)?;
+        let image = image_of(&state, ImageOwner::Signature(me))?;
+        let (signable, opts) =
+            pdf::signable(&draft, &name, &position, image.as_deref(), at).map_err(pdf::refused)?;
         let (signed, _) = sign_bytes(&signable, &signer, &opts).map_err(pdf::refused)?;
         let file = put_blob(&state, &signed)?;
         Ok(state.db.sign_outgoing(
@@ -1332,7 +1334,8 @@ fn signer_certificate(
 
 /// Prepares a signature for the signer's own token (the assigned signer only): the file is
 /// built with a placeholder, and the response gives the exact data to sign. The preparation
-/// is bound to the current revision and expires after ten minutes; a new one replaces it.
+/// is bound to the current revision and expires after ten minutes (the server's
+/// `prepared_signature_ttl`); a new one replaces it.
 #[utoipa::path(
     post,
     path = "/api/v1/outgoing/{id}/sign/prepare",
@@ -1367,11 +1370,15 @@ pub async fn prepare_signature(
         let at = Utc::now();
         let draft = latest_file(&state, &document)?;
         let position = document.metadata.signer.position.to_string();
-        let (signable, opts) = pdf::signable(&draft, &name, &position, at).map_err(pdf::refused)?;
+        let image = image_of(&state, ImageOwner::Signature(by))?;
+        let (signable, opts) =
+            pdf::signable(&draft, &name, &position, image.as_deref(), at).map_err(pdf::refused)?;
         let prepared =
             external::prepare(&signable, &certificate, &chain, &opts).map_err(pdf::refused)?;
         let file = put_blob(&state, &prepared.pdf)?;
-        let expires_at = at + PREPARED_LIFETIME;
+        let lifetime =
+            TimeDelta::from_std(state.signing.prepared_ttl).map_err(ApiError::internal)?;
+        let expires_at = at + lifetime;
         state.db.save_prepared_signature(
             document.id,
             &PreparedSignature {
@@ -1524,6 +1531,7 @@ pub async fn issue(
     let by = auth.user.id;
     let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
         let signed = latest_file(&state, &document)?;
+        let seal_image = image_of(&state, ImageOwner::Seal(document.unit_id))?;
         let at = Utc::now();
         state.db.issue_outgoing(
             document.id,
@@ -1537,7 +1545,7 @@ pub async fn issue(
                     &number.number_notation,
                     number.date,
                     &organisation,
-                    None,
+                    seal_image.as_deref(),
                     at,
                 )
                 .map_err(pdf::refused)?;

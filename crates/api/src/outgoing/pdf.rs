@@ -1,7 +1,8 @@
 //! What the outgoing workflow does to the PDF, by the Appendix I layout: before the leader
 //! signs, the number and date fields are added and the visible signature is placed; at issue
 //! the clerk's number and date are filled in and the organisation's seal signs over the left
-//! third of the leader's signature.
+//! third of the leader's signature; an electronic copy gets the no-image stamp at the top
+//! right of page 1.
 //!
 //! Positions follow the usual layout of an administrative document on A4: the number under
 //! the issuing body at the top left of page 1, the date at the top right, the signature block
@@ -9,13 +10,13 @@
 //! below keeps them where its author put them.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
-use vanthu_pades::appearance::{self, Rect};
-use vanthu_pades::pdf::Reader;
+use vanthu_pades::appearance::{self, CopyKind, Rect, StampLabel};
+use vanthu_pades::pdf::{Object, Reader};
 use vanthu_pades::sign::{
     add_text_fields_bytes, fill_fields_bytes, place_on_page, shown_page, SignError, SignOptions,
     TextField, VisibleSignature,
 };
-use vanthu_routing::NumberNotation;
+use vanthu_routing::{CopyForm, NumberNotation};
 
 use crate::error::ApiError;
 
@@ -27,6 +28,9 @@ pub(crate) const DATE_FIELD: &str = "ngay_ban_hanh";
 const OFFICIAL_FIELD: &str = "chu_ky_nguoi_ky";
 /// Signature field of the organisation's seal.
 const SEAL_FIELD: &str = "chu_ky_co_quan";
+
+/// Signature field of the organisation's seal on an electronic copy, before its time.
+const COPY_FIELD: &str = "chu_ky_ban_sao";
 
 /// Size of a seal drawn without an image, in points (about 35 mm).
 const SEAL_SIZE: f32 = 100.0;
@@ -60,11 +64,13 @@ fn official_rect(pdf: &[u8]) -> Result<(usize, Rect), SignError> {
 }
 
 /// The draft with its number and date fields, and the options for the official's visible
-/// signature: the signer's name, position and the signing time.
+/// signature: the signer's signature image when they uploaded one, over their name, position
+/// and the signing time.
 pub(crate) fn signable(
     draft: &[u8],
     signer_name: &str,
     position: &str,
+    signature_png: Option<&[u8]>,
     at: DateTime<Utc>,
 ) -> Result<(Vec<u8>, SignOptions), SignError> {
     let (reader, _) = page_count(draft)?;
@@ -112,11 +118,50 @@ pub(crate) fn signable(
         signing_time: Some(time),
         visible: Some(VisibleSignature {
             page,
-            appearance: appearance::text_only(rect, &lines)?,
+            appearance: match signature_png {
+                Some(png) => appearance::official(rect, png, &lines)?,
+                None => appearance::text_only(rect, &lines)?,
+            },
         }),
         ..SignOptions::default()
     };
     Ok((with_fields, opts))
+}
+
+/// Where the official's signature image is on the page: read back from the appearance of
+/// their signature field (the placement `cm` before `/Im1 Do` that [`appearance::official`]
+/// writes), so the seal covers the left third of the image actually drawn, whatever image
+/// the official has now. `None` when the appearance draws no image.
+fn drawn_image(reader: &Reader<&[u8]>, widget: Rect) -> Option<Rect> {
+    let field = reader
+        .fields()
+        .ok()?
+        .into_iter()
+        .find(|f| f.name == OFFICIAL_FIELD)?;
+    let ap = reader.resolve_dict(field.dict.get("AP")?).ok()?;
+    let Object::Stream(stream) = reader.resolve(ap.get("N")?).ok()? else {
+        return None;
+    };
+    let content = reader.decode_stream(&stream).ok()?;
+    let marker: &[u8] = b" cm /Im1 Do";
+    let end = content.windows(marker.len()).position(|w| w == marker)?;
+    let before = String::from_utf8_lossy(&content[..end]);
+    let numbers: Vec<f32> = before
+        .split_whitespace()
+        .rev()
+        .take(6)
+        .map(|n| n.parse().ok())
+        .collect::<Option<_>>()?;
+    // Reversed `w 0 0 h x y`, in the appearance's space, whose origin is the widget's corner.
+    let &[y, x, h, _, _, w] = numbers.as_slice() else {
+        return None;
+    };
+    Some(Rect {
+        x: widget.x + x,
+        y: widget.y + y,
+        width: w,
+        height: h,
+    })
 }
 
 /// Số, ngày: the two values written into the signed file at issue.
@@ -142,7 +187,8 @@ pub(crate) fn sealable(
     at: DateTime<Utc>,
 ) -> Result<(Vec<u8>, SignOptions), SignError> {
     let filled = fill_fields_bytes(signed, &number_values(number, date))?;
-    let (page, official) = official_rect(&filled)?;
+    let (page, widget) = official_rect(&filled)?;
+    let official = drawn_image(&Reader::new(&filled[..])?, widget).unwrap_or(widget);
     let time = at.fixed_offset();
     let seal = match seal_png {
         Some(png) => appearance::seal(official, png)?,
@@ -169,4 +215,40 @@ pub(crate) fn sealable(
         ..SignOptions::default()
     };
     Ok((filled, opts))
+}
+
+/// The options for the organisation's seal signature on an electronic copy of `held`: no
+/// image, the stamp at the top right of page 1 naming the form of copy and the organisation,
+/// with the signing time in ISO 8601 at the Vietnam offset. The earlier signatures stay as
+/// they are: the copy is an incremental update of the file held.
+pub(crate) fn copy_options(
+    held: &[u8],
+    form: CopyForm,
+    organisation: &str,
+    at: DateTime<Utc>,
+) -> Result<SignOptions, SignError> {
+    let (reader, _) = page_count(held)?;
+    let time = at.fixed_offset();
+    let kind = match form {
+        CopyForm::SaoY => CopyKind::SaoY,
+        CopyForm::SaoLuc => CopyKind::SaoLuc,
+    };
+    let label = StampLabel::Copy {
+        kind,
+        organisation: organisation.to_owned(),
+    };
+    let mut stamp = appearance::stamp(shown_page(&reader, 1)?, &label, time)?;
+    stamp.rect = place_on_page(&reader, 1, stamp.rect)?;
+    Ok(SignOptions {
+        // A file may be copied again, by this unit or by the next holder: each copy's field
+        // is its own.
+        field_name: Some(format!("{COPY_FIELD}_{}", at.timestamp_millis())),
+        reason: Some(format!("{} - {organisation}", kind.label())),
+        signing_time: Some(time),
+        visible: Some(VisibleSignature {
+            page: 1,
+            appearance: stamp,
+        }),
+        ..SignOptions::default()
+    })
 }

@@ -118,6 +118,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             session_ttl: settings.signing_session_ttl,
             session_signatures: settings.signing_session_signatures,
             csc_authorization_ttl: settings.csc_authorization_ttl,
+            prepared_ttl: settings.prepared_signature_ttl,
         },
         audit_key: audit_signer.verifier(),
         seal_token,

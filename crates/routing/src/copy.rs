@@ -1,0 +1,134 @@
+//! Electronic copies (bản sao điện tử, Decree 30/2020 Art. 25-26): the forms of copy and which
+//! documents a unit may copy.
+//!
+//! A copy is made of a file the unit holds: an outgoing document once it has its number and
+//! seal (issued or released, not recalled), or an incoming document it received and still
+//! holds (not returned, not withdrawn by a recall). The organisation then signs the copy with
+//! its seal key and the no-image stamp naming the form of copy.
+
+use std::str::FromStr;
+
+use vanthu_domain::ValidationError;
+
+use crate::{IncomingState, OutgoingState, RecallState};
+
+/// Forms of electronic copy this installation makes.
+///
+/// Trích sao (an extract of part of the document) is not among them: an extract is a new
+/// file, which the earlier signatures no longer cover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CopyForm {
+    /// Sao y: a full, exact copy of the document held.
+    SaoY,
+    /// Sao lục: a full copy reproduced for distribution, typically of a document received
+    /// from another agency.
+    SaoLuc,
+}
+
+impl CopyForm {
+    /// Every form.
+    pub const ALL: [CopyForm; 2] = [CopyForm::SaoY, CopyForm::SaoLuc];
+
+    /// Stable name, as stored and sent over the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CopyForm::SaoY => "sao_y",
+            CopyForm::SaoLuc => "sao_luc",
+        }
+    }
+}
+
+impl FromStr for CopyForm {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CopyForm::ALL
+            .into_iter()
+            .find(|form| form.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "form",
+                    format!("'{s}' is not a form of copy; use sao_y or sao_luc"),
+                )
+            })
+    }
+}
+
+/// Why a document cannot be copied now.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CopyRefused(pub String);
+
+/// Whether an outgoing document in `state` may be copied: only once issued with its number
+/// and seal, and not after it was recalled.
+pub fn outgoing_copyable(state: OutgoingState) -> Result<(), CopyRefused> {
+    match state {
+        OutgoingState::Issued | OutgoingState::Released => Ok(()),
+        OutgoingState::Recalled => Err(CopyRefused(
+            "this document was recalled; a recalled document is not copied".into(),
+        )),
+        other => Err(CopyRefused(format!(
+            "this document is {}; only issued documents are copied",
+            other.as_str()
+        ))),
+    }
+}
+
+/// Whether an incoming document in `state`, with its sender's recall if any, may be copied:
+/// while the unit holds it, that is neither returned to its sender nor withdrawn by a recall
+/// (a recall not yet answered freezes it).
+pub fn incoming_copyable(
+    state: IncomingState,
+    recall: Option<RecallState>,
+) -> Result<(), CopyRefused> {
+    if state == IncomingState::Returned {
+        return Err(CopyRefused(
+            "this document was returned to its sender; the unit no longer holds it".into(),
+        ));
+    }
+    match recall {
+        None | Some(RecallState::Refused) => Ok(()),
+        Some(RecallState::Requested) => Err(CopyRefused(
+            "its sender recalled this document; answer the recall first".into(),
+        )),
+        Some(RecallState::Accepted) => Err(CopyRefused(
+            "this document was withdrawn by its sender's recall".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_round_trip_and_unknown_ones_are_refused() {
+        for form in CopyForm::ALL {
+            assert_eq!(form.as_str().parse::<CopyForm>().unwrap(), form);
+        }
+        let e = "trich_sao".parse::<CopyForm>().unwrap_err();
+        assert_eq!(e.field, "form");
+    }
+
+    #[test]
+    fn only_issued_outgoing_documents_are_copied() {
+        let copyable: Vec<_> = OutgoingState::ALL
+            .into_iter()
+            .filter(|s| outgoing_copyable(*s).is_ok())
+            .collect();
+        assert_eq!(copyable, [OutgoingState::Issued, OutgoingState::Released]);
+    }
+
+    #[test]
+    fn incoming_documents_are_copied_while_held() {
+        for state in IncomingState::ALL {
+            assert_eq!(
+                incoming_copyable(state, None).is_ok(),
+                state != IncomingState::Returned
+            );
+        }
+        let registered = IncomingState::Registered;
+        assert!(incoming_copyable(registered, Some(RecallState::Refused)).is_ok());
+        assert!(incoming_copyable(registered, Some(RecallState::Requested)).is_err());
+        assert!(incoming_copyable(registered, Some(RecallState::Accepted)).is_err());
+    }
+}
