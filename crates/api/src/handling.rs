@@ -490,24 +490,12 @@ pub async fn incoming(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let (unit, params) = scope_of(&req, &state, &auth).await?;
-    let as_of = params.to.min(vietnam_today(Utc::now()));
-    let scope = ReportScope {
-        unit: unit.id,
-        subtree: params.subtree,
-        from: params.from,
-        to: params.to,
+    let csv = Csv {
+        name: "xu-ly-van-ban-den",
+        columns: &INCOMING_COLUMNS,
+        rows: incoming_rows,
     };
-    let db = state.db.clone();
-    let report = web::block(move || incoming_report(&db, &unit, &scope, as_of)).await??;
-    if params.csv {
-        let name = format!(
-            "xu-ly-van-ban-den-{}-{}-{}",
-            report.unit.code, report.from, report.to
-        );
-        return csv_response(&name, &INCOMING_COLUMNS, incoming_rows(&report));
-    }
-    Ok(HttpResponse::Ok().json(report))
+    answer(&req, &state, &auth, incoming_report, csv).await
 }
 
 /// Báo cáo tình hình xử lý văn bản đi: the documents a unit issued in a period (with
@@ -533,21 +521,51 @@ pub async fn outgoing(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let (unit, params) = scope_of(&req, &state, &auth).await?;
+    let csv = Csv {
+        name: "xu-ly-van-ban-di",
+        columns: &OUTGOING_COLUMNS,
+        rows: outgoing_rows,
+    };
+    let build = |db: &Database, unit: &Unit, scope: &ReportScope, _as_of: NaiveDate| {
+        outgoing_report(db, unit, scope)
+    };
+    answer(&req, &state, &auth, build, csv).await
+}
+
+/// How a report is written as CSV.
+struct Csv<R> {
+    /// The file name's start; the unit's code and the period follow.
+    name: &'static str,
+    columns: &'static [&'static str],
+    rows: fn(&R) -> Vec<Vec<String>>,
+}
+
+/// Answers the report `build` makes for the query's unit and period, as JSON or CSV; the
+/// statuses are read at the period's last day, or today if that is earlier.
+async fn answer<R, B>(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    auth: &Authenticated,
+    build: B,
+    csv: Csv<R>,
+) -> Result<HttpResponse, ApiError>
+where
+    R: Serialize + Send + 'static,
+    B: FnOnce(&Database, &Unit, &ReportScope, NaiveDate) -> Result<R, ApiError> + Send + 'static,
+{
+    let (unit, params) = scope_of(req, state, auth).await?;
+    let as_of = params.to.min(vietnam_today(Utc::now()));
     let scope = ReportScope {
         unit: unit.id,
         subtree: params.subtree,
         from: params.from,
         to: params.to,
     };
+    let name = format!("{}-{}-{}-{}", csv.name, unit.code, params.from, params.to);
     let db = state.db.clone();
-    let report = web::block(move || outgoing_report(&db, &unit, &scope)).await??;
+    let report = web::block(move || build(&db, &unit, &scope, as_of)).await??;
     if params.csv {
-        let name = format!(
-            "xu-ly-van-ban-di-{}-{}-{}",
-            report.unit.code, report.from, report.to
-        );
-        return csv_response(&name, &OUTGOING_COLUMNS, outgoing_rows(&report));
+        return csv_response(&name, csv.columns, (csv.rows)(&report));
     }
     Ok(HttpResponse::Ok().json(report))
 }
