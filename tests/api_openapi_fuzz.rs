@@ -44,26 +44,36 @@ fn generated_requests_get_only_the_answers_the_description_lists() {
     assert_eq!(status, 201, "{created}");
     let token = server.login("fuzz.every.role", "mọi vai trò 2026");
 
-    let output = Command::new(tools.python())
-        .args(["-m", "schemathesis.cli", "run"])
-        .arg(server.url("/api/openapi.json"))
-        .args(["--url", &server.base_url])
-        .args(["--header", &format!("Authorization: Bearer {token}")])
-        .args([
-            "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-        ])
-        .args(["--phases", "examples,coverage,fuzzing"])
-        .args(["--max-examples", MAX_EXAMPLES, "--seed", SEED])
-        // Signing out would end the session every other request runs in.
-        .args(["--exclude-path", "/api/v1/auth/logout"])
-        .args(["--max-time", MAX_SECONDS, "--workers", "2", "--no-color"])
-        .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
-        .env("PYTHONPATH", tools::workspace().join("tests/interop"))
-        .current_dir(env.dir.path())
-        .output()
-        .expect("run schemathesis");
-    let report = String::from_utf8_lossy(&output.stdout);
+    let run = || {
+        Command::new(tools.python())
+            .args(["-m", "schemathesis.cli", "run"])
+            .arg(server.url("/api/openapi.json"))
+            .args(["--url", &server.base_url])
+            .args(["--header", &format!("Authorization: Bearer {token}")])
+            .args([
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+            ])
+            .args(["--phases", "examples,coverage,fuzzing"])
+            .args(["--max-examples", MAX_EXAMPLES, "--seed", SEED])
+            // Signing out would end the session every other request runs in.
+            .args(["--exclude-path", "/api/v1/auth/logout"])
+            .args(["--max-time", MAX_SECONDS, "--workers", "2", "--no-color"])
+            .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
+            .env("PYTHONPATH", tools::workspace().join("tests/interop"))
+            .current_dir(env.dir.path())
+            .output()
+            .expect("run schemathesis")
+    };
+    let mut output = run();
+    let mut report = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() && crashed_inside_the_tool(&report) {
+        // The generator itself broke (Python errors raised inside Schemathesis or
+        // Hypothesis, seen under load), with no difference found: run it once more.
+        println!("{report}\nschemathesis failed inside itself; running it again");
+        output = run();
+        report = String::from_utf8_lossy(&output.stdout).into_owned();
+    }
     println!("{report}");
     assert!(
         output.status.success(),
@@ -96,4 +106,16 @@ fn generated_requests_get_only_the_answers_the_description_lists() {
         report.contains(&format!("Tested: {}", operations - 1)),
         "not every operation was tested ({operations} described):\n{report}"
     );
+}
+
+/// Whether a failed run failed only in the tool's own code: errors whose tracebacks end
+/// inside Schemathesis or Hypothesis, and no failed check against vanthu's answers.
+fn crashed_inside_the_tool(report: &str) -> bool {
+    let errors_only = !report.contains("= FAILURES =") && report.contains("= ERRORS =");
+    let internal = ["SystemError", "KeyError", "RecursionError"]
+        .iter()
+        .any(|e| report.contains(e))
+        && (report.contains("site-packages/hypothesis")
+            || report.contains("site-packages/schemathesis"));
+    errors_only && internal
 }
