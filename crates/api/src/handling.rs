@@ -194,13 +194,6 @@ fn too_many() -> ApiError {
     }
 }
 
-fn medium(m: Medium) -> &'static str {
-    match m {
-        Medium::Electronic => "electronic",
-        Medium::Paper => "paper",
-    }
-}
-
 fn incoming_line(
     db: &Database,
     names: &mut Names,
@@ -235,7 +228,7 @@ fn incoming_line(
         document_type: d.metadata.document_type.to_string(),
         summary: d.metadata.summary.to_string(),
         urgency: d.metadata.urgency.to_string(),
-        medium: medium(d.medium).to_owned(),
+        medium: d.medium.as_str().to_owned(),
         lead: d
             .assignment
             .as_ref()
@@ -324,7 +317,7 @@ fn outgoing_line(
             m.signer.authority.prefix(),
             m.signer.position
         ),
-        medium: medium(d.medium).to_owned(),
+        medium: d.medium.as_str().to_owned(),
         digitally_signed: d.medium == Medium::Electronic && d.signature.is_some(),
         state: d.state.as_str().to_owned(),
         released_on: d.released_at.map(|t| Day::at(t).date()),
