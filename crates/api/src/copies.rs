@@ -1,22 +1,29 @@
 //! `/api/v1/{outgoing,incoming}/{id}/copies` and `/api/v1/copies/{id}/file`: electronic copies
-//! (bản sao điện tử: sao y, sao lục) of the documents a unit holds, sealed by the unit.
+//! (bản sao điện tử: sao y, sao lục, trích sao) of the documents a unit holds, sealed by the
+//! unit.
 //!
-//! A copy is the file held (an issued outgoing document, or a received incoming one) with the
-//! organisation's seal signature added as an incremental update: no image, the stamp at the
-//! top right of page 1 naming the form of copy, the organisation and the signing time. The
-//! earlier signatures stay valid; the copy is kept as its own file beside the source's.
+//! A sao y or sao lục is the file held (an issued outgoing document, or a received incoming
+//! one) with the organisation's seal signature added as an incremental update: no image, the
+//! stamp at the top right of page 1 naming the form of copy, the organisation and the signing
+//! time. The earlier signatures stay valid. A trích sao is a new file of the pages the clerk
+//! names, without the earlier signatures (they do not cover it), sealed the same way. Each copy
+//! is kept as its own file beside the source's.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::Object;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
 use vanthu_domain::access::Action;
+use vanthu_domain::ValidationError;
 use vanthu_domain::{CopyId, Sha256Digest, UnitId};
 use vanthu_pades::sign::sign_bytes;
-use vanthu_routing::{incoming_copyable, outgoing_copyable, CopyForm};
-use vanthu_store::{Access, CopySource, DocumentCopy, NewCopy, NewRevision};
+use vanthu_routing::{
+    incoming_copyable, outgoing_copyable, verified_copyable, CopyForm, CopyRefused, PageSelection,
+    MAX_SELECTION_LEN, SELECTION_PATTERN,
+};
+use vanthu_store::{Access, CopySource, DocumentCopy, Medium, NewCopy, NewRevision};
 
 use crate::audit::record_access;
 use crate::auth::Authenticated;
@@ -33,14 +40,59 @@ fn form_schema() -> Object {
     names_schema(CopyForm::ALL.map(CopyForm::as_str))
 }
 
+fn pages_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(SELECTION_PATTERN))
+        .min_length(Some(1))
+        .max_length(Some(MAX_SELECTION_LEN))
+        .examples(["1-2,4"])
+        .build()
+}
+
 /// Body of `POST .../copies`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyBody {
-    /// `sao_y` (sao y: a full, exact copy) or `sao_luc` (sao lục: a full copy reproduced for
-    /// distribution).
+    /// `sao_y` (sao y: a full, exact copy), `sao_luc` (sao lục: a full copy reproduced for
+    /// distribution) or `trich_sao` (trích sao: an extract of the pages named in `pages`).
     #[schema(schema_with = form_schema)]
     pub form: String,
+    /// For `trich_sao` only, and required there: the pages to extract, in the order of the
+    /// document, each once, as single pages and ranges `first-last` separated by commas
+    /// (`1-2,4`); every page must be in the document, and not all of them (that is a sao y).
+    #[schema(schema_with = pages_schema)]
+    #[serde(default)]
+    pub pages: Option<String>,
+}
+
+impl CopyBody {
+    /// The form of copy and, for a trích sao, its page selection (syntax only: the
+    /// document's length is checked once its file is read).
+    fn read(&self) -> Result<(CopyForm, Option<PageSelection>), ValidationError> {
+        let form: CopyForm = self.form.parse()?;
+        let pages = match (form, &self.pages) {
+            (CopyForm::TrichSao, Some(pages)) => Some(pages.parse()?),
+            (CopyForm::TrichSao, None) => {
+                return Err(ValidationError::new(
+                    "pages",
+                    "a trích sao needs the pages to extract, e.g. \"pages\": \"1-2,4\"",
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(ValidationError::new(
+                    "pages",
+                    format!(
+                        "a {} copies the whole document; leave out pages, or make a trích sao \
+                         (form trich_sao) of the pages you name",
+                        form.as_str()
+                    ),
+                ))
+            }
+            (_, None) => None,
+        };
+        Ok((form, pages))
+    }
 }
 
 /// An electronic copy.
@@ -48,9 +100,13 @@ pub struct CopyBody {
 pub struct CopyView {
     /// Its id.
     pub id: i64,
-    /// `sao_y` or `sao_luc`.
+    /// `sao_y`, `sao_luc` or `trich_sao`.
     #[schema(schema_with = form_schema)]
     pub form: String,
+    /// The pages a trích sao extracts, as recorded (`1-2,4`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = pages_schema)]
+    pub pages: Option<String>,
     /// The copying unit, whose seal signed it.
     pub unit_id: i64,
     /// The outgoing document it copies.
@@ -83,6 +139,7 @@ impl From<DocumentCopy> for CopyView {
         CopyView {
             id: c.id.get(),
             form: c.form.as_str().to_owned(),
+            pages: c.pages.as_ref().map(ToString::to_string),
             unit_id: c.unit_id.get(),
             outgoing_id,
             incoming_id,
@@ -110,13 +167,17 @@ async fn make_copy(
     held: Held,
     body: CopyBody,
 ) -> Result<HttpResponse, ApiError> {
-    let form: CopyForm = body.form.parse()?;
+    let (form, pages) = body.read()?;
     let seal = seal_signer(&state, held.unit).await?;
     let organisation = auth.unit.name.to_string();
     let by = auth.user.id;
     let copy = web::block(move || -> Result<DocumentCopy, ApiError> {
         let at = Utc::now();
-        let bytes = read_blob(&state, &held.file.0)?;
+        let held_bytes = read_blob(&state, &held.file.0)?;
+        let bytes = match &pages {
+            Some(selection) => pdf::extract_pages(&held_bytes, selection)?,
+            None => held_bytes,
+        };
         let opts = pdf::copy_options(&bytes, form, &organisation, at).map_err(pdf::refused)?;
         let (sealed, _) = sign_bytes(&bytes, seal.as_ref(), &opts).map_err(pdf::refused)?;
         let file: NewRevision = outgoing::put_blob(&state, &sealed)?;
@@ -125,6 +186,7 @@ async fn make_copy(
             source: held.source,
             source_sha256: held.file.0,
             form,
+            pages,
             file,
             made_by: by,
             at,
@@ -166,11 +228,12 @@ pub async fn copy_outgoing(
     body: Json<CopyBody>,
 ) -> Result<HttpResponse, ApiError> {
     let document = outgoing::authorized(&state, &auth, &id, Action::CopyDocument).await?;
-    outgoing_copyable(document.state).map_err(vanthu_store::StoreError::from)?;
+    outgoing_copyable(document.state)?;
+    if document.medium == Medium::Paper {
+        return Err(CopyRefused::OnPaper.into());
+    }
     let (db_state, current) = (state.clone(), document.clone());
-    let file = web::block(move || outgoing::latest_revision(&db_state, &current))
-        .await?
-        .map_err(|_| paper())?;
+    let file = web::block(move || outgoing::latest_revision(&db_state, &current)).await??;
     let held = Held {
         source: CopySource::Outgoing(document.id),
         unit: document.unit_id,
@@ -207,30 +270,22 @@ pub async fn copy_incoming(
     body: Json<CopyBody>,
 ) -> Result<HttpResponse, ApiError> {
     let document = incoming::authorized(&state, &auth, &id, Action::CopyDocument).await?;
-    incoming_copyable(document.state, document.recall.as_ref().map(|r| r.state))
-        .map_err(vanthu_store::StoreError::from)?;
-    if matches!(document.verification.as_str(), "invalid" | "modified") {
-        return Err(ApiError::StateConflict(
-            "the signatures of this document did not verify on receipt; a copy would certify \
-             a broken document"
-                .into(),
-        ));
+    incoming_copyable(document.state, document.recall.as_ref().map(|r| r.state))?;
+    if document.medium == Medium::Paper {
+        return Err(CopyRefused::OnPaper.into());
     }
+    verified_copyable(&document.verification)?;
     let db = state.db.clone();
     let file = web::block(move || db.incoming_files(document.id))
         .await??
         .pop()
-        .ok_or_else(paper)?;
+        .ok_or(CopyRefused::OnPaper)?;
     let held = Held {
         source: CopySource::Incoming(document.id),
         unit: document.unit_id,
         file: (file.sha256, file.size),
     };
     make_copy(state, &auth, held, body.0).await
-}
-
-fn paper() -> ApiError {
-    ApiError::StateConflict("this document is on paper; scan the paper original to copy it".into())
 }
 
 /// Loads the source of `copy` and checks the caller sees it.
@@ -342,7 +397,10 @@ mod tests {
     #[test]
     fn the_form_schema_names_every_form() {
         let schema = serde_json::to_value(form_schema()).unwrap();
-        assert_eq!(schema["enum"], serde_json::json!(["sao_y", "sao_luc"]));
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["sao_y", "sao_luc", "trich_sao"])
+        );
     }
 
     #[test]
@@ -352,6 +410,7 @@ mod tests {
             unit_id: UnitId::new(2).unwrap(),
             source: CopySource::Incoming(vanthu_domain::IncomingId::new(9).unwrap()),
             form: CopyForm::SaoLuc,
+            pages: None,
             source_sha256: Sha256Digest::parse(&"a".repeat(64)).unwrap(),
             sha256: Sha256Digest::parse(&"b".repeat(64)).unwrap(),
             size: 10,
