@@ -200,8 +200,9 @@ async fn make_copy(
 }
 
 /// Makes an electronic copy of an issued document (the issuing unit's clerks): the issued
-/// file with the unit's seal signature and the no-image copy stamp (SAO Y or SAO LỤC, the
-/// organisation, the signing time) at the top right of page 1.
+/// file (or, for a trích sao, a new file of the pages named) with the unit's seal signature
+/// and the no-image copy stamp (SAO Y, SAO LỤC or TRÍCH SAO, the organisation, the signing
+/// time) at the top right of page 1.
 #[utoipa::path(
     post,
     path = "/api/v1/outgoing/{id}/copies",
@@ -215,9 +216,9 @@ async fn make_copy(
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the unit's clerks make copies", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not issued, recalled, on paper, or no seal key installed; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not issued or recalled (state_conflict), recorded on paper (document_on_paper), or no seal key installed (no_seal_key); nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An unknown form of copy, or the seal certificate cannot be used", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown form of copy, pages missing for a trích sao or given for another form, a page selection malformed, out of order, beyond the document or taking all of it (validation_failed, field form or pages), or the seal certificate cannot be used", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database or the token holding the seal keys does not answer; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -243,7 +244,9 @@ pub async fn copy_outgoing(
 }
 
 /// Makes an electronic copy of an incoming document the unit holds (its clerks): the file
-/// received, with the unit's seal signature and the no-image copy stamp.
+/// received (or, for a trích sao, a new file of the pages named), with the unit's seal
+/// signature and the no-image copy stamp; only a file whose signatures verified valid on
+/// receipt is copied.
 #[utoipa::path(
     post,
     path = "/api/v1/incoming/{id}/copies",
@@ -257,9 +260,9 @@ pub async fn copy_outgoing(
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the receiving unit's clerks make copies", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Returned, recalled, received on paper, its signatures found broken, or no seal key installed; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Returned or recalled (state_conflict), received on paper (document_on_paper), its signatures not verified valid on receipt (signatures_not_valid), or no seal key installed (no_seal_key); nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An unknown form of copy, or the seal certificate cannot be used", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown form of copy, pages missing for a trích sao or given for another form, a page selection malformed, out of order, beyond the document or taking all of it (validation_failed, field form or pages), or the seal certificate cannot be used", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database or the token holding the seal keys does not answer; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -401,6 +404,37 @@ mod tests {
             schema["enum"],
             serde_json::json!(["sao_y", "sao_luc", "trich_sao"])
         );
+    }
+
+    #[test]
+    fn the_published_body_constrains_the_pages_as_the_parser_does() {
+        use utoipa::OpenApi;
+        let doc = serde_json::to_value(crate::openapi::ApiDoc::openapi()).unwrap();
+        let body = &doc["components"]["schemas"]["CopyBody"];
+        assert_eq!(body["required"], serde_json::json!(["form"]), "{body}");
+        let pages = &body["properties"]["pages"];
+        assert_eq!(pages["pattern"], SELECTION_PATTERN, "{pages}");
+        assert_eq!(pages["maxLength"], MAX_SELECTION_LEN, "{pages}");
+        assert_eq!(pages["minLength"], 1, "{pages}");
+    }
+
+    #[test]
+    fn the_pages_go_with_a_trich_sao_and_only_with_one() {
+        let body = |form: &str, pages: Option<&str>| CopyBody {
+            form: form.to_owned(),
+            pages: pages.map(str::to_owned),
+        };
+        let (form, pages) = body("trich_sao", Some("1-2,4")).read().unwrap();
+        assert_eq!(form, CopyForm::TrichSao);
+        assert_eq!(pages.unwrap().to_string(), "1-2,4");
+        assert_eq!(body("sao_y", None).read().unwrap(), (CopyForm::SaoY, None));
+        for (form, pages) in [
+            ("trich_sao", None),
+            ("sao_y", Some("1")),
+            ("trich_sao", Some("2-1")),
+        ] {
+            assert_eq!(body(form, pages).read().unwrap_err().field, "pages");
+        }
     }
 
     #[test]

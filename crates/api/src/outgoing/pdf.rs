@@ -228,8 +228,9 @@ pub(crate) fn extract_pages(held: &[u8], selection: &PageSelection) -> Result<Ve
 
 /// The options for the organisation's seal signature on an electronic copy of `held`: no
 /// image, the stamp at the top right of page 1 naming the form of copy and the organisation,
-/// with the signing time in ISO 8601 at the Vietnam offset. The earlier signatures stay as
-/// they are: the copy is an incremental update of the file held.
+/// with the signing time in ISO 8601 at the Vietnam offset. The copy is an incremental update
+/// of `held`: of the file held itself for a sao y or sao lục (its earlier signatures stay as
+/// they are), of the extract for a trích sao.
 pub(crate) fn copy_options(
     held: &[u8],
     form: CopyForm,
