@@ -11,7 +11,10 @@ use std::process::Command;
 use std::sync::{Arc, Barrier, OnceLock};
 
 use chrono::{TimeDelta, Utc};
-use common::{expect_problem, files_under, multipart, status_json, unit_by_code, Server, TestEnv};
+use common::{
+    expect_problem, expect_problem_saying, files_under, multipart, status_json, unit_by_code,
+    Server, TestEnv,
+};
 use reqwest::blocking::Response;
 use serde_json::{json, Value};
 
@@ -1031,18 +1034,8 @@ fn a_received_pdf_with_a_broken_signature_is_kept_and_flagged() {
             );
         }
     }
-    let refused = expect_problem(
-        copy(&paper["id"], json!({"form": "sao_y"})),
-        409,
-        "document_on_paper",
-    );
-    assert!(
-        refused["detail"]
-            .as_str()
-            .unwrap()
-            .contains("paper original"),
-        "{refused}"
-    );
+    let answer = copy(&paper["id"], json!({"form": "sao_y"}));
+    expect_problem_saying(answer, 409, "document_on_paper", "paper original");
     for document in [&broken, &unsigned, &paper] {
         let (status, copies) = status_json(server.get(
             &format!("/api/v1/incoming/{}/copies", document["id"]),

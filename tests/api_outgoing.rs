@@ -17,7 +17,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::oracles;
 use common::tools::{require, Tool};
-use common::{expect_problem, multipart, status_json, unit_by_code, Server, TestEnv};
+use common::{
+    expect_problem, expect_problem_saying, multipart, status_json, unit_by_code, Server, TestEnv,
+};
 use lopdf::Document;
 use serde_json::{json, Value};
 
@@ -115,6 +117,23 @@ impl Walk {
         let (status, body) = status_json(self.server.get(&format!("/api/v1/outgoing/{id}"), token));
         assert_eq!(status, 200, "{body}");
         body
+    }
+
+    /// The clerk records a decision issued on paper, signed by the leader; returns its JSON.
+    fn record_paper(&self) -> Value {
+        let paper = json!({
+            "document_type": "Quyết định",
+            "summary": "Về việc khen thưởng",
+            "notation": "QĐ-UBND",
+            "signer": {"user_id": self.leader_id, "position": "CHỦ TỊCH"},
+        });
+        let (status, recorded) = status_json(self.server.post(
+            "/api/v1/outgoing/paper",
+            &self.clerk,
+            &paper,
+        ));
+        assert_eq!(status, 201, "{recorded}");
+        recorded
     }
 
     /// Issues and releases a signed document; returns the released JSON and the PDF.
@@ -800,18 +819,7 @@ fn fifty_clerks_issuing_at_once_take_consecutive_numbers() {
     let first = numbers[0];
     assert_eq!(numbers, (first..first + 50).collect::<Vec<_>>());
     // A paper document takes the next number of the same series.
-    let paper = json!({
-        "document_type": "Quyết định",
-        "summary": "Về việc khen thưởng",
-        "notation": "QĐ-UBND",
-        "signer": {"user_id": walk.leader_id, "position": "CHỦ TỊCH"},
-    });
-    let (status, recorded) = status_json(walk.server.post(
-        "/api/v1/outgoing/paper",
-        &walk.clerk,
-        &paper,
-    ));
-    assert_eq!(status, 201, "{recorded}");
+    let recorded = walk.record_paper();
     assert_eq!(recorded["medium"], "paper");
     assert_eq!(recorded["number"].as_u64(), Some(first + 50));
     expect_problem(
@@ -1547,36 +1555,15 @@ fn a_trich_sao_extracts_the_pages_named_under_the_units_seal() {
     assert!(entry.to_string().contains("\"pages\":\"1-2,4\""), "{entry}");
 
     // A document issued on paper has no file to copy, in any form; nothing is written.
-    let paper = json!({
-        "document_type": "Quyết định",
-        "summary": "Về việc khen thưởng",
-        "notation": "QĐ-UBND",
-        "signer": {"user_id": walk.leader_id, "position": "CHỦ TỊCH"},
-    });
-    let (status, recorded) = status_json(walk.server.post(
-        "/api/v1/outgoing/paper",
-        &walk.clerk,
-        &paper,
-    ));
-    assert_eq!(status, 201, "{recorded}");
+    let recorded = walk.record_paper();
     let on_paper = format!("outgoing/{}", recorded["id"]);
     let before = db.snapshot();
     for body in [
         json!({"form": "sao_y"}),
         json!({"form": "trich_sao", "pages": "1"}),
     ] {
-        let refused = expect_problem(
-            copy(&walk.clerk, &on_paper, &body),
-            409,
-            "document_on_paper",
-        );
-        assert!(
-            refused["detail"]
-                .as_str()
-                .unwrap()
-                .contains("paper original"),
-            "{refused}"
-        );
+        let answer = copy(&walk.clerk, &on_paper, &body);
+        expect_problem_saying(answer, 409, "document_on_paper", "paper original");
     }
     before.assert_unchanged(&db.snapshot(), "copies of a paper document");
 }

@@ -356,6 +356,15 @@ pub fn expect_problem(r: Response, status: u16, code: &str) -> Value {
     body
 }
 
+/// Asserts a problem response with this status and code whose detail says `words`, and
+/// returns its body.
+pub fn expect_problem_saying(r: Response, status: u16, code: &str, words: &str) -> Value {
+    let body = expect_problem(r, status, code);
+    let detail = body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains(words), "{words:?} not in {body}");
+    body
+}
+
 /// Waits up to `timeout` for a process to exit on its own; kills it and panics otherwise.
 pub fn wait_exit(mut child: Child, timeout: Duration) -> Output {
     let deadline = Instant::now() + timeout;
