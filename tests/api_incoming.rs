@@ -11,7 +11,10 @@ use std::process::Command;
 use std::sync::{Arc, Barrier, OnceLock};
 
 use chrono::{TimeDelta, Utc};
-use common::{expect_problem, files_under, multipart, status_json, unit_by_code, Server, TestEnv};
+use common::{
+    expect_problem, expect_problem_saying, files_under, multipart, status_json, unit_by_code,
+    Server, TestEnv,
+};
 use reqwest::blocking::Response;
 use serde_json::{json, Value};
 
@@ -994,6 +997,52 @@ fn a_received_pdf_with_a_broken_signature_is_kept_and_flagged() {
     let sha256 = full["files"][0]["sha256"].as_str().unwrap();
     let download = server.get(&format!("/api/v1/files/{sha256}"), &clerk);
     assert_eq!(download.bytes().unwrap().as_ref(), pdfs().broken.as_slice());
+    // Kept, but not copied under the unit's seal, in any form: the seal would vouch for what
+    // did not verify. Nor is a file received unsigned, nor a document received on paper.
+    let unsigned = receive(
+        &server,
+        &clerk,
+        &metadata("14/UBND-VP", "Bản chụp"),
+        &pdfs().unsigned,
+    );
+    assert_eq!(unsigned["verification"], "unsigned");
+    let (status, paper) = status_json(server.post(
+        "/api/v1/incoming/paper",
+        &clerk,
+        &json!({
+            "issuing_body": "Sở Tài chính tỉnh Vĩnh Phúc",
+            "number_notation": "15/STC-NS",
+            "document_date": "2026-11-30",
+            "document_type": "Công văn",
+            "summary": "Về việc quyết toán ngân sách",
+        }),
+    ));
+    assert_eq!(status, 201, "{paper}");
+    let copy = |id: &Value, body: Value| {
+        server.post(&format!("/api/v1/incoming/{id}/copies"), &clerk, &body)
+    };
+    for (document, verdict) in [(&broken, "invalid"), (&unsigned, "unsigned")] {
+        for body in [
+            json!({"form": "sao_luc"}),
+            json!({"form": "trich_sao", "pages": "1"}),
+        ] {
+            let refused = expect_problem(copy(&document["id"], body), 409, "signatures_not_valid");
+            let detail = refused["detail"].as_str().unwrap();
+            assert!(
+                detail.contains(verdict) && detail.contains("sender"),
+                "{refused}"
+            );
+        }
+    }
+    let answer = copy(&paper["id"], json!({"form": "sao_y"}));
+    expect_problem_saying(answer, 409, "document_on_paper", "paper original");
+    for document in [&broken, &unsigned, &paper] {
+        let (status, copies) = status_json(server.get(
+            &format!("/api/v1/incoming/{}/copies", document["id"]),
+            &clerk,
+        ));
+        assert_eq!((status, copies), (200, json!([])));
+    }
     // The clerk can send it back, and the reason is in the trace.
     let (status, returned) = step(
         &server,
@@ -1011,13 +1060,6 @@ fn a_received_pdf_with_a_broken_signature_is_kept_and_flagged() {
         detail(&server, &clerk, id)["trace"][1]["note"],
         "Chữ ký số không hợp lệ"
     );
-    let unsigned = receive(
-        &server,
-        &clerk,
-        &metadata("14/UBND-VP", "Bản chụp"),
-        &pdfs().unsigned,
-    );
-    assert_eq!(unsigned["verification"], "unsigned");
 
     // The same verifier answers POST /api/v1/verify, keeping nothing.
     let blobs_before = files_under(&env.blob_dir().join("sha256")).len();

@@ -17,7 +17,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::oracles;
 use common::tools::{require, Tool};
-use common::{expect_problem, multipart, status_json, unit_by_code, Server, TestEnv};
+use common::{
+    expect_problem, expect_problem_saying, multipart, status_json, unit_by_code, Server, TestEnv,
+};
 use lopdf::Document;
 use serde_json::{json, Value};
 
@@ -85,11 +87,16 @@ impl Walk {
 
     /// Drafts a document to be signed by `signer` and returns its JSON.
     fn draft(&self, signer: i64) -> Value {
+        self.draft_of(signer, draft_pdf())
+    }
+
+    /// Drafts `pdf` to be signed by `signer` and returns its JSON.
+    fn draft_of(&self, signer: i64, pdf: &[u8]) -> Value {
         let (status, body) = status_json(draft_raw(
             &self.server,
             &self.specialist,
             &self.metadata(signer),
-            draft_pdf(),
+            pdf,
         ));
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["state"], "draft");
@@ -110,6 +117,23 @@ impl Walk {
         let (status, body) = status_json(self.server.get(&format!("/api/v1/outgoing/{id}"), token));
         assert_eq!(status, 200, "{body}");
         body
+    }
+
+    /// The clerk records a decision issued on paper, signed by the leader; returns its JSON.
+    fn record_paper(&self) -> Value {
+        let paper = json!({
+            "document_type": "Quyết định",
+            "summary": "Về việc khen thưởng",
+            "notation": "QĐ-UBND",
+            "signer": {"user_id": self.leader_id, "position": "CHỦ TỊCH"},
+        });
+        let (status, recorded) = status_json(self.server.post(
+            "/api/v1/outgoing/paper",
+            &self.clerk,
+            &paper,
+        ));
+        assert_eq!(status, 201, "{recorded}");
+        recorded
     }
 
     /// Issues and releases a signed document; returns the released JSON and the PDF.
@@ -795,18 +819,7 @@ fn fifty_clerks_issuing_at_once_take_consecutive_numbers() {
     let first = numbers[0];
     assert_eq!(numbers, (first..first + 50).collect::<Vec<_>>());
     // A paper document takes the next number of the same series.
-    let paper = json!({
-        "document_type": "Quyết định",
-        "summary": "Về việc khen thưởng",
-        "notation": "QĐ-UBND",
-        "signer": {"user_id": walk.leader_id, "position": "CHỦ TỊCH"},
-    });
-    let (status, recorded) = status_json(walk.server.post(
-        "/api/v1/outgoing/paper",
-        &walk.clerk,
-        &paper,
-    ));
-    assert_eq!(status, 201, "{recorded}");
+    let recorded = walk.record_paper();
     assert_eq!(recorded["medium"], "paper");
     assert_eq!(recorded["number"].as_u64(), Some(first + 50));
     expect_problem(
@@ -1295,7 +1308,7 @@ fn issued_and_received_documents_are_copied_under_the_units_seal() {
     );
     expect_problem(copies(&walk.leader, &outgoing, "sao_y"), 403, "forbidden");
     let unknown = expect_problem(
-        copies(&walk.clerk, &outgoing, "trich_sao"),
+        copies(&walk.clerk, &outgoing, "ban_sao"),
         422,
         "validation_failed",
     );
@@ -1404,6 +1417,214 @@ fn issued_and_received_documents_are_copied_under_the_units_seal() {
             .any(|e| e["action"] == "outgoing.download" && e["file_sha256"] == copy["sha256"]),
         "{entries:?}"
     );
+}
+
+/// The pages of `file` as pdftotext (poppler) reads them, one string a page.
+fn page_texts(file: &Path) -> Vec<String> {
+    let out = Command::new("pdftotext")
+        .args(["-enc", "UTF-8"])
+        .arg(file)
+        .arg("-")
+        .output()
+        .expect("run pdftotext");
+    assert!(out.status.success(), "pdftotext");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut pages: Vec<String> = text.split('\u{c}').map(str::to_owned).collect();
+    // pdftotext ends every page with a form feed.
+    assert_eq!(pages.pop().as_deref(), Some(""), "{text}");
+    pages
+}
+
+/// A trích sao: the clerk names pages of the released document; vanthu writes them as a new
+/// PDF with the unit's seal (the TRÍCH SAO stamp on page 1) as its one signature. pyHanko
+/// finds the seal valid and covering the whole file, qpdf finds the file sound, pdftotext
+/// reads the pages named and the stamp. Bad selections are refused naming `pages`, and
+/// change nothing.
+#[test]
+fn a_trich_sao_extracts_the_pages_named_under_the_units_seal() {
+    let env = TestEnv::new();
+    let walk = Walk::start(&env);
+    let draft = common::pages_pdf(&[b"TRANG MOT", b"TRANG HAI", b"TRANG BA", b"TRANG BON"]);
+    let id = walk.draft_of(walk.leader_id, &draft)["id"]
+        .as_i64()
+        .unwrap();
+    walk.step(&walk.leader, id, "approve", &json!({}));
+    walk.step(&walk.leader, id, "sign", &json!({"pin": PIN}));
+    let (released, pdf) = walk.issue_and_release(id);
+    let outgoing = format!("outgoing/{id}");
+    let copy = |token: &str, path: &str, body: &Value| {
+        walk.server
+            .post(&format!("/api/v1/{path}/copies"), token, body)
+    };
+
+    let mut db = common::db::DbObserver::open(&env);
+    let before = db.snapshot();
+    for (pages, says) in [
+        (None, "needs the pages"),
+        (Some(""), "name the pages"),
+        (Some("0"), "not a page"),
+        (Some("1,,2"), "empty item"),
+        (Some("1 - 2"), "not a page"),
+        (Some("3-1"), "backwards"),
+        (Some("1-2,2"), "already selected"),
+        (Some("4,1"), "order of the document"),
+        (Some("2,5"), "4 page(s)"),
+        (Some("1-4"), "sao_y"),
+    ] {
+        let body = json!({ "form": "trich_sao", "pages": pages });
+        let problem = expect_problem(
+            copy(&walk.clerk, &outgoing, &body),
+            422,
+            "validation_failed",
+        );
+        assert_eq!(problem["field"], "pages", "{body}: {problem}");
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{body}: {problem}");
+    }
+    let whole = json!({ "form": "sao_y", "pages": "1" });
+    let problem = expect_problem(
+        copy(&walk.clerk, &outgoing, &whole),
+        422,
+        "validation_failed",
+    );
+    assert_eq!(problem["field"], "pages", "{problem}");
+    before.assert_unchanged(&db.snapshot(), "refused extracts");
+
+    let body = json!({ "form": "trich_sao", "pages": "1-2,4" });
+    let (status, made) = status_json(copy(&walk.clerk, &outgoing, &body));
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(
+        (made["form"].as_str(), made["pages"].as_str()),
+        (Some("trich_sao"), Some("1-2,4")),
+        "{made}"
+    );
+    assert_eq!(made["source_sha256"], hex(&openssl::sha::sha256(&pdf)));
+    let extract = walk
+        .server
+        .get(made["file"].as_str().unwrap(), &walk.clerk)
+        .bytes()
+        .unwrap()
+        .to_vec();
+    assert_eq!(made["sha256"], hex(&openssl::sha::sha256(&extract)));
+    let (_, reason) = signature_field(&extract, "chu_ky_ban_sao").unwrap();
+    assert_eq!(reason, "TRÍCH SAO - Ủy ban nhân dân xã Đồng Cương");
+    // Only the seal: the official's signature and the first seal were on page 4 of a file
+    // the extract is not.
+    for gone in ["chu_ky_nguoi_ky", "chu_ky_co_quan", "so_ky_hieu"] {
+        assert!(signature_field(&extract, gone).is_none(), "{gone}");
+        assert!(field_value(&extract, gone).is_none(), "{gone}");
+    }
+    judge_extract(
+        &extract,
+        "Ủy ban nhân dân xã Đồng Cương",
+        &["TRANG MOT", "TRANG HAI", "TRANG BON"],
+    );
+
+    // The district extracts from what it received, under its own seal.
+    let arrived = walk.check_arrival(id, &released);
+    let incoming = format!("incoming/{arrived}");
+    let body = json!({ "form": "trich_sao", "pages": "3" });
+    let (status, theirs) = status_json(copy(&walk.district_clerk, &incoming, &body));
+    assert_eq!(status, 201, "{theirs}");
+    let file = walk
+        .server
+        .get(theirs["file"].as_str().unwrap(), &walk.district_clerk)
+        .bytes()
+        .unwrap()
+        .to_vec();
+    judge_extract(&file, "Ủy ban nhân dân huyện Yên Lạc", &["TRANG BA"]);
+
+    // Listed with its pages, and in the audit log with its file and pages.
+    let (_, list) = status_json(
+        walk.server
+            .get(&format!("/api/v1/{outgoing}/copies"), &walk.clerk),
+    );
+    assert_eq!(list[0]["pages"], "1-2,4", "{list}");
+    let auditor = walk.server.demo_login("district.auditor");
+    let entries = audit_entries(
+        &walk.server,
+        &auditor,
+        &outgoing.replace('/', ":"),
+        &["outgoing.copy"],
+    );
+    let entry = entries
+        .iter()
+        .find(|e| e["action"] == "outgoing.copy")
+        .unwrap_or_else(|| panic!("no copy entry: {entries:?}"));
+    assert_eq!(entry["file_sha256"], made["sha256"], "{entry}");
+    assert!(entry.to_string().contains("\"pages\":\"1-2,4\""), "{entry}");
+
+    // A document issued on paper has no file to copy, in any form; nothing is written.
+    let recorded = walk.record_paper();
+    let on_paper = format!("outgoing/{}", recorded["id"]);
+    let before = db.snapshot();
+    for body in [
+        json!({"form": "sao_y"}),
+        json!({"form": "trich_sao", "pages": "1"}),
+    ] {
+        let answer = copy(&walk.clerk, &on_paper, &body);
+        expect_problem_saying(answer, 409, "document_on_paper", "paper original");
+    }
+    before.assert_unchanged(&db.snapshot(), "copies of a paper document");
+}
+
+/// An extract as the tools see it: one signature (the seal) valid and covering the whole
+/// file (pyHanko), a sound file (qpdf) of `pages`, in order (pdftotext), the stamp TRÍCH SAO,
+/// the copying `organisation` and the signing time at +07:00 on page 1.
+fn judge_extract(pdf: &[u8], organisation: &str, pages: &[&str]) {
+    let Some(tools) = require(
+        "judge_extract",
+        &[Tool::PyHanko, Tool::Qpdf, Tool::Pdftotext],
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("extract.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    oracles::assert_pyhanko_accepts(&tools, &file, &certs().join("root-ca.pem"));
+    let check = Command::new("qpdf")
+        .arg("--check")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&check.stdout).to_string()
+        + &String::from_utf8_lossy(&check.stderr);
+    assert!(
+        check.status.success() && !said.contains("WARNING"),
+        "{said}"
+    );
+    let count = Command::new("qpdf")
+        .arg("--show-npages")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&count.stdout).trim(),
+        pages.len().to_string()
+    );
+    let texts = page_texts(&file);
+    assert_eq!(texts.len(), pages.len(), "{texts:?}");
+    for (text, page) in texts.iter().zip(pages) {
+        assert!(text.contains(page), "{page} not in {text:?}");
+    }
+    let first = &texts[0];
+    assert!(first.contains("TRÍCH SAO"), "{first}");
+    let folded = first.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(folded.contains(organisation), "{first}");
+    let time = signing_time_in(first);
+    assert!(time.ends_with("+07:00"), "{first}");
+}
+
+/// The ISO 8601 signing time printed in `text` (`2026-11-22T10:15:00+07:00`).
+fn signing_time_in(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| {
+            w.len() == 25
+                && chrono::DateTime::parse_from_rfc3339(w).is_ok()
+                && w.as_bytes()[10] == b'T'
+        })
+        .unwrap_or_else(|| panic!("no ISO 8601 time in {text}"))
+        .to_owned()
 }
 
 /// A completion with nothing prepared, against a preparation since replaced, or after the

@@ -356,6 +356,15 @@ pub fn expect_problem(r: Response, status: u16, code: &str) -> Value {
     body
 }
 
+/// Asserts a problem response with this status and code whose detail says `words`, and
+/// returns its body.
+pub fn expect_problem_saying(r: Response, status: u16, code: &str, words: &str) -> Value {
+    let body = expect_problem(r, status, code);
+    let detail = body["detail"].as_str().unwrap_or("");
+    assert!(detail.contains(words), "{words:?} not in {body}");
+    body
+}
+
 /// Waits up to `timeout` for a process to exit on its own; kills it and panics otherwise.
 pub fn wait_exit(mut child: Child, timeout: Duration) -> Output {
     let deadline = Instant::now() + timeout;
@@ -393,27 +402,37 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// An A4 page showing `text` (ASCII) in Helvetica: a document to upload or sign.
 pub fn one_page_pdf(text: &[u8]) -> Vec<u8> {
+    pages_pdf(&[text])
+}
+
+/// A4 pages, each showing its `texts` entry (ASCII) in Helvetica, sharing one font.
+pub fn pages_pdf(texts: &[&[u8]]) -> Vec<u8> {
     use lopdf::{dictionary, Document, Object, Stream};
     let mut doc = Document::with_version("1.7");
     let pages_id = doc.new_object_id();
     let font_id = doc.add_object(dictionary! {
         "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
     });
-    let mut content = b"BT /F1 14 Tf 72 760 Td (".to_vec();
-    content.extend_from_slice(text);
-    content.extend_from_slice(b") Tj ET");
-    let content_id = doc.add_object(Stream::new(dictionary! {}, content));
-    let page_id = doc.add_object(dictionary! {
-        "Type" => "Page", "Parent" => pages_id,
-        "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
-        "Contents" => content_id,
-        "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
-    });
+    let kids: Vec<Object> = texts
+        .iter()
+        .map(|text| {
+            let mut content = b"BT /F1 14 Tf 72 760 Td (".to_vec();
+            content.extend_from_slice(text);
+            content.extend_from_slice(b") Tj ET");
+            let content_id = doc.add_object(Stream::new(dictionary! {}, content));
+            doc.add_object(dictionary! {
+                "Type" => "Page", "Parent" => pages_id,
+                "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+                "Contents" => content_id,
+                "Resources" => dictionary! { "Font" => dictionary! { "F1" => font_id } },
+            })
+            .into()
+        })
+        .collect();
+    let count = kids.len() as i64;
     doc.objects.insert(
         pages_id,
-        Object::Dictionary(
-            dictionary! { "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1 },
-        ),
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => count }),
     );
     let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
     doc.trailer.set("Root", catalog_id);

@@ -1,22 +1,29 @@
 //! `/api/v1/{outgoing,incoming}/{id}/copies` and `/api/v1/copies/{id}/file`: electronic copies
-//! (bản sao điện tử: sao y, sao lục) of the documents a unit holds, sealed by the unit.
+//! (bản sao điện tử: sao y, sao lục, trích sao) of the documents a unit holds, sealed by the
+//! unit.
 //!
-//! A copy is the file held (an issued outgoing document, or a received incoming one) with the
-//! organisation's seal signature added as an incremental update: no image, the stamp at the
-//! top right of page 1 naming the form of copy, the organisation and the signing time. The
-//! earlier signatures stay valid; the copy is kept as its own file beside the source's.
+//! A sao y or sao lục is the file held (an issued outgoing document, or a received incoming
+//! one) with the organisation's seal signature added as an incremental update: no image, the
+//! stamp at the top right of page 1 naming the form of copy, the organisation and the signing
+//! time. The earlier signatures stay valid. A trích sao is a new file of the pages the clerk
+//! names, without the earlier signatures (they do not cover it), sealed the same way. Each copy
+//! is kept as its own file beside the source's.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::schema::Object;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::ToSchema;
 use vanthu_domain::access::Action;
+use vanthu_domain::ValidationError;
 use vanthu_domain::{CopyId, Sha256Digest, UnitId};
 use vanthu_pades::sign::sign_bytes;
-use vanthu_routing::{incoming_copyable, outgoing_copyable, CopyForm};
-use vanthu_store::{Access, CopySource, DocumentCopy, NewCopy, NewRevision};
+use vanthu_routing::{
+    incoming_copyable, outgoing_copyable, verified_copyable, CopyForm, CopyRefused, PageSelection,
+    MAX_SELECTION_LEN, SELECTION_PATTERN,
+};
+use vanthu_store::{Access, CopySource, DocumentCopy, Medium, NewCopy, NewRevision};
 
 use crate::audit::record_access;
 use crate::auth::Authenticated;
@@ -33,14 +40,59 @@ fn form_schema() -> Object {
     names_schema(CopyForm::ALL.map(CopyForm::as_str))
 }
 
+fn pages_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(SELECTION_PATTERN))
+        .min_length(Some(1))
+        .max_length(Some(MAX_SELECTION_LEN))
+        .examples(["1-2,4"])
+        .build()
+}
+
 /// Body of `POST .../copies`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyBody {
-    /// `sao_y` (sao y: a full, exact copy) or `sao_luc` (sao lục: a full copy reproduced for
-    /// distribution).
+    /// `sao_y` (sao y: a full, exact copy), `sao_luc` (sao lục: a full copy reproduced for
+    /// distribution) or `trich_sao` (trích sao: an extract of the pages named in `pages`).
     #[schema(schema_with = form_schema)]
     pub form: String,
+    /// For `trich_sao` only, and required there: the pages to extract, in the order of the
+    /// document, each once, as single pages and ranges `first-last` separated by commas
+    /// (`1-2,4`); every page must be in the document, and not all of them (that is a sao y).
+    #[schema(schema_with = pages_schema)]
+    #[serde(default)]
+    pub pages: Option<String>,
+}
+
+impl CopyBody {
+    /// The form of copy and, for a trích sao, its page selection (syntax only: the
+    /// document's length is checked once its file is read).
+    fn read(&self) -> Result<(CopyForm, Option<PageSelection>), ValidationError> {
+        let form: CopyForm = self.form.parse()?;
+        let pages = match (form, &self.pages) {
+            (CopyForm::TrichSao, Some(pages)) => Some(pages.parse()?),
+            (CopyForm::TrichSao, None) => {
+                return Err(ValidationError::new(
+                    "pages",
+                    "a trích sao needs the pages to extract, e.g. \"pages\": \"1-2,4\"",
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(ValidationError::new(
+                    "pages",
+                    format!(
+                        "a {} copies the whole document; leave out pages, or make a trích sao \
+                         (form trich_sao) of the pages you name",
+                        form.as_str()
+                    ),
+                ))
+            }
+            (_, None) => None,
+        };
+        Ok((form, pages))
+    }
 }
 
 /// An electronic copy.
@@ -48,9 +100,13 @@ pub struct CopyBody {
 pub struct CopyView {
     /// Its id.
     pub id: i64,
-    /// `sao_y` or `sao_luc`.
+    /// `sao_y`, `sao_luc` or `trich_sao`.
     #[schema(schema_with = form_schema)]
     pub form: String,
+    /// The pages a trích sao extracts, as recorded (`1-2,4`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = pages_schema)]
+    pub pages: Option<String>,
     /// The copying unit, whose seal signed it.
     pub unit_id: i64,
     /// The outgoing document it copies.
@@ -83,6 +139,7 @@ impl From<DocumentCopy> for CopyView {
         CopyView {
             id: c.id.get(),
             form: c.form.as_str().to_owned(),
+            pages: c.pages.as_ref().map(ToString::to_string),
             unit_id: c.unit_id.get(),
             outgoing_id,
             incoming_id,
@@ -110,13 +167,17 @@ async fn make_copy(
     held: Held,
     body: CopyBody,
 ) -> Result<HttpResponse, ApiError> {
-    let form: CopyForm = body.form.parse()?;
+    let (form, pages) = body.read()?;
     let seal = seal_signer(&state, held.unit).await?;
     let organisation = auth.unit.name.to_string();
     let by = auth.user.id;
     let copy = web::block(move || -> Result<DocumentCopy, ApiError> {
         let at = Utc::now();
-        let bytes = read_blob(&state, &held.file.0)?;
+        let held_bytes = read_blob(&state, &held.file.0)?;
+        let bytes = match &pages {
+            Some(selection) => pdf::extract_pages(&held_bytes, selection)?,
+            None => held_bytes,
+        };
         let opts = pdf::copy_options(&bytes, form, &organisation, at).map_err(pdf::refused)?;
         let (sealed, _) = sign_bytes(&bytes, seal.as_ref(), &opts).map_err(pdf::refused)?;
         let file: NewRevision = outgoing::put_blob(&state, &sealed)?;
@@ -125,6 +186,7 @@ async fn make_copy(
             source: held.source,
             source_sha256: held.file.0,
             form,
+            pages,
             file,
             made_by: by,
             at,
@@ -138,8 +200,9 @@ async fn make_copy(
 }
 
 /// Makes an electronic copy of an issued document (the issuing unit's clerks): the issued
-/// file with the unit's seal signature and the no-image copy stamp (SAO Y or SAO LỤC, the
-/// organisation, the signing time) at the top right of page 1.
+/// file (or, for a trích sao, a new file of the pages named) with the unit's seal signature
+/// and the no-image copy stamp (SAO Y, SAO LỤC or TRÍCH SAO, the organisation, the signing
+/// time) at the top right of page 1.
 #[utoipa::path(
     post,
     path = "/api/v1/outgoing/{id}/copies",
@@ -153,9 +216,9 @@ async fn make_copy(
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the unit's clerks make copies", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not issued, recalled, on paper, or no seal key installed; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not issued or recalled (state_conflict), recorded on paper (document_on_paper), or no seal key installed (no_seal_key); nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An unknown form of copy, or the seal certificate cannot be used", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown form of copy, pages missing for a trích sao or given for another form, a page selection malformed, out of order, beyond the document or taking all of it (validation_failed, field form or pages), or the seal certificate cannot be used", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database or the token holding the seal keys does not answer; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -166,11 +229,12 @@ pub async fn copy_outgoing(
     body: Json<CopyBody>,
 ) -> Result<HttpResponse, ApiError> {
     let document = outgoing::authorized(&state, &auth, &id, Action::CopyDocument).await?;
-    outgoing_copyable(document.state).map_err(vanthu_store::StoreError::from)?;
+    outgoing_copyable(document.state)?;
+    if document.medium == Medium::Paper {
+        return Err(CopyRefused::OnPaper.into());
+    }
     let (db_state, current) = (state.clone(), document.clone());
-    let file = web::block(move || outgoing::latest_revision(&db_state, &current))
-        .await?
-        .map_err(|_| paper())?;
+    let file = web::block(move || outgoing::latest_revision(&db_state, &current)).await??;
     let held = Held {
         source: CopySource::Outgoing(document.id),
         unit: document.unit_id,
@@ -180,7 +244,9 @@ pub async fn copy_outgoing(
 }
 
 /// Makes an electronic copy of an incoming document the unit holds (its clerks): the file
-/// received, with the unit's seal signature and the no-image copy stamp.
+/// received (or, for a trích sao, a new file of the pages named), with the unit's seal
+/// signature and the no-image copy stamp; only a file whose signatures verified valid on
+/// receipt is copied.
 #[utoipa::path(
     post,
     path = "/api/v1/incoming/{id}/copies",
@@ -194,9 +260,9 @@ pub async fn copy_outgoing(
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only the receiving unit's clerks make copies", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Returned, recalled, received on paper, its signatures found broken, or no seal key installed; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Returned or recalled (state_conflict), received on paper (document_on_paper), its signatures not verified valid on receipt (signatures_not_valid), or no seal key installed (no_seal_key); nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "An unknown form of copy, or the seal certificate cannot be used", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An unknown form of copy, pages missing for a trích sao or given for another form, a page selection malformed, out of order, beyond the document or taking all of it (validation_failed, field form or pages), or the seal certificate cannot be used", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 503, description = "The database or the token holding the seal keys does not answer; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -207,30 +273,22 @@ pub async fn copy_incoming(
     body: Json<CopyBody>,
 ) -> Result<HttpResponse, ApiError> {
     let document = incoming::authorized(&state, &auth, &id, Action::CopyDocument).await?;
-    incoming_copyable(document.state, document.recall.as_ref().map(|r| r.state))
-        .map_err(vanthu_store::StoreError::from)?;
-    if matches!(document.verification.as_str(), "invalid" | "modified") {
-        return Err(ApiError::StateConflict(
-            "the signatures of this document did not verify on receipt; a copy would certify \
-             a broken document"
-                .into(),
-        ));
+    incoming_copyable(document.state, document.recall.as_ref().map(|r| r.state))?;
+    if document.medium == Medium::Paper {
+        return Err(CopyRefused::OnPaper.into());
     }
+    verified_copyable(&document.verification)?;
     let db = state.db.clone();
     let file = web::block(move || db.incoming_files(document.id))
         .await??
         .pop()
-        .ok_or_else(paper)?;
+        .ok_or(CopyRefused::OnPaper)?;
     let held = Held {
         source: CopySource::Incoming(document.id),
         unit: document.unit_id,
         file: (file.sha256, file.size),
     };
     make_copy(state, &auth, held, body.0).await
-}
-
-fn paper() -> ApiError {
-    ApiError::StateConflict("this document is on paper; scan the paper original to copy it".into())
 }
 
 /// Loads the source of `copy` and checks the caller sees it.
@@ -342,7 +400,41 @@ mod tests {
     #[test]
     fn the_form_schema_names_every_form() {
         let schema = serde_json::to_value(form_schema()).unwrap();
-        assert_eq!(schema["enum"], serde_json::json!(["sao_y", "sao_luc"]));
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["sao_y", "sao_luc", "trich_sao"])
+        );
+    }
+
+    #[test]
+    fn the_published_body_constrains_the_pages_as_the_parser_does() {
+        use utoipa::OpenApi;
+        let doc = serde_json::to_value(crate::openapi::ApiDoc::openapi()).unwrap();
+        let body = &doc["components"]["schemas"]["CopyBody"];
+        assert_eq!(body["required"], serde_json::json!(["form"]), "{body}");
+        let pages = &body["properties"]["pages"];
+        assert_eq!(pages["pattern"], SELECTION_PATTERN, "{pages}");
+        assert_eq!(pages["maxLength"], MAX_SELECTION_LEN, "{pages}");
+        assert_eq!(pages["minLength"], 1, "{pages}");
+    }
+
+    #[test]
+    fn the_pages_go_with_a_trich_sao_and_only_with_one() {
+        let body = |form: &str, pages: Option<&str>| CopyBody {
+            form: form.to_owned(),
+            pages: pages.map(str::to_owned),
+        };
+        let (form, pages) = body("trich_sao", Some("1-2,4")).read().unwrap();
+        assert_eq!(form, CopyForm::TrichSao);
+        assert_eq!(pages.unwrap().to_string(), "1-2,4");
+        assert_eq!(body("sao_y", None).read().unwrap(), (CopyForm::SaoY, None));
+        for (form, pages) in [
+            ("trich_sao", None),
+            ("sao_y", Some("1")),
+            ("trich_sao", Some("2-1")),
+        ] {
+            assert_eq!(body(form, pages).read().unwrap_err().field, "pages");
+        }
     }
 
     #[test]
@@ -352,6 +444,7 @@ mod tests {
             unit_id: UnitId::new(2).unwrap(),
             source: CopySource::Incoming(vanthu_domain::IncomingId::new(9).unwrap()),
             form: CopyForm::SaoLuc,
+            pages: None,
             source_sha256: Sha256Digest::parse(&"a".repeat(64)).unwrap(),
             sha256: Sha256Digest::parse(&"b".repeat(64)).unwrap(),
             size: 10,

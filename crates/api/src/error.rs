@@ -139,6 +139,10 @@ pub enum ApiError {
     /// ran; nothing was changed.
     #[error("{0}")]
     StateConflict(String),
+    /// The document cannot be copied (state, paper, unverified signatures), each reason with
+    /// its own code.
+    #[error(transparent)]
+    CopyRefused(#[from] vanthu_routing::CopyRefused),
     /// The signing PIN is wrong; the key blocks when no attempts are left.
     #[error("the signing PIN is wrong; {attempts_left} attempt(s) left before signing with this key is blocked")]
     SigningPinWrong {
@@ -219,6 +223,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
             ApiError::StateConflict(_) => "state_conflict",
+            ApiError::CopyRefused(e) => e.code(),
             ApiError::SigningPinWrong { .. } => "signing_pin_wrong",
             ApiError::SigningKeyBlocked => "signing_key_blocked",
             ApiError::NoSigningKey => "no_signing_key",
@@ -259,6 +264,10 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::Conflict(_) => "Conflict",
             ApiError::StateConflict(_) => "Not possible in the document's state",
+            ApiError::CopyRefused(vanthu_routing::CopyRefused::State(_)) => {
+                "Not possible in the document's state"
+            }
+            ApiError::CopyRefused(_) => "This document cannot be copied",
             ApiError::SigningPinWrong { .. } => "Wrong signing PIN",
             ApiError::SigningKeyBlocked => "Signing key blocked",
             ApiError::NoSigningKey => "No signing key",
@@ -362,6 +371,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_)
             | ApiError::StateConflict(_)
+            | ApiError::CopyRefused(_)
             | ApiError::NoSealKey
             | ApiError::PreparedSignatureGone(_) => StatusCode::CONFLICT,
             ApiError::Unavailable | ApiError::SealTokenUnavailable | ApiError::Busy { .. } => {
@@ -430,10 +440,10 @@ impl From<StoreError> for ApiError {
             e @ (StoreError::Transition(_)
             | StoreError::OutgoingTransition(_)
             | StoreError::Frozen(_)
-            | StoreError::NotCopyable(_)
             | StoreError::Revoked(_)
             | StoreError::Stale { .. }) => ApiError::StateConflict(e.to_string()),
             StoreError::Invalid(e) => ApiError::Validation(e),
+            StoreError::NotCopyable(e) => ApiError::CopyRefused(e),
             StoreError::Unavailable(reason) => {
                 tracing::warn!(%reason, "database unavailable");
                 ApiError::Unavailable

@@ -1,9 +1,10 @@
 //! The PDF layer of vanthu: a bounded, lazy reader over random-access sources, objects and
-//! stream filters, an incremental-update writer, and a front-to-back writer of new
-//! documents. Nothing here loads a whole document (a 210 MB scan is read object by object),
+//! stream filters, an incremental-update writer, a front-to-back writer of new documents, and
+//! the extraction of some pages into a new document. Nothing here loads a whole document (a 210 MB scan is read object by object),
 //! and nothing here knows of signatures.
 
 pub mod document;
+pub mod extract;
 pub mod filter;
 pub mod object;
 pub mod parser;
@@ -13,6 +14,7 @@ pub mod testing;
 pub mod writer;
 
 pub use document::DocumentWriter;
+pub use extract::extract;
 pub use object::{Dictionary, Object, ObjectId, PdfString, Stream};
 pub use reader::{Field, Reader, Revision, Source, XrefEntry, XrefKind};
 pub use writer::{IncrementalUpdate, Placeholder, WrittenUpdate};

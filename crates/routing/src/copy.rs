@@ -12,10 +12,11 @@ use vanthu_domain::ValidationError;
 
 use crate::{IncomingState, OutgoingState, RecallState};
 
-/// Forms of electronic copy this installation makes.
+/// Forms of electronic copy (Decree 30/2020 Art. 25).
 ///
-/// Trích sao (an extract of part of the document) is not among them: an extract is a new
-/// file, which the earlier signatures no longer cover.
+/// Sao y and sao lục are the file held with the seal added; a trích sao is a new file of some
+/// of its pages ([`PageSelection`](crate::PageSelection)), which the earlier signatures no
+/// longer cover, so the seal alone vouches for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CopyForm {
     /// Sao y: a full, exact copy of the document held.
@@ -23,17 +24,20 @@ pub enum CopyForm {
     /// Sao lục: a full copy reproduced for distribution, typically of a document received
     /// from another agency.
     SaoLuc,
+    /// Trích sao: some pages of the document, extracted into a new file.
+    TrichSao,
 }
 
 impl CopyForm {
     /// Every form.
-    pub const ALL: [CopyForm; 2] = [CopyForm::SaoY, CopyForm::SaoLuc];
+    pub const ALL: [CopyForm; 3] = [CopyForm::SaoY, CopyForm::SaoLuc, CopyForm::TrichSao];
 
     /// Stable name, as stored and sent over the API.
     pub fn as_str(self) -> &'static str {
         match self {
             CopyForm::SaoY => "sao_y",
             CopyForm::SaoLuc => "sao_luc",
+            CopyForm::TrichSao => "trich_sao",
         }
     }
 }
@@ -47,26 +51,64 @@ impl FromStr for CopyForm {
             .ok_or_else(|| {
                 ValidationError::new(
                     "form",
-                    format!("'{s}' is not a form of copy; use sao_y or sao_luc"),
+                    format!("'{s}' is not a form of copy; use sao_y, sao_luc or trich_sao"),
                 )
             })
     }
 }
 
-/// Why a document cannot be copied now.
+/// Why a document cannot be copied now, each reason with its stable code for clients.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct CopyRefused(pub String);
+pub enum CopyRefused {
+    /// Not in a state where the unit holds it as issued or received (`state_conflict`).
+    #[error("{0}")]
+    State(String),
+    /// Recorded on paper: there is no electronic file to copy (`document_on_paper`).
+    #[error(
+        "this document is recorded on paper and has no electronic file to copy; make the copy \
+         from the paper original"
+    )]
+    OnPaper,
+    /// Received with signatures that did not verify as valid (`signatures_not_valid`): the
+    /// seal on a copy would vouch for what vanthu could not.
+    #[error(
+        "the signatures of this document did not verify as valid on receipt (verdict: {0}); a \
+         copy under the unit's seal would certify what cannot be vouched for: ask the sender \
+         for a validly signed file"
+    )]
+    NotVerified(String),
+}
+
+impl CopyRefused {
+    /// The stable code of the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CopyRefused::State(_) => "state_conflict",
+            CopyRefused::OnPaper => "document_on_paper",
+            CopyRefused::NotVerified(_) => "signatures_not_valid",
+        }
+    }
+}
+
+/// Whether a received file whose verification gave `verdict` may be copied: only when every
+/// signature was found valid (intact, trusted, changed only as allowed). A file received
+/// unsigned, untrusted, modified or broken is kept and handled, but not certified again.
+pub fn verified_copyable(verdict: &str) -> Result<(), CopyRefused> {
+    match verdict {
+        "valid" => Ok(()),
+        other => Err(CopyRefused::NotVerified(other.to_owned())),
+    }
+}
 
 /// Whether an outgoing document in `state` may be copied: only once issued with its number
 /// and seal, and not after it was recalled.
 pub fn outgoing_copyable(state: OutgoingState) -> Result<(), CopyRefused> {
     match state {
         OutgoingState::Issued | OutgoingState::Released => Ok(()),
-        OutgoingState::Recalled => Err(CopyRefused(
+        OutgoingState::Recalled => Err(CopyRefused::State(
             "this document was recalled; a recalled document is not copied".into(),
         )),
-        other => Err(CopyRefused(format!(
+        other => Err(CopyRefused::State(format!(
             "this document is {}; only issued documents are copied",
             other.as_str()
         ))),
@@ -81,16 +123,16 @@ pub fn incoming_copyable(
     recall: Option<RecallState>,
 ) -> Result<(), CopyRefused> {
     if state == IncomingState::Returned {
-        return Err(CopyRefused(
+        return Err(CopyRefused::State(
             "this document was returned to its sender; the unit no longer holds it".into(),
         ));
     }
     match recall {
         None | Some(RecallState::Refused) => Ok(()),
-        Some(RecallState::Requested) => Err(CopyRefused(
+        Some(RecallState::Requested) => Err(CopyRefused::State(
             "its sender recalled this document; answer the recall first".into(),
         )),
-        Some(RecallState::Accepted) => Err(CopyRefused(
+        Some(RecallState::Accepted) => Err(CopyRefused::State(
             "this document was withdrawn by its sender's recall".into(),
         )),
     }
@@ -105,7 +147,7 @@ mod tests {
         for form in CopyForm::ALL {
             assert_eq!(form.as_str().parse::<CopyForm>().unwrap(), form);
         }
-        let e = "trich_sao".parse::<CopyForm>().unwrap_err();
+        let e = "ban_sao".parse::<CopyForm>().unwrap_err();
         assert_eq!(e.field, "form");
     }
 
@@ -130,5 +172,16 @@ mod tests {
         assert!(incoming_copyable(registered, Some(RecallState::Refused)).is_ok());
         assert!(incoming_copyable(registered, Some(RecallState::Requested)).is_err());
         assert!(incoming_copyable(registered, Some(RecallState::Accepted)).is_err());
+    }
+
+    #[test]
+    fn only_files_verified_valid_are_copied() {
+        assert!(verified_copyable("valid").is_ok());
+        for verdict in ["untrusted", "modified", "invalid", "unsigned"] {
+            let refused = verified_copyable(verdict).unwrap_err();
+            assert_eq!(refused.code(), "signatures_not_valid");
+            assert!(refused.to_string().contains(verdict), "{refused}");
+        }
+        assert_eq!(CopyRefused::OnPaper.code(), "document_on_paper");
     }
 }

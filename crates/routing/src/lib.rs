@@ -12,12 +12,13 @@ mod assignment;
 mod copy;
 pub mod metadata;
 pub mod outgoing;
+mod pages;
 mod search;
 mod state;
 
 pub use arrival::{register_year, vietnam, vietnam_today, ArrivalNumber, VIETNAM_OFFSET_SECONDS};
 pub use assignment::{Assignment, HandlingNote, Instruction, ReturnReason};
-pub use copy::{incoming_copyable, outgoing_copyable, CopyForm, CopyRefused};
+pub use copy::{incoming_copyable, outgoing_copyable, verified_copyable, CopyForm, CopyRefused};
 pub use metadata::{DocumentType, IncomingMetadata, IssuingBody, NumberNotation, Summary, Urgency};
 pub use outgoing::{
     AuthorityMode, Confidentiality, DocumentIdentifier, DocumentNumber, ExternalRecipient,
@@ -25,5 +26,6 @@ pub use outgoing::{
     OutgoingTransitionError, Position, RecallState, RecipientName, RegisterSeries,
     SignerAssignment,
 };
+pub use pages::{PageSelection, MAX_PAGE, MAX_SELECTION_LEN, SELECTION_PATTERN};
 pub use search::fold_for_search;
 pub use state::{IncomingState, InterchangeStatus, Step, TraceAction, TransitionError};

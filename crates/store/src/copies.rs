@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use vanthu_audit::{AuditAction, ObjectRef};
 use vanthu_domain::{CopyId, IncomingId, OutgoingId, Sha256Digest, UnitId, UserId};
-use vanthu_routing::{incoming_copyable, outgoing_copyable, CopyForm, CopyRefused};
+use vanthu_routing::{
+    incoming_copyable, outgoing_copyable, verified_copyable, CopyForm, CopyRefused, PageSelection,
+};
 
 use crate::audit::{self, Event};
 use crate::db::{insert_returning_id, DbConnection};
@@ -50,8 +52,10 @@ pub struct NewCopy {
     pub source: CopySource,
     /// The file it was made from: the source's latest file when the caller read it.
     pub source_sha256: Sha256Digest,
-    /// Sao y or sao lục.
+    /// Sao y, sao lục or trích sao.
     pub form: CopyForm,
+    /// The pages a trích sao extracts; `None` for the whole-document forms.
+    pub pages: Option<PageSelection>,
     /// The sealed copy.
     pub file: NewRevision,
     /// The clerk.
@@ -69,8 +73,10 @@ pub struct DocumentCopy {
     pub unit_id: UnitId,
     /// What it is a copy of.
     pub source: CopySource,
-    /// Sao y or sao lục.
+    /// Sao y, sao lục or trích sao.
     pub form: CopyForm,
+    /// The pages a trích sao extracts.
+    pub pages: Option<PageSelection>,
     /// The file it was made from.
     pub source_sha256: Sha256Digest,
     /// The copy's file.
@@ -91,6 +97,7 @@ struct CopyRow {
     outgoing_id: Option<i64>,
     incoming_id: Option<i64>,
     form: String,
+    pages: Option<String>,
     source_sha256: String,
     sha256: String,
     size: i64,
@@ -114,6 +121,11 @@ fn to_copy(row: CopyRow) -> Result<DocumentCopy, StoreError> {
         unit_id: UnitId::new(row.unit_id).map_err(StoreError::corrupt)?,
         source,
         form: row.form.parse().map_err(StoreError::corrupt)?,
+        pages: row
+            .pages
+            .map(|p| p.parse())
+            .transpose()
+            .map_err(StoreError::corrupt)?,
         source_sha256: Sha256Digest::parse(&row.source_sha256).map_err(StoreError::corrupt)?,
         sha256: Sha256Digest::parse(&row.sha256).map_err(StoreError::corrupt)?,
         size: u64::try_from(row.size).map_err(StoreError::corrupt)?,
@@ -145,6 +157,9 @@ fn check_source(
         CopySource::Incoming(id) => {
             let document = load_incoming(conn, id)?;
             incoming_copyable(document.state, document.recall.as_ref().map(|r| r.state))?;
+            if document.medium != Medium::Paper {
+                verified_copyable(&document.verification)?;
+            }
             let latest: Option<String> = incoming_files::table
                 .filter(incoming_files::document_id.eq(id.get()))
                 .order(incoming_files::revision.desc())
@@ -160,10 +175,7 @@ fn check_source(
         )));
     }
     if medium == Medium::Paper {
-        return Err(CopyRefused(
-            "this document is on paper; scan the paper original to copy it".into(),
-        )
-        .into());
+        return Err(CopyRefused::OnPaper.into());
     }
     if latest.as_deref() != Some(sha256.as_str()) {
         return Err(StoreError::Stale {
@@ -193,6 +205,7 @@ impl Database {
                     document_copies::outgoing_id.eq(outgoing),
                     document_copies::incoming_id.eq(incoming),
                     document_copies::form.eq(new.form.as_str()),
+                    document_copies::pages.eq(new.pages.as_ref().map(ToString::to_string)),
                     document_copies::source_sha256.eq(new.source_sha256.as_str()),
                     document_copies::sha256.eq(new.file.sha256.as_str()),
                     document_copies::size.eq(size),
@@ -205,9 +218,13 @@ impl Database {
                 CopySource::Outgoing(_) => AuditAction::OutgoingCopy,
                 CopySource::Incoming(_) => AuditAction::IncomingCopy,
             };
-            let event = Event::done(action, new.source.object())
+            let mut event = Event::done(action, new.source.object())
                 .with("copy", id.to_string())
-                .with("form", new.form.as_str())
+                .with("form", new.form.as_str());
+            if let Some(pages) = &new.pages {
+                event = event.with("pages", pages.to_string());
+            }
+            let event = event
                 .with("source_sha256", new.source_sha256.as_str())
                 .file(&new.file.sha256);
             audit::record(conn, Some(new.made_by), new.at, event)?;

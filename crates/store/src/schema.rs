@@ -382,6 +382,7 @@ diesel::table! {
         outgoing_id -> Nullable<BigInt>,
         incoming_id -> Nullable<BigInt>,
         form -> Text,
+        pages -> Nullable<Text>,
         source_sha256 -> Text,
         sha256 -> Text,
         size -> BigInt,

@@ -16,7 +16,7 @@ use vanthu_pades::sign::{
     add_text_fields_bytes, fill_fields_bytes, place_on_page, shown_page, SignError, SignOptions,
     TextField, VisibleSignature,
 };
-use vanthu_routing::{CopyForm, NumberNotation};
+use vanthu_routing::{CopyForm, NumberNotation, PageSelection};
 
 use crate::error::ApiError;
 
@@ -217,10 +217,20 @@ pub(crate) fn sealable(
     Ok((filled, opts))
 }
 
+/// The pages `selection` names of `held`, as a new PDF for a trích sao: a selection beyond the
+/// document (or taking all of it) is the clerk's to correct (422 naming `pages`).
+pub(crate) fn extract_pages(held: &[u8], selection: &PageSelection) -> Result<Vec<u8>, ApiError> {
+    let unreadable = |e: vanthu_pades::pdf::PdfError| ApiError::UnreadablePdf(e.to_string());
+    let (reader, count) = page_count(held).map_err(refused)?;
+    let pages = selection.within(count)?;
+    vanthu_pades::pdf::extract(&reader, &pages, Vec::new()).map_err(unreadable)
+}
+
 /// The options for the organisation's seal signature on an electronic copy of `held`: no
 /// image, the stamp at the top right of page 1 naming the form of copy and the organisation,
-/// with the signing time in ISO 8601 at the Vietnam offset. The earlier signatures stay as
-/// they are: the copy is an incremental update of the file held.
+/// with the signing time in ISO 8601 at the Vietnam offset. The copy is an incremental update
+/// of `held`: of the file held itself for a sao y or sao lục (its earlier signatures stay as
+/// they are), of the extract for a trích sao.
 pub(crate) fn copy_options(
     held: &[u8],
     form: CopyForm,
@@ -232,6 +242,7 @@ pub(crate) fn copy_options(
     let kind = match form {
         CopyForm::SaoY => CopyKind::SaoY,
         CopyForm::SaoLuc => CopyKind::SaoLuc,
+        CopyForm::TrichSao => CopyKind::TrichSao,
     };
     let label = StampLabel::Copy {
         kind,
