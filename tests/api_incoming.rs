@@ -997,8 +997,10 @@ fn a_received_pdf_with_a_broken_signature_is_kept_and_flagged() {
     let sha256 = full["files"][0]["sha256"].as_str().unwrap();
     let download = server.get(&format!("/api/v1/files/{sha256}"), &clerk);
     assert_eq!(download.bytes().unwrap().as_ref(), pdfs().broken.as_slice());
-    // Kept, but not copied under the unit's seal, in any form: the seal would vouch for what
-    // did not verify. Nor is a file received unsigned, nor a document received on paper.
+    // Kept, but not copied under the unit's seal, in any form: the seal would certify an
+    // altered file. Nor is a document received on paper, which has no file. A scan received
+    // unsigned is copied (paper into electronic, Decree 30 Art. 25): the seal vouches for the
+    // copy, not for a signer.
     let unsigned = receive(
         &server,
         &clerk,
@@ -1021,28 +1023,35 @@ fn a_received_pdf_with_a_broken_signature_is_kept_and_flagged() {
     let copy = |id: &Value, body: Value| {
         server.post(&format!("/api/v1/incoming/{id}/copies"), &clerk, &body)
     };
-    for (document, verdict) in [(&broken, "invalid"), (&unsigned, "unsigned")] {
-        for body in [
-            json!({"form": "sao_luc"}),
-            json!({"form": "trich_sao", "pages": "1"}),
-        ] {
-            let refused = expect_problem(copy(&document["id"], body), 409, "signatures_not_valid");
-            let detail = refused["detail"].as_str().unwrap();
-            assert!(
-                detail.contains(verdict) && detail.contains("sender"),
-                "{refused}"
-            );
-        }
+    for body in [
+        json!({"form": "sao_luc"}),
+        json!({"form": "trich_sao", "pages": "1"}),
+    ] {
+        let refused = expect_problem(copy(&broken["id"], body), 409, "signatures_not_valid");
+        let detail = refused["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("invalid") && detail.contains("sender"),
+            "{refused}"
+        );
     }
     let answer = copy(&paper["id"], json!({"form": "sao_y"}));
     expect_problem_saying(answer, 409, "document_on_paper", "paper original");
-    for document in [&broken, &unsigned, &paper] {
+    for document in [&broken, &paper] {
         let (status, copies) = status_json(server.get(
             &format!("/api/v1/incoming/{}/copies", document["id"]),
             &clerk,
         ));
         assert_eq!((status, copies), (200, json!([])));
     }
+    let (status, scan_copy) = status_json(copy(&unsigned["id"], json!({"form": "sao_y"})));
+    assert_eq!(status, 201, "{scan_copy}");
+    let (status, copies) = status_json(server.get(
+        &format!("/api/v1/incoming/{}/copies", unsigned["id"]),
+        &clerk,
+    ));
+    assert_eq!(status, 200);
+    assert_eq!(copies.as_array().map(Vec::len), Some(1), "{copies}");
+    assert_eq!(copies[0]["id"], scan_copy["id"], "{copies}");
     // The clerk can send it back, and the reason is in the trace.
     let (status, returned) = step(
         &server,

@@ -69,12 +69,12 @@ pub enum CopyRefused {
          from the paper original"
     )]
     OnPaper,
-    /// Received with signatures that did not verify as valid (`signatures_not_valid`): the
-    /// seal on a copy would vouch for what vanthu could not.
+    /// Received with a broken signature or changed after signing (`signatures_not_valid`):
+    /// the seal on a copy would vouch for what vanthu found altered.
     #[error(
-        "the signatures of this document did not verify as valid on receipt (verdict: {0}); a \
-         copy under the unit's seal would certify what cannot be vouched for: ask the sender \
-         for a validly signed file"
+        "a signature of this document was found broken or the file changed after signing, on \
+         receipt (verdict: {0}); a copy under the unit's seal would certify an altered file: \
+         ask the sender for a validly signed file"
     )]
     NotVerified(String),
 }
@@ -90,13 +90,17 @@ impl CopyRefused {
     }
 }
 
-/// Whether a received file whose verification gave `verdict` may be copied: only when every
-/// signature was found valid (intact, trusted, changed only as allowed). A file received
-/// unsigned, untrusted, modified or broken is kept and handled, but not certified again.
+/// Whether a received file whose verification gave `verdict` may be copied: not when a
+/// signature in it is broken (`invalid`) or the file was changed after it was signed in a way
+/// no signature allows (`modified`): such a file is kept and handled, but the unit's seal does
+/// not certify it again. A file received unsigned (a scan of a paper original: Decree 30
+/// Art. 25 lets a unit copy a paper document into an electronic one) or signed under a root
+/// this installation does not trust is copied: the copy's seal vouches that it is a faithful
+/// copy of what the unit holds, not for the original's signer.
 pub fn verified_copyable(verdict: &str) -> Result<(), CopyRefused> {
     match verdict {
-        "valid" => Ok(()),
-        other => Err(CopyRefused::NotVerified(other.to_owned())),
+        "invalid" | "modified" => Err(CopyRefused::NotVerified(verdict.to_owned())),
+        _ => Ok(()),
     }
 }
 
@@ -175,9 +179,11 @@ mod tests {
     }
 
     #[test]
-    fn only_files_verified_valid_are_copied() {
-        assert!(verified_copyable("valid").is_ok());
-        for verdict in ["untrusted", "modified", "invalid", "unsigned"] {
+    fn files_with_broken_signatures_are_not_copied() {
+        for verdict in ["valid", "untrusted", "unsigned"] {
+            assert!(verified_copyable(verdict).is_ok(), "{verdict}");
+        }
+        for verdict in ["modified", "invalid"] {
             let refused = verified_copyable(verdict).unwrap_err();
             assert_eq!(refused.code(), "signatures_not_valid");
             assert!(refused.to_string().contains(verdict), "{refused}");
