@@ -374,6 +374,26 @@ pub fn wait_exit(mut child: Child, timeout: Duration) -> Output {
     child.wait_with_output().expect("collect output")
 }
 
+/// Runs a `vanthu` command that must refuse to start: exit status 2; its standard error
+/// and the last line of it.
+pub fn refused_start(mut cmd: Command) -> (String, String) {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vanthu");
+    let out = wait_exit(child, START_TIMEOUT);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let last = stderr.lines().last().unwrap_or_default().to_owned();
+    (stderr, last)
+}
+
 /// Every file under `dir`, recursively.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
