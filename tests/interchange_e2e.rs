@@ -808,3 +808,84 @@ fn the_server_drains_the_folder_the_connector_fills() {
         (common::files_under(&env.dir.path().join("lgsp/outbox")).len() == 1).then_some(())
     });
 }
+
+/// With `--check-signer-revocation`, the seal's certificate is checked before a package is
+/// sealed, as before the PDF seal: a release to an agency elsewhere whose seal was revoked
+/// meanwhile is refused 422, saying since when, and the document stays issued, unsent.
+#[test]
+fn a_release_sealed_with_a_revoked_seal_is_refused_and_nothing_is_sent() {
+    let sender = Installation::new(
+        (DEPARTMENT, "Sở Nội vụ tỉnh Bắc Ninh"),
+        free_port(),
+        &secret(),
+    );
+    let server = sender.start();
+    let specialist = server.demo_login("commune.specialist");
+    let leader = server.demo_login("commune.leader");
+    let (_, me) = status_json(server.get("/api/v1/me", &leader));
+    let metadata = json!({
+        "document_type": "Công văn",
+        "summary": "Về việc kiểm tra thu hồi chứng thư dấu trước khi gửi",
+        "urgency": "khan",
+        "notation": "UBND-VP",
+        "signer": {"user_id": me["user"]["id"], "position": "CHỦ TỊCH", "authority": "tm"},
+        "internal_recipients": [],
+        "external_recipients": [{"name": "Sở Nội vụ tỉnh Bắc Ninh", "agency_code": DEPARTMENT}],
+    });
+    let pdf = common::one_page_pdf(b"CONG VAN KIEM TRA THU HOI");
+    let id = common::draft_outgoing(&server, &specialist, &metadata, &pdf)["id"]
+        .as_i64()
+        .unwrap();
+    let clerk = server.demo_login("commune.clerk");
+    for (token, action, body) in [
+        (&leader, "approve", json!({})),
+        (&leader, "sign", json!({"pin": PIN})),
+        (&clerk, "issue", json!({})),
+    ] {
+        let (status, out) =
+            status_json(server.post(&format!("/api/v1/outgoing/{id}/{action}"), token, &body));
+        assert_eq!(status, 200, "{action}: {out}");
+    }
+    server.kill();
+
+    // The commune's seal is replaced by one whose certificate the development CRL lists.
+    let out = sender
+        .env
+        .command()
+        .env("VANTHU_P12_PASSWORD", "vanthu-dev")
+        .args(["seal-key", "--unit", COMMUNE, "--p12"])
+        .arg(common::tools::workspace().join("certs-dev/revoked.p12"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let crls = common::tools::workspace().join("certs-dev");
+    let mut cmd = sender.env.command();
+    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--agencies"])
+        .arg(&sender.agencies)
+        .args(["--check-signer-revocation", "--signer-revocation"])
+        .arg(&crls);
+    let server = Server::start(cmd);
+    let clerk = server.demo_login("commune.clerk");
+    let problem = common::expect_problem(
+        server.post(
+            &format!("/api/v1/outgoing/{id}/release"),
+            &clerk,
+            &json!({}),
+        ),
+        422,
+        "unusable_certificate",
+    );
+    let said = problem["detail"].as_str().unwrap();
+    assert!(
+        said.contains(" was revoked on 20") && said.contains("(according to its crl)"),
+        "{problem}"
+    );
+    assert_eq!(detail(&server, id)["state"], "issued");
+    for list in ["not_sent", "sent", "failed"] {
+        assert!(outbox(&server, &clerk, list).is_empty(), "{list}");
+    }
+}

@@ -1633,6 +1633,7 @@ pub async fn release(
             state.blobs.as_ref(),
             &state.kek,
             &document,
+            state.signer_revocation.as_ref(),
         )?;
         Ok(state
             .db

@@ -141,6 +141,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         agencies: settings.agencies.clone(),
         inbox: settings.interchange_inbox.clone(),
         retry: settings.interchange_retry,
+        revocation: settings.signer_revocation.clone(),
     }
     .spawn()
     .context("cannot start the interchange delivery worker")?;
