@@ -94,6 +94,10 @@ pub enum Pkcs11Error {
         /// The key's label or id.
         key: String,
     },
+    /// The token is logged in for another use in this process (a person's token during
+    /// another signature).
+    #[error("the PKCS#11 token \"{0}\" is in use by another signature; try again")]
+    Busy(String),
     /// The token went away (unplugged, or the HSM stopped answering).
     #[error("the PKCS#11 token \"{0}\" was removed or stopped answering")]
     Removed(String),
