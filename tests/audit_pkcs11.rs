@@ -188,11 +188,7 @@ fn checkpoints_are_signed_in_the_token_and_verify_independently() {
     let out = with_audit_token(&mut cmd, hsm, TOKEN, KEY, PIN)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     let note = stdout(&out);
     let seen = independent_check(&tools, work.path(), &note, &published);
     assert_eq!(seen["verified"], true, "{seen}\n{note}");

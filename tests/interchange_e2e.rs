@@ -168,6 +168,21 @@ fn login(server: &Server, name: &str) -> String {
 /// Drafts, approves, signs, issues and releases a document of the commune to the
 /// department elsewhere; returns its id and number.
 fn release(server: &Server, summary: &str) -> (i64, String) {
+    let id = issue(server, summary);
+    let clerk = server.demo_login("commune.clerk");
+    let (status, last) = status_json(server.post(
+        &format!("/api/v1/outgoing/{id}/release"),
+        &clerk,
+        &json!({}),
+    ));
+    assert_eq!(status, 200, "release: {last}");
+    assert_eq!(last["state"], "released");
+    (id, last["number_notation"].as_str().unwrap().to_owned())
+}
+
+/// Drafts, approves, signs and issues a document of the commune addressed to the
+/// department elsewhere; returns its id.
+fn issue(server: &Server, summary: &str) -> i64 {
     let specialist = server.demo_login("commune.specialist");
     let leader = server.demo_login("commune.leader");
     let clerk = server.demo_login("commune.clerk");
@@ -184,20 +199,16 @@ fn release(server: &Server, summary: &str) -> (i64, String) {
     let pdf = common::one_page_pdf(b"CONG VAN LIEN THONG");
     let draft = common::draft_outgoing(server, &specialist, &metadata, &pdf);
     let id = draft["id"].as_i64().unwrap();
-    let mut last = Value::Null;
     for (token, step, body) in [
         (&leader, "approve", json!({})),
         (&leader, "sign", json!({"pin": PIN})),
         (&clerk, "issue", json!({})),
-        (&clerk, "release", json!({})),
     ] {
         let (status, out) =
             status_json(server.post(&format!("/api/v1/outgoing/{id}/{step}"), token, &body));
         assert_eq!(status, 200, "{step}: {out}");
-        last = out;
     }
-    assert_eq!(last["state"], "released");
-    (id, last["number_notation"].as_str().unwrap().to_owned())
+    id
 }
 
 /// Waits until `done` gives a value, or fails saying what was awaited.
@@ -820,48 +831,14 @@ fn a_release_sealed_with_a_revoked_seal_is_refused_and_nothing_is_sent() {
         &secret(),
     );
     let server = sender.start();
-    let specialist = server.demo_login("commune.specialist");
-    let leader = server.demo_login("commune.leader");
-    let (_, me) = status_json(server.get("/api/v1/me", &leader));
-    let metadata = json!({
-        "document_type": "Công văn",
-        "summary": "Về việc kiểm tra thu hồi chứng thư dấu trước khi gửi",
-        "urgency": "khan",
-        "notation": "UBND-VP",
-        "signer": {"user_id": me["user"]["id"], "position": "CHỦ TỊCH", "authority": "tm"},
-        "internal_recipients": [],
-        "external_recipients": [{"name": "Sở Nội vụ tỉnh Bắc Ninh", "agency_code": DEPARTMENT}],
-    });
-    let pdf = common::one_page_pdf(b"CONG VAN KIEM TRA THU HOI");
-    let id = common::draft_outgoing(&server, &specialist, &metadata, &pdf)["id"]
-        .as_i64()
-        .unwrap();
-    let clerk = server.demo_login("commune.clerk");
-    for (token, action, body) in [
-        (&leader, "approve", json!({})),
-        (&leader, "sign", json!({"pin": PIN})),
-        (&clerk, "issue", json!({})),
-    ] {
-        let (status, out) =
-            status_json(server.post(&format!("/api/v1/outgoing/{id}/{action}"), token, &body));
-        assert_eq!(status, 200, "{action}: {out}");
-    }
+    let id = issue(
+        &server,
+        "Về việc kiểm tra thu hồi chứng thư dấu trước khi gửi",
+    );
     server.kill();
 
     // The commune's seal is replaced by one whose certificate the development CRL lists.
-    let out = sender
-        .env
-        .command()
-        .env("VANTHU_P12_PASSWORD", "vanthu-dev")
-        .args(["seal-key", "--unit", COMMUNE, "--p12"])
-        .arg(common::tools::workspace().join("certs-dev/revoked.p12"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::install_seal(&sender.env, COMMUNE, "revoked.p12");
     let crls = common::tools::workspace().join("certs-dev");
     let mut cmd = sender.env.command();
     cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--agencies"])

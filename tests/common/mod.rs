@@ -537,7 +537,13 @@ pub fn draft_outgoing(server: &Server, token: &str, metadata: &Value, pdf: &[u8]
 /// Installs the development seal (certs-dev/seal.p12) as the seal of the unit with this
 /// code, with `vanthu seal-key`.
 pub fn install_dev_seal(env: &TestEnv, unit: &str) {
-    let p12 = tools::workspace().join("certs-dev/seal.p12");
+    install_seal(env, unit, "seal.p12");
+}
+
+/// Installs the development PKCS#12 file `p12` (in certs-dev) as `unit`'s seal with
+/// `vanthu seal-key`.
+pub fn install_seal(env: &TestEnv, unit: &str, p12: &str) {
+    let p12 = tools::workspace().join("certs-dev").join(p12);
     let out = env
         .command()
         .env("VANTHU_P12_PASSWORD", "vanthu-dev")
@@ -546,6 +552,11 @@ pub fn install_dev_seal(env: &TestEnv, unit: &str) {
         .arg("--dev")
         .output()
         .expect("run vanthu seal-key");
+    assert_success(&out);
+}
+
+/// A command's output that must say it succeeded, its standard error shown otherwise.
+pub fn assert_success(out: &Output) {
     assert!(
         out.status.success(),
         "{}",

@@ -64,13 +64,7 @@ impl Pkcs11Ed25519 {
                 ))
             }
         }
-        let handle =
-            token
-                .find(ObjectClass::PRIVATE_KEY, &key)?
-                .ok_or_else(|| Pkcs11Error::NoKey {
-                    token: label.clone(),
-                    key: key.to_string(),
-                })?;
+        let handle = token.private_key(&key)?;
         let not_ed25519 = |found: String| Pkcs11Error::NotEd25519 {
             token: label.clone(),
             key: key.to_string(),

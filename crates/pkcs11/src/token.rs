@@ -345,6 +345,15 @@ impl Token {
         Ok(found)
     }
 
+    /// The handle of the private key named by `key`, or the error naming it.
+    pub(crate) fn private_key(&self, key: &KeyRef) -> Result<ObjectHandle, Pkcs11Error> {
+        self.find(ObjectClass::PRIVATE_KEY, key)?
+            .ok_or_else(|| Pkcs11Error::NoKey {
+                token: self.label.clone(),
+                key: key.to_string(),
+            })
+    }
+
     /// The DER of every X.509 certificate the token holds, for building the chain.
     pub(crate) fn certificates(&self) -> Result<Vec<Vec<u8>>, Pkcs11Error> {
         self.with_session("a search for certificates", |session| {
