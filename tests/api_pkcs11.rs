@@ -8,11 +8,10 @@
 mod common;
 
 use std::process::Command;
-use std::time::Duration;
 
 use common::token::{self, common_name, dev_cert, dev_file, TOKEN};
 use common::tools::{require, Tool};
-use common::{expect_problem, oracles, status_json, wait_exit, Server, TestEnv};
+use common::{expect_problem, oracles, refused_start, status_json, Server, TestEnv};
 use serde_json::{json, Value};
 
 /// The demo leaders' signing PIN.
@@ -140,21 +139,6 @@ fn a_token_pulled_out_answers_503_and_the_document_stays_signed() {
     let (_, detail) = status_json(server.get(&format!("/api/v1/outgoing/{id}"), &clerk));
     assert_eq!(detail["state"], "signed", "{detail}");
     assert_eq!(detail["number_notation"], Value::Null, "{detail}");
-}
-
-/// Runs a `vanthu serve` that must refuse to start: exit status 2; its standard error and
-/// the last line of it.
-fn refused_start(mut cmd: Command) -> (String, String) {
-    let child = cmd
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = wait_exit(child, Duration::from_secs(60));
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let last = stderr.lines().last().unwrap_or_default().to_owned();
-    (stderr, last)
 }
 
 #[test]

@@ -168,6 +168,21 @@ fn login(server: &Server, name: &str) -> String {
 /// Drafts, approves, signs, issues and releases a document of the commune to the
 /// department elsewhere; returns its id and number.
 fn release(server: &Server, summary: &str) -> (i64, String) {
+    let id = issue(server, summary);
+    let clerk = server.demo_login("commune.clerk");
+    let (status, last) = status_json(server.post(
+        &format!("/api/v1/outgoing/{id}/release"),
+        &clerk,
+        &json!({}),
+    ));
+    assert_eq!(status, 200, "release: {last}");
+    assert_eq!(last["state"], "released");
+    (id, last["number_notation"].as_str().unwrap().to_owned())
+}
+
+/// Drafts, approves, signs and issues a document of the commune addressed to the
+/// department elsewhere; returns its id.
+fn issue(server: &Server, summary: &str) -> i64 {
     let specialist = server.demo_login("commune.specialist");
     let leader = server.demo_login("commune.leader");
     let clerk = server.demo_login("commune.clerk");
@@ -184,20 +199,16 @@ fn release(server: &Server, summary: &str) -> (i64, String) {
     let pdf = common::one_page_pdf(b"CONG VAN LIEN THONG");
     let draft = common::draft_outgoing(server, &specialist, &metadata, &pdf);
     let id = draft["id"].as_i64().unwrap();
-    let mut last = Value::Null;
     for (token, step, body) in [
         (&leader, "approve", json!({})),
         (&leader, "sign", json!({"pin": PIN})),
         (&clerk, "issue", json!({})),
-        (&clerk, "release", json!({})),
     ] {
         let (status, out) =
             status_json(server.post(&format!("/api/v1/outgoing/{id}/{step}"), token, &body));
         assert_eq!(status, 200, "{step}: {out}");
-        last = out;
     }
-    assert_eq!(last["state"], "released");
-    (id, last["number_notation"].as_str().unwrap().to_owned())
+    id
 }
 
 /// Waits until `done` gives a value, or fails saying what was awaited.
@@ -807,4 +818,51 @@ fn the_server_drains_the_folder_the_connector_fills() {
     wait_for("the arrival status", || {
         (common::files_under(&env.dir.path().join("lgsp/outbox")).len() == 1).then_some(())
     });
+}
+
+/// With `--check-signer-revocation`, the seal's certificate is checked before a package is
+/// sealed, as before the PDF seal: a release to an agency elsewhere whose seal was revoked
+/// meanwhile is refused 422, saying since when, and the document stays issued, unsent.
+#[test]
+fn a_release_sealed_with_a_revoked_seal_is_refused_and_nothing_is_sent() {
+    let sender = Installation::new(
+        (DEPARTMENT, "Sở Nội vụ tỉnh Bắc Ninh"),
+        free_port(),
+        &secret(),
+    );
+    let server = sender.start();
+    let id = issue(
+        &server,
+        "Về việc kiểm tra thu hồi chứng thư dấu trước khi gửi",
+    );
+    server.kill();
+
+    // The commune's seal is replaced by one whose certificate the development CRL lists.
+    common::install_seal(&sender.env, COMMUNE, "revoked.p12");
+    let crls = common::tools::workspace().join("certs-dev");
+    let mut cmd = sender.env.command();
+    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--agencies"])
+        .arg(&sender.agencies)
+        .args(["--check-signer-revocation", "--signer-revocation"])
+        .arg(&crls);
+    let server = Server::start(cmd);
+    let clerk = server.demo_login("commune.clerk");
+    let problem = common::expect_problem(
+        server.post(
+            &format!("/api/v1/outgoing/{id}/release"),
+            &clerk,
+            &json!({}),
+        ),
+        422,
+        "unusable_certificate",
+    );
+    let said = problem["detail"].as_str().unwrap();
+    assert!(
+        said.contains(" was revoked on 20") && said.contains("(according to its crl)"),
+        "{problem}"
+    );
+    assert_eq!(detail(&server, id)["state"], "issued");
+    for list in ["not_sent", "sent", "failed"] {
+        assert!(outbox(&server, &clerk, list).is_empty(), "{list}");
+    }
 }

@@ -383,6 +383,26 @@ pub fn wait_exit(mut child: Child, timeout: Duration) -> Output {
     child.wait_with_output().expect("collect output")
 }
 
+/// Runs a `vanthu` command that must refuse to start: exit status 2; its standard error
+/// and the last line of it.
+pub fn refused_start(mut cmd: Command) -> (String, String) {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run vanthu");
+    let out = wait_exit(child, START_TIMEOUT);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let last = stderr.lines().last().unwrap_or_default().to_owned();
+    (stderr, last)
+}
+
 /// Every file under `dir`, recursively.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -536,7 +556,13 @@ pub fn draft_outgoing(server: &Server, token: &str, metadata: &Value, pdf: &[u8]
 /// Installs the development seal (certs-dev/seal.p12) as the seal of the unit with this
 /// code, with `vanthu seal-key`.
 pub fn install_dev_seal(env: &TestEnv, unit: &str) {
-    let p12 = tools::workspace().join("certs-dev/seal.p12");
+    install_seal(env, unit, "seal.p12");
+}
+
+/// Installs the development PKCS#12 file `p12` (in certs-dev) as `unit`'s seal with
+/// `vanthu seal-key`.
+pub fn install_seal(env: &TestEnv, unit: &str, p12: &str) {
+    let p12 = tools::workspace().join("certs-dev").join(p12);
     let out = env
         .command()
         .env("VANTHU_P12_PASSWORD", "vanthu-dev")
@@ -545,6 +571,11 @@ pub fn install_dev_seal(env: &TestEnv, unit: &str) {
         .arg("--dev")
         .output()
         .expect("run vanthu seal-key");
+    assert_success(&out);
+}
+
+/// A command's output that must say it succeeded, its standard error shown otherwise.
+pub fn assert_success(out: &Output) {
     assert!(
         out.status.success(),
         "{}",

@@ -224,13 +224,24 @@ pub(crate) fn refuse_revoked(
     check: Option<&SignerRevocation>,
     signer: &dyn Signer,
 ) -> Result<(), ApiError> {
-    let Some(check) = check else {
+    if check.is_none() {
         return Ok(());
-    };
+    }
     let chain: Vec<Vec<u8>> = std::iter::once(signer.certificate().to_vec())
         .chain(signer.chain().iter().cloned())
         .collect();
-    match refuse_revoked_signer(&chain, &check.source, check.hard_fail) {
+    refuse_revoked_chain(check, &chain)
+}
+
+/// As [`refuse_revoked`], for a certificate (DER) followed by its issuers.
+fn refuse_revoked_chain(
+    check: Option<&SignerRevocation>,
+    chain: &[Vec<u8>],
+) -> Result<(), ApiError> {
+    let Some(check) = check else {
+        return Ok(());
+    };
+    match refuse_revoked_signer(chain, &check.source, check.hard_fail) {
         Ok(()) => Ok(()),
         Err(e @ (LtvError::Revoked { .. } | LtvError::Missing(_))) => {
             tracing::warn!(error = %e, "signing refused: the signer's certificate");
@@ -475,22 +486,34 @@ fn open_seal(db: &Database, kek: &Kek, unit: UnitId) -> Result<(SigningKey, Unwr
 }
 
 /// The unit's seal for signing interchange packages (its RSA key, certificate and chain);
-/// as for [`seal_signer`], the caller must have authorised the act for `unit`, and an
-/// expired certificate is refused.
+/// as for [`seal_signer`], the caller must have authorised the act for `unit`. As before a
+/// PDF seal, the certificate must be valid now, and with `revocation` (the server's
+/// `--check-signer-revocation`) neither it nor an issuer may be revoked: a package sealed
+/// with a revoked seal would be refused by every agency receiving it.
 pub fn interchange_seal(
     db: &Database,
     kek: &Kek,
     unit: UnitId,
+    revocation: Option<&SignerRevocation>,
 ) -> Result<vanthu_interchange::Seal, ApiError> {
     let (key, pkcs8) = open_seal(db, kek, unit)?;
-    if key.certificate.not_after <= Utc::now() {
+    let now = Utc::now();
+    if key.certificate.not_after <= now {
         return Err(ApiError::UnusableCertificate(format!(
             "the seal's certificate expired on {}; enrol the key of its new certificate",
             key.certificate.not_after.format("%Y-%m-%d")
         )));
     }
-    let private = PKey::private_key_from_pkcs8(pkcs8.pkcs8_der()).map_err(ApiError::internal)?;
+    if key.certificate.not_before > now {
+        return Err(ApiError::UnusableCertificate(format!(
+            "the seal's certificate is valid only from {}",
+            key.certificate.not_before.format("%Y-%m-%d %H:%M UTC")
+        )));
+    }
     let (cert, chain) = certificate_ders(&key.certificate)?;
+    let all: Vec<Vec<u8>> = std::iter::once(cert.clone()).chain(chain.clone()).collect();
+    refuse_revoked_chain(revocation, &all)?;
+    let private = PKey::private_key_from_pkcs8(pkcs8.pkcs8_der()).map_err(ApiError::internal)?;
     let certs = std::iter::once(&cert)
         .chain(&chain)
         .map(|der| X509::from_der(der))
@@ -1243,8 +1266,18 @@ mod tests {
                 wrap_seal_key(f.unit.id, &key, &cert, &chain, &f.state.kek).unwrap();
             f.state.db.enrol_signing_key(&record, &wrapped).unwrap();
         };
+        // Off the async runtime, as the release and the outbox worker call it.
+        let package_seal = |check: Option<&SignerRevocation>| {
+            std::thread::scope(|s| {
+                s.spawn(|| interchange_seal(&f.state.db, &f.state.kek, f.unit.id, check))
+                    .join()
+                    .unwrap()
+                    .map(|_| ())
+            })
+        };
         enrol_seal("seal.p12");
         seal_signer(&f.state, f.unit.id).await.unwrap();
+        package_seal(f.state.signer_revocation.as_ref()).unwrap();
         enrol_seal("revoked.p12");
         let refused = seal_signer(&f.state, f.unit.id).await.map(|_| ());
         let Err(ApiError::UnusableCertificate(why)) = refused else {
@@ -1254,6 +1287,12 @@ mod tests {
             why.contains(" was revoked on 20") && why.contains("(according to its crl)"),
             "{why}"
         );
+        // The edXML package seal is checked the same way, before anything is signed.
+        let refused = package_seal(f.state.signer_revocation.as_ref());
+        let Err(ApiError::UnusableCertificate(package_why)) = refused else {
+            panic!("{refused:?}");
+        };
+        assert_eq!(package_why, why);
 
         // A leader's key is checked the same way; hard-fail refuses a key without data.
         let (leader, bearer) = f.account("district.leader", &[Role::Leader]);

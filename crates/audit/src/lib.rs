@@ -17,4 +17,4 @@ pub use checkpoint::Checkpoint;
 pub use entry::{AuditAction, AuditEntry, AuditRecord, ObjectKind, ObjectRef, Outcome};
 pub use error::AuditError;
 pub use merkle::{CompactRange, Hash, NodeId};
-pub use note::{NoteSigner, NoteVerifier};
+pub use note::{ExternalEd25519, NoteSigner, NoteVerifier};

@@ -74,10 +74,30 @@ fn split_key<'a>(s: &'a str, what: &'static str) -> Result<(&'a str, u32, [u8; 3
     }
 }
 
+/// An Ed25519 private key kept where it cannot be read out (a PKCS#11 token or HSM): it
+/// signs, and the note signer checks what it returns against the public key.
+pub trait ExternalEd25519: Send + Sync {
+    /// Signs `message` with pure Ed25519 (RFC 8032, no pre-hash, no context) and returns
+    /// the 64-byte signature, or a one-line reason.
+    fn sign_ed25519(&self, message: &[u8]) -> Result<Vec<u8>, String>;
+}
+
+/// Where the private key of a [`NoteSigner`] is.
+enum PrivateKey {
+    /// In this process's memory.
+    Local(PKey<Private>),
+    /// Elsewhere, signing on request.
+    External(Box<dyn ExternalEd25519>),
+}
+
+/// What an external key signs once when it is taken into use, to prove it is the private
+/// half of the public key it came with.
+const PROBE: &[u8] = b"vanthu: does this Ed25519 key match its public key?\n";
+
 /// Signs notes with an Ed25519 key under a name.
 pub struct NoteSigner {
     name: String,
-    key: PKey<Private>,
+    key: PrivateKey,
     public: [u8; 32],
 }
 
@@ -86,6 +106,7 @@ impl fmt::Debug for NoteSigner {
         // Never the private key.
         f.debug_struct("NoteSigner")
             .field("name", &self.name)
+            .field("external", &self.is_external())
             .finish_non_exhaustive()
     }
 }
@@ -99,9 +120,56 @@ impl NoteSigner {
             .map_err(|_| AuditError::Crypto("an Ed25519 public key has 32 bytes".into()))?;
         Ok(Self {
             name: name.to_owned(),
-            key,
+            key: PrivateKey::Local(key),
             public,
         })
+    }
+
+    /// A signer for `name` whose private key is held elsewhere, with its 32-byte public
+    /// key. One signature is made and verified first, so a key that is not the private half
+    /// of `public` (or does not make Ed25519 signatures) is refused here, not in a verifier.
+    pub fn external(
+        name: &str,
+        public: [u8; 32],
+        key: Box<dyn ExternalEd25519>,
+    ) -> Result<Self, AuditError> {
+        check_name(name, "signer key")?;
+        let signer = Self {
+            name: name.to_owned(),
+            key: PrivateKey::External(key),
+            public,
+        };
+        signer.raw_sign(PROBE)?;
+        Ok(signer)
+    }
+
+    /// Whether the private key is held elsewhere (and so has no key string).
+    pub fn is_external(&self) -> bool {
+        matches!(self.key, PrivateKey::External(_))
+    }
+
+    /// The Ed25519 signature of `message`. An external key's signature is verified before it
+    /// is used: a token that answers with something else must not sign the log's history.
+    fn raw_sign(&self, message: &[u8]) -> Result<Vec<u8>, AuditError> {
+        match &self.key {
+            PrivateKey::Local(key) => {
+                Ok(Signer::new_without_digest(key)?.sign_oneshot_to_vec(message)?)
+            }
+            PrivateKey::External(key) => {
+                let signature = key.sign_ed25519(message).map_err(AuditError::Crypto)?;
+                let public = PKey::public_key_from_raw_bytes(&self.public, Id::ED25519)?;
+                let good = signature.len() == 64
+                    && Verifier::new_without_digest(&public)?
+                        .verify_oneshot(&signature, message)
+                        .unwrap_or(false);
+                if !good {
+                    return Err(AuditError::Crypto(
+                        "the key's signature does not verify with its public key".into(),
+                    ));
+                }
+                Ok(signature)
+            }
+        }
     }
 
     /// A new random key for `name`.
@@ -131,10 +199,16 @@ impl NoteSigner {
         Ok(signer)
     }
 
-    /// The private key string; keep it where only the server can read it.
+    /// The private key string; keep it where only the server can read it. A key held
+    /// elsewhere has none.
     pub fn to_key_string(&self) -> Result<String, AuditError> {
+        let PrivateKey::Local(key) = &self.key else {
+            return Err(AuditError::Crypto(
+                "the key is held in a token and cannot be written out".into(),
+            ));
+        };
         let mut raw = vec![ALG_ED25519];
-        raw.extend(self.key.raw_private_key()?);
+        raw.extend(key.raw_private_key()?);
         Ok(format!(
             "{PRIVATE_PREFIX}{}+{:08x}+{}",
             self.name,
@@ -170,8 +244,7 @@ impl NoteSigner {
                 "the text must be non-empty lines each ending in a newline",
             ));
         }
-        let signature =
-            Signer::new_without_digest(&self.key)?.sign_oneshot_to_vec(text.as_bytes())?;
+        let signature = self.raw_sign(text.as_bytes())?;
         let mut blob = self.key_id().to_be_bytes().to_vec();
         blob.extend(signature);
         Ok(format!(
@@ -215,6 +288,11 @@ impl NoteVerifier {
     /// The key id.
     pub fn key_id(&self) -> u32 {
         key_id(&self.name, &self.public)
+    }
+
+    /// The 32-byte Ed25519 public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.public
     }
 
     /// Checks that `note` carries a valid signature of this key and returns its text.
@@ -365,5 +443,43 @@ mod tests {
         );
         assert!(signer.sign("no newline").is_err());
         assert!(!format!("{signer:?}").contains(&signer.to_key_string().unwrap()[12..]));
+    }
+
+    /// An external key that is a local one in disguise, or signs with another key.
+    struct Elsewhere(PKey<Private>);
+
+    impl ExternalEd25519 for Elsewhere {
+        fn sign_ed25519(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+            Signer::new_without_digest(&self.0)
+                .and_then(|mut s| s.sign_oneshot_to_vec(message))
+                .map_err(|e| e.to_string())
+        }
+    }
+
+    #[test]
+    fn an_external_key_signs_what_a_local_one_would_and_a_stranger_is_refused() {
+        let local = NoteSigner::from_key_string(GO_SIGNER).unwrap();
+        let PrivateKey::Local(key) = &local.key else {
+            unreachable!()
+        };
+        let external = NoteSigner::external(
+            "PeterNeumann",
+            local.public,
+            Box::new(Elsewhere(key.clone())),
+        )
+        .unwrap();
+        assert!(external.is_external());
+        assert_eq!(external.verifier().to_string(), GO_VERIFIER);
+        // Ed25519 is deterministic: the same bytes as Go's own note.
+        assert_eq!(
+            external.sign(GO_TEXT).unwrap(),
+            format!("{GO_TEXT}\n{GO_SIGNATURE}")
+        );
+        assert!(external.to_key_string().is_err());
+
+        let stranger = PKey::generate_ed25519().unwrap();
+        let err = NoteSigner::external("PeterNeumann", local.public, Box::new(Elsewhere(stranger)))
+            .unwrap_err();
+        assert!(err.to_string().contains("does not verify"), "{err}");
     }
 }

@@ -65,6 +65,39 @@ pub enum Pkcs11Error {
         /// The key's label or id.
         key: String,
     },
+    /// The token lacks a mechanism the key needs.
+    #[error("the PKCS#11 token \"{token}\" does not offer {mechanism}")]
+    NoMechanism {
+        /// The token's label.
+        token: String,
+        /// The mechanism, named with what it does.
+        mechanism: &'static str,
+    },
+    /// A key asked for as Ed25519 is of another type or curve.
+    #[error("the key with {key} on the PKCS#11 token \"{token}\" is not an Ed25519 key: {found}")]
+    NotEd25519 {
+        /// The token's label.
+        token: String,
+        /// The key's label or id.
+        key: String,
+        /// What it is instead.
+        found: String,
+    },
+    /// A key without a certificate needs its public key object.
+    #[error(
+        "the PKCS#11 token \"{token}\" holds no public key with {key}: store the public key \
+         beside its private key"
+    )]
+    NoPublicKey {
+        /// The token's label.
+        token: String,
+        /// The key's label or id.
+        key: String,
+    },
+    /// The token is logged in for another use in this process (a person's token during
+    /// another signature).
+    #[error("the PKCS#11 token \"{0}\" is in use by another signature; try again")]
+    Busy(String),
     /// The token went away (unplugged, or the HSM stopped answering).
     #[error("the PKCS#11 token \"{0}\" was removed or stopped answering")]
     Removed(String),

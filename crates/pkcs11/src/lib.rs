@@ -7,11 +7,13 @@
 //! token's pool (a PKCS#11 session serves one thread at a time). The calls block: an async
 //! caller runs them on a blocking pool.
 
+mod eddsa;
 mod error;
 mod signer;
 pub mod softhsm;
 mod token;
 
+pub use eddsa::Pkcs11Ed25519;
 pub use error::Pkcs11Error;
 pub use signer::Pkcs11Signer;
 pub use token::{KeyRef, Token};

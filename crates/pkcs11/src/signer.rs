@@ -58,13 +58,7 @@ impl Pkcs11Signer {
         options: SignerOptions,
     ) -> Result<Self, Pkcs11Error> {
         let label = token.label().to_owned();
-        let handle =
-            token
-                .find(ObjectClass::PRIVATE_KEY, &key)?
-                .ok_or_else(|| Pkcs11Error::NoKey {
-                    token: label.clone(),
-                    key: key.to_string(),
-                })?;
+        let handle = token.private_key(&key)?;
         let no_certificate = || Pkcs11Error::NoCertificate {
             token: label.clone(),
             key: key.to_string(),

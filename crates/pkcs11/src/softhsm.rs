@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, CertificateType, ObjectClass};
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
@@ -33,6 +34,12 @@ pub struct SoftHsm {
 impl SoftHsm {
     /// Initialises a token labelled `label` with user PIN `pin` under a new temporary folder.
     pub fn create(label: &str, pin: &str) -> Result<SoftHsm, String> {
+        Self::create_with(label, pin, "")
+    }
+
+    /// As [`SoftHsm::create`], with more lines for the configuration file, e.g.
+    /// `slots.mechanisms = -CKM_EDDSA` for a token that lacks a mechanism.
+    pub fn create_with(label: &str, pin: &str, extra_conf: &str) -> Result<SoftHsm, String> {
         let dir = tempfile::Builder::new()
             .prefix("vanthu-softhsm-")
             .tempdir()
@@ -40,7 +47,7 @@ impl SoftHsm {
         let tokens = dir.path().join("tokens");
         std::fs::create_dir(&tokens).map_err(|e| e.to_string())?;
         let conf = format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n{extra_conf}",
             tokens.display()
         );
         std::fs::write(dir.path().join("softhsm2.conf"), conf).map_err(|e| e.to_string())?;
@@ -148,6 +155,48 @@ impl SoftHsm {
                 Attribute::Value(der),
             ])
             .map_err(|e| format!("cannot store the certificate {label}: {e}"))?;
+        Ok(())
+    }
+
+    /// Has the token generate an Ed25519 key pair under `label` and `id`, through this
+    /// process's module ([`SoftHsm::use_in_this_process`] first), as an operator does with
+    /// the HSM's own tools: the private key is never outside the token.
+    pub fn generate_ed25519(&self, label: &str, id: &[u8]) -> Result<(), String> {
+        let token =
+            Token::open(self.module(), &self.label, &self.pin).map_err(|e| e.to_string())?;
+        let session = token
+            .pkcs11()
+            .open_rw_session(token.slot())
+            .map_err(|e| e.to_string())?;
+        let named = |private: bool| {
+            let mut attributes = vec![
+                Attribute::Token(true),
+                Attribute::Label(label.as_bytes().to_vec()),
+                Attribute::Id(id.to_vec()),
+            ];
+            if private {
+                attributes.extend([
+                    Attribute::Private(true),
+                    Attribute::Sensitive(true),
+                    Attribute::Extractable(false),
+                    Attribute::Sign(true),
+                ]);
+            } else {
+                // id-Ed25519, 1.3.101.112 (RFC 8410).
+                attributes.extend([
+                    Attribute::EcParams(vec![0x06, 0x03, 0x2b, 0x65, 0x70]),
+                    Attribute::Verify(true),
+                ]);
+            }
+            attributes
+        };
+        session
+            .generate_key_pair(
+                &Mechanism::EccEdwardsKeyPairGen,
+                &named(false),
+                &named(true),
+            )
+            .map_err(|e| format!("cannot generate the Ed25519 key {label}: {e}"))?;
         Ok(())
     }
 

@@ -72,6 +72,43 @@ pub struct Token {
     idle: Mutex<Vec<Session>>,
     _login: Mutex<Session>,
     pin_digest: [u8; 32],
+    /// For a token logged in for one use ([`Token::open_for_one_use`]): its claim, released
+    /// after the logout when the token is dropped.
+    one_use: Option<Claim>,
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        if self.one_use.is_some() {
+            // Closing the last session would log out as well; saying so costs nothing and
+            // does not depend on every idle session being gone first.
+            let _ = self
+                ._login
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .logout();
+        }
+    }
+}
+
+/// Tokens logged in for one use, by module and label: nothing else in the process may open
+/// them meanwhile, since PKCS#11 logs in the application and another session would find
+/// the token logged in without giving a PIN.
+fn claims() -> MutexGuard<'static, std::collections::HashSet<(PathBuf, String)>> {
+    static CLAIMS: OnceLock<Mutex<std::collections::HashSet<(PathBuf, String)>>> = OnceLock::new();
+    CLAIMS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A token's claim for one use, released when dropped.
+struct Claim((PathBuf, String));
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        claims().remove(&self.0);
+    }
 }
 
 impl fmt::Debug for Token {
@@ -130,6 +167,9 @@ impl Token {
         let pin_digest: [u8; 32] = Sha256::digest(pin.as_bytes()).into();
         let key = (module.clone(), label.to_owned());
         let mut open = open_tokens();
+        if claims().contains(&key) {
+            return Err(Pkcs11Error::Busy(label.to_owned()));
+        }
         if let Some(token) = open.get(&key) {
             if token.pin_digest == pin_digest {
                 return Ok(Arc::clone(token));
@@ -138,16 +178,69 @@ impl Token {
             // tell: it answers "already logged in" whatever the PIN.
             return Err(Pkcs11Error::WrongPin(label.to_owned()));
         }
+        let token = Arc::new(Self::login(module, pkcs11, label, pin, pin_digest, None)?);
+        tracing::info!(module = %token.module.display(), token = label, "PKCS#11 token logged in");
+        open.insert(key, Arc::clone(&token));
+        Ok(token)
+    }
+
+    /// Opens the token labelled `label` and logs in with `pin` for this one use: the login
+    /// ends when the token (and every signer holding it) is dropped, and is never shared.
+    /// For a person's own token whose user PIN they give for a signature: the next use
+    /// needs the PIN again. While one use lasts, the token is not opened again in this
+    /// process ([`Pkcs11Error::Busy`]), since a second login would find it logged in
+    /// already and could not check its PIN.
+    pub fn open_for_one_use(
+        module_path: &Path,
+        label: &str,
+        pin: &str,
+    ) -> Result<Arc<Token>, Pkcs11Error> {
+        let (module, pkcs11) = module(module_path)?;
+        let key = (module.clone(), label.to_owned());
+        let claim = {
+            let shared = open_tokens();
+            let mut claimed = claims();
+            if shared.contains_key(&key) || !claimed.insert(key.clone()) {
+                return Err(Pkcs11Error::Busy(label.to_owned()));
+            }
+            Claim(key)
+        };
+        let pin_digest: [u8; 32] = Sha256::digest(pin.as_bytes()).into();
+        Ok(Arc::new(Self::login(
+            module,
+            pkcs11,
+            label,
+            pin,
+            pin_digest,
+            Some(claim),
+        )?))
+    }
+
+    /// The session that logs the token in, and the token around it.
+    fn login(
+        module: PathBuf,
+        pkcs11: Pkcs11,
+        label: &str,
+        pin: &str,
+        pin_digest: [u8; 32],
+        one_use: Option<Claim>,
+    ) -> Result<Token, Pkcs11Error> {
         let slot = find_slot(&pkcs11, label)?;
         let session = pkcs11
             .open_ro_session(slot)
             .map_err(|e| Pkcs11Error::from_token(label, "a session", e))?;
         match session.login(UserType::User, Some(&AuthPin::from(pin.to_owned()))) {
-            Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Ok(()) => {}
+            // Another application's login (or one left by a crash of this process's
+            // module user) holds: a shared login may use it, a single use may not, since
+            // the PIN it was given would go unchecked.
+            Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) if one_use.is_none() => {}
+            Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {
+                return Err(Pkcs11Error::Busy(label.to_owned()))
+            }
             Err(e) => return Err(Pkcs11Error::from_token(label, "the login", e)),
         }
-        tracing::info!(module = %module.display(), token = label, "PKCS#11 token logged in");
-        let token = Arc::new(Token {
+        Ok(Token {
             module,
             label: label.to_owned(),
             pkcs11,
@@ -155,9 +248,8 @@ impl Token {
             idle: Mutex::new(Vec::new()),
             _login: Mutex::new(session),
             pin_digest,
-        });
-        open.insert(key, Arc::clone(&token));
-        Ok(token)
+            one_use,
+        })
     }
 
     /// The token's label.
@@ -251,6 +343,15 @@ impl Token {
             return Err(Pkcs11Error::Removed(self.label.clone()));
         }
         Ok(found)
+    }
+
+    /// The handle of the private key named by `key`, or the error naming it.
+    pub(crate) fn private_key(&self, key: &KeyRef) -> Result<ObjectHandle, Pkcs11Error> {
+        self.find(ObjectClass::PRIVATE_KEY, key)?
+            .ok_or_else(|| Pkcs11Error::NoKey {
+                token: self.label.clone(),
+                key: key.to_string(),
+            })
     }
 
     /// The DER of every X.509 certificate the token holds, for building the chain.

@@ -17,6 +17,7 @@ use vanthu_pkcs11::softhsm::SoftHsm;
 use vanthu_pkcs11::{KeyRef, Pkcs11Error, Pkcs11Signer, Token};
 
 const PIN: &str = "246810";
+const PERSONAL_PIN: &str = "735102";
 
 fn dev(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,6 +34,7 @@ fn cert(name: &str) -> X509 {
 struct Fixture {
     hsm: SoftHsm,
     doomed: SoftHsm,
+    personal: SoftHsm,
 }
 
 fn fixture(test: &str) -> Option<&'static Fixture> {
@@ -43,6 +45,8 @@ fn fixture(test: &str) -> Option<&'static Fixture> {
         // A second token in the same folder: SoftHSM2 lists the tokens of the folder that
         // SOFTHSM2_CONF names, so both must exist before the module loads.
         let doomed = SoftHsm::create_beside(&hsm, "vanthu-doomed", PIN).unwrap();
+        // A person's own token, its user PIN theirs; only ever opened for one use.
+        let personal = SoftHsm::create_beside(&hsm, "district.leader", PERSONAL_PIN).unwrap();
         hsm.use_in_this_process();
         let key =
             |name: &str| PKey::private_key_from_pem(&std::fs::read(dev(name)).unwrap()).unwrap();
@@ -53,13 +57,20 @@ fn fixture(test: &str) -> Option<&'static Fixture> {
         doomed
             .import_key("rsa", &[1], &key("signer-rsa.key"))
             .unwrap();
+        personal
+            .import_key("district.leader", &[1], &key("signer-rsa.key"))
+            .unwrap();
         hsm.store_certificate("rsa", &[1], &cert("signer-rsa.pem"))
             .unwrap();
         hsm.store_certificate("ec", &[2], &cert("signer-ec.pem"))
             .unwrap();
         hsm.store_certificate("issuing-ca", &[0x10], &cert("issuing-ca.pem"))
             .unwrap();
-        Fixture { hsm, doomed }
+        Fixture {
+            hsm,
+            doomed,
+            personal,
+        }
     }))
 }
 
@@ -253,4 +264,57 @@ fn a_removed_token_is_named_when_signing() {
         e.to_string(),
         "signing failed: the PKCS#11 token \"vanthu-doomed\" was removed or stopped answering"
     );
+}
+
+#[test]
+fn a_token_opened_for_one_use_needs_its_pin_again_and_is_never_shared() {
+    let Some(f) = fixture("a_token_opened_for_one_use") else {
+        return;
+    };
+    let (module, label) = (f.personal.module(), f.personal.label());
+    let open_signer = |token: Arc<Token>| {
+        let der = cert("signer-rsa.pem").to_der().unwrap();
+        Pkcs11Signer::open(
+            token,
+            KeyRef::Label(label.to_owned()),
+            Some(der),
+            Vec::new(),
+            SignerOptions::default(),
+        )
+    };
+    let wrong = Token::open_for_one_use(module, label, "000000").unwrap_err();
+    assert_eq!(
+        wrong.to_string(),
+        format!("wrong PIN for the PKCS#11 token \"{label}\"")
+    );
+
+    let signer =
+        open_signer(Token::open_for_one_use(module, label, PERSONAL_PIN).unwrap()).unwrap();
+    let signature = signer.sign(b"to be signed").unwrap();
+    assert!(verify(&signer, b"to be signed", &signature));
+    // While it lasts, nothing else in the process opens the token: not another single use
+    // (whose PIN the token, logged in already, could not check), nor a shared login.
+    for busy in [
+        Token::open_for_one_use(module, label, "000000").map(|_| ()),
+        Token::open_for_one_use(module, label, PERSONAL_PIN).map(|_| ()),
+        Token::open(module, label, "000000").map(|_| ()),
+    ] {
+        let Err(Pkcs11Error::Busy(named)) = busy else {
+            panic!("{busy:?}");
+        };
+        assert_eq!(named, label);
+    }
+    drop(signer);
+
+    // Logged out with the signer gone: a wrong PIN is refused again, not let through by a
+    // login still held, and the right one opens it anew.
+    let wrong = Token::open_for_one_use(module, label, "000000").map(|_| ());
+    assert!(matches!(wrong, Err(Pkcs11Error::WrongPin(_))), "{wrong:?}");
+    let again = open_signer(Token::open_for_one_use(module, label, PERSONAL_PIN).unwrap()).unwrap();
+    assert!(verify(&again, b"x", &again.sign(b"x").unwrap()));
+
+    // A token the process shares (the seal's) is not lent for one use.
+    let _shared = token(f);
+    let busy = Token::open_for_one_use(f.hsm.module(), f.hsm.label(), PIN).map(|_| ());
+    assert!(matches!(busy, Err(Pkcs11Error::Busy(_))), "{busy:?}");
 }

@@ -6,6 +6,11 @@
 //! The file is four lines: a format label, the verifier key (Go `sumdb/note` format), and the
 //! base64 nonce and ciphertext of the private key (its `sumdb/note` text) under AES-256-GCM,
 //! bound to the installation and to that verifier key.
+//!
+//! Or the key is in a PKCS#11 token (`--audit-pkcs11-module`), signing with `CKM_EDDSA`; the
+//! file then holds two lines, a label saying so and the verifier key, written when the token's
+//! key is first used. It pins the log to that key: a log keeps one key, since every checkpoint
+//! it has is checked with it, so another key (in the token or sealed in the file) is refused.
 
 use std::fs;
 use std::io::Write;
@@ -15,20 +20,49 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use vanthu_audit::{NoteSigner, NoteVerifier};
+use vanthu_audit::{ExternalEd25519, NoteSigner, NoteVerifier};
 use vanthu_keys::{Kek, KeyBinding, KeyOwner, WrapKind, WrappedKey};
+use vanthu_pkcs11::{KeyRef, Pkcs11Ed25519};
 
-use crate::configuration::StorageSettings;
+use crate::configuration::{AuditTokenSettings, StorageSettings};
 
 /// File name of the key inside the data directory.
 pub const FILE_NAME: &str = "audit-key";
 
 /// First line of the file: what it holds.
 const LABEL: &str = "vanthu audit key, sealed under the key-encryption key, v1";
+/// First line of the file when the key is in a token.
+const TOKEN_LABEL: &str = "vanthu audit key, held in a PKCS#11 token, v1";
 
 /// Where the key of this data directory is kept.
 pub fn path(data_dir: &Path) -> PathBuf {
     data_dir.join(FILE_NAME)
+}
+
+/// What the key file holds.
+enum Record {
+    /// The key itself, sealed.
+    Sealed(SealedKey),
+    /// The verifier key of a key held in a token.
+    InToken(String),
+}
+
+impl Record {
+    fn verifier(&self) -> &str {
+        match self {
+            Record::Sealed(sealed) => &sealed.verifier,
+            Record::InToken(verifier) => verifier,
+        }
+    }
+
+    fn parse(text: &str) -> Option<Record> {
+        if text.lines().next() == Some(TOKEN_LABEL) {
+            let mut lines = text.lines().skip(1);
+            let verifier = lines.next()?.to_owned();
+            return lines.next().is_none().then_some(Record::InToken(verifier));
+        }
+        SealedKey::parse(text).map(Record::Sealed)
+    }
 }
 
 /// The sealed key as read from its file.
@@ -74,17 +108,84 @@ impl SealedKey {
 /// exists keeps its name: checkpoints already signed name it as their origin.
 pub fn load_or_create(storage: &StorageSettings, kek: &Kek) -> anyhow::Result<NoteSigner> {
     match read(&storage.data_dir)? {
-        Some(sealed) => open(&storage.data_dir, &sealed, kek),
+        Some(Record::Sealed(sealed)) => open(&storage.data_dir, &sealed, kek),
+        Some(Record::InToken(verifier)) => bail!(
+            "the audit key of {} is in a PKCS#11 token ({verifier}): configure \
+             --audit-pkcs11-module, --audit-token-label and --audit-key-label",
+            path(&storage.data_dir).display()
+        ),
         None => create(&path(&storage.data_dir), &storage.audit_origin, kek),
+    }
+}
+
+/// The token's Ed25519 key as the audit log's signer. The first time, the data directory
+/// records its verifier key under the configured origin; later the recorded name is kept, and
+/// a token key other than the recorded one is refused, as is a data directory whose log is
+/// signed by a key sealed in it.
+pub fn load_from_token(
+    storage: &StorageSettings,
+    settings: &AuditTokenSettings,
+) -> anyhow::Result<NoteSigner> {
+    let token = crate::token::open(&settings.module, &settings.label, &settings.pin_env)?;
+    let key = Pkcs11Ed25519::open(token, KeyRef::Label(settings.key_label.clone()))?;
+    let public = key.public_key();
+    let data_dir = &storage.data_dir;
+    let name = match read(data_dir)? {
+        Some(record) => {
+            let recorded =
+                NoteVerifier::parse(record.verifier()).with_context(|| damaged(data_dir))?;
+            if recorded.public_key() != public {
+                bail!(
+                    "the audit log of {} is signed with the key {recorded}{}, not with the key \
+                     labelled \"{}\" on the PKCS#11 token \"{}\": a log keeps one key",
+                    data_dir.display(),
+                    match record {
+                        Record::Sealed(_) => " sealed in the data directory",
+                        Record::InToken(_) => "",
+                    },
+                    settings.key_label,
+                    settings.label
+                );
+            }
+            recorded.name().to_owned()
+        }
+        None => storage.audit_origin.clone(),
+    };
+    let signer = NoteSigner::external(&name, public, Box::new(TokenKey(key)))
+        .context("cannot sign with the audit key in its token")?;
+    let record = format!("{TOKEN_LABEL}\n{}\n", signer.verifier());
+    if read(data_dir)?.is_none() {
+        let dir = data_dir.as_path();
+        if !write_new(&path(dir), &record)? {
+            // Another server recorded a key at the same moment: it must be this one.
+            return load_from_token(storage, settings);
+        }
+    }
+    tracing::info!(
+        module = %settings.module.display(),
+        token = %settings.label,
+        key = %settings.key_label,
+        verifier = %signer.verifier(),
+        "audit key in a PKCS#11 token"
+    );
+    Ok(signer)
+}
+
+/// The token's key signing for the note signer.
+struct TokenKey(Pkcs11Ed25519);
+
+impl ExternalEd25519 for TokenKey {
+    fn sign_ed25519(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        self.0.sign(message).map_err(|e| e.to_string())
     }
 }
 
 /// The verifier key of `data_dir`'s audit key, or `None` if none was created yet.
 pub fn verifier(data_dir: &Path) -> anyhow::Result<Option<NoteVerifier>> {
-    let Some(sealed) = read(data_dir)? else {
+    let Some(record) = read(data_dir)? else {
         return Ok(None);
     };
-    NoteVerifier::parse(&sealed.verifier)
+    NoteVerifier::parse(record.verifier())
         .map(Some)
         .with_context(|| damaged(data_dir))
 }
@@ -96,7 +197,7 @@ fn damaged(data_dir: &Path) -> String {
     )
 }
 
-fn read(data_dir: &Path) -> anyhow::Result<Option<SealedKey>> {
+fn read(data_dir: &Path) -> anyhow::Result<Option<Record>> {
     let path = path(data_dir);
     match fs::read_to_string(&path) {
         Ok(text) => {
@@ -108,7 +209,7 @@ fn read(data_dir: &Path) -> anyhow::Result<Option<SealedKey>> {
                     mode & 0o777
                 );
             }
-            SealedKey::parse(&text)
+            Record::parse(&text)
                 .map(Some)
                 .with_context(|| damaged(data_dir))
         }
@@ -140,10 +241,27 @@ fn create(path: &Path, origin: &str, kek: &Kek) -> anyhow::Result<NoteSigner> {
     let wrapped = WrappedKey::seal_with_kek(signer.to_key_string()?.as_bytes(), kek, &binding)?;
     let sealed = SealedKey { verifier, wrapped };
     let dir = path.parent().unwrap_or(Path::new("."));
+    if write_new(path, &sealed.to_text())? {
+        return Ok(signer);
+    }
+    match read(dir)?.with_context(|| damaged(dir))? {
+        Record::Sealed(sealed) => open(dir, &sealed, kek),
+        Record::InToken(verifier) => bail!(
+            "the audit key of {} is in a PKCS#11 token ({verifier}) since another server \
+             started: configure --audit-pkcs11-module, --audit-token-label and --audit-key-label",
+            path.display()
+        ),
+    }
+}
+
+/// Writes `text` as the key file at `path` unless one exists; `false` when one did.
+///
+/// Written whole under a temporary name and linked into place: a second server starting at
+/// the same moment either wins or reads the winner's key, never half a file.
+fn write_new(path: &Path, text: &str) -> anyhow::Result<bool> {
+    let dir = path.parent().unwrap_or(Path::new("."));
     vanthu_store::private::create_dir(dir)
         .with_context(|| format!("cannot create {}", dir.display()))?;
-    // Written whole under a temporary name and linked into place: a second server starting
-    // at the same moment either wins or reads the winner's key, never half a file.
     let mut temp = tempfile::Builder::new()
         .prefix(".audit-key")
         .tempfile_in(dir)
@@ -152,14 +270,11 @@ fn create(path: &Path, origin: &str, kek: &Kek) -> anyhow::Result<NoteSigner> {
         temp.path(),
         fs::Permissions::from_mode(vanthu_store::private::FILE_MODE),
     )?;
-    temp.write_all(sealed.to_text().as_bytes())?;
+    temp.write_all(text.as_bytes())?;
     temp.as_file().sync_all()?;
     match fs::hard_link(temp.path(), path) {
-        Ok(()) => Ok(signer),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let sealed = read(dir)?.with_context(|| damaged(dir))?;
-            open(dir, &sealed, kek)
-        }
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
 }

@@ -204,6 +204,92 @@ pub struct ServeArgs {
     /// Environment variable holding the seal token's user PIN [default: VANTHU_SEAL_PIN]
     #[arg(long, env = "VANTHU_SEAL_PIN_ENV", value_name = "VAR")]
     pub seal_pin_env: Option<String>,
+
+    #[command(flatten)]
+    pub audit_token: AuditTokenArgs,
+}
+
+/// Where the audit log's Ed25519 key is held when it is in a PKCS#11 token rather than
+/// sealed in the data directory; `serve` and `audit checkpoint` take the same options.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AuditTokenArgs {
+    /// PKCS#11 module of a token or HSM holding the audit log's Ed25519 key (CKM_EDDSA);
+    /// checkpoints are then signed in the token instead of with the key sealed in the data
+    /// directory
+    #[arg(long, env = "VANTHU_AUDIT_PKCS11_MODULE", value_name = "PATH")]
+    pub audit_pkcs11_module: Option<PathBuf>,
+
+    /// Label of the token holding the audit key
+    #[arg(long, env = "VANTHU_AUDIT_TOKEN_LABEL", value_name = "LABEL")]
+    pub audit_token_label: Option<String>,
+
+    /// Label of the audit key (its private and public key objects) on that token
+    #[arg(long, env = "VANTHU_AUDIT_KEY_LABEL", value_name = "LABEL")]
+    pub audit_key_label: Option<String>,
+
+    /// Environment variable holding the audit token's user PIN [default: VANTHU_AUDIT_PIN]
+    #[arg(long, env = "VANTHU_AUDIT_PIN_ENV", value_name = "VAR")]
+    pub audit_pin_env: Option<String>,
+}
+
+/// Where the audit key's token is, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditTokenSettings {
+    /// The PKCS#11 module.
+    pub module: PathBuf,
+    /// The token's label.
+    pub label: String,
+    /// The key's label.
+    pub key_label: String,
+    /// The environment variable holding the user PIN.
+    pub pin_env: String,
+}
+
+/// Where the audit token's PIN is read from when nothing says otherwise.
+pub const DEFAULT_AUDIT_PIN_ENV: &str = "VANTHU_AUDIT_PIN";
+
+impl AuditTokenArgs {
+    /// The token configured by flags, environment or file; the module, token and key are
+    /// named together or not at all.
+    fn resolve_with(&self, file: &FileSettings) -> Result<Option<AuditTokenSettings>, ConfigError> {
+        let module = self
+            .audit_pkcs11_module
+            .clone()
+            .or(file.audit_pkcs11_module.clone());
+        let label = self
+            .audit_token_label
+            .clone()
+            .or(file.audit_token_label.clone());
+        let key_label = self
+            .audit_key_label
+            .clone()
+            .or(file.audit_key_label.clone());
+        match (module, label, key_label) {
+            (None, None, None) => Ok(None),
+            (Some(module), Some(label), Some(key_label)) => Ok(Some(AuditTokenSettings {
+                module,
+                label,
+                key_label,
+                pin_env: self
+                    .audit_pin_env
+                    .clone()
+                    .or(file.audit_pin_env.clone())
+                    .unwrap_or_else(|| DEFAULT_AUDIT_PIN_ENV.to_owned()),
+            })),
+            (module, label, _) => Err(ConfigError::Invalid {
+                key: if module.is_none() {
+                    "audit_pkcs11_module"
+                } else if label.is_none() {
+                    "audit_token_label"
+                } else {
+                    "audit_key_label"
+                },
+                message: "an audit key in a token needs all three of audit_pkcs11_module, \
+                          audit_token_label and audit_key_label"
+                    .into(),
+            }),
+        }
+    }
 }
 
 /// Where the seal token is, resolved.
@@ -307,6 +393,10 @@ struct FileSettings {
     interchange_retry: Option<DurationSetting>,
     seal_token_label: Option<String>,
     seal_pin_env: Option<String>,
+    audit_pkcs11_module: Option<PathBuf>,
+    audit_token_label: Option<String>,
+    audit_key_label: Option<String>,
+    audit_pin_env: Option<String>,
 }
 
 /// `token_ttl = 900` and `token_ttl = "15m"` both read naturally in TOML.
@@ -390,6 +480,8 @@ pub struct ServeSettings {
     pub audit_checkpoint_interval: Duration,
     /// The token holding seal keys, if any.
     pub seal_token: Option<SealTokenSettings>,
+    /// The token holding the audit key, if it is not sealed in the data directory.
+    pub audit_token: Option<AuditTokenSettings>,
     /// The agencies packages are exchanged with (none without an agencies file).
     pub agencies: Agencies,
     /// The folder of packages the connector received, if any.
@@ -454,6 +546,27 @@ impl StorageArgs {
     ) -> Result<(StorageSettings, Option<KekSource>), ConfigError> {
         let file = self.load_file()?;
         Ok((self.resolve_with(&file)?, keys.resolve_with(&file)?))
+    }
+
+    /// As [`StorageArgs::resolve_with_kek`], with the audit key's token if one is configured.
+    pub fn resolve_with_audit_key(
+        &self,
+        keys: &KekArgs,
+        audit: &AuditTokenArgs,
+    ) -> Result<
+        (
+            StorageSettings,
+            Option<KekSource>,
+            Option<AuditTokenSettings>,
+        ),
+        ConfigError,
+    > {
+        let file = self.load_file()?;
+        Ok((
+            self.resolve_with(&file)?,
+            keys.resolve_with(&file)?,
+            audit.resolve_with(&file)?,
+        ))
     }
 
     fn resolve_with(&self, file: &FileSettings) -> Result<StorageSettings, ConfigError> {
@@ -626,6 +739,7 @@ impl ServeArgs {
                 })
             }
         };
+        let audit_token = self.audit_token.resolve_with(&file)?;
         Ok(ServeSettings {
             storage,
             listen: self
@@ -687,6 +801,7 @@ impl ServeArgs {
             prepared_signature_ttl,
             audit_checkpoint_interval,
             seal_token,
+            audit_token,
             agencies: match self.agencies.clone().or(file.agencies) {
                 Some(path) => load_agencies(&path)?,
                 None => Agencies::default(),
@@ -829,6 +944,7 @@ pub(crate) mod tests {
             seal_pkcs11_module: None,
             seal_token_label: None,
             seal_pin_env: None,
+            audit_token: AuditTokenArgs::default(),
             agencies: None,
             interchange_inbox: None,
             interchange_retry: None,
@@ -949,6 +1065,51 @@ pub(crate) mod tests {
         };
         let err = half.resolve().unwrap_err().to_string();
         assert!(err.contains("seal_token_label"), "{err}");
+    }
+
+    #[test]
+    fn the_audit_token_comes_from_flags_or_the_file_and_needs_all_three() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(
+            dir.path(),
+            "audit_pkcs11_module = \"/usr/lib/hsm.so\"\naudit_token_label = \"audit\"\n\
+             audit_key_label = \"checkpoints\"\n",
+        );
+        assert_eq!(
+            no_flags(&config).resolve().unwrap().audit_token.unwrap(),
+            AuditTokenSettings {
+                module: PathBuf::from("/usr/lib/hsm.so"),
+                label: "audit".into(),
+                key_label: "checkpoints".into(),
+                pin_env: DEFAULT_AUDIT_PIN_ENV.into(),
+            }
+        );
+        let flags = ServeArgs {
+            audit_token: AuditTokenArgs {
+                audit_key_label: Some("other".into()),
+                audit_pin_env: Some("HSM_PIN".into()),
+                ..AuditTokenArgs::default()
+            },
+            ..no_flags(&config)
+        };
+        let merged = flags.resolve().unwrap().audit_token.unwrap();
+        assert_eq!(
+            (merged.key_label.as_str(), merged.pin_env.as_str()),
+            ("other", "HSM_PIN")
+        );
+
+        let none = write_config(dir.path(), "");
+        assert!(no_flags(&none).resolve().unwrap().audit_token.is_none());
+        let partial = ServeArgs {
+            audit_token: AuditTokenArgs {
+                audit_pkcs11_module: Some("/usr/lib/hsm.so".into()),
+                audit_token_label: Some("audit".into()),
+                ..AuditTokenArgs::default()
+            },
+            ..no_flags(&none)
+        };
+        let err = partial.resolve().unwrap_err().to_string();
+        assert!(err.starts_with("invalid setting audit_key_label"), "{err}");
     }
 
     #[test]

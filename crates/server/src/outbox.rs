@@ -20,6 +20,7 @@ use vanthu_api::interchange::transport::{drain_folder, Delivery, FolderTransport
 use vanthu_api::interchange::{
     seal, status_package, Agencies, Agency, Endpoint, Receipt, ReceiveError, Receiver,
 };
+use vanthu_api::SignerRevocation;
 use vanthu_domain::UnitCode;
 use vanthu_keys::Kek;
 use vanthu_pades::trust::TrustAnchors;
@@ -49,6 +50,9 @@ pub struct Worker {
     pub inbox: Option<PathBuf>,
     /// The first wait after a failure.
     pub retry: Duration,
+    /// The revocation check of the seal's certificate before a package is sealed, as before
+    /// every signature the server makes (`--check-signer-revocation`).
+    pub revocation: Option<SignerRevocation>,
 }
 
 impl Worker {
@@ -176,8 +180,14 @@ impl Worker {
                 let xml = package
                     .to_xml()
                     .map_err(|e| format!("cannot build the status package: {e}"))?;
-                let xml = seal(&self.db, &self.kek, entry.unit_id, &xml)
-                    .map_err(|e| format!("cannot seal the status package: {e}"))?;
+                let xml = seal(
+                    &self.db,
+                    &self.kek,
+                    entry.unit_id,
+                    &xml,
+                    self.revocation.as_ref(),
+                )
+                .map_err(|e| format!("cannot seal the status package: {e}"))?;
                 self.db
                     .outbox_built(entry.id, &xml)
                     .map_err(|e| e.to_string())?;

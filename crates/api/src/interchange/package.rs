@@ -19,6 +19,7 @@ use vanthu_store::{Database, Medium, OutgoingDocument, SealedPackage, StoreError
 
 use crate::error::ApiError;
 use crate::signing_keys::interchange_seal;
+use crate::state::SignerRevocation;
 
 fn vietnam() -> FixedOffset {
     FixedOffset::east_opt(VIETNAM_OFFSET_SECONDS).expect("UTC+7 is an offset")
@@ -171,9 +172,16 @@ pub fn status_package(
     })
 }
 
-/// `xml` sealed with `unit`'s seal (opened under the KEK), as every package sent is.
-pub fn seal(db: &Database, kek: &Kek, unit: UnitId, xml: &str) -> Result<String, ApiError> {
-    let seal = interchange_seal(db, kek, unit)?;
+/// `xml` sealed with `unit`'s seal (opened under the KEK), as every package sent is; with
+/// `revocation`, a seal whose certificate is revoked is refused first.
+pub fn seal(
+    db: &Database,
+    kek: &Kek,
+    unit: UnitId,
+    xml: &str,
+    revocation: Option<&SignerRevocation>,
+) -> Result<String, ApiError> {
+    let seal = interchange_seal(db, kek, unit, revocation)?;
     sign(xml, &seal).map_err(|e| ApiError::UnusableCertificate(e.to_string()))
 }
 
@@ -184,6 +192,7 @@ pub fn sealed_packages(
     blobs: &dyn BlobStore,
     kek: &Kek,
     doc: &OutgoingDocument,
+    revocation: Option<&SignerRevocation>,
 ) -> Result<Vec<SealedPackage>, ApiError> {
     if doc.metadata.external_recipients.is_empty() {
         return Ok(Vec::new());
@@ -198,7 +207,7 @@ pub fn sealed_packages(
             .map_err(|e| ApiError::internal(e.to_string()))?;
         sealed.push(SealedPackage {
             agency: to.id.clone(),
-            xml: seal(db, kek, doc.unit_id, &xml)?,
+            xml: seal(db, kek, doc.unit_id, &xml, revocation)?,
         });
     }
     Ok(sealed)

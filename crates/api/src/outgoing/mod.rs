@@ -1575,7 +1575,7 @@ pub async fn issue(
         (status = 403, description = "Only the unit's clerks release", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not issued, a paper document, already released, or no seal key to seal the packages to external recipients; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The seal certificate cannot seal the packages to external recipients (expired, unusable); nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The seal certificate cannot seal the packages to external recipients (expired, not yet valid, revoked under --check-signer-revocation, unusable); nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn release(
@@ -1633,6 +1633,7 @@ pub async fn release(
             state.blobs.as_ref(),
             &state.kek,
             &document,
+            state.signer_revocation.as_ref(),
         )?;
         Ok(state
             .db

@@ -16,7 +16,7 @@ use vanthu_audit::verify::{FoundEntry, LogCheck, Report};
 use vanthu_audit::{AuditEntry, Hash, NoteVerifier};
 use vanthu_store::Database;
 
-use crate::configuration::{KekArgs, StorageArgs, StorageSettings};
+use crate::configuration::{AuditTokenArgs, KekArgs, StorageArgs, StorageSettings};
 use crate::{audit_key, kek};
 
 /// Options of `vanthu audit`.
@@ -73,6 +73,10 @@ pub struct CheckpointArgs {
     /// The key-encryption key the audit key is sealed under.
     #[command(flatten)]
     pub keys: KekArgs,
+
+    /// The token holding the audit key, when it is not sealed in the data directory.
+    #[command(flatten)]
+    pub audit_token: AuditTokenArgs,
 
     /// Without a configured key-encryption key, use the demonstration one in the data
     /// directory (development installations only)
@@ -316,10 +320,20 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn checkpoint(args: CheckpointArgs) -> anyhow::Result<ExitCode> {
-    let (storage, source) = args.storage.resolve_with_kek(&args.keys)?;
+    let (storage, source, token) = args
+        .storage
+        .resolve_with_audit_key(&args.keys, &args.audit_token)?;
     let db = open(&storage)?;
-    let kek = kek::load(source.as_ref(), &storage.data_dir, args.dev)?;
-    let signer = audit_key::load_or_create(&storage, &kek)?;
+    // A key in a token needs no key-encryption key.
+    let signer = match &token {
+        Some(token) => {
+            audit_key::load_from_token(&storage, token).context("cannot open the audit key")?
+        }
+        None => {
+            let kek = kek::load(source.as_ref(), &storage.data_dir, args.dev)?;
+            audit_key::load_or_create(&storage, &kek)?
+        }
+    };
     let issued = db
         .issue_checkpoint(&signer, false, Utc::now())?
         .context("no checkpoint was issued")?;

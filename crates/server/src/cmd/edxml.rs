@@ -90,7 +90,8 @@ impl SealedOutput {
         unit: vanthu_domain::UnitId,
         xml: &str,
     ) -> anyhow::Result<usize> {
-        let xml = seal(db, kek, unit, xml).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // The operator's own export: no revocation check is configured for this command.
+        let xml = seal(db, kek, unit, xml, None).map_err(|e| anyhow::anyhow!("{e}"))?;
         let dir = match self.output.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),

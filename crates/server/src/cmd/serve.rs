@@ -60,7 +60,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     guard_development_keys(&db, &settings)?;
-    let audit_signer = audit_key::load_or_create(storage, &kek)?;
+    let audit_signer = match &settings.audit_token {
+        Some(token) => {
+            audit_key::load_from_token(storage, token).context("cannot open the audit key")?
+        }
+        None => audit_key::load_or_create(storage, &kek)?,
+    };
     let verification = VerifyOptions {
         anchors: trust_anchors(&settings)?,
         offline: true,
@@ -136,6 +141,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         agencies: settings.agencies.clone(),
         inbox: settings.interchange_inbox.clone(),
         retry: settings.interchange_retry,
+        revocation: settings.signer_revocation.clone(),
     }
     .spawn()
     .context("cannot start the interchange delivery worker")?;
