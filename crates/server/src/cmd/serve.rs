@@ -136,6 +136,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         agencies: settings.agencies.clone(),
         inbox: settings.interchange_inbox.clone(),
         retry: settings.interchange_retry,
+        lease: settings.interchange_lease,
+        holder: crate::outbox::instance_name(),
     }
     .spawn()
     .context("cannot start the interchange delivery worker")?;
