@@ -670,6 +670,7 @@ mod tests {
         db.transaction(|conn| {
             let package = SealedPackage {
                 agency: agency.clone(),
+                business: OutboxBusiness::New,
                 xml: "<edXML/>".into(),
             };
             for id in [first, second] {
