@@ -44,7 +44,7 @@ pub enum OutboxState {
 
 impl OutboxState {
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             OutboxState::Queued => "queued",
             OutboxState::Sent => "sent",
@@ -69,6 +69,9 @@ impl FromStr for OutboxState {
         })
     }
 }
+
+/// The states of the packages still to deliver.
+const PENDING: [&str; 2] = [OutboxState::Queued.as_str(), OutboxState::Failed.as_str()];
 
 /// What a package of the outbox carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -439,7 +442,6 @@ impl Database {
         limit: u32,
         skip: &[UnitCode],
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let pending = [OutboxState::Queued.as_str(), OutboxState::Failed.as_str()];
         let (now, until) = (to_millis(now), to_millis(now + lease));
         self.transaction(|conn| {
             if let DbConnection::Postgresql(c) = conn {
@@ -448,7 +450,7 @@ impl Database {
                     .execute(c)?;
             }
             let mut held: Vec<String> = interchange_outbox::table
-                .filter(interchange_outbox::state.eq_any(pending))
+                .filter(interchange_outbox::state.eq_any(PENDING))
                 .filter(interchange_outbox::lease_until.gt(now))
                 .filter(interchange_outbox::lease_holder.ne(holder))
                 .select(interchange_outbox::agency_code)
@@ -456,7 +458,7 @@ impl Database {
                 .load(conn)?;
             held.extend(skip.iter().map(|c| c.as_str().to_owned()));
             let candidates = interchange_outbox::table
-                .filter(interchange_outbox::state.eq_any(pending))
+                .filter(interchange_outbox::state.eq_any(PENDING))
                 .filter(interchange_outbox::agency_code.ne_all(&held))
                 .order(interchange_outbox::id.asc())
                 .limit(i64::from(limit))
@@ -495,10 +497,7 @@ impl Database {
                 interchange_outbox::table
                     .find(id)
                     .filter(interchange_outbox::lease_holder.eq(holder))
-                    .filter(
-                        interchange_outbox::state
-                            .eq_any([OutboxState::Queued.as_str(), OutboxState::Failed.as_str()]),
-                    ),
+                    .filter(interchange_outbox::state.eq_any(PENDING)),
             )
             .set(interchange_outbox::lease_until.eq(to_millis(until)))
             .execute(conn)?;
@@ -565,10 +564,7 @@ impl Database {
                 interchange_outbox::table
                     .find(id)
                     .filter(interchange_outbox::lease_holder.eq(holder))
-                    .filter(
-                        interchange_outbox::state
-                            .eq_any([OutboxState::Queued.as_str(), OutboxState::Failed.as_str()]),
-                    ),
+                    .filter(interchange_outbox::state.eq_any(PENDING)),
             )
             .set((
                 interchange_outbox::lease_holder.eq(None::<&str>),
@@ -603,10 +599,7 @@ impl Database {
             };
             match list {
                 OutboxList::State(s) => query.filter(interchange_outbox::state.eq(s.as_str())),
-                OutboxList::NotSent => query.filter(
-                    interchange_outbox::state
-                        .eq_any([OutboxState::Queued.as_str(), OutboxState::Failed.as_str()]),
-                ),
+                OutboxList::NotSent => query.filter(interchange_outbox::state.eq_any(PENDING)),
                 OutboxList::SlowToAcknowledge(before) => query
                     .filter(interchange_outbox::state.eq(OutboxState::Sent.as_str()))
                     .filter(interchange_outbox::kind.eq("document"))
@@ -852,7 +845,7 @@ mod tests {
         // order, and the first one's late word changes nothing.
         let later = at + lease * 3;
         assert!(db
-            .outbox_claim("b", at, lease, 10, &[y.clone()])
+            .outbox_claim("b", at, lease, 10, std::slice::from_ref(&y))
             .unwrap()
             .is_empty());
         let taken = ids(db.outbox_claim("b", later, lease, 10, &[y]).unwrap());

@@ -1556,6 +1556,7 @@ impl Database {
     /// read it (`read_at`, its `updated_at`): an `update` trace line with the reason, the
     /// update packages `packages` (BussinessDocType 2), one for each agency elsewhere, and
     /// its copies here not frozen by a recall corrected, in one transaction.
+    #[allow(clippy::too_many_arguments)] // The document as read, and what the step records.
     pub fn update_outgoing(
         &self,
         id: OutgoingId,
