@@ -395,7 +395,7 @@ pub(crate) fn load_incoming(
         .inner_join(units::table)
         .filter(incoming_documents::id.eq(id.get()))
         .select((IncomingRow::as_select(), units::path))
-        .first(conn)
+        .get_result(conn)
         .map_err(missing(ENTITY))?;
     let mut assignments = load_assignments(conn, &[id.get()])?;
     to_document(row, path, assignments.remove(&id.get()))
@@ -469,7 +469,7 @@ fn transition(
     let recall: Option<Option<String>> = incoming_documents::table
         .find(id.get())
         .select(incoming_documents::recall)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     if let Some(state) = recall.flatten() {
         let state: RecallState = state.parse().map_err(StoreError::corrupt)?;
@@ -493,7 +493,7 @@ fn transition(
         let now: Option<String> = incoming_documents::table
             .find(id.get())
             .select(incoming_documents::state)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         let Some(now) = now else {
             return Err(StoreError::not_found(ENTITY));
@@ -1027,7 +1027,7 @@ impl Database {
         incoming_documents::table
             .find(id.get())
             .select(incoming_documents::interchange_id)
-            .first::<Option<String>>(&mut *self.conn()?)
+            .get_result::<Option<String>>(&mut *self.conn()?)
             .optional()?
             .ok_or_else(|| StoreError::not_found("incoming document"))
     }
@@ -1081,7 +1081,7 @@ impl Database {
                 let unit: i64 = incoming_documents::table
                     .find(id.get())
                     .select(incoming_documents::unit_id)
-                    .first(conn)?;
+                    .get_result(conn)?;
                 let year = register_year(at);
                 let number = next_arrival_number(conn, unit, year)?;
                 diesel::update(incoming_documents::table.find(id.get()))
@@ -1429,7 +1429,7 @@ impl Database {
         incoming_documents::table
             .find(id.get())
             .select(incoming_documents::verification_report)
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .map_err(missing(ENTITY))
     }
 

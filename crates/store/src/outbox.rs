@@ -323,7 +323,7 @@ pub(crate) fn queue_incoming_status(
             incoming_documents::unit_id,
             incoming_documents::interchange_id,
         ))
-        .first(conn)?;
+        .get_result(conn)?;
     let Some(identifier) = identifier else {
         return Ok(());
     };

@@ -543,7 +543,7 @@ pub(crate) fn load_outgoing(
         .inner_join(units::table)
         .filter(outgoing_documents::id.eq(id.get()))
         .select((OutgoingRow::as_select(), units::path))
-        .first(conn)
+        .get_result(conn)
         .map_err(missing(ENTITY))?;
     assemble(conn, vec![row])?
         .pop()
@@ -650,7 +650,7 @@ fn transition(
         let now: Option<String> = outgoing_documents::table
             .find(id.get())
             .select(outgoing_documents::state)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         let Some(now) = now else {
             return Err(StoreError::not_found(ENTITY));
@@ -1793,7 +1793,7 @@ impl Database {
         let id: i64 = outgoing_documents::table
             .filter(outgoing_documents::document_identifier.eq(identifier))
             .select(outgoing_documents::id)
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .ok_or_else(|| StoreError::not_found(ENTITY))?;
         self.get_outgoing(OutgoingId::new(id).map_err(StoreError::corrupt)?)
@@ -1816,7 +1816,7 @@ impl Database {
             let (id, state): (i64, String) = outgoing_documents::table
                 .filter(outgoing_documents::document_identifier.eq(identifier))
                 .select((outgoing_documents::id, outgoing_documents::state))
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .ok_or_else(|| StoreError::not_found(ENTITY))?;
             let doc = OutgoingId::new(id).map_err(StoreError::corrupt)?;
@@ -1889,7 +1889,7 @@ impl Database {
                         let (state, recall): (String, Option<String>) = incoming_documents::table
                             .find(incoming)
                             .select((incoming_documents::state, incoming_documents::recall))
-                            .first(conn)?;
+                            .get_result(conn)?;
                         (
                             Some((
                                 IncomingId::new(incoming).map_err(StoreError::corrupt)?,
