@@ -480,8 +480,14 @@ fn load_recipients(
     conn: &mut DbConnection,
     ids: &[i64],
 ) -> Result<HashMap<i64, Vec<RecipientRow>>, StoreError> {
-    let rows: Vec<RecipientRow> = outgoing_recipients::table
-        .filter(outgoing_recipients::document_id.eq_any(ids))
+    let query = outgoing_recipients::table.into_boxed();
+    // One document (every step loads one) is a statement the connection keeps prepared; a
+    // list of ids (`IN (...)`) is prepared each time.
+    let query = match ids {
+        [one] => query.filter(outgoing_recipients::document_id.eq(*one)),
+        many => query.filter(outgoing_recipients::document_id.eq_any(many)),
+    };
+    let rows: Vec<RecipientRow> = query
         .order((
             outgoing_recipients::document_id.asc(),
             outgoing_recipients::position.asc(),
@@ -502,14 +508,19 @@ fn load_recipients(
 }
 
 fn latest_revisions(conn: &mut DbConnection, ids: &[i64]) -> Result<HashMap<i64, u32>, StoreError> {
-    let rows: Vec<(i64, Option<i32>)> = outgoing_files::table
-        .filter(outgoing_files::document_id.eq_any(ids))
+    let query = outgoing_files::table
         .group_by(outgoing_files::document_id)
         .select((
             outgoing_files::document_id,
             diesel::dsl::max(outgoing_files::revision),
         ))
-        .load(conn)?;
+        .into_boxed();
+    // As in `load_recipients`: one document, one prepared statement.
+    let query = match ids {
+        [one] => query.filter(outgoing_files::document_id.eq(*one)),
+        many => query.filter(outgoing_files::document_id.eq_any(many)),
+    };
+    let rows: Vec<(i64, Option<i32>)> = query.load(conn)?;
     rows.into_iter()
         .map(|(id, rev)| {
             let rev = u32::try_from(rev.unwrap_or(0)).map_err(StoreError::corrupt)?;
