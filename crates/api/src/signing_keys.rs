@@ -346,32 +346,59 @@ fn open_with_session(
 /// policy's `UsePersonalKey`): nobody, admins included, signs with someone else's key. With
 /// [`Unlock::Pin`] the PIN is tried as on `POST /api/v1/me/signing-sessions` (counted, five
 /// wrong in a row block the key); with [`Unlock::Session`] one signature is taken from the
-/// session. The signer carries the certificate and its stored chain.
+/// session. The signer carries the certificate and its stored chain. When the server has
+/// leaders' tokens (`--personal-pkcs11-module`) and the caller's username labels one, the
+/// key is the one in that token, its PIN the token's, given for this signature only
+/// (`crate::token_keys`).
 ///
 /// Errors: `Forbidden` (not a leader), `NoSigningKey`, `SigningPinWrong { attempts_left }`,
-/// `SigningKeyBlocked`, `SigningSessionInvalid` (expired, used up, ended, someone else's),
-/// `UnusableCertificate` (the certificate has expired).
+/// `SigningKeyBlocked` or `TokenKeyBlocked`, `SigningSessionInvalid` (expired, used up,
+/// ended, someone else's), `TokenKeyNeedsPin` (a session for a key in a token),
+/// `PersonalTokenUnavailable`, `UnusableCertificate` (the certificate has expired).
 pub async fn personal_signer(
     state: &AppState,
     auth: &Authenticated,
     unlock: Unlock,
-) -> Result<DerSigner, ApiError> {
+) -> Result<Box<dyn Signer>, ApiError> {
     authorize_own_key(auth)?;
     let db = state.db.clone();
-    let user = auth.user.id;
+    let user = auth.user.clone();
+    let tokens = state.personal_tokens.clone();
     let revocation = state.signer_revocation.clone();
     web::block(move || {
-        let signer = match unlock {
-            Unlock::Pin(pin) => {
-                let opened = open_with_pin(&db, user, &pin)?;
-                signer_from(&opened.key, &opened.pkcs8)?
-            }
-            Unlock::Session(token) => open_with_session(&db, user, &token)?,
+        let in_token = match &tokens {
+            Some(tokens) => tokens.discover(&db, &user, Some(user.id))?,
+            None => None,
         };
-        refuse_revoked(revocation.as_ref(), &signer)?;
+        let signer: Box<dyn Signer> = match (tokens, in_token, unlock) {
+            (Some(tokens), Some(key), Unlock::Pin(pin)) => {
+                Box::new(tokens.signer(&db, &key, &pin)?)
+            }
+            (_, Some(_), Unlock::Session(_)) => return Err(ApiError::TokenKeyNeedsPin),
+            (_, _, Unlock::Pin(pin)) => {
+                let opened = open_with_pin(&db, user.id, &pin)?;
+                Box::new(signer_from(&opened.key, &opened.pkcs8)?)
+            }
+            (_, _, Unlock::Session(token)) => Box::new(open_with_session(&db, user.id, &token)?),
+        };
+        refuse_revoked(revocation.as_ref(), signer.as_ref())?;
         Ok(signer)
     })
     .await?
+}
+
+/// Refuses what would keep the PIN (a signing session, a CSC authorization) for a user whose
+/// key is in their own token. Blocks on the token.
+pub(crate) fn refuse_token_key(
+    state: &AppState,
+    user: &vanthu_domain::User,
+) -> Result<(), ApiError> {
+    if let Some(tokens) = &state.personal_tokens {
+        if tokens.discover(&state.db, user, Some(user.id))?.is_some() {
+            return Err(ApiError::TokenKeyNeedsPin);
+        }
+    }
+    Ok(())
 }
 
 /// The signer of an organisation's seal key: the one in the seal token when the server has
@@ -454,17 +481,25 @@ impl SealToken {
                 return Err(ApiError::SealTokenUnavailable);
             }
         };
-        let cert = X509::from_der(signer.certificate()).map_err(ApiError::internal)?;
-        let now = Asn1Time::days_from_now(0).map_err(ApiError::internal)?;
-        if cert.not_after() < now {
+        if let Some(ended) = expired_on(&signer)? {
             return Err(ApiError::UnusableCertificate(format!(
                 "the seal certificate in the token expired on {}; put the key of the new \
                  certificate in the token",
-                to_chrono(cert.not_after())?.format("%Y-%m-%d")
+                ended.format("%Y-%m-%d")
             )));
         }
         Ok(Some(signer))
     }
+}
+
+/// When the certificate of a token's signer ended, if it has.
+pub(crate) fn expired_on(signer: &Pkcs11Signer) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let cert = X509::from_der(signer.certificate()).map_err(ApiError::internal)?;
+    let now = Asn1Time::days_from_now(0).map_err(ApiError::internal)?;
+    if cert.not_after() < now {
+        return Ok(Some(to_chrono(cert.not_after())?));
+    }
+    Ok(None)
 }
 
 /// The unit's seal key unwrapped with the KEK; errors as [`seal_signer`]'s.
@@ -853,8 +888,10 @@ pub async fn change_pin(
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a leader, or the PIN is wrong (`signing_pin_wrong`, with `attempts_left`)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No key enrolled (`no_signing_key`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Your key is in your own PKCS#11 token (`token_key_needs_pin`): its PIN is given for each signature and never kept, so no session is opened", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The PIN breaks a rule (`field` is `pin`), or the certificate has expired (`unusable_certificate`)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 423, description = "The key is blocked (`signing_key_blocked`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable, or your token does not answer (`personal_token_unavailable`)", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn open_session(
@@ -867,7 +904,9 @@ pub async fn open_session(
     let user = auth.user.id;
     let settings = state.signing;
     let ttl = TimeDelta::from_std(settings.session_ttl).map_err(ApiError::internal)?;
+    let account = auth.user.clone();
     let view = web::block(move || -> Result<SigningSessionView, ApiError> {
+        refuse_token_key(&state, &account)?;
         let opened = open_with_pin(&state.db, user, &pin)?;
         // Fails now, not at the first signature, when the certificate has expired.
         signer_from(&opened.key, &opened.pkcs8)?;
@@ -994,6 +1033,7 @@ mod tests {
                 .unwrap()
                 .verifier(),
             seal_token: None,
+            personal_tokens: None,
             interchange: Default::default(),
             signer_revocation: None,
         }

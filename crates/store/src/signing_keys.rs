@@ -1,9 +1,5 @@
 //! Stored private keys (wrapped under a signing PIN or the key-encryption key), the count of
-//! wrong PINs that blocks a key, and signing sessions.
-//!
-//! Wrong PINs are counted before the PIN is checked, by the statement that also refuses a
-//! blocked key, so attempts made in parallel each count (as login attempts do): checking
-//! first and counting after would let every parallel guess through.
+//! wrong PINs that blocks a key (`crate::pin_counter`), and signing sessions.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -23,6 +19,11 @@ use crate::{Certificate, CertificateOwner, Database, NewCertificate, StoreError}
 pub const MAX_PIN_ATTEMPTS: u32 = 5;
 
 const SIGNING_KEY: &str = "signing key";
+
+/// The wrong-PIN count of server-held keys.
+mod pins {
+    crate::pin_counter::pin_counter!(signing_keys, vanthu_audit::ObjectRef::signing_key);
+}
 
 /// A stored private key with its certificate and PIN counters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,25 +305,7 @@ impl Database {
     /// Counts a PIN attempt on key `id` before the PIN is checked; a blocked key, or one
     /// whose last allowed attempt is under way, is not tried at all.
     pub fn begin_pin_attempt(&self, id: i64) -> Result<PinAttempt, StoreError> {
-        self.transaction(|conn| {
-            let admissible = signing_keys::blocked_at
-                .is_null()
-                .and(signing_keys::failed_attempts.lt(MAX_PIN_ATTEMPTS as i32));
-            let counted = diesel::update(signing_keys::table.find(id).filter(admissible))
-                .set(signing_keys::failed_attempts.eq(signing_keys::failed_attempts + 1))
-                .execute(conn)?;
-            let number: i32 = signing_keys::table
-                .find(id)
-                .select(signing_keys::failed_attempts)
-                .first(conn)
-                .map_err(missing(SIGNING_KEY))?;
-            if counted == 0 {
-                return Ok(PinAttempt::Blocked);
-            }
-            Ok(PinAttempt::Admitted {
-                number: u32::try_from(number).map_err(StoreError::corrupt)?,
-            })
-        })
+        self.transaction(|conn| pins::begin(conn, id))
     }
 
     /// Records that admitted attempt `number` had a wrong PIN: the last allowed one blocks
@@ -333,41 +316,13 @@ impl Database {
         number: u32,
         at: DateTime<Utc>,
     ) -> Result<PinFailure, StoreError> {
-        if number < MAX_PIN_ATTEMPTS {
-            // The attempt was counted when admitted; nothing more to write.
-            return Ok(PinFailure::Wrong {
-                attempts_left: MAX_PIN_ATTEMPTS - number,
-            });
-        }
-        self.transaction(|conn| {
-            let blocked = diesel::update(
-                signing_keys::table
-                    .find(id)
-                    .filter(signing_keys::blocked_at.is_null()),
-            )
-            .set(signing_keys::blocked_at.eq(Some(to_millis(at))))
-            .execute(conn)?;
-            if blocked == 1 {
-                let owner = key_owner(conn, id)?;
-                let event = Event::done(AuditAction::KeyBlocked, ObjectRef::signing_key(id))
-                    .with("wrong_pins", number.to_string());
-                audit::record(conn, owner, at, event)?;
-            }
-            Ok(PinFailure::Blocked)
-        })
+        self.transaction(|conn| pins::failure(conn, id, number, at))
     }
 
     /// Clears the count of wrong PINs after a correct one (unless a parallel attempt blocked
     /// the key meanwhile, which stays blocked).
     pub fn record_pin_success(&self, id: i64) -> Result<(), StoreError> {
-        diesel::update(
-            signing_keys::table
-                .find(id)
-                .filter(signing_keys::blocked_at.is_null()),
-        )
-        .set(signing_keys::failed_attempts.eq(0))
-        .execute(&mut *self.conn()?)?;
-        Ok(())
+        pins::success(&mut *self.conn()?, id)
     }
 
     /// Replaces the wrapping of key `id` (a new PIN) and ends its signing sessions, in one

@@ -458,6 +458,7 @@ fn approve(
     otp: &str,
 ) -> Result<AuthorizeResponse, CscError> {
     let db = &state.db;
+    crate::signing_keys::refuse_token_key(state, &db.get_user(user)?)?;
     let key = own_key(state, user, credential)?;
     if key.blocked_at.is_some() {
         return Err(CscError::credential_disabled());
