@@ -1196,7 +1196,7 @@ mod tests {
             1,
             "the issuing CA travels with the key"
         );
-        assert_valid(pyhanko_verdict("personal_signer_pin", &by_pin));
+        assert_valid(pyhanko_verdict("personal_signer_pin", by_pin.as_ref()));
 
         let token = f.open_session(&bearer).await;
         let text = token.to_text();
@@ -1208,9 +1208,11 @@ mod tests {
             )
             .await
             .unwrap();
-            assert_valid(pyhanko_verdict("personal_signer_session", &signer));
+            assert_valid(pyhanko_verdict("personal_signer_session", signer.as_ref()));
         }
-        let used_up = personal_signer(&f.state, &auth, Unlock::Session(token)).await;
+        let used_up = personal_signer(&f.state, &auth, Unlock::Session(token))
+            .await
+            .map(|_| ());
         assert!(
             matches!(used_up, Err(ApiError::SigningSessionInvalid(why)) if why.contains("no signatures left")),
             "{used_up:?}"
@@ -1221,7 +1223,8 @@ mod tests {
             &auth,
             Unlock::Pin(SigningPin::parse("135790").unwrap()),
         )
-        .await;
+        .await
+        .map(|_| ());
         assert!(
             matches!(wrong, Err(ApiError::SigningPinWrong { attempts_left: 4 })),
             "{wrong:?}"
@@ -1244,19 +1247,25 @@ mod tests {
         let session = || Unlock::Session(SessionToken::parse(&text).unwrap());
 
         let deputy_auth = f.auth(&deputy_bearer).await;
-        let theirs = personal_signer(&f.state, &deputy_auth, session()).await;
+        let theirs = personal_signer(&f.state, &deputy_auth, session())
+            .await
+            .map(|_| ());
         assert!(
             matches!(theirs, Err(ApiError::SigningSessionInvalid(_))),
             "{theirs:?}"
         );
         let admin = f.auth(&admin_bearer).await;
-        let by_admin = personal_signer(&f.state, &admin, session()).await;
+        let by_admin = personal_signer(&f.state, &admin, session())
+            .await
+            .map(|_| ());
         assert!(matches!(by_admin, Err(ApiError::Forbidden)), "{by_admin:?}");
 
         let auth = f.auth(&bearer).await;
         personal_signer(&f.state, &auth, session()).await.unwrap();
         actix_web::rt::time::sleep(Duration::from_millis(1600)).await;
-        let late = personal_signer(&f.state, &auth, session()).await;
+        let late = personal_signer(&f.state, &auth, session())
+            .await
+            .map(|_| ());
         assert!(
             matches!(late, Err(ApiError::SigningSessionInvalid(why)) if why.contains("expired")),
             "{late:?}"

@@ -222,3 +222,120 @@ impl Database {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use vanthu_domain::Role;
+
+    use super::*;
+    use crate::test_support::{tree, user};
+    use crate::testing::TestDatabase;
+    use crate::{CertificateOwner, CertificatePurpose};
+
+    fn certificate(owner: UserId, serial: &str) -> NewCertificate {
+        let not_before = now();
+        NewCertificate {
+            owner: CertificateOwner::User(owner),
+            purpose: CertificatePurpose::Personal,
+            subject: "CN=Lê Văn Thắng".into(),
+            serial: serial.into(),
+            not_before,
+            not_after: not_before + TimeDelta::days(365),
+            cert_pem: format!("certificate {serial}"),
+            chain_pem: String::new(),
+        }
+    }
+
+    const PLACE: TokenKeyPlace<'static> = TokenKeyPlace {
+        token_label: "district.leader",
+        key_label: "district.leader",
+    };
+
+    #[test]
+    fn the_same_certificate_is_recorded_once_and_a_new_one_replaces_it() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let leader = user(&db, "district.leader", &t.district, &[Role::Leader]);
+        assert_eq!(db.token_key_of(leader.id).unwrap(), None);
+        let first = db
+            .record_token_key(leader.id, &certificate(leader.id, "01"), PLACE, None)
+            .unwrap();
+        let again = db
+            .record_token_key(
+                leader.id,
+                &certificate(leader.id, "01"),
+                PLACE,
+                Some(leader.id),
+            )
+            .unwrap();
+        assert_eq!(again, first);
+        assert_eq!(db.token_key_of(leader.id).unwrap(), Some(first.clone()));
+
+        let second = db
+            .record_token_key(
+                leader.id,
+                &certificate(leader.id, "02"),
+                PLACE,
+                Some(leader.id),
+            )
+            .unwrap();
+        assert_ne!(second.id, first.id);
+        assert_eq!(db.token_key_of(leader.id).unwrap(), Some(second.clone()));
+        let mut listed = db.token_key_certificates().unwrap();
+        listed.sort();
+        assert_eq!(
+            listed,
+            vec![(first.certificate.id, false), (second.certificate.id, true)]
+        );
+    }
+
+    #[test]
+    fn five_wrong_pins_block_and_attempts_not_tried_are_given_back() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let leader = user(&db, "district.leader", &t.district, &[Role::Leader]);
+        let key = db
+            .record_token_key(leader.id, &certificate(leader.id, "01"), PLACE, None)
+            .unwrap();
+        // A token that was absent never judged the PIN: the attempt is given back.
+        assert_eq!(
+            db.begin_token_pin_attempt(key.id).unwrap(),
+            PinAttempt::Admitted { number: 1 }
+        );
+        db.give_back_token_pin_attempt(key.id).unwrap();
+        for number in 1..=4 {
+            assert_eq!(
+                db.begin_token_pin_attempt(key.id).unwrap(),
+                PinAttempt::Admitted { number }
+            );
+            assert_eq!(
+                db.record_token_pin_failure(key.id, number, now()).unwrap(),
+                PinFailure::Wrong {
+                    attempts_left: MAX_PIN_ATTEMPTS - number
+                }
+            );
+        }
+        assert_eq!(
+            db.token_key_of(leader.id).unwrap().unwrap().attempts_left(),
+            1
+        );
+        let PinAttempt::Admitted { number } = db.begin_token_pin_attempt(key.id).unwrap() else {
+            panic!("the fifth attempt is admitted");
+        };
+        assert_eq!(
+            db.record_token_pin_failure(key.id, number, now()).unwrap(),
+            PinFailure::Blocked
+        );
+        assert_eq!(
+            db.begin_token_pin_attempt(key.id).unwrap(),
+            PinAttempt::Blocked
+        );
+        db.record_token_pin_success(key.id).unwrap();
+        let blocked = db.token_key_of(leader.id).unwrap().unwrap();
+        assert!(blocked.blocked_at.is_some());
+        assert_eq!(blocked.attempts_left(), 0);
+    }
+}
