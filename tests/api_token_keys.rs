@@ -14,7 +14,7 @@ use std::process::Command;
 
 use common::token::{common_name, dev_cert, dev_file};
 use common::tools::{require, Tool};
-use common::{expect_problem, oracles, status_json, Server, TestEnv};
+use common::{expect_problem, oracles, status_json, typed_json, Server, TestEnv};
 use openssl::pkey::PKey;
 use serde_json::{json, Value};
 use vanthu_pkcs11::softhsm::{SoftHsm, CONF_ENV};
@@ -168,6 +168,28 @@ fn a_leader_signs_with_the_key_in_their_own_token_and_nobody_else_can() {
         "token_key_needs_pin",
     );
 
+    // Nor a remote-signing authorization: the CSC service says why, with the PIN unused.
+    let (_, list) = status_json(server.post("/csc/v1/credentials/list", &leader, &json!({})));
+    let credential = list["credentialIDs"][0].as_str().unwrap().to_owned();
+    let (status, _, refused) = typed_json(server.post(
+        "/csc/v1/credentials/authorize",
+        &leader,
+        &json!({ "credentialID": credential, "numSignatures": 1,
+                 "hash": [format!("{}=", "A".repeat(43))], "PIN": TOKEN_PIN, "OTP": "123456" }),
+    ));
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{refused}"
+    );
+    assert!(
+        refused["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("own PKCS#11 token"),
+        "{refused}"
+    );
+
     // The owner signs with the token's PIN; the demo's stored key (PIN 246810) is not used.
     let (status, signed) = status_json(sign(&server, &leader, id, &json!({"pin": TOKEN_PIN})));
     assert_eq!(status, 200, "{signed}");
@@ -257,5 +279,42 @@ fn five_wrong_token_pins_block_signing_with_it_but_not_login() {
     let (status, me) = status_json(server.get("/api/v1/me", &again));
     assert_eq!(status, 200, "{me}");
     let (_, detail) = status_json(server.get(&format!("/api/v1/outgoing/{id}"), &again));
+    assert_eq!(detail["state"], "approved", "{detail}");
+}
+
+#[test]
+fn a_token_pulled_out_answers_503_and_counts_no_pin() {
+    if require(
+        "a_token_pulled_out_answers_503_and_counts_no_pin",
+        &[Tool::SoftHsm],
+    )
+    .is_none()
+    {
+        return;
+    }
+    let hsm = leader_token();
+    let env = TestEnv::new();
+    let server = serve(&env, &hsm);
+    let leader = server.demo_login(LEADER);
+    let id = approved_document(&server, &leader, "Về việc thiết bị bị rút ra");
+    let wrong = expect_problem(
+        sign(&server, &leader, id, &json!({"pin": "975310"})),
+        403,
+        "signing_pin_wrong",
+    );
+    assert_eq!(wrong["attempts_left"], 4, "{wrong}");
+    hsm.remove().unwrap();
+    for _ in 0..5 {
+        let gone = expect_problem(
+            sign(&server, &leader, id, &json!({"pin": "975310"})),
+            503,
+            "personal_token_unavailable",
+        );
+        let detail = gone["detail"].as_str().unwrap();
+        assert!(detail.contains("your PIN was not counted"), "{gone}");
+        assert!(!detail.contains("975310"), "{gone}");
+    }
+    // Five more tries that the token never judged did not block the key: still 503, not 423.
+    let (_, detail) = status_json(server.get(&format!("/api/v1/outgoing/{id}"), &leader));
     assert_eq!(detail["state"], "approved", "{detail}");
 }
