@@ -13,7 +13,7 @@ mod common;
 use std::process::Command;
 
 use common::token::{common_name, dev_cert, dev_file};
-use common::tools::{require, Tool};
+use common::tools::{require, Tool, Tools};
 use common::{expect_problem, oracles, status_json, typed_json, Server, TestEnv};
 use openssl::pkey::PKey;
 use serde_json::{json, Value};
@@ -42,6 +42,17 @@ fn leader_token() -> SoftHsm {
     hsm
 }
 
+/// The leader's token, and the server seeing it with the leader signed in; `None` (the
+/// test skipped) without the tools named.
+fn start(test: &str, tools: &[Tool]) -> Option<(Tools, SoftHsm, TestEnv, Server, String)> {
+    let found = require(test, tools)?;
+    let hsm = leader_token();
+    let env = TestEnv::new();
+    let server = serve(&env, &hsm);
+    let leader = server.demo_login(LEADER);
+    Some((found, hsm, env, server, leader))
+}
+
 /// `vanthu serve --demo --personal-pkcs11-module` seeing `hsm`.
 fn serve(env: &TestEnv, hsm: &SoftHsm) -> Server {
     let mut cmd: Command = env.command();
@@ -55,24 +66,12 @@ fn serve(env: &TestEnv, hsm: &SoftHsm) -> Server {
 /// A document of the commune drafted by its specialist and approved by its leader, to be
 /// signed by the leader; returns its id.
 fn approved_document(server: &Server, leader: &str, summary: &str) -> i64 {
-    let specialist = server.demo_login("commune.specialist");
-    let (_, me) = status_json(server.get("/api/v1/me", leader));
-    let metadata = json!({
-        "document_type": "Công văn",
-        "summary": summary,
-        "urgency": "khan",
-        "notation": "UBND-VP",
-        "signer": {"user_id": me["user"]["id"], "position": "CHỦ TỊCH", "authority": "tm"},
-        "internal_recipients": [],
-        "external_recipients": [],
-    });
-    let draft = common::draft_outgoing(
+    let id = common::commune_draft(
         server,
-        &specialist,
-        &metadata,
-        &common::one_page_pdf(b"CONG VAN KY BANG KHOA TRONG THIET BI"),
+        leader,
+        summary,
+        b"CONG VAN KY BANG KHOA TRONG THIET BI",
     );
-    let id = draft["id"].as_i64().unwrap();
     let (status, out) = status_json(server.post(
         &format!("/api/v1/outgoing/{id}/approve"),
         leader,
@@ -93,16 +92,12 @@ fn session_token_of_the_right_form() -> String {
 
 #[test]
 fn a_leader_signs_with_the_key_in_their_own_token_and_nobody_else_can() {
-    let Some(tools) = require(
+    let Some((tools, _hsm, _env, server, leader)) = start(
         "a_leader_signs_with_the_key_in_their_own_token",
         &[Tool::SoftHsm, Tool::PyHanko, Tool::Pdfsig],
     ) else {
         return;
     };
-    let hsm = leader_token();
-    let env = TestEnv::new();
-    let server = serve(&env, &hsm);
-    let leader = server.demo_login(LEADER);
 
     // Found at start, before any signature: the inventory lists it, read without a login.
     let auditor = server.demo_login("district.auditor");
@@ -232,13 +227,11 @@ fn a_leader_signs_with_the_key_in_their_own_token_and_nobody_else_can() {
 
 #[test]
 fn five_wrong_token_pins_block_signing_with_it_but_not_login() {
-    if require("five_wrong_token_pins_block_signing", &[Tool::SoftHsm]).is_none() {
+    let Some((_, _hsm, _env, server, leader)) =
+        start("five_wrong_token_pins_block_signing", &[Tool::SoftHsm])
+    else {
         return;
-    }
-    let hsm = leader_token();
-    let env = TestEnv::new();
-    let server = serve(&env, &hsm);
-    let leader = server.demo_login(LEADER);
+    };
     let auditor = server.demo_login("district.auditor");
     let id = approved_document(&server, &leader, "Về việc khóa sau năm lần sai");
 

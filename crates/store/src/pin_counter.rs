@@ -6,9 +6,10 @@
 //! blocked key, so attempts made in parallel each count (as login attempts do): checking
 //! first and counting after would let every parallel guess through.
 
-/// The counting statements for `$table`, whose audit entries name the key as `$object(id)`.
+/// The counting statements for `$table`, whose audit entries name the key as `$object(id)`,
+/// and the `Database` methods `$begin`, `$failure` and `$success` that run them.
 macro_rules! pin_counter {
-    ($table:ident, $object:path) => {
+    ($table:ident, $object:path, $begin:ident, $failure:ident, $success:ident) => {
         use chrono::{DateTime, Utc};
         use diesel::prelude::*;
         use vanthu_audit::AuditAction;
@@ -86,6 +87,31 @@ macro_rules! pin_counter {
                 .set($table::failed_attempts.eq(0))
                 .execute(conn)?;
             Ok(())
+        }
+
+        impl $crate::Database {
+            /// Counts a PIN attempt on key `id` before the PIN is checked; a blocked key, or
+            /// one whose last allowed attempt is under way, is not tried at all.
+            pub fn $begin(&self, id: i64) -> Result<PinAttempt, StoreError> {
+                self.transaction(|conn| begin(conn, id))
+            }
+
+            /// Records that admitted attempt `number` had a wrong PIN: the last allowed one
+            /// blocks the key (`key.blocked`).
+            pub fn $failure(
+                &self,
+                id: i64,
+                number: u32,
+                at: DateTime<Utc>,
+            ) -> Result<PinFailure, StoreError> {
+                self.transaction(|conn| failure(conn, id, number, at))
+            }
+
+            /// Clears the count of wrong PINs after a correct one (unless a parallel attempt
+            /// blocked the key meanwhile, which stays blocked).
+            pub fn $success(&self, id: i64) -> Result<(), StoreError> {
+                success(&mut *self.conn()?, id)
+            }
         }
     };
 }

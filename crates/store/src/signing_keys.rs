@@ -22,7 +22,13 @@ const SIGNING_KEY: &str = "signing key";
 
 /// The wrong-PIN count of server-held keys.
 mod pins {
-    crate::pin_counter::pin_counter!(signing_keys, vanthu_audit::ObjectRef::signing_key);
+    crate::pin_counter::pin_counter!(
+        signing_keys,
+        vanthu_audit::ObjectRef::signing_key,
+        begin_pin_attempt,
+        record_pin_failure,
+        record_pin_success
+    );
 }
 
 /// A stored private key with its certificate and PIN counters.
@@ -302,29 +308,6 @@ impl Database {
         })
     }
 
-    /// Counts a PIN attempt on key `id` before the PIN is checked; a blocked key, or one
-    /// whose last allowed attempt is under way, is not tried at all.
-    pub fn begin_pin_attempt(&self, id: i64) -> Result<PinAttempt, StoreError> {
-        self.transaction(|conn| pins::begin(conn, id))
-    }
-
-    /// Records that admitted attempt `number` had a wrong PIN: the last allowed one blocks
-    /// the key.
-    pub fn record_pin_failure(
-        &self,
-        id: i64,
-        number: u32,
-        at: DateTime<Utc>,
-    ) -> Result<PinFailure, StoreError> {
-        self.transaction(|conn| pins::failure(conn, id, number, at))
-    }
-
-    /// Clears the count of wrong PINs after a correct one (unless a parallel attempt blocked
-    /// the key meanwhile, which stays blocked).
-    pub fn record_pin_success(&self, id: i64) -> Result<(), StoreError> {
-        pins::success(&mut *self.conn()?, id)
-    }
-
     /// Replaces the wrapping of key `id` (a new PIN) and ends its signing sessions, in one
     /// transaction; refused with `Stale` if the key was blocked meanwhile.
     pub fn rewrap_signing_key(
@@ -465,9 +448,8 @@ mod tests {
     use vanthu_keys::{KeyBinding, KeyOwner, SessionToken, SigningPin};
 
     use super::*;
-    use crate::test_support::{tree, user};
+    use crate::test_support::{personal_certificate as certificate, tree, user};
     use crate::testing::TestDatabase;
-    use crate::CertificatePurpose;
 
     /// Cheap parameters: these tests check the bookkeeping, not the cost.
     const FAST: KdfParams = KdfParams {
@@ -475,20 +457,6 @@ mod tests {
         iterations: 1,
         parallelism: 1,
     };
-
-    fn certificate(owner: CertificateOwner, serial: &str) -> NewCertificate {
-        let not_before = now();
-        NewCertificate {
-            owner,
-            purpose: CertificatePurpose::Personal,
-            subject: "CN=Lê Văn Thắng".into(),
-            serial: serial.into(),
-            not_before,
-            not_after: not_before + TimeDelta::days(365),
-            cert_pem: format!("certificate {serial}"),
-            chain_pem: String::new(),
-        }
-    }
 
     fn wrapped(owner: KeyOwner, pin: &str) -> WrappedKey {
         let binding = KeyBinding::new(owner, b"certificate");

@@ -15,11 +15,17 @@ use crate::schema::token_keys;
 use crate::signing_keys::MAX_PIN_ATTEMPTS;
 use crate::time::{from_millis, now, to_millis};
 use crate::users::load_user;
-use crate::{Certificate, Database, NewCertificate, PinAttempt, PinFailure, StoreError};
+use crate::{Certificate, Database, NewCertificate, StoreError};
 
 /// The wrong-PIN count of token keys.
 mod pins {
-    crate::pin_counter::pin_counter!(token_keys, vanthu_audit::ObjectRef::token_key);
+    crate::pin_counter::pin_counter!(
+        token_keys,
+        vanthu_audit::ObjectRef::token_key,
+        begin_token_pin_attempt,
+        record_token_pin_failure,
+        record_token_pin_success
+    );
 }
 
 /// A leader's key in their token, as recorded.
@@ -186,28 +192,6 @@ impl Database {
             .collect())
     }
 
-    /// Counts a PIN attempt on token key `id` before the token sees the PIN; a blocked key,
-    /// or one whose last allowed attempt is under way, is not tried at all.
-    pub fn begin_token_pin_attempt(&self, id: i64) -> Result<PinAttempt, StoreError> {
-        self.transaction(|conn| pins::begin(conn, id))
-    }
-
-    /// Records that the token refused admitted attempt `number`: the last allowed one blocks
-    /// signing with the key (`key.blocked`).
-    pub fn record_token_pin_failure(
-        &self,
-        id: i64,
-        number: u32,
-        at: DateTime<Utc>,
-    ) -> Result<PinFailure, StoreError> {
-        self.transaction(|conn| pins::failure(conn, id, number, at))
-    }
-
-    /// Clears the count after the token took the PIN.
-    pub fn record_token_pin_success(&self, id: i64) -> Result<(), StoreError> {
-        pins::success(&mut *self.conn()?, id)
-    }
-
     /// Gives back an attempt the token never judged (it was absent or busy), so that no
     /// PIN is counted wrong that was not tried; a key blocked meanwhile stays blocked.
     pub fn give_back_token_pin_attempt(&self, id: i64) -> Result<(), StoreError> {
@@ -225,26 +209,15 @@ impl Database {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeDelta;
     use vanthu_domain::Role;
 
     use super::*;
-    use crate::test_support::{tree, user};
+    use crate::test_support::{personal_certificate, tree, user};
     use crate::testing::TestDatabase;
-    use crate::{CertificateOwner, CertificatePurpose};
+    use crate::{CertificateOwner, PinAttempt, PinFailure};
 
     fn certificate(owner: UserId, serial: &str) -> NewCertificate {
-        let not_before = now();
-        NewCertificate {
-            owner: CertificateOwner::User(owner),
-            purpose: CertificatePurpose::Personal,
-            subject: "CN=Lê Văn Thắng".into(),
-            serial: serial.into(),
-            not_before,
-            not_after: not_before + TimeDelta::days(365),
-            cert_pem: format!("certificate {serial}"),
-            chain_pem: String::new(),
-        }
+        personal_certificate(CertificateOwner::User(owner), serial)
     }
 
     const PLACE: TokenKeyPlace<'static> = TokenKeyPlace {
