@@ -121,6 +121,18 @@ fn a_leader_signs_with_the_key_in_their_own_token_and_nobody_else_can() {
         in_token[0]
     );
 
+    // The owner sees it as their key, in their token.
+    let (status, mine) = status_json(server.get("/api/v1/me/signing-key", &leader));
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(
+        (
+            mine["key_location"].as_str(),
+            mine["attempts_left"].as_u64()
+        ),
+        (Some("pkcs11"), Some(5)),
+        "{mine}"
+    );
+
     // Another user cannot sign with it: an admin is no leader and signs nobody's document,
     // and another leader's PIN attempts go to their own key, not to this token.
     let id = approved_document(&server, &leader, "Về việc ký bằng khóa trong thiết bị");
@@ -243,6 +255,8 @@ fn five_wrong_token_pins_block_signing_with_it_but_not_login() {
         );
         assert_eq!(body["attempts_left"], left, "{body}");
     }
+    let (_, mine) = status_json(server.get("/api/v1/me/signing-key", &leader));
+    assert_eq!(mine["attempts_left"], 1, "{mine}");
     let (_, none_yet) =
         status_json(server.get("/api/v1/audit/entries?action=key.blocked", &auditor));
     assert_eq!(none_yet["items"], json!([]), "{none_yet}");
@@ -266,6 +280,13 @@ fn five_wrong_token_pins_block_signing_with_it_but_not_login() {
     assert_eq!(items[0]["details"]["wrong_pins"], "5", "{blocked}");
     let object = items[0]["object"].as_str().unwrap();
     assert!(object.starts_with("token_key:"), "{blocked}");
+
+    let (_, mine) = status_json(server.get("/api/v1/me/signing-key", &leader));
+    assert_eq!(
+        (mine["blocked"].as_bool(), mine["attempts_left"].as_u64()),
+        (Some(true), Some(0)),
+        "{mine}"
+    );
 
     // Login is another matter, and the document is still there to sign.
     let again = server.demo_login(LEADER);

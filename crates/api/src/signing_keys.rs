@@ -101,11 +101,31 @@ pub struct SigningKeyView {
     /// Wrong PINs still allowed before the key blocks.
     #[schema(minimum = 0, maximum = 5, example = 5)]
     pub attempts_left: u32,
+    /// Where the key is: `pin_protected` (held here under your signing PIN) or `pkcs11`
+    /// (your own token on the server, its PIN given for each signature).
+    pub key_location: crate::certificates::KeyLocation,
+}
+
+impl From<vanthu_store::TokenKey> for SigningKeyView {
+    fn from(k: vanthu_store::TokenKey) -> Self {
+        SigningKeyView {
+            attempts_left: k.attempts_left(),
+            blocked: k.blocked_at.is_some(),
+            subject: k.certificate.subject,
+            serial: k.certificate.serial,
+            not_before: k.certificate.not_before,
+            not_after: k.certificate.not_after,
+            enrolled_at: k.created_at,
+            pin_changed_at: None,
+            key_location: crate::certificates::KeyLocation::Pkcs11,
+        }
+    }
 }
 
 impl From<SigningKey> for SigningKeyView {
     fn from(k: SigningKey) -> Self {
         SigningKeyView {
+            key_location: crate::certificates::KeyLocation::PinProtected,
             attempts_left: k.attempts_left(),
             blocked: k.blocked_at.is_some(),
             subject: k.certificate.subject,
@@ -803,8 +823,9 @@ pub async fn enrol(
         .json(SigningKeyView::from(key)))
 }
 
-/// Your signing key: its certificate, whether it is blocked, and how many wrong PINs are
-/// left. Never any key material.
+/// Your signing key: its certificate, whether it is blocked, how many wrong PINs are left,
+/// and where it is. Never any key material. When your own token on the server holds your
+/// key, that key is the one shown (and the one that signs).
 #[utoipa::path(
     get,
     path = "/api/v1/me/signing-key",
@@ -815,6 +836,7 @@ pub async fn enrol(
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only leaders hold personal signing keys", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No key enrolled (`no_signing_key`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable, or the module of leaders' tokens does not answer (`personal_token_unavailable`)", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn status(
@@ -822,9 +844,17 @@ pub async fn status(
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     authorize_own_key(&auth)?;
-    let user = auth.user.id;
-    let key = web::block(move || personal_key(&state.db, user)).await??;
-    Ok(HttpResponse::Ok().json(SigningKeyView::from(key)))
+    let user = auth.user.clone();
+    let view = web::block(move || -> Result<SigningKeyView, ApiError> {
+        if let Some(tokens) = &state.personal_tokens {
+            if let Some(key) = tokens.discover(&state.db, &user, Some(user.id))? {
+                return Ok(key.into());
+            }
+        }
+        Ok(personal_key(&state.db, user.id)?.into())
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Changes your signing PIN. A wrong current PIN counts toward blocking the key; the

@@ -1045,6 +1045,32 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_module_of_leaders_tokens_comes_from_the_file_unless_a_flag_says_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(
+            dir.path(),
+            "personal_pkcs11_module = \"/usr/lib/tokens.so\"\n",
+        );
+        assert_eq!(
+            no_flags(&config).resolve().unwrap().personal_pkcs11_module,
+            Some(PathBuf::from("/usr/lib/tokens.so"))
+        );
+        let flags = ServeArgs {
+            personal_pkcs11_module: Some("/opt/vendor/p11.so".into()),
+            ..no_flags(&config)
+        };
+        assert_eq!(
+            flags.resolve().unwrap().personal_pkcs11_module,
+            Some(PathBuf::from("/opt/vendor/p11.so"))
+        );
+        let none = write_config(dir.path(), "");
+        assert_eq!(
+            no_flags(&none).resolve().unwrap().personal_pkcs11_module,
+            None
+        );
+    }
+
+    #[test]
     fn the_seal_token_comes_from_flags_or_the_file_and_needs_both_halves() {
         let dir = tempfile::tempdir().unwrap();
         let config = write_config(
