@@ -11,11 +11,14 @@ use vanthu_domain::UserId;
 use crate::audit::{self, Event};
 use crate::certificates::{insert_certificate, load_certificate};
 use crate::db::{insert_returning_id, DbConnection};
+use crate::error::classify;
 use crate::schema::token_keys;
 use crate::signing_keys::MAX_PIN_ATTEMPTS;
 use crate::time::{from_millis, now, to_millis};
 use crate::users::load_user;
 use crate::{Certificate, Database, NewCertificate, StoreError};
+
+const TOKEN_KEY: &str = "token key";
 
 /// The wrong-PIN count of token keys.
 mod pins {
@@ -122,6 +125,22 @@ impl Database {
         place: TokenKeyPlace<'_>,
         by: Option<UserId>,
     ) -> Result<TokenKey, StoreError> {
+        match self.record_token_key_once(owner, certificate, place, by) {
+            // Two first signatures at once on PostgreSQL: the other one recorded it.
+            Err(StoreError::Conflict { .. }) => {
+                self.record_token_key_once(owner, certificate, place, by)
+            }
+            outcome => outcome,
+        }
+    }
+
+    fn record_token_key_once(
+        &self,
+        owner: UserId,
+        certificate: &NewCertificate,
+        place: TokenKeyPlace<'_>,
+        by: Option<UserId>,
+    ) -> Result<TokenKey, StoreError> {
         self.transaction(|conn| {
             let current = current_of(conn, owner)?;
             if let Some(key) = current.as_ref().filter(|k| {
@@ -149,7 +168,8 @@ impl Database {
                     token_keys::created_at.eq(to_millis(at)),
                 ),
                 token_keys::id
-            )?;
+            )
+            .map_err(classify(TOKEN_KEY, "owner_user_id"))?;
             let mut event = Event::done(AuditAction::KeyEnrol, ObjectRef::token_key(id))
                 .with("owner", format!("user:{owner}"))
                 .with("subject", certificate.subject.as_str())
@@ -212,7 +232,7 @@ mod tests {
     use vanthu_domain::Role;
 
     use super::*;
-    use crate::test_support::{personal_certificate, tree, user};
+    use crate::test_support::{personal_certificate, race, tree, user};
     use crate::testing::TestDatabase;
     use crate::{CertificateOwner, PinAttempt, PinFailure};
 
@@ -262,6 +282,32 @@ mod tests {
             listed,
             vec![(first.certificate.id, false), (second.certificate.id, true)]
         );
+    }
+
+    #[test]
+    fn first_signatures_at_once_record_the_key_once() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let leader = user(&db, "district.leader", &t.district, &[Role::Leader]);
+        let shared = db.clone();
+        let ids = race(4, move || {
+            shared
+                .record_token_key(
+                    leader.id,
+                    &certificate(leader.id, "01"),
+                    PLACE,
+                    Some(leader.id),
+                )
+                .map(|k| k.id)
+        });
+        let first = *ids[0].as_ref().unwrap();
+        assert!(
+            ids.iter()
+                .all(|id| id.as_ref().is_ok_and(|id| *id == first)),
+            "{ids:?}"
+        );
+        assert_eq!(db.token_key_certificates().unwrap().len(), 1);
     }
 
     #[test]
