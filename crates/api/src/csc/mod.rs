@@ -418,7 +418,7 @@ fn decode_hash(hash: &str) -> Result<Vec<u8>, CscError> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AuthorizeResponse, headers(("Cache-Control" = String, description = "Always `no-store`: the SAD opens the key"))),
-        (status = 400, description = "Malformed body; no such credential of yours; `hash` missing, malformed, repeated or not `numSignatures` long; no confirmed authenticator; the credential disabled or its certificate expired (`invalid_request`); the PIN wrong (`invalid_pin`); the code wrong or used already (`invalid_otp`)", body = ErrorResponse),
+        (status = 400, description = "Malformed body; no such credential of yours; `hash` missing, malformed, repeated or not `numSignatures` long; no confirmed authenticator; the credential disabled or its certificate expired; the leader's key is in their own PKCS#11 token on the server, whose PIN is never kept (`invalid_request`); the PIN wrong (`invalid_pin`); the code wrong or used already (`invalid_otp`)", body = ErrorResponse),
     )
 )]
 pub async fn authorize(
