@@ -106,35 +106,45 @@ pub struct SigningKeyView {
     pub key_location: crate::certificates::KeyLocation,
 }
 
+impl SigningKeyView {
+    fn of(
+        certificate: Certificate,
+        (enrolled_at, pin_changed_at): (DateTime<Utc>, Option<DateTime<Utc>>),
+        (blocked, attempts_left): (bool, u32),
+        key_location: crate::certificates::KeyLocation,
+    ) -> Self {
+        SigningKeyView {
+            subject: certificate.subject,
+            serial: certificate.serial,
+            not_before: certificate.not_before,
+            not_after: certificate.not_after,
+            enrolled_at,
+            pin_changed_at,
+            blocked,
+            attempts_left,
+            key_location,
+        }
+    }
+}
+
 impl From<vanthu_store::TokenKey> for SigningKeyView {
     fn from(k: vanthu_store::TokenKey) -> Self {
-        SigningKeyView {
-            attempts_left: k.attempts_left(),
-            blocked: k.blocked_at.is_some(),
-            subject: k.certificate.subject,
-            serial: k.certificate.serial,
-            not_before: k.certificate.not_before,
-            not_after: k.certificate.not_after,
-            enrolled_at: k.created_at,
-            pin_changed_at: None,
-            key_location: crate::certificates::KeyLocation::Pkcs11,
-        }
+        let counts = (k.blocked_at.is_some(), k.attempts_left());
+        let location = crate::certificates::KeyLocation::Pkcs11;
+        Self::of(k.certificate, (k.created_at, None), counts, location)
     }
 }
 
 impl From<SigningKey> for SigningKeyView {
     fn from(k: SigningKey) -> Self {
-        SigningKeyView {
-            key_location: crate::certificates::KeyLocation::PinProtected,
-            attempts_left: k.attempts_left(),
-            blocked: k.blocked_at.is_some(),
-            subject: k.certificate.subject,
-            serial: k.certificate.serial,
-            not_before: k.certificate.not_before,
-            not_after: k.certificate.not_after,
-            enrolled_at: k.created_at,
-            pin_changed_at: k.pin_changed_at,
-        }
+        let counts = (k.blocked_at.is_some(), k.attempts_left());
+        let location = crate::certificates::KeyLocation::PinProtected;
+        Self::of(
+            k.certificate,
+            (k.created_at, k.pin_changed_at),
+            counts,
+            location,
+        )
     }
 }
 

@@ -125,74 +125,65 @@ impl Database {
         place: TokenKeyPlace<'_>,
         by: Option<UserId>,
     ) -> Result<TokenKey, StoreError> {
-        match self.record_token_key_once(owner, certificate, place, by) {
+        let once = || {
+            self.transaction(|conn| {
+                let current = current_of(conn, owner)?;
+                if let Some(key) = current.as_ref().filter(|k| {
+                    k.certificate.cert_pem == certificate.cert_pem
+                        && k.token_label == place.token_label
+                        && k.key_label == place.key_label
+                }) {
+                    return Ok(key.clone());
+                }
+                let at = now();
+                if let Some(old) = &current {
+                    diesel::update(token_keys::table.find(old.id))
+                        .set(token_keys::replaced_at.eq(Some(to_millis(at))))
+                        .execute(conn)?;
+                }
+                let stored = insert_certificate(conn, certificate)?;
+                let id = insert_returning_id!(
+                    &mut *conn,
+                    token_keys::table,
+                    (
+                        token_keys::certificate_id.eq(stored.id),
+                        token_keys::owner_user_id.eq(owner.get()),
+                        token_keys::token_label.eq(place.token_label),
+                        token_keys::key_label.eq(place.key_label),
+                        token_keys::created_at.eq(to_millis(at)),
+                    ),
+                    token_keys::id
+                )
+                .map_err(classify(TOKEN_KEY, "owner_user_id"))?;
+                let mut event = Event::done(AuditAction::KeyEnrol, ObjectRef::token_key(id))
+                    .with("owner", format!("user:{owner}"))
+                    .with("subject", certificate.subject.as_str())
+                    .with("serial", certificate.serial.as_str())
+                    .with("not_after", certificate.not_after.to_rfc3339())
+                    .with("protection", "pkcs11")
+                    .with("token", place.token_label);
+                if let Some(old) = &current {
+                    event = event.with("replaces", old.id.to_string());
+                }
+                match by {
+                    Some(user) => audit::record(conn, Some(user), at, event)?,
+                    None => {
+                        let unit = load_user(conn, owner)?.unit_id;
+                        audit::record_in_unit(conn, unit, at, event)?
+                    }
+                }
+                let row = token_keys::table
+                    .find(id)
+                    .select(TokenKeyRow::as_select())
+                    .first(conn)?;
+                load(conn, row)
+            })
+        };
+        match once() {
             // Two first signatures at once on PostgreSQL: the other one recorded it.
-            Err(StoreError::Conflict { .. }) => {
-                self.record_token_key_once(owner, certificate, place, by)
-            }
+            Err(StoreError::Conflict { .. }) => once(),
             outcome => outcome,
         }
-    }
-
-    fn record_token_key_once(
-        &self,
-        owner: UserId,
-        certificate: &NewCertificate,
-        place: TokenKeyPlace<'_>,
-        by: Option<UserId>,
-    ) -> Result<TokenKey, StoreError> {
-        self.transaction(|conn| {
-            let current = current_of(conn, owner)?;
-            if let Some(key) = current.as_ref().filter(|k| {
-                k.certificate.cert_pem == certificate.cert_pem
-                    && k.token_label == place.token_label
-                    && k.key_label == place.key_label
-            }) {
-                return Ok(key.clone());
-            }
-            let at = now();
-            if let Some(old) = &current {
-                diesel::update(token_keys::table.find(old.id))
-                    .set(token_keys::replaced_at.eq(Some(to_millis(at))))
-                    .execute(conn)?;
-            }
-            let stored = insert_certificate(conn, certificate)?;
-            let id = insert_returning_id!(
-                &mut *conn,
-                token_keys::table,
-                (
-                    token_keys::certificate_id.eq(stored.id),
-                    token_keys::owner_user_id.eq(owner.get()),
-                    token_keys::token_label.eq(place.token_label),
-                    token_keys::key_label.eq(place.key_label),
-                    token_keys::created_at.eq(to_millis(at)),
-                ),
-                token_keys::id
-            )
-            .map_err(classify(TOKEN_KEY, "owner_user_id"))?;
-            let mut event = Event::done(AuditAction::KeyEnrol, ObjectRef::token_key(id))
-                .with("owner", format!("user:{owner}"))
-                .with("subject", certificate.subject.as_str())
-                .with("serial", certificate.serial.as_str())
-                .with("not_after", certificate.not_after.to_rfc3339())
-                .with("protection", "pkcs11")
-                .with("token", place.token_label);
-            if let Some(old) = &current {
-                event = event.with("replaces", old.id.to_string());
-            }
-            match by {
-                Some(user) => audit::record(conn, Some(user), at, event)?,
-                None => {
-                    let unit = load_user(conn, owner)?.unit_id;
-                    audit::record_in_unit(conn, unit, at, event)?
-                }
-            }
-            let row = token_keys::table
-                .find(id)
-                .select(TokenKeyRow::as_select())
-                .first(conn)?;
-            load(conn, row)
-        })
     }
 
     /// The user's current token key, if the server found one.
