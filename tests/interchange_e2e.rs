@@ -69,7 +69,9 @@ impl Installation {
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
             .arg("--agencies")
             .arg(&self.agencies)
-            .args(["--interchange-retry", "200ms"]);
+            .args(["--interchange-retry", "200ms"])
+            // A sender killed holding its claims delivers them again once they run out.
+            .args(["--interchange-lease", "2s"]);
         Server::start(cmd)
     }
 }
@@ -168,21 +170,21 @@ fn login(server: &Server, name: &str) -> String {
 /// Drafts, approves, signs, issues and releases a document of the commune to the
 /// department elsewhere; returns its id and number.
 fn release(server: &Server, summary: &str) -> (i64, String) {
-    let id = issue(server, summary);
+    let (id, number) = issued(server, summary);
     let clerk = server.demo_login("commune.clerk");
-    let (status, last) = status_json(server.post(
+    let (status, out) = status_json(server.post(
         &format!("/api/v1/outgoing/{id}/release"),
         &clerk,
         &json!({}),
     ));
-    assert_eq!(status, 200, "release: {last}");
-    assert_eq!(last["state"], "released");
-    (id, last["number_notation"].as_str().unwrap().to_owned())
+    assert_eq!(status, 200, "release: {out}");
+    assert_eq!(out["state"], "released");
+    (id, number)
 }
 
-/// Drafts, approves, signs and issues a document of the commune addressed to the
-/// department elsewhere; returns its id.
-fn issue(server: &Server, summary: &str) -> i64 {
+/// Drafts, approves, signs and issues a document of the commune to the department
+/// elsewhere; returns its id and number.
+fn issued(server: &Server, summary: &str) -> (i64, String) {
     let specialist = server.demo_login("commune.specialist");
     let leader = server.demo_login("commune.leader");
     let clerk = server.demo_login("commune.clerk");
@@ -199,6 +201,7 @@ fn issue(server: &Server, summary: &str) -> i64 {
     let pdf = common::one_page_pdf(b"CONG VAN LIEN THONG");
     let draft = common::draft_outgoing(server, &specialist, &metadata, &pdf);
     let id = draft["id"].as_i64().unwrap();
+    let mut last = Value::Null;
     for (token, step, body) in [
         (&leader, "approve", json!({})),
         (&leader, "sign", json!({"pin": PIN})),
@@ -207,8 +210,10 @@ fn issue(server: &Server, summary: &str) -> i64 {
         let (status, out) =
             status_json(server.post(&format!("/api/v1/outgoing/{id}/{step}"), token, &body));
         assert_eq!(status, 200, "{step}: {out}");
+        last = out;
     }
-    id
+    assert_eq!(last["state"], "issued");
+    (id, last["number_notation"].as_str().unwrap().to_owned())
 }
 
 /// Waits until `done` gives a value, or fails saying what was awaited.
@@ -700,13 +705,63 @@ fn the_inbox_takes_only_sealed_packages_from_the_agency_whose_secret_is_presente
         vanthu_routing::Summary::parse("Về việc triển khai văn bản điện tử (bổ sung)").unwrap();
     assert_eq!(
         receive(&update),
-        [format!("updated: {first}, 1 copy with the new details")]
+        [format!(
+            "updated: {first}, 1 copy with the new details, PDF verification valid"
+        )]
     );
     let copy = &arrived(&server, &clerk, "123/UBND-VP")[0];
     assert_eq!(
         copy["summary"],
         "Về việc triển khai văn bản điện tử (bổ sung)"
     );
+    // An update carrying another PDF gives the copy its next revision, verified as on
+    // receipt; each update leaves a line in the copy's trace.
+    let held = |id: &Value| {
+        let (status, detail) = status_json(server.get(&format!("/api/v1/incoming/{id}"), &clerk));
+        assert_eq!(status, 200, "{detail}");
+        detail
+    };
+    assert_eq!(held(&copy["id"])["files"].as_array().unwrap().len(), 1);
+    let mut refiled = update.clone();
+    refiled.attachments[0].data = common::sealed_pdf_of(&env, dir.path(), b"CONG VAN DINH CHINH");
+    refiled.trace.business.reason = Some("Thay tệp văn bản".into());
+    assert_eq!(
+        receive(&refiled),
+        [format!(
+            "updated: {first}, 1 copy with the new details, PDF verification valid"
+        )]
+    );
+    let detail = held(&copy["id"]);
+    let files = detail["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{detail}");
+    assert_eq!(
+        files[1]["sha256"],
+        hex(&openssl::sha::sha256(&refiled.attachments[0].data)),
+        "{detail}"
+    );
+    assert_eq!(detail["verification"], "valid");
+    assert_eq!(detail["verification_report"]["verdict"], "valid");
+    let updates: Vec<&str> = detail["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["action"] == "update")
+        .map(|t| t["note"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        updates,
+        [
+            "updated by its sender: Bổ sung trích yếu",
+            "updated by its sender: Thay tệp văn bản"
+        ]
+    );
+    // The file is the copy's now.
+    let (status, bytes) = {
+        let r = server.get(&format!("/api/v1/incoming/{}/files/2", copy["id"]), &clerk);
+        (r.status().as_u16(), r.bytes().unwrap())
+    };
+    assert_eq!(status, 200);
+    assert_eq!(&bytes[..], &refiled.attachments[0].data[..]);
     let lines = receive(&replacement);
     assert!(
         lines.contains(&format!(
@@ -831,7 +886,7 @@ fn a_release_sealed_with_a_revoked_seal_is_refused_and_nothing_is_sent() {
         &secret(),
     );
     let server = sender.start();
-    let id = issue(
+    let (id, _) = issued(
         &server,
         "Về việc kiểm tra thu hồi chứng thư dấu trước khi gửi",
     );
@@ -865,4 +920,326 @@ fn a_release_sealed_with_a_revoked_seal_is_refused_and_nothing_is_sent() {
     for list in ["not_sent", "sent", "failed"] {
         assert!(outbox(&server, &clerk, list).is_empty(), "{list}");
     }
+}
+
+/// The sealed packages of the sender's outbox doing `business` (1 revoke, 2 update,
+/// 3 replace), oldest first.
+fn packages_doing(env: &TestEnv, business: i16) -> Vec<String> {
+    DbObserver::open(env).texts(&format!(
+        "SELECT package AS row FROM interchange_outbox \
+         WHERE kind = 'document' AND business = {business} ORDER BY id"
+    ))
+}
+
+/// `xmlsec1 --verify` judges a package sealed by the sender, under the development root.
+fn xmlsec1_accepts(dir: &std::path::Path, name: &str, xml: &str) {
+    let Some(_tools) = common::tools::require(name, &[common::tools::Tool::Xmlsec1]) else {
+        return;
+    };
+    let file = dir.join(format!("{name}.edxml"));
+    std::fs::write(&file, xml).unwrap();
+    let judged = std::process::Command::new("xmlsec1")
+        .arg("--verify")
+        .arg("--trusted-pem")
+        .arg(common::tools::workspace().join("certs-dev/root-ca.pem"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        judged.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&judged.stderr)
+    );
+}
+
+/// The department's copy of a document, in full.
+fn copy_detail(server: &Server, clerk: &str, copy: i64) -> Value {
+    let (status, doc) = status_json(server.get(&format!("/api/v1/incoming/{copy}"), clerk));
+    assert_eq!(status, 200, "{doc}");
+    doc
+}
+
+#[test]
+fn an_update_a_replace_and_a_revoke_sent_by_one_agency_act_on_the_other_s_copies() {
+    let pair = Pair::start();
+    let (a, b) = (pair.a(), pair.b());
+    let clerk = login(b, "snv.clerk");
+    let sender_clerk = a.demo_login("commune.clerk");
+    let (first, first_number) = release(a, "Về việc triển khai chữ ký số");
+    let copy = wait_for("the first document at the department", || {
+        arrived(b, &clerk, &first_number).pop()
+    })["id"]
+        .as_i64()
+        .unwrap();
+    let post = |path: String, token: &str, body: Value| status_json(a.post(&path, token, &body));
+
+    // Bad requests change nothing: a correction without a reason, or that corrects
+    // nothing; one by someone who does not issue; a replacement by itself.
+    let update = format!("/api/v1/outgoing/{first}/update");
+    let (status, problem) = post(
+        update.clone(),
+        &sender_clerk,
+        json!({"reason": "Đính chính"}),
+    );
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{problem}"
+    );
+    let (status, problem) = post(
+        update.clone(),
+        &sender_clerk,
+        json!({"summary": "Về việc khác"}),
+    );
+    assert_eq!(status, 400, "{problem}");
+    let specialist = a.demo_login("commune.specialist");
+    let (status, problem) = post(
+        update.clone(),
+        &specialist,
+        json!({"reason": "Đính chính", "summary": "Về việc khác"}),
+    );
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("forbidden")),
+        "{problem}"
+    );
+    let (status, problem) = post(
+        format!("/api/v1/outgoing/{first}/replace"),
+        &sender_clerk,
+        json!({"replacement_id": first, "reason": "Sai số liệu"}),
+    );
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(packages_doing(&pair.sender.env, 2).len(), 0);
+
+    // An update corrects the details of the department's copy, not its number, with a line
+    // in its trace.
+    let (status, corrected) = post(
+        update.clone(),
+        &sender_clerk,
+        json!({"reason": "Đính chính trích yếu", "summary": "Về việc triển khai chữ ký số (đính chính)", "urgency": "thuong_khan"}),
+    );
+    assert_eq!(status, 200, "{corrected}");
+    assert_eq!(corrected["state"], "released");
+    assert_eq!(corrected["number_notation"], first_number.as_str());
+    let doc = wait_for("the correction at the department", || {
+        let doc = copy_detail(b, &clerk, copy);
+        (doc["summary"] == "Về việc triển khai chữ ký số (đính chính)").then_some(doc)
+    });
+    assert_eq!(doc["urgency"], "thuong_khan");
+    assert_eq!(doc["number_notation"], first_number.as_str());
+    let trace = doc["trace"].as_array().unwrap();
+    assert_eq!(trace.last().unwrap()["action"], "update", "{doc}");
+    assert_eq!(
+        trace.last().unwrap()["note"],
+        "updated by its sender: Đính chính trích yếu"
+    );
+    assert_eq!(
+        doc["files"].as_array().unwrap().len(),
+        1,
+        "the same PDF: {doc}"
+    );
+    let sender_trace = detail(a, first)["trace"].clone();
+    assert!(
+        sender_trace
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["action"] == "update" && t["note"] == "Đính chính trích yếu"),
+        "{sender_trace}"
+    );
+
+    // A replacement is released in its place: the department receives it, and the copy
+    // of the first is frozen awaiting its answer; the first is recalled here.
+    let (second, second_number) = issued(a, "Về việc triển khai chữ ký số (thay thế)");
+    let (status, replacement) = post(
+        format!("/api/v1/outgoing/{first}/replace"),
+        &sender_clerk,
+        json!({"replacement_id": second, "reason": "Sai số liệu tại Phụ lục I"}),
+    );
+    assert_eq!(status, 200, "{replacement}");
+    assert_eq!(
+        (replacement["id"].as_i64(), replacement["state"].as_str()),
+        (Some(second), Some("released"))
+    );
+    assert_eq!(detail(a, first)["state"], "recalled");
+    let replacing = wait_for("the replacement at the department", || {
+        arrived(b, &clerk, &second_number).pop()
+    });
+    assert_eq!(replacing["verification"], "valid", "{replacing}");
+    let recall = copy_detail(b, &clerk, copy)["recall"].clone();
+    assert_eq!(recall["state"], "requested", "{recall}");
+    assert!(
+        recall["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Sai số liệu tại Phụ lục I"),
+        "{recall}"
+    );
+    // The department accepts; the sender sees 15 on the first.
+    step(b, &clerk, copy, "recall-response", json!({"accept": true}));
+    wait_for("15 at the sender", || {
+        (reported(a, first).as_deref() == Some("15")).then_some(())
+    });
+    // A recalled document is corrected no more.
+    let (status, problem) = post(
+        update,
+        &sender_clerk,
+        json!({"reason": "Đính chính", "summary": "Về việc khác"}),
+    );
+    assert_eq!(status, 409, "{problem}");
+
+    // A revoke freezes the department's copy of the replacement, with its reason.
+    let (status, revoked) = post(
+        format!("/api/v1/outgoing/{second}/revoke"),
+        &sender_clerk,
+        json!({"reason": "Ban hành không đúng thẩm quyền"}),
+    );
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!(revoked["state"], "recalled");
+    let second_copy = replacing["id"].as_i64().unwrap();
+    let recall = wait_for("the revoke at the department", || {
+        let doc = copy_detail(b, &clerk, second_copy);
+        (!doc["recall"].is_null()).then(|| doc["recall"].clone())
+    });
+    assert_eq!(recall["state"], "requested");
+    assert_eq!(recall["reason"], "Ban hành không đúng thẩm quyền");
+
+    // Each went as a package of its kind, sealed so that xmlsec1 accepts it, and none of
+    // them is taken for acknowledged by the department's statuses of the documents.
+    let dir = tempfile::tempdir().unwrap();
+    for (business, kind, name) in [
+        (2, vanthu_interchange::BusinessDocType::Update, "update"),
+        (3, vanthu_interchange::BusinessDocType::Replace, "replace"),
+        (1, vanthu_interchange::BusinessDocType::Revoke, "revoke"),
+    ] {
+        let sent = packages_doing(&pair.sender.env, business);
+        assert_eq!(sent.len(), 1, "{name}");
+        let read =
+            vanthu_interchange::read(sent[0].as_bytes(), &vanthu_interchange::Limits::default())
+                .unwrap();
+        let vanthu_interchange::Message::Document(package) = read.value else {
+            panic!("{name}: not a document package")
+        };
+        assert_eq!(package.trace.business.doc_type, kind, "{name}");
+        assert!(package.trace.business.reason.is_some(), "{name}");
+        xmlsec1_accepts(dir.path(), name, &sent[0]);
+        if kind == vanthu_interchange::BusinessDocType::Replace {
+            let replaced = &package.trace.business.replacements;
+            assert_eq!(replaced.len(), 1);
+            assert!(replaced[0].document_id.as_str().ends_with(&first_number));
+        }
+    }
+    let listed: Vec<(String, String)> = outbox(a, &sender_clerk, "sent")
+        .iter()
+        .chain(outbox(a, &sender_clerk, "acknowledged").iter())
+        .map(|p| {
+            (
+                p["business"].as_str().unwrap().to_owned(),
+                p["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for business in ["update", "revoke"] {
+        assert!(
+            listed.contains(&(business.to_owned(), "sent".to_owned())),
+            "{listed:?}"
+        );
+    }
+    let doc = server_openapi_statuses(a, "/api/v1/outgoing/{id}/replace");
+    assert_eq!(
+        doc,
+        ["200", "400", "401", "403", "404", "409", "413", "415", "422", "503"]
+    );
+}
+
+/// The statuses the description lists for POST `path`.
+fn server_openapi_statuses(server: &Server, path: &str) -> Vec<String> {
+    server.openapi()["paths"][path]["post"]["responses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// How many packages the department's inbox received, and how many of them it knew.
+fn receipts(server: &Server) -> (usize, usize) {
+    let log = server.stderr();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("interchange package received"))
+        .collect();
+    let known = lines
+        .iter()
+        .filter(|l| l.contains("already imported") || l.contains("already known"))
+        .count();
+    (lines.len(), known)
+}
+
+#[test]
+fn two_instances_on_one_database_deliver_each_package_once() {
+    let mut pair = Pair::start();
+    pair.b.take().unwrap().kill();
+    // The sender runs as two instances on its one database, their claims short-lived; the
+    // second at an address of its own.
+    let start = |pair: &Pair| {
+        let mut cmd = pair.sender.env.command();
+        cmd.arg("serve")
+            .args(["--demo", "--listen", "127.0.0.1:0"])
+            .arg("--agencies")
+            .arg(&pair.sender.agencies)
+            .args(["--interchange-retry", "200ms", "--interchange-lease", "2s"]);
+        Server::start(cmd)
+    };
+    // The first instance meets the department unreachable, and holds the claim.
+    let mut numbers: Vec<String> = (1..=3)
+        .map(|n| release(pair.a(), &format!("Về việc liên thông, văn bản thứ {n}")).1)
+        .collect();
+    let sender_clerk = pair.a().demo_login("commune.clerk");
+    wait_for("a failed delivery", || {
+        (!outbox(pair.a(), &sender_clerk, "failed").is_empty()).then_some(())
+    });
+    let second = start(&pair);
+    // Killed holding its claim: the second takes the packages once the lease runs out.
+    pair.a.take().unwrap().kill();
+    let tried = || {
+        DbObserver::open(&pair.sender.env)
+            .texts("SELECT CAST(SUM(attempts) AS TEXT) AS row FROM interchange_outbox")[0]
+            .parse::<u32>()
+            .unwrap()
+    };
+    let before = tried();
+    wait_for("the second instance trying", || {
+        (tried() > before).then_some(())
+    });
+    // A first instance again (at the address the department sends its statuses to), both
+    // now delivering, more documents released through both.
+    pair.a = Some(pair.sender.start());
+    numbers.extend(
+        (4..=5).map(|n| release(&second, &format!("Về việc liên thông, văn bản thứ {n}")).1),
+    );
+    numbers.extend(
+        (6..=7).map(|n| release(pair.a(), &format!("Về việc liên thông, văn bản thứ {n}")).1),
+    );
+    // The department comes up: each package arrives once, in the order released.
+    pair.b = Some(pair.recipient.start());
+    let clerk = login(pair.b(), "snv.clerk");
+    let mut copies = Vec::new();
+    for number in &numbers {
+        let copy = wait_for("each package at the department", || {
+            arrived(pair.b(), &clerk, number).pop()
+        });
+        copies.push(copy["id"].as_i64().unwrap());
+    }
+    assert!(copies.windows(2).all(|w| w[0] < w[1]), "{copies:?}");
+    wait_for("every package acknowledged", || {
+        document_rows(&pair.sender.env)
+            .iter()
+            .all(|r| r.ends_with(" acknowledged"))
+            .then_some(())
+    });
+    // A few more rounds of both instances: still one receipt per package.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(receipts(pair.b()), (numbers.len(), 0));
+    drop(second);
 }

@@ -502,8 +502,13 @@ pub fn multipart(parts: &[(&str, &str, &[u8])]) -> (String, Vec<u8>) {
 
 /// A one-page PDF sealed with the development seal by `vanthu sign` (PAdES B-B).
 pub fn sealed_pdf(env: &TestEnv, dir: &Path) -> Vec<u8> {
+    sealed_pdf_of(env, dir, b"CONG VAN LIEN THONG")
+}
+
+/// A one-page PDF saying `text`, sealed with the development seal by `vanthu sign`.
+pub fn sealed_pdf_of(env: &TestEnv, dir: &Path, text: &[u8]) -> Vec<u8> {
     let (plain, sealed) = (dir.join("plain.pdf"), dir.join("sealed.pdf"));
-    std::fs::write(&plain, one_page_pdf(b"CONG VAN LIEN THONG")).unwrap();
+    std::fs::write(&plain, one_page_pdf(text)).unwrap();
     let p12 = tools::workspace().join("certs-dev/seal.p12");
     let out = env
         .command()

@@ -244,6 +244,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     resource("/outgoing/{id}/recall", POST).route(web::post().to(outgoing::recall)),
                 )
                 .service(
+                    resource("/outgoing/{id}/revoke", POST).route(web::post().to(outgoing::revoke)),
+                )
+                .service(
+                    resource("/outgoing/{id}/update", POST).route(web::post().to(outgoing::update)),
+                )
+                .service(
+                    resource("/outgoing/{id}/replace", POST)
+                        .route(web::post().to(outgoing::replace)),
+                )
+                .service(
                     resource("/interchange/inbox", POST).route(web::post().to(interchange::inbox)),
                 )
                 .service(

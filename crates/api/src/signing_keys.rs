@@ -243,7 +243,12 @@ pub(crate) fn certificate_ders(
 
 pub(crate) fn binding_of(key: &SigningKey) -> Result<KeyBinding, ApiError> {
     let (cert, _) = certificate_ders(&key.certificate)?;
-    Ok(KeyBinding::new(key_owner(key.certificate.owner), &cert))
+    Ok(binding_with(key, &cert))
+}
+
+/// [`binding_of`] for a key whose certificate the caller has already read as DER.
+fn binding_with(key: &SigningKey, cert_der: &[u8]) -> KeyBinding {
+    KeyBinding::new(key_owner(key.certificate.owner), cert_der)
 }
 
 /// Refuses a signer whose own certificate, or one of its issuers, is revoked, when the server
@@ -283,14 +288,24 @@ fn refuse_revoked_chain(
 
 /// A signer for an unwrapped key, refused once its certificate has expired.
 pub(crate) fn signer_from(key: &SigningKey, pkcs8: &Unwrapped) -> Result<DerSigner, ApiError> {
+    let (cert, chain) = certificate_ders(&key.certificate)?;
+    signer_with(key, pkcs8, &cert, &chain)
+}
+
+/// [`signer_from`] for a key whose certificate and chain the caller has already read as DER.
+fn signer_with(
+    key: &SigningKey,
+    pkcs8: &Unwrapped,
+    cert: &[u8],
+    chain: &[Vec<u8>],
+) -> Result<DerSigner, ApiError> {
     if key.certificate.not_after <= Utc::now() {
         return Err(ApiError::UnusableCertificate(format!(
             "the certificate of this key expired on {}; enrol the key of your new certificate",
             key.certificate.not_after.format("%Y-%m-%d")
         )));
     }
-    let (cert, chain) = certificate_ders(&key.certificate)?;
-    DerSigner::from_der(pkcs8.pkcs8_der(), &cert, &chain, SignerOptions::default())
+    DerSigner::from_der(pkcs8.pkcs8_der(), cert, chain, SignerOptions::default())
         .map_err(ApiError::internal)
 }
 
@@ -355,11 +370,13 @@ fn open_with_session(
 ) -> Result<DerSigner, ApiError> {
     match db.use_signing_session(token.id(), user, Utc::now())? {
         SessionUse::Granted(granted) => {
-            let binding = binding_of(&granted.key)?;
+            // The certificate is read once, for the binding and for the signer.
+            let (cert, chain) = certificate_ders(&granted.key.certificate)?;
+            let binding = binding_with(&granted.key, &cert);
             let pkcs8 = token
                 .open(&granted.sealed, &binding)
                 .map_err(|_| ApiError::SigningSessionInvalid("does not open with this token"))?;
-            signer_from(&granted.key, &pkcs8)
+            signer_with(&granted.key, &pkcs8, &cert, &chain)
         }
         SessionUse::Expired => Err(ApiError::SigningSessionInvalid("has expired")),
         SessionUse::Exhausted => Err(ApiError::SigningSessionInvalid("has no signatures left")),

@@ -128,6 +128,8 @@ named_enum!(
         OutgoingRecallRefused => "outgoing.recall_refused",
         /// An agency elsewhere reported the status of its copy (an interchange status).
         OutgoingRecipientStatus => "outgoing.recipient_status",
+        /// The sender corrected the details of a released document (an update).
+        OutgoingUpdate => "outgoing.update",
         /// The agency elsewhere that sent the document recalled, revoked or replaced it
         /// (an interchange package); the copy is frozen until its unit answers.
         IncomingRecalled => "incoming.recalled",

@@ -198,6 +198,9 @@ pub enum OutgoingAction {
     RecallRefused,
     /// An agency elsewhere reported how far it got with its copy (an interchange status).
     RecipientStatus,
+    /// The sender corrected the details of the released document (an update package to
+    /// its agencies elsewhere; its copies here corrected).
+    Update,
     /// One of the steps of the life cycle.
     #[serde(untagged)]
     Step(OutgoingStep),
@@ -205,13 +208,14 @@ pub enum OutgoingAction {
 
 impl OutgoingAction {
     /// Every action.
-    pub const ALL: [OutgoingAction; 13] = [
+    pub const ALL: [OutgoingAction; 14] = [
         OutgoingAction::Draft,
         OutgoingAction::RecordPaper,
         OutgoingAction::Comment,
         OutgoingAction::RecallAccepted,
         OutgoingAction::RecallRefused,
         OutgoingAction::RecipientStatus,
+        OutgoingAction::Update,
         OutgoingAction::Step(OutgoingStep::Revise),
         OutgoingAction::Step(OutgoingStep::Approve),
         OutgoingAction::Step(OutgoingStep::Return),
@@ -230,6 +234,7 @@ impl OutgoingAction {
             OutgoingAction::RecallAccepted => "recall_accepted",
             OutgoingAction::RecallRefused => "recall_refused",
             OutgoingAction::RecipientStatus => "recipient_status",
+            OutgoingAction::Update => "update",
             OutgoingAction::Step(step) => step.as_str(),
         }
     }

@@ -201,6 +201,9 @@ impl fmt::Display for Step {
 pub enum TraceAction {
     /// The document arrived and was recorded.
     Receive,
+    /// Its sender corrected its details, or its file (an update package, or a correction
+    /// of a document released here).
+    Update,
     /// One of the steps of the life cycle.
     #[serde(untagged)]
     Step(Step),
@@ -208,8 +211,9 @@ pub enum TraceAction {
 
 impl TraceAction {
     /// Every action, in life-cycle order.
-    pub const ALL: [TraceAction; 7] = [
+    pub const ALL: [TraceAction; 8] = [
         TraceAction::Receive,
+        TraceAction::Update,
         TraceAction::Step(Step::Register),
         TraceAction::Step(Step::Return),
         TraceAction::Step(Step::Assign),
@@ -222,6 +226,7 @@ impl TraceAction {
     pub fn as_str(self) -> &'static str {
         match self {
             TraceAction::Receive => "receive",
+            TraceAction::Update => "update",
             TraceAction::Step(step) => step.as_str(),
         }
     }

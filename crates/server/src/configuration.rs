@@ -17,6 +17,9 @@ pub const DEFAULT_CONFIG_FILE: &str = "vanthu.toml";
 
 /// The first wait before a failed interchange delivery is tried again.
 const DEFAULT_INTERCHANGE_RETRY: Duration = Duration::from_secs(5);
+/// How long an instance's claim on an outbox package lasts: well beyond the HTTPS
+/// transport's longest delivery (10 s to connect, 120 s in all).
+const DEFAULT_INTERCHANGE_LEASE: Duration = Duration::from_secs(300);
 /// Where everything is stored when nothing says otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./data";
 /// Loopback only by default: exposing the server is a deliberate choice.
@@ -190,6 +193,12 @@ pub struct ServeArgs {
     /// failure doubles it, up to an hour: seconds, or e.g. `500ms` [default: 5s]
     #[arg(long, env = "VANTHU_INTERCHANGE_RETRY", value_name = "DURATION", value_parser = parse_duration)]
     pub interchange_retry: Option<Duration>,
+
+    /// How long a server instance's claim on an outbox package lasts before another
+    /// instance on the same database may deliver it; longer than a delivery takes
+    /// [default: 5m]
+    #[arg(long, env = "VANTHU_INTERCHANGE_LEASE", value_name = "DURATION", value_parser = parse_duration)]
+    pub interchange_lease: Option<Duration>,
 
     /// PKCS#11 module of a token or HSM holding organisations' seal keys: a unit's key is the
     /// one labelled with the unit's code, its certificate the certificate object of that
@@ -397,6 +406,7 @@ struct FileSettings {
     agencies: Option<PathBuf>,
     interchange_inbox: Option<PathBuf>,
     interchange_retry: Option<DurationSetting>,
+    interchange_lease: Option<DurationSetting>,
     seal_token_label: Option<String>,
     seal_pin_env: Option<String>,
     personal_pkcs11_module: Option<PathBuf>,
@@ -497,6 +507,8 @@ pub struct ServeSettings {
     pub interchange_inbox: Option<PathBuf>,
     /// The first wait before a failed delivery is tried again.
     pub interchange_retry: Duration,
+    /// How long an instance's claim on an outbox package lasts.
+    pub interchange_lease: Duration,
 }
 
 /// The agencies file: `[[agency]]` tables.
@@ -826,6 +838,12 @@ impl ServeArgs {
                 &file.interchange_retry,
                 DEFAULT_INTERCHANGE_RETRY,
             )?,
+            interchange_lease: duration_setting(
+                "interchange_lease",
+                self.interchange_lease,
+                &file.interchange_lease,
+                DEFAULT_INTERCHANGE_LEASE,
+            )?,
         })
     }
 }
@@ -962,6 +980,7 @@ pub(crate) mod tests {
             agencies: None,
             interchange_inbox: None,
             interchange_retry: None,
+            interchange_lease: None,
         }
     }
 
@@ -1213,6 +1232,7 @@ pub(crate) mod tests {
             .authenticated_by("0123456789abcdeF")
             .is_empty());
         assert_eq!(settings.interchange_retry, DEFAULT_INTERCHANGE_RETRY);
+        assert_eq!(settings.interchange_lease, DEFAULT_INTERCHANGE_LEASE);
 
         for (text, said) in [
             (

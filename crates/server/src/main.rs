@@ -74,6 +74,8 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
                          the LGSP connector leaves received packages in
   --interchange-retry DURATION  VANTHU_INTERCHANGE_RETRY  interchange_retry  5s, doubled
                          after each failed delivery, at most 1h
+  --interchange-lease DURATION  VANTHU_INTERCHANGE_LEASE  interchange_lease  5m: how long
+                         an instance holds an outbox package before another may send it
 `vanthu check` takes --config, --data and --database-url too. Log levels: RUST_LOG.";
 
 #[derive(Debug, Subcommand)]

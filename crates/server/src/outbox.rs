@@ -8,6 +8,11 @@
 //! `--interchange-retry`, up to an hour); a refusal by the recipient returns the package.
 //! The worker marks a package sent only after the transport took it, so a crash in between
 //! delivers it again after restart, which the receiver takes as the same package.
+//!
+//! Several instances may share one database: each claims the packages it delivers with a
+//! lease (`--interchange-lease`), an agency's packages by one instance at a time, and
+//! renews the lease of each just before handing it to the transport; a package whose
+//! instance stopped is taken by another once the lease has run out.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -53,6 +58,23 @@ pub struct Worker {
     /// The revocation check of the seal's certificate before a package is sealed, as before
     /// every signature the server makes (`--check-signer-revocation`).
     pub revocation: Option<SignerRevocation>,
+    /// How long a claim on a package lasts: longer than a delivery may take.
+    pub lease: Duration,
+    /// This instance, as its leases name it.
+    pub holder: String,
+}
+
+/// A name for this server instance, distinct from every other's: the host, the process
+/// and a random part (a restarted process is another instance).
+pub fn instance_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    format!(
+        "{host}:{}:{:016x}",
+        std::process::id(),
+        rand::random::<u64>()
+    )
 }
 
 impl Worker {
@@ -85,12 +107,18 @@ impl Worker {
         let mut waiting: HashSet<UnitCode> = HashSet::new();
         loop {
             let skip: Vec<UnitCode> = waiting.iter().cloned().collect();
-            let batch = self.db.outbox_pending(BATCH, &skip)?;
+            let batch =
+                self.db
+                    .outbox_claim(&self.holder, Utc::now(), self.lease(), BATCH, &skip)?;
             if batch.is_empty() {
                 return Ok(());
             }
             self.batch(batch, now, &mut waiting, https)?;
         }
+    }
+
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::minutes(5))
     }
 
     fn batch(
@@ -108,21 +136,30 @@ impl Worker {
                 waiting.insert(entry.agency.clone());
                 continue;
             }
+            // Still ours, for a whole delivery: otherwise another instance has it now.
+            if !self
+                .db
+                .outbox_renew(entry.id, &self.holder, Utc::now() + self.lease())?
+            {
+                waiting.insert(entry.agency.clone());
+                continue;
+            }
             match self.deliver(&entry, https) {
                 Ok(Delivery::Taken) => {
                     tracing::info!(id = entry.id, agency = %entry.agency, document = %entry.document_id, "interchange package sent");
-                    self.db.outbox_sent(entry.id, Utc::now())?;
+                    self.db.outbox_sent(entry.id, &self.holder, Utc::now())?;
                 }
                 Ok(Delivery::Refused(why)) => {
                     tracing::warn!(id = entry.id, agency = %entry.agency, reason = %why, "interchange package returned");
-                    self.db.outbox_returned(entry.id, Utc::now(), &why)?;
+                    self.db
+                        .outbox_returned(entry.id, &self.holder, Utc::now(), &why)?;
                 }
                 Err(why) => {
                     let wait = backoff(self.retry, entry.attempts);
                     tracing::warn!(id = entry.id, agency = %entry.agency, reason = %why, retry_in = ?wait, "interchange delivery failed");
                     let next = Utc::now()
                         + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
-                    self.db.outbox_failed(entry.id, &why, next)?;
+                    self.db.outbox_failed(entry.id, &self.holder, &why, next)?;
                     waiting.insert(entry.agency.clone());
                 }
             }

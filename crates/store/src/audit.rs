@@ -207,7 +207,7 @@ fn load_head(conn: &mut DbConnection) -> Result<(CompactRange, Hash), StoreError
     let (size, border, last): (i64, Vec<u8>, Vec<u8>) = audit_tree::table
         .find(1)
         .select((audit_tree::size, audit_tree::border, audit_tree::last_leaf))
-        .first(conn)?;
+        .get_result(conn)?;
     let range = CompactRange::from_bytes(count(size)?, &border).map_err(StoreError::corrupt)?;
     Ok((range, hash_of(last, "the last leaf hash")?))
 }
@@ -748,7 +748,7 @@ impl Database {
         let leaf: Vec<u8> = audit_entries::table
             .find(signed(seq)?)
             .select(audit_entries::leaf_hash)
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .map_err(crate::error::missing("audit entry"))?;
         Ok((hash_of(leaf, "a leaf hash")?, proof))
     }

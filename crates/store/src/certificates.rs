@@ -213,7 +213,7 @@ pub(crate) fn load_certificate(
     certificates::table
         .find(id)
         .select(CertificateRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .map_err(missing("certificate"))?
         .try_into()
 }

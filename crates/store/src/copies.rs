@@ -259,7 +259,7 @@ fn load_copy(conn: &mut DbConnection, id: CopyId) -> Result<DocumentCopy, StoreE
     let row: CopyRow = document_copies::table
         .find(id.get())
         .select(CopyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .map_err(missing(ENTITY))?;
     to_copy(row)
 }

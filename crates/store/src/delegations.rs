@@ -137,7 +137,7 @@ fn load_delegation(conn: &mut DbConnection, id: DelegationId) -> Result<Delegati
     let row = delegations::table
         .find(id.get())
         .select(DelegationRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .map_err(missing(ENTITY))?;
     assemble(conn, vec![row])?
         .pop()

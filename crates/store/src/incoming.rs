@@ -395,7 +395,7 @@ pub(crate) fn load_incoming(
         .inner_join(units::table)
         .filter(incoming_documents::id.eq(id.get()))
         .select((IncomingRow::as_select(), units::path))
-        .first(conn)
+        .get_result(conn)
         .map_err(missing(ENTITY))?;
     let mut assignments = load_assignments(conn, &[id.get()])?;
     to_document(row, path, assignments.remove(&id.get()))
@@ -405,6 +405,7 @@ pub(crate) fn load_incoming(
 fn audit_action(action: TraceAction) -> AuditAction {
     match action {
         TraceAction::Receive => AuditAction::IncomingReceive,
+        TraceAction::Update => AuditAction::IncomingUpdated,
         TraceAction::Step(Step::Register) => AuditAction::IncomingRegister,
         TraceAction::Step(Step::Return) => AuditAction::IncomingReturn,
         TraceAction::Step(Step::Assign) => AuditAction::IncomingAssign,
@@ -468,7 +469,7 @@ fn transition(
     let recall: Option<Option<String>> = incoming_documents::table
         .find(id.get())
         .select(incoming_documents::recall)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     if let Some(state) = recall.flatten() {
         let state: RecallState = state.parse().map_err(StoreError::corrupt)?;
@@ -492,7 +493,7 @@ fn transition(
         let now: Option<String> = incoming_documents::table
             .find(id.get())
             .select(incoming_documents::state)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         let Some(now) = now else {
             return Err(StoreError::not_found(ENTITY));
@@ -672,6 +673,133 @@ pub(crate) fn insert_received(
     )?;
     reports::count_new_incoming(conn, id)?;
     Ok(id)
+}
+
+/// The file an update brings a copy, verified as on receipt.
+#[derive(Debug, Clone)]
+pub struct UpdatedFile {
+    /// Digest of the PDF (the blob's name).
+    pub sha256: Sha256Digest,
+    /// Its length in bytes.
+    pub size: u64,
+    /// The verifier's verdict.
+    pub verification: String,
+    /// The verifier's report, as JSON.
+    pub verification_report: String,
+}
+
+/// Corrects copy `id` with its sender's `m` (issuing body, type, summary, urgency,
+/// deadline) and, when it differs from the copy's latest, `file` as its next revision with
+/// its verification; a trace line (`update`, `note`) in the name of the clerk the copy was
+/// received by, since its sender is no one of its unit, and an audit entry. A copy frozen
+/// by a recall keeps what it was recalled with: `false`.
+pub(crate) fn update_copy(
+    conn: &mut DbConnection,
+    id: IncomingId,
+    m: &IncomingMetadata,
+    file: Option<&UpdatedFile>,
+    note: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let (unit, state, recall, received_by, interchange_id): (
+        i64,
+        String,
+        Option<String>,
+        i64,
+        Option<String>,
+    ) = incoming_documents::table
+        .find(id.get())
+        .select((
+            incoming_documents::unit_id,
+            incoming_documents::state,
+            incoming_documents::recall,
+            incoming_documents::received_by,
+            incoming_documents::interchange_id,
+        ))
+        .first(conn)?;
+    let frozen = recall
+        .map(|r| r.parse::<RecallState>())
+        .transpose()
+        .map_err(StoreError::corrupt)?
+        .is_some_and(RecallState::freezes);
+    if frozen {
+        return Ok(false);
+    }
+    let unit = UnitId::new(unit).map_err(StoreError::corrupt)?;
+    let state: IncomingState = state.parse().map_err(StoreError::corrupt)?;
+    let clerk = UserId::new(received_by).map_err(StoreError::corrupt)?;
+    let latest: Option<(i32, String)> = incoming_files::table
+        .filter(incoming_files::document_id.eq(id.get()))
+        .order(incoming_files::revision.desc())
+        .select((incoming_files::revision, incoming_files::sha256))
+        .first(conn)
+        .optional()?;
+    let new_file = file.filter(|f| latest.as_ref().is_none_or(|(_, s)| s != f.sha256.as_str()));
+    let search_text = fold_for_search(&format!(
+        "{} {} {}",
+        m.number_notation, m.summary, m.issuing_body
+    ));
+    reports::track_incoming(conn, id, |conn| {
+        diesel::update(incoming_documents::table.find(id.get()))
+            .set((
+                incoming_documents::issuing_body.eq(m.issuing_body.as_str()),
+                incoming_documents::document_type.eq(m.document_type.as_str()),
+                incoming_documents::summary.eq(m.summary.as_str()),
+                incoming_documents::urgency.eq(i32::from(m.urgency.priority())),
+                incoming_documents::due_date.eq(m.due_date.map(format_date)),
+                incoming_documents::search_text.eq(&search_text),
+                incoming_documents::updated_at.eq(to_millis(at)),
+            ))
+            .execute(conn)?;
+        if let Some(f) = new_file {
+            diesel::update(incoming_documents::table.find(id.get()))
+                .set((
+                    incoming_documents::verification.eq(&f.verification),
+                    incoming_documents::verification_report.eq(&f.verification_report),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })?;
+    if let Some(f) = new_file {
+        let revision = crate::NewRevision {
+            sha256: f.sha256.clone(),
+            size: f.size,
+        };
+        let size = crate::outgoing::hold_pdf(conn, unit, &revision, clerk, at)?;
+        diesel::insert_into(incoming_files::table)
+            .values((
+                incoming_files::document_id.eq(id.get()),
+                incoming_files::revision.eq(latest.map_or(1, |(r, _)| r + 1)),
+                incoming_files::sha256.eq(f.sha256.as_str()),
+                incoming_files::size.eq(size),
+                incoming_files::added_by.eq(clerk.get()),
+                incoming_files::added_at.eq(to_millis(at)),
+            ))
+            .execute(conn)?;
+    }
+    diesel::insert_into(incoming_events::table)
+        .values((
+            incoming_events::document_id.eq(id.get()),
+            incoming_events::action.eq(TraceAction::Update.as_str()),
+            incoming_events::state.eq(state.as_str()),
+            incoming_events::actor_id.eq(clerk.get()),
+            incoming_events::at.eq(to_millis(at)),
+            incoming_events::note.eq(note),
+        ))
+        .execute(conn)?;
+    // No person of this unit acted: the document's sender did.
+    let mut event = Event::done(AuditAction::IncomingUpdated, ObjectRef::incoming(id))
+        .with("document_id", interchange_id.unwrap_or_default())
+        .with("reason", note)
+        .with("summary", m.summary.as_str())
+        .with("urgency", m.urgency.as_str())
+        .with("due_date", m.due_date.map(format_date).unwrap_or_default());
+    if let Some(f) = new_file {
+        event = event.file(&f.sha256);
+    }
+    audit::record_in_unit(conn, unit, at, event)?;
+    Ok(true)
 }
 
 /// The row of a document received, electronic or on paper.
@@ -866,63 +994,29 @@ impl Database {
 
     /// The sender of the package `interchange_id` updated its details (an update package):
     /// the copies here not frozen by a recall take `metadata`'s issuing body, type, summary,
-    /// urgency and deadline (its number and date are the DocumentId's, unchanged), with an
-    /// audit entry each, in one transaction. Returns the copies updated.
+    /// urgency and deadline (its number and date are the DocumentId's, unchanged), and
+    /// `file`, when it differs from the copy's latest, as its next revision, each with a
+    /// trace line and an audit entry, in one transaction. Returns the copies updated.
     pub fn update_interchange(
         &self,
         interchange_id: &str,
         metadata: &IncomingMetadata,
+        file: Option<&UpdatedFile>,
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<Vec<IncomingId>, StoreError> {
-        let m = metadata;
-        let search_text = fold_for_search(&format!(
-            "{} {} {}",
-            m.number_notation, m.summary, m.issuing_body
-        ));
         self.transaction(|conn| {
-            let rows: Vec<(i64, i64, Option<String>)> = incoming_documents::table
+            let ids: Vec<i64> = incoming_documents::table
                 .filter(incoming_documents::interchange_id.eq(interchange_id))
-                .select((
-                    incoming_documents::id,
-                    incoming_documents::unit_id,
-                    incoming_documents::recall,
-                ))
+                .select(incoming_documents::id)
                 .load(conn)?;
             let mut updated = Vec::new();
-            for (id, unit, recall) in rows {
-                let frozen = recall
-                    .map(|r| r.parse::<RecallState>())
-                    .transpose()
-                    .map_err(StoreError::corrupt)?
-                    .is_some_and(RecallState::freezes);
-                if frozen {
-                    continue;
-                }
+            for id in ids {
                 let id = IncomingId::new(id).map_err(StoreError::corrupt)?;
-                reports::track_incoming(conn, id, |conn| {
-                    diesel::update(incoming_documents::table.find(id.get()))
-                        .set((
-                            incoming_documents::issuing_body.eq(m.issuing_body.as_str()),
-                            incoming_documents::document_type.eq(m.document_type.as_str()),
-                            incoming_documents::summary.eq(m.summary.as_str()),
-                            incoming_documents::urgency.eq(i32::from(m.urgency.priority())),
-                            incoming_documents::due_date.eq(m.due_date.map(format_date)),
-                            incoming_documents::search_text.eq(&search_text),
-                            incoming_documents::updated_at.eq(to_millis(at)),
-                        ))
-                        .execute(conn)?;
-                    Ok(())
-                })?;
-                let event = Event::done(AuditAction::IncomingUpdated, ObjectRef::incoming(id))
-                    .with("document_id", interchange_id)
-                    .with("reason", reason)
-                    .with("summary", m.summary.as_str())
-                    .with("urgency", m.urgency.as_str())
-                    .with("due_date", m.due_date.map(format_date).unwrap_or_default());
-                let unit = UnitId::new(unit).map_err(StoreError::corrupt)?;
-                audit::record_in_unit(conn, unit, at, event)?;
-                updated.push(id);
+                let note = format!("updated by its sender: {reason}");
+                if update_copy(conn, id, metadata, file, &note, at)? {
+                    updated.push(id);
+                }
             }
             Ok(updated)
         })
@@ -933,7 +1027,7 @@ impl Database {
         incoming_documents::table
             .find(id.get())
             .select(incoming_documents::interchange_id)
-            .first::<Option<String>>(&mut *self.conn()?)
+            .get_result::<Option<String>>(&mut *self.conn()?)
             .optional()?
             .ok_or_else(|| StoreError::not_found("incoming document"))
     }
@@ -987,7 +1081,7 @@ impl Database {
                 let unit: i64 = incoming_documents::table
                     .find(id.get())
                     .select(incoming_documents::unit_id)
-                    .first(conn)?;
+                    .get_result(conn)?;
                 let year = register_year(at);
                 let number = next_arrival_number(conn, unit, year)?;
                 diesel::update(incoming_documents::table.find(id.get()))
@@ -1335,7 +1429,7 @@ impl Database {
         incoming_documents::table
             .find(id.get())
             .select(incoming_documents::verification_report)
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .map_err(missing(ENTITY))
     }
 

@@ -45,9 +45,9 @@ pub use handling::HandlingLine;
 pub use images::{AppearanceImage, ImageOwner};
 pub use incoming::{
     Arrival, AssignmentRecord, IncomingDocument, IncomingFile, IncomingFilter, NewIncoming,
-    NewPaperIncoming, RecallRecord, TraceEntry,
+    NewPaperIncoming, RecallRecord, TraceEntry, UpdatedFile,
 };
-pub use outbox::{OutboxEntry, OutboxKind, OutboxList, OutboxState, SealedPackage};
+pub use outbox::{OutboxBusiness, OutboxEntry, OutboxKind, OutboxList, OutboxState, SealedPackage};
 pub use outgoing::{
     IssueRecord, Medium, NewDraft, NewPaperDocument, NewRevision, OutgoingDocument, OutgoingFile,
     OutgoingFilter, OutgoingTraceEntry, PreparedSignature, RecipientStatus, RevisionKind,

@@ -24,6 +24,9 @@ use crate::time::{from_millis, to_millis};
 use crate::units::{offset, paged, subtree_pattern};
 use crate::{Database, StoreError};
 
+/// The advisory lock (PostgreSQL) that makes claims of the outbox one at a time: `outbox` in ASCII.
+const CLAIM_LOCK: i64 = 0x7661_6e74_6875_6f62;
+
 /// Where a package of the outbox stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxState {
@@ -41,7 +44,7 @@ pub enum OutboxState {
 
 impl OutboxState {
     /// The stored name.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             OutboxState::Queued => "queued",
             OutboxState::Sent => "sent",
@@ -67,6 +70,9 @@ impl FromStr for OutboxState {
     }
 }
 
+/// The states of the packages still to deliver.
+const PENDING: [&str; 2] = [OutboxState::Queued.as_str(), OutboxState::Failed.as_str()];
+
 /// What a package of the outbox carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutboxKind {
@@ -74,6 +80,58 @@ pub enum OutboxKind {
     Document,
     /// A status of a document (StatusCode 01-16).
     Status(InterchangeStatus),
+}
+
+/// What a document package does to its document (BussinessDocType).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutboxBusiness {
+    /// 0: a new document (a release).
+    #[default]
+    New,
+    /// 1: revokes a document sent before (its DocumentId).
+    Revoke,
+    /// 2: corrects the details of a document sent before (its DocumentId).
+    Update,
+    /// 3: a new document replacing those it names.
+    Replace,
+}
+
+impl OutboxBusiness {
+    /// The BussinessDocType code, 0 to 3.
+    pub fn code(self) -> i16 {
+        match self {
+            OutboxBusiness::New => 0,
+            OutboxBusiness::Revoke => 1,
+            OutboxBusiness::Update => 2,
+            OutboxBusiness::Replace => 3,
+        }
+    }
+
+    /// The name shown to the clerks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxBusiness::New => "new",
+            OutboxBusiness::Revoke => "revoke",
+            OutboxBusiness::Update => "update",
+            OutboxBusiness::Replace => "replace",
+        }
+    }
+
+    fn from_code(code: i16) -> Result<Self, StoreError> {
+        [
+            OutboxBusiness::New,
+            OutboxBusiness::Revoke,
+            OutboxBusiness::Update,
+            OutboxBusiness::Replace,
+        ]
+        .into_iter()
+        .find(|b| b.code() == code)
+        .ok_or_else(|| StoreError::corrupt(format!("outbox business {code}")))
+    }
+
+    /// Whether the package brings the recipient a document it then reports statuses on
+    /// under the package's DocumentId (new, replace), so such a status acknowledges it.
+    const ACKNOWLEDGED: [i16; 2] = [0, 3];
 }
 
 /// A package of the outbox.
@@ -89,6 +147,8 @@ pub struct OutboxEntry {
     pub document_id: String,
     /// A document or a status.
     pub kind: OutboxKind,
+    /// What a document package does (new for status packages).
+    pub business: OutboxBusiness,
     /// When the step it reports was taken (a status package's Timestamp), else when queued.
     pub at: DateTime<Utc>,
     /// A status package's Description (a recall's reason).
@@ -120,6 +180,8 @@ pub struct OutboxEntry {
 pub struct SealedPackage {
     /// The agency it goes to.
     pub agency: UnitCode,
+    /// What it does to its document.
+    pub business: OutboxBusiness,
     /// The signed edXML.
     pub xml: String,
 }
@@ -156,6 +218,7 @@ struct Row {
     created_at: i64,
     sent_at: Option<i64>,
     acknowledged_at: Option<i64>,
+    business: i16,
 }
 
 impl TryFrom<Row> for OutboxEntry {
@@ -177,6 +240,7 @@ impl TryFrom<Row> for OutboxEntry {
             agency: UnitCode::parse(&r.agency_code).map_err(StoreError::corrupt)?,
             document_id: r.document_id,
             kind,
+            business: OutboxBusiness::from_code(r.business)?,
             at: from_millis(r.status_at.unwrap_or(r.created_at))?,
             description: r.description,
             outgoing_id: r
@@ -218,7 +282,7 @@ pub(crate) fn queue_document(
         document_id,
         None,
         (Some(outgoing), None),
-        Some(&package.xml),
+        Some((&package.xml, package.business)),
         at,
     )
 }
@@ -259,7 +323,7 @@ pub(crate) fn queue_incoming_status(
             incoming_documents::unit_id,
             incoming_documents::interchange_id,
         ))
-        .first(conn)?;
+        .get_result(conn)?;
     let Some(identifier) = identifier else {
         return Ok(());
     };
@@ -284,10 +348,12 @@ fn insert(
     document_id: &str,
     status: Option<(InterchangeStatus, Option<&str>)>,
     (outgoing, incoming): (Option<OutgoingId>, Option<IncomingId>),
-    package: Option<&str>,
+    package: Option<(&str, OutboxBusiness)>,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let at = to_millis(at);
+    let business = package.map_or(OutboxBusiness::New, |(_, b)| b);
+    let package = package.map(|(xml, _)| xml);
     let values = (
         interchange_outbox::unit_id.eq(unit.get()),
         interchange_outbox::agency_code.eq(agency.as_str()),
@@ -306,6 +372,7 @@ fn insert(
         interchange_outbox::state.eq(OutboxState::Queued.as_str()),
         interchange_outbox::next_attempt_at.eq(at),
         interchange_outbox::created_at.eq(at),
+        interchange_outbox::business.eq(business.code()),
     );
     diesel::insert_into(interchange_outbox::table)
         .values(values)
@@ -345,6 +412,7 @@ pub(crate) fn acknowledge(
             .filter(interchange_outbox::document_id.eq(document_id))
             .filter(interchange_outbox::agency_code.eq(agency.as_str()))
             .filter(interchange_outbox::kind.eq("document"))
+            .filter(interchange_outbox::business.eq_any(OutboxBusiness::ACKNOWLEDGED))
     };
     diesel::update(
         package().filter(interchange_outbox::state.eq_any(from.iter().map(|s| s.as_str()))),
@@ -358,28 +426,82 @@ pub(crate) fn acknowledge(
 }
 
 impl Database {
-    /// Packages still to deliver (queued or failed), oldest first, at most `limit`, but none
-    /// to the agencies in `skip` (those waiting for an earlier package to go first).
-    pub fn outbox_pending(
+    /// Claims for `holder` (one server instance) the packages still to deliver (queued or
+    /// failed), oldest first, at most `limit`, until `now + lease`: none to the agencies in
+    /// `skip` (those waiting for an earlier package to go first), and none to an agency one
+    /// of whose packages another instance holds a lease on, so that one instance delivers
+    /// an agency's packages, in order, and no package goes twice. An instance that stopped
+    /// leaves its packages to the others once its lease has run out. Claims are taken one
+    /// at a time (a transaction-scoped advisory lock on PostgreSQL, the write lock on
+    /// SQLite), and the rows claimed are locked `FOR UPDATE SKIP LOCKED`.
+    pub fn outbox_claim(
         &self,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease: chrono::TimeDelta,
         limit: u32,
         skip: &[UnitCode],
     ) -> Result<Vec<OutboxEntry>, StoreError> {
-        let skip: Vec<&str> = skip.iter().map(UnitCode::as_str).collect();
-        self.read(|conn| {
-            interchange_outbox::table
-                .filter(
-                    interchange_outbox::state
-                        .eq_any([OutboxState::Queued.as_str(), OutboxState::Failed.as_str()]),
-                )
-                .filter(interchange_outbox::agency_code.ne_all(skip))
+        let (now, until) = (to_millis(now), to_millis(now + lease));
+        self.transaction(|conn| {
+            if let DbConnection::Postgresql(c) = conn {
+                diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+                    .bind::<diesel::sql_types::BigInt, _>(CLAIM_LOCK)
+                    .execute(c)?;
+            }
+            let mut held: Vec<String> = interchange_outbox::table
+                .filter(interchange_outbox::state.eq_any(PENDING))
+                .filter(interchange_outbox::lease_until.gt(now))
+                .filter(interchange_outbox::lease_holder.ne(holder))
+                .select(interchange_outbox::agency_code)
+                .distinct()
+                .load(conn)?;
+            held.extend(skip.iter().map(|c| c.as_str().to_owned()));
+            let candidates = interchange_outbox::table
+                .filter(interchange_outbox::state.eq_any(PENDING))
+                .filter(interchange_outbox::agency_code.ne_all(&held))
                 .order(interchange_outbox::id.asc())
                 .limit(i64::from(limit))
+                .select(interchange_outbox::id);
+            let ids: Vec<i64> = match conn {
+                DbConnection::Postgresql(c) => candidates.for_update().skip_locked().load(c)?,
+                DbConnection::Sqlite(c) => candidates.load(c)?,
+            };
+            diesel::update(interchange_outbox::table.filter(interchange_outbox::id.eq_any(&ids)))
+                .set((
+                    interchange_outbox::lease_holder.eq(holder),
+                    interchange_outbox::lease_until.eq(until),
+                ))
+                .execute(conn)?;
+            interchange_outbox::table
+                .filter(interchange_outbox::id.eq_any(&ids))
+                .order(interchange_outbox::id.asc())
                 .select(Row::as_select())
                 .load(conn)?
                 .into_iter()
                 .map(OutboxEntry::try_from)
                 .collect()
+        })
+    }
+
+    /// Extends `holder`'s lease on package `id`, still to deliver, to `until`, just before
+    /// it is delivered; `false` when another instance holds it now, or it went meanwhile.
+    pub fn outbox_renew(
+        &self,
+        id: i64,
+        holder: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.transaction(|conn| {
+            let renewed = diesel::update(
+                interchange_outbox::table
+                    .find(id)
+                    .filter(interchange_outbox::lease_holder.eq(holder))
+                    .filter(interchange_outbox::state.eq_any(PENDING)),
+            )
+            .set(interchange_outbox::lease_until.eq(to_millis(until)))
+            .execute(conn)?;
+            Ok(renewed == 1)
         })
     }
 
@@ -398,26 +520,40 @@ impl Database {
         })
     }
 
-    /// The transport took package `id`.
-    pub fn outbox_sent(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.attempted(id, OutboxState::Sent, None, at, Some(at))
+    /// The transport took package `id`, delivered by `holder`.
+    pub fn outbox_sent(&self, id: i64, holder: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.attempted(id, holder, OutboxState::Sent, None, at, Some(at))
     }
 
     /// Delivering package `id` failed (`why`); it is tried again at `next`.
-    pub fn outbox_failed(&self, id: i64, why: &str, next: DateTime<Utc>) -> Result<(), StoreError> {
-        self.attempted(id, OutboxState::Failed, Some(why), next, None)
+    pub fn outbox_failed(
+        &self,
+        id: i64,
+        holder: &str,
+        why: &str,
+        next: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.attempted(id, holder, OutboxState::Failed, Some(why), next, None)
     }
 
     /// The recipient refused package `id` (`why`); it is not tried again.
-    pub fn outbox_returned(&self, id: i64, at: DateTime<Utc>, why: &str) -> Result<(), StoreError> {
-        self.attempted(id, OutboxState::Returned, Some(why), at, None)
+    pub fn outbox_returned(
+        &self,
+        id: i64,
+        holder: &str,
+        at: DateTime<Utc>,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        self.attempted(id, holder, OutboxState::Returned, Some(why), at, None)
     }
 
-    /// Records an attempt on a package still to deliver; one acknowledged meanwhile (its
-    /// recipient's status came first) stays acknowledged.
+    /// Records an attempt by `holder` on a package still to deliver that it holds the lease
+    /// of, and ends the lease; one acknowledged meanwhile (its recipient's status came
+    /// first) stays acknowledged.
     fn attempted(
         &self,
         id: i64,
+        holder: &str,
         state: OutboxState,
         why: Option<&str>,
         next: DateTime<Utc>,
@@ -425,12 +561,14 @@ impl Database {
     ) -> Result<(), StoreError> {
         self.transaction(|conn| {
             diesel::update(
-                interchange_outbox::table.find(id).filter(
-                    interchange_outbox::state
-                        .eq_any([OutboxState::Queued.as_str(), OutboxState::Failed.as_str()]),
-                ),
+                interchange_outbox::table
+                    .find(id)
+                    .filter(interchange_outbox::lease_holder.eq(holder))
+                    .filter(interchange_outbox::state.eq_any(PENDING)),
             )
             .set((
+                interchange_outbox::lease_holder.eq(None::<&str>),
+                interchange_outbox::lease_until.eq(None::<i64>),
                 interchange_outbox::state.eq(state.as_str()),
                 interchange_outbox::attempts.eq(interchange_outbox::attempts + 1),
                 interchange_outbox::last_error.eq(why),
@@ -461,13 +599,11 @@ impl Database {
             };
             match list {
                 OutboxList::State(s) => query.filter(interchange_outbox::state.eq(s.as_str())),
-                OutboxList::NotSent => query.filter(
-                    interchange_outbox::state
-                        .eq_any([OutboxState::Queued.as_str(), OutboxState::Failed.as_str()]),
-                ),
+                OutboxList::NotSent => query.filter(interchange_outbox::state.eq_any(PENDING)),
                 OutboxList::SlowToAcknowledge(before) => query
                     .filter(interchange_outbox::state.eq(OutboxState::Sent.as_str()))
                     .filter(interchange_outbox::kind.eq("document"))
+                    .filter(interchange_outbox::business.eq_any(OutboxBusiness::ACKNOWLEDGED))
                     .filter(interchange_outbox::sent_at.lt(to_millis(before))),
             }
         };
@@ -491,6 +627,14 @@ mod tests {
     use super::*;
     use crate::test_support::tree;
     use crate::testing::TestDatabase;
+
+    const HOLDER: &str = "instance-1";
+
+    /// What `HOLDER` claims now, for a minute.
+    fn claim(db: &Database, skip: &[UnitCode]) -> Vec<OutboxEntry> {
+        db.outbox_claim(HOLDER, crate::time::now(), TimeDelta::minutes(1), 10, skip)
+            .unwrap()
+    }
 
     fn page() -> PageRequest {
         PageRequest::new(1, 50).unwrap()
@@ -519,6 +663,7 @@ mod tests {
         db.transaction(|conn| {
             let package = SealedPackage {
                 agency: agency.clone(),
+                business: OutboxBusiness::New,
                 xml: "<edXML/>".into(),
             };
             for id in [first, second] {
@@ -529,7 +674,7 @@ mod tests {
                     id,
                     None,
                     (None, None),
-                    Some(&package.xml),
+                    Some((&package.xml, OutboxBusiness::New)),
                     at,
                 )?;
             }
@@ -544,7 +689,7 @@ mod tests {
             )
         })
         .unwrap();
-        let pending = db.outbox_pending(10, &[]).unwrap();
+        let pending = claim(&db, &[]);
         let ids: Vec<i64> = pending.iter().map(|e| e.id).collect();
         assert_eq!(pending.len(), 3);
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
@@ -555,13 +700,10 @@ mod tests {
         assert_eq!(pending[2].description.as_deref(), Some("ban hành nhầm"));
         assert_eq!(pending[2].package, None);
         let (a, b, status) = (ids[0], ids[1], ids[2]);
-        assert!(db
-            .outbox_pending(10, std::slice::from_ref(&agency))
-            .unwrap()
-            .is_empty());
+        assert!(claim(&db, std::slice::from_ref(&agency)).is_empty());
 
         // Failed, then sent; an attempt recorded late changes nothing once sent.
-        db.outbox_failed(a, "unreachable", at + TimeDelta::seconds(5))
+        db.outbox_failed(a, HOLDER, "unreachable", at + TimeDelta::seconds(5))
             .unwrap();
         let unit = VisibleScope::Unit(t.commune.id);
         assert_eq!(
@@ -569,9 +711,10 @@ mod tests {
             [a]
         );
         assert_eq!(listed(&db, &unit, OutboxList::NotSent), [status, b, a]);
-        db.outbox_sent(a, at).unwrap();
-        db.outbox_failed(a, "late", at).unwrap();
-        let sent = db.outbox_pending(10, &[]).unwrap();
+        claim(&db, &[]);
+        db.outbox_sent(a, HOLDER, at).unwrap();
+        db.outbox_failed(a, HOLDER, "late", at).unwrap();
+        let sent = claim(&db, &[]);
         assert_eq!(sent.iter().map(|e| e.id).collect::<Vec<_>>(), [b, status]);
         let a_now = &db
             .list_outbox(&unit, OutboxList::State(OutboxState::Sent), page())
@@ -603,7 +746,7 @@ mod tests {
             [b]
         );
         assert_eq!(listed(&db, &unit, OutboxList::NotSent), [status]);
-        db.outbox_sent(b, at).unwrap();
+        db.outbox_sent(b, HOLDER, at).unwrap();
         assert_eq!(
             listed(&db, &unit, OutboxList::State(OutboxState::Returned)),
             [b]
@@ -623,12 +766,17 @@ mod tests {
         db.outbox_built(status, "<edXML>1</edXML>").unwrap();
         db.outbox_built(status, "<edXML>2</edXML>").unwrap();
         assert_eq!(
-            db.outbox_pending(10, &[]).unwrap()[0].package.as_deref(),
+            claim(&db, &[])[0].package.as_deref(),
             Some("<edXML>1</edXML>")
         );
-        db.outbox_returned(status, at, "the package is refused: unknown document")
-            .unwrap();
-        assert!(db.outbox_pending(10, &[]).unwrap().is_empty());
+        db.outbox_returned(
+            status,
+            HOLDER,
+            at,
+            "the package is refused: unknown document",
+        )
+        .unwrap();
+        assert!(claim(&db, &[]).is_empty());
 
         // Each unit's clerks see their own; the province's admins the subtree's.
         assert!(listed(
@@ -645,5 +793,75 @@ mod tests {
             ),
             [status, b, a]
         );
+    }
+
+    #[test]
+    fn one_instance_delivers_an_agency_s_packages_until_its_lease_runs_out() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let (x, y) = (
+            UnitCode::parse("000.00.12.H57").unwrap(),
+            UnitCode::parse("000.00.13.H57").unwrap(),
+        );
+        let at = crate::time::now();
+        db.transaction(|conn| {
+            for (n, agency) in [&x, &x, &y].into_iter().enumerate() {
+                insert(
+                    conn,
+                    t.commune.id,
+                    agency,
+                    &format!("000.31.01.H26,2026/12/02,{}/UBND-VP", n + 1),
+                    None,
+                    (None, None),
+                    Some(("<edXML/>", OutboxBusiness::New)),
+                    at,
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let lease = TimeDelta::seconds(30);
+        let ids = |e: Vec<OutboxEntry>| e.iter().map(|e| e.id).collect::<Vec<_>>();
+        let first = ids(db.outbox_claim("a", at, lease, 1, &[]).unwrap());
+        assert_eq!(first.len(), 1);
+        // The other instance leaves the agency the first one delivers to alone, even its
+        // packages the first did not claim, but takes the other agency's.
+        let second = db.outbox_claim("b", at, lease, 10, &[]).unwrap();
+        assert_eq!(
+            second.iter().map(|e| &e.agency).collect::<Vec<_>>(),
+            [&y],
+            "{second:?}"
+        );
+        assert!(!db.outbox_renew(first[0], "b", at + lease).unwrap());
+        assert!(db.outbox_renew(first[0], "a", at + lease).unwrap());
+        // An attempt recorded by an instance not holding the lease changes nothing.
+        db.outbox_sent(first[0], "b", at).unwrap();
+        assert_eq!(
+            ids(db.outbox_claim("a", at, lease, 10, &[]).unwrap()).len(),
+            2
+        );
+        // The first instance stops; once its lease has run out the other takes both, in
+        // order, and the first one's late word changes nothing.
+        let later = at + lease * 3;
+        assert!(db
+            .outbox_claim("b", at, lease, 10, std::slice::from_ref(&y))
+            .unwrap()
+            .is_empty());
+        let taken = ids(db.outbox_claim("b", later, lease, 10, &[y]).unwrap());
+        assert_eq!(taken.len(), 2);
+        assert_eq!(taken[0], first[0]);
+        db.outbox_sent(taken[0], "a", later).unwrap();
+        db.outbox_sent(taken[0], "b", later).unwrap();
+        let sent = db
+            .list_outbox(
+                &VisibleScope::Unit(t.commune.id),
+                OutboxList::State(OutboxState::Sent),
+                page(),
+            )
+            .unwrap()
+            .items;
+        assert_eq!(sent.len(), 1);
+        assert_eq!((sent[0].id, sent[0].attempts), (taken[0], 1));
     }
 }

@@ -543,7 +543,7 @@ pub(crate) fn load_outgoing(
         .inner_join(units::table)
         .filter(outgoing_documents::id.eq(id.get()))
         .select((OutgoingRow::as_select(), units::path))
-        .first(conn)
+        .get_result(conn)
         .map_err(missing(ENTITY))?;
     assemble(conn, vec![row])?
         .pop()
@@ -559,6 +559,7 @@ fn audit_action(action: OutgoingAction) -> AuditAction {
         OutgoingAction::RecallAccepted => AuditAction::OutgoingRecallAccepted,
         OutgoingAction::RecallRefused => AuditAction::OutgoingRecallRefused,
         OutgoingAction::RecipientStatus => AuditAction::OutgoingRecipientStatus,
+        OutgoingAction::Update => AuditAction::OutgoingUpdate,
         OutgoingAction::Step(OutgoingStep::Revise) => AuditAction::OutgoingRevise,
         OutgoingAction::Step(OutgoingStep::Approve) => AuditAction::OutgoingApprove,
         OutgoingAction::Step(OutgoingStep::Return) => AuditAction::OutgoingReturn,
@@ -649,7 +650,7 @@ fn transition(
         let now: Option<String> = outgoing_documents::table
             .find(id.get())
             .select(outgoing_documents::state)
-            .first(conn)
+            .get_result(conn)
             .optional()?;
         let Some(now) = now else {
             return Err(StoreError::not_found(ENTITY));
@@ -940,6 +941,155 @@ fn insert_document(
             .execute(conn)?;
     }
     Ok(id)
+}
+
+/// How a recall tells the document's agencies elsewhere.
+enum RecallNotice<'a> {
+    /// Status 13 to each, with the reason.
+    Status,
+    /// These sealed packages (revoke packages), each for one of them.
+    Packages(&'a [SealedPackage]),
+}
+
+/// Refuses packages that are not one for each external recipient of `document`.
+fn one_package_each(
+    document: &OutgoingDocument,
+    packages: &[SealedPackage],
+) -> Result<(), StoreError> {
+    let agencies = &document.metadata.external_recipients;
+    if packages.len() != agencies.len()
+        || !agencies
+            .iter()
+            .all(|r| packages.iter().any(|p| p.agency == r.agency_code))
+    {
+        return Err(StoreError::Invalid(ValidationError::new(
+            "packages",
+            "one sealed package for each external recipient is needed",
+        )));
+    }
+    Ok(())
+}
+
+/// The release of `id` from `expected`, in the caller's transaction: the trace line (with
+/// `note`), a copy for each internal recipient, each package queued.
+#[allow(clippy::too_many_arguments)] // One argument per fact the release records.
+fn release_in(
+    conn: &mut DbConnection,
+    id: OutgoingId,
+    expected: OutgoingState,
+    by: UserId,
+    at: DateTime<Utc>,
+    note: Option<&str>,
+    copies: &[NewIncoming],
+    packages: &[SealedPackage],
+) -> Result<(), StoreError> {
+    let document = load_outgoing(conn, id)?;
+    transition(
+        conn,
+        id,
+        expected,
+        None,
+        OutgoingStep::Release,
+        by,
+        at,
+        note,
+        None,
+    )?;
+    let wanted = &document.metadata.internal_recipients;
+    let given: Vec<UnitId> = copies.iter().map(|c| c.unit_id).collect();
+    if given.len() != wanted.len() || !wanted.iter().all(|u| given.contains(u)) {
+        return Err(StoreError::Invalid(ValidationError::new(
+            "copies",
+            "one copy for each internal recipient is needed",
+        )));
+    }
+    one_package_each(&document, packages)?;
+    if let Some(issue) = &document.issue {
+        for package in packages {
+            outbox::queue_document(
+                conn,
+                document.unit_id,
+                id,
+                issue.identifier.as_str(),
+                package,
+                at,
+            )?;
+        }
+    }
+    for copy in copies {
+        let incoming = insert_received(conn, copy, Some(id))?;
+        diesel::update(
+            outgoing_recipients::table
+                .filter(outgoing_recipients::document_id.eq(id.get()))
+                .filter(outgoing_recipients::unit_id.eq(copy.unit_id.get())),
+        )
+        .set(outgoing_recipients::incoming_id.eq(Some(incoming.get())))
+        .execute(conn)?;
+    }
+    diesel::update(outgoing_documents::table.find(id.get()))
+        .set(outgoing_documents::released_at.eq(Some(to_millis(at))))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The recall of `id` from `expected`, in the caller's transaction: the trace line
+/// (`note`), the copies here frozen with `reason`, the agencies elsewhere told by `notice`.
+#[allow(clippy::too_many_arguments)] // One argument per fact the recall records.
+fn recall_in(
+    conn: &mut DbConnection,
+    id: OutgoingId,
+    expected: OutgoingState,
+    by: UserId,
+    at: DateTime<Utc>,
+    note: &str,
+    reason: &str,
+    notice: RecallNotice<'_>,
+) -> Result<(), StoreError> {
+    transition(
+        conn,
+        id,
+        expected,
+        None,
+        OutgoingStep::Recall,
+        by,
+        at,
+        Some(note),
+        None,
+    )?;
+    let document = load_outgoing(conn, id)?;
+    if let Some(issue) = &document.issue {
+        let identifier = issue.identifier.as_str();
+        match notice {
+            RecallNotice::Status => {
+                for agency in &document.metadata.external_recipients {
+                    outbox::queue_status(
+                        conn,
+                        document.unit_id,
+                        &agency.agency_code,
+                        identifier,
+                        (InterchangeStatus::Recall, Some(reason)),
+                        (Some(id), None),
+                        at,
+                    )?;
+                }
+            }
+            RecallNotice::Packages(packages) => {
+                for package in packages {
+                    outbox::queue_document(conn, document.unit_id, id, identifier, package, at)?;
+                }
+            }
+        }
+    }
+    diesel::update(
+        incoming_documents::table.filter(incoming_documents::source_outgoing_id.eq(id.get())),
+    )
+    .set((
+        incoming_documents::recall.eq(Some(RecallState::Requested.as_str())),
+        incoming_documents::recall_reason.eq(Some(reason)),
+        incoming_documents::recalled_at.eq(Some(to_millis(at))),
+    ))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Runs `step` inside `transaction` and keeps the caller's own error when `step` fails, so a
@@ -1329,10 +1479,8 @@ impl Database {
         })
     }
 
-    /// Releases the document if it is still `expected`: each internal recipient gets its copy
-    /// in its incoming queue, as received (`copies`, one per internal recipient, with the
-    /// verification of the released file), and each external recipient's sealed package
-    /// (`packages`, one per agency) is queued in the interchange outbox.
+    /// Releases an issued document, if it is still `expected`: each copy in `copies` goes
+    /// to its internal recipient, each sealed package of `packages` to the outbox.
     pub fn release_outgoing(
         &self,
         id: OutgoingId,
@@ -1343,37 +1491,120 @@ impl Database {
         packages: &[SealedPackage],
     ) -> Result<OutgoingDocument, StoreError> {
         self.transaction(|conn| {
-            let document = load_outgoing(conn, id)?;
-            transition(
+            release_in(conn, id, expected, by, at, None, copies, packages)?;
+            load_outgoing(conn, id)
+        })
+    }
+
+    /// Recalls a released document, if it is still `expected`: it is frozen, and every copy
+    /// in a recipient's queue is frozen too and awaits the recipient's answer; its agencies
+    /// elsewhere are sent status 13 with the reason.
+    pub fn recall_outgoing(
+        &self,
+        id: OutgoingId,
+        expected: OutgoingState,
+        by: UserId,
+        at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<OutgoingDocument, StoreError> {
+        self.transaction(|conn| {
+            recall_in(
                 conn,
                 id,
                 expected,
-                None,
-                OutgoingStep::Release,
                 by,
                 at,
-                None,
+                reason,
+                reason,
+                RecallNotice::Status,
+            )?;
+            load_outgoing(conn, id)
+        })
+    }
+
+    /// Recalls a released document as [`Database::recall_outgoing`] does, telling its
+    /// agencies elsewhere with the revoke packages `packages` (BussinessDocType 1), one
+    /// for each, instead of status 13.
+    pub fn revoke_outgoing(
+        &self,
+        id: OutgoingId,
+        expected: OutgoingState,
+        by: UserId,
+        at: DateTime<Utc>,
+        reason: &str,
+        packages: &[SealedPackage],
+    ) -> Result<OutgoingDocument, StoreError> {
+        self.transaction(|conn| {
+            let document = load_outgoing(conn, id)?;
+            one_package_each(&document, packages)?;
+            recall_in(
+                conn,
+                id,
+                expected,
+                by,
+                at,
+                reason,
+                reason,
+                RecallNotice::Packages(packages),
+            )?;
+            load_outgoing(conn, id)
+        })
+    }
+
+    /// Corrects the details of a released document (type, summary, urgency, due date: what
+    /// `corrected` gives of them; its number and date stay), if it still is as the caller
+    /// read it (`read_at`, its `updated_at`): an `update` trace line with the reason, the
+    /// update packages `packages` (BussinessDocType 2), one for each agency elsewhere, and
+    /// its copies here not frozen by a recall corrected, in one transaction.
+    #[allow(clippy::too_many_arguments)] // The document as read, and what the step records.
+    pub fn update_outgoing(
+        &self,
+        id: OutgoingId,
+        read_at: DateTime<Utc>,
+        corrected: &OutgoingMetadata,
+        by: UserId,
+        at: DateTime<Utc>,
+        reason: &str,
+        packages: &[SealedPackage],
+    ) -> Result<OutgoingDocument, StoreError> {
+        self.transaction(|conn| {
+            let document = load_outgoing(conn, id)?;
+            one_package_each(&document, packages)?;
+            let m = corrected;
+            let number = document.issue.as_ref().map(|i| &i.number_notation);
+            let updated = reports::track_outgoing(conn, id, |conn| {
+                Ok(diesel::update(
+                    outgoing_documents::table
+                        .find(id.get())
+                        .filter(outgoing_documents::state.eq(OutgoingState::Released.as_str()))
+                        .filter(outgoing_documents::updated_at.eq(to_millis(read_at))),
+                )
+                .set((
+                    outgoing_documents::document_type.eq(m.document_type.as_str()),
+                    outgoing_documents::summary.eq(m.summary.as_str()),
+                    outgoing_documents::urgency.eq(i32::from(m.urgency.priority())),
+                    outgoing_documents::due_date.eq(m.due_date.map(format_date)),
+                    outgoing_documents::search_text.eq(search_text_of(m, number)),
+                    outgoing_documents::updated_at.eq(to_millis(at)),
+                ))
+                .execute(conn)?)
+            })?;
+            if updated == 0 {
+                return Err(StoreError::Stale {
+                    entity: ENTITY,
+                    now: document.state.to_string(),
+                });
+            }
+            record_event(
+                conn,
+                id,
+                OutgoingAction::Update,
+                OutgoingState::Released,
+                by,
+                at,
+                Some(reason),
                 None,
             )?;
-            let wanted = &document.metadata.internal_recipients;
-            let given: Vec<UnitId> = copies.iter().map(|c| c.unit_id).collect();
-            if given.len() != wanted.len() || !wanted.iter().all(|u| given.contains(u)) {
-                return Err(StoreError::Invalid(ValidationError::new(
-                    "copies",
-                    "one copy for each internal recipient is needed",
-                )));
-            }
-            let agencies = &document.metadata.external_recipients;
-            if packages.len() != agencies.len()
-                || !agencies
-                    .iter()
-                    .all(|r| packages.iter().any(|p| p.agency == r.agency_code))
-            {
-                return Err(StoreError::Invalid(ValidationError::new(
-                    "packages",
-                    "one sealed package for each external recipient is needed",
-                )));
-            }
             if let Some(issue) = &document.issue {
                 for package in packages {
                     outbox::queue_document(
@@ -1386,70 +1617,95 @@ impl Database {
                     )?;
                 }
             }
+            let copies: Vec<i64> = incoming_documents::table
+                .filter(incoming_documents::source_outgoing_id.eq(id.get()))
+                .select(incoming_documents::id)
+                .load(conn)?;
+            let note = format!("corrected by its sender: {reason}");
             for copy in copies {
-                let incoming = insert_received(conn, copy, Some(id))?;
-                diesel::update(
-                    outgoing_recipients::table
-                        .filter(outgoing_recipients::document_id.eq(id.get()))
-                        .filter(outgoing_recipients::unit_id.eq(copy.unit_id.get())),
-                )
-                .set(outgoing_recipients::incoming_id.eq(Some(incoming.get())))
-                .execute(conn)?;
+                let copy = IncomingId::new(copy).map_err(StoreError::corrupt)?;
+                let mut metadata = crate::incoming::load_incoming(conn, copy)?.metadata;
+                metadata.document_type = m.document_type.clone();
+                metadata.summary = m.summary.clone();
+                metadata.urgency = m.urgency;
+                metadata.due_date = m.due_date;
+                crate::incoming::update_copy(conn, copy, &metadata, None, &note, at)?;
             }
-            diesel::update(outgoing_documents::table.find(id.get()))
-                .set(outgoing_documents::released_at.eq(Some(to_millis(at))))
-                .execute(conn)?;
             load_outgoing(conn, id)
         })
     }
 
-    /// Recalls a released document, if it is still `expected`: it is frozen, and every copy
-    /// in a recipient's queue is frozen too and awaits the recipient's answer.
-    pub fn recall_outgoing(
+    /// Replaces the released document `old` by `new`, issued, in one transaction: `new` is
+    /// released (its copies here, its replace packages `packages`, BussinessDocType 3,
+    /// naming `old` in ReplacementInfoList, for its agencies elsewhere), and `old` recalled
+    /// with `reason` (its copies here frozen; the agencies elsewhere that had it and do not
+    /// receive `new` sent the revoke packages `revokes`). Returns `new`.
+    #[allow(clippy::too_many_arguments)] // The two documents as read, and what each step needs.
+    pub fn replace_outgoing(
         &self,
-        id: OutgoingId,
-        expected: OutgoingState,
+        (old, old_expected): (OutgoingId, OutgoingState),
+        (new, new_expected): (OutgoingId, OutgoingState),
         by: UserId,
         at: DateTime<Utc>,
         reason: &str,
+        copies: &[NewIncoming],
+        packages: &[SealedPackage],
+        revokes: &[SealedPackage],
     ) -> Result<OutgoingDocument, StoreError> {
         self.transaction(|conn| {
-            transition(
+            let (replaced, replacement) = (load_outgoing(conn, old)?, load_outgoing(conn, new)?);
+            let number = |d: &OutgoingDocument| {
+                d.issue
+                    .as_ref()
+                    .map(|i| i.number_notation.to_string())
+                    .unwrap_or_else(|| format!("document {}", d.id))
+            };
+            let left_out: Vec<&UnitCode> = replaced
+                .metadata
+                .external_recipients
+                .iter()
+                .map(|r| &r.agency_code)
+                .filter(|c| {
+                    !replacement
+                        .metadata
+                        .external_recipients
+                        .iter()
+                        .any(|r| r.agency_code == **c)
+                })
+                .collect();
+            if revokes.len() != left_out.len()
+                || !left_out
+                    .iter()
+                    .all(|c| revokes.iter().any(|p| p.agency == **c))
+            {
+                return Err(StoreError::Invalid(ValidationError::new(
+                    "packages",
+                    "one revoke package for each agency that had the replaced document and \
+                     does not receive its replacement is needed",
+                )));
+            }
+            release_in(
                 conn,
-                id,
-                expected,
-                None,
-                OutgoingStep::Recall,
+                new,
+                new_expected,
                 by,
                 at,
-                Some(reason),
-                None,
+                Some(&format!("replaces {}: {reason}", number(&replaced))),
+                copies,
+                packages,
             )?;
-            let document = load_outgoing(conn, id)?;
-            if let Some(issue) = &document.issue {
-                for agency in &document.metadata.external_recipients {
-                    outbox::queue_status(
-                        conn,
-                        document.unit_id,
-                        &agency.agency_code,
-                        issue.identifier.as_str(),
-                        (InterchangeStatus::Recall, Some(reason)),
-                        (Some(id), None),
-                        at,
-                    )?;
-                }
-            }
-            diesel::update(
-                incoming_documents::table
-                    .filter(incoming_documents::source_outgoing_id.eq(id.get())),
-            )
-            .set((
-                incoming_documents::recall.eq(Some(RecallState::Requested.as_str())),
-                incoming_documents::recall_reason.eq(Some(reason)),
-                incoming_documents::recalled_at.eq(Some(to_millis(at))),
-            ))
-            .execute(conn)?;
-            load_outgoing(conn, id)
+            let why = format!("replaced by {}: {reason}", number(&replacement));
+            recall_in(
+                conn,
+                old,
+                old_expected,
+                by,
+                at,
+                &why,
+                &why,
+                RecallNotice::Packages(revokes),
+            )?;
+            load_outgoing(conn, new)
         })
     }
 
@@ -1537,7 +1793,7 @@ impl Database {
         let id: i64 = outgoing_documents::table
             .filter(outgoing_documents::document_identifier.eq(identifier))
             .select(outgoing_documents::id)
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .ok_or_else(|| StoreError::not_found(ENTITY))?;
         self.get_outgoing(OutgoingId::new(id).map_err(StoreError::corrupt)?)
@@ -1560,7 +1816,7 @@ impl Database {
             let (id, state): (i64, String) = outgoing_documents::table
                 .filter(outgoing_documents::document_identifier.eq(identifier))
                 .select((outgoing_documents::id, outgoing_documents::state))
-                .first(conn)
+                .get_result(conn)
                 .optional()?
                 .ok_or_else(|| StoreError::not_found(ENTITY))?;
             let doc = OutgoingId::new(id).map_err(StoreError::corrupt)?;
@@ -1633,7 +1889,7 @@ impl Database {
                         let (state, recall): (String, Option<String>) = incoming_documents::table
                             .find(incoming)
                             .select((incoming_documents::state, incoming_documents::recall))
-                            .first(conn)?;
+                            .get_result(conn)?;
                         (
                             Some((
                                 IncomingId::new(incoming).map_err(StoreError::corrupt)?,

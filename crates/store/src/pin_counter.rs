@@ -35,7 +35,7 @@ macro_rules! pin_counter {
             let number: i32 = $table::table
                 .find(id)
                 .select($table::failed_attempts)
-                .first(conn)
+                .get_result(conn)
                 .map_err(missing("signing key"))?;
             if counted == 0 {
                 return Ok(PinAttempt::Blocked);
@@ -67,7 +67,7 @@ macro_rules! pin_counter {
                 let owner: Option<i64> = $table::table
                     .find(id)
                     .select($table::owner_user_id.nullable())
-                    .first(conn)
+                    .get_result(conn)
                     .map_err(missing("signing key"))?;
                 let owner = owner
                     .map(UserId::new)

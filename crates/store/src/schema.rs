@@ -485,6 +485,9 @@ diesel::table! {
         created_at -> BigInt,
         sent_at -> Nullable<BigInt>,
         acknowledged_at -> Nullable<BigInt>,
+        business -> SmallInt,
+        lease_holder -> Nullable<Text>,
+        lease_until -> Nullable<BigInt>,
     }
 }
 

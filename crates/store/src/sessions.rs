@@ -125,7 +125,7 @@ impl Database {
             sessions::table
                 .find(id)
                 .select(SessionRow::as_select())
-                .first(conn)?
+                .get_result(conn)?
                 .try_into()
         })
     }
@@ -140,7 +140,7 @@ impl Database {
             let row = sessions::table
                 .filter(sessions::token_hash.eq(token_hash))
                 .select(SessionRow::as_select())
-                .first(conn)
+                .get_result(conn)
                 .optional()?;
             let Some(row) = row else {
                 return Ok(SessionLookup::Unknown);
@@ -184,7 +184,7 @@ impl Database {
             let user: i64 = sessions::table
                 .filter(sessions::token_hash.eq(token_hash))
                 .select(sessions::user_id)
-                .first(conn)?;
+                .get_result(conn)?;
             let user = UserId::new(user).map_err(StoreError::corrupt)?;
             audit::record(
                 conn,

@@ -189,7 +189,7 @@ pub(crate) fn key_by_id(conn: &mut DbConnection, id: i64) -> Result<SigningKey, 
     let row = signing_keys::table
         .find(id)
         .select(SigningKeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .map_err(missing(SIGNING_KEY))?;
     load_signing_key(conn, row)
 }
@@ -208,7 +208,7 @@ fn key_owner(conn: &mut DbConnection, id: i64) -> Result<Option<UserId>, StoreEr
     let owner: Option<i64> = signing_keys::table
         .find(id)
         .select(signing_keys::owner_user_id)
-        .first(conn)
+        .get_result(conn)
         .map_err(missing(SIGNING_KEY))?;
     owner
         .map(UserId::new)

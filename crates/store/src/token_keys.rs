@@ -98,7 +98,7 @@ fn current_of(conn: &mut DbConnection, owner: UserId) -> Result<Option<TokenKey>
         .filter(token_keys::owner_user_id.eq(owner.get()))
         .filter(token_keys::replaced_at.is_null())
         .select(TokenKeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     row.map(|row| load(conn, row)).transpose()
 }
@@ -175,7 +175,7 @@ impl Database {
                 let row = token_keys::table
                     .find(id)
                     .select(TokenKeyRow::as_select())
-                    .first(conn)?;
+                    .get_result(conn)?;
                 load(conn, row)
             })
         };

@@ -68,7 +68,7 @@ pub(crate) fn load_unit(conn: &mut DbConnection, id: UnitId) -> Result<Unit, Sto
     units::table
         .find(id.get())
         .select(UnitRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .map_err(missing("unit"))?
         .try_into()
 }
@@ -158,7 +158,7 @@ impl Database {
         units::table
             .filter(units::code.eq(code.as_str()))
             .select(UnitRow::as_select())
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .map_err(missing("unit"))?
             .try_into()
     }

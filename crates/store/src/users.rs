@@ -146,7 +146,7 @@ pub(crate) fn load_user(conn: &mut DbConnection, id: UserId) -> Result<User, Sto
     users::table
         .find(id.get())
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .map_err(missing("user"))?
         .try_into()
 }
@@ -155,7 +155,7 @@ fn load_user_by_username(conn: &mut DbConnection, username: &Username) -> Result
     users::table
         .filter(users::username.eq(username.as_str()))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .map_err(missing("user"))?
         .try_into()
 }
@@ -324,7 +324,7 @@ impl Database {
             let password_hash: String = users::table
                 .find(user.id.get())
                 .select(users::password_hash)
-                .first(conn)?;
+                .get_result(conn)?;
             let unit = load_unit(conn, user.unit_id)?;
             Ok(Credentials {
                 user,

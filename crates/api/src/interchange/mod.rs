@@ -17,7 +17,9 @@ use vanthu_domain::access::{Action, Target};
 use vanthu_domain::UnitCode;
 use vanthu_store::{OutboxEntry, OutboxKind, OutboxList};
 
-pub use package::{document_package, seal, sealed_packages, status_package};
+pub use package::{
+    document_package, seal, sealed_notices, sealed_packages, status_package, Notice,
+};
 pub use receive::{Receipt, ReceiveError, Receiver};
 
 use crate::auth::Authenticated;
@@ -321,6 +323,10 @@ pub struct OutboxView {
     pub kind: String,
     /// The StatusCode of a status package (01-16).
     pub status_code: Option<String>,
+    /// What a document package does (BussinessDocType): `new` (a release), `revoke`,
+    /// `update` or `replace`.
+    #[schema(pattern = "^(new|revoke|update|replace)$")]
+    pub business: Option<String>,
     /// The outgoing document it carries or recalls.
     pub outgoing_id: Option<i64>,
     /// The incoming document whose status it reports.
@@ -357,6 +363,10 @@ impl OutboxView {
             status_code: match e.kind {
                 OutboxKind::Document => None,
                 OutboxKind::Status(s) => Some(s.code().to_owned()),
+            },
+            business: match e.kind {
+                OutboxKind::Document => Some(e.business.as_str().to_owned()),
+                OutboxKind::Status(_) => None,
             },
             outgoing_id: e.outgoing_id.map(|i| i.get()),
             incoming_id: e.incoming_id.map(|i| i.get()),

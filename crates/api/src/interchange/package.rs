@@ -7,15 +7,15 @@ use chrono::{DateTime, FixedOffset, Utc};
 use vanthu_domain::{UnitCode, UnitId};
 use vanthu_interchange::{
     sign, Attachment, Business, BusinessDocType, DocumentKind, MessageHeader, Organ, OtherInfo,
-    Package, PromulgationInfo, Receiver, ResponseFor, SignerInfo, StatusPackage, TraceHeader,
-    TraceHeaderList,
+    Package, PromulgationInfo, Receiver, ReplacementInfo, ResponseFor, SignerInfo, StatusPackage,
+    TraceHeader, TraceHeaderList,
 };
 use vanthu_keys::Kek;
 use vanthu_routing::{
     Confidentiality, DocumentIdentifier, InterchangeStatus, OutgoingState, VIETNAM_OFFSET_SECONDS,
 };
 use vanthu_store::blob::BlobStore;
-use vanthu_store::{Database, Medium, OutgoingDocument, SealedPackage, StoreError};
+use vanthu_store::{Database, Medium, OutboxBusiness, OutgoingDocument, SealedPackage, StoreError};
 
 use crate::error::ApiError;
 use crate::signing_keys::interchange_seal;
@@ -185,6 +185,39 @@ pub fn seal(
     sign(xml, &seal).map_err(|e| ApiError::UnusableCertificate(e.to_string()))
 }
 
+/// What the packages of a step do to the document they carry (the Bussiness part of
+/// their trace): a release sends the document new; a revoke, an update and a replace act on
+/// one sent before.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// BussinessDocType.
+    pub doc_type: BusinessDocType,
+    /// BussinessDocReason: why (for a revoke, an update or a replace).
+    pub reason: Option<String>,
+    /// ReplacementInfoList: the documents a replacement stands for.
+    pub replaces: Vec<ReplacementInfo>,
+}
+
+impl Notice {
+    /// A release: the document, new.
+    pub fn new_document() -> Notice {
+        Notice {
+            doc_type: BusinessDocType::New,
+            reason: None,
+            replaces: Vec::new(),
+        }
+    }
+
+    /// `doc_type` of the document sent before, for `reason`.
+    pub fn acting(doc_type: BusinessDocType, reason: &str) -> Notice {
+        Notice {
+            doc_type,
+            reason: Some(reason.to_owned()),
+            replaces: Vec::new(),
+        }
+    }
+}
+
 /// The sealed packages a release queues: one per external recipient agency, each addressed
 /// to that agency alone, so each installation receiving one files it for that agency.
 pub fn sealed_packages(
@@ -194,12 +227,52 @@ pub fn sealed_packages(
     doc: &OutgoingDocument,
     revocation: Option<&SignerRevocation>,
 ) -> Result<Vec<SealedPackage>, ApiError> {
-    if doc.metadata.external_recipients.is_empty() {
+    sealed_notices(
+        db,
+        blobs,
+        kek,
+        doc,
+        &Notice::new_document(),
+        None,
+        revocation,
+    )
+}
+
+/// The sealed packages of `doc` doing `notice`, one per external recipient agency (those
+/// of `only`, when given), each addressed to that agency alone and carrying the document
+/// as it now stands with its PDF; the seal's certificate is checked first against
+/// `revocation` when given.
+pub fn sealed_notices(
+    db: &Database,
+    blobs: &dyn BlobStore,
+    kek: &Kek,
+    doc: &OutgoingDocument,
+    notice: &Notice,
+    only: Option<&[UnitCode]>,
+    revocation: Option<&SignerRevocation>,
+) -> Result<Vec<SealedPackage>, ApiError> {
+    let wanted = |code: &UnitCode| only.is_none_or(|o| o.contains(code));
+    if !doc
+        .metadata
+        .external_recipients
+        .iter()
+        .any(|r| wanted(&r.agency_code))
+    {
         return Ok(Vec::new());
     }
-    let package = document_package(db, blobs, doc)?;
+    let mut package = document_package(db, blobs, doc)?;
+    let business = &mut package.trace.business;
+    business.doc_type = notice.doc_type;
+    business.reason.clone_from(&notice.reason);
+    business.replacements.clone_from(&notice.replaces);
+    let kind = match notice.doc_type {
+        BusinessDocType::New => OutboxBusiness::New,
+        BusinessDocType::Revoke => OutboxBusiness::Revoke,
+        BusinessDocType::Update => OutboxBusiness::Update,
+        BusinessDocType::Replace => OutboxBusiness::Replace,
+    };
     let mut sealed = Vec::with_capacity(package.header.to.len());
-    for to in &package.header.to {
+    for to in package.header.to.iter().filter(|o| wanted(&o.id)) {
         let mut one = package.clone();
         one.header.to = vec![to.clone()];
         let xml = one
@@ -207,6 +280,7 @@ pub fn sealed_packages(
             .map_err(|e| ApiError::internal(e.to_string()))?;
         sealed.push(SealedPackage {
             agency: to.id.clone(),
+            business: kind,
             xml: seal(db, kek, doc.unit_id, &xml, revocation)?,
         });
     }

@@ -7,13 +7,13 @@ use chrono::Utc;
 use vanthu_domain::access::{authorize, Action, Actor, Target, VisibleScope};
 use vanthu_domain::{PageRequest, Role, Unit, UnitCode, UnitId, User, MAX_PER_PAGE};
 use vanthu_interchange::{
-    inspect, BusinessDocType, Limits, Message, Package, StatusPackage, Verdict,
+    inspect, Attachment, BusinessDocType, Limits, Message, Package, StatusPackage, Verdict,
 };
 use vanthu_pades::trust::TrustAnchors;
 use vanthu_pades::verify::{verify_bytes, VerifyOptions};
 use vanthu_routing::{vietnam_today, IncomingMetadata, InterchangeStatus, IssuingBody};
-use vanthu_store::blob::BlobStore;
-use vanthu_store::{Database, NewIncoming, StatusRecord, StoreError};
+use vanthu_store::blob::{BlobRef, BlobStore};
+use vanthu_store::{Database, NewIncoming, StatusRecord, StoreError, UpdatedFile};
 
 use super::{Agencies, Agency};
 
@@ -144,14 +144,39 @@ impl Receipt<'_> {
                 let identifier = h.document_id.as_str();
                 own_document(identifier, &h.from.id)?;
                 let metadata = metadata_of(package)?;
-                let updated = db.update_interchange(identifier, &metadata, reason, Utc::now())?;
+                // The file it carries, verified as on receipt, replaces the kept one where
+                // it differs, as the copy's next revision.
+                let file = match main_pdf(package) {
+                    Some(pdf) => {
+                        let (blob, report) = self.keep_verified(pdf)?;
+                        Some(UpdatedFile {
+                            sha256: blob.sha256,
+                            size: blob.size,
+                            verification: report.verdict.as_str().to_owned(),
+                            verification_report: serde_json::to_string(&report)
+                                .map_err(|e| ReceiveError::Other(e.to_string()))?,
+                        })
+                    }
+                    None => None,
+                };
+                let updated = db.update_interchange(
+                    identifier,
+                    &metadata,
+                    file.as_ref(),
+                    reason,
+                    Utc::now(),
+                )?;
                 return Ok(vec![match updated.len() {
                     0 => format!(
                         "updated: {identifier}, no copy here to update (unknown, or recalled)"
                     ),
                     n => format!(
-                        "updated: {identifier}, {n} cop{} with the new details",
-                        if n == 1 { "y" } else { "ies" }
+                        "updated: {identifier}, {n} cop{} with the new details{}",
+                        if n == 1 { "y" } else { "ies" },
+                        match &file {
+                            Some(f) => format!(", PDF verification {}", f.verification),
+                            None => String::new(),
+                        }
                     ),
                 }]);
             }
@@ -176,9 +201,7 @@ impl Receipt<'_> {
         };
         let clerk = self.clerk_for(&unit, by, Action::ReceiveIncoming)?;
         let mut lines = Vec::new();
-        let Some(pdf) = package.attachments.iter().find(|a| {
-            a.content_type == "application/pdf" || a.name.to_lowercase().ends_with(".pdf")
-        }) else {
+        let Some(pdf) = main_pdf(package) else {
             return refuse("the package carries no PDF attachment");
         };
         for other in package
@@ -193,20 +216,7 @@ impl Receipt<'_> {
         }
         let metadata = metadata_of(package)?;
         let now = Utc::now();
-        let options = VerifyOptions {
-            anchors: self.anchors.clone(),
-            // As on any receipt: the server must not fetch addresses a received file names.
-            offline: true,
-            now: None,
-        };
-        let report = match verify_bytes(&pdf.data, &options) {
-            Ok(r) => r,
-            Err(e) => return refuse(format!("attachment '{}': {e}", pdf.name)),
-        };
-        let blob = self
-            .blobs
-            .put(&mut pdf.data.as_slice())
-            .map_err(StoreError::from)?;
+        let (blob, report) = self.keep_verified(pdf)?;
         let new = NewIncoming {
             unit_id: unit.id,
             received_by: clerk.id,
@@ -244,6 +254,28 @@ impl Receipt<'_> {
             document.verification
         ));
         Ok(lines)
+    }
+
+    /// The PDF `pdf`, verified offline as on any receipt, kept in the blob store.
+    fn keep_verified(
+        &self,
+        pdf: &Attachment,
+    ) -> Result<(BlobRef, vanthu_pades::verify::Report), ReceiveError> {
+        let options = VerifyOptions {
+            anchors: self.anchors.clone(),
+            // As on any receipt: the server must not fetch addresses a received file names.
+            offline: true,
+            now: None,
+        };
+        let report = match verify_bytes(&pdf.data, &options) {
+            Ok(r) => r,
+            Err(e) => return refuse(format!("attachment '{}': {e}", pdf.name)),
+        };
+        let blob = self
+            .blobs
+            .put(&mut pdf.data.as_slice())
+            .map_err(StoreError::from)?;
+        Ok((blob, report))
     }
 
     /// The user in whose name a package for `unit` is received: the clerk given, if
@@ -354,6 +386,14 @@ impl Receipt<'_> {
             doc.id
         )])
     }
+}
+
+/// The package's main PDF: the first attachment that is one.
+fn main_pdf(package: &Package) -> Option<&Attachment> {
+    package
+        .attachments
+        .iter()
+        .find(|a| a.content_type == "application/pdf" || a.name.to_lowercase().ends_with(".pdf"))
 }
 
 /// What an incoming document records of the package's header, checked as on any receipt.

@@ -24,6 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 use vanthu_audit::ObjectRef;
 use vanthu_domain::access::{Acting, Action, Target};
 use vanthu_domain::{OutgoingId, Sha256Digest, UnitCode, UnitId, UserId, ValidationError};
+use vanthu_interchange::{BusinessDocType, ReplacementInfo};
 use vanthu_keys::{SessionToken, SigningPin};
 use vanthu_pades::external::{self, Prepared};
 use vanthu_pades::sign::sign_bytes;
@@ -47,6 +48,7 @@ use crate::error::ApiError;
 use crate::files::{serve_blob, store_stream};
 use crate::images::image_of;
 use crate::incoming::{is_multipart, read_part, urgency_schema, MAX_SEARCH_CHARS};
+use crate::interchange::{sealed_notices, Notice};
 use crate::json::{declared_length, parse, Json};
 use crate::media::FileKind;
 use crate::page::{Page, PageParams, Pagination};
@@ -1599,39 +1601,8 @@ pub async fn release(
             "this document was issued on paper; send the paper copies".into(),
         ));
     }
-    let issue = document
-        .issue
-        .clone()
-        .ok_or_else(|| ApiError::internal("an issued document has no number"))?;
-    let (db_state, current) = (state.clone(), document.clone());
-    let file = web::block(move || latest_revision(&db_state, &current)).await??;
-    let report = verify_blob(&state, file.sha256.clone()).await?;
-    let verification_report = serde_json::to_string(&report).map_err(ApiError::internal)?;
     let at = Utc::now();
-    let m = &document.metadata;
-    let incoming = IncomingMetadata {
-        issuing_body: IssuingBody::parse(auth.unit.name.as_str())?,
-        number_notation: issue.number_notation.clone(),
-        document_date: issue.date,
-        document_type: m.document_type.clone(),
-        summary: m.summary.clone(),
-        urgency: m.urgency,
-        due_date: m.due_date,
-    };
-    let copies: Vec<NewIncoming> = m
-        .internal_recipients
-        .iter()
-        .map(|unit| NewIncoming {
-            unit_id: *unit,
-            received_by: auth.user.id,
-            received_at: at,
-            metadata: incoming.clone(),
-            sha256: file.sha256.clone(),
-            size: file.size,
-            verification: report.verdict.as_str().to_owned(),
-            verification_report: verification_report.clone(),
-        })
-        .collect();
+    let copies = internal_copies(&state, &auth, &document, at).await?;
     let by = auth.user.id;
     let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
         // Sealed before the transaction, which then queues them with the release.
@@ -1649,6 +1620,47 @@ pub async fn release(
     .await??;
     tracing::info!(id = %document.id, by = %by, "outgoing document released");
     Ok(ok(document))
+}
+
+/// The copies a release gives the internal recipients of `document`, issued: its latest
+/// file, verified, in the caller's name.
+async fn internal_copies(
+    state: &web::Data<AppState>,
+    auth: &Authenticated,
+    document: &OutgoingDocument,
+    at: DateTime<Utc>,
+) -> Result<Vec<NewIncoming>, ApiError> {
+    let issue = document
+        .issue
+        .clone()
+        .ok_or_else(|| ApiError::internal("an issued document has no number"))?;
+    let (db_state, current) = (state.clone(), document.clone());
+    let file = web::block(move || latest_revision(&db_state, &current)).await??;
+    let report = verify_blob(state, file.sha256.clone()).await?;
+    let verification_report = serde_json::to_string(&report).map_err(ApiError::internal)?;
+    let m = &document.metadata;
+    let incoming = IncomingMetadata {
+        issuing_body: IssuingBody::parse(auth.unit.name.as_str())?,
+        number_notation: issue.number_notation.clone(),
+        document_date: issue.date,
+        document_type: m.document_type.clone(),
+        summary: m.summary.clone(),
+        urgency: m.urgency,
+        due_date: m.due_date,
+    };
+    Ok(m.internal_recipients
+        .iter()
+        .map(|unit| NewIncoming {
+            unit_id: *unit,
+            received_by: auth.user.id,
+            received_at: at,
+            metadata: incoming.clone(),
+            sha256: file.sha256.clone(),
+            size: file.size,
+            verification: report.verdict.as_str().to_owned(),
+            verification_report: verification_report.clone(),
+        })
+        .collect())
 }
 
 /// Recalls a released document (the unit's clerks and leaders): it is frozen, the copies in
@@ -1690,5 +1702,324 @@ pub async fn recall(
     })
     .await??;
     tracing::info!(id = %document.id, by = %by, "outgoing document recalled");
+    Ok(ok(document))
+}
+
+/// Body of `/update`: the reason and at least one corrected detail.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    /// Why the details are corrected, for the recipients: 1 to 500 characters.
+    #[schema(example = "Đính chính trích yếu", min_length = 1, max_length = 500)]
+    pub reason: String,
+    /// The corrected kind, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub document_type: Option<String>,
+    /// The corrected subject (trích yếu), 1 to 500 characters.
+    #[schema(min_length = 1, max_length = 500)]
+    pub summary: Option<String>,
+    /// The corrected urgency.
+    #[schema(schema_with = urgency_schema)]
+    pub urgency: Option<String>,
+    /// The corrected due date of the answer; today (Vietnam time) or later.
+    pub due_date: Option<NaiveDate>,
+}
+
+/// Body of `/replace`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplaceBody {
+    /// The document that replaces this one: issued by the same unit, not yet released.
+    #[schema(example = 12, minimum = 1)]
+    pub replacement_id: i64,
+    /// Why it is replaced, for the recipients: 1 to 500 characters.
+    #[schema(
+        example = "Sai số liệu tại Phụ lục I",
+        min_length = 1,
+        max_length = 500
+    )]
+    pub reason: String,
+}
+
+fn reason_of(raw: &str) -> Result<vanthu_routing::ReturnReason, ApiError> {
+    Ok(vanthu_routing::ReturnReason::parse(raw)
+        .map_err(|e| ValidationError::new("reason", e.message))?)
+}
+
+/// Revokes a released document (thu hồi; the unit's clerks and leaders) as a recall does,
+/// telling its agencies elsewhere with a revoke package (BussinessDocType 1) sealed with the
+/// unit's seal instead of status 13: it is frozen, its copies here frozen awaiting their
+/// units' answers, and each agency's answer (15 accepted, 16 refused) comes back as for a
+/// recall.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outgoing/{id}/revoke",
+    tag = "outgoing",
+    params(("id" = i64, Path, description = "Document id")),
+    request_body = RecallBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Revoked; the packages are queued", body = OutgoingView),
+        (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the unit's clerks and leaders revoke", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not released, already recalled, or no seal key to seal the packages; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason, or the seal certificate cannot seal the packages; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database, or the token holding the seal keys, does not answer; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    body: Json<RecallBody>,
+) -> Result<HttpResponse, ApiError> {
+    let document = authorized(&state, &auth, &id, Action::RecallOutgoing).await?;
+    let reason = reason_of(&body.0.reason)?;
+    document.state.apply(vanthu_routing::OutgoingStep::Recall)?;
+    let by = auth.user.id;
+    let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
+        let notice = Notice::acting(BusinessDocType::Revoke, reason.as_str());
+        let packages = sealed_notices(
+            &state.db,
+            state.blobs.as_ref(),
+            &state.kek,
+            &document,
+            &notice,
+            None,
+            state.signer_revocation.as_ref(),
+        )?;
+        Ok(state.db.revoke_outgoing(
+            document.id,
+            document.state,
+            by,
+            Utc::now(),
+            reason.as_str(),
+            &packages,
+        )?)
+    })
+    .await??;
+    tracing::info!(id = %document.id, by = %by, "outgoing document revoked");
+    Ok(ok(document))
+}
+
+/// Corrects the details of a released document (the unit's clerks): its kind, subject,
+/// urgency or due date (its number and date, which make its identifier, stay). Its
+/// agencies elsewhere are sent an update package (BussinessDocType 2) with the document as
+/// corrected and its PDF; its copies here not frozen by a recall are corrected too; the
+/// trace keeps an `update` line with the reason.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outgoing/{id}/update",
+    tag = "outgoing",
+    params(("id" = i64, Path, description = "Document id")),
+    request_body = UpdateBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Corrected; the packages are queued", body = OutgoingView),
+        (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the unit's clerks correct a released document", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not released (or recalled), changed meanwhile, classified, or no seal key to seal the packages; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason, nothing to correct, a value out of its bounds, or the seal certificate cannot seal the packages; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database, or the token holding the seal keys, does not answer; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn update(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    body: Json<UpdateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let document = authorized(&state, &auth, &id, Action::IssueOutgoing).await?;
+    let body = body.0;
+    let reason = reason_of(&body.reason)?;
+    if document.state != OutgoingState::Released {
+        return Err(ApiError::StateConflict(format!(
+            "outgoing document {} is {}; only a released document is corrected this way",
+            document.id,
+            document.state.as_str()
+        )));
+    }
+    let mut corrected = document.clone();
+    let m = &mut corrected.metadata;
+    if let Some(t) = &body.document_type {
+        m.document_type = DocumentType::parse(t)?;
+    }
+    if let Some(summary) = &body.summary {
+        m.summary = Summary::parse(summary)?;
+    }
+    if let Some(urgency) = &body.urgency {
+        m.urgency = urgency.parse()?;
+    }
+    if let Some(due) = body.due_date {
+        let today = vietnam_today(Utc::now());
+        if due < today {
+            return Err(ValidationError::new(
+                "due_date",
+                format!("{due} is before today ({today})"),
+            )
+            .into());
+        }
+        m.due_date = Some(due);
+    }
+    let before = &document.metadata;
+    if (&m.document_type, &m.summary, m.urgency, m.due_date)
+        == (
+            &before.document_type,
+            &before.summary,
+            before.urgency,
+            before.due_date,
+        )
+    {
+        return Err(ValidationError::new(
+            "summary",
+            "nothing to correct: give a document_type, summary, urgency or due_date that differs",
+        )
+        .into());
+    }
+    let by = auth.user.id;
+    let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
+        let notice = Notice::acting(BusinessDocType::Update, reason.as_str());
+        let packages = sealed_notices(
+            &state.db,
+            state.blobs.as_ref(),
+            &state.kek,
+            &corrected,
+            &notice,
+            None,
+            state.signer_revocation.as_ref(),
+        )?;
+        Ok(state.db.update_outgoing(
+            document.id,
+            document.updated_at,
+            &corrected.metadata,
+            by,
+            Utc::now(),
+            reason.as_str(),
+            &packages,
+        )?)
+    })
+    .await??;
+    tracing::info!(id = %document.id, by = %by, "outgoing document corrected");
+    Ok(ok(document))
+}
+
+/// Replaces a released document by another (the unit's clerks): `replacement_id`, issued by
+/// the same unit and not yet released, is released, its agencies elsewhere sent a replace
+/// package (BussinessDocType 3) naming this one in ReplacementInfoList; this one is
+/// recalled, its copies here frozen, and the agencies elsewhere that had it but do not
+/// receive the replacement sent a revoke package. All in one transaction; answers the
+/// replacement.
+#[utoipa::path(
+    post,
+    path = "/api/v1/outgoing/{id}/replace",
+    tag = "outgoing",
+    params(("id" = i64, Path, description = "Id of the released document replaced")),
+    request_body = ReplaceBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The replacement, released", body = OutgoingView),
+        (status = 400, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Only the unit's clerks replace a document", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such document, or no such replacement", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "This one not released (or recalled), the replacement not issued or on paper, or no seal key to seal the packages; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason, a replacement of another unit or the document itself, or the seal certificate cannot seal the packages; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database, or the token holding the seal keys, does not answer; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn replace(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: web::Path<String>,
+    body: Json<ReplaceBody>,
+) -> Result<HttpResponse, ApiError> {
+    let old = authorized(&state, &auth, &id, Action::IssueOutgoing).await?;
+    let body = body.0;
+    let reason = reason_of(&body.reason)?;
+    let new = authorized(
+        &state,
+        &auth,
+        &body.replacement_id.to_string(),
+        Action::IssueOutgoing,
+    )
+    .await?;
+    if new.id == old.id || new.unit_id != old.unit_id {
+        return Err(ValidationError::new(
+            "replacement_id",
+            "the replacement is another document of the unit that issued this one",
+        )
+        .into());
+    }
+    old.state.apply(vanthu_routing::OutgoingStep::Recall)?;
+    new.state.apply(vanthu_routing::OutgoingStep::Release)?;
+    if new.medium == vanthu_store::Medium::Paper {
+        return Err(ApiError::StateConflict(
+            "the replacement was issued on paper; send the paper copies".into(),
+        ));
+    }
+    let Some(replaced) = old.issue.clone() else {
+        return Err(ApiError::internal("a released document has no number"));
+    };
+    let at = Utc::now();
+    let copies = internal_copies(&state, &auth, &new, at).await?;
+    let by = auth.user.id;
+    let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
+        let codes = |d: &OutgoingDocument| -> Vec<UnitCode> {
+            d.metadata
+                .external_recipients
+                .iter()
+                .map(|r| r.agency_code.clone())
+                .collect()
+        };
+        let notice = Notice {
+            doc_type: BusinessDocType::Replace,
+            reason: Some(reason.as_str().to_owned()),
+            replaces: vec![ReplacementInfo {
+                document_id: replaced.identifier.clone(),
+                organ_ids: codes(&old),
+            }],
+        };
+        let (db, blobs, kek) = (&state.db, state.blobs.as_ref(), &state.kek);
+        let revocation = state.signer_revocation.as_ref();
+        let packages = sealed_notices(db, blobs, kek, &new, &notice, None, revocation)?;
+        let kept = codes(&new);
+        let left_out: Vec<UnitCode> = codes(&old)
+            .into_iter()
+            .filter(|c| !kept.contains(c))
+            .collect();
+        let why = format!(
+            "replaced by {}: {}",
+            new.issue
+                .as_ref()
+                .map(|i| i.number_notation.to_string())
+                .unwrap_or_default(),
+            reason.as_str()
+        );
+        let revoke = Notice::acting(BusinessDocType::Revoke, &why);
+        let revokes = if left_out.is_empty() {
+            Vec::new()
+        } else {
+            sealed_notices(db, blobs, kek, &old, &revoke, Some(&left_out), revocation)?
+        };
+        Ok(db.replace_outgoing(
+            (old.id, old.state),
+            (new.id, new.state),
+            by,
+            at,
+            reason.as_str(),
+            &copies,
+            &packages,
+            &revokes,
+        )?)
+    })
+    .await??;
+    tracing::info!(id = %document.id, by = %by, "outgoing document replaced");
     Ok(ok(document))
 }

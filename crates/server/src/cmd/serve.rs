@@ -157,6 +157,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         inbox: settings.interchange_inbox.clone(),
         retry: settings.interchange_retry,
         revocation: settings.signer_revocation.clone(),
+        lease: settings.interchange_lease,
+        holder: crate::outbox::instance_name(),
     }
     .spawn()
     .context("cannot start the interchange delivery worker")?;
