@@ -37,25 +37,13 @@ fn serve_with(env: &TestEnv, label: &str, pin: &str) -> Command {
 /// The commune's specialist drafts, its leader approves and signs with the PIN; returns the
 /// document's id and the clerk's login.
 fn signed_document(server: &Server) -> (i64, String) {
-    let specialist = server.demo_login("commune.specialist");
     let leader = server.demo_login("commune.leader");
-    let (_, me) = status_json(server.get("/api/v1/me", &leader));
-    let metadata = json!({
-        "document_type": "Công văn",
-        "summary": "Về việc đóng dấu bằng khóa trong thiết bị HSM",
-        "urgency": "khan",
-        "notation": "UBND-VP",
-        "signer": {"user_id": me["user"]["id"], "position": "CHỦ TỊCH", "authority": "tm"},
-        "internal_recipients": [],
-        "external_recipients": [],
-    });
-    let draft = common::draft_outgoing(
+    let id = common::commune_draft(
         server,
-        &specialist,
-        &metadata,
-        &common::one_page_pdf(b"CONG VAN DONG DAU BANG HSM"),
+        &leader,
+        "Về việc đóng dấu bằng khóa trong thiết bị HSM",
+        b"CONG VAN DONG DAU BANG HSM",
     );
-    let id = draft["id"].as_i64().unwrap();
     for (action, body) in [
         ("approve", json!({})),
         ("sign", json!({"pin": SIGNING_PIN})),

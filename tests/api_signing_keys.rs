@@ -67,7 +67,7 @@ fn key_status(server: &Server, token: &str) -> Value {
     body
 }
 
-/// The status shows the certificate and the counters, and nothing else.
+/// The status shows the certificate, the counters and where the key is, and nothing else.
 fn assert_status_shape(body: &Value) {
     let mut keys: Vec<&str> = body
         .as_object()
@@ -83,6 +83,7 @@ fn assert_status_shape(body: &Value) {
             "attempts_left",
             "blocked",
             "enrolled_at",
+            "key_location",
             "not_after",
             "not_before",
             "serial",
@@ -90,6 +91,7 @@ fn assert_status_shape(body: &Value) {
         ],
         "{body}"
     );
+    assert_eq!(body["key_location"], "pin_protected", "{body}");
 }
 
 /// Base64 lines of the development private keys' PEM files, each long enough to be unique.

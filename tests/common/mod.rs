@@ -558,6 +558,24 @@ pub fn draft_outgoing(server: &Server, token: &str, metadata: &Value, pdf: &[u8]
     draft
 }
 
+/// A one-page draft of the demo commune by its specialist, to be signed by the user signed in
+/// with `signer` as CHỦ TỊCH (tm); returns its id.
+pub fn commune_draft(server: &Server, signer: &str, summary: &str, text: &[u8]) -> i64 {
+    let specialist = server.demo_login("commune.specialist");
+    let (_, me) = status_json(server.get("/api/v1/me", signer));
+    let metadata = serde_json::json!({
+        "document_type": "Công văn",
+        "summary": summary,
+        "urgency": "khan",
+        "notation": "UBND-VP",
+        "signer": {"user_id": me["user"]["id"], "position": "CHỦ TỊCH", "authority": "tm"},
+        "internal_recipients": [],
+        "external_recipients": [],
+    });
+    let draft = draft_outgoing(server, &specialist, &metadata, &one_page_pdf(text));
+    draft["id"].as_i64().unwrap()
+}
+
 /// Installs the development seal (certs-dev/seal.p12) as the seal of the unit with this
 /// code, with `vanthu seal-key`.
 pub fn install_dev_seal(env: &TestEnv, unit: &str) {

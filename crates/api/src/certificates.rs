@@ -56,7 +56,8 @@ pub enum KeyLocation {
     /// In the database, sealed under the installation's key-encryption key (a file or
     /// environment variable of the configuration).
     KeyEncryptionKey,
-    /// In a PKCS#11 token or HSM.
+    /// In a PKCS#11 token or HSM: the seal token, or a leader's own token on the server
+    /// (its certificate read from the token without a login).
     Pkcs11,
 }
 
@@ -179,6 +180,8 @@ pub fn inventory(
         Some(s) => s.to_string().matches('/').count() == 2,
     };
     let mut current: HashMap<CertificateOwner, Option<i64>> = HashMap::new();
+    // Leaders' keys found in their own tokens: certificate id, and whether still in use.
+    let in_tokens: HashMap<i64, bool> = db.token_key_certificates()?.into_iter().collect();
     let mut entries = Vec::new();
     for cert in db.all_certificates()? {
         let (owner_kind, owner_id, owner, unit_id) = match cert.owner {
@@ -220,11 +223,17 @@ pub fn inventory(
             }
         };
         let (purpose, key_location) = match cert.purpose {
+            CertificatePurpose::Personal if in_tokens.contains_key(&cert.id) => {
+                (Purpose::Personal, KeyLocation::Pkcs11)
+            }
             CertificatePurpose::Personal => (Purpose::Personal, KeyLocation::PinProtected),
             CertificatePurpose::Seal => (Purpose::Seal, KeyLocation::KeyEncryptionKey),
             CertificatePurpose::Tsa => (Purpose::Tsa, KeyLocation::KeyEncryptionKey),
         };
-        let replaced = in_use.is_some_and(|id| id != cert.id);
+        let replaced = match in_tokens.get(&cert.id) {
+            Some(in_use) => !in_use,
+            None => in_use.is_some_and(|id| id != cert.id),
+        };
         entries.push(entry(
             &cert,
             purpose,

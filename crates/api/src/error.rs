@@ -152,6 +152,17 @@ pub enum ApiError {
     /// Five wrong PINs in a row blocked the key.
     #[error("signing with this key is blocked after five wrong PINs; enrol your key again (POST /api/v1/me/signing-key with your PKCS#12 file) to set a new PIN")]
     SigningKeyBlocked,
+    /// Five wrong PINs in a row blocked signing with the key in the leader's own token.
+    #[error("signing with the key in your token is blocked after five wrong PINs; it opens again when a new certificate is on the token")]
+    TokenKeyBlocked,
+    /// A signing session or a CSC authorization was asked for a key in the leader's own
+    /// token: it would need the PIN kept, and the token takes it for each signature only.
+    #[error("your key is in your own PKCS#11 token, whose PIN is given for each signature and never kept: sign with `pin` instead of a signing session or a remote-signing authorization")]
+    TokenKeyNeedsPin,
+    /// The leader's own token cannot be used now (absent, in use by another signature, not
+    /// answering, or its own PIN locked); nothing was changed and no PIN was counted.
+    #[error("{0}; nothing was changed and your PIN was not counted")]
+    PersonalTokenUnavailable(String),
     /// The organisation has no seal key installed.
     #[error("this organisation has no seal key installed; ask the administrator of the installation to install one")]
     NoSealKey,
@@ -225,7 +236,9 @@ impl ApiError {
             ApiError::StateConflict(_) => "state_conflict",
             ApiError::CopyRefused(e) => e.code(),
             ApiError::SigningPinWrong { .. } => "signing_pin_wrong",
-            ApiError::SigningKeyBlocked => "signing_key_blocked",
+            ApiError::SigningKeyBlocked | ApiError::TokenKeyBlocked => "signing_key_blocked",
+            ApiError::TokenKeyNeedsPin => "token_key_needs_pin",
+            ApiError::PersonalTokenUnavailable(_) => "personal_token_unavailable",
             ApiError::NoSigningKey => "no_signing_key",
             ApiError::NoSealKey => "no_seal_key",
             ApiError::SigningSessionInvalid(_) => "signing_session_invalid",
@@ -269,7 +282,9 @@ impl ApiError {
             }
             ApiError::CopyRefused(_) => "This document cannot be copied",
             ApiError::SigningPinWrong { .. } => "Wrong signing PIN",
-            ApiError::SigningKeyBlocked => "Signing key blocked",
+            ApiError::SigningKeyBlocked | ApiError::TokenKeyBlocked => "Signing key blocked",
+            ApiError::TokenKeyNeedsPin => "The key in your token needs the PIN",
+            ApiError::PersonalTokenUnavailable(_) => "Your token is unavailable",
             ApiError::NoSigningKey => "No signing key",
             ApiError::NoSealKey => "No seal key",
             ApiError::SigningSessionInvalid(_) => "Signing session not usable",
@@ -306,7 +321,7 @@ impl ApiError {
             field: self.field(),
             attempts_left: match self {
                 ApiError::SigningPinWrong { attempts_left } => Some(*attempts_left),
-                ApiError::SigningKeyBlocked => Some(0),
+                ApiError::SigningKeyBlocked | ApiError::TokenKeyBlocked => Some(0),
                 _ => None,
             },
         }
@@ -360,7 +375,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden
             | ApiError::SigningPinWrong { .. }
             | ApiError::SigningSessionInvalid(_) => StatusCode::FORBIDDEN,
-            ApiError::SigningKeyBlocked => StatusCode::LOCKED,
+            ApiError::SigningKeyBlocked | ApiError::TokenKeyBlocked => StatusCode::LOCKED,
             ApiError::NotFound { .. } | ApiError::NoRoute | ApiError::NoSigningKey => {
                 StatusCode::NOT_FOUND
             }
@@ -373,10 +388,12 @@ impl ResponseError for ApiError {
             | ApiError::StateConflict(_)
             | ApiError::CopyRefused(_)
             | ApiError::NoSealKey
+            | ApiError::TokenKeyNeedsPin
             | ApiError::PreparedSignatureGone(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable | ApiError::SealTokenUnavailable | ApiError::Busy { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::Unavailable
+            | ApiError::SealTokenUnavailable
+            | ApiError::PersonalTokenUnavailable(_)
+            | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -33,6 +33,7 @@ pub mod security;
 pub mod signing_keys;
 pub mod state;
 pub mod token;
+pub mod token_keys;
 pub mod units;
 pub mod users;
 mod validation;

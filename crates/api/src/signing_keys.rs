@@ -101,20 +101,50 @@ pub struct SigningKeyView {
     /// Wrong PINs still allowed before the key blocks.
     #[schema(minimum = 0, maximum = 5, example = 5)]
     pub attempts_left: u32,
+    /// Where the key is: `pin_protected` (held here under your signing PIN) or `pkcs11`
+    /// (your own token on the server, its PIN given for each signature).
+    pub key_location: crate::certificates::KeyLocation,
+}
+
+impl SigningKeyView {
+    fn of(
+        certificate: Certificate,
+        (enrolled_at, pin_changed_at): (DateTime<Utc>, Option<DateTime<Utc>>),
+        (blocked, attempts_left): (bool, u32),
+        key_location: crate::certificates::KeyLocation,
+    ) -> Self {
+        SigningKeyView {
+            subject: certificate.subject,
+            serial: certificate.serial,
+            not_before: certificate.not_before,
+            not_after: certificate.not_after,
+            enrolled_at,
+            pin_changed_at,
+            blocked,
+            attempts_left,
+            key_location,
+        }
+    }
+}
+
+impl From<vanthu_store::TokenKey> for SigningKeyView {
+    fn from(k: vanthu_store::TokenKey) -> Self {
+        let counts = (k.blocked_at.is_some(), k.attempts_left());
+        let location = crate::certificates::KeyLocation::Pkcs11;
+        Self::of(k.certificate, (k.created_at, None), counts, location)
+    }
 }
 
 impl From<SigningKey> for SigningKeyView {
     fn from(k: SigningKey) -> Self {
-        SigningKeyView {
-            attempts_left: k.attempts_left(),
-            blocked: k.blocked_at.is_some(),
-            subject: k.certificate.subject,
-            serial: k.certificate.serial,
-            not_before: k.certificate.not_before,
-            not_after: k.certificate.not_after,
-            enrolled_at: k.created_at,
-            pin_changed_at: k.pin_changed_at,
-        }
+        let counts = (k.blocked_at.is_some(), k.attempts_left());
+        let location = crate::certificates::KeyLocation::PinProtected;
+        Self::of(
+            k.certificate,
+            (k.created_at, k.pin_changed_at),
+            counts,
+            location,
+        )
     }
 }
 
@@ -363,32 +393,59 @@ fn open_with_session(
 /// policy's `UsePersonalKey`): nobody, admins included, signs with someone else's key. With
 /// [`Unlock::Pin`] the PIN is tried as on `POST /api/v1/me/signing-sessions` (counted, five
 /// wrong in a row block the key); with [`Unlock::Session`] one signature is taken from the
-/// session. The signer carries the certificate and its stored chain.
+/// session. The signer carries the certificate and its stored chain. When the server has
+/// leaders' tokens (`--personal-pkcs11-module`) and the caller's username labels one, the
+/// key is the one in that token, its PIN the token's, given for this signature only
+/// (`crate::token_keys`).
 ///
 /// Errors: `Forbidden` (not a leader), `NoSigningKey`, `SigningPinWrong { attempts_left }`,
-/// `SigningKeyBlocked`, `SigningSessionInvalid` (expired, used up, ended, someone else's),
-/// `UnusableCertificate` (the certificate has expired).
+/// `SigningKeyBlocked` or `TokenKeyBlocked`, `SigningSessionInvalid` (expired, used up,
+/// ended, someone else's), `TokenKeyNeedsPin` (a session for a key in a token),
+/// `PersonalTokenUnavailable`, `UnusableCertificate` (the certificate has expired).
 pub async fn personal_signer(
     state: &AppState,
     auth: &Authenticated,
     unlock: Unlock,
-) -> Result<DerSigner, ApiError> {
+) -> Result<Box<dyn Signer>, ApiError> {
     authorize_own_key(auth)?;
     let db = state.db.clone();
-    let user = auth.user.id;
+    let user = auth.user.clone();
+    let tokens = state.personal_tokens.clone();
     let revocation = state.signer_revocation.clone();
     web::block(move || {
-        let signer = match unlock {
-            Unlock::Pin(pin) => {
-                let opened = open_with_pin(&db, user, &pin)?;
-                signer_from(&opened.key, &opened.pkcs8)?
-            }
-            Unlock::Session(token) => open_with_session(&db, user, &token)?,
+        let in_token = match &tokens {
+            Some(tokens) => tokens.discover(&db, &user, Some(user.id))?,
+            None => None,
         };
-        refuse_revoked(revocation.as_ref(), &signer)?;
+        let signer: Box<dyn Signer> = match (tokens, in_token, unlock) {
+            (Some(tokens), Some(key), Unlock::Pin(pin)) => {
+                Box::new(tokens.signer(&db, &key, &pin)?)
+            }
+            (_, Some(_), Unlock::Session(_)) => return Err(ApiError::TokenKeyNeedsPin),
+            (_, _, Unlock::Pin(pin)) => {
+                let opened = open_with_pin(&db, user.id, &pin)?;
+                Box::new(signer_from(&opened.key, &opened.pkcs8)?)
+            }
+            (_, _, Unlock::Session(token)) => Box::new(open_with_session(&db, user.id, &token)?),
+        };
+        refuse_revoked(revocation.as_ref(), signer.as_ref())?;
         Ok(signer)
     })
     .await?
+}
+
+/// Refuses what would keep the PIN (a signing session, a CSC authorization) for a user whose
+/// key is in their own token. Blocks on the token.
+pub(crate) fn refuse_token_key(
+    state: &AppState,
+    user: &vanthu_domain::User,
+) -> Result<(), ApiError> {
+    if let Some(tokens) = &state.personal_tokens {
+        if tokens.discover(&state.db, user, Some(user.id))?.is_some() {
+            return Err(ApiError::TokenKeyNeedsPin);
+        }
+    }
+    Ok(())
 }
 
 /// The signer of an organisation's seal key: the one in the seal token when the server has
@@ -471,17 +528,25 @@ impl SealToken {
                 return Err(ApiError::SealTokenUnavailable);
             }
         };
-        let cert = X509::from_der(signer.certificate()).map_err(ApiError::internal)?;
-        let now = Asn1Time::days_from_now(0).map_err(ApiError::internal)?;
-        if cert.not_after() < now {
+        if let Some(ended) = expired_on(&signer)? {
             return Err(ApiError::UnusableCertificate(format!(
                 "the seal certificate in the token expired on {}; put the key of the new \
                  certificate in the token",
-                to_chrono(cert.not_after())?.format("%Y-%m-%d")
+                ended.format("%Y-%m-%d")
             )));
         }
         Ok(Some(signer))
     }
+}
+
+/// When the certificate of a token's signer ended, if it has.
+pub(crate) fn expired_on(signer: &Pkcs11Signer) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let cert = X509::from_der(signer.certificate()).map_err(ApiError::internal)?;
+    let now = Asn1Time::days_from_now(0).map_err(ApiError::internal)?;
+    if cert.not_after() < now {
+        return Ok(Some(to_chrono(cert.not_after())?));
+    }
+    Ok(None)
 }
 
 /// The unit's seal key unwrapped with the KEK; errors as [`seal_signer`]'s.
@@ -785,8 +850,9 @@ pub async fn enrol(
         .json(SigningKeyView::from(key)))
 }
 
-/// Your signing key: its certificate, whether it is blocked, and how many wrong PINs are
-/// left. Never any key material.
+/// Your signing key: its certificate, whether it is blocked, how many wrong PINs are left,
+/// and where it is. Never any key material. When your own token on the server holds your
+/// key, that key is the one shown (and the one that signs).
 #[utoipa::path(
     get,
     path = "/api/v1/me/signing-key",
@@ -797,6 +863,7 @@ pub async fn enrol(
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Only leaders hold personal signing keys", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No key enrolled (`no_signing_key`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable, or the module of leaders' tokens does not answer (`personal_token_unavailable`)", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn status(
@@ -804,9 +871,17 @@ pub async fn status(
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     authorize_own_key(&auth)?;
-    let user = auth.user.id;
-    let key = web::block(move || personal_key(&state.db, user)).await??;
-    Ok(HttpResponse::Ok().json(SigningKeyView::from(key)))
+    let user = auth.user.clone();
+    let view = web::block(move || -> Result<SigningKeyView, ApiError> {
+        if let Some(tokens) = &state.personal_tokens {
+            if let Some(key) = tokens.discover(&state.db, &user, Some(user.id))? {
+                return Ok(key.into());
+            }
+        }
+        Ok(personal_key(&state.db, user.id)?.into())
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Changes your signing PIN. A wrong current PIN counts toward blocking the key; the
@@ -870,8 +945,10 @@ pub async fn change_pin(
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a leader, or the PIN is wrong (`signing_pin_wrong`, with `attempts_left`)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No key enrolled (`no_signing_key`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Your key is in your own PKCS#11 token (`token_key_needs_pin`): its PIN is given for each signature and never kept, so no session is opened", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The PIN breaks a rule (`field` is `pin`), or the certificate has expired (`unusable_certificate`)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 423, description = "The key is blocked (`signing_key_blocked`)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable, or your token does not answer (`personal_token_unavailable`)", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn open_session(
@@ -884,7 +961,9 @@ pub async fn open_session(
     let user = auth.user.id;
     let settings = state.signing;
     let ttl = TimeDelta::from_std(settings.session_ttl).map_err(ApiError::internal)?;
+    let account = auth.user.clone();
     let view = web::block(move || -> Result<SigningSessionView, ApiError> {
+        refuse_token_key(&state, &account)?;
         let opened = open_with_pin(&state.db, user, &pin)?;
         // Fails now, not at the first signature, when the certificate has expired.
         signer_from(&opened.key, &opened.pkcs8)?;
@@ -1011,6 +1090,7 @@ mod tests {
                 .unwrap()
                 .verifier(),
             seal_token: None,
+            personal_tokens: None,
             interchange: Default::default(),
             signer_revocation: None,
         }
@@ -1173,7 +1253,7 @@ mod tests {
             1,
             "the issuing CA travels with the key"
         );
-        assert_valid(pyhanko_verdict("personal_signer_pin", &by_pin));
+        assert_valid(pyhanko_verdict("personal_signer_pin", by_pin.as_ref()));
 
         let token = f.open_session(&bearer).await;
         let text = token.to_text();
@@ -1185,9 +1265,11 @@ mod tests {
             )
             .await
             .unwrap();
-            assert_valid(pyhanko_verdict("personal_signer_session", &signer));
+            assert_valid(pyhanko_verdict("personal_signer_session", signer.as_ref()));
         }
-        let used_up = personal_signer(&f.state, &auth, Unlock::Session(token)).await;
+        let used_up = personal_signer(&f.state, &auth, Unlock::Session(token))
+            .await
+            .map(|_| ());
         assert!(
             matches!(used_up, Err(ApiError::SigningSessionInvalid(why)) if why.contains("no signatures left")),
             "{used_up:?}"
@@ -1198,7 +1280,8 @@ mod tests {
             &auth,
             Unlock::Pin(SigningPin::parse("135790").unwrap()),
         )
-        .await;
+        .await
+        .map(|_| ());
         assert!(
             matches!(wrong, Err(ApiError::SigningPinWrong { attempts_left: 4 })),
             "{wrong:?}"
@@ -1221,19 +1304,25 @@ mod tests {
         let session = || Unlock::Session(SessionToken::parse(&text).unwrap());
 
         let deputy_auth = f.auth(&deputy_bearer).await;
-        let theirs = personal_signer(&f.state, &deputy_auth, session()).await;
+        let theirs = personal_signer(&f.state, &deputy_auth, session())
+            .await
+            .map(|_| ());
         assert!(
             matches!(theirs, Err(ApiError::SigningSessionInvalid(_))),
             "{theirs:?}"
         );
         let admin = f.auth(&admin_bearer).await;
-        let by_admin = personal_signer(&f.state, &admin, session()).await;
+        let by_admin = personal_signer(&f.state, &admin, session())
+            .await
+            .map(|_| ());
         assert!(matches!(by_admin, Err(ApiError::Forbidden)), "{by_admin:?}");
 
         let auth = f.auth(&bearer).await;
         personal_signer(&f.state, &auth, session()).await.unwrap();
         actix_web::rt::time::sleep(Duration::from_millis(1600)).await;
-        let late = personal_signer(&f.state, &auth, session()).await;
+        let late = personal_signer(&f.state, &auth, session())
+            .await
+            .map(|_| ());
         assert!(
             matches!(late, Err(ApiError::SigningSessionInvalid(why)) if why.contains("expired")),
             "{late:?}"

@@ -118,6 +118,8 @@ pub struct AppState {
     pub audit_key: NoteVerifier,
     /// Organisations' seal keys held in a PKCS#11 token or HSM, when one is configured.
     pub seal_token: Option<Arc<SealToken>>,
+    /// The PKCS#11 module whose tokens hold leaders' own keys, when one is configured.
+    pub personal_tokens: Option<Arc<crate::token_keys::PersonalTokens>>,
     /// The agencies packages are exchanged with, and the inbox's limits.
     pub interchange: crate::interchange::InterchangeSettings,
     /// The revocation check of the signer's own certificate before each signature the

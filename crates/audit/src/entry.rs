@@ -148,7 +148,8 @@ named_enum!(
         /// Hashes were signed with a leader's key through the CSC API.
         CscSignHash => "csc.sign_hash",
         /// A signing key and its certificate were enrolled (a leader's under their PIN, an
-        /// organisation's seal under the key-encryption key), replacing the owner's previous one.
+        /// organisation's seal under the key-encryption key, or a leader's key found in their
+        /// PKCS#11 token), replacing the owner's previous one.
         KeyEnrol => "key.enrol",
         /// A leader changed the signing PIN that protects their key.
         PinChange => "pin.change",
@@ -188,6 +189,8 @@ named_enum!(
         Delegation => "delegation",
         /// A stored signing key (a leader's or an organisation's seal).
         SigningKey => "key",
+        /// A leader's key in their own PKCS#11 token, as the server recorded it.
+        TokenKey => "token_key",
     }
 );
 
@@ -249,6 +252,14 @@ impl ObjectRef {
     pub fn signing_key(id: i64) -> Self {
         Self {
             kind: ObjectKind::SigningKey,
+            id,
+        }
+    }
+
+    /// A leader's key in their PKCS#11 token, by its database id.
+    pub fn token_key(id: i64) -> Self {
+        Self {
+            kind: ObjectKind::TokenKey,
             id,
         }
     }

@@ -53,6 +53,12 @@ impl SigningPin {
         Ok(SigningPin(pin))
     }
 
+    /// The PIN's text (its NFC form), for a PKCS#11 token whose user PIN it is: the token
+    /// checks it, and the server keeps no copy.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The PIN's bytes (UTF-8 of its NFC form), for the key derivation.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()

@@ -216,6 +216,48 @@ impl Token {
         )?))
     }
 
+    /// The labels of the tokens present in the module at `module_path`, without logging in:
+    /// a server finds its users' tokens by their labels.
+    pub fn labels(module_path: &Path) -> Result<Vec<String>, Pkcs11Error> {
+        let (_, pkcs11) = module(module_path)?;
+        let slots = pkcs11
+            .get_slots_with_initialized_token()
+            .map_err(|e| Pkcs11Error::from_token("", "the list of slots", e))?;
+        Ok(slots
+            .into_iter()
+            .filter_map(|slot| pkcs11.get_token_info(slot).ok())
+            .map(|info| info.label().trim_end().to_owned())
+            .collect())
+    }
+
+    /// The value of the certificate object labelled `object` on the token labelled `label`,
+    /// read without logging in: certificates are public objects, so the server can learn a
+    /// person's certificate (and list it) before they give the PIN. `None` when the token
+    /// holds no such certificate; `NoToken` when no token has the label.
+    pub fn public_certificate(
+        module_path: &Path,
+        label: &str,
+        object: &str,
+    ) -> Result<Option<Vec<u8>>, Pkcs11Error> {
+        let (_, pkcs11) = module(module_path)?;
+        let slot = find_slot(&pkcs11, label)?;
+        let session = pkcs11
+            .open_ro_session(slot)
+            .map_err(|e| Pkcs11Error::from_token(label, "a session", e))?;
+        let template = [
+            Attribute::Class(ObjectClass::CERTIFICATE),
+            Attribute::Label(object.as_bytes().to_vec()),
+        ];
+        let found = session
+            .find_objects(&template)
+            .map_err(|e| Pkcs11Error::from_token(label, "a search for certificates", e))?;
+        match found.first() {
+            Some(handle) => value_of(&session, *handle)
+                .map_err(|e| Pkcs11Error::from_token(label, "reading a certificate", e)),
+            None => Ok(None),
+        }
+    }
+
     /// The session that logs the token in, and the token around it.
     fn login(
         module: PathBuf,

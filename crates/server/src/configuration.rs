@@ -214,6 +214,12 @@ pub struct ServeArgs {
     #[arg(long, env = "VANTHU_SEAL_PIN_ENV", value_name = "VAR")]
     pub seal_pin_env: Option<String>,
 
+    /// PKCS#11 module of leaders' own tokens: a leader whose username labels a token in it
+    /// signs with the key and certificate labelled the same on that token, its user PIN
+    /// being their signing PIN, given for each signature and never kept
+    #[arg(long, env = "VANTHU_PERSONAL_PKCS11_MODULE", value_name = "PATH")]
+    pub personal_pkcs11_module: Option<PathBuf>,
+
     #[command(flatten)]
     pub audit_token: AuditTokenArgs,
 }
@@ -403,6 +409,7 @@ struct FileSettings {
     interchange_lease: Option<DurationSetting>,
     seal_token_label: Option<String>,
     seal_pin_env: Option<String>,
+    personal_pkcs11_module: Option<PathBuf>,
     audit_pkcs11_module: Option<PathBuf>,
     audit_token_label: Option<String>,
     audit_key_label: Option<String>,
@@ -492,6 +499,8 @@ pub struct ServeSettings {
     pub seal_token: Option<SealTokenSettings>,
     /// The token holding the audit key, if it is not sealed in the data directory.
     pub audit_token: Option<AuditTokenSettings>,
+    /// The PKCS#11 module of leaders' own tokens, if any.
+    pub personal_pkcs11_module: Option<PathBuf>,
     /// The agencies packages are exchanged with (none without an agencies file).
     pub agencies: Agencies,
     /// The folder of packages the connector received, if any.
@@ -814,6 +823,10 @@ impl ServeArgs {
             audit_checkpoint_interval,
             seal_token,
             audit_token,
+            personal_pkcs11_module: self
+                .personal_pkcs11_module
+                .clone()
+                .or(file.personal_pkcs11_module.clone()),
             agencies: match self.agencies.clone().or(file.agencies) {
                 Some(path) => load_agencies(&path)?,
                 None => Agencies::default(),
@@ -962,6 +975,7 @@ pub(crate) mod tests {
             seal_pkcs11_module: None,
             seal_token_label: None,
             seal_pin_env: None,
+            personal_pkcs11_module: None,
             audit_token: AuditTokenArgs::default(),
             agencies: None,
             interchange_inbox: None,
@@ -1046,6 +1060,32 @@ pub(crate) mod tests {
         assert_eq!(
             args.resolve().unwrap().trust,
             [PathBuf::from("/srv/anchors.pem")]
+        );
+    }
+
+    #[test]
+    fn the_module_of_leaders_tokens_comes_from_the_file_unless_a_flag_says_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(
+            dir.path(),
+            "personal_pkcs11_module = \"/usr/lib/tokens.so\"\n",
+        );
+        assert_eq!(
+            no_flags(&config).resolve().unwrap().personal_pkcs11_module,
+            Some(PathBuf::from("/usr/lib/tokens.so"))
+        );
+        let flags = ServeArgs {
+            personal_pkcs11_module: Some("/opt/vendor/p11.so".into()),
+            ..no_flags(&config)
+        };
+        assert_eq!(
+            flags.resolve().unwrap().personal_pkcs11_module,
+            Some(PathBuf::from("/opt/vendor/p11.so"))
+        );
+        let none = write_config(dir.path(), "");
+        assert_eq!(
+            no_flags(&none).resolve().unwrap().personal_pkcs11_module,
+            None
         );
     }
 

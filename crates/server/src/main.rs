@@ -66,6 +66,8 @@ Settings of `vanthu serve` (flag / environment / vanthu.toml key, default):
                          in a PKCS#11 token, a unit's key labelled with its code
   --seal-token-label LABEL   VANTHU_SEAL_TOKEN_LABEL    seal_token_label
   --seal-pin-env VAR         VANTHU_SEAL_PIN_ENV        seal_pin_env  VANTHU_SEAL_PIN
+  --personal-pkcs11-module PATH  VANTHU_PERSONAL_PKCS11_MODULE  personal_pkcs11_module
+                         none: leaders' own tokens, each labelled with its owner's username
   --agencies FILE            VANTHU_AGENCIES            agencies      none: the agencies
                          elsewhere packages are exchanged with ([[agency]] tables)
   --interchange-inbox DIR    VANTHU_INTERCHANGE_INBOX   interchange_inbox  none: the folder

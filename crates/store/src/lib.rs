@@ -19,6 +19,7 @@ mod images;
 mod incoming;
 mod outbox;
 mod outgoing;
+mod pin_counter;
 pub mod private;
 mod remote_signing;
 mod reports;
@@ -29,6 +30,7 @@ mod synthetic;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod time;
+mod token_keys;
 mod units;
 mod users;
 
@@ -59,6 +61,7 @@ pub use signing_keys::{
     MAX_PIN_ATTEMPTS,
 };
 pub use synthetic::{SyntheticPeriod, Volume};
+pub use token_keys::{TokenKey, TokenKeyPlace};
 pub use units::{NewUnit, UnitChanges};
 pub use users::{Credentials, LoginAttempt, NewUser, UserChanges};
 

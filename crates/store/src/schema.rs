@@ -493,3 +493,20 @@ diesel::table! {
 
 diesel::joinable!(interchange_outbox -> units (unit_id));
 diesel::allow_tables_to_appear_in_same_query!(interchange_outbox, units);
+
+diesel::table! {
+    token_keys (id) {
+        id -> BigInt,
+        certificate_id -> BigInt,
+        owner_user_id -> BigInt,
+        token_label -> Text,
+        key_label -> Text,
+        failed_attempts -> Integer,
+        blocked_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        replaced_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(token_keys -> certificates (certificate_id));
+diesel::allow_tables_to_appear_in_same_query!(token_keys, certificates);

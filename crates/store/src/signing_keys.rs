@@ -1,9 +1,5 @@
 //! Stored private keys (wrapped under a signing PIN or the key-encryption key), the count of
-//! wrong PINs that blocks a key, and signing sessions.
-//!
-//! Wrong PINs are counted before the PIN is checked, by the statement that also refuses a
-//! blocked key, so attempts made in parallel each count (as login attempts do): checking
-//! first and counting after would let every parallel guess through.
+//! wrong PINs that blocks a key (`crate::pin_counter`), and signing sessions.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -23,6 +19,17 @@ use crate::{Certificate, CertificateOwner, Database, NewCertificate, StoreError}
 pub const MAX_PIN_ATTEMPTS: u32 = 5;
 
 const SIGNING_KEY: &str = "signing key";
+
+/// The wrong-PIN count of server-held keys.
+mod pins {
+    crate::pin_counter::pin_counter!(
+        signing_keys,
+        vanthu_audit::ObjectRef::signing_key,
+        begin_pin_attempt,
+        record_pin_failure,
+        record_pin_success
+    );
+}
 
 /// A stored private key with its certificate and PIN counters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,75 +308,6 @@ impl Database {
         })
     }
 
-    /// Counts a PIN attempt on key `id` before the PIN is checked; a blocked key, or one
-    /// whose last allowed attempt is under way, is not tried at all.
-    pub fn begin_pin_attempt(&self, id: i64) -> Result<PinAttempt, StoreError> {
-        self.transaction(|conn| {
-            let admissible = signing_keys::blocked_at
-                .is_null()
-                .and(signing_keys::failed_attempts.lt(MAX_PIN_ATTEMPTS as i32));
-            let counted = diesel::update(signing_keys::table.find(id).filter(admissible))
-                .set(signing_keys::failed_attempts.eq(signing_keys::failed_attempts + 1))
-                .execute(conn)?;
-            let number: i32 = signing_keys::table
-                .find(id)
-                .select(signing_keys::failed_attempts)
-                .get_result(conn)
-                .map_err(missing(SIGNING_KEY))?;
-            if counted == 0 {
-                return Ok(PinAttempt::Blocked);
-            }
-            Ok(PinAttempt::Admitted {
-                number: u32::try_from(number).map_err(StoreError::corrupt)?,
-            })
-        })
-    }
-
-    /// Records that admitted attempt `number` had a wrong PIN: the last allowed one blocks
-    /// the key.
-    pub fn record_pin_failure(
-        &self,
-        id: i64,
-        number: u32,
-        at: DateTime<Utc>,
-    ) -> Result<PinFailure, StoreError> {
-        if number < MAX_PIN_ATTEMPTS {
-            // The attempt was counted when admitted; nothing more to write.
-            return Ok(PinFailure::Wrong {
-                attempts_left: MAX_PIN_ATTEMPTS - number,
-            });
-        }
-        self.transaction(|conn| {
-            let blocked = diesel::update(
-                signing_keys::table
-                    .find(id)
-                    .filter(signing_keys::blocked_at.is_null()),
-            )
-            .set(signing_keys::blocked_at.eq(Some(to_millis(at))))
-            .execute(conn)?;
-            if blocked == 1 {
-                let owner = key_owner(conn, id)?;
-                let event = Event::done(AuditAction::KeyBlocked, ObjectRef::signing_key(id))
-                    .with("wrong_pins", number.to_string());
-                audit::record(conn, owner, at, event)?;
-            }
-            Ok(PinFailure::Blocked)
-        })
-    }
-
-    /// Clears the count of wrong PINs after a correct one (unless a parallel attempt blocked
-    /// the key meanwhile, which stays blocked).
-    pub fn record_pin_success(&self, id: i64) -> Result<(), StoreError> {
-        diesel::update(
-            signing_keys::table
-                .find(id)
-                .filter(signing_keys::blocked_at.is_null()),
-        )
-        .set(signing_keys::failed_attempts.eq(0))
-        .execute(&mut *self.conn()?)?;
-        Ok(())
-    }
-
     /// Replaces the wrapping of key `id` (a new PIN) and ends its signing sessions, in one
     /// transaction; refused with `Stale` if the key was blocked meanwhile.
     pub fn rewrap_signing_key(
@@ -510,9 +448,8 @@ mod tests {
     use vanthu_keys::{KeyBinding, KeyOwner, SessionToken, SigningPin};
 
     use super::*;
-    use crate::test_support::{tree, user};
+    use crate::test_support::{personal_certificate as certificate, tree, user};
     use crate::testing::TestDatabase;
-    use crate::CertificatePurpose;
 
     /// Cheap parameters: these tests check the bookkeeping, not the cost.
     const FAST: KdfParams = KdfParams {
@@ -520,20 +457,6 @@ mod tests {
         iterations: 1,
         parallelism: 1,
     };
-
-    fn certificate(owner: CertificateOwner, serial: &str) -> NewCertificate {
-        let not_before = now();
-        NewCertificate {
-            owner,
-            purpose: CertificatePurpose::Personal,
-            subject: "CN=Lê Văn Thắng".into(),
-            serial: serial.into(),
-            not_before,
-            not_after: not_before + TimeDelta::days(365),
-            cert_pem: format!("certificate {serial}"),
-            chain_pem: String::new(),
-        }
-    }
 
     fn wrapped(owner: KeyOwner, pin: &str) -> WrappedKey {
         let binding = KeyBinding::new(owner, b"certificate");

@@ -2,7 +2,23 @@
 
 use vanthu_domain::{Name, Role, Roles, Unit, UnitCode, UnitId, UnitLevel, User, Username};
 
-use crate::{Database, NewUnit, NewUser};
+use crate::{CertificateOwner, CertificatePurpose, Database, NewCertificate, NewUnit, NewUser};
+
+/// A personal certificate record of `owner`, valid for a year from now, whose PEM is a
+/// placeholder naming `serial`: the store does not parse it.
+pub(crate) fn personal_certificate(owner: CertificateOwner, serial: &str) -> NewCertificate {
+    let not_before = crate::time::now();
+    NewCertificate {
+        owner,
+        purpose: CertificatePurpose::Personal,
+        subject: "CN=Lê Văn Thắng".into(),
+        serial: serial.into(),
+        not_before,
+        not_after: not_before + chrono::TimeDelta::days(365),
+        cert_pem: format!("certificate {serial}"),
+        chain_pem: String::new(),
+    }
+}
 
 /// A province with two districts; the first district has a commune.
 pub(crate) struct Tree {

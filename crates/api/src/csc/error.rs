@@ -170,6 +170,11 @@ impl From<ApiError> for CscError {
                 ),
                 retry_after,
             ),
+            ApiError::TokenKeyNeedsPin => CscError::invalid_request(
+                "Your key is in your own PKCS#11 token, whose PIN is given for each signature \
+                 and never kept: it cannot be authorized for remote signing; sign through \
+                 POST /api/v1/outgoing/{id}/sign with your PIN",
+            ),
             ApiError::Unavailable | ApiError::SealTokenUnavailable => CscError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "temporarily_unavailable",

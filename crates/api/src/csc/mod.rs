@@ -418,7 +418,7 @@ fn decode_hash(hash: &str) -> Result<Vec<u8>, CscError> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = AuthorizeResponse, headers(("Cache-Control" = String, description = "Always `no-store`: the SAD opens the key"))),
-        (status = 400, description = "Malformed body; no such credential of yours; `hash` missing, malformed, repeated or not `numSignatures` long; no confirmed authenticator; the credential disabled or its certificate expired (`invalid_request`); the PIN wrong (`invalid_pin`); the code wrong or used already (`invalid_otp`)", body = ErrorResponse),
+        (status = 400, description = "Malformed body; no such credential of yours; `hash` missing, malformed, repeated or not `numSignatures` long; no confirmed authenticator; the credential disabled or its certificate expired; the leader's key is in their own PKCS#11 token on the server, whose PIN is never kept (`invalid_request`); the PIN wrong (`invalid_pin`); the code wrong or used already (`invalid_otp`)", body = ErrorResponse),
     )
 )]
 pub async fn authorize(
@@ -458,6 +458,7 @@ fn approve(
     otp: &str,
 ) -> Result<AuthorizeResponse, CscError> {
     let db = &state.db;
+    crate::signing_keys::refuse_token_key(state, &db.get_user(user)?)?;
     let key = own_key(state, user, credential)?;
     if key.blocked_at.is_some() {
         return Err(CscError::credential_disabled());

@@ -521,9 +521,11 @@ pub struct RecallBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignBody {
-    /// The signer's signing PIN.
+    /// The signer's signing PIN; for a key in the signer's own PKCS#11 token, the token's
+    /// user PIN, given for this signature only.
     pub pin: Option<String>,
-    /// A signing session token from `POST /api/v1/me/signing-sessions`.
+    /// A signing session token from `POST /api/v1/me/signing-sessions`; refused
+    /// (`token_key_needs_pin`) for a key in the signer's own token.
     pub signing_session: Option<String>,
 }
 
@@ -1179,7 +1181,9 @@ pub async fn return_draft(
 /// Signs an approved document with the signer's key held here (the assigned signer only),
 /// unlocked by their signing PIN or by a signing session the PIN opened. The signature is
 /// PAdES with a visible appearance; the number and date fields are added before it, so the
-/// clerk can fill them in at issue without breaking it.
+/// clerk can fill them in at issue without breaking it. When the signer's key is in their own
+/// PKCS#11 token on the server (labelled with their username), the PIN is the token's and is
+/// given for this signature only: a signing session is refused for it.
 #[utoipa::path(
     post,
     path = "/api/v1/outgoing/{id}/sign",
@@ -1193,10 +1197,11 @@ pub async fn return_draft(
         (status = 401, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the assigned signer, wrong PIN (attempts left named), or an unusable signing session", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such document, or no signing key enrolled", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not approved, already signed, or changed meanwhile; nothing changed", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not approved, already signed, or changed meanwhile; nothing changed. Or `token_key_needs_pin`: a signing session was sent for a key in the signer's own token, which takes its PIN for each signature only", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 415, body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "The PIN breaks its rules, or the certificate or file cannot be used", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 423, description = "Signing with this key is blocked after five wrong PINs", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database is not reachable, or the signer's own token is absent, busy with another signature or not answering (`personal_token_unavailable`); nothing changed and no PIN was counted", body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn sign(
@@ -1234,7 +1239,9 @@ pub async fn sign(
         let image = image_of(&state, ImageOwner::Signature(me))?;
         let (signable, opts) =
             pdf::signable(&draft, &name, &position, image.as_deref(), at).map_err(pdf::refused)?;
-        let (signed, _) = sign_bytes(&signable, &signer, &opts).map_err(pdf::refused)?;
+        let (signed, _) = sign_bytes(&signable, signer.as_ref(), &opts).map_err(pdf::refused)?;
+        // A key in the leader's own token is logged out now, not after the writes.
+        drop(signer);
         let file = put_blob(&state, &signed)?;
         Ok(state.db.sign_outgoing(
             document.id,

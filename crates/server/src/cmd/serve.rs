@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use vanthu_api::interchange::InterchangeSettings;
 use vanthu_api::signing_keys::SealToken;
+use vanthu_api::token_keys::PersonalTokens;
 use vanthu_api::{AppState, Hashing, Limits, Metrics, SigningSettings};
 use vanthu_audit::NoteSigner;
 use vanthu_keys::KdfParams;
@@ -93,6 +94,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
 
+    let personal_tokens = match &settings.personal_pkcs11_module {
+        Some(module) => {
+            let tokens = PersonalTokens::new(module.clone());
+            let found = tokens
+                .discover_all(&db)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("cannot read the leaders' tokens")?;
+            tracing::info!(module = %module.display(), tokens = found, "leaders' keys in their own PKCS#11 tokens");
+            Some(Arc::new(tokens))
+        }
+        None => None,
+    };
+
     let listener = TcpListener::bind(&settings.listen)
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
@@ -127,6 +141,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
         audit_key: audit_signer.verifier(),
         seal_token,
+        personal_tokens,
         interchange: InterchangeSettings {
             agencies: settings.agencies.clone(),
             limits: vanthu_interchange::Limits::default(),
