@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod outgoing;
 pub mod page;
+mod parsed_certificates;
 pub mod password;
 pub mod registers;
 pub mod reports;

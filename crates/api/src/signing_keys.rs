@@ -39,6 +39,7 @@ use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::incoming::{is_multipart, read_part};
 use crate::json::Json;
+use crate::parsed_certificates;
 use crate::state::{AppState, SignerRevocation};
 use crate::validation::named;
 
@@ -225,20 +226,8 @@ fn key_owner(owner: CertificateOwner) -> KeyOwner {
 pub(crate) fn certificate_ders(
     certificate: &Certificate,
 ) -> Result<(Vec<u8>, Vec<Vec<u8>>), ApiError> {
-    let cert = X509::from_pem(certificate.cert_pem.as_bytes())
-        .and_then(|c| c.to_der())
-        .map_err(ApiError::internal)?;
-    let chain = if certificate.chain_pem.trim().is_empty() {
-        Vec::new()
-    } else {
-        X509::stack_from_pem(certificate.chain_pem.as_bytes())
-            .map_err(ApiError::internal)?
-            .iter()
-            .map(|c| c.to_der())
-            .collect::<Result<_, _>>()
-            .map_err(ApiError::internal)?
-    };
-    Ok((cert, chain))
+    let parsed = parsed_certificates::parsed(certificate)?;
+    Ok((parsed.cert_der.clone(), parsed.chain_der.clone()))
 }
 
 pub(crate) fn binding_of(key: &SigningKey) -> Result<KeyBinding, ApiError> {
@@ -288,16 +277,15 @@ fn refuse_revoked_chain(
 
 /// A signer for an unwrapped key, refused once its certificate has expired.
 pub(crate) fn signer_from(key: &SigningKey, pkcs8: &Unwrapped) -> Result<DerSigner, ApiError> {
-    let (cert, chain) = certificate_ders(&key.certificate)?;
-    signer_with(key, pkcs8, &cert, &chain)
+    let parsed = parsed_certificates::parsed(&key.certificate)?;
+    signer_with(key, pkcs8, &parsed)
 }
 
-/// [`signer_from`] for a key whose certificate and chain the caller has already read as DER.
+/// [`signer_from`] for a key whose certificate and chain the caller has already parsed.
 fn signer_with(
     key: &SigningKey,
     pkcs8: &Unwrapped,
-    cert: &[u8],
-    chain: &[Vec<u8>],
+    parsed: &parsed_certificates::Parsed,
 ) -> Result<DerSigner, ApiError> {
     if key.certificate.not_after <= Utc::now() {
         return Err(ApiError::UnusableCertificate(format!(
@@ -305,8 +293,13 @@ fn signer_with(
             key.certificate.not_after.format("%Y-%m-%d")
         )));
     }
-    DerSigner::from_der(pkcs8.pkcs8_der(), cert, chain, SignerOptions::default())
-        .map_err(ApiError::internal)
+    DerSigner::with_certificates(
+        pkcs8.pkcs8_der(),
+        &parsed.cert,
+        parsed.chain.clone(),
+        SignerOptions::default(),
+    )
+    .map_err(ApiError::internal)
 }
 
 pub(crate) fn personal_key(db: &Database, user: UserId) -> Result<SigningKey, ApiError> {
@@ -370,13 +363,12 @@ fn open_with_session(
 ) -> Result<DerSigner, ApiError> {
     match db.use_signing_session(token.id(), user, Utc::now())? {
         SessionUse::Granted(granted) => {
-            // The certificate is read once, for the binding and for the signer.
-            let (cert, chain) = certificate_ders(&granted.key.certificate)?;
-            let binding = binding_with(&granted.key, &cert);
+            let parsed = parsed_certificates::parsed(&granted.key.certificate)?;
+            let binding = binding_with(&granted.key, &parsed.cert_der);
             let pkcs8 = token
                 .open(&granted.sealed, &binding)
                 .map_err(|_| ApiError::SigningSessionInvalid("does not open with this token"))?;
-            signer_with(&granted.key, &pkcs8, &cert, &chain)
+            signer_with(&granted.key, &pkcs8, &parsed)
         }
         SessionUse::Expired => Err(ApiError::SigningSessionInvalid("has expired")),
         SessionUse::Exhausted => Err(ApiError::SigningSessionInvalid("has no signatures left")),

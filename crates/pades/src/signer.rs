@@ -446,13 +446,28 @@ impl DerSigner {
             path: "<memory>".into(),
             reason: "not valid DER".into(),
         };
-        let key = PKey::private_key_from_pkcs8(pkcs8).map_err(|_| unreadable("private key"))?;
         let cert = X509::from_der(certificate).map_err(|_| unreadable("certificate"))?;
         let issuers = chain
             .iter()
             .map(|der| X509::from_der(der).map_err(|_| unreadable("certificate chain")))
             .collect::<Result<Vec<_>, _>>()?;
-        SoftwareKey::new(key, &cert, issuers, options).map(Self)
+        Self::with_certificates(pkcs8, &cert, issuers, options)
+    }
+
+    /// As [`from_der`](Self::from_der), with the certificates already parsed (a caller that
+    /// keeps them parsed between signatures saves reading them again each time).
+    pub fn with_certificates(
+        pkcs8: &[u8],
+        certificate: &X509,
+        chain: Vec<X509>,
+        options: SignerOptions,
+    ) -> Result<Self, SignerError> {
+        let key = PKey::private_key_from_pkcs8(pkcs8).map_err(|_| SignerError::Read {
+            what: "private key",
+            path: "<memory>".into(),
+            reason: "not valid DER".into(),
+        })?;
+        SoftwareKey::new(key, certificate, chain, options).map(Self)
     }
 }
 
