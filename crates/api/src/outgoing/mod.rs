@@ -1782,15 +1782,7 @@ pub async fn revoke(
     let by = auth.user.id;
     let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
         let notice = Notice::acting(BusinessDocType::Revoke, reason.as_str());
-        let packages = sealed_notices(
-            &state.db,
-            state.blobs.as_ref(),
-            &state.kek,
-            &document,
-            &notice,
-            None,
-            state.signer_revocation.as_ref(),
-        )?;
+        let packages = notices_of(&state, &document, &notice, None)?;
         Ok(state.db.revoke_outgoing(
             document.id,
             document.state,
@@ -1803,6 +1795,25 @@ pub async fn revoke(
     .await??;
     tracing::info!(id = %document.id, by = %by, "outgoing document revoked");
     Ok(ok(document))
+}
+
+/// The sealed packages doing `notice` for `doc`'s agencies elsewhere (those of `only`, when
+/// given), with this server's store, key-encryption key and seal revocation check.
+fn notices_of(
+    state: &AppState,
+    doc: &OutgoingDocument,
+    notice: &Notice,
+    only: Option<&[UnitCode]>,
+) -> Result<Vec<vanthu_store::SealedPackage>, ApiError> {
+    sealed_notices(
+        &state.db,
+        state.blobs.as_ref(),
+        &state.kek,
+        doc,
+        notice,
+        only,
+        state.signer_revocation.as_ref(),
+    )
 }
 
 /// Corrects the details of a released document (the unit's clerks): its kind, subject,
@@ -1885,15 +1896,7 @@ pub async fn update(
     let by = auth.user.id;
     let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
         let notice = Notice::acting(BusinessDocType::Update, reason.as_str());
-        let packages = sealed_notices(
-            &state.db,
-            state.blobs.as_ref(),
-            &state.kek,
-            &corrected,
-            &notice,
-            None,
-            state.signer_revocation.as_ref(),
-        )?;
+        let packages = notices_of(&state, &corrected, &notice, None)?;
         Ok(state.db.update_outgoing(
             document.id,
             document.updated_at,
@@ -1986,9 +1989,7 @@ pub async fn replace(
                 organ_ids: codes(&old),
             }],
         };
-        let (db, blobs, kek) = (&state.db, state.blobs.as_ref(), &state.kek);
-        let revocation = state.signer_revocation.as_ref();
-        let packages = sealed_notices(db, blobs, kek, &new, &notice, None, revocation)?;
+        let packages = notices_of(&state, &new, &notice, None)?;
         let kept = codes(&new);
         let left_out: Vec<UnitCode> = codes(&old)
             .into_iter()
@@ -2006,9 +2007,9 @@ pub async fn replace(
         let revokes = if left_out.is_empty() {
             Vec::new()
         } else {
-            sealed_notices(db, blobs, kek, &old, &revoke, Some(&left_out), revocation)?
+            notices_of(&state, &old, &revoke, Some(&left_out))?
         };
-        Ok(db.replace_outgoing(
+        Ok(state.db.replace_outgoing(
             (old.id, old.state),
             (new.id, new.state),
             by,
