@@ -584,15 +584,15 @@ pub fn interchange_seal(
             key.certificate.not_before.format("%Y-%m-%d %H:%M UTC")
         )));
     }
-    let (cert, chain) = certificate_ders(&key.certificate)?;
-    let all: Vec<Vec<u8>> = std::iter::once(cert.clone()).chain(chain.clone()).collect();
+    let parsed = parsed_certificates::parsed(&key.certificate)?;
+    let all: Vec<Vec<u8>> = std::iter::once(parsed.cert_der.clone())
+        .chain(parsed.chain_der.iter().cloned())
+        .collect();
     refuse_revoked_chain(revocation, &all)?;
     let private = PKey::private_key_from_pkcs8(pkcs8.pkcs8_der()).map_err(ApiError::internal)?;
-    let certs = std::iter::once(&cert)
-        .chain(&chain)
-        .map(|der| X509::from_der(der))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::internal)?;
+    let certs = std::iter::once(parsed.cert.clone())
+        .chain(parsed.chain.iter().cloned())
+        .collect();
     vanthu_interchange::Seal::new(private, certs)
         .map_err(|e| ApiError::UnusableCertificate(e.to_string()))
 }
