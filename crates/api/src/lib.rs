@@ -19,6 +19,7 @@ pub mod images;
 pub mod incoming;
 pub mod interchange;
 pub mod json;
+pub mod kept_signers;
 pub mod media;
 pub mod metrics;
 pub mod openapi;

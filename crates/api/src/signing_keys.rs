@@ -39,6 +39,7 @@ use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::incoming::{is_multipart, read_part};
 use crate::json::Json;
+use crate::kept_signers::KeptSigners;
 use crate::parsed_certificates;
 use crate::state::{AppState, SignerRevocation};
 use crate::validation::named;
@@ -281,18 +282,24 @@ pub(crate) fn signer_from(key: &SigningKey, pkcs8: &Unwrapped) -> Result<DerSign
     signer_with(key, pkcs8, &parsed)
 }
 
-/// [`signer_from`] for a key whose certificate and chain the caller has already parsed.
-fn signer_with(
-    key: &SigningKey,
-    pkcs8: &Unwrapped,
-    parsed: &parsed_certificates::Parsed,
-) -> Result<DerSigner, ApiError> {
+/// Refuses a key whose certificate has expired: every validator would reject its signature.
+fn refuse_expired(key: &SigningKey) -> Result<(), ApiError> {
     if key.certificate.not_after <= Utc::now() {
         return Err(ApiError::UnusableCertificate(format!(
             "the certificate of this key expired on {}; enrol the key of your new certificate",
             key.certificate.not_after.format("%Y-%m-%d")
         )));
     }
+    Ok(())
+}
+
+/// [`signer_from`] for a key whose certificate and chain the caller has already parsed.
+fn signer_with(
+    key: &SigningKey,
+    pkcs8: &Unwrapped,
+    parsed: &parsed_certificates::Parsed,
+) -> Result<DerSigner, ApiError> {
+    refuse_expired(key)?;
     DerSigner::with_certificates(
         pkcs8.pkcs8_der(),
         &parsed.cert,
@@ -356,19 +363,34 @@ pub(crate) fn open_with_pin(
 }
 
 /// Takes one signature from a session of `user` and opens its key with the token.
+/// The session's key for one signature the database granted: the one this process opened
+/// for the same token before (`crate::kept_signers`), or opened now and kept.
 fn open_with_session(
     db: &Database,
+    kept: &KeptSigners,
     user: UserId,
     token: &SessionToken,
-) -> Result<DerSigner, ApiError> {
+) -> Result<Arc<DerSigner>, ApiError> {
     match db.use_signing_session(token.id(), user, Utc::now())? {
         SessionUse::Granted(granted) => {
+            refuse_expired(&granted.key)?;
             let parsed = parsed_certificates::parsed(&granted.key.certificate)?;
             let binding = binding_with(&granted.key, &parsed.cert_der);
+            if let Some(signer) = kept.session(token, &granted.sealed, &binding, Utc::now()) {
+                return Ok(signer);
+            }
             let pkcs8 = token
                 .open(&granted.sealed, &binding)
                 .map_err(|_| ApiError::SigningSessionInvalid("does not open with this token"))?;
-            signer_with(&granted.key, &pkcs8, &parsed)
+            let signer = Arc::new(signer_with(&granted.key, &pkcs8, &parsed)?);
+            kept.keep_session(
+                token,
+                &granted.sealed,
+                &binding,
+                granted.expires_at,
+                Arc::clone(&signer),
+            );
+            Ok(signer)
         }
         SessionUse::Expired => Err(ApiError::SigningSessionInvalid("has expired")),
         SessionUse::Exhausted => Err(ApiError::SigningSessionInvalid("has no signatures left")),
@@ -395,35 +417,42 @@ fn open_with_session(
 /// ended, someone else's), `TokenKeyNeedsPin` (a session for a key in a token),
 /// `PersonalTokenUnavailable`, `UnusableCertificate` (the certificate has expired).
 pub async fn personal_signer(
+    state: &web::Data<AppState>,
+    auth: &Authenticated,
+    unlock: Unlock,
+) -> Result<Box<dyn Signer>, ApiError> {
+    let state = state.clone();
+    let auth = auth.clone();
+    web::block(move || open_personal_signer(&state, &auth, unlock)).await?
+}
+
+/// [`personal_signer`] for a handler already on a blocking thread: blocks on the database
+/// (and, for a key in a token, on the token).
+pub(crate) fn open_personal_signer(
     state: &AppState,
     auth: &Authenticated,
     unlock: Unlock,
 ) -> Result<Box<dyn Signer>, ApiError> {
     authorize_own_key(auth)?;
-    let db = state.db.clone();
-    let user = auth.user.clone();
-    let tokens = state.personal_tokens.clone();
-    let revocation = state.signer_revocation.clone();
-    web::block(move || {
-        let in_token = match &tokens {
-            Some(tokens) => tokens.discover(&db, &user, Some(user.id))?,
-            None => None,
-        };
-        let signer: Box<dyn Signer> = match (tokens, in_token, unlock) {
-            (Some(tokens), Some(key), Unlock::Pin(pin)) => {
-                Box::new(tokens.signer(&db, &key, &pin)?)
-            }
-            (_, Some(_), Unlock::Session(_)) => return Err(ApiError::TokenKeyNeedsPin),
-            (_, _, Unlock::Pin(pin)) => {
-                let opened = open_with_pin(&db, user.id, &pin)?;
-                Box::new(signer_from(&opened.key, &opened.pkcs8)?)
-            }
-            (_, _, Unlock::Session(token)) => Box::new(open_with_session(&db, user.id, &token)?),
-        };
-        refuse_revoked(revocation.as_ref(), signer.as_ref())?;
-        Ok(signer)
-    })
-    .await?
+    let (db, user) = (&state.db, &auth.user);
+    let tokens = state.personal_tokens.as_ref();
+    let in_token = match tokens {
+        Some(tokens) => tokens.discover(db, user, Some(user.id))?,
+        None => None,
+    };
+    let signer: Box<dyn Signer> = match (tokens, in_token, unlock) {
+        (Some(tokens), Some(key), Unlock::Pin(pin)) => Box::new(tokens.signer(db, &key, &pin)?),
+        (_, Some(_), Unlock::Session(_)) => return Err(ApiError::TokenKeyNeedsPin),
+        (_, _, Unlock::Pin(pin)) => {
+            let opened = open_with_pin(db, user.id, &pin)?;
+            Box::new(signer_from(&opened.key, &opened.pkcs8)?)
+        }
+        (_, _, Unlock::Session(token)) => {
+            Box::new(open_with_session(db, &state.kept_signers, user.id, &token)?)
+        }
+    };
+    refuse_revoked(state.signer_revocation.as_ref(), signer.as_ref())?;
+    Ok(signer)
 }
 
 /// Refuses what would keep the PIN (a signing session, a CSC authorization) for a user whose
@@ -449,28 +478,31 @@ pub(crate) fn refuse_token_key(
 /// installed, `UnusableCertificate` when its certificate has expired or does not fit its key,
 /// `SealTokenUnavailable` when the token stopped answering, `Internal` (logged) when the
 /// configured KEK does not open a stored key.
-pub async fn seal_signer(state: &AppState, unit: UnitId) -> Result<Box<dyn Signer>, ApiError> {
-    let db = state.db.clone();
-    let kek = Arc::clone(&state.kek);
-    let token = state.seal_token.clone();
-    let revocation = state.signer_revocation.clone();
-    web::block(move || -> Result<Box<dyn Signer>, ApiError> {
-        let mut from_token = None;
-        if let Some(token) = token {
-            let code = db.get_unit(unit)?.code;
-            from_token = token.signer(code.as_str())?;
-        }
-        let signer: Box<dyn Signer> = match from_token {
-            Some(signer) => Box::new(signer),
-            None => {
-                let (key, pkcs8) = open_seal(&db, &kek, unit)?;
-                Box::new(signer_from(&key, &pkcs8)?)
-            }
-        };
-        refuse_revoked(revocation.as_ref(), signer.as_ref())?;
-        Ok(signer)
-    })
-    .await?
+pub async fn seal_signer(
+    state: &web::Data<AppState>,
+    unit: UnitId,
+) -> Result<Box<dyn Signer>, ApiError> {
+    let state = state.clone();
+    web::block(move || open_seal_signer(&state, unit)).await?
+}
+
+/// [`seal_signer`] for a handler already on a blocking thread: blocks on the database (and
+/// on the seal token).
+pub(crate) fn open_seal_signer(
+    state: &AppState,
+    unit: UnitId,
+) -> Result<Box<dyn Signer>, ApiError> {
+    let mut from_token = None;
+    if let Some(token) = &state.seal_token {
+        let code = state.db.get_unit(unit)?.code;
+        from_token = token.signer(code.as_str())?;
+    }
+    let signer: Box<dyn Signer> = match from_token {
+        Some(signer) => Box::new(signer),
+        None => Box::new(kept_seal(&state.db, &state.kek, &state.kept_signers, unit)?),
+    };
+    refuse_revoked(state.signer_revocation.as_ref(), signer.as_ref())?;
+    Ok(signer)
 }
 
 /// Organisations' seal keys held in a PKCS#11 token or HSM instead of the database: a unit's
@@ -541,22 +573,66 @@ pub(crate) fn expired_on(signer: &Pkcs11Signer) -> Result<Option<DateTime<Utc>>,
     Ok(None)
 }
 
-/// The unit's seal key unwrapped with the KEK; errors as [`seal_signer`]'s.
-fn open_seal(db: &Database, kek: &Kek, unit: UnitId) -> Result<(SigningKey, Unwrapped), ApiError> {
-    let key = db
-        .signing_key_of(CertificateOwner::Unit(unit))
+/// The unit's stored seal key, still sealed; `NoSealKey` when none is installed.
+fn seal_key(db: &Database, unit: UnitId) -> Result<SigningKey, ApiError> {
+    db.signing_key_of(CertificateOwner::Unit(unit))
         .map_err(|e| match e {
             StoreError::NotFound { .. } => ApiError::NoSealKey,
             e => e.into(),
-        })?;
-    let pkcs8 = key
-        .wrapped
-        .open_with_kek(kek, &binding_of(&key)?)
-        .map_err(|e| {
-            tracing::error!(unit_id = %unit, kek = %kek.id(), "seal key does not open");
-            ApiError::internal(e)
-        })?;
+        })
+}
+
+/// The unit's seal key unwrapped with the KEK; errors as [`seal_signer`]'s.
+fn open_seal(db: &Database, kek: &Kek, unit: UnitId) -> Result<(SigningKey, Unwrapped), ApiError> {
+    let key = seal_key(db, unit)?;
+    let pkcs8 = unwrap_seal(kek, unit, &key, &binding_of(&key)?)?;
     Ok((key, pkcs8))
+}
+
+fn unwrap_seal(
+    kek: &Kek,
+    unit: UnitId,
+    key: &SigningKey,
+    binding: &KeyBinding,
+) -> Result<Unwrapped, ApiError> {
+    key.wrapped.open_with_kek(kek, binding).map_err(|e| {
+        tracing::error!(unit_id = %unit, kek = %kek.id(), "seal key does not open");
+        ApiError::internal(e)
+    })
+}
+
+/// The signer of the unit's stored seal key: the one this process opened before from the
+/// same stored key, KEK and certificate (`crate::kept_signers`), or opened now and kept. The
+/// certificate's expiry is checked each time.
+fn kept_seal(
+    db: &Database,
+    kek: &Kek,
+    kept: &KeptSigners,
+    unit: UnitId,
+) -> Result<Arc<DerSigner>, ApiError> {
+    let key = seal_key(db, unit)?;
+    refuse_expired(&key)?;
+    let mut digest = openssl::sha::Sha256::new();
+    for part in [
+        kek.id().as_bytes(),
+        &key.id.to_be_bytes(),
+        &key.wrapped.nonce,
+        &key.wrapped.ciphertext,
+        key.certificate.cert_pem.as_bytes(),
+        key.certificate.chain_pem.as_bytes(),
+    ] {
+        digest.update(&(part.len() as u64).to_be_bytes());
+        digest.update(part);
+    }
+    let stored = digest.finish();
+    if let Some(signer) = kept.seal(&stored) {
+        return Ok(signer);
+    }
+    let parsed = parsed_certificates::parsed(&key.certificate)?;
+    let pkcs8 = unwrap_seal(kek, unit, &key, &binding_with(&key, &parsed.cert_der))?;
+    let signer = Arc::new(signer_with(&key, &pkcs8, &parsed)?);
+    kept.keep_seal(stored, Arc::clone(&signer));
+    Ok(signer)
 }
 
 /// The unit's seal for signing interchange packages (its RSA key, certificate and chain);
@@ -958,7 +1034,7 @@ pub async fn open_session(
         refuse_token_key(&state, &account)?;
         let opened = open_with_pin(&state.db, user, &pin)?;
         // Fails now, not at the first signature, when the certificate has expired.
-        signer_from(&opened.key, &opened.pkcs8)?;
+        let signer = Arc::new(signer_from(&opened.key, &opened.pkcs8)?);
         let token = SessionToken::generate();
         let sealed = token
             .seal(&opened.pkcs8, &opened.binding)
@@ -970,11 +1046,15 @@ pub async fn open_session(
             id: token.id(),
             user_id: user,
             signing_key_id: opened.key.id,
-            sealed,
+            sealed: sealed.clone(),
             created_at,
             expires_at,
             signatures: settings.session_signatures,
         })?;
+        // The session's signatures on this instance use the key opened here.
+        state
+            .kept_signers
+            .keep_session(&token, &sealed, &opened.binding, expires_at, signer);
         Ok(SigningSessionView {
             id: token.id().to_string(),
             token: token.to_text(),
@@ -1014,12 +1094,14 @@ pub async fn end_session(
     };
     let id: SessionId = id.parse().map_err(|_| not_found())?;
     let user = auth.user.id;
-    web::block(move || state.db.end_signing_session(id, user))
+    let ended = state.clone();
+    web::block(move || ended.db.end_signing_session(id, user))
         .await?
         .map_err(|e| match e {
             StoreError::NotFound { .. } => not_found(),
             e => e.into(),
         })?;
+    state.kept_signers.forget_session(id);
     tracing::info!(user_id = %user, session = %id, "signing session ended");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -1085,6 +1167,7 @@ mod tests {
             personal_tokens: None,
             interchange: Default::default(),
             signer_revocation: None,
+            kept_signers: Arc::default(),
         }
     }
 
@@ -1281,6 +1364,73 @@ mod tests {
     }
 
     #[actix_web::test]
+    async fn a_kept_session_key_serves_its_own_token_only() {
+        use base64::Engine;
+        let f = fixture(SigningSettings::default());
+        let (leader, bearer) = f.account("district.leader", &[Role::Leader]);
+        f.enrol(leader.id);
+        let auth = f.auth(&bearer).await;
+        let token = f.open_session(&bearer).await;
+        let text = token.to_text();
+        let session = |text: &str| Unlock::Session(SessionToken::parse(text).unwrap());
+
+        // The same public id with another secret: the kept key is not served to it.
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut forged = b64.decode(&text).unwrap();
+        forged[16..].fill(0x5a);
+        let forged = b64.encode(forged);
+        let refused = personal_signer(&f.state, &auth, session(&forged))
+            .await
+            .map(|_| ());
+        assert!(
+            matches!(&refused, Err(ApiError::SigningSessionInvalid(why)) if why.contains("does not open")),
+            "{refused:?}"
+        );
+        let kept = personal_signer(&f.state, &auth, session(&text))
+            .await
+            .unwrap();
+        assert_valid(pyhanko_verdict("kept_session_key", kept.as_ref()));
+
+        // Another server instance sharing the database opens the session from it.
+        let other = web::Data::new(app_state(
+            f.state.db.clone(),
+            f._dir.path(),
+            SigningSettings::default(),
+            Kek::generate(),
+        ));
+        let elsewhere = personal_signer(&other, &auth, session(&text))
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.certificate(), kept.certificate());
+
+        // Ended, the session signs nowhere, whatever was kept.
+        let app = init_service(
+            App::new()
+                .app_data(f.state.clone())
+                .configure(crate::routes),
+        )
+        .await;
+        let ended = call_service(
+            &app,
+            TestRequest::delete()
+                .uri(&format!("/api/v1/me/signing-sessions/{}", token.id()))
+                .insert_header(("Authorization", format!("Bearer {bearer}")))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(ended.status(), 204);
+        for state in [&f.state, &other] {
+            let after = personal_signer(state, &auth, session(&text))
+                .await
+                .map(|_| ());
+            assert!(
+                matches!(after, Err(ApiError::SigningSessionInvalid(_))),
+                "{after:?}"
+            );
+        }
+    }
+
+    #[actix_web::test]
     async fn sessions_expire_and_open_for_their_owner_only() {
         let f = fixture(SigningSettings {
             session_ttl: Duration::from_millis(1500),
@@ -1399,23 +1549,29 @@ mod tests {
         let pin = || Unlock::Pin(SigningPin::parse(PIN).unwrap());
         personal_signer(&f.state, &auth, pin()).await.unwrap();
         let empty = tempfile::tempdir().unwrap();
-        let mut strict = app_state(
-            f.state.db.clone(),
-            f._dir.path(),
-            SigningSettings::default(),
-            Kek::generate(),
-        );
-        strict.signer_revocation = Some(SignerRevocation {
-            source: vanthu_pades::revocation::Source::Offline(vec![empty.path().to_owned()]),
-            hard_fail: true,
-        });
-        let missing = personal_signer(&strict, &auth, pin()).await.map(|_| ());
+        let checking = |hard_fail| {
+            let mut state = app_state(
+                f.state.db.clone(),
+                f._dir.path(),
+                SigningSettings::default(),
+                Kek::generate(),
+            );
+            state.signer_revocation = Some(SignerRevocation {
+                source: vanthu_pades::revocation::Source::Offline(vec![empty.path().to_owned()]),
+                hard_fail,
+            });
+            web::Data::new(state)
+        };
+        let missing = personal_signer(&checking(true), &auth, pin())
+            .await
+            .map(|_| ());
         assert!(
             matches!(&missing, Err(ApiError::UnusableCertificate(why)) if why.contains("no revocation data")),
             "{missing:?}"
         );
-        strict.signer_revocation.as_mut().unwrap().hard_fail = false;
-        personal_signer(&strict, &auth, pin()).await.unwrap();
+        personal_signer(&checking(false), &auth, pin())
+            .await
+            .unwrap();
     }
 
     #[actix_web::test]
@@ -1432,12 +1588,12 @@ mod tests {
         let seal = seal_signer(&f.state, f.unit.id).await.unwrap();
         assert_valid(pyhanko_verdict("seal_signer", seal.as_ref()));
 
-        let other = app_state(
+        let other = web::Data::new(app_state(
             f.state.db.clone(),
             f._dir.path(),
             SigningSettings::default(),
             Kek::generate(),
-        );
+        ));
         let wrong_kek = seal_signer(&other, f.unit.id).await.map(|_| ());
         assert!(
             matches!(wrong_kek, Err(ApiError::Internal(_))),

@@ -125,4 +125,6 @@ pub struct AppState {
     /// The revocation check of the signer's own certificate before each signature the
     /// server makes; `None`: validity dates only.
     pub signer_revocation: Option<SignerRevocation>,
+    /// Signing sessions' and seals' keys this process has opened (`crate::kept_signers`).
+    pub kept_signers: Arc<crate::kept_signers::KeptSigners>,
 }

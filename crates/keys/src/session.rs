@@ -132,6 +132,20 @@ impl SessionToken {
         })
     }
 
+    /// What shows, without opening it again, that this token opens `sealed` for `binding`:
+    /// SHA-256 over the token's secret, the binding and the sealed copy. A process that keeps
+    /// a key it opened serves it again only to a token giving the same value (compared in
+    /// constant time); another secret, sealed copy or binding gives another.
+    pub fn proof(&self, sealed: &SealedSessionKey, binding: &KeyBinding) -> [u8; 32] {
+        let mut hasher = openssl::sha::Sha256::new();
+        hasher.update(b"vanthu-signing-session-proof-v1\0");
+        hasher.update(self.secret.as_ref());
+        hasher.update(&self.aad(binding));
+        hasher.update(&sealed.nonce);
+        hasher.update(&sealed.ciphertext);
+        hasher.finish()
+    }
+
     /// Opens the session's key: [`KeyError::WrongSessionSecret`] unless this token sealed it
     /// for this binding.
     pub fn open(
@@ -176,12 +190,30 @@ mod tests {
         assert_eq!(back.id(), token.id());
         assert_eq!(back.open(&sealed, &binding).unwrap().pkcs8_der(), b"pkcs8");
 
+        assert_eq!(
+            back.proof(&sealed, &binding),
+            token.proof(&sealed, &binding)
+        );
+        let resealed = token.seal(&key, &binding).unwrap();
+        assert_ne!(
+            token.proof(&resealed, &binding),
+            token.proof(&sealed, &binding)
+        );
+
         let other = SessionToken::generate();
+        assert_ne!(
+            other.proof(&sealed, &binding),
+            token.proof(&sealed, &binding)
+        );
         assert!(matches!(
             other.open(&sealed, &binding),
             Err(KeyError::WrongSessionSecret)
         ));
         let someone_else = KeyBinding::new(KeyOwner::User(UserId::new(5).unwrap()), b"cert");
+        assert_ne!(
+            token.proof(&sealed, &someone_else),
+            token.proof(&sealed, &binding)
+        );
         assert!(matches!(
             token.open(&sealed, &someone_else),
             Err(KeyError::WrongSessionSecret)

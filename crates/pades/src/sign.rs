@@ -402,7 +402,9 @@ fn check_validity_period(
     time: DateTime<FixedOffset>,
 ) -> Result<(), SignError> {
     let unreadable = || SignError::Refused("the signer's certificate cannot be read".into());
-    let cert = openssl::x509::X509::from_der(signer.certificate()).map_err(|_| unreadable())?;
+    // The process-wide parse: OpenSSL 3 decodes the public key of every certificate it reads.
+    let cert =
+        crate::certificate::parse_certificate(signer.certificate()).ok_or_else(unreadable)?;
     let at = openssl::asn1::Asn1Time::from_unix(time.timestamp()).map_err(|_| unreadable())?;
     let before_start = cert
         .not_before()

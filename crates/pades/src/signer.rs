@@ -164,6 +164,28 @@ pub trait Signer: Send + Sync {
     }
 }
 
+/// A shared signer signs as the one it shares (e.g. a key kept open between signatures).
+impl<S: Signer + ?Sized> Signer for std::sync::Arc<S> {
+    fn certificate(&self) -> &[u8] {
+        (**self).certificate()
+    }
+    fn chain(&self) -> &[Vec<u8>] {
+        (**self).chain()
+    }
+    fn digest(&self) -> DigestAlgorithm {
+        (**self).digest()
+    }
+    fn signature_algorithm(&self) -> SignatureAlgorithm {
+        (**self).signature_algorithm()
+    }
+    fn sign(&self, data: &[u8]) -> Result<Vec<u8>, SignerError> {
+        (**self).sign(data)
+    }
+    fn max_signature_len(&self) -> usize {
+        (**self).max_signature_len()
+    }
+}
+
 /// Choices a caller may make about a software key.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SignerOptions {

@@ -54,6 +54,19 @@ pub trait BlobStore: Send + Sync {
     /// is already present leaves the existing blob as it is.
     fn put(&self, reader: &mut dyn Read) -> Result<BlobRef, BlobError>;
 
+    /// [`put`](Self::put) for content already in memory: hashed first, so content that is
+    /// already present is not written again at all.
+    fn put_bytes(&self, bytes: &[u8]) -> Result<BlobRef, BlobError> {
+        let sha256 = Sha256Digest::from_bytes(&Sha256::digest(bytes).into());
+        if self.exists(&sha256)? {
+            return Ok(BlobRef {
+                sha256,
+                size: bytes.len() as u64,
+            });
+        }
+        self.put(&mut &bytes[..])
+    }
+
     /// Opens a blob for reading.
     fn open(&self, sha256: &Sha256Digest) -> Result<Box<dyn Read + Send>, BlobError>;
 
@@ -335,6 +348,31 @@ mod tests {
         all.sort();
         assert_eq!(store.list().unwrap(), all);
         assert!(store.temp_leftovers().unwrap().is_empty());
+    }
+
+    #[test]
+    fn bytes_in_memory_are_stored_alike_and_not_rewritten() {
+        let (_dir, store) = store();
+        let content = b"%PDF-1.7\nin memory".repeat(1_000);
+        let blob = store.put_bytes(&content).unwrap();
+        assert_eq!(blob, store.put(&mut Cursor::new(&content)).unwrap());
+        assert_eq!(read_all(&store, &blob.sha256), content);
+
+        // Present content is recognised by its digest and not written again: with the
+        // folder of unfinished writes replaced by a plain file, writing is impossible (for
+        // root too), yet storing the same bytes again succeeds.
+        let tmp = store.root().join("tmp");
+        fs::rename(&tmp, store.root().join("tmp.away")).unwrap();
+        fs::write(&tmp, b"not a folder").unwrap();
+        let again = store.put_bytes(&content);
+        let other = store.put_bytes(b"other content");
+        fs::remove_file(&tmp).unwrap();
+        fs::rename(store.root().join("tmp.away"), &tmp).unwrap();
+        assert_eq!(again.unwrap(), blob);
+        assert!(
+            other.is_err(),
+            "new content needs the folder of unfinished writes"
+        );
     }
 
     #[test]

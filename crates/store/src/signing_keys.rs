@@ -302,7 +302,8 @@ impl Database {
         self.read(|conn| {
             let row = query
                 .select(SigningKeyRow::as_select())
-                .first(conn)
+                // One key per owner (unique): no LIMIT, see `crate::db` on `first()`.
+                .get_result(conn)
                 .map_err(missing(SIGNING_KEY))?;
             load_signing_key(conn, row)
         })
@@ -392,7 +393,8 @@ impl Database {
                     signing_sessions::signing_key_id,
                     signing_sessions::expires_at,
                 ))
-                .first::<(i64, i64)>(conn)
+                // By primary key: no LIMIT, see `crate::db` on `first()`.
+                .get_result::<(i64, i64)>(conn)
                 .optional()?
             else {
                 return Ok(SessionUse::Unknown);
@@ -416,7 +418,7 @@ impl Database {
                     signing_sessions::sealed_key,
                     signing_sessions::signatures_left,
                 ))
-                .first::<(Vec<u8>, Vec<u8>, i32)>(conn)?;
+                .get_result::<(Vec<u8>, Vec<u8>, i32)>(conn)?;
             Ok(SessionUse::Granted(Box::new(GrantedSignature {
                 key,
                 sealed: SealedSessionKey { nonce, ciphertext },

@@ -52,7 +52,7 @@ use crate::interchange::{sealed_notices, Notice};
 use crate::json::{declared_length, parse, Json};
 use crate::media::FileKind;
 use crate::page::{Page, PageParams, Pagination};
-use crate::signing_keys::{personal_signer, seal_signer, Unlock};
+use crate::signing_keys::{open_personal_signer, open_seal_signer, Unlock};
 use crate::state::{AppState, Limits};
 use crate::validation::names_schema;
 use crate::verify::verify_blob;
@@ -690,13 +690,24 @@ async fn authorized_as(
     let id = outgoing_id(raw_id)?;
     let db = state.db.clone();
     let document = web::block(move || db.get_outgoing(id)).await??;
+    let by = authorize_on(auth, &document, action)?;
+    Ok((document, by))
+}
+
+/// Asks the access policy whether the caller may see `document` and take `action` on it;
+/// who acts, on whose authority.
+fn authorize_on(
+    auth: &Authenticated,
+    document: &OutgoingDocument,
+    action: Action,
+) -> Result<Acting, ApiError> {
     auth.authorize(
         Action::ReadOutgoing,
-        &target_of(&document, Action::ReadOutgoing),
+        &target_of(document, Action::ReadOutgoing),
         OUTGOING,
     )?;
-    let authority = auth.authorize(action, &target_of(&document, action), OUTGOING)?;
-    Ok((document, auth.acting(authority)))
+    let authority = auth.authorize(action, &target_of(document, action), OUTGOING)?;
+    Ok(auth.acting(authority))
 }
 
 fn ok(document: OutgoingDocument) -> HttpResponse {
@@ -735,7 +746,7 @@ pub(crate) fn read_blob(state: &AppState, sha256: &Sha256Digest) -> Result<Vec<u
 pub(crate) fn put_blob(state: &AppState, bytes: &[u8]) -> Result<NewRevision, ApiError> {
     let blob: BlobRef = state
         .blobs
-        .put(&mut &bytes[..])
+        .put_bytes(bytes)
         .map_err(vanthu_store::StoreError::from)?;
     Ok(NewRevision {
         sha256: blob.sha256,
@@ -1210,10 +1221,46 @@ pub async fn sign(
     id: web::Path<String>,
     body: Json<SignBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (document, by) = authorized_as(&state, &auth, &id, Action::SignOutgoing).await?;
-    // Refuse a step the state does not allow before the PIN is tried.
-    document.state.apply(vanthu_routing::OutgoingStep::Sign)?;
-    let unlock = match (body.0.pin, body.0.signing_session) {
+    let id = outgoing_id(&id)?;
+    // One blocking hop for the whole step: loading, checking, unlocking, signing, storing.
+    let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
+        let document = state.db.get_outgoing(id)?;
+        let by = authorize_on(&auth, &document, Action::SignOutgoing)?;
+        // Refuse a step the state does not allow before the PIN is tried.
+        document.state.apply(vanthu_routing::OutgoingStep::Sign)?;
+        let unlock = unlock_of(body.0)?;
+        // A deputy signs with their own key, under their own name.
+        let signer = open_personal_signer(&state, &auth, unlock)?;
+        let at = Utc::now();
+        let draft = latest_file(&state, &document)?;
+        let position = document.metadata.signer.position.to_string();
+        let image = image_of(&state, ImageOwner::Signature(auth.user.id))?;
+        let name = auth.user.display_name.as_str();
+        let (signable, opts) =
+            pdf::signable(&draft, name, &position, image.as_deref(), at).map_err(pdf::refused)?;
+        let (signed, _) = sign_bytes(&signable, signer.as_ref(), &opts).map_err(pdf::refused)?;
+        // A key in the leader's own token is logged out now, not after the writes.
+        drop(signer);
+        let file = put_blob(&state, &signed)?;
+        let document = state.db.sign_outgoing(
+            document.id,
+            document.state,
+            document.revision,
+            by,
+            at,
+            SignatureKind::ServerKey,
+            &file,
+        )?;
+        tracing::info!(id = %document.id, by = %by.user, authority = ?by.authority, "outgoing document signed with the server-held key");
+        Ok(document)
+    })
+    .await??;
+    Ok(ok(document))
+}
+
+/// How a `/sign` body unlocks the key: its PIN or its signing session, exactly one.
+fn unlock_of(body: SignBody) -> Result<Unlock, ApiError> {
+    Ok(match (body.pin, body.signing_session) {
         (Some(pin), None) => Unlock::Pin(SigningPin::parse(&pin)?),
         (None, Some(token)) => Unlock::Session(
             SessionToken::parse(&token)
@@ -1227,35 +1274,7 @@ pub async fn sign(
                     .into(),
             })
         }
-    };
-    // A deputy signs with their own key, under their own name.
-    let signer = personal_signer(&state, &auth, unlock).await?;
-    let name = auth.user.display_name.to_string();
-    let me = auth.user.id;
-    let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
-        let at = Utc::now();
-        let draft = latest_file(&state, &document)?;
-        let position = document.metadata.signer.position.to_string();
-        let image = image_of(&state, ImageOwner::Signature(me))?;
-        let (signable, opts) =
-            pdf::signable(&draft, &name, &position, image.as_deref(), at).map_err(pdf::refused)?;
-        let (signed, _) = sign_bytes(&signable, signer.as_ref(), &opts).map_err(pdf::refused)?;
-        // A key in the leader's own token is logged out now, not after the writes.
-        drop(signer);
-        let file = put_blob(&state, &signed)?;
-        Ok(state.db.sign_outgoing(
-            document.id,
-            document.state,
-            document.revision,
-            by,
-            at,
-            SignatureKind::ServerKey,
-            &file,
-        )?)
     })
-    .await??;
-    tracing::info!(id = %document.id, by = %by.user, authority = ?by.authority, "outgoing document signed with the server-held key");
-    Ok(ok(document))
 }
 
 /// A certificate sent as base64 DER or as PEM.
@@ -1533,12 +1552,15 @@ pub async fn issue(
     auth: Authenticated,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let document = authorized(&state, &auth, &id, Action::IssueOutgoing).await?;
-    document.state.apply(vanthu_routing::OutgoingStep::Issue)?;
-    let seal = seal_signer(&state, document.unit_id).await?;
+    let id = outgoing_id(&id)?;
     let organisation = auth.unit.name.to_string();
     let by = auth.user.id;
+    // One blocking hop for the whole step.
     let document = web::block(move || -> Result<OutgoingDocument, ApiError> {
+        let document = state.db.get_outgoing(id)?;
+        authorize_on(&auth, &document, Action::IssueOutgoing)?;
+        document.state.apply(vanthu_routing::OutgoingStep::Issue)?;
+        let seal = open_seal_signer(&state, document.unit_id)?;
         let signed = latest_file(&state, &document)?;
         let seal_image = image_of(&state, ImageOwner::Seal(document.unit_id))?;
         let at = Utc::now();

@@ -1,7 +1,8 @@
 //! The embedded Times-like font: glyph lookup, metrics, and a subset written as a Type0
 //! (CIDFontType2, Identity-H) font with /W widths and a /ToUnicode map.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, OnceLock};
 
 use subsetter::GlyphRemapper;
 use unicode_normalization::UnicodeNormalization;
@@ -29,15 +30,21 @@ pub struct TextFont {
 }
 
 impl TextFont {
-    /// The embedded face, with no glyph used yet.
+    /// The embedded face, with only the ten digits used yet.
+    ///
+    /// The digits take the first glyph ids whatever the text, so texts that differ only in
+    /// their digits (a signing time, a number, a date) subset to the same font program, which
+    /// [`FontResource::push_objects`] then compresses once for the process.
     pub fn new() -> Result<Self, AppearanceError> {
         let face = ttf_parser::Face::parse(LIBERATION_SERIF, 0)
             .map_err(|e| AppearanceError::Font(e.to_string()))?;
-        Ok(Self {
+        let mut font = Self {
             face,
             remapper: GlyphRemapper::new(),
             unicode: BTreeMap::new(),
-        })
+        };
+        font.encode("0123456789")?;
+        Ok(font)
     }
 
     /// Encodes `text` as 2-byte CIDs for an Identity-H string, registering its glyphs.
@@ -213,7 +220,7 @@ impl FontResource {
             dict: Dict::default()
                 .with("Length1", Value::Integer(self.font_file.len() as i64))
                 .with("Filter", name("FlateDecode")),
-            stream: Some(deflate(&self.font_file)),
+            stream: Some(deflated_font_program(&self.font_file)),
         });
         let descriptor = objects.len();
         objects.push(Object {
@@ -285,6 +292,37 @@ impl FontResource {
 /// zlib-compresses `data` for a /FlateDecode stream.
 pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     crate::pdf::filter::deflate(data)
+}
+
+/// Most compressed font programs [`deflated_font_program`] keeps; it starts over when full.
+const MAX_CACHED_FONT_PROGRAMS: usize = 256;
+
+/// The compressed /FontFile2 of a subset, from a process-wide cache keyed by the subset's
+/// SHA-256.
+///
+/// Compressing the subset is most of the cost of a visible signature, and an official's
+/// appearances keep the same glyphs signature after signature (their name, position and the
+/// digits of the time, see [`TextFont::new`]). Compression is deterministic, so a hit gives
+/// the same bytes as compressing again.
+fn deflated_font_program(program: &[u8]) -> Vec<u8> {
+    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], Vec<u8>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    let lock = || {
+        cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let key = openssl::sha::sha256(program);
+    if let Some(hit) = lock().get(&key) {
+        return hit.clone();
+    }
+    let compressed = deflate(program);
+    let mut map = lock();
+    if map.len() >= MAX_CACHED_FONT_PROGRAMS {
+        map.clear();
+    }
+    map.insert(key, compressed.clone());
+    compressed
 }
 
 #[cfg(test)]

@@ -81,6 +81,12 @@ pub struct PadesArgs {
     /// Where to write the generated PDFs (default: a temporary folder, removed afterwards)
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+
+    /// The library only: no pyHanko and no command-line runs, which create and delete
+    /// thousands of files (a benchmark that writes files right after, such as
+    /// scripts/bench-api, would pay for those deletions in the file system)
+    #[arg(long)]
+    pub in_process_only: bool,
 }
 
 /// Runs `vanthu bench`.
@@ -115,7 +121,11 @@ fn pades(args: PadesArgs) -> anyhow::Result<ExitCode> {
         Some(&keys.chain),
         SignerOptions::default(),
     )?;
-    let python = find_python(args.python.as_deref());
+    let python = if args.in_process_only {
+        None
+    } else {
+        find_python(args.python.as_deref())
+    };
 
     println!("vanthu bench pades: one thread, {}", machine());
     println!(
@@ -130,6 +140,7 @@ fn pades(args: PadesArgs) -> anyhow::Result<ExitCode> {
     );
     match &python {
         Some(p) => println!("pyHanko: {}", p.display()),
+        None if args.in_process_only => println!("pyHanko and the command line: not measured"),
         None => println!("pyHanko: not found (set VANTHU_PYTHON); comparison skipped"),
     }
     println!();
@@ -139,8 +150,11 @@ fn pades(args: PadesArgs) -> anyhow::Result<ExitCode> {
         ("1 MB", 1_000_000),
         ("10 MB", 10_000_000),
     ];
-    let children = cli::Children::new(&keys, &dir, budget)?;
-    let start_up = children.start_up()?;
+    let children = if args.in_process_only {
+        None
+    } else {
+        Some(cli::Children::new(&keys, &dir, budget)?)
+    };
     let (mut cli_sign, mut cli_verify) = (Vec::new(), Vec::new());
     let mut rows = Vec::new();
     for (label, size) in sizes {
@@ -182,14 +196,16 @@ fn pades(args: PadesArgs) -> anyhow::Result<ExitCode> {
             None => None,
         };
         let size = input.len() as u64;
-        cli_sign.push((
-            label,
-            children.rates(cli::Operation::Sign, &path, size, sign_rate)?,
-        ));
-        cli_verify.push((
-            label,
-            children.rates(cli::Operation::Verify, &signed_path, size, verify_rate)?,
-        ));
+        if let Some(children) = &children {
+            cli_sign.push((
+                label,
+                children.rates(cli::Operation::Sign, &path, size, sign_rate)?,
+            ));
+            cli_verify.push((
+                label,
+                children.rates(cli::Operation::Verify, &signed_path, size, verify_rate)?,
+            ));
+        }
         rows.push(Row {
             label,
             size,
@@ -203,14 +219,16 @@ fn pades(args: PadesArgs) -> anyhow::Result<ExitCode> {
         });
     }
     print_rows(&rows);
-    println!();
-    println!(
-        "The vanthu command on the same files (B-B with the same key; verification offline), \
-         start-up {:.1} ms (vanthu --version)",
-        start_up.as_secs_f64() * 1e3
-    );
-    cli::print("vanthu sign", &cli_sign, children.jobs);
-    cli::print("vanthu verify", &cli_verify, children.jobs);
+    if let Some(children) = &children {
+        println!();
+        println!(
+            "The vanthu command on the same files (B-B with the same key; verification \
+             offline), start-up {:.1} ms (vanthu --version)",
+            children.start_up()?.as_secs_f64() * 1e3
+        );
+        cli::print("vanthu sign", &cli_sign, children.jobs);
+        cli::print("vanthu verify", &cli_verify, children.jobs);
+    }
 
     if args.large {
         println!();

@@ -147,6 +147,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             limits: vanthu_interchange::Limits::default(),
         },
         signer_revocation: settings.signer_revocation.clone(),
+        kept_signers: Arc::default(),
     };
     crate::outbox::Worker {
         db: state.db.clone(),
