@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -169,6 +170,8 @@ impl ManageConnection for Manager {
 pub struct Database {
     pool: Pool<Manager>,
     backend: Backend,
+    /// SQLite's one writer at a time, among this process's connections (see `transaction`).
+    writer: Arc<Mutex<()>>,
 }
 
 impl fmt::Debug for Database {
@@ -228,7 +231,11 @@ impl Database {
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         tracing::info!(backend = backend.as_str(), "database ready");
-        Ok(Database { pool, backend })
+        Ok(Database {
+            pool,
+            backend,
+            writer: Arc::default(),
+        })
     }
 
     /// The engine behind this database.
@@ -259,11 +266,17 @@ impl Database {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        if self.backend == Backend::Postgres {
+            return (*self.conn()?).transaction(f);
+        }
+        // SQLite writes one transaction at a time. This process's writers queue here, each
+        // woken as soon as the one before it ends, instead of in SQLite's busy handler, which
+        // sleeps up to 100 ms between tries; another process writing to the same file (a
+        // command beside the server) still meets the busy timeout. Taken before the
+        // connection, so a writer waiting here holds none of the pool's.
+        let _writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut pooled = self.conn()?;
         let conn: &mut DbConnection = &mut pooled;
-        if sqlite(conn).is_none() {
-            return conn.transaction(f);
-        }
         // SQLite: take the write lock up front. A deferred transaction that reads and then
         // writes fails at once with SQLITE_BUSY, without waiting, when another writer
         // committed in between.
