@@ -561,6 +561,16 @@ pub(crate) fn load_outgoing(
         .ok_or_else(|| StoreError::not_found(ENTITY))
 }
 
+/// The unit a document belongs to: one query, where the whole document is not needed.
+fn unit_of(conn: &mut DbConnection, id: OutgoingId) -> Result<UnitId, StoreError> {
+    let unit: i64 = outgoing_documents::table
+        .find(id.get())
+        .select(outgoing_documents::unit_id)
+        .get_result(conn)
+        .map_err(missing(ENTITY))?;
+    UnitId::new(unit).map_err(StoreError::corrupt)
+}
+
 /// The audit log's name for a trace action.
 fn audit_action(action: OutgoingAction) -> AuditAction {
     match action {
@@ -1403,7 +1413,7 @@ impl Database {
     ) -> Result<OutgoingDocument, StoreError> {
         let by = by.into();
         self.transaction(|conn| {
-            let document = load_outgoing(conn, id)?;
+            let unit = unit_of(conn, id)?;
             transition(
                 conn,
                 id,
@@ -1415,15 +1425,7 @@ impl Database {
                 None,
                 Some(&file.sha256),
             )?;
-            add_revision(
-                conn,
-                id,
-                document.unit_id,
-                RevisionKind::Signed,
-                file,
-                by.user,
-                at,
-            )?;
+            add_revision(conn, id, unit, RevisionKind::Signed, file, by.user, at)?;
             diesel::update(outgoing_documents::table.find(id.get()))
                 .set((
                     outgoing_documents::signature.eq(Some(kind.as_str())),
