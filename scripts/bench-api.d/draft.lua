@@ -1,15 +1,9 @@
 -- wrk: drafts outgoing documents (POST /api/v1/outgoing, multipart) as fast as the server
 -- answers. Arguments: the multipart body file, its Content-Type, the drafter's token. The
 -- body's PDF carries ten X (in a comment) that each request replaces with its own number,
--- so every draft is a different file.
+-- so every draft is a different file (`thread_index`: see report.lua).
 local before, after, content_type, token
-local thread_count = 0
 local sent = 0
-
-function setup(thread)
-  thread:set("thread_index", thread_count)
-  thread_count = thread_count + 1
-end
 
 function init(args)
   local f = assert(io.open(args[1], "rb"))

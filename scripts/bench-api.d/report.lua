@@ -1,13 +1,11 @@
--- Shared by the wrk scripts of scripts/bench-api: counts the successful answers of each
--- thread, stops a thread whose pool ran out, and prints one machine-readable line.
+-- Shared by the wrk scripts of scripts/bench-api: numbers the threads, counts the successful
+-- answers of each, stops a thread whose pool ran out, and prints one machine-readable line.
 ok, failed, exhausted = 0, 0, 0
 local all = {}
 
-local user_setup = setup
+-- Each thread also learns its index (0, 1, ...) as the global `thread_index`.
 function setup(thread)
-  if user_setup then
-    user_setup(thread)
-  end
+  thread:set("thread_index", #all)
   table.insert(all, thread)
 end
 

@@ -4,12 +4,6 @@
 -- stops; report.lua then says the pool ran out.
 local ids, step, body, token = {}, nil, nil, nil
 local next_index = 1
-local counter = 0
-
-function setup(thread)
-  thread:set("thread_index", counter)
-  counter = counter + 1
-end
 
 function init(args)
   step, body, token = args[2], args[3], args[4]

@@ -1250,23 +1250,38 @@ mod tests {
             Authenticated::extract(&req).await.unwrap()
         }
 
-        /// Opens a signing session through the route and returns its token.
-        async fn open_session(&self, bearer: &str) -> SessionToken {
+        /// Another server over the same database, with nothing kept and a KEK of its own.
+        fn another_instance(&self) -> web::Data<AppState> {
+            web::Data::new(app_state(
+                self.state.db.clone(),
+                self._dir.path(),
+                SigningSettings::default(),
+                Kek::generate(),
+            ))
+        }
+
+        /// Sends `request` as `bearer` through the routes.
+        async fn call(
+            &self,
+            bearer: &str,
+            request: TestRequest,
+        ) -> actix_web::dev::ServiceResponse {
             let app = init_service(
                 App::new()
                     .app_data(self.state.clone())
                     .configure(crate::routes),
             )
             .await;
-            let response = call_service(
-                &app,
-                TestRequest::post()
-                    .uri("/api/v1/me/signing-sessions")
-                    .insert_header(("Authorization", format!("Bearer {bearer}")))
-                    .set_json(json!({ "pin": PIN }))
-                    .to_request(),
-            )
-            .await;
+            let request = request.insert_header(("Authorization", format!("Bearer {bearer}")));
+            call_service(&app, request.to_request()).await
+        }
+
+        /// Opens a signing session through the route and returns its token.
+        async fn open_session(&self, bearer: &str) -> SessionToken {
+            let request = TestRequest::post()
+                .uri("/api/v1/me/signing-sessions")
+                .set_json(json!({ "pin": PIN }));
+            let response = self.call(bearer, request).await;
             assert_eq!(response.status(), 201);
             let body: Value = read_body_json(response).await;
             SessionToken::parse(body["token"].as_str().unwrap()).unwrap()
@@ -1392,32 +1407,15 @@ mod tests {
         assert_valid(pyhanko_verdict("kept_session_key", kept.as_ref()));
 
         // Another server instance sharing the database opens the session from it.
-        let other = web::Data::new(app_state(
-            f.state.db.clone(),
-            f._dir.path(),
-            SigningSettings::default(),
-            Kek::generate(),
-        ));
+        let other = f.another_instance();
         let elsewhere = personal_signer(&other, &auth, session(&text))
             .await
             .unwrap();
         assert_eq!(elsewhere.certificate(), kept.certificate());
 
         // Ended, the session signs nowhere, whatever was kept.
-        let app = init_service(
-            App::new()
-                .app_data(f.state.clone())
-                .configure(crate::routes),
-        )
-        .await;
-        let ended = call_service(
-            &app,
-            TestRequest::delete()
-                .uri(&format!("/api/v1/me/signing-sessions/{}", token.id()))
-                .insert_header(("Authorization", format!("Bearer {bearer}")))
-                .to_request(),
-        )
-        .await;
+        let end = TestRequest::delete().uri(&format!("/api/v1/me/signing-sessions/{}", token.id()));
+        let ended = f.call(&bearer, end).await;
         assert_eq!(ended.status(), 204);
         for state in [&f.state, &other] {
             let after = personal_signer(state, &auth, session(&text))
@@ -1588,12 +1586,7 @@ mod tests {
         let seal = seal_signer(&f.state, f.unit.id).await.unwrap();
         assert_valid(pyhanko_verdict("seal_signer", seal.as_ref()));
 
-        let other = web::Data::new(app_state(
-            f.state.db.clone(),
-            f._dir.path(),
-            SigningSettings::default(),
-            Kek::generate(),
-        ));
+        let other = f.another_instance();
         let wrong_kek = seal_signer(&other, f.unit.id).await.map(|_| ());
         assert!(
             matches!(wrong_kek, Err(ApiError::Internal(_))),
