@@ -384,6 +384,7 @@ fn open_with_session(
                 .map_err(|_| ApiError::SigningSessionInvalid("does not open with this token"))?;
             let signer = Arc::new(signer_with(&granted.key, &pkcs8, &parsed)?);
             kept.keep_session(
+                user,
                 token,
                 &granted.sealed,
                 &binding,
@@ -906,12 +907,15 @@ pub async fn enrol(
     let pin = SigningPin::parse(&parts.pin.ok_or_else(|| missing("pin"))?)?;
     let user = auth.user.id;
     let kdf = state.signing.kdf;
+    let enrolled = state.clone();
     let key = web::block(move || -> Result<SigningKey, ApiError> {
         let (key, cert, chain) = open_signing_pkcs12(&pkcs12, &password)?;
         let (record, wrapped) = wrap_personal_key(user, &key, &cert, &chain, &pin, kdf)?;
-        Ok(state.db.enrol_signing_key(&record, &wrapped)?)
+        Ok(enrolled.db.enrol_signing_key(&record, &wrapped)?)
     })
     .await??;
+    // The new key ended the old one's sessions.
+    state.kept_signers.forget_sessions_of(user);
     tracing::info!(user_id = %user, serial = %key.certificate.serial, "signing key enrolled");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, "/api/v1/me/signing-key"))
@@ -980,7 +984,9 @@ pub async fn change_pin(
     let new = named(SigningPin::parse(&body.0.new_pin), "new_pin")?;
     let user = auth.user.id;
     let kdf = state.signing.kdf;
+    let changed = state.clone();
     let key = web::block(move || -> Result<SigningKey, ApiError> {
+        let state = changed;
         let opened = open_with_pin(&state.db, user, &current)?;
         let wrapped =
             WrappedKey::seal_with_pin(opened.pkcs8.pkcs8_der(), &new, &opened.binding, kdf)
@@ -994,6 +1000,8 @@ pub async fn change_pin(
             })
     })
     .await??;
+    // The new PIN ended the key's sessions.
+    state.kept_signers.forget_sessions_of(user);
     tracing::info!(user_id = %user, "signing PIN changed");
     Ok(HttpResponse::Ok().json(SigningKeyView::from(key)))
 }
@@ -1054,7 +1062,7 @@ pub async fn open_session(
         // The session's signatures on this instance use the key opened here.
         state
             .kept_signers
-            .keep_session(&token, &sealed, &opened.binding, expires_at, signer);
+            .keep_session(user, &token, &sealed, &opened.binding, expires_at, signer);
         Ok(SigningSessionView {
             id: token.id().to_string(),
             token: token.to_text(),
