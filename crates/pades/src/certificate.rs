@@ -2,11 +2,10 @@
 //! process-wide cache) and PEM bundles, names compared by RFC 5280 rules and shown as text,
 //! and whether one certificate issued another.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-
 use openssl::x509::{X509NameRef, X509};
 use x509_parser::prelude::FromDer;
+
+use crate::memo::Memo;
 
 /// Most certificates [`parse_certificate`] keeps parsed; the cache starts over when full.
 const MAX_CACHED_CERTIFICATES: usize = 1024;
@@ -18,23 +17,8 @@ const MAX_CACHED_CERTIFICATES: usize = 1024;
 /// signer and CA certificates come back document after document. Parsed certificates are
 /// immutable and reference-counted, so sharing them changes nothing but the time taken.
 pub fn parse_certificate(der: &[u8]) -> Option<X509> {
-    static CACHE: OnceLock<Mutex<HashMap<Vec<u8>, X509>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Mutex::default);
-    let lock = || {
-        cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
-    if let Some(cert) = lock().get(der) {
-        return Some(cert.clone());
-    }
-    let cert = X509::from_der(der).ok()?;
-    let mut map = lock();
-    if map.len() >= MAX_CACHED_CERTIFICATES {
-        map.clear();
-    }
-    map.insert(der.to_vec(), cert.clone());
-    Some(cert)
+    static PARSED: Memo<Vec<u8>, X509> = Memo::new(MAX_CACHED_CERTIFICATES);
+    PARSED.get_or_try(der, || X509::from_der(der)).ok()
 }
 
 /// Parses a PEM bundle or a single DER certificate held in memory.

@@ -10,6 +10,7 @@ pub mod certificate;
 pub mod cms;
 pub mod external;
 pub mod ltv;
+mod memo;
 pub mod revocation;
 pub mod sign;
 pub mod signer;

@@ -1,14 +1,14 @@
 //! The embedded Times-like font: glyph lookup, metrics, and a subset written as a Type0
 //! (CIDFontType2, Identity-H) font with /W widths and a /ToUnicode map.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, OnceLock};
+use std::collections::BTreeMap;
 
 use subsetter::GlyphRemapper;
 use unicode_normalization::UnicodeNormalization;
 
 use super::object::{name, real, Dict, Object, Value};
 use super::AppearanceError;
+use crate::memo::Memo;
 
 /// Liberation Serif Regular 2.1.5 (SIL OFL 1.1, see assets/fonts/LICENSE-OFL.txt): metric
 /// compatible with Times New Roman, which Decree 30/2020 asks for, and it covers Vietnamese
@@ -305,24 +305,9 @@ const MAX_CACHED_FONT_PROGRAMS: usize = 256;
 /// digits of the time, see [`TextFont::new`]). Compression is deterministic, so a hit gives
 /// the same bytes as compressing again.
 fn deflated_font_program(program: &[u8]) -> Vec<u8> {
-    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], Vec<u8>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Mutex::default);
-    let lock = || {
-        cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
+    static COMPRESSED: Memo<[u8; 32], Vec<u8>> = Memo::new(MAX_CACHED_FONT_PROGRAMS);
     let key = openssl::sha::sha256(program);
-    if let Some(hit) = lock().get(&key) {
-        return hit.clone();
-    }
-    let compressed = deflate(program);
-    let mut map = lock();
-    if map.len() >= MAX_CACHED_FONT_PROGRAMS {
-        map.clear();
-    }
-    map.insert(key, compressed.clone());
-    compressed
+    COMPRESSED.get_or(&key, || deflate(program))
 }
 
 #[cfg(test)]
