@@ -362,9 +362,9 @@ pub(crate) fn open_with_pin(
     }
 }
 
-/// Takes one signature from a session of `user` and opens its key with the token.
-/// The session's key for one signature the database granted: the one this process opened
-/// for the same token before (`crate::kept_signers`), or opened now and kept.
+/// Takes one signature from a session of `user` and returns its key: the one this process
+/// opened for the same token before (`crate::kept_signers`), or opened now with the token
+/// and kept.
 fn open_with_session(
     db: &Database,
     kept: &KeptSigners,
@@ -907,15 +907,15 @@ pub async fn enrol(
     let pin = SigningPin::parse(&parts.pin.ok_or_else(|| missing("pin"))?)?;
     let user = auth.user.id;
     let kdf = state.signing.kdf;
-    let enrolled = state.clone();
+    let kept = Arc::clone(&state.kept_signers);
     let key = web::block(move || -> Result<SigningKey, ApiError> {
         let (key, cert, chain) = open_signing_pkcs12(&pkcs12, &password)?;
         let (record, wrapped) = wrap_personal_key(user, &key, &cert, &chain, &pin, kdf)?;
-        Ok(enrolled.db.enrol_signing_key(&record, &wrapped)?)
+        Ok(state.db.enrol_signing_key(&record, &wrapped)?)
     })
     .await??;
     // The new key ended the old one's sessions.
-    state.kept_signers.forget_sessions_of(user);
+    kept.forget_sessions_of(user);
     tracing::info!(user_id = %user, serial = %key.certificate.serial, "signing key enrolled");
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, "/api/v1/me/signing-key"))
@@ -984,9 +984,8 @@ pub async fn change_pin(
     let new = named(SigningPin::parse(&body.0.new_pin), "new_pin")?;
     let user = auth.user.id;
     let kdf = state.signing.kdf;
-    let changed = state.clone();
+    let kept = Arc::clone(&state.kept_signers);
     let key = web::block(move || -> Result<SigningKey, ApiError> {
-        let state = changed;
         let opened = open_with_pin(&state.db, user, &current)?;
         let wrapped =
             WrappedKey::seal_with_pin(opened.pkcs8.pkcs8_der(), &new, &opened.binding, kdf)
@@ -1001,7 +1000,7 @@ pub async fn change_pin(
     })
     .await??;
     // The new PIN ended the key's sessions.
-    state.kept_signers.forget_sessions_of(user);
+    kept.forget_sessions_of(user);
     tracing::info!(user_id = %user, "signing PIN changed");
     Ok(HttpResponse::Ok().json(SigningKeyView::from(key)))
 }
@@ -1102,14 +1101,14 @@ pub async fn end_session(
     };
     let id: SessionId = id.parse().map_err(|_| not_found())?;
     let user = auth.user.id;
-    let ended = state.clone();
-    web::block(move || ended.db.end_signing_session(id, user))
+    let kept = Arc::clone(&state.kept_signers);
+    web::block(move || state.db.end_signing_session(id, user))
         .await?
         .map_err(|e| match e {
             StoreError::NotFound { .. } => not_found(),
             e => e.into(),
         })?;
-    state.kept_signers.forget_session(id);
+    kept.forget_session(id);
     tracing::info!(user_id = %user, session = %id, "signing session ended");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -281,11 +281,11 @@ impl Database {
         // writes fails at once with SQLITE_BUSY, without waiting, when another writer
         // committed in between.
         AnsiTransactionManager::begin_transaction_sql(
-            sqlite(conn).expect("checked above"),
+            sqlite(conn).expect("a SQLite database connects to SQLite"),
             "BEGIN IMMEDIATE",
         )?;
         let result = f(conn);
-        let inner = sqlite(conn).expect("checked above");
+        let inner = sqlite(conn).expect("a SQLite database connects to SQLite");
         match result {
             Ok(value) => {
                 AnsiTransactionManager::commit_transaction(inner)?;
