@@ -18,7 +18,7 @@ use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::schema::{audit_checkpoints, audit_entries, audit_nodes, audit_queue, audit_tree};
 use crate::time::{from_millis, to_millis};
 use crate::units::{load_unit, offset, subtree_pattern};
-use crate::users::load_user;
+use crate::users::unit_of_user;
 use crate::{Database, StoreError};
 
 /// Key of the PostgreSQL advisory lock held by the integrator (the bytes spell "audit").
@@ -98,8 +98,7 @@ pub(crate) fn record(
 ) -> Result<(), StoreError> {
     let (actor_unit, unit_path) = match by {
         Some(user) => {
-            let unit_id = load_user(conn, user)?.unit_id;
-            let unit = load_unit(conn, unit_id)?;
+            let unit = unit_of_user(conn, user)?;
             (Some(unit.id), Some(unit.path))
         }
         None => (None, None),

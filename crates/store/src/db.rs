@@ -6,9 +6,10 @@
 //! would be compiled anew (a tenth of the server's time under load, measured with perf).
 
 use std::fmt;
+use std::ops::{Deref, DerefMut};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -30,6 +31,11 @@ const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// How long a SQLite connection waits for another writer before failing with "busy".
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// A connection that completed a transaction this recently is handed out again without a
+/// `SELECT 1` first (HikariCP's `aliveBypassWindowMs` has the same default). Under load that
+/// check was one round trip in six on PostgreSQL: a request takes a connection several times.
+const ALIVE_WITHOUT_CHECK: Duration = Duration::from_millis(500);
 
 /// One connection to either backend; queries written once run on both.
 #[derive(diesel::MultiConnection)]
@@ -144,22 +150,69 @@ impl Manager {
     }
 }
 
+/// A connection in the pool, with when it last proved alive.
+pub(crate) struct Pooled {
+    conn: DbConnection,
+    /// Set when a check or a transaction on it succeeds, cleared when a transaction fails (the
+    /// failure may be the connection's), so that a dead connection is checked on its next use.
+    alive_at: Option<Instant>,
+}
+
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
-        self.open().map_err(r2d2::Error::ConnectionError)
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let conn = self.open().map_err(r2d2::Error::ConnectionError)?;
+        Ok(Pooled {
+            conn,
+            alive_at: Some(Instant::now()),
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), r2d2::Error> {
+        if pooled
+            .alive_at
+            .is_some_and(|at| at.elapsed() < ALIVE_WITHOUT_CHECK)
+        {
+            return Ok(());
+        }
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)?;
+        pooled.alive_at = Some(Instant::now());
+        Ok(())
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        // Broken connections are caught by `is_valid` on checkout.
-        false
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        // A transaction a failed rollback left open; a dead connection is caught by
+        // `is_valid` when it is next taken.
+        r2d2::R2D2Connection::is_broken(&mut pooled.conn)
+    }
+}
+
+/// A connection taken from the pool; derefs to the connection itself.
+pub(crate) struct Conn(PooledConnection<Manager>);
+
+impl Conn {
+    /// Records how a transaction on it ended: only a success proves it alive.
+    fn ended<T, E>(&mut self, result: &Result<T, E>) {
+        self.0.alive_at = result.is_ok().then(Instant::now);
+    }
+}
+
+impl Deref for Conn {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.0.conn
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0.conn
     }
 }
 
@@ -250,14 +303,16 @@ impl Database {
         let mut conn = self
             .pool
             .get_timeout(PING_TIMEOUT)
+            .map(Conn)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         conn.batch_execute("SELECT 1")?;
         Ok(())
     }
 
-    pub(crate) fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+    pub(crate) fn conn(&self) -> Result<Conn, StoreError> {
         self.pool
             .get()
+            .map(Conn)
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
@@ -267,7 +322,10 @@ impl Database {
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         if self.backend == Backend::Postgres {
-            return (*self.conn()?).transaction(f);
+            let mut conn = self.conn()?;
+            let result = (*conn).transaction(f);
+            conn.ended(&result);
+            return result;
         }
         // SQLite writes one transaction at a time. This process's writers queue here, each
         // woken as soon as the one before it ends, instead of in SQLite's busy handler, which
@@ -286,16 +344,16 @@ impl Database {
         )?;
         let result = f(conn);
         let inner = sqlite(conn).expect("a SQLite database connects to SQLite");
-        match result {
-            Ok(value) => {
-                AnsiTransactionManager::commit_transaction(inner)?;
-                Ok(value)
-            }
-            Err(e) => {
-                AnsiTransactionManager::rollback_transaction(inner)?;
-                Err(e)
-            }
-        }
+        let result = match result {
+            Ok(value) => AnsiTransactionManager::commit_transaction(inner)
+                .map(|()| value)
+                .map_err(StoreError::from),
+            Err(e) => AnsiTransactionManager::rollback_transaction(inner)
+                .map_err(StoreError::from)
+                .and(Err(e)),
+        };
+        pooled.ended(&result);
+        result
     }
 
     /// Runs `f`, which only reads, in one transaction so that it sees one consistent state.
@@ -303,7 +361,10 @@ impl Database {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        (*self.conn()?).transaction(f)
+        let mut conn = self.conn()?;
+        let result = (*conn).transaction(f);
+        conn.ended(&result);
+        result
     }
 }
 
@@ -315,12 +376,15 @@ impl Database {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        (*self.conn()?).transaction(|conn| {
+        let mut conn = self.conn()?;
+        let result = (*conn).transaction(|conn| {
             if let DbConnection::Postgresql(c) = conn {
                 diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(c)?;
             }
             f(conn)
-        })
+        });
+        conn.ended(&result);
+        result
     }
 }
 

@@ -10,10 +10,10 @@ use vanthu_domain::{Sha256Digest, Unit, User, UserId};
 use crate::audit::{self, Event};
 use crate::db::insert_returning_id;
 use crate::error::classify;
-use crate::schema::sessions;
+use crate::schema::{sessions, units, users};
 use crate::time::{from_millis, to_millis};
-use crate::units::load_unit;
-use crate::users::{load_user, revoke_sessions_of};
+use crate::units::UnitRow;
+use crate::users::{load_user, revoke_sessions_of, UserRow};
 use crate::{Database, StoreError};
 
 /// The stored form of a bearer token: lowercase hex SHA-256 of its text.
@@ -136,33 +136,36 @@ impl Database {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<SessionLookup, StoreError> {
-        self.read(|conn| {
-            let row = sessions::table
-                .filter(sessions::token_hash.eq(token_hash))
-                .select(SessionRow::as_select())
-                .get_result(conn)
-                .optional()?;
-            let Some(row) = row else {
-                return Ok(SessionLookup::Unknown);
-            };
-            let session = Session::try_from(row)?;
-            if session.revoked_at.is_some() {
-                return Ok(SessionLookup::Revoked);
-            }
-            if session.expires_at <= now {
-                return Ok(SessionLookup::Expired);
-            }
-            let user = load_user(conn, session.user_id)?;
-            if user.disabled {
-                return Ok(SessionLookup::UserDisabled);
-            }
-            let unit = load_unit(conn, user.unit_id)?;
-            Ok(SessionLookup::Active(Box::new(ActiveSession {
-                session,
-                user,
-                unit,
-            })))
-        })
+        // One statement, which sees one state by itself: this runs before every request.
+        let row = sessions::table
+            .inner_join(users::table.inner_join(units::table))
+            .filter(sessions::token_hash.eq(token_hash))
+            .select((
+                SessionRow::as_select(),
+                UserRow::as_select(),
+                UnitRow::as_select(),
+            ))
+            .get_result::<(SessionRow, UserRow, UnitRow)>(&mut *self.conn()?)
+            .optional()?;
+        let Some((session, user, unit)) = row else {
+            return Ok(SessionLookup::Unknown);
+        };
+        let session = Session::try_from(session)?;
+        if session.revoked_at.is_some() {
+            return Ok(SessionLookup::Revoked);
+        }
+        if session.expires_at <= now {
+            return Ok(SessionLookup::Expired);
+        }
+        let user = User::try_from(user)?;
+        if user.disabled {
+            return Ok(SessionLookup::UserDisabled);
+        }
+        Ok(SessionLookup::Active(Box::new(ActiveSession {
+            session,
+            user,
+            unit: unit.try_into()?,
+        })))
     }
 
     /// Ends the session with this token hash (logout). Returns whether a session that was

@@ -16,7 +16,7 @@ use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::error::{classify, missing};
 use crate::schema::{login_throttle, sessions, units, users};
 use crate::time::{from_millis, now, to_millis};
-use crate::units::{load_unit, offset, paged, subtree_pattern};
+use crate::units::{load_unit, offset, paged, subtree_pattern, UnitRow};
 use crate::{Database, StoreError};
 
 /// An account to create.
@@ -146,6 +146,17 @@ pub(crate) fn load_user(conn: &mut DbConnection, id: UserId) -> Result<User, Sto
     users::table
         .find(id.get())
         .select(UserRow::as_select())
+        .get_result(conn)
+        .map_err(missing("user"))?
+        .try_into()
+}
+
+/// The unit `user` belongs to, in one statement.
+pub(crate) fn unit_of_user(conn: &mut DbConnection, user: UserId) -> Result<Unit, StoreError> {
+    users::table
+        .inner_join(units::table)
+        .filter(users::id.eq(user.get()))
+        .select(UnitRow::as_select())
         .get_result(conn)
         .map_err(missing("user"))?
         .try_into()
