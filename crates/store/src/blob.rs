@@ -56,16 +56,7 @@ pub trait BlobStore: Send + Sync {
 
     /// [`put`](Self::put) for content already in memory: hashed first, so content that is
     /// already present is not written again at all.
-    fn put_bytes(&self, bytes: &[u8]) -> Result<BlobRef, BlobError> {
-        let sha256 = Sha256Digest::from_bytes(&Sha256::digest(bytes).into());
-        if self.exists(&sha256)? {
-            return Ok(BlobRef {
-                sha256,
-                size: bytes.len() as u64,
-            });
-        }
-        self.put(&mut &bytes[..])
-    }
+    fn put_bytes(&self, bytes: &[u8]) -> Result<BlobRef, BlobError>;
 
     /// Opens a blob for reading.
     fn open(&self, sha256: &Sha256Digest) -> Result<Box<dyn Read + Send>, BlobError>;
@@ -160,23 +151,27 @@ fn hash_reader(
     })
 }
 
-impl BlobStore for FsBlobStore {
-    fn put(&self, reader: &mut dyn Read) -> Result<BlobRef, BlobError> {
+impl FsBlobStore {
+    /// A new temporary file for a write, locked until it is closed (or the process dies) so
+    /// that another server instance sharing this folder can tell a live upload from a
+    /// crashed one. Dropped (and deleted) on every error path; only a crash leaves it behind.
+    fn temp_file(&self) -> Result<tempfile::NamedTempFile, BlobError> {
         let tmp_dir = self.tmp_dir();
-        // Dropped (and deleted) on every error path; only a crash leaves it behind.
-        let mut tmp = tempfile::Builder::new()
+        let tmp = tempfile::Builder::new()
             .prefix("upload-")
             .suffix(".part")
             .tempfile_in(&tmp_dir)
             .map_err(io_at(&tmp_dir))?;
-        let tmp_path = tmp.path().to_owned();
-        // Held until the file is closed (or the process dies), so that another server
-        // instance sharing this folder can tell a live upload from a crashed one.
-        tmp.as_file().lock().map_err(io_at(&tmp_path))?;
-        let blob = hash_reader(reader, io::BufWriter::new(tmp.as_file_mut()), &tmp_path)?;
+        tmp.as_file().lock().map_err(io_at(tmp.path()))?;
+        Ok(tmp)
+    }
+
+    /// Puts the written `tmp` in place as `blob`: flushed to disk first, then renamed, then
+    /// the rename made durable. Content already stored stays as it is.
+    fn persist(&self, tmp: tempfile::NamedTempFile, blob: &BlobRef) -> Result<(), BlobError> {
         let final_path = self.path_of(&blob.sha256);
         if final_path.exists() {
-            return Ok(blob);
+            return Ok(());
         }
         tmp.as_file().sync_all().map_err(io_at(tmp.path()))?;
         let shard = final_path
@@ -188,7 +183,33 @@ impl BlobStore for FsBlobStore {
         }
         tmp.persist(&final_path)
             .map_err(|e| io_at(&final_path)(e.error))?;
-        sync_dir(shard)?;
+        sync_dir(shard)
+    }
+}
+
+impl BlobStore for FsBlobStore {
+    fn put(&self, reader: &mut dyn Read) -> Result<BlobRef, BlobError> {
+        let mut tmp = self.temp_file()?;
+        let tmp_path = tmp.path().to_owned();
+        let blob = hash_reader(reader, io::BufWriter::new(tmp.as_file_mut()), &tmp_path)?;
+        self.persist(tmp, &blob)?;
+        Ok(blob)
+    }
+
+    /// Hashed once, then written in one piece.
+    fn put_bytes(&self, bytes: &[u8]) -> Result<BlobRef, BlobError> {
+        let blob = BlobRef {
+            sha256: Sha256Digest::from_bytes(&Sha256::digest(bytes).into()),
+            size: bytes.len() as u64,
+        };
+        if self.exists(&blob.sha256)? {
+            return Ok(blob);
+        }
+        let mut tmp = self.temp_file()?;
+        tmp.as_file_mut()
+            .write_all(bytes)
+            .map_err(io_at(tmp.path()))?;
+        self.persist(tmp, &blob)?;
         Ok(blob)
     }
 

@@ -9,7 +9,7 @@ use vanthu_keys::{KdfParams, SealedSessionKey, SessionId, WrapKind, WrappedKey};
 
 use crate::audit::{self, Event};
 use crate::certificates::{insert_certificate, load_certificate};
-use crate::db::{insert_returning_id, DbConnection};
+use crate::db::{insert_returning_id, per_backend, DbConnection};
 use crate::error::missing;
 use crate::schema::{signing_keys, signing_sessions};
 use crate::time::{from_millis, now, to_millis};
@@ -194,6 +194,36 @@ pub(crate) fn key_by_id(conn: &mut DbConnection, id: i64) -> Result<SigningKey, 
     load_signing_key(conn, row)
 }
 
+/// Why session `id` of `user` gave no signature at `at`: the first of unknown, expired,
+/// key blocked, no signatures left.
+fn refused_session_use(
+    conn: &mut DbConnection,
+    id: &str,
+    user: UserId,
+    at: DateTime<Utc>,
+) -> Result<SessionUse, StoreError> {
+    let Some((key_id, expires_at)) = signing_sessions::table
+        .find(id)
+        .filter(signing_sessions::user_id.eq(user.get()))
+        .select((
+            signing_sessions::signing_key_id,
+            signing_sessions::expires_at,
+        ))
+        // By primary key: no LIMIT, see `crate::db` on `first()`.
+        .get_result::<(i64, i64)>(conn)
+        .optional()?
+    else {
+        return Ok(SessionUse::Unknown);
+    };
+    if expires_at <= to_millis(at) {
+        return Ok(SessionUse::Expired);
+    }
+    if key_by_id(conn, key_id)?.blocked_at.is_some() {
+        return Ok(SessionUse::KeyBlocked);
+    }
+    Ok(SessionUse::Exhausted)
+}
+
 /// The owner as an audit detail: `user:5`, `unit:3` or `installation`.
 fn owner_name(owner: CertificateOwner) -> String {
     match owner {
@@ -376,7 +406,8 @@ impl Database {
     }
 
     /// Takes one signature from session `id` of `user`, counted in the same statement that
-    /// checks the time and the count, so parallel signatures never exceed the bound.
+    /// checks the time, the count and the key, so parallel signatures never exceed the
+    /// bound; a refusal says why.
     pub fn use_signing_session(
         &self,
         id: SessionId,
@@ -388,39 +419,34 @@ impl Database {
             let mine = signing_sessions::table
                 .find(&id)
                 .filter(signing_sessions::user_id.eq(user.get()));
-            let Some((key_id, expires_at)) = mine
-                .select((
+            // The usual case in one statement: counted only while the time, the count and
+            // the key all allow it.
+            let usable = mine
+                .filter(signing_sessions::expires_at.gt(to_millis(at)))
+                .filter(signing_sessions::signatures_left.gt(0))
+                .filter(
+                    signing_sessions::signing_key_id.eq_any(
+                        signing_keys::table
+                            .filter(signing_keys::blocked_at.is_null())
+                            .select(signing_keys::id),
+                    ),
+                );
+            let counted = per_backend!(conn, c => diesel::update(usable)
+                .set(signing_sessions::signatures_left.eq(signing_sessions::signatures_left - 1))
+                .returning((
                     signing_sessions::signing_key_id,
                     signing_sessions::expires_at,
-                ))
-                // By primary key: no LIMIT, see `crate::db` on `first()`.
-                .get_result::<(i64, i64)>(conn)
-                .optional()?
-            else {
-                return Ok(SessionUse::Unknown);
-            };
-            if expires_at <= to_millis(at) {
-                return Ok(SessionUse::Expired);
-            }
-            let key = key_by_id(conn, key_id)?;
-            if key.blocked_at.is_some() {
-                return Ok(SessionUse::KeyBlocked);
-            }
-            let counted = diesel::update(mine.filter(signing_sessions::signatures_left.gt(0)))
-                .set(signing_sessions::signatures_left.eq(signing_sessions::signatures_left - 1))
-                .execute(conn)?;
-            if counted == 0 {
-                return Ok(SessionUse::Exhausted);
-            }
-            let (nonce, ciphertext, left) = mine
-                .select((
                     signing_sessions::nonce,
                     signing_sessions::sealed_key,
                     signing_sessions::signatures_left,
                 ))
-                .get_result::<(Vec<u8>, Vec<u8>, i32)>(conn)?;
+                .get_result::<(i64, i64, Vec<u8>, Vec<u8>, i32)>(c)
+                .optional())?;
+            let Some((key_id, expires_at, nonce, ciphertext, left)) = counted else {
+                return refused_session_use(conn, &id, user, at);
+            };
             Ok(SessionUse::Granted(Box::new(GrantedSignature {
-                key,
+                key: key_by_id(conn, key_id)?,
                 sealed: SealedSessionKey { nonce, ciphertext },
                 expires_at: from_millis(expires_at)?,
                 signatures_left: u32::try_from(left).map_err(StoreError::corrupt)?,

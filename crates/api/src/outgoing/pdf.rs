@@ -52,15 +52,20 @@ fn page_count(pdf: &[u8]) -> Result<(Reader<&[u8]>, usize), SignError> {
 
 /// Where the official's signature goes: the bottom right of the last page.
 fn official_rect(pdf: &[u8]) -> Result<(usize, Rect), SignError> {
-    let (reader, last) = page_count(pdf)?;
-    let page = shown_page(&reader, last)?;
+    official_rect_in(&Reader::new(pdf)?)
+}
+
+/// [`official_rect`] of a file already read.
+fn official_rect_in(reader: &Reader<&[u8]>) -> Result<(usize, Rect), SignError> {
+    let last = reader.pages()?.len();
+    let page = shown_page(reader, last)?;
     let shown = Rect {
         x: page.width * 0.52,
         y: page.height * 0.10,
         width: page.width * 0.40,
         height: 110.0_f32.min(page.height * 0.2),
     };
-    Ok((last, place_on_page(&reader, last, shown)?))
+    Ok((last, place_on_page(reader, last, shown)?))
 }
 
 /// The draft with its number and date fields, and the options for the official's visible
@@ -73,8 +78,10 @@ pub(crate) fn signable(
     signature_png: Option<&[u8]>,
     at: DateTime<Utc>,
 ) -> Result<(Vec<u8>, SignOptions), SignError> {
-    let (reader, _) = page_count(draft)?;
+    let reader = Reader::new(draft)?;
     let first = shown_page(&reader, 1)?;
+    // Adding the fields changes no page: the signature's place is read from the draft.
+    let (page, rect) = official_rect_in(&reader)?;
     let field = |name: &str, shown: Rect| -> Result<TextField, SignError> {
         Ok(TextField {
             name: name.to_owned(),
@@ -104,7 +111,6 @@ pub(crate) fn signable(
     ];
     drop(reader);
     let with_fields = add_text_fields_bytes(draft, &fields)?;
-    let (page, rect) = official_rect(&with_fields)?;
     let time: DateTime<FixedOffset> = at.fixed_offset();
     let lines = [
         "Ký số bởi / Signed by".to_owned(),

@@ -108,8 +108,7 @@ impl TextFont {
 
     /// Subsets the font to the glyphs used so far and describes it as PDF objects.
     pub fn into_resource(self, resource_name: &str) -> Result<FontResource, AppearanceError> {
-        let subset = subsetter::subset(LIBERATION_SERIF, 0, &self.remapper)
-            .map_err(|e| AppearanceError::Font(e.to_string()))?;
+        let subset = subset_program(&self.remapper)?;
         let upem = f32::from(self.face.units_per_em());
         let widths: Vec<u16> = self
             .remapper
@@ -294,7 +293,23 @@ pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
     crate::pdf::filter::deflate(data)
 }
 
-/// Most compressed font programs [`deflated_font_program`] keeps; it starts over when full.
+/// The subset of the face holding the glyphs `remapper` took, in its order, from a
+/// process-wide cache keyed by that order: subsetting is deterministic, and an official's
+/// appearances take the same glyphs signature after signature.
+fn subset_program(remapper: &GlyphRemapper) -> Result<Vec<u8>, AppearanceError> {
+    static SUBSETS: Memo<Vec<u16>, Vec<u8>> = Memo::new(MAX_CACHED_FONT_PROGRAMS);
+    let glyphs: Vec<u16> = remapper
+        .remapped_gids()
+        .take(usize::from(remapper.num_gids()))
+        .collect();
+    SUBSETS.get_or_try(&glyphs, || {
+        subsetter::subset(LIBERATION_SERIF, 0, remapper)
+            .map_err(|e| AppearanceError::Font(e.to_string()))
+    })
+}
+
+/// Most font subsets [`subset_program`], and compressed programs [`deflated_font_program`],
+/// keep; each starts over when full.
 const MAX_CACHED_FONT_PROGRAMS: usize = 256;
 
 /// The compressed /FontFile2 of a subset, from a process-wide cache keyed by the subset's
