@@ -194,36 +194,6 @@ pub(crate) fn key_by_id(conn: &mut DbConnection, id: i64) -> Result<SigningKey, 
     load_signing_key(conn, row)
 }
 
-/// Why session `id` of `user` gave no signature at `at`: the first of unknown, expired,
-/// key blocked, no signatures left.
-fn refused_session_use(
-    conn: &mut DbConnection,
-    id: &str,
-    user: UserId,
-    at: DateTime<Utc>,
-) -> Result<SessionUse, StoreError> {
-    let Some((key_id, expires_at)) = signing_sessions::table
-        .find(id)
-        .filter(signing_sessions::user_id.eq(user.get()))
-        .select((
-            signing_sessions::signing_key_id,
-            signing_sessions::expires_at,
-        ))
-        // By primary key: no LIMIT, see `crate::db` on `first()`.
-        .get_result::<(i64, i64)>(conn)
-        .optional()?
-    else {
-        return Ok(SessionUse::Unknown);
-    };
-    if expires_at <= to_millis(at) {
-        return Ok(SessionUse::Expired);
-    }
-    if key_by_id(conn, key_id)?.blocked_at.is_some() {
-        return Ok(SessionUse::KeyBlocked);
-    }
-    Ok(SessionUse::Exhausted)
-}
-
 /// The owner as an audit detail: `user:5`, `unit:3` or `installation`.
 fn owner_name(owner: CertificateOwner) -> String {
     match owner {
@@ -406,8 +376,8 @@ impl Database {
     }
 
     /// Takes one signature from session `id` of `user`, counted in the same statement that
-    /// checks the time, the count and the key, so parallel signatures never exceed the
-    /// bound; a refusal says why.
+    /// checks the count and returns the sealed key, so parallel signatures never exceed the
+    /// bound.
     pub fn use_signing_session(
         &self,
         id: SessionId,
@@ -419,34 +389,39 @@ impl Database {
             let mine = signing_sessions::table
                 .find(&id)
                 .filter(signing_sessions::user_id.eq(user.get()));
-            // The usual case in one statement: counted only while the time, the count and
-            // the key all allow it.
-            let usable = mine
-                .filter(signing_sessions::expires_at.gt(to_millis(at)))
-                .filter(signing_sessions::signatures_left.gt(0))
-                .filter(
-                    signing_sessions::signing_key_id.eq_any(
-                        signing_keys::table
-                            .filter(signing_keys::blocked_at.is_null())
-                            .select(signing_keys::id),
-                    ),
-                );
-            let counted = per_backend!(conn, c => diesel::update(usable)
-                .set(signing_sessions::signatures_left.eq(signing_sessions::signatures_left - 1))
-                .returning((
+            let Some((key_id, expires_at)) = mine
+                .select((
                     signing_sessions::signing_key_id,
                     signing_sessions::expires_at,
+                ))
+                // By primary key: no LIMIT, see `crate::db` on `first()`.
+                .get_result::<(i64, i64)>(conn)
+                .optional()?
+            else {
+                return Ok(SessionUse::Unknown);
+            };
+            if expires_at <= to_millis(at) {
+                return Ok(SessionUse::Expired);
+            }
+            let key = key_by_id(conn, key_id)?;
+            if key.blocked_at.is_some() {
+                return Ok(SessionUse::KeyBlocked);
+            }
+            // Last, so that the row stays locked (PostgreSQL) only from here to the commit.
+            let counted = per_backend!(conn, c => diesel::update(mine.filter(signing_sessions::signatures_left.gt(0)))
+                .set(signing_sessions::signatures_left.eq(signing_sessions::signatures_left - 1))
+                .returning((
                     signing_sessions::nonce,
                     signing_sessions::sealed_key,
                     signing_sessions::signatures_left,
                 ))
-                .get_result::<(i64, i64, Vec<u8>, Vec<u8>, i32)>(c)
+                .get_result::<(Vec<u8>, Vec<u8>, i32)>(c)
                 .optional())?;
-            let Some((key_id, expires_at, nonce, ciphertext, left)) = counted else {
-                return refused_session_use(conn, &id, user, at);
+            let Some((nonce, ciphertext, left)) = counted else {
+                return Ok(SessionUse::Exhausted);
             };
             Ok(SessionUse::Granted(Box::new(GrantedSignature {
-                key: key_by_id(conn, key_id)?,
+                key,
                 sealed: SealedSessionKey { nonce, ciphertext },
                 expires_at: from_millis(expires_at)?,
                 signatures_left: u32::try_from(left).map_err(StoreError::corrupt)?,
