@@ -515,6 +515,66 @@ mod tests {
         assert_eq!(again.get_unit(root.id).unwrap(), root);
     }
 
+    /// A connection the database server closed costs at most one failed call, made while it
+    /// still counted as just used; the next call checks it and gets a new one. Once idle past
+    /// the window, it is checked before use and no call fails. PostgreSQL only: SQLite has
+    /// no server to lose.
+    #[test]
+    fn a_connection_the_server_closed_fails_once_and_is_replaced() {
+        let tdb = crate::testing::TestDatabase::create();
+        if tdb.backend() != Backend::Postgres {
+            return;
+        }
+        let db = tdb.connect();
+        let query = |db: &Database| {
+            db.read(|conn| {
+                Ok(
+                    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("1"))
+                        .get_result::<i32>(conn)?,
+                )
+            })
+        };
+        let mut admin = PgConnection::establish(tdb.url()).unwrap();
+        let mut close_the_pools_connection = || {
+            admin
+                .batch_execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                .unwrap();
+            // Terminating is a signal: wait until the backend is gone.
+            for _ in 0..200 {
+                let others: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                    "(SELECT count(*) FROM pg_stat_activity
+                      WHERE datname = current_database() AND pid <> pg_backend_pid())",
+                ))
+                .get_result(&mut admin)
+                .unwrap();
+                if others == 0 {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            panic!("the pool's connection was not closed");
+        };
+
+        assert_eq!(query(&db).unwrap(), 1);
+        close_the_pools_connection();
+        assert!(
+            query(&db).is_err(),
+            "handed out unchecked within the window"
+        );
+        assert_eq!(query(&db).unwrap(), 1, "checked, found closed and replaced");
+
+        close_the_pools_connection();
+        std::thread::sleep(ALIVE_WITHOUT_CHECK + Duration::from_millis(100));
+        assert_eq!(
+            query(&db).unwrap(),
+            1,
+            "checked before use after the window"
+        );
+    }
+
     /// Every down migration undoes its up migration on both backends: reverted all the way
     /// down, the schema applies again from nothing (an up finding a table a down forgot
     /// fails), and the report counters are rebuilt as on a first start.
