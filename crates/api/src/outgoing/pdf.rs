@@ -51,12 +51,7 @@ fn page_count(pdf: &[u8]) -> Result<(Reader<&[u8]>, usize), SignError> {
 }
 
 /// Where the official's signature goes: the bottom right of the last page.
-fn official_rect(pdf: &[u8]) -> Result<(usize, Rect), SignError> {
-    official_rect_in(&Reader::new(pdf)?)
-}
-
-/// [`official_rect`] of a file already read.
-fn official_rect_in(reader: &Reader<&[u8]>) -> Result<(usize, Rect), SignError> {
+fn official_rect(reader: &Reader<&[u8]>) -> Result<(usize, Rect), SignError> {
     let last = reader.pages()?.len();
     let page = shown_page(reader, last)?;
     let shown = Rect {
@@ -81,7 +76,7 @@ pub(crate) fn signable(
     let reader = Reader::new(draft)?;
     let first = shown_page(&reader, 1)?;
     // Adding the fields changes no page: the signature's place is read from the draft.
-    let (page, rect) = official_rect_in(&reader)?;
+    let (page, rect) = official_rect(&reader)?;
     let field = |name: &str, shown: Rect| -> Result<TextField, SignError> {
         Ok(TextField {
             name: name.to_owned(),
@@ -193,8 +188,10 @@ pub(crate) fn sealable(
     at: DateTime<Utc>,
 ) -> Result<(Vec<u8>, SignOptions), SignError> {
     let filled = fill_fields_bytes(signed, &number_values(number, date))?;
-    let (page, widget) = official_rect(&filled)?;
-    let official = drawn_image(&Reader::new(&filled[..])?, widget).unwrap_or(widget);
+    let reader = Reader::new(&filled[..])?;
+    let (page, widget) = official_rect(&reader)?;
+    let official = drawn_image(&reader, widget).unwrap_or(widget);
+    drop(reader);
     let time = at.fixed_offset();
     let seal = match seal_png {
         Some(png) => appearance::seal(official, png)?,
