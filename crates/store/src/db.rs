@@ -322,10 +322,7 @@ impl Database {
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         if self.backend == Backend::Postgres {
-            let mut conn = self.conn()?;
-            let result = (*conn).transaction(f);
-            conn.ended(&result);
-            return result;
+            return self.in_transaction(f);
         }
         // SQLite writes one transaction at a time. This process's writers queue here, each
         // woken as soon as the one before it ends, instead of in SQLite's busy handler, which
@@ -361,6 +358,15 @@ impl Database {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        self.in_transaction(f)
+    }
+
+    /// Runs `f` in one transaction of the backend's default kind on a pooled connection, and
+    /// records on the connection whether it ended well.
+    fn in_transaction<T>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn()?;
         let result = (*conn).transaction(f);
         conn.ended(&result);
@@ -376,15 +382,12 @@ impl Database {
         &self,
         f: impl FnOnce(&mut DbConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn()?;
-        let result = (*conn).transaction(|conn| {
+        self.in_transaction(|conn| {
             if let DbConnection::Postgresql(c) = conn {
                 diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(c)?;
             }
             f(conn)
-        });
-        conn.ended(&result);
-        result
+        })
     }
 }
 
