@@ -576,6 +576,60 @@ mod tests {
         ));
     }
 
+    /// Many signatures asked of one session at once, as a script replaying a token would:
+    /// exactly its count is granted, each with its own remaining count, the rest refused.
+    #[test]
+    fn parallel_uses_of_a_session_never_exceed_its_count() {
+        let tdb = TestDatabase::create();
+        let db = tdb.connect();
+        let t = tree(&db);
+        let leader = user(&db, "district.leader", &t.district, &[Role::Leader]);
+        let key = db
+            .enrol_signing_key(
+                &certificate(CertificateOwner::User(leader.id), "01"),
+                &wrapped(KeyOwner::User(leader.id), "246810"),
+            )
+            .unwrap();
+        let token = SessionToken::generate();
+        let at = now();
+        db.open_signing_session(&NewSigningSession {
+            id: token.id(),
+            user_id: leader.id,
+            signing_key_id: key.id,
+            sealed: SealedSessionKey {
+                nonce: vec![0; 12],
+                ciphertext: vec![1; 20],
+            },
+            created_at: at,
+            expires_at: at + TimeDelta::minutes(5),
+            signatures: 5,
+        })
+        .unwrap();
+        let outcomes: Vec<SessionUse> = std::thread::scope(|s| {
+            let attempts: Vec<_> = (0..16)
+                .map(|_| s.spawn(|| db.use_signing_session(token.id(), leader.id, at).unwrap()))
+                .collect();
+            attempts.into_iter().map(|a| a.join().unwrap()).collect()
+        });
+        let mut left: Vec<u32> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                SessionUse::Granted(g) => Some(g.signatures_left),
+                _ => None,
+            })
+            .collect();
+        left.sort_unstable();
+        assert_eq!(left, [0, 1, 2, 3, 4], "{outcomes:?}");
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| **o == SessionUse::Exhausted)
+                .count(),
+            11,
+            "{outcomes:?}"
+        );
+    }
+
     #[test]
     fn sessions_grant_a_bounded_number_of_signatures_to_their_owner_until_they_expire() {
         let tdb = TestDatabase::create();
